@@ -1,0 +1,22 @@
+using System.CommandLine;
+
+namespace CiRunner.Cli;
+
+/// <summary>The <c>cirunner</c> command line: one verb per user task, each in its own class.</summary>
+internal static class CliApplication
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        RootCommand root = Build();
+        return await root.Parse(args).InvokeAsync();
+    }
+
+    internal static RootCommand Build()
+    {
+        var root = new RootCommand("CiRunner: continuous integration tests of puppet-openstack modules in containers.");
+        root.Options.Add(GlobalOptions.Config);
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(ValidateCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using CiRunner.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace CiRunner.Cli;
+
+/// <summary>Reads the configuration sources a verb uses: the file, then <c>CIRUNNER__</c> environment variables.</summary>
+internal static class CliConfiguration
+{
+    public const string EnvironmentPrefix = "CIRUNNER__";
+
+    public static IConfigurationRoot Build(string configFile)
+    {
+        return new ConfigurationBuilder()
+            .AddJsonFile(configFile, optional: false, reloadOnChange: false)
+            .AddEnvironmentVariables(EnvironmentPrefix)
+            .Build();
+    }
+
+    /// <summary>The data directory layout, with relative paths taken from the configuration file's folder.</summary>
+    public static DataPaths ReadDataPaths(ParseResult parseResult)
+    {
+        string configFile = GlobalOptions.ResolveConfigPath(parseResult);
+        ServiceOptions service = Build(configFile).GetSection(ServiceOptions.SectionName).Get<ServiceOptions>() ?? new ServiceOptions();
+        string baseDirectory = Path.GetDirectoryName(configFile)!;
+        return new DataPaths(Path.Combine(baseDirectory, service.DataDirectory));
+    }
+}

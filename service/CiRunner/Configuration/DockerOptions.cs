@@ -1,0 +1,28 @@
+namespace CiRunner.Configuration;
+
+/// <summary>The <c>Docker</c> section: which engine runs jobs and what each job container may use.</summary>
+public sealed class DockerOptions
+{
+    public const string SectionName = "Docker";
+
+    /// <summary>Engine endpoint: <c>unix:///var/run/docker.sock</c> or <c>tcp://host:2376</c>.</summary>
+    public string Endpoint { get; set; } = "unix:///var/run/docker.sock";
+
+    /// <summary>How many jobs run at once.</summary>
+    public int ParallelJobs { get; set; } = 2;
+
+    /// <summary>Memory limit per job container, in MiB.</summary>
+    public int MemoryMb { get; set; } = 2048;
+
+    /// <summary>CPU limit per job container, in cores (fractions allowed).</summary>
+    public double Cpus { get; set; } = 1.0;
+
+    /// <summary>Maximum number of processes per job container.</summary>
+    public int PidsLimit { get; set; } = 1024;
+
+    /// <summary>Network mode of job containers; <c>none</c> keeps jobs offline and repeatable.</summary>
+    public string NetworkMode { get; set; } = "none";
+
+    /// <summary>Upper bound for a whole job, whatever its steps say.</summary>
+    public TimeSpan JobTimeout { get; set; } = TimeSpan.FromHours(2);
+}

@@ -1,0 +1,13 @@
+namespace CiRunner.Configuration;
+
+/// <summary>The <c>Http</c> section: where the dashboard, API and metrics listen.</summary>
+public sealed class HttpOptions
+{
+    public const string SectionName = "Http";
+
+    /// <summary>Listen URL of the dashboard, API and <c>/metrics</c>.</summary>
+    public string Listen { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>Name of the environment variable that holds the API token. The token itself is never read from a file.</summary>
+    public string ApiTokenVariable { get; set; } = "CIRUNNER_API_TOKEN";
+}

@@ -1,0 +1,27 @@
+namespace CiRunner.Configuration;
+
+/// <summary>One entry of the <c>Modules</c> list: a Puppet module's git repository and the branches to track.</summary>
+public sealed class ModuleOptions
+{
+    public const string SectionName = "Modules";
+
+    /// <summary>Short name as Puppet knows it (<c>keystone</c>), also the name in Puppetfiles and scenario files.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Git URL (https, ssh, file://) or a local path to a repository.</summary>
+    public string Url { get; set; } = "";
+
+    /// <summary>Branch patterns to track; <c>*</c> matches any characters except <c>/</c> is not special (<c>stable/*</c>).</summary>
+    public List<string> Branches { get; set; } = ["master", "stable/*"];
+
+    /// <summary>For https remotes that need a login: names of the environment variables that hold it, never the values.</summary>
+    public ModuleCredentialsOptions? Credentials { get; set; }
+}
+
+/// <summary>Names of environment variables holding an https login; the values never enter files, logs or the database.</summary>
+public sealed class ModuleCredentialsOptions
+{
+    public string UsernameVariable { get; set; } = "";
+
+    public string PasswordVariable { get; set; } = "";
+}

@@ -1,0 +1,16 @@
+namespace CiRunner.Configuration;
+
+/// <summary>The <c>Service</c> section: where CiRunner keeps its state and finds its scenarios.</summary>
+public sealed class ServiceOptions
+{
+    public const string SectionName = "Service";
+
+    /// <summary>Names this service instance; containers are labelled with it so a restart reaps only its own.</summary>
+    public string InstanceId { get; set; } = "default";
+
+    /// <summary>Database, git mirrors and job logs live here. Relative to the configuration file's folder.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Scenario files (<c>*.yaml</c>), their manifests and the release Puppetfiles. Relative to the configuration file's folder.</summary>
+    public string ScenariosDirectory { get; set; } = "scenarios";
+}

@@ -1,0 +1,22 @@
+namespace CiRunner.Matrix;
+
+/// <summary>An OpenStack release as configured: its branch candidates, image and module set.</summary>
+/// <param name="Name">Release name (<c>zed</c>, <c>2024.1</c>).</param>
+/// <param name="Order">Position in upgrade order, 0 = oldest.</param>
+/// <param name="BranchCandidates">Module branches (or tags) in order of preference.</param>
+/// <param name="Image">Container image reference.</param>
+/// <param name="IsSlurp">Whether skip-level upgrades start or end here.</param>
+/// <param name="Puppetfile">The release's module set.</param>
+/// <param name="UpgradePrepareCommand">Argument array run before upgrading to this release; empty when none.</param>
+public sealed record Release(
+    string Name,
+    int Order,
+    IReadOnlyList<string> BranchCandidates,
+    string Image,
+    bool IsSlurp,
+    Puppetfile Puppetfile,
+    IReadOnlyList<string> UpgradePrepareCommand)
+{
+    /// <summary>The development release is the one that maps to <c>master</c>.</summary>
+    public bool IsDevelopment => BranchCandidates.Contains("master", StringComparer.Ordinal);
+}

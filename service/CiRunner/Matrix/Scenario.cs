@@ -1,0 +1,46 @@
+namespace CiRunner.Matrix;
+
+/// <summary>A named integration test read from a scenario file.</summary>
+/// <param name="Name">Unique scenario name.</param>
+/// <param name="Description">What it exercises, for people.</param>
+/// <param name="SourcePath">The scenario file.</param>
+/// <param name="ManifestPath">The Puppet manifest applied by <c>apply</c> and <c>idempotency</c> steps.</param>
+/// <param name="Modules">Modules the scenario needs (Puppetfile names).</param>
+/// <param name="Releases">Releases it applies to; empty means all.</param>
+/// <param name="Steps">Steps in order.</param>
+/// <param name="Upgrade">Whether it takes part in upgrade cells.</param>
+public sealed record Scenario(
+    string Name,
+    string Description,
+    string SourcePath,
+    string ManifestPath,
+    IReadOnlyList<string> Modules,
+    IReadOnlyList<string> Releases,
+    IReadOnlyList<StepDefinition> Steps,
+    bool Upgrade)
+{
+    public bool AppliesTo(string release) =>
+        Releases.Count == 0 || Releases.Contains(release, StringComparer.Ordinal);
+
+    public bool Needs(string module) => Modules.Contains(module, StringComparer.Ordinal);
+}
+
+/// <summary>What a step does.</summary>
+public enum StepKind
+{
+    /// <summary><c>puppet apply --detailed-exitcodes</c>: exit 0 and 2 pass.</summary>
+    Apply,
+
+    /// <summary>A second apply: any change is a failure.</summary>
+    Idempotency,
+
+    /// <summary>A verification command given as an argument array.</summary>
+    Command,
+}
+
+/// <summary>One step of a scenario.</summary>
+/// <param name="Kind">Apply, idempotency or command.</param>
+/// <param name="Name">Name shown in logs and results.</param>
+/// <param name="Command">Argument array for <see cref="StepKind.Command"/>; empty otherwise.</param>
+/// <param name="Timeout">Time the step may take before the container is killed.</param>
+public sealed record StepDefinition(StepKind Kind, string Name, IReadOnlyList<string> Command, TimeSpan Timeout);

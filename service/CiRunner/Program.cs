@@ -1,0 +1,3 @@
+using CiRunner.Cli;
+
+return await CliApplication.RunAsync(args);

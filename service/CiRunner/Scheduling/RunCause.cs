@@ -1,0 +1,11 @@
+namespace CiRunner.Scheduling;
+
+/// <summary>What triggered a run. Stored in lower case.</summary>
+public enum RunCause
+{
+    Commit,
+    PatchSet,
+    Nightly,
+    Manual,
+    Recheck,
+}

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using CiRunner.Configuration;
-using Microsoft.Extensions.Configuration;
 
 namespace CiRunner.Cli;
 

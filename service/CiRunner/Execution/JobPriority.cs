@@ -1,0 +1,25 @@
+using CiRunner.Scheduling;
+
+namespace CiRunner.Execution;
+
+/// <summary>Queue priority: a person waiting beats a patch set, which beats a branch commit, which beats the nightly run.</summary>
+public enum JobPriority
+{
+    Nightly = 0,
+    BranchCommit = 1,
+    PatchSet = 2,
+    Manual = 3,
+}
+
+public static class JobPriorities
+{
+    public static JobPriority For(RunCause cause) => cause switch
+    {
+        RunCause.Manual => JobPriority.Manual,
+        RunCause.Recheck => JobPriority.PatchSet,
+        RunCause.PatchSet => JobPriority.PatchSet,
+        RunCause.Commit => JobPriority.BranchCommit,
+        RunCause.Nightly => JobPriority.Nightly,
+        _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, "Unknown run cause."),
+    };
+}

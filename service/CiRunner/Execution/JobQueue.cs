@@ -1,0 +1,97 @@
+namespace CiRunner.Execution;
+
+/// <summary>A job waiting for an executor slot.</summary>
+/// <param name="RunId">The run the job belongs to.</param>
+/// <param name="JobId">The job's database id.</param>
+/// <param name="Priority">Higher priorities are dequeued first.</param>
+public sealed record QueuedJob(long RunId, long JobId, JobPriority Priority);
+
+/// <summary>
+/// The in-process queue between triggers and executors: highest priority first, first in first out within a
+/// priority. The database remains the record of what is queued; this only orders the work of this process.
+/// </summary>
+public sealed class JobQueue : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly PriorityQueue<QueuedJob, (int Priority, long Sequence)> _queue = new();
+    private readonly SemaphoreSlim _available = new(0);
+    private long _sequence;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    public void Enqueue(QueuedJob job)
+    {
+        lock (_lock)
+        {
+            // Negated priority: PriorityQueue dequeues the smallest key first.
+            _queue.Enqueue(job, (-(int)job.Priority, _sequence++));
+        }
+
+        _available.Release();
+    }
+
+    /// <summary>Waits until a job is queued and takes the most urgent one.</summary>
+    public async Task<QueuedJob> DequeueAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await _available.WaitAsync(cancellationToken);
+            lock (_lock)
+            {
+                // A removal may have taken the job this signal was for; then wait for the next one.
+                if (_queue.TryDequeue(out QueuedJob? job, out _))
+                {
+                    return job;
+                }
+            }
+        }
+    }
+
+    /// <summary>Takes every queued job that matches out of the queue (superseded or cancelled work) and returns them.</summary>
+    public IReadOnlyList<QueuedJob> RemoveWhere(Func<QueuedJob, bool> predicate)
+    {
+        lock (_lock)
+        {
+            var kept = new List<(QueuedJob Job, (int, long) Key)>();
+            var removed = new List<QueuedJob>();
+            while (_queue.TryDequeue(out QueuedJob? job, out (int, long) key))
+            {
+                if (predicate(job))
+                {
+                    removed.Add(job);
+                }
+                else
+                {
+                    kept.Add((job, key));
+                }
+            }
+
+            foreach ((QueuedJob job, (int, long) key) in kept)
+            {
+                _queue.Enqueue(job, key);
+            }
+
+            return removed;
+        }
+    }
+
+    public void Dispose() => _available.Dispose();
+
+    /// <summary>The queue in dequeue order, for the dashboard and metrics.</summary>
+    public IReadOnlyList<QueuedJob> Snapshot()
+    {
+        lock (_lock)
+        {
+            return _queue.UnorderedItems.OrderBy(item => item.Priority).Select(item => item.Element).ToList();
+        }
+    }
+}

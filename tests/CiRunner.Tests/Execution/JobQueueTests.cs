@@ -1,0 +1,92 @@
+using CiRunner.Execution;
+
+namespace CiRunner.Tests.Execution;
+
+public sealed class JobQueueTests
+{
+    [Fact]
+    public async Task DequeueAsync_MixedPriorities_ManualThenPatchSetThenCommitThenNightly()
+    {
+        using var queue = new JobQueue();
+        queue.Enqueue(new QueuedJob(1, 1, JobPriority.Nightly));
+        queue.Enqueue(new QueuedJob(2, 2, JobPriority.BranchCommit));
+        queue.Enqueue(new QueuedJob(3, 3, JobPriority.Manual));
+        queue.Enqueue(new QueuedJob(4, 4, JobPriority.PatchSet));
+
+        var order = new List<long>();
+        for (int i = 0; i < 4; i++)
+        {
+            order.Add((await queue.DequeueAsync(CancellationToken.None)).JobId);
+        }
+
+        Assert.Equal([3, 4, 2, 1], order);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_SamePriority_FirstInFirstOut()
+    {
+        using var queue = new JobQueue();
+        for (long id = 1; id <= 50; id++)
+        {
+            queue.Enqueue(new QueuedJob(1, id, JobPriority.BranchCommit));
+        }
+
+        for (long id = 1; id <= 50; id++)
+        {
+            Assert.Equal(id, (await queue.DequeueAsync(CancellationToken.None)).JobId);
+        }
+    }
+
+    [Fact]
+    public async Task DequeueAsync_EmptyQueue_WaitsForTheNextEnqueue()
+    {
+        using var queue = new JobQueue();
+        Task<QueuedJob> waiting = queue.DequeueAsync(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+
+        queue.Enqueue(new QueuedJob(7, 70, JobPriority.Nightly));
+
+        QueuedJob job = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(70, job.JobId);
+    }
+
+    [Fact]
+    public async Task DequeueAsync_Cancelled_Throws()
+    {
+        using var queue = new JobQueue();
+        using var cancellation = new CancellationTokenSource();
+        Task<QueuedJob> waiting = queue.DequeueAsync(cancellation.Token);
+
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+    }
+
+    [Fact]
+    public async Task RemoveWhere_RemovesMatchingJobs_OthersKeepTheirOrder()
+    {
+        using var queue = new JobQueue();
+        queue.Enqueue(new QueuedJob(1, 1, JobPriority.BranchCommit));
+        queue.Enqueue(new QueuedJob(2, 2, JobPriority.BranchCommit));
+        queue.Enqueue(new QueuedJob(1, 3, JobPriority.BranchCommit));
+        queue.Enqueue(new QueuedJob(3, 4, JobPriority.BranchCommit));
+
+        IReadOnlyList<QueuedJob> removed = queue.RemoveWhere(job => job.RunId == 1);
+
+        Assert.Equal([1, 3], removed.Select(job => job.JobId));
+        Assert.Equal(2, queue.Count);
+        Assert.Equal(2, (await queue.DequeueAsync(CancellationToken.None)).JobId);
+        Assert.Equal(4, (await queue.DequeueAsync(CancellationToken.None)).JobId);
+    }
+
+    [Fact]
+    public void Snapshot_ListsJobsInDequeueOrder()
+    {
+        using var queue = new JobQueue();
+        queue.Enqueue(new QueuedJob(1, 1, JobPriority.Nightly));
+        queue.Enqueue(new QueuedJob(1, 2, JobPriority.Manual));
+        queue.Enqueue(new QueuedJob(1, 3, JobPriority.Nightly));
+
+        Assert.Equal([2, 1, 3], queue.Snapshot().Select(job => job.JobId));
+    }
+}

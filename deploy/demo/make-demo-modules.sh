@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Makes git repositories of real puppet-openstack modules, offline, from Debian 12's packages.
+#
+# Debian bookworm ships the puppet-openstack modules for OpenStack Zed (21.0.0) and their
+# dependencies. This downloads those packages (no installation on this machine), unpacks them and
+# commits each module into a bare repository on the branch "unmaintained/zed" (where upstream keeps
+# Zed today) and on "master". Repositories are named as upstream names them: OpenStack modules
+# DIR/remotes/puppet-<name>.git, others DIR/remotes/<author>-<name>.git (puppetlabs-stdlib.git).
+#
+# usage: make-demo-modules.sh DIR [package ...]   (default: keystone and what it needs)
+set -euo pipefail
+
+dir="${1:?usage: make-demo-modules.sh DIR [package ...]}"
+shift
+roots=("$@")
+[ "${#roots[@]}" -gt 0 ] || roots=(puppet-module-keystone puppet-module-glance)
+
+log() { printf 'demo-modules: %s\n' "$*"; }
+
+mkdir -p "$dir/remotes" "$dir/debs"
+dir="$(cd "$dir" && pwd)"
+
+# Every puppet-module-* package the roots depend on, transitively.
+declare -A seen=()
+queue=("${roots[@]}")
+while [ "${#queue[@]}" -gt 0 ]; do
+  package="${queue[0]}"
+  queue=("${queue[@]:1}")
+  [ -n "${seen[$package]:-}" ] && continue
+  seen[$package]=1
+  while read -r dependency; do
+    [ -n "$dependency" ] && [ -z "${seen[$dependency]:-}" ] && queue+=("$dependency")
+  done < <(apt-cache depends "$package" 2>/dev/null | sed -n 's/^ *Depends: \(puppet-module-[a-z0-9-]*\).*/\1/p')
+done
+packages=("${!seen[@]}")
+if [ "${#packages[@]}" -eq 0 ] || ! apt-cache show "${roots[0]}" >/dev/null 2>&1; then
+  echo "demo-modules: apt does not know ${roots[0]}; run 'apt-get update' first" >&2
+  exit 1
+fi
+
+log "downloading ${#packages[@]} packages: ${packages[*]}"
+(cd "$dir/debs" && apt-get download -o APT::Sandbox::User=root "${packages[@]}" >/dev/null)
+
+unpacked="$(mktemp -d)"
+trap 'rm -rf "$unpacked"' EXIT
+for deb in "$dir"/debs/*.deb; do
+  dpkg-deb -x "$deb" "$unpacked"
+done
+
+export GIT_AUTHOR_NAME="CiRunner demo" GIT_AUTHOR_EMAIL="demo@cirunner.invalid"
+export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
+export GIT_AUTHOR_DATE="2022-10-20T19:49:00Z" GIT_COMMITTER_DATE="2022-10-20T19:49:00Z"
+
+for module_dir in "$unpacked"/usr/share/puppet/modules.available/*/; do
+  name="$(basename "$module_dir")"
+  case "$name" in
+    *-*) repository="$name" ;;
+    *) repository="puppet-$name" ;;
+  esac
+  remote="$dir/remotes/$repository.git"
+  if [ -d "$remote" ]; then
+    log "$repository exists, kept"
+    continue
+  fi
+  work="$(mktemp -d)"
+  cp -a "$module_dir/." "$work/"
+  version="$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$work/metadata.json" | head -n 1)"
+  git -C "$work" init -q -b unmaintained/zed
+  git -C "$work" add -A
+  git -C "$work" commit -q -m "Import $repository $version from Debian 12"
+  git -C "$work" branch master
+  git init -q --bare "$remote"
+  git -C "$work" push -q "$remote" unmaintained/zed master
+  git -C "$remote" symbolic-ref HEAD refs/heads/master
+  rm -rf "$work"
+  log "$repository $version -> $remote"
+done

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: set everything up, then run the service against an
+# offline demo of real puppet-openstack modules (Debian 12's packages for OpenStack Zed).
+#
+# usage: deploy/demo.sh [--no-serve]
+#   --no-serve   prepare and validate, then stop (used by the tests and to check a machine)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+demo="$repo/data/demo"
+serve=1
+[ "${1:-}" = "--no-serve" ] && serve=0
+
+log() { printf 'demo: %s\n' "$*"; }
+
+"$repo/deploy/setup.sh"
+
+log "building cirunner"
+dotnet publish "$repo/service/CiRunner" -c Release -o "$repo/data/bin" --nologo -v quiet >/dev/null
+cirunner="$repo/data/bin/cirunner"
+
+log "making module repositories from Debian's packages"
+"$repo/deploy/demo/make-demo-modules.sh" "$demo" puppet-module-keystone puppet-module-glance
+
+log "writing the demo configuration"
+"$repo/deploy/demo/write-demo-config.sh" "$demo"
+export CIRUNNER_CONFIG="$demo/appsettings.json"
+
+"$cirunner" validate
+
+log "building the Puppet base image (debootstrap, offline) and the release image, when their recipes changed"
+"$cirunner" images base
+"$cirunner" images build --release zed
+
+if [ "$serve" -eq 1 ]; then
+  log "starting the service on http://127.0.0.1:8080 (Ctrl+C stops it)"
+  exec "$cirunner" serve
+fi

@@ -46,8 +46,8 @@ internal static class ShowCommand
         }
 
         await WriteLineAsync(output, $"  Created:    {ResultsText.Time(run.CreatedAt)} UTC", cancellationToken);
-        await WriteLineAsync(output, $"  Started:    {ResultsText.Time(run.StartedAt)}", cancellationToken);
-        await WriteLineAsync(output, $"  Finished:   {ResultsText.Time(run.FinishedAt)}", cancellationToken);
+        await WriteLineAsync(output, $"  Started:    {Utc(run.StartedAt)}", cancellationToken);
+        await WriteLineAsync(output, $"  Finished:   {Utc(run.FinishedAt)}", cancellationToken);
         await WriteLineAsync(output, $"  Result:     {ResultsText.Status(run)} ({ResultsText.Passed(passed, detail.Jobs.Count)} jobs passed)", cancellationToken);
 
         if (detail.Jobs.Count == 0)
@@ -88,8 +88,9 @@ internal static class ShowCommand
         string upgrade = job.FromRelease is null ? job.Release : $"{job.FromRelease} -> {job.Release}";
         await WriteLineAsync(output, "", cancellationToken);
         await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({ResultsText.Word(job.Kind)} {upgrade}, {job.Scenario}, attempt {job.Attempt})", cancellationToken);
-        await WriteLineAsync(output, $"  Result:     {ResultsText.Status(job)} after {ResultsText.Duration(job.Duration)}", cancellationToken);
-        await WriteLineAsync(output, $"  Queued:     {ResultsText.Time(job.QueuedAt)}  started {ResultsText.Time(job.StartedAt)}  finished {ResultsText.Time(job.FinishedAt)}", cancellationToken);
+        string duration = job.Duration is null ? "" : $" after {ResultsText.Duration(job.Duration)}";
+        await WriteLineAsync(output, $"  Result:     {ResultsText.Status(job)}{duration}", cancellationToken);
+        await WriteLineAsync(output, $"  Queued:     {Utc(job.QueuedAt)}, started {Utc(job.StartedAt)}, finished {Utc(job.FinishedAt)}", cancellationToken);
         await WriteLineAsync(output, $"  Image:      {ResultsText.OrNone(job.ImageId)}", cancellationToken);
         string log = job.LogPath is null ? ResultsText.None : $"{LogsCommand.ResolveLogPath(paths, job.LogPath)} (cirunner logs {job.Id})";
         await WriteLineAsync(output, $"  Log:        {log}", cancellationToken);
@@ -145,6 +146,8 @@ internal static class ShowCommand
             }
         }
     }
+
+    private static string Utc(DateTimeOffset? time) => time is null ? ResultsText.None : $"{ResultsText.Time(time)} UTC";
 
     private static string Quote(string? value) => value is null ? "(none)" : $"'{value.ReplaceLineEndings(" ")}'";
 

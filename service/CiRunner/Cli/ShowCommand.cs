@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CiRunner.Configuration;
+using CiRunner.Execution;
 using CiRunner.Results;
 
 namespace CiRunner.Cli;
@@ -33,7 +34,7 @@ internal static class ShowCommand
         }
 
         RunRecord run = detail.Run;
-        int passed = detail.Jobs.Count(j => j.Result == Execution.JobResult.Success);
+        int passed = detail.Jobs.Count(j => j.Result == JobResult.Success);
         await WriteLineAsync(output, $"Run {run.Id}: {ResultsText.Word(run.Cause)} of {run.Module} {run.Branch} at {run.CommitSha}", cancellationToken);
         if (run.ChangeRef is not null)
         {

@@ -17,6 +17,9 @@ internal static class CliApplication
         root.Options.Add(GlobalOptions.Config);
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
+        root.Subcommands.Add(RunsCommand.Create());
+        root.Subcommands.Add(ShowCommand.Create());
+        root.Subcommands.Add(LogsCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using CiRunner.Configuration;
+using CiRunner.Results;
+using Microsoft.Data.Sqlite;
+
+namespace CiRunner.Cli;
+
+/// <summary>What the verbs that read results (<c>runs</c>, <c>show</c>, <c>logs</c>) share: finding the database and failing in one line.</summary>
+internal static class ResultsVerb
+{
+    /// <summary>The verb's work, given an open store; returns the exit code.</summary>
+    public delegate Task<int> Body(ResultsStore store, DataPaths paths, TextWriter output, TextWriter error, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Finds the database through the configuration, runs <paramref name="body"/> on it, and turns the ways that
+    /// can fail (no configuration, no database yet, a database from a newer CiRunner) into one line and exit code 1.
+    /// </summary>
+    public static async Task<int> InvokeAsync(ParseResult parseResult, Body body, CancellationToken cancellationToken)
+    {
+        TextWriter output = parseResult.InvocationConfiguration.Output;
+        TextWriter error = parseResult.InvocationConfiguration.Error;
+
+        DataPaths paths;
+        try
+        {
+            paths = CliConfiguration.ReadDataPaths(parseResult);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or InvalidDataException)
+        {
+            await error.WriteLineAsync(exception.Message.AsMemory(), cancellationToken);
+            return 1;
+        }
+
+        // Checked before opening: opening would create an empty database, and an empty one answers every
+        // question with "not found", which hides a wrong --config or data directory.
+        if (!File.Exists(paths.DatabaseFile))
+        {
+            await error.WriteLineAsync(
+                $"No results database at {paths.DatabaseFile}: no run has happened yet (or Service:DataDirectory points elsewhere).".AsMemory(),
+                cancellationToken);
+            return 1;
+        }
+
+        try
+        {
+            ResultsStore store = ResultsStore.Open(paths.DatabaseFile);
+            return await body(store, paths, output, error, cancellationToken);
+        }
+        catch (DatabaseSchemaTooNewException exception)
+        {
+            await error.WriteLineAsync(exception.Message.AsMemory(), cancellationToken);
+            return 1;
+        }
+        catch (SqliteException exception)
+        {
+            await error.WriteLineAsync($"Cannot read the results database {paths.DatabaseFile}: {exception.Message}".AsMemory(), cancellationToken);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,157 @@
+using System.CommandLine;
+using CiRunner.Configuration;
+using CiRunner.Execution;
+using CiRunner.Results;
+
+namespace CiRunner.Cli;
+
+/// <summary><c>cirunner show &lt;run-id&gt;</c>: one run, its jobs, and what each job used and did.</summary>
+internal static class ShowCommand
+{
+    public static Command Create()
+    {
+        var runId = new Argument<long>("run-id")
+        {
+            Description = "The run's id, as listed by 'cirunner runs'.",
+        };
+
+        var command = new Command("show", "Show a run and its jobs: results, durations, images, module commits, steps and idempotency changes.");
+        command.Arguments.Add(runId);
+        command.SetAction((parseResult, cancellationToken) => ResultsVerb.InvokeAsync(
+            parseResult,
+            (store, paths, output, error, token) => WriteAsync(store, paths, parseResult.GetValue(runId), output, error, token),
+            cancellationToken));
+        return command;
+    }
+
+    public static async Task<int> WriteAsync(ResultsStore store, DataPaths paths, long runId, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        RunDetail? detail = await store.Runs.GetDetailAsync(runId, cancellationToken);
+        if (detail is null)
+        {
+            await error.WriteLineAsync($"No run {runId} in {store.Database.DatabaseFile}.".AsMemory(), cancellationToken);
+            return 1;
+        }
+
+        RunRecord run = detail.Run;
+        int passed = detail.Jobs.Count(j => j.Result == JobResult.Success);
+        await WriteLineAsync(output, $"Run {run.Id}: {ResultsText.Word(run.Cause)} of {run.Module} {run.Branch} at {run.CommitSha}", cancellationToken);
+        if (run.ChangeRef is not null)
+        {
+            await WriteLineAsync(output, $"  Change:     {run.ChangeRef} (patch set {ResultsText.OrNone(run.PatchSet)})", cancellationToken);
+        }
+
+        if (run.RequestedBy is not null)
+        {
+            await WriteLineAsync(output, $"  Requested:  {run.RequestedBy}", cancellationToken);
+        }
+
+        await WriteLineAsync(output, $"  Created:    {ResultsText.Time(run.CreatedAt)} UTC", cancellationToken);
+        await WriteLineAsync(output, $"  Started:    {Utc(run.StartedAt)}", cancellationToken);
+        await WriteLineAsync(output, $"  Finished:   {Utc(run.FinishedAt)}", cancellationToken);
+        await WriteLineAsync(output, $"  Result:     {ResultsText.Status(run)} ({ResultsText.Passed(passed, detail.Jobs.Count)} jobs passed)", cancellationToken);
+
+        if (detail.Jobs.Count == 0)
+        {
+            return 0;
+        }
+
+        await WriteLineAsync(output, "", cancellationToken);
+        var jobs = new TextTable("JOB", "CELL", "RESULT", "DURATION", "IMAGE", "SUMMARY");
+        foreach (JobRecord job in detail.Jobs)
+        {
+            jobs.AddRow(
+                ResultsText.Number(job.Id),
+                job.CellKey,
+                ResultsText.Status(job),
+                ResultsText.Duration(job.Duration),
+                ResultsText.ShortImage(job.ImageId),
+                ResultsText.OrNone(job.Summary));
+        }
+
+        await jobs.WriteAsync(output, indent: "", cancellationToken);
+
+        foreach (JobRecord job in detail.Jobs)
+        {
+            JobDetail? jobDetail = await store.Jobs.GetDetailAsync(job.Id, cancellationToken);
+            if (jobDetail is not null)
+            {
+                await WriteJobAsync(jobDetail, paths, output, cancellationToken);
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task WriteJobAsync(JobDetail detail, DataPaths paths, TextWriter output, CancellationToken cancellationToken)
+    {
+        JobRecord job = detail.Job;
+        string upgrade = job.FromRelease is null ? job.Release : $"{job.FromRelease} -> {job.Release}";
+        await WriteLineAsync(output, "", cancellationToken);
+        await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({ResultsText.Word(job.Kind)} {upgrade}, {job.Scenario}, attempt {job.Attempt})", cancellationToken);
+        string duration = job.Duration is null ? "" : $" after {ResultsText.Duration(job.Duration)}";
+        await WriteLineAsync(output, $"  Result:     {ResultsText.Status(job)}{duration}", cancellationToken);
+        await WriteLineAsync(output, $"  Queued:     {Utc(job.QueuedAt)}, started {Utc(job.StartedAt)}, finished {Utc(job.FinishedAt)}", cancellationToken);
+        await WriteLineAsync(output, $"  Image:      {ResultsText.OrNone(job.ImageId)}", cancellationToken);
+        string log = job.LogPath is null ? ResultsText.None : $"{LogsCommand.ResolveLogPath(paths, job.LogPath)} (cirunner logs {job.Id})";
+        await WriteLineAsync(output, $"  Log:        {log}", cancellationToken);
+        if (job.Summary is not null)
+        {
+            await WriteLineAsync(output, $"  Summary:    {job.Summary.ReplaceLineEndings(" ")}", cancellationToken);
+        }
+
+        if (detail.Modules.Count > 0)
+        {
+            await WriteLineAsync(output, "  Modules:", cancellationToken);
+            var modules = new TextTable("MODULE", "REF", "COMMIT", "GIT");
+            foreach (JobModuleRecord module in detail.Modules)
+            {
+                modules.AddRow(module.Module, ResultsText.OrNone(module.Ref), module.CommitSha, module.GitUrl);
+            }
+
+            await modules.WriteAsync(output, indent: "    ", cancellationToken);
+        }
+
+        if (detail.Steps.Count > 0)
+        {
+            await WriteLineAsync(output, "  Steps:", cancellationToken);
+            var steps = new TextTable("#", "PHASE", "STEP", "KIND", "EXIT", "DURATION", "RESULT");
+            foreach (StepRecord step in detail.Steps)
+            {
+                steps.AddRow(
+                    ResultsText.Number(step.Ordinal),
+                    step.Phase,
+                    step.Name,
+                    ResultsText.Word(step.Kind),
+                    ResultsText.OrNone(step.ExitCode),
+                    ResultsText.Duration(step.Duration),
+                    ResultsText.Word(step.Result));
+            }
+
+            await steps.WriteAsync(output, indent: "    ", cancellationToken);
+        }
+
+        if (detail.Changes.Count > 0)
+        {
+            await WriteLineAsync(output, $"  Idempotency changes ({detail.Changes.Count}):", cancellationToken);
+            Dictionary<long, StepRecord> stepsById = detail.Steps.ToDictionary(s => s.Id);
+            foreach (IdempotencyChangeRecord change in detail.Changes)
+            {
+                string step = stepsById.TryGetValue(change.StepId, out StepRecord? owner) ? $"step {owner.Ordinal}" : $"step id {change.StepId}";
+                string where = change.ManifestFile is null ? "" : change.Line is { } line ? $" at {change.ManifestFile}:{line}" : $" at {change.ManifestFile}";
+                string module = change.Module is null ? "" : $" (module {change.Module})";
+                await WriteLineAsync(
+                    output,
+                    $"    {change.ResourceType}[{change.Title}] {change.Property}: {Quote(change.PreviousValue)} -> {Quote(change.DesiredValue)}{where}{module}, {step}",
+                    cancellationToken);
+            }
+        }
+    }
+
+    private static string Utc(DateTimeOffset? time) => time is null ? ResultsText.None : $"{ResultsText.Time(time)} UTC";
+
+    private static string Quote(string? value) => value is null ? "(none)" : $"'{value.ReplaceLineEndings(" ")}'";
+
+    private static Task WriteLineAsync(TextWriter output, string line, CancellationToken cancellationToken) =>
+        output.WriteLineAsync(line.AsMemory(), cancellationToken);
+}

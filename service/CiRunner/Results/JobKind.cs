@@ -1,0 +1,14 @@
+namespace CiRunner.Results;
+
+/// <summary>What a job's cell does. Stored in lower case.</summary>
+public enum JobKind
+{
+    /// <summary>Deploy one release with its module set.</summary>
+    Deploy,
+
+    /// <summary>Deploy the from-release, then upgrade to the release under test.</summary>
+    Upgrade,
+
+    /// <summary>An upgrade followed by a return to the from-release's module versions.</summary>
+    Rollback,
+}

@@ -1,0 +1,63 @@
+using CiRunner.Execution;
+
+namespace CiRunner.Results;
+
+/// <summary>A job to queue with its run: one matrix cell.</summary>
+/// <param name="CellKey">The cell's stable key (<c>zed/scenario001</c>, <c>2023.1-&gt;2024.1/scenario001:upgrade</c>).</param>
+/// <param name="Kind">Deploy, upgrade or rollback.</param>
+/// <param name="Release">The release deployed, or upgraded to.</param>
+/// <param name="FromRelease">The release upgraded from; null for deploy cells.</param>
+/// <param name="Scenario">Scenario name.</param>
+/// <param name="Priority">Higher runs first.</param>
+/// <param name="Attempt">1 for the first try of the cell in this run.</param>
+public sealed record NewJob(
+    string CellKey,
+    JobKind Kind,
+    string Release,
+    string? FromRelease,
+    string Scenario,
+    int Priority = 0,
+    int Attempt = 1);
+
+/// <summary>
+/// A stored job. <see cref="LogPath"/> is absolute or relative to the data directory, null until the job starts;
+/// <see cref="Duration"/> runs from start to finish and is null when the job never started.
+/// </summary>
+public sealed record JobRecord(
+    long Id,
+    long RunId,
+    string CellKey,
+    JobKind Kind,
+    string Release,
+    string? FromRelease,
+    string Scenario,
+    int Priority,
+    JobState State,
+    JobResult? Result,
+    string? Summary,
+    string? ImageId,
+    DateTimeOffset QueuedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    TimeSpan? Duration,
+    string? LogPath,
+    int Attempt);
+
+/// <summary>A job with everything it recorded: its module lockfile, steps in order and idempotency changes.</summary>
+public sealed record JobDetail(
+    JobRecord Job,
+    IReadOnlyList<JobModuleRecord> Modules,
+    IReadOnlyList<StepRecord> Steps,
+    IReadOnlyList<IdempotencyChangeRecord> Changes);
+
+/// <summary>What finishing a job did.</summary>
+/// <param name="Job">The job as now stored.</param>
+/// <param name="CompletedRun">The run, when this was its last unfinished job (reporters act on it); otherwise null.</param>
+public sealed record JobCompletion(JobRecord Job, RunRecord? CompletedRun);
+
+/// <summary>One module a job installed, pinned to the commit it resolved to.</summary>
+/// <param name="Module">Puppetfile name (<c>keystone</c>, <c>stdlib</c>).</param>
+/// <param name="GitUrl">Where it came from.</param>
+/// <param name="Ref">The branch, tag or ref the Puppetfile asked for; null for the remote's default branch.</param>
+/// <param name="CommitSha">The commit installed.</param>
+public sealed record JobModuleRecord(string Module, string GitUrl, string? Ref, string CommitSha);

@@ -1,0 +1,362 @@
+using System.Data.Common;
+using CiRunner.Execution;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CiRunner.Results;
+
+/// <summary>Jobs: their life from queued to finished, and what they record on the way (modules, steps, changes).</summary>
+public sealed class JobStore
+{
+    private readonly ResultsDatabase _database;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<JobStore> _logger;
+
+    public JobStore(ResultsDatabase database, TimeProvider timeProvider, ILogger<JobStore>? logger = null)
+    {
+        _database = database;
+        _timeProvider = timeProvider;
+        _logger = logger ?? NullLogger<JobStore>.Instance;
+    }
+
+    /// <summary>
+    /// Moves a queued job to running, stamps its start (and its run's first start). Returns false when the job is
+    /// no longer queued: it was cancelled or superseded while it waited, and must not run.
+    /// </summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="imageId">The image the container is created from, as the engine names it.</param>
+    /// <param name="logPath">The job's log file, absolute or relative to the data directory.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="KeyNotFoundException">No job has that id.</exception>
+    public async Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, CancellationToken cancellationToken)
+    {
+        const string StartJob = """
+            UPDATE jobs SET state = 'running', started_at = @Now, image_id = @ImageId, log_path = @LogPath
+            WHERE id = @JobId AND state = 'queued'
+            """;
+        const string StartRun = """
+            UPDATE runs SET started_at = @Now
+            WHERE id = (SELECT run_id FROM jobs WHERE id = @JobId) AND started_at IS NULL
+            """;
+
+        string now = DbValue.Time(DbValue.Now(_timeProvider));
+        var parameters = new { JobId = jobId, Now = now, ImageId = imageId, LogPath = logPath };
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        int updated = await connection.ExecuteAsync(new CommandDefinition(StartJob, parameters, transaction, cancellationToken: cancellationToken));
+        if (updated == 0)
+        {
+            _ = await GetAsync(connection, transaction, jobId, cancellationToken) ?? throw NoSuchJob(jobId);
+            return false;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(StartRun, parameters, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// Finishes a queued or running job with its result. In the same transaction it updates the cell's latest
+    /// result (see <see cref="ResultPolicy.UpdatesCell"/>) and, when this was the run's last unfinished job,
+    /// finishes the run. Returns null when the job had already finished.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No job has that id.</exception>
+    public async Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = DbValue.Now(_timeProvider);
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+
+        if (completion?.CompletedRun is { Result: { } runResult } run)
+        {
+            _logger.RunFinished(run.Id, runResult);
+        }
+
+        return completion;
+    }
+
+    /// <summary>
+    /// Finishes every job still marked running with <paramref name="result"/>, all in one transaction. At start,
+    /// before any job runs, those are the jobs a previous process left behind when it died.
+    /// </summary>
+    public async Task<IReadOnlyList<JobCompletion>> FinishAllRunningAsync(JobResult result, string? summary, CancellationToken cancellationToken)
+    {
+        const string SelectRunning = "SELECT id FROM jobs WHERE state = 'running' ORDER BY id";
+
+        DateTimeOffset now = DbValue.Now(_timeProvider);
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        IEnumerable<long> running = await connection.QueryAsync<long>(new CommandDefinition(SelectRunning, transaction: transaction, cancellationToken: cancellationToken));
+        var completions = new List<JobCompletion>();
+        foreach (long jobId in running.ToList())
+        {
+            JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, cancellationToken);
+            if (completion is not null)
+            {
+                completions.Add(completion);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+
+        foreach (JobCompletion completion in completions)
+        {
+            _logger.RunningJobClosed(completion.Job.Id, completion.Job.RunId, result);
+        }
+
+        return completions;
+    }
+
+    /// <summary>Jobs in a state: the queue (highest priority, then oldest first) or the ones running.</summary>
+    public async Task<IReadOnlyList<JobRecord>> ListByStateAsync(JobState state, CancellationToken cancellationToken)
+    {
+        const string SelectByState = "SELECT " + JobRow.Columns + """
+             FROM jobs WHERE jobs.state = @State
+            ORDER BY jobs.priority DESC, jobs.queued_at, jobs.id
+            """;
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        IEnumerable<JobRow> rows = await connection.QueryAsync<JobRow>(
+            new CommandDefinition(SelectByState, new { State = DbValue.Text(state) }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToRecord()).ToList();
+    }
+
+    /// <summary>Records a finished step of a job.</summary>
+    /// <exception cref="SqliteException">The job does not exist, or it already has a step with that ordinal.</exception>
+    public async Task<StepRecord> AddStepAsync(long jobId, NewStep step, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+
+        const string InsertStep = """
+            INSERT INTO steps (job_id, ordinal, phase, name, kind, started_at, finished_at, duration_ms, exit_code, result)
+            VALUES (@JobId, @Ordinal, @Phase, @Name, @Kind, @StartedAt, @FinishedAt, @DurationMs, @ExitCode, @Result)
+            RETURNING id
+            """;
+
+        DateTimeOffset startedAt = DbValue.Truncate(step.StartedAt);
+        DateTimeOffset finishedAt = DbValue.Truncate(step.FinishedAt);
+        TimeSpan duration = finishedAt - startedAt;
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        long stepId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            InsertStep,
+            new
+            {
+                JobId = jobId,
+                step.Ordinal,
+                step.Phase,
+                step.Name,
+                Kind = DbValue.Text(step.Kind),
+                StartedAt = DbValue.Time(startedAt),
+                FinishedAt = DbValue.Time(finishedAt),
+                DurationMs = DbValue.Milliseconds(duration),
+                step.ExitCode,
+                Result = DbValue.Text(step.Result),
+            },
+            cancellationToken: cancellationToken));
+
+        return new StepRecord(stepId, jobId, step.Ordinal, step.Phase, step.Name, step.Kind, startedAt, finishedAt, duration, step.ExitCode, step.Result);
+    }
+
+    /// <summary>Records the resources an idempotency step changed, all in one transaction.</summary>
+    /// <exception cref="ArgumentException">The step does not belong to the job.</exception>
+    public async Task AddIdempotencyChangesAsync(long jobId, long stepId, IReadOnlyList<NewIdempotencyChange> changes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+
+        const string StepOfJob = "SELECT COUNT(*) FROM steps WHERE id = @StepId AND job_id = @JobId";
+        const string InsertChange = """
+            INSERT INTO idempotency_changes
+                (job_id, step_id, resource_type, title, property, previous_value, desired_value, module, manifest_file, line)
+            VALUES
+                (@JobId, @StepId, @ResourceType, @Title, @Property, @PreviousValue, @DesiredValue, @Module, @ManifestFile, @Line)
+            """;
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // job_id is kept beside step_id so a job's changes are read without a join; it must agree with the step.
+        long matching = await connection.ExecuteScalarAsync<long>(
+            new CommandDefinition(StepOfJob, new { JobId = jobId, StepId = stepId }, transaction, cancellationToken: cancellationToken));
+        if (matching == 0)
+        {
+            throw new ArgumentException($"Step {stepId} is not a step of job {jobId}.", nameof(stepId));
+        }
+
+        foreach (NewIdempotencyChange change in changes)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                InsertChange,
+                new
+                {
+                    JobId = jobId,
+                    StepId = stepId,
+                    change.ResourceType,
+                    change.Title,
+                    change.Property,
+                    change.PreviousValue,
+                    change.DesiredValue,
+                    change.Module,
+                    change.ManifestFile,
+                    change.Line,
+                },
+                transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Records the job's lockfile: the commit of every module it installed. Recording a module again replaces it.</summary>
+    public async Task RecordModulesAsync(long jobId, IReadOnlyList<JobModuleRecord> modules, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+
+        const string UpsertModule = """
+            INSERT INTO job_modules (job_id, module, git_url, ref, commit_sha)
+            VALUES (@JobId, @Module, @GitUrl, @Ref, @CommitSha)
+            ON CONFLICT (job_id, module) DO UPDATE SET git_url = excluded.git_url, ref = excluded.ref, commit_sha = excluded.commit_sha
+            """;
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (JobModuleRecord module in modules)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                UpsertModule,
+                new { JobId = jobId, module.Module, module.GitUrl, module.Ref, module.CommitSha },
+                transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>One job, or null when no job has that id.</summary>
+    public async Task<JobRecord?> GetAsync(long jobId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        return await GetAsync(connection, transaction: null, jobId, cancellationToken);
+    }
+
+    /// <summary>One job with its modules (by name), steps (in order) and idempotency changes, or null when no job has that id.</summary>
+    public async Task<JobDetail?> GetDetailAsync(long jobId, CancellationToken cancellationToken)
+    {
+        const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY job_modules.module";
+        const string SelectSteps = "SELECT " + StepRow.Columns + " FROM steps WHERE steps.job_id = @JobId ORDER BY steps.ordinal";
+        const string SelectChanges = "SELECT " + IdempotencyChangeRow.Columns + """
+             FROM idempotency_changes WHERE idempotency_changes.job_id = @JobId
+            ORDER BY idempotency_changes.step_id, idempotency_changes.id
+            """;
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+
+        // A deferred (read) transaction: the job and its parts come from the same snapshot.
+        await using SqliteTransaction transaction = connection.BeginTransaction(deferred: true);
+        JobRecord? job = await GetAsync(connection, transaction, jobId, cancellationToken);
+        if (job is null)
+        {
+            return null;
+        }
+
+        var parameters = new { JobId = jobId };
+        IEnumerable<JobModuleRow> modules = await connection.QueryAsync<JobModuleRow>(new CommandDefinition(SelectModules, parameters, transaction, cancellationToken: cancellationToken));
+        IEnumerable<StepRow> steps = await connection.QueryAsync<StepRow>(new CommandDefinition(SelectSteps, parameters, transaction, cancellationToken: cancellationToken));
+        IEnumerable<IdempotencyChangeRow> changes = await connection.QueryAsync<IdempotencyChangeRow>(new CommandDefinition(SelectChanges, parameters, transaction, cancellationToken: cancellationToken));
+        return new JobDetail(
+            job,
+            modules.Select(m => m.ToRecord()).ToList(),
+            steps.Select(s => s.ToRecord()).ToList(),
+            changes.Select(c => c.ToRecord()).ToList());
+    }
+
+    private static async Task<JobRecord?> GetAsync(SqliteConnection connection, DbTransaction? transaction, long jobId, CancellationToken cancellationToken)
+    {
+        const string SelectJob = "SELECT " + JobRow.Columns + " FROM jobs WHERE jobs.id = @JobId";
+
+        JobRow? row = await connection.QuerySingleOrDefaultAsync<JobRow>(
+            new CommandDefinition(SelectJob, new { JobId = jobId }, transaction, cancellationToken: cancellationToken));
+        return row?.ToRecord();
+    }
+
+    /// <summary>Finishes one job inside the caller's transaction; see <see cref="MarkFinishedAsync"/>.</summary>
+    private static async Task<JobCompletion?> FinishAsync(
+        SqliteConnection connection,
+        DbTransaction transaction,
+        long jobId,
+        JobResult result,
+        string? summary,
+        DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        const string FinishJob = """
+            UPDATE jobs SET state = 'finished', result = @Result, summary = @Summary, finished_at = @Now, duration_ms = @DurationMs
+            WHERE id = @JobId AND state <> 'finished'
+            """;
+
+        // The newest finish wins; an older job closed late (crash recovery) must not hide a newer verdict.
+        const string UpsertCell = """
+            INSERT INTO cell_results (module, branch, cell_key, job_id, result, commit_sha, finished_at)
+            VALUES (@Module, @Branch, @CellKey, @JobId, @Result, @CommitSha, @Now)
+            ON CONFLICT (module, branch, cell_key) DO UPDATE SET
+                job_id = excluded.job_id, result = excluded.result, commit_sha = excluded.commit_sha, finished_at = excluded.finished_at
+            WHERE excluded.finished_at >= cell_results.finished_at
+            """;
+        const string UnfinishedJobsOfRun = "SELECT COUNT(*) FROM jobs WHERE run_id = @RunId AND state <> 'finished'";
+        const string ResultsOfRun = "SELECT result FROM jobs WHERE run_id = @RunId";
+        const string FinishRun = "UPDATE runs SET finished_at = @Now, result = @Result WHERE id = @RunId";
+
+        JobRecord job = await GetAsync(connection, transaction, jobId, cancellationToken) ?? throw NoSuchJob(jobId);
+        if (job.State == JobState.Finished)
+        {
+            return null;
+        }
+
+        TimeSpan? duration = job.StartedAt is { } startedAt ? now - startedAt : null;
+        string resultText = DbValue.Text(result);
+        string nowText = DbValue.Time(now);
+        await connection.ExecuteAsync(new CommandDefinition(
+            FinishJob,
+            new { JobId = jobId, Result = resultText, Summary = summary, Now = nowText, DurationMs = duration is { } d ? DbValue.Milliseconds(d) : (long?)null },
+            transaction,
+            cancellationToken: cancellationToken));
+
+        RunRecord run = await RunStore.GetAsync(connection, transaction, job.RunId, cancellationToken)
+            ?? throw new InvalidOperationException($"Job {jobId} belongs to run {job.RunId}, which does not exist.");
+
+        if (ResultPolicy.UpdatesCell(result, run.ChangeRef))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                UpsertCell,
+                new { run.Module, run.Branch, job.CellKey, JobId = jobId, Result = resultText, run.CommitSha, Now = nowText },
+                transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        JobRecord finished = job with { State = JobState.Finished, Result = result, Summary = summary, FinishedAt = now, Duration = duration };
+
+        var runParameters = new { RunId = run.Id };
+        long unfinished = await connection.ExecuteScalarAsync<long>(new CommandDefinition(UnfinishedJobsOfRun, runParameters, transaction, cancellationToken: cancellationToken));
+        if (unfinished > 0)
+        {
+            return new JobCompletion(finished, CompletedRun: null);
+        }
+
+        IEnumerable<string> jobResults = await connection.QueryAsync<string>(new CommandDefinition(ResultsOfRun, runParameters, transaction, cancellationToken: cancellationToken));
+        JobResult runResult = ResultPolicy.CombineRun(jobResults.Select(r => DbValue.Parse<JobResult>(r)));
+        await connection.ExecuteAsync(new CommandDefinition(
+            FinishRun,
+            new { RunId = run.Id, Now = nowText, Result = DbValue.Text(runResult) },
+            transaction,
+            cancellationToken: cancellationToken));
+        return new JobCompletion(finished, run with { FinishedAt = now, Result = runResult });
+    }
+
+    private static KeyNotFoundException NoSuchJob(long jobId) => new($"Job {jobId} does not exist.");
+}

@@ -1,0 +1,130 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CiRunner.Results;
+
+/// <summary>
+/// Opens connections to the results database (one SQLite file). The first open of an instance brings the
+/// schema up to date; every connection has foreign keys on and waits for a busy writer instead of failing.
+/// </summary>
+public sealed class ResultsDatabase
+{
+    /// <summary>How long a writer waits for another connection's write transaction before failing.</summary>
+    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
+
+    // PRAGMA takes no parameters, so the value is written out; it is BusyTimeout in milliseconds.
+    // synchronous=NORMAL is safe with WAL against a process crash; a power loss may drop the last
+    // transactions, which for test results is worth the fewer fsyncs.
+    private const string ConnectionPragmas = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<ResultsDatabase> _logger;
+    private readonly string _connectionString;
+    private readonly Lock _schemaGate = new();
+    private Task? _schemaReady;
+
+    public ResultsDatabase(string databaseFile, TimeProvider timeProvider, ILogger<ResultsDatabase>? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databaseFile);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        DatabaseFile = Path.GetFullPath(databaseFile);
+        _timeProvider = timeProvider;
+        _logger = logger ?? NullLogger<ResultsDatabase>.Instance;
+        _connectionString = BuildConnectionString(DatabaseFile);
+    }
+
+    public string DatabaseFile { get; }
+
+    /// <summary>The newest schema version this build has a migration for.</summary>
+    public static int CodeSchemaVersion => SchemaMigrations.LatestVersion;
+
+    /// <summary>An open connection to an up-to-date database. The caller disposes it.</summary>
+    /// <exception cref="DatabaseSchemaTooNewException">A newer CiRunner migrated the database.</exception>
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken);
+        return await OpenWithoutMigratingAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies pending migrations once per instance; call it at start so a database from a newer CiRunner
+    /// stops the service before it does anything.
+    /// </summary>
+    /// <exception cref="DatabaseSchemaTooNewException">A newer CiRunner migrated the database.</exception>
+    public Task EnsureSchemaAsync(CancellationToken cancellationToken)
+    {
+        lock (_schemaGate)
+        {
+            // Callers share one migration; a failed one is tried again by the next caller, so a database that
+            // was busy at start does not stay unusable, and a too-new one keeps saying why.
+            if (_schemaReady is null || _schemaReady.IsFaulted || _schemaReady.IsCanceled)
+            {
+                _schemaReady = Task.Run(() => MigrateAsync(CodeSchemaVersion, CancellationToken.None), CancellationToken.None);
+            }
+
+            return _schemaReady.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>The schema version stored in the file; 0 when no migration has run.</summary>
+    public async Task<int> ReadSchemaVersionAsync(CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenWithoutMigratingAsync(cancellationToken);
+        return await SchemaMigrations.ReadVersionAsync(connection, transaction: null, cancellationToken);
+    }
+
+    /// <summary>Migrates up to <paramref name="targetVersion"/> only; tests use it to build databases of earlier versions.</summary>
+    internal async Task<int> MigrateAsync(int targetVersion, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenWithoutMigratingAsync(cancellationToken);
+
+        // WAL lets the dashboard and the CLI read while a job writes. The mode is stored in the file, so
+        // setting it once per process is enough; it cannot change inside the migration transaction.
+        const string WriteAheadLog = "PRAGMA journal_mode = WAL";
+        string journalMode = await connection.ExecuteScalarAsync<string>(new CommandDefinition(WriteAheadLog, cancellationToken: cancellationToken)) ?? "unknown";
+        if (!string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            _logger.NotWriteAheadLog(DatabaseFile, journalMode);
+        }
+
+        return await SchemaMigrations.ApplyAsync(connection, DatabaseFile, targetVersion, _timeProvider, _logger, cancellationToken);
+    }
+
+    internal async Task<SqliteConnection> OpenWithoutMigratingAsync(CancellationToken cancellationToken)
+    {
+        string? directory = Path.GetDirectoryName(DatabaseFile);
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+
+            // Pooled connections keep these, but a new physical connection starts without them.
+            await connection.ExecuteAsync(new CommandDefinition(ConnectionPragmas, cancellationToken: cancellationToken));
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The connection string for a file; tests use it to release pooled connections before deleting the file.</summary>
+    internal static string BuildConnectionString(string databaseFile) =>
+        new SqliteConnectionStringBuilder
+        {
+            DataSource = databaseFile,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            ForeignKeys = true,
+            Pooling = true,
+
+            // The provider retries a busy statement for this long on its own; keep it in line with busy_timeout.
+            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+        }.ToString();
+}

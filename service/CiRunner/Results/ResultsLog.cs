@@ -1,0 +1,19 @@
+using CiRunner.Execution;
+
+namespace CiRunner.Results;
+
+/// <summary>The results store's log messages.</summary>
+internal static partial class ResultsLog
+{
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Applied results schema migration {Version} ({Name}) to {DatabaseFile}")]
+    public static partial void MigrationApplied(this ILogger logger, int version, string name, string databaseFile);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Results database {DatabaseFile} stays in journal mode {JournalMode}, not WAL (a network file system?); readers will wait for writers")]
+    public static partial void NotWriteAheadLog(this ILogger logger, string databaseFile, string journalMode);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Run {RunId} finished: {Result}")]
+    public static partial void RunFinished(this ILogger logger, long runId, JobResult result);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Job {JobId} of run {RunId} was still running; marked {Result}")]
+    public static partial void RunningJobClosed(this ILogger logger, long jobId, long runId, JobResult result);
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CiRunner.Results;
+
+/// <summary>
+/// The results store in one object: the database and a store per concern. The service gets it (and each part)
+/// from DI through <see cref="ResultsServiceCollectionExtensions.AddResultsStore(IServiceCollection, Configuration.DataPaths)"/>;
+/// command-line verbs build it with <see cref="Open"/>.
+/// </summary>
+public sealed class ResultsStore
+{
+    public ResultsStore(ResultsDatabase database, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        loggerFactory ??= NullLoggerFactory.Instance;
+        Database = database;
+        Runs = new RunStore(database, timeProvider);
+        Jobs = new JobStore(database, timeProvider, loggerFactory.CreateLogger<JobStore>());
+        PollState = new PollStateStore(database, timeProvider);
+        Cells = new CellResultStore(database);
+    }
+
+    public ResultsDatabase Database { get; }
+
+    public RunStore Runs { get; }
+
+    public JobStore Jobs { get; }
+
+    public PollStateStore PollState { get; }
+
+    public CellResultStore Cells { get; }
+
+    /// <summary>A store on a database file, for code that runs without the service's container (CLI verbs, tests).</summary>
+    public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    {
+        timeProvider ??= TimeProvider.System;
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var database = new ResultsDatabase(databaseFile, timeProvider, loggerFactory.CreateLogger<ResultsDatabase>());
+        return new ResultsStore(database, timeProvider, loggerFactory);
+    }
+}

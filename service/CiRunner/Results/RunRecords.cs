@@ -1,0 +1,45 @@
+using CiRunner.Execution;
+using CiRunner.Scheduling;
+
+namespace CiRunner.Results;
+
+/// <summary>A run to create: what triggered it and which commit it tests.</summary>
+/// <param name="Cause">What triggered the run.</param>
+/// <param name="Module">Short name of the module under test (<c>keystone</c>).</param>
+/// <param name="Branch">Branch the commit belongs to (<c>stable/2024.1</c>).</param>
+/// <param name="CommitSha">The commit under test.</param>
+/// <param name="ChangeRef">Gerrit <c>refs/changes/NN/CHANGE/PATCHSET</c> for patch set and recheck runs; null for branch commits.</param>
+/// <param name="PatchSet">The Gerrit patch set number, with <paramref name="ChangeRef"/>.</param>
+/// <param name="RequestedBy">Who asked for a manual or recheck run.</param>
+public sealed record NewRun(
+    RunCause Cause,
+    string Module,
+    string Branch,
+    string CommitSha,
+    string? ChangeRef = null,
+    int? PatchSet = null,
+    string? RequestedBy = null);
+
+/// <summary>A stored run. <see cref="Result"/> is set when its last job finishes.</summary>
+public sealed record RunRecord(
+    long Id,
+    RunCause Cause,
+    string Module,
+    string Branch,
+    string CommitSha,
+    string? ChangeRef,
+    int? PatchSet,
+    string? RequestedBy,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    JobResult? Result);
+
+/// <summary>A run in a list, with how many of its jobs passed.</summary>
+/// <param name="Run">The run.</param>
+/// <param name="JobCount">All its jobs.</param>
+/// <param name="PassedCount">Its jobs that finished with <see cref="JobResult.Success"/>.</param>
+public sealed record RunSummary(RunRecord Run, int JobCount, int PassedCount);
+
+/// <summary>A run with its jobs in queue order.</summary>
+public sealed record RunDetail(RunRecord Run, IReadOnlyList<JobRecord> Jobs);

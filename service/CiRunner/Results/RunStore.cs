@@ -1,0 +1,162 @@
+using System.Data.Common;
+using CiRunner.Execution;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace CiRunner.Results;
+
+/// <summary>Runs: creating one with its queued jobs, listing recent ones, reading one with its jobs.</summary>
+public sealed class RunStore
+{
+    private readonly ResultsDatabase _database;
+    private readonly TimeProvider _timeProvider;
+
+    public RunStore(ResultsDatabase database, TimeProvider timeProvider)
+    {
+        _database = database;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>
+    /// Stores a run and queues its jobs in one transaction, so the queue never sees half a matrix. A run without
+    /// jobs (the matrix expanded to nothing) is finished at once as skipped.
+    /// </summary>
+    public async Task<RunDetail> CreateAsync(NewRun run, IReadOnlyList<NewJob> jobs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(jobs);
+
+        const string InsertRun = """
+            INSERT INTO runs (cause, module, branch, commit_sha, change_ref, patch_set, requested_by, created_at, finished_at, result)
+            VALUES (@Cause, @Module, @Branch, @CommitSha, @ChangeRef, @PatchSet, @RequestedBy, @CreatedAt, @FinishedAt, @Result)
+            RETURNING id
+            """;
+        const string InsertJob = """
+            INSERT INTO jobs (run_id, cell_key, kind, release, from_release, scenario, priority, state, queued_at, attempt)
+            VALUES (@RunId, @CellKey, @Kind, @Release, @FromRelease, @Scenario, @Priority, 'queued', @QueuedAt, @Attempt)
+            RETURNING id
+            """;
+
+        DateTimeOffset now = DbValue.Now(_timeProvider);
+        JobResult? emptyRunResult = jobs.Count == 0 ? JobResult.Skipped : null;
+        DateTimeOffset? emptyRunFinishedAt = jobs.Count == 0 ? now : null;
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        long runId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            InsertRun,
+            new
+            {
+                Cause = DbValue.Text(run.Cause),
+                run.Module,
+                run.Branch,
+                run.CommitSha,
+                run.ChangeRef,
+                run.PatchSet,
+                run.RequestedBy,
+                CreatedAt = DbValue.Time(now),
+                FinishedAt = DbValue.Time(emptyRunFinishedAt),
+                Result = DbValue.Text(emptyRunResult),
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+
+        var stored = new List<JobRecord>(jobs.Count);
+        foreach (NewJob job in jobs)
+        {
+            long jobId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                InsertJob,
+                new
+                {
+                    RunId = runId,
+                    job.CellKey,
+                    Kind = DbValue.Text(job.Kind),
+                    job.Release,
+                    job.FromRelease,
+                    job.Scenario,
+                    job.Priority,
+                    QueuedAt = DbValue.Time(now),
+                    job.Attempt,
+                },
+                transaction,
+                cancellationToken: cancellationToken));
+            stored.Add(new JobRecord(
+                jobId, runId, job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority,
+                JobState.Queued, Result: null, Summary: null, ImageId: null, QueuedAt: now, StartedAt: null, FinishedAt: null,
+                Duration: null, LogPath: null, job.Attempt));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+
+        var record = new RunRecord(
+            runId, run.Cause, run.Module, run.Branch, run.CommitSha, run.ChangeRef, run.PatchSet, run.RequestedBy,
+            now, StartedAt: null, emptyRunFinishedAt, emptyRunResult);
+        return new RunDetail(record, stored);
+    }
+
+    /// <summary>The newest runs first, optionally of one module and/or branch, with their job counts.</summary>
+    public async Task<IReadOnlyList<RunSummary>> ListRecentAsync(string? module, string? branch, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+
+        // One query per filter shape, so that each can use its index (a "@x IS NULL OR" filter cannot).
+        const string Select = "SELECT " + RunRow.Columns + ", " + RunCountsRow.Columns + " FROM runs";
+        const string Order = " ORDER BY runs.created_at DESC, runs.id DESC LIMIT @Limit";
+        const string All = Select + Order;
+        const string ByModule = Select + " WHERE runs.module = @Module" + Order;
+        const string ByModuleAndBranch = Select + " WHERE runs.module = @Module AND runs.branch = @Branch" + Order;
+        const string ByBranch = Select + " WHERE runs.branch = @Branch" + Order;
+
+        string sql = (module, branch) switch
+        {
+            (null, null) => All,
+            (not null, null) => ByModule,
+            (not null, not null) => ByModuleAndBranch,
+            (null, not null) => ByBranch,
+        };
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        IEnumerable<RunSummary> runs = await connection.QueryAsync<RunRow, RunCountsRow, RunSummary>(
+            new CommandDefinition(sql, new { Module = module, Branch = branch, Limit = limit }, cancellationToken: cancellationToken),
+            (run, counts) => new RunSummary(run.ToRecord(), checked((int)counts.JobCount), checked((int)counts.PassedCount)),
+            splitOn: RunCountsRow.SplitOn);
+        return runs.ToList();
+    }
+
+    /// <summary>One run, or null when no run has that id.</summary>
+    public async Task<RunRecord?> GetAsync(long runId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        return await GetAsync(connection, transaction: null, runId, cancellationToken);
+    }
+
+    /// <summary>One run with its jobs in queue order, or null when no run has that id.</summary>
+    public async Task<RunDetail?> GetDetailAsync(long runId, CancellationToken cancellationToken)
+    {
+        const string SelectJobs = "SELECT " + JobRow.Columns + " FROM jobs WHERE jobs.run_id = @RunId ORDER BY jobs.id";
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+
+        // A deferred (read) transaction: the run and its jobs come from the same snapshot.
+        await using SqliteTransaction transaction = connection.BeginTransaction(deferred: true);
+        RunRecord? run = await GetAsync(connection, transaction, runId, cancellationToken);
+        if (run is null)
+        {
+            return null;
+        }
+
+        IEnumerable<JobRow> jobs = await connection.QueryAsync<JobRow>(
+            new CommandDefinition(SelectJobs, new { RunId = runId }, transaction, cancellationToken: cancellationToken));
+        return new RunDetail(run, jobs.Select(j => j.ToRecord()).ToList());
+    }
+
+    internal static async Task<RunRecord?> GetAsync(SqliteConnection connection, DbTransaction? transaction, long runId, CancellationToken cancellationToken)
+    {
+        const string SelectRun = "SELECT " + RunRow.Columns + " FROM runs WHERE runs.id = @RunId";
+
+        RunRow? row = await connection.QuerySingleOrDefaultAsync<RunRow>(
+            new CommandDefinition(SelectRun, new { RunId = runId }, transaction, cancellationToken: cancellationToken));
+        return row?.ToRecord();
+    }
+}

@@ -1,0 +1,272 @@
+using CiRunner.Execution;
+using CiRunner.Matrix;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using CiRunner.Tests.Fixtures;
+
+namespace CiRunner.Tests.Results;
+
+public sealed class JobStoreTests : IDisposable
+{
+    private readonly TempDatabase _temp = new();
+    private readonly ResultsStore _store;
+
+    public JobStoreTests()
+    {
+        _store = _temp.CreateStore();
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task MarkStartedAsync_QueuedJob_RunningWithImageLogAndRunStart()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromSeconds(30));
+
+        bool started = await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, "sha256:abc", "logs/1/1.log", CancellationToken.None);
+
+        Assert.True(started);
+        JobRecord? job = await _store.Jobs.GetAsync(run.Jobs[0].Id, CancellationToken.None);
+        Assert.Equal((JobState.Running, "sha256:abc", "logs/1/1.log"), (job?.State, job?.ImageId, job?.LogPath));
+        Assert.Equal(TempDatabase.Start.AddSeconds(30), job?.StartedAt);
+        Assert.Equal(TempDatabase.Start.AddSeconds(30), (await _store.Runs.GetAsync(run.Run.Id, CancellationToken.None))?.StartedAt);
+
+        // The run's start is its first job's start.
+        _temp.Time.Advance(TimeSpan.FromSeconds(30));
+        await _store.Jobs.MarkStartedAsync(run.Jobs[1].Id, null, null, CancellationToken.None);
+        Assert.Equal(TempDatabase.Start.AddSeconds(30), (await _store.Runs.GetAsync(run.Run.Id, CancellationToken.None))?.StartedAt);
+    }
+
+    [Fact]
+    public async Task MarkStartedAsync_JobSupersededWhileQueued_ReturnsFalse()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, JobResult.Superseded, "newer head", CancellationToken.None);
+
+        Assert.False(await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, CancellationToken.None));
+        Assert.Null((await _store.Jobs.GetAsync(run.Jobs[0].Id, CancellationToken.None))?.StartedAt);
+    }
+
+    [Fact]
+    public async Task MarkStartedAsync_UnknownJob_Throws()
+    {
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => _store.Jobs.MarkStartedAsync(7, null, null, CancellationToken.None));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => _store.Jobs.MarkFinishedAsync(7, JobResult.Success, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task MarkFinishedAsync_RunningJob_StoresResultDurationAndCell()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(cause: RunCause.Nightly), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
+        long jobId = run.Jobs[0].Id;
+        await _store.Jobs.MarkStartedAsync(jobId, null, null, CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromSeconds(95.25));
+
+        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(jobId, JobResult.Failure, "idempotency: 2 changes", CancellationToken.None);
+
+        Assert.NotNull(completion);
+        Assert.Null(completion.CompletedRun);
+        JobRecord? stored = await _store.Jobs.GetAsync(jobId, CancellationToken.None);
+        Assert.Equal(completion.Job, stored);
+        Assert.Equal((JobState.Finished, JobResult.Failure, "idempotency: 2 changes"), (stored?.State, stored?.Result, stored?.Summary));
+        Assert.Equal(TimeSpan.FromSeconds(95.25), stored?.Duration);
+        Assert.Equal(
+            new CellResultRecord("keystone", "stable/2024.1", "2024.1/scenario001", jobId, JobResult.Failure, Samples.Sha, TempDatabase.Start.AddSeconds(95.25)),
+            Assert.Single(await _store.Cells.ListAsync("keystone", "stable/2024.1", CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task MarkFinishedAsync_LastJobOfRun_CompletesRunWithCombinedResult()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2"), Samples.Upgrade()], CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, JobResult.Success, null, CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(run.Jobs[1].Id, JobResult.Error, "image missing", CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(3));
+
+        JobCompletion? last = await _store.Jobs.MarkFinishedAsync(run.Jobs[2].Id, JobResult.Failure, null, CancellationToken.None);
+
+        Assert.NotNull(last?.CompletedRun);
+        Assert.Equal(JobResult.Failure, last.CompletedRun.Result);
+        Assert.Equal(last.CompletedRun, await _store.Runs.GetAsync(run.Run.Id, CancellationToken.None));
+        Assert.Equal(TempDatabase.Start.AddMinutes(3), last.CompletedRun.FinishedAt);
+    }
+
+    [Fact]
+    public async Task MarkFinishedAsync_AlreadyFinished_ReturnsNullAndKeepsResult()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, JobResult.Success, null, CancellationToken.None);
+
+        Assert.Null(await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, JobResult.Cancelled, null, CancellationToken.None));
+        Assert.Equal(JobResult.Success, (await _store.Jobs.GetAsync(run.Jobs[0].Id, CancellationToken.None))?.Result);
+    }
+
+    [Fact]
+    public async Task MarkFinishedAsync_PatchSetRun_LeavesBranchCellAlone()
+    {
+        RunDetail branchRun = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(branchRun.Jobs[0].Id, JobResult.Success, null, CancellationToken.None);
+        RunDetail review = await _store.Runs.CreateAsync(
+            Samples.Run(cause: RunCause.PatchSet, commitSha: "ffff", changeRef: "refs/changes/45/12345/3", patchSet: 3), [Samples.Deploy()], CancellationToken.None);
+
+        await _store.Jobs.MarkFinishedAsync(review.Jobs[0].Id, JobResult.Failure, null, CancellationToken.None);
+
+        CellResultRecord cell = Assert.Single(await _store.Cells.ListAsync("keystone", "stable/2024.1", CancellationToken.None));
+        Assert.Equal((branchRun.Jobs[0].Id, JobResult.Success), (cell.JobId, cell.Result));
+    }
+
+    [Fact]
+    public async Task MarkFinishedAsync_SupersededJob_CellKeepsLastVerdict()
+    {
+        RunDetail first = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(first.Jobs[0].Id, JobResult.Failure, null, CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromHours(1));
+        RunDetail second = await _store.Runs.CreateAsync(Samples.Run(commitSha: "bbbb"), [Samples.Deploy()], CancellationToken.None);
+
+        await _store.Jobs.MarkFinishedAsync(second.Jobs[0].Id, JobResult.Superseded, null, CancellationToken.None);
+
+        CellResultRecord cell = Assert.Single(await _store.Cells.ListAllAsync(CancellationToken.None));
+        Assert.Equal((first.Jobs[0].Id, JobResult.Failure, Samples.Sha), (cell.JobId, cell.Result, cell.CommitSha));
+    }
+
+    [Fact]
+    public async Task MarkFinishedAsync_NewerVerdict_ReplacesCell()
+    {
+        RunDetail first = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(first.Jobs[0].Id, JobResult.Failure, null, CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromHours(1));
+        RunDetail second = await _store.Runs.CreateAsync(Samples.Run(commitSha: "bbbb"), [Samples.Deploy()], CancellationToken.None);
+
+        await _store.Jobs.MarkFinishedAsync(second.Jobs[0].Id, JobResult.Success, null, CancellationToken.None);
+
+        CellResultRecord cell = Assert.Single(await _store.Cells.ListAsync("keystone", "stable/2024.1", CancellationToken.None));
+        Assert.Equal((second.Jobs[0].Id, JobResult.Success, "bbbb"), (cell.JobId, cell.Result, cell.CommitSha));
+    }
+
+    [Fact]
+    public async Task GetDetailAsync_StepsChangesAndModules_RoundTrip()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        long jobId = run.Jobs[0].Id;
+        JobModuleRecord[] modules =
+        [
+            new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.1", Samples.Sha),
+            new("stdlib", "https://github.com/puppetlabs/puppetlabs-stdlib", null, "feedface"),
+        ];
+        DateTimeOffset stepStart = TempDatabase.Start.AddSeconds(10.1234567);
+
+        await _store.Jobs.RecordModulesAsync(jobId, modules, CancellationToken.None);
+        StepRecord apply = await _store.Jobs.AddStepAsync(jobId, Samples.Step(1, stepStart), CancellationToken.None);
+        StepRecord again = await _store.Jobs.AddStepAsync(
+            jobId, Samples.Step(2, stepStart.AddMinutes(1), StepKind.Idempotency, exitCode: 2, JobResult.Failure), CancellationToken.None);
+        NewIdempotencyChange[] changes = [Samples.Change(), Samples.Change("DEFAULT/use_stderr") with { PreviousValue = null, Module = null, ManifestFile = null, Line = null }];
+        await _store.Jobs.AddIdempotencyChangesAsync(jobId, again.Id, changes, CancellationToken.None);
+
+        JobDetail? detail = await _store.Jobs.GetDetailAsync(jobId, CancellationToken.None);
+
+        Assert.NotNull(detail);
+        Assert.Equal(run.Jobs[0], detail.Job);
+        Assert.Equal(modules, detail.Modules);
+        Assert.Equal([apply, again], detail.Steps);
+        Assert.Equal(TimeSpan.FromSeconds(42.5), apply.Duration);
+        Assert.Equal(TempDatabase.Start.AddMilliseconds(10123), apply.StartedAt);
+        Assert.Equal((StepKind.Idempotency, 2, JobResult.Failure, "deploy"), (again.Kind, again.ExitCode, again.Result, again.Phase));
+        Assert.Equal(2, detail.Changes.Count);
+        Assert.Equal(
+            new IdempotencyChangeRecord(detail.Changes[0].Id, jobId, again.Id, "Keystone_config", "DEFAULT/debug", "value", "false", "true", "keystone",
+                "/etc/puppet/modules/keystone/manifests/init.pp", 120),
+            detail.Changes[0]);
+        Assert.Equal((null, null, null, (int?)null), (detail.Changes[1].PreviousValue, detail.Changes[1].Module, detail.Changes[1].ManifestFile, detail.Changes[1].Line));
+    }
+
+    [Fact]
+    public async Task RecordModulesAsync_ModuleRecordedAgain_Replaced()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        long jobId = run.Jobs[0].Id;
+        await _store.Jobs.RecordModulesAsync(jobId, [new("nova", "https://example.invalid/nova", "master", "aaaa")], CancellationToken.None);
+
+        await _store.Jobs.RecordModulesAsync(jobId, [new("nova", "https://example.invalid/nova", "master", "bbbb")], CancellationToken.None);
+
+        Assert.Equal("bbbb", Assert.Single((await _store.Jobs.GetDetailAsync(jobId, CancellationToken.None))!.Modules).CommitSha);
+    }
+
+    [Fact]
+    public async Task AddIdempotencyChangesAsync_StepOfAnotherJob_Throws()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
+        StepRecord step = await _store.Jobs.AddStepAsync(run.Jobs[0].Id, Samples.Step(1, TempDatabase.Start), CancellationToken.None);
+
+        await Assert.ThrowsAsync<ArgumentException>(
+            () => _store.Jobs.AddIdempotencyChangesAsync(run.Jobs[1].Id, step.Id, [Samples.Change()], CancellationToken.None));
+        Assert.Empty((await _store.Jobs.GetDetailAsync(run.Jobs[1].Id, CancellationToken.None))!.Changes);
+    }
+
+    [Fact]
+    public async Task GetDetailAsync_UnknownJob_ReturnsNull()
+    {
+        Assert.Null(await _store.Jobs.GetDetailAsync(3, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ListByStateAsync_Queued_HighestPriorityThenOldestFirst()
+    {
+        RunDetail older = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(priority: 0), Samples.Deploy("2024.2", priority: 0)], CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(1));
+        RunDetail newer = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(priority: 9)], CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(older.Jobs[1].Id, null, null, CancellationToken.None);
+
+        IReadOnlyList<JobRecord> queued = await _store.Jobs.ListByStateAsync(JobState.Queued, CancellationToken.None);
+        IReadOnlyList<JobRecord> running = await _store.Jobs.ListByStateAsync(JobState.Running, CancellationToken.None);
+
+        Assert.Equal([newer.Jobs[0].Id, older.Jobs[0].Id], queued.Select(j => j.Id));
+        Assert.Equal(older.Jobs[1].Id, Assert.Single(running).Id);
+    }
+
+    [Fact]
+    public async Task FinishAllRunningAsync_JobsLeftRunningByDeadProcess_MarkedInterrupted()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2"), Samples.Upgrade()], CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(run.Jobs[1].Id, null, null, CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(run.Jobs[2].Id, JobResult.Success, null, CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(10));
+
+        // A new process, as after a crash
+        ResultsStore restarted = _temp.CreateStore();
+        IReadOnlyList<JobCompletion> closed = await restarted.Jobs.FinishAllRunningAsync(JobResult.Interrupted, "the service stopped while the job ran", CancellationToken.None);
+
+        Assert.Equal([run.Jobs[0].Id, run.Jobs[1].Id], closed.Select(c => c.Job.Id));
+        Assert.All(closed, c => Assert.Equal((JobResult.Interrupted, TimeSpan.FromMinutes(10)), (c.Job.Result, c.Job.Duration)));
+        Assert.Null(closed[0].CompletedRun);
+        Assert.Equal(JobResult.Interrupted, closed[1].CompletedRun?.Result);
+        Assert.Empty(await restarted.Jobs.ListByStateAsync(JobState.Running, CancellationToken.None));
+        Assert.Empty(await restarted.Jobs.FinishAllRunningAsync(JobResult.Interrupted, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task CreateAndFinish_TwoStoresWritingInParallel_LoseNothing()
+    {
+        const int RunsPerWriter = 200;
+        ResultsStore[] writers = [_temp.CreateStore(), _temp.CreateStore()];
+        await writers[0].Database.EnsureSchemaAsync(CancellationToken.None);
+
+        await Task.WhenAll(writers.Select((store, writer) => Task.Run(async () =>
+        {
+            for (int i = 0; i < RunsPerWriter; i++)
+            {
+                RunDetail run = await store.Runs.CreateAsync(
+                    Samples.Run(module: $"module{writer}"), [Samples.Deploy(scenario: $"scenario{i % 7:000}")], CancellationToken.None);
+                await store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, CancellationToken.None);
+                await store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, JobResult.Success, null, CancellationToken.None);
+            }
+        })));
+
+        IReadOnlyList<RunSummary> runs = await _store.Runs.ListRecentAsync(null, null, 1000, CancellationToken.None);
+        Assert.Equal(2 * RunsPerWriter, runs.Count);
+        Assert.All(runs, r => Assert.Equal((1, 1, JobResult.Success), (r.JobCount, r.PassedCount, r.Run.Result)));
+        Assert.Equal(2 * RunsPerWriter, runs.Select(r => r.Run.Id).Distinct().Count());
+        Assert.Equal(14, (await _store.Cells.ListAllAsync(CancellationToken.None)).Count);
+    }
+}

@@ -1,0 +1,180 @@
+using CiRunner.Results;
+using CiRunner.Tests.Fixtures;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace CiRunner.Tests.Results;
+
+public sealed class ResultsDatabaseTests : IDisposable
+{
+    private readonly TempDatabase _temp = new();
+
+    public static TheoryData<int> EarlierVersions
+    {
+        get
+        {
+            var versions = new TheoryData<int>();
+            for (int version = 1; version < ResultsDatabase.CodeSchemaVersion; version++)
+            {
+                versions.Add(version);
+            }
+
+            return versions;
+        }
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Migrations_Embedded_AreNumberedFromOneWithoutGaps()
+    {
+        IReadOnlyList<Migration> migrations = SchemaMigrations.All;
+
+        Assert.True(migrations.Count >= 2);
+        Assert.Equal(Enumerable.Range(1, migrations.Count), migrations.Select(m => m.Version));
+        Assert.Equal("initial", migrations[0].Name);
+        Assert.All(migrations, m => Assert.False(string.IsNullOrWhiteSpace(m.Script)));
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_EmptyDatabase_AppliesEveryMigrationOnce()
+    {
+        ResultsDatabase database = _temp.CreateDatabase();
+
+        await database.EnsureSchemaAsync(CancellationToken.None);
+        await database.EnsureSchemaAsync(CancellationToken.None);
+
+        Assert.Equal(ResultsDatabase.CodeSchemaVersion, await database.ReadSchemaVersionAsync(CancellationToken.None));
+        await using SqliteConnection connection = await _temp.OpenRawAsync();
+        IEnumerable<(long Version, string Name, string AppliedAt)> rows = await connection.QueryAsync<(long, string, string)>(
+            "SELECT version, name, applied_at FROM schema_version ORDER BY version");
+        Assert.Equal(SchemaMigrations.All.Select(m => (long)m.Version), rows.Select(r => r.Version));
+        Assert.All(rows, r => Assert.Equal("2025-04-01T02:00:00.000Z", r.AppliedAt));
+        IEnumerable<string> tables = await connection.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+        Assert.Superset(
+            new HashSet<string> { "runs", "jobs", "job_modules", "steps", "idempotency_changes", "branch_heads", "cell_results", "schema_version" },
+            tables.ToHashSet());
+    }
+
+    [Theory]
+    [MemberData(nameof(EarlierVersions))]
+    public async Task EnsureSchemaAsync_DatabaseAtEarlierVersion_UpgradesAndKeepsData(int earlierVersion)
+    {
+        // Given a database an earlier CiRunner built, holding a finished nightly job and a finished patch set job
+        await _temp.CreateDatabase().MigrateAsync(earlierVersion, CancellationToken.None);
+        await using (SqliteConnection connection = await _temp.OpenRawAsync())
+        {
+            // Written with version-1 SQL only: every later migration must keep it readable.
+            await connection.ExecuteAsync("""
+                INSERT INTO runs (id, cause, module, branch, commit_sha, change_ref, created_at, started_at, finished_at, result)
+                VALUES (1, 'nightly', 'nova', 'stable/2024.1', 'aaaa', NULL, '2025-03-01T00:00:00.000Z', '2025-03-01T00:00:01.000Z', '2025-03-01T00:10:00.000Z', 'failure'),
+                       (2, 'patchset', 'nova', 'stable/2024.1', 'bbbb', 'refs/changes/45/12345/3', '2025-03-02T00:00:00.000Z', NULL, NULL, NULL);
+                INSERT INTO jobs (id, run_id, cell_key, kind, release, scenario, priority, state, result, queued_at, started_at, finished_at, duration_ms, attempt)
+                VALUES (10, 1, '2024.1/scenario001', 'deploy', '2024.1', 'scenario001', 0, 'finished', 'failure',
+                        '2025-03-01T00:00:00.000Z', '2025-03-01T00:00:01.000Z', '2025-03-01T00:10:00.000Z', 599000, 1),
+                       (11, 2, '2024.1/scenario001', 'deploy', '2024.1', 'scenario001', 0, 'finished', 'success',
+                        '2025-03-02T00:00:00.000Z', '2025-03-02T00:00:01.000Z', '2025-03-02T00:10:00.000Z', 599000, 1);
+                INSERT INTO branch_heads (module, branch, commit_sha, updated_at) VALUES ('nova', 'stable/2024.1', 'aaaa', '2025-03-01T00:00:00.000Z');
+                """);
+        }
+
+        // When this build opens it
+        ResultsStore store = _temp.CreateStore();
+        RunDetail? run = await store.Runs.GetDetailAsync(1, CancellationToken.None);
+
+        // Then it is at the newest version, the data is all there, and the cell shows the branch's verdict only
+        Assert.Equal(ResultsDatabase.CodeSchemaVersion, await store.Database.ReadSchemaVersionAsync(CancellationToken.None));
+        Assert.NotNull(run);
+        Assert.Equal("nova", run.Run.Module);
+        Assert.Equal(Execution.JobResult.Failure, run.Run.Result);
+        Assert.Equal(TimeSpan.FromSeconds(599), Assert.Single(run.Jobs).Duration);
+        Assert.Equal(2, (await store.Runs.ListRecentAsync(null, null, 10, CancellationToken.None)).Count);
+        Assert.Equal("aaaa", (await store.PollState.GetAsync("nova", "stable/2024.1", CancellationToken.None))?.CommitSha);
+        if (earlierVersion < 2)
+        {
+            // Migration 2 built cell_results from the history: the nightly's verdict, not the patch set's.
+            CellResultRecord cell = Assert.Single(await store.Cells.ListAsync("nova", "stable/2024.1", CancellationToken.None));
+            Assert.Equal((10L, Execution.JobResult.Failure, "aaaa"), (cell.JobId, cell.Result, cell.CommitSha));
+        }
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_DatabaseFromNewerCiRunner_RefusedWithVersionsAndFile()
+    {
+        await _temp.CreateDatabase().EnsureSchemaAsync(CancellationToken.None);
+        int newer = ResultsDatabase.CodeSchemaVersion + 2;
+        await using (SqliteConnection connection = await _temp.OpenRawAsync())
+        {
+            await connection.ExecuteAsync(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, 'from_the_future', '2030-01-01T00:00:00.000Z')",
+                new { Version = newer });
+        }
+
+        ResultsStore store = _temp.CreateStore();
+        DatabaseSchemaTooNewException refused = await Assert.ThrowsAsync<DatabaseSchemaTooNewException>(
+            () => store.Runs.ListRecentAsync(null, null, 5, CancellationToken.None));
+
+        Assert.Equal(
+            $"The results database {_temp.DatabaseFile} was written by a newer CiRunner (schema {newer}, this build knows {ResultsDatabase.CodeSchemaVersion}); upgrade cirunner or point Service:DataDirectory elsewhere.",
+            refused.Message);
+        Assert.Equal((newer, ResultsDatabase.CodeSchemaVersion), (refused.DatabaseVersion, refused.CodeVersion));
+
+        // Every later call says it again rather than going on with a schema it does not know.
+        await Assert.ThrowsAsync<DatabaseSchemaTooNewException>(() => store.Database.EnsureSchemaAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_MigrationFails_LeavesDatabaseAtPreviousVersion()
+    {
+        // Given a version-1 database where migration 2 cannot create its table
+        await _temp.CreateDatabase().MigrateAsync(1, CancellationToken.None);
+        await using (SqliteConnection connection = await _temp.OpenRawAsync())
+        {
+            await connection.ExecuteAsync("CREATE TABLE cell_results (anything TEXT)");
+        }
+
+        await Assert.ThrowsAsync<SqliteException>(() => _temp.CreateDatabase().EnsureSchemaAsync(CancellationToken.None));
+
+        // Then nothing of the failed run stuck: the version, and the index created earlier in the same script
+        ResultsDatabase database = _temp.CreateDatabase();
+        Assert.Equal(1, await database.ReadSchemaVersionAsync(CancellationToken.None));
+        await using SqliteConnection check = await _temp.OpenRawAsync();
+        Assert.Equal(0L, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_runs_created'"));
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_TwoInstancesAtOnce_ApplyEachMigrationOnce()
+    {
+        ResultsDatabase first = _temp.CreateDatabase();
+        ResultsDatabase second = _temp.CreateDatabase();
+
+        await Task.WhenAll(
+            Task.Run(() => first.EnsureSchemaAsync(CancellationToken.None)),
+            Task.Run(() => second.EnsureSchemaAsync(CancellationToken.None)));
+
+        await using SqliteConnection connection = await _temp.OpenRawAsync();
+        Assert.Equal((long)ResultsDatabase.CodeSchemaVersion, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_version"));
+    }
+
+    [Fact]
+    public async Task OpenAsync_AnyConnection_HasWalBusyTimeoutAndForeignKeys()
+    {
+        await using SqliteConnection connection = await _temp.CreateDatabase().OpenAsync(CancellationToken.None);
+
+        Assert.Equal("wal", await connection.ExecuteScalarAsync<string>("PRAGMA journal_mode"));
+        Assert.Equal((long)ResultsDatabase.BusyTimeout.TotalMilliseconds, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
+    }
+
+    [Fact]
+    public async Task OpenAsync_JobOfMissingRun_RejectedByForeignKey()
+    {
+        await using SqliteConnection connection = await _temp.CreateDatabase().OpenAsync(CancellationToken.None);
+
+        SqliteException rejected = await Assert.ThrowsAsync<SqliteException>(() => connection.ExecuteAsync("""
+            INSERT INTO jobs (run_id, cell_key, kind, release, scenario, state, queued_at)
+            VALUES (999, 'zed/scenario001', 'deploy', 'zed', 'scenario001', 'queued', '2025-01-01T00:00:00.000Z')
+            """));
+        Assert.Contains("FOREIGN KEY", rejected.Message, StringComparison.Ordinal);
+    }
+}

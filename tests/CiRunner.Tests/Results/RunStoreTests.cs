@@ -1,0 +1,110 @@
+using CiRunner.Execution;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using CiRunner.Tests.Fixtures;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace CiRunner.Tests.Results;
+
+public sealed class RunStoreTests : IDisposable
+{
+    private readonly TempDatabase _temp = new();
+    private readonly ResultsStore _store;
+
+    public RunStoreTests()
+    {
+        _store = _temp.CreateStore();
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task CreateAsync_RunWithJobs_StoresRunAndQueuedJobs()
+    {
+        NewRun newRun = Samples.Run(cause: RunCause.PatchSet, changeRef: "refs/changes/45/12345/3", patchSet: 3) with { RequestedBy = "zuul" };
+
+        RunDetail created = await _store.Runs.CreateAsync(newRun, [Samples.Deploy(), Samples.Upgrade()], CancellationToken.None);
+        RunDetail? read = await _store.Runs.GetDetailAsync(created.Run.Id, CancellationToken.None);
+
+        Assert.NotNull(read);
+        Assert.Equal(created.Run, read.Run);
+        Assert.Equal(created.Jobs, read.Jobs);
+        Assert.Equal(
+            new RunRecord(created.Run.Id, RunCause.PatchSet, "keystone", "stable/2024.1", Samples.Sha, "refs/changes/45/12345/3", 3, "zuul", TempDatabase.Start, null, null, null),
+            read.Run);
+        JobRecord upgrade = read.Jobs[1];
+        Assert.Equal(
+            new JobRecord(upgrade.Id, created.Run.Id, "2023.1->2024.1/scenario001:upgrade", JobKind.Upgrade, "2024.1", "2023.1", "scenario001", 5,
+                JobState.Queued, null, null, null, TempDatabase.Start, null, null, null, null, 2),
+            upgrade);
+        Assert.True(read.Jobs[0].Id < upgrade.Id);
+    }
+
+    [Fact]
+    public async Task CreateAsync_Enums_StoredAsLowerCaseWords()
+    {
+        await _store.Runs.CreateAsync(Samples.Run(cause: RunCause.PatchSet, changeRef: "refs/changes/45/12345/3"), [Samples.Upgrade()], CancellationToken.None);
+
+        await using SqliteConnection connection = await _temp.OpenRawAsync();
+        Assert.Equal("patchset", await connection.ExecuteScalarAsync<string>("SELECT cause FROM runs"));
+        Assert.Equal(("upgrade", "queued"), await connection.QuerySingleAsync<(string, string)>("SELECT kind, state FROM jobs"));
+        Assert.Equal("2025-04-01T02:00:00.000Z", await connection.ExecuteScalarAsync<string>("SELECT created_at FROM runs"));
+    }
+
+    [Fact]
+    public async Task CreateAsync_NoJobs_FinishesRunAsSkipped()
+    {
+        RunDetail created = await _store.Runs.CreateAsync(Samples.Run(), [], CancellationToken.None);
+
+        RunRecord? read = await _store.Runs.GetAsync(created.Run.Id, CancellationToken.None);
+
+        Assert.Equal(JobResult.Skipped, read?.Result);
+        Assert.Equal(TempDatabase.Start, read?.FinishedAt);
+    }
+
+    [Fact]
+    public async Task ListRecentAsync_ByModuleAndBranch_NewestFirstWithJobCounts()
+    {
+        RunDetail older = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy("2024.1"), Samples.Deploy("2024.2")], CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(1));
+        await _store.Runs.CreateAsync(Samples.Run(module: "nova"), [Samples.Deploy()], CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(1));
+        await _store.Runs.CreateAsync(Samples.Run(branch: "master"), [Samples.Deploy()], CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(1));
+        RunDetail newer = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(older.Jobs[0].Id, JobResult.Success, null, CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(older.Jobs[1].Id, JobResult.Failure, null, CancellationToken.None);
+
+        IReadOnlyList<RunSummary> runs = await _store.Runs.ListRecentAsync("keystone", "stable/2024.1", 20, CancellationToken.None);
+
+        Assert.Equal([newer.Run.Id, older.Run.Id], runs.Select(r => r.Run.Id));
+        Assert.Equal((2, 1), (runs[1].JobCount, runs[1].PassedCount));
+        Assert.Equal((1, 0), (runs[0].JobCount, runs[0].PassedCount));
+        Assert.Equal(3, (await _store.Runs.ListRecentAsync("keystone", null, 20, CancellationToken.None)).Count);
+        Assert.Equal(3, (await _store.Runs.ListRecentAsync(null, "stable/2024.1", 20, CancellationToken.None)).Count);
+        Assert.Equal(4, (await _store.Runs.ListRecentAsync(null, null, 20, CancellationToken.None)).Count);
+    }
+
+    [Fact]
+    public async Task ListRecentAsync_MoreRunsThanLimit_ReturnsTheNewest()
+    {
+        var ids = new List<long>();
+        for (int i = 0; i < 5; i++)
+        {
+            ids.Add((await _store.Runs.CreateAsync(Samples.Run(), [], CancellationToken.None)).Run.Id);
+        }
+
+        IReadOnlyList<RunSummary> runs = await _store.Runs.ListRecentAsync(null, null, 3, CancellationToken.None);
+
+        // Same creation time: the id breaks the tie, newest first.
+        Assert.Equal(ids.AsEnumerable().Reverse().Take(3), runs.Select(r => r.Run.Id));
+    }
+
+    [Fact]
+    public async Task GetDetailAsync_UnknownRun_ReturnsNull()
+    {
+        Assert.Null(await _store.Runs.GetDetailAsync(42, CancellationToken.None));
+        Assert.Null(await _store.Runs.GetAsync(42, CancellationToken.None));
+    }
+}

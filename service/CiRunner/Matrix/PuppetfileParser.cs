@@ -30,8 +30,17 @@ public static partial class PuppetfileParser
         List<Token> tokens = new Lexer(text, path, errors).Tokenize();
         var parser = new Parser(tokens, path, errors);
         Puppetfile puppetfile = parser.ParseFile();
-        return errors.Count == 0 ? new PuppetfileParseResult(puppetfile, []) : new PuppetfileParseResult(null, errors);
+        if (errors.Count == 0)
+        {
+            return new PuppetfileParseResult(puppetfile, []);
+        }
+
+        // The lexer reports before the parser; people read a file top to bottom.
+        return new PuppetfileParseResult(null, errors.OrderBy(e => LineOf(e.Location)).ToList());
     }
+
+    private static int LineOf(string location) =>
+        int.TryParse(location.AsSpan("line ".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int line) ? line : 0;
 
     /// <summary>Reads and parses a file; a missing or unreadable file is reported as an error, not thrown.</summary>
     public static PuppetfileParseResult ParseFile(string path)

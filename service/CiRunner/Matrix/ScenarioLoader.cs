@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using CiRunner.Configuration;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace CiRunner.Matrix;
@@ -74,14 +75,24 @@ public static partial class ScenarioLoader
     private static (Scenario? Scenario, int NameLine) LoadFile(string path, IReadOnlyList<Release>? releases, List<ConfigurationError> errors)
     {
         var stream = new YamlStream();
+        MarkTrackingParser? parser = null;
         try
         {
             using var reader = new StreamReader(path);
-            stream.Load(reader);
+            parser = new MarkTrackingParser(new Parser(reader));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             errors.Add(new ConfigurationError(path, $"line {e.Start.Line}", OneLine(e.Message), "valid YAML"));
+            return (null, 0);
+        }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this without a position for some truncated flow collections ("[a, b" at
+            // the end of the file); the last event it produced is the best position there is.
+            long line = parser?.LastMark.Line ?? 1;
+            errors.Add(new ConfigurationError(path, $"line {line}", OneLine(e.Message), "valid YAML (is a [ or { left unclosed?)"));
             return (null, 0);
         }
         catch (IOException e)
@@ -95,6 +106,25 @@ public static partial class ScenarioLoader
     }
 
     private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+
+    /// <summary>Passes events through and remembers where the last one started.</summary>
+    private sealed class MarkTrackingParser(IParser inner) : IParser
+    {
+        public Mark LastMark { get; private set; } = Mark.Empty;
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            bool moved = inner.MoveNext();
+            if (moved && inner.Current is { } current)
+            {
+                LastMark = current.Start;
+            }
+
+            return moved;
+        }
+    }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex ScenarioName();
@@ -478,6 +508,7 @@ public static partial class ScenarioLoader
         {
             YamlScalarNode scalar when string.IsNullOrEmpty(scalar.Value) || scalar.Value is "~" or "null" => "an empty value",
             YamlScalarNode scalar => scalar.Value!,
+            YamlSequenceNode { Children.Count: 0 } => "[]",
             YamlSequenceNode => "a list",
             YamlMappingNode => "a mapping",
             _ => "an alias",

@@ -8,7 +8,6 @@ namespace CiRunner.Tests.Configuration;
 /// One broken thing per row (a configuration key, a Puppetfile, a scenario file) in an otherwise valid folder:
 /// loading fails and one error names the file, the key or line, and the bad value.
 /// </summary>
-[Collection(ProcessEnvironment.Name)]
 public sealed class BadInputTests
 {
     /// <summary>A broken input: how to break it, and where the error must point (Value null: reported as missing).</summary>

@@ -191,8 +191,9 @@ internal sealed class ConfigurationReader
             return null;
         }
 
+        // The JSON provider stores an empty array as an empty string, so "" reads as [] here.
         IConfigurationSection section = _configuration.GetSection(key);
-        if (section.Value is not null)
+        if (!string.IsNullOrEmpty(section.Value))
         {
             Error(key, section.Value, expected);
             return null;
@@ -228,7 +229,7 @@ internal sealed class ConfigurationReader
     {
         var entries = new List<IConfigurationSection>();
         IConfigurationSection section = _configuration.GetSection(key);
-        if (section.Value is not null)
+        if (!string.IsNullOrEmpty(section.Value))
         {
             Error(key, section.Value, expected);
             return entries;

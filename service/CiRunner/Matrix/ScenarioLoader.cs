@@ -348,7 +348,6 @@ public static partial class ScenarioLoader
                 "apply" => StepKind.Apply,
                 "idempotency" => StepKind.Idempotency,
                 "command" => StepKind.Command,
-                null => null,
                 _ => null,
             };
             if (type is not null && kind is null)

@@ -128,7 +128,11 @@ public static partial class ConfigurationLoader
         foreach (IConfigurationSection entry in entries)
         {
             string key = entry.Path;
-            reader.RejectUnknownKeys(key, _moduleKeys);
+            if (!reader.RejectUnknownKeys(key, _moduleKeys))
+            {
+                continue;
+            }
+
             string? name = reader.String($"{key}:Name", null, ModuleName().IsMatch,
                 "the module's short Puppet name, like keystone (lower-case letters, digits and _)", required: true);
             if (name is not null && !firstIndex.TryAdd(name, key))
@@ -178,7 +182,11 @@ public static partial class ConfigurationLoader
             return null;
         }
 
-        reader.RejectUnknownKeys(key, _credentialKeys);
+        if (!reader.RejectUnknownKeys(key, _credentialKeys))
+        {
+            return null;
+        }
+
         string? username = reader.String($"{key}:UsernameVariable", null, EnvironmentVariableName().IsMatch,
             $"{EnvironmentVariableExpected} that holds the user name", required: true);
         string? password = reader.String($"{key}:PasswordVariable", null, EnvironmentVariableName().IsMatch,
@@ -211,7 +219,12 @@ public static partial class ConfigurationLoader
         {
             string key = entry.Path;
             int errorsBefore = reader.Errors.Count;
-            reader.RejectUnknownKeys(key, _releaseKeys);
+            if (!reader.RejectUnknownKeys(key, _releaseKeys))
+            {
+                releases.Add(null);
+                continue;
+            }
+
             string? name = reader.String($"{key}:Name", null, ReleaseName().IsMatch,
                 "an OpenStack release name: a series name like zed, or a number like 2024.1", required: true);
             if (name is not null)

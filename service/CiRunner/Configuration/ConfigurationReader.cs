@@ -251,14 +251,17 @@ internal sealed class ConfigurationReader
         return entries;
     }
 
-    /// <summary>Reports keys nobody reads (usually typos, which would otherwise silently fall back to defaults).</summary>
-    public void RejectUnknownKeys(string key, IReadOnlyCollection<string> known)
+    /// <summary>
+    /// Reports keys nobody reads (usually typos, which would otherwise silently fall back to defaults).
+    /// False when the key holds a plain value instead of an object, so callers skip reading its keys.
+    /// </summary>
+    public bool RejectUnknownKeys(string key, IReadOnlyCollection<string> known)
     {
         IConfigurationSection section = _configuration.GetSection(key);
-        if (section.Value is not null && !section.GetChildren().Any())
+        if (!string.IsNullOrEmpty(section.Value) && !section.GetChildren().Any())
         {
             Error(key, section.Value, $"an object with the keys {string.Join(", ", known)}");
-            return;
+            return false;
         }
 
         foreach (IConfigurationSection child in section.GetChildren())
@@ -268,6 +271,8 @@ internal sealed class ConfigurationReader
                 Error(child.Path, child.Key, $"one of the keys {string.Join(", ", known)} (keys are not case-sensitive)");
             }
         }
+
+        return true;
     }
 
     private static bool IsSecretName(string name)

@@ -45,6 +45,8 @@ public sealed class BadInputTests
         ["module local path missing"] = new(c => c.Set("Modules:0:Url", "repos/keystone"), Settings, "Modules:0:Url", "repos/keystone", "does not exist"),
         ["module branch pattern invalid"] = new(c => c.Set("Modules:0:Branches", new JsonArray("master", "stable/[2024]")), Settings, "Modules:0:Branches:1", "stable/[2024]", "branch"),
         ["modules as an object"] = new(c => c.Set("Modules", new JsonObject { ["keystone"] = new JsonObject { ["Url"] = "https://x/y" } }), Settings, "Modules:keystone", "keystone", "JSON array"),
+        ["module given as a plain name"] = new(c => c.Set("Modules:1", "openstacklib"), Settings, "Modules:1", "openstacklib", "an object with the keys"),
+        ["credentials given as text"] = new(c => c.Set("Modules:0:Credentials", "GIT_USER"), Settings, "Modules:0:Credentials", "GIT_USER", "an object with the keys"),
         ["release name duplicate"] = new(c => c.Set("Releases:1:Name", "zed"), Settings, "Releases:1:Name", "zed", "Releases:0"),
         ["numbered releases out of order"] = new(c => c.Set("Releases:2:Name", "2022.2"), Settings, "Releases:2:Name", "2022.2", "2023.1 on"),
         ["numbered release before an older one"] = new(c => { c.Set("Releases:1:Name", "2024.1"); c.Set("Releases:2:Name", "2023.1"); }, Settings, "Releases:2:Name", "2023.1", "oldest first"),

@@ -6,15 +6,9 @@ namespace CiRunner.Cli;
 /// <summary>Reads the configuration sources a verb uses: the file, then <c>CIRUNNER__</c> environment variables.</summary>
 internal static class CliConfiguration
 {
-    public const string EnvironmentPrefix = "CIRUNNER__";
+    public const string EnvironmentPrefix = ConfigurationLoader.EnvironmentPrefix;
 
-    public static IConfigurationRoot Build(string configFile)
-    {
-        return new ConfigurationBuilder()
-            .AddJsonFile(configFile, optional: false, reloadOnChange: false)
-            .AddEnvironmentVariables(EnvironmentPrefix)
-            .Build();
-    }
+    public static IConfigurationRoot Build(string configFile) => ConfigurationLoader.BuildConfiguration(configFile);
 
     /// <summary>The data directory layout, with relative paths taken from the configuration file's folder.</summary>
     public static DataPaths ReadDataPaths(ParseResult parseResult)

@@ -10,4 +10,11 @@ public sealed class HttpOptions
 
     /// <summary>Name of the environment variable that holds the API token. The token itself is never read from a file.</summary>
     public string ApiTokenVariable { get; set; } = "CIRUNNER_API_TOKEN";
+
+    /// <summary>The API token from the environment, or null when unset (write actions are then refused).</summary>
+    public string? ReadApiToken(Func<string, string?>? getEnvironmentVariable = null)
+    {
+        string? token = (getEnvironmentVariable ?? Environment.GetEnvironmentVariable)(ApiTokenVariable);
+        return string.IsNullOrEmpty(token) ? null : token;
+    }
 }

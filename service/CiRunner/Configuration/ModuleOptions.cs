@@ -1,6 +1,10 @@
 namespace CiRunner.Configuration;
 
-/// <summary>One entry of the <c>Modules</c> list: a Puppet module's git repository and the branches to track.</summary>
+/// <summary>
+/// One entry of the <c>Modules</c> list: a Puppet module's git repository and the branches to track.
+/// Holds the defaults and documents the keys; <see cref="ConfigurationLoader"/> turns entries into
+/// <see cref="Matrix.TrackedModule"/> records.
+/// </summary>
 public sealed class ModuleOptions
 {
     public const string SectionName = "Modules";
@@ -11,7 +15,7 @@ public sealed class ModuleOptions
     /// <summary>Git URL (https, ssh, file://) or a local path to a repository.</summary>
     public string Url { get; set; } = "";
 
-    /// <summary>Branch patterns to track; <c>*</c> matches any characters except <c>/</c> is not special (<c>stable/*</c>).</summary>
+    /// <summary>Branch patterns to track (<c>master</c>, <c>stable/*</c>); <c>*</c> matches any run of characters, <c>/</c> included.</summary>
     public List<string> Branches { get; set; } = ["master", "stable/*"];
 
     /// <summary>For https remotes that need a login: names of the environment variables that hold it, never the values.</summary>

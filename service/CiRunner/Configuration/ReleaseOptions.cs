@@ -1,6 +1,9 @@
 namespace CiRunner.Configuration;
 
-/// <summary>One entry of the <c>Releases</c> list, which is ordered oldest to newest (upgrade order).</summary>
+/// <summary>
+/// One entry of the <c>Releases</c> list, which is ordered oldest to newest (upgrade order).
+/// <see cref="ConfigurationLoader"/> turns entries into <see cref="Matrix.Release"/> records with their parsed Puppetfile.
+/// </summary>
 public sealed class ReleaseOptions
 {
     public const string SectionName = "Releases";

@@ -1,0 +1,484 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using CiRunner.Matrix;
+using Quartz;
+
+namespace CiRunner.Configuration;
+
+// One method per section: what each key may hold, and what the error says when it does not.
+public static partial class ConfigurationLoader
+{
+    private const string EnvironmentVariableExpected = "an environment variable name (letters, digits and _, not starting with a digit)";
+
+    private static readonly string[] _serviceKeys = [nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory)];
+    private static readonly string[] _dockerKeys =
+    [
+        nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
+        nameof(DockerOptions.PidsLimit), nameof(DockerOptions.NetworkMode), nameof(DockerOptions.JobTimeout),
+    ];
+
+    private static readonly string[] _scheduleKeys = [nameof(ScheduleOptions.PollInterval), nameof(ScheduleOptions.NightlyCron), nameof(ScheduleOptions.NightlySkipUnchanged)];
+    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable)];
+    private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials)];
+    private static readonly string[] _credentialKeys = [nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.PasswordVariable)];
+    private static readonly string[] _releaseKeys =
+    [
+        nameof(ReleaseOptions.Name), nameof(ReleaseOptions.Branches), nameof(ReleaseOptions.Image), nameof(ReleaseOptions.Puppetfile),
+        nameof(ReleaseOptions.Slurp), nameof(ReleaseOptions.UpgradePrepareCommand),
+    ];
+
+    private static ServiceOptions ReadService(ConfigurationReader reader, string baseDirectory)
+    {
+        const string Section = ServiceOptions.SectionName;
+        var defaults = new ServiceOptions();
+        reader.RejectUnknownKeys(Section, _serviceKeys);
+        string instanceId = reader.String($"{Section}:InstanceId", defaults.InstanceId, InstanceId().IsMatch,
+            "lower-case letters, digits, '.', '_' or '-', at most 63 characters (it labels this instance's containers)")!;
+        string dataDirectory = reader.String($"{Section}:DataDirectory", defaults.DataDirectory, IsPath,
+            "a directory path, absolute or relative to the configuration file's folder")!;
+        string scenariosKey = $"{Section}:ScenariosDirectory";
+        string scenariosDirectory = reader.String(scenariosKey, defaults.ScenariosDirectory, IsPath,
+            "an existing directory of scenario files, absolute or relative to the configuration file's folder")!;
+        string scenariosFull = Path.GetFullPath(Path.Combine(baseDirectory, scenariosDirectory));
+        if (!reader.IsReported(scenariosKey) && !Directory.Exists(scenariosFull))
+        {
+            reader.Error(scenariosKey, scenariosDirectory, $"an existing directory of scenario files ({scenariosFull} does not exist)");
+        }
+
+        return new ServiceOptions
+        {
+            InstanceId = instanceId,
+            DataDirectory = Path.GetFullPath(Path.Combine(baseDirectory, dataDirectory)),
+            ScenariosDirectory = scenariosFull,
+        };
+    }
+
+    private static DockerOptions ReadDocker(ConfigurationReader reader)
+    {
+        const string Section = DockerOptions.SectionName;
+        var defaults = new DockerOptions();
+        reader.RejectUnknownKeys(Section, _dockerKeys);
+        return new DockerOptions
+        {
+            Endpoint = reader.String($"{Section}:Endpoint", defaults.Endpoint, IsDockerEndpoint,
+                "a Docker engine endpoint: unix:///var/run/docker.sock, tcp://host:2376 or npipe://./pipe/docker_engine")!,
+            ParallelJobs = reader.Int($"{Section}:ParallelJobs", defaults.ParallelJobs, 1, 64, "a whole number from 1 to 64"),
+            MemoryMb = reader.Int($"{Section}:MemoryMb", defaults.MemoryMb, 64, int.MaxValue, "a whole number of MiB, at least 64"),
+            Cpus = reader.Double($"{Section}:Cpus", defaults.Cpus, c => c > 0 && c <= 1024, "a number of cores greater than 0 (fractions allowed, like 1.5)"),
+            PidsLimit = reader.Int($"{Section}:PidsLimit", defaults.PidsLimit, 16, int.MaxValue, "a whole number of processes, at least 16"),
+            NetworkMode = reader.String($"{Section}:NetworkMode", defaults.NetworkMode, v => v.Length > 0 && !v.Any(char.IsWhiteSpace),
+                "a Docker network mode such as none, bridge or host (none keeps jobs offline)")!,
+            JobTimeout = reader.Duration($"{Section}:JobTimeout", defaults.JobTimeout, t => t > TimeSpan.Zero, Matrix.Duration.Expected + ", longer than zero"),
+        };
+    }
+
+    private static ScheduleOptions ReadSchedule(ConfigurationReader reader)
+    {
+        const string Section = ScheduleOptions.SectionName;
+        var defaults = new ScheduleOptions();
+        reader.RejectUnknownKeys(Section, _scheduleKeys);
+        var schedule = new ScheduleOptions
+        {
+            PollInterval = reader.Duration($"{Section}:PollInterval", defaults.PollInterval, t => t >= TimeSpan.FromSeconds(5),
+                Matrix.Duration.Expected + ", at least 5s (remotes should not be polled harder)"),
+            NightlySkipUnchanged = reader.Bool($"{Section}:NightlySkipUnchanged", defaults.NightlySkipUnchanged),
+        };
+
+        string cronKey = $"{Section}:NightlyCron";
+        string cron = reader.String(cronKey, defaults.NightlyCron, _ => true, "a Quartz cron expression")!;
+        if (!reader.IsReported(cronKey) && CronProblem(cron) is { } problem)
+        {
+            reader.Error(cronKey, cron, $"a Quartz cron expression with seconds first, like 0 0 2 * * ? for 02:00 every day ({problem})");
+        }
+
+        schedule.NightlyCron = cron;
+        return schedule;
+    }
+
+    private static HttpOptions ReadHttp(ConfigurationReader reader)
+    {
+        const string Section = HttpOptions.SectionName;
+        var defaults = new HttpOptions();
+        reader.RejectUnknownKeys(Section, _httpKeys);
+        return new HttpOptions
+        {
+            Listen = reader.String($"{Section}:Listen", defaults.Listen, IsListenUrl, "an http:// or https:// URL with a host and port, like http://127.0.0.1:8080")!,
+            ApiTokenVariable = reader.String($"{Section}:ApiTokenVariable", defaults.ApiTokenVariable, EnvironmentVariableName().IsMatch, EnvironmentVariableExpected)!,
+        };
+    }
+
+    private static List<TrackedModule> ReadModules(ConfigurationReader reader, string baseDirectory)
+    {
+        const string Section = ModuleOptions.SectionName;
+        var modules = new List<TrackedModule>();
+        const string ListExpected = "a JSON array of modules, each with Name, Url and Branches";
+        if (!reader.IsPresent(Section))
+        {
+            reader.Error(Section, null, ListExpected);
+            return modules;
+        }
+
+        List<IConfigurationSection> entries = reader.Entries(Section, ListExpected);
+        if (entries.Count == 0 && !reader.IsReported(Section))
+        {
+            reader.Error(Section, "[]", "at least one module: " + ListExpected);
+        }
+
+        var firstIndex = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (IConfigurationSection entry in entries)
+        {
+            string key = entry.Path;
+            if (!reader.RejectUnknownKeys(key, _moduleKeys))
+            {
+                continue;
+            }
+
+            string? name = reader.String($"{key}:Name", null, ModuleName().IsMatch,
+                "the module's short Puppet name, like keystone (lower-case letters, digits and _)", required: true);
+            if (name is not null && !firstIndex.TryAdd(name, key))
+            {
+                reader.Error($"{key}:Name", name, $"a module name not used before (already used by {firstIndex[name]})");
+            }
+
+            string? url = reader.String($"{key}:Url", null, IsGitUrl,
+                "a git URL (https://, http://, ssh://, git://, file://, user@host:path) or an existing local repository path", required: true);
+            if (url is not null && IsLocalPath(url))
+            {
+                string full = Path.GetFullPath(Path.Combine(baseDirectory, url));
+                if (Directory.Exists(full))
+                {
+                    url = full;
+                }
+                else
+                {
+                    reader.Error($"{key}:Url", url, $"a git URL or an existing local repository path ({full} does not exist)");
+                    url = null;
+                }
+            }
+
+            List<string>? patterns = reader.StringList($"{key}:Branches", "a JSON array of branch patterns like [\"master\", \"stable/*\"]",
+                p => BranchPattern.TryParse(p, out _), "a branch name or pattern with * (like stable/*)");
+            var branches = (patterns ?? new ModuleOptions().Branches).Select(BranchPattern.Parse).ToList();
+            if (patterns is { Count: 0 } && !reader.IsReported($"{key}:Branches"))
+            {
+                reader.Error($"{key}:Branches", "[]", "at least one branch pattern, like [\"master\", \"stable/*\"]");
+            }
+
+            AddDuplicateErrors(reader, $"{key}:Branches", patterns, "each branch pattern once");
+            ModuleCredentials? credentials = ReadCredentials(reader, $"{key}:Credentials");
+            if (name is not null && url is not null)
+            {
+                modules.Add(new TrackedModule(name, url, branches, credentials));
+            }
+        }
+
+        return modules;
+    }
+
+    private static ModuleCredentials? ReadCredentials(ConfigurationReader reader, string key)
+    {
+        if (!reader.IsPresent(key))
+        {
+            return null;
+        }
+
+        if (!reader.RejectUnknownKeys(key, _credentialKeys))
+        {
+            return null;
+        }
+
+        string? username = reader.String($"{key}:UsernameVariable", null, EnvironmentVariableName().IsMatch,
+            $"{EnvironmentVariableExpected} that holds the user name", required: true);
+        string? password = reader.String($"{key}:PasswordVariable", null, EnvironmentVariableName().IsMatch,
+            $"{EnvironmentVariableExpected} that holds the password or access token", required: true);
+        return username is null || password is null ? null : new ModuleCredentials(username, password);
+    }
+
+    /// <summary>Reads each release; an entry with errors is null so that indexes stay aligned with the keys.</summary>
+    private static List<ReleaseOptions?> ReadReleases(ConfigurationReader reader)
+    {
+        const string Section = ReleaseOptions.SectionName;
+        const string ListExpected = "a JSON array of releases in upgrade order, oldest first, each with Name, Branches and Image";
+        var releases = new List<ReleaseOptions?>();
+        if (!reader.IsPresent(Section))
+        {
+            reader.Error(Section, null, ListExpected);
+            return releases;
+        }
+
+        List<IConfigurationSection> entries = reader.Entries(Section, ListExpected);
+        if (entries.Count == 0 && !reader.IsReported(Section))
+        {
+            reader.Error(Section, "[]", "at least one release: " + ListExpected);
+        }
+
+        var firstIndex = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? developmentKey = null;
+        (int Year, int Number, string Name)? newestNumbered = null;
+        foreach (IConfigurationSection entry in entries)
+        {
+            string key = entry.Path;
+            int errorsBefore = reader.Errors.Count;
+            if (!reader.RejectUnknownKeys(key, _releaseKeys))
+            {
+                releases.Add(null);
+                continue;
+            }
+
+            string? name = reader.String($"{key}:Name", null, ReleaseName().IsMatch,
+                "an OpenStack release name: a series name like zed, or a number like 2024.1", required: true);
+            if (name is not null)
+            {
+                newestNumbered = CheckReleaseOrder(reader, $"{key}:Name", name, newestNumbered);
+                if (!firstIndex.TryAdd(name, key))
+                {
+                    reader.Error($"{key}:Name", name, $"a release name not used before (already used by {firstIndex[name]})");
+                }
+            }
+
+            List<string>? branches = reader.StringList($"{key}:Branches",
+                "a JSON array of branch or tag candidates in order of preference, like [\"stable/2023.1\", \"unmaintained/2023.1\", \"2023.1-eol\"]",
+                b => GitRefName.IsValid(b), "a git branch or tag name (no wildcards)");
+            if (branches is null && !reader.IsReported($"{key}:Branches"))
+            {
+                reader.Error($"{key}:Branches", null, "a JSON array of branch or tag candidates, like [\"stable/2024.1\"] (or [\"master\"] for the development release)");
+            }
+            else if (branches is { Count: 0 })
+            {
+                reader.Error($"{key}:Branches", "[]", "at least one branch or tag candidate");
+            }
+
+            AddDuplicateErrors(reader, $"{key}:Branches", branches, "each candidate once");
+            if (branches?.Contains("master", StringComparer.Ordinal) == true)
+            {
+                if (developmentKey is not null)
+                {
+                    reader.Error($"{key}:Branches", "master", $"at most one development release (mapped to master); {developmentKey} already is");
+                }
+
+                developmentKey ??= key;
+            }
+            else if (developmentKey is not null && name is not null)
+            {
+                reader.Error($"{key}:Name", name, $"the development release ({developmentKey}, mapped to master) last, since it is the newest");
+            }
+
+            string? image = reader.String($"{key}:Image", null, ImageReference().IsMatch,
+                "a container image reference like cirunner/release:2024.1", required: true);
+            string? puppetfile = reader.String($"{key}:Puppetfile", null, v => v.Trim().Length > 0 && IsPath(v),
+                "a Puppetfile path relative to the scenarios directory (default puppetfiles/<release>.Puppetfile)");
+            bool? slurp = reader.NullableBool($"{key}:Slurp");
+            List<string>? prepare = reader.StringList($"{key}:UpgradePrepareCommand",
+                "an argument array like [\"/usr/local/bin/switch-repos\", \"2024.1\"]", a => a.Length > 0, "a non-empty argument");
+
+            if (reader.Errors.Count > errorsBefore || name is null || branches is null || image is null)
+            {
+                releases.Add(null);
+                continue;
+            }
+
+            releases.Add(new ReleaseOptions
+            {
+                Name = name,
+                Branches = branches,
+                Image = image,
+                Puppetfile = puppetfile,
+                Slurp = slurp,
+                UpgradePrepareCommand = prepare ?? [],
+            });
+        }
+
+        return releases;
+    }
+
+    /// <summary>Numbered releases (YYYY.N) ascend; series names (zed and older) come before all of them.</summary>
+    private static (int Year, int Number, string Name)? CheckReleaseOrder(ConfigurationReader reader, string key, string name, (int Year, int Number, string Name)? newest)
+    {
+        Match numbered = NumberedRelease().Match(name);
+        if (!numbered.Success)
+        {
+            if (newest is { } n)
+            {
+                reader.Error(key, name, $"series-named releases (like zed) before the numbered ones; list releases oldest first ({name} is after {n.Name})");
+            }
+
+            return newest;
+        }
+
+        int year = int.Parse(numbered.Groups["year"].Value, CultureInfo.InvariantCulture);
+        int number = int.Parse(numbered.Groups["number"].Value, CultureInfo.InvariantCulture);
+        if (year < 2023 || year > 2100 || number is < 1 or > 2)
+        {
+            reader.Error(key, name, "a numbered release YYYY.1 or YYYY.2 from 2023.1 on (OpenStack has released twice a year since 2023.1)");
+            return newest;
+        }
+
+        if (newest is { } previous && (year, number).CompareTo((previous.Year, previous.Number)) <= 0)
+        {
+            reader.Error(key, name, $"releases in upgrade order, oldest first ({name} is listed after {previous.Name})");
+            return newest;
+        }
+
+        return (year, number, name);
+    }
+
+    /// <summary>Parses each valid release's Puppetfile and builds the releases; false when any of them failed.</summary>
+    private static bool LoadPuppetfiles(ConfigurationReader reader, List<ReleaseOptions?> options, string scenariosDirectory, List<Release> releases, List<ConfigurationError> fileErrors)
+    {
+        bool allLoaded = true;
+        for (int i = 0; i < options.Count; i++)
+        {
+            ReleaseOptions? release = options[i];
+            if (release is null)
+            {
+                continue;
+            }
+
+            string relative = release.Puppetfile ?? $"puppetfiles/{release.Name}.Puppetfile";
+            string full = Path.GetFullPath(Path.Combine(scenariosDirectory, relative));
+            if (!File.Exists(full))
+            {
+                reader.Error($"{ReleaseOptions.SectionName}:{i}:Puppetfile", relative,
+                    $"an r10k Puppetfile relative to the scenarios directory (default puppetfiles/<release>.Puppetfile); {full} does not exist");
+                allLoaded = false;
+                continue;
+            }
+
+            PuppetfileParseResult parsed = PuppetfileParser.ParseFile(full);
+            if (!parsed.Succeeded)
+            {
+                fileErrors.AddRange(parsed.Errors);
+                allLoaded = false;
+                continue;
+            }
+
+            bool slurp = release.Slurp ?? NumberedRelease().Match(release.Name) is { Success: true } m && m.Groups["number"].Value == "1";
+            releases.Add(new Release(release.Name, releases.Count, release.Branches, release.Image, slurp, parsed.Puppetfile, release.UpgradePrepareCommand));
+        }
+
+        return allLoaded;
+    }
+
+    private static void AddDuplicateErrors(ConfigurationReader reader, string key, List<string>? items, string expected)
+    {
+        if (items is null)
+        {
+            return;
+        }
+
+        foreach (string duplicate in items.GroupBy(i => i, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key))
+        {
+            reader.Error(key, duplicate, expected);
+        }
+    }
+
+    private static string? CronProblem(string cron)
+    {
+        if (CronExpression.TryParse(cron, out _))
+        {
+            return null;
+        }
+
+        try
+        {
+            CronExpression.Parse(cron);
+            return "not accepted by Quartz";
+        }
+        catch (FormatException e)
+        {
+            return e.Message.TrimEnd('.');
+        }
+    }
+
+    private static bool IsPath(string value)
+    {
+        if (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            _ = Path.GetFullPath(value);
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsDockerEndpoint(string value)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out Uri? uri))
+        {
+            return false;
+        }
+
+        return uri.Scheme switch
+        {
+            "unix" => uri.AbsolutePath.Length > 1,
+            "tcp" => uri.Host.Length > 0 && uri.Port > 0 && uri.AbsolutePath is "/" or "",
+            "npipe" => uri.AbsolutePath.Length > 1,
+            _ => false,
+        };
+    }
+
+    private static bool IsListenUrl(string value)
+    {
+        // Kestrel's "any address" hosts are not valid URI hosts; check the rest of the URL with a stand-in.
+        string candidate = value.Replace("://*", "://any", StringComparison.Ordinal).Replace("://+", "://any", StringComparison.Ordinal);
+        return Uri.TryCreate(candidate, UriKind.Absolute, out Uri? uri)
+            && uri.Scheme is "http" or "https"
+            && uri.Host.Length > 0
+            && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment)
+            && uri.UserInfo.Length == 0;
+    }
+
+    private static bool IsLocalPath(string url) => !url.Contains("://", StringComparison.Ordinal) && !ScpLikeUrl().IsMatch(url);
+
+    private static bool IsGitUrl(string value)
+    {
+        if (value.Any(char.IsWhiteSpace) || value.Length == 0)
+        {
+            return false;
+        }
+
+        if (IsLocalPath(value))
+        {
+            return IsPath(value);
+        }
+
+        if (ScpLikeUrl().IsMatch(value))
+        {
+            return true;
+        }
+
+        return Uri.TryCreate(value, UriKind.Absolute, out Uri? uri)
+            && uri.Scheme is "https" or "http" or "ssh" or "git" or "file"
+            && (uri.Scheme == "file" || uri.Host.Length > 0);
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_.-]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex InstanceId();
+
+    [GeneratedRegex("^[a-z][a-z0-9_]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex ModuleName();
+
+    [GeneratedRegex("^(?:[a-z][a-z0-9-]*|[0-9]{4}\\.[0-9]+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex ReleaseName();
+
+    [GeneratedRegex("^(?<year>[0-9]{4})\\.(?<number>[0-9]+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex NumberedRelease();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvironmentVariableName();
+
+    // scp-like git remotes: user@host:path (the user part keeps Windows drive paths like C:\x out).
+    [GeneratedRegex(@"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:.+$", RegexOptions.CultureInvariant)]
+    private static partial Regex ScpLikeUrl();
+
+    // The reference grammar of the distribution spec, without digests' algorithm variety: [host[:port]/]path[:tag][@sha256:hex].
+    [GeneratedRegex(@"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$", RegexOptions.CultureInvariant)]
+    private static partial Regex ImageReference();
+}

@@ -1,0 +1,312 @@
+using System.Globalization;
+using CiRunner.Matrix;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
+
+namespace CiRunner.Configuration;
+
+/// <summary>
+/// Reads configuration values as raw strings and converts them itself, so that a wrong type becomes a
+/// <see cref="ConfigurationError"/> naming the key and the value (the binder would throw on the first one and
+/// stop), and so that every error is collected rather than only the first.
+/// </summary>
+internal sealed class ConfigurationReader
+{
+    private readonly IConfiguration _configuration;
+    private readonly string _configFile;
+
+    // One error per key: a value that is both secret and malformed is reported once, as a secret.
+    private readonly HashSet<string> _reported = new(StringComparer.OrdinalIgnoreCase);
+
+    public ConfigurationReader(IConfiguration configuration, string configFile)
+    {
+        _configuration = configuration;
+        _configFile = configFile;
+    }
+
+    public List<ConfigurationError> Errors { get; } = [];
+
+    public void Error(string key, string? value, string expected)
+    {
+        if (!_reported.Add(key))
+        {
+            return;
+        }
+
+        (string file, string location) = SourceOf(key);
+        Errors.Add(new ConfigurationError(file, location, value, expected));
+    }
+
+    public bool IsReported(string key) => _reported.Contains(key);
+
+    /// <summary>
+    /// Whether the key is set at all. An empty JSON array or <c>null</c> is stored as a key without a value, which
+    /// <see cref="ConfigurationExtensions.Exists"/> does not see; the providers do.
+    /// </summary>
+    public bool IsPresent(string key)
+    {
+        if (_configuration.GetSection(key).Exists())
+        {
+            return true;
+        }
+
+        return _configuration is IConfigurationRoot root && root.Providers.Any(p => p.TryGet(key, out _));
+    }
+
+    /// <summary>Reports every key that looks like a literal secret, anywhere in the configuration.</summary>
+    public void RejectSecrets(string apiTokenVariable)
+    {
+        foreach ((string key, string? value) in _configuration.AsEnumerable().OrderBy(p => p.Key, ConfigurationKeyComparer.Instance))
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                continue;
+            }
+
+            string name = key[(key.LastIndexOf(':') + 1)..];
+            if (IsSecretName(name))
+            {
+                string expected = key.StartsWith(HttpOptions.SectionName + ":", StringComparison.OrdinalIgnoreCase)
+                    ? $"no token in configuration: the API token is read only from the environment variable named by Http:ApiTokenVariable ({apiTokenVariable})"
+                    : key.StartsWith(ModuleOptions.SectionName + ":", StringComparison.OrdinalIgnoreCase)
+                        ? "no secret in configuration: put it in an environment variable and give that variable's name in Credentials:UsernameVariable / Credentials:PasswordVariable"
+                        : "no secret in configuration: put it in an environment variable and configure the variable's name instead";
+                Error(key, ConfigurationError.Redacted, expected);
+            }
+            else if (UrlCredentials.HasPassword(value))
+            {
+                Error(key, UrlCredentials.Redact(value), "a URL without user:password@; put the login in environment variables named by Credentials:UsernameVariable and Credentials:PasswordVariable");
+            }
+        }
+    }
+
+    public string? String(string key, string? fallback, Func<string, bool> isValid, string expected, bool required = false)
+    {
+        if (IsReported(key))
+        {
+            return fallback;
+        }
+
+        IConfigurationSection section = _configuration.GetSection(key);
+        if (!IsPresent(key) || (section.Value is null && !section.GetChildren().Any()))
+        {
+            if (required)
+            {
+                Error(key, null, expected);
+            }
+
+            return fallback;
+        }
+
+        if (section.Value is null)
+        {
+            Error(key, "(an object)", expected);
+            return fallback;
+        }
+
+        if (!isValid(section.Value))
+        {
+            Error(key, section.Value, expected);
+            return fallback;
+        }
+
+        return section.Value;
+    }
+
+    public int Int(string key, int fallback, int min, int max, string expected)
+    {
+        string? text = String(key, null, _ => true, expected);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        Error(key, text, expected);
+        return fallback;
+    }
+
+    public double Double(string key, double fallback, Func<double, bool> isValid, string expected)
+    {
+        string? text = String(key, null, _ => true, expected);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && double.IsFinite(value) && isValid(value))
+        {
+            return value;
+        }
+
+        Error(key, text, expected);
+        return fallback;
+    }
+
+    public bool Bool(string key, bool fallback) => NullableBool(key) ?? fallback;
+
+    public bool? NullableBool(string key)
+    {
+        const string Expected = "true or false";
+        string? text = String(key, null, _ => true, Expected);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (bool.TryParse(text, out bool value))
+        {
+            return value;
+        }
+
+        Error(key, text, Expected);
+        return null;
+    }
+
+    public TimeSpan Duration(string key, TimeSpan fallback, Func<TimeSpan, bool> isValid, string expected)
+    {
+        string? text = String(key, null, _ => true, expected);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (Matrix.Duration.TryParse(text, out TimeSpan value) && isValid(value))
+        {
+            return value;
+        }
+
+        Error(key, text, expected);
+        return fallback;
+    }
+
+    /// <summary>A JSON array of strings; null when the key is absent, empty when it is an empty array.</summary>
+    public List<string>? StringList(string key, string expected, Func<string, bool> isValidItem, string itemExpected)
+    {
+        if (IsReported(key) || !IsPresent(key))
+        {
+            return null;
+        }
+
+        // The JSON provider stores an empty array as an empty string, so "" reads as [] here.
+        IConfigurationSection section = _configuration.GetSection(key);
+        if (!string.IsNullOrEmpty(section.Value))
+        {
+            Error(key, section.Value, expected);
+            return null;
+        }
+
+        var items = new List<string>();
+        foreach (IConfigurationSection item in Entries(key, expected))
+        {
+            if (IsReported(item.Path))
+            {
+                continue;
+            }
+
+            if (item.Value is null)
+            {
+                Error(item.Path, "(an object)", itemExpected);
+            }
+            else if (!isValidItem(item.Value))
+            {
+                Error(item.Path, item.Value, itemExpected);
+            }
+            else
+            {
+                items.Add(item.Value);
+            }
+        }
+
+        return items;
+    }
+
+    /// <summary>The entries of a JSON array in index order; children that are not indexes are reported.</summary>
+    public List<IConfigurationSection> Entries(string key, string expected)
+    {
+        var entries = new List<IConfigurationSection>();
+        IConfigurationSection section = _configuration.GetSection(key);
+        if (!string.IsNullOrEmpty(section.Value))
+        {
+            Error(key, section.Value, expected);
+            return entries;
+        }
+
+        // GetChildren orders index keys numerically, which keeps the configured (upgrade) order.
+        foreach (IConfigurationSection child in section.GetChildren())
+        {
+            if (int.TryParse(child.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                entries.Add(child);
+            }
+            else
+            {
+                Error(child.Path, child.Key, $"{key} to be a JSON array ([ ... ]); '{child.Key}' is a name, not an index");
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>
+    /// Reports keys nobody reads (usually typos, which would otherwise silently fall back to defaults).
+    /// False when the key holds a plain value instead of an object, so callers skip reading its keys.
+    /// </summary>
+    public bool RejectUnknownKeys(string key, IReadOnlyCollection<string> known)
+    {
+        IConfigurationSection section = _configuration.GetSection(key);
+        if (!string.IsNullOrEmpty(section.Value) && !section.GetChildren().Any())
+        {
+            Error(key, section.Value, $"an object with the keys {string.Join(", ", known)}");
+            return false;
+        }
+
+        foreach (IConfigurationSection child in section.GetChildren())
+        {
+            if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase) && !IsReported(child.Path))
+            {
+                Error(child.Path, child.Key, $"one of the keys {string.Join(", ", known)} (keys are not case-sensitive)");
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsSecretName(string name)
+    {
+        // `PasswordVariable` and `ApiTokenVariable` name a variable, which is exactly what is wanted.
+        if (name.EndsWith("Variable", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        return name.EndsWith("password", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith("passwd", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith("token", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith("secret", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith("apikey", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith("privatekey", StringComparison.OrdinalIgnoreCase);
+    }
+
+    // Names the place to fix: the environment variable when one overrides the file, else the file and key.
+    private (string File, string Location) SourceOf(string key)
+    {
+        if (_configuration is IConfigurationRoot root)
+        {
+            foreach (IConfigurationProvider provider in root.Providers.Reverse())
+            {
+                if (provider.TryGet(key, out _))
+                {
+                    return provider is EnvironmentVariablesConfigurationProvider
+                        ? ("environment", ConfigurationLoader.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal))
+                        : (_configFile, key);
+                }
+            }
+        }
+
+        return (_configFile, key);
+    }
+}

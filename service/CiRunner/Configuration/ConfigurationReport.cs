@@ -1,0 +1,107 @@
+using System.Globalization;
+using CiRunner.Matrix;
+
+namespace CiRunner.Configuration;
+
+/// <summary>Renders load results for people: errors one per line (stderr), or the summary that <c>validate</c> prints.</summary>
+public static class ConfigurationReport
+{
+    /// <summary>Every error, one line each, file names relative to the configuration file's folder.</summary>
+    public static void WriteErrors(TextWriter writer, ConfigurationLoadResult result)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(result);
+        foreach (ConfigurationError error in result.Errors)
+        {
+            writer.WriteLine(error.Format(result.BaseDirectory));
+        }
+    }
+
+    /// <summary>
+    /// Modules, releases in upgrade order, scenarios, and cells per module and branch.
+    /// <paramref name="getEnvironmentVariable"/> only tells whether credential variables are set; values are never printed.
+    /// </summary>
+    public static void WriteSummary(TextWriter writer, CiRunnerSettings settings, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(settings);
+        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
+        string Set(string variable) => string.IsNullOrEmpty(getEnvironmentVariable(variable)) ? "not set" : "set";
+
+        writer.WriteLine($"{settings.ConfigFile}: valid");
+        writer.WriteLine($"  data        {settings.Service.DataDirectory}");
+        writer.WriteLine($"  scenarios   {settings.Service.ScenariosDirectory}");
+        DockerOptions docker = settings.Docker;
+        writer.WriteLine(Invariant($"  docker      {docker.Endpoint}, {docker.ParallelJobs} parallel jobs; per job {docker.MemoryMb} MiB, CPUs {docker.Cpus}, pids {docker.PidsLimit}, network {docker.NetworkMode}, job timeout {Duration.Format(docker.JobTimeout)}"));
+        writer.WriteLine($"  schedule    poll every {Duration.Format(settings.Schedule.PollInterval)}, nightly '{settings.Schedule.NightlyCron}'{(settings.Schedule.NightlySkipUnchanged ? ", skipping unchanged branches" : "")}");
+        writer.WriteLine($"  http        {settings.Http.Listen}, API token from ${settings.Http.ApiTokenVariable} ({Set(settings.Http.ApiTokenVariable)})");
+        writer.WriteLine();
+
+        writer.WriteLine($"Modules ({settings.Modules.Count}):");
+        WriteTable(writer, settings.Modules.Select(m => new[]
+        {
+            m.Name,
+            m.Url,
+            string.Join(", ", m.Branches),
+            m.Credentials is { } c ? $"login from ${c.UsernameVariable} ({Set(c.UsernameVariable)}) / ${c.PasswordVariable} ({Set(c.PasswordVariable)})" : "",
+        }));
+        writer.WriteLine();
+
+        writer.WriteLine($"Releases in upgrade order, oldest first ({settings.Releases.Count}):");
+        WriteTable(writer, settings.Releases.Select(r => new[]
+        {
+            Invariant($"{r.Order + 1}."),
+            r.Name,
+            r.IsDevelopment ? "development" : r.IsSlurp ? "SLURP" : "",
+            r.Image,
+            string.Join(", ", r.BranchCandidates),
+            Invariant($"{r.Puppetfile.Modules.Count} modules"),
+            r.UpgradePrepareCommand.Count > 0 ? "prepare: " + string.Join(' ', r.UpgradePrepareCommand) : "",
+        }));
+        writer.WriteLine();
+
+        writer.WriteLine($"Scenarios ({settings.Scenarios.Count}):");
+        WriteTable(writer, settings.Scenarios.Select(s => new[]
+        {
+            s.Name,
+            "releases: " + (s.Releases.Count == 0 ? "all" : string.Join(", ", s.Releases)),
+            s.Upgrade ? "upgrade" : "no upgrade",
+            "steps: " + string.Join(", ", s.Steps.Select(step => step.Kind.ToString().ToLowerInvariant())),
+            "modules: " + string.Join(", ", s.Modules),
+        }));
+        writer.WriteLine();
+
+        IReadOnlyList<BranchCellCount> counts = CellCounter.CountByModuleBranch(settings.Modules, settings.Releases, settings.Scenarios);
+        writer.WriteLine("Cells per module and branch (scenarios needing the module x releases on that branch; upgrade cells not included):");
+        WriteTable(writer, counts.Select(c => new[]
+        {
+            c.Module,
+            c.Branch ?? "(no tracked branch)",
+            string.Join(", ", c.Releases),
+            c.Branch is null ? "no cells" : Cells(c.Cells),
+        }));
+        writer.WriteLine($"Total: {Cells(counts.Sum(c => c.Cells))}");
+    }
+
+    private static string Cells(int count) => count == 1 ? "1 cell" : Invariant($"{count} cells");
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static void WriteTable(TextWriter writer, IEnumerable<string[]> rows)
+    {
+        List<string[]> all = rows.ToList();
+        if (all.Count == 0)
+        {
+            writer.WriteLine("  (none)");
+            return;
+        }
+
+        int columns = all.Max(r => r.Length);
+        int[] widths = Enumerable.Range(0, columns).Select(c => all.Max(r => c < r.Length ? r[c].Length : 0)).ToArray();
+        foreach (string[] row in all)
+        {
+            IEnumerable<string> cells = row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]));
+            writer.WriteLine(("  " + string.Join("  ", cells)).TrimEnd());
+        }
+    }
+}

@@ -1,0 +1,37 @@
+namespace CiRunner.Matrix;
+
+/// <summary>A module's git repository as configured, with the branch patterns CiRunner follows.</summary>
+/// <param name="Name">Short name (<c>keystone</c>), the same name Puppetfiles and scenario files use.</param>
+/// <param name="Url">Git URL, or an absolute local path for repositories on this machine.</param>
+/// <param name="Branches">Tracked branch patterns, in configured order.</param>
+/// <param name="Credentials">Names of the environment variables with an https login; null when none is needed.</param>
+public sealed record TrackedModule(
+    string Name,
+    string Url,
+    IReadOnlyList<BranchPattern> Branches,
+    ModuleCredentials? Credentials)
+{
+    public bool Tracks(string branch) => Branches.Any(p => p.IsMatch(branch));
+
+    /// <summary>
+    /// The branch this module is tested on for <paramref name="release"/>: the release's first branch candidate
+    /// that the module tracks, or null when it tracks none of them (an EOL-tag-only release, for example).
+    /// </summary>
+    public string? BranchFor(Release release) => release.BranchCandidates.FirstOrDefault(Tracks);
+}
+
+/// <summary>
+/// Names of environment variables holding an https login. Only the names are configured, so secrets never
+/// reach files, logs or the database; the values are read when a remote is contacted.
+/// </summary>
+public sealed record ModuleCredentials(string UsernameVariable, string PasswordVariable)
+{
+    /// <summary>The login from the environment, or null when either variable is unset.</summary>
+    public (string Username, string Password)? Read(Func<string, string?>? getEnvironmentVariable = null)
+    {
+        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
+        string? username = getEnvironmentVariable(UsernameVariable);
+        string? password = getEnvironmentVariable(PasswordVariable);
+        return string.IsNullOrEmpty(username) || string.IsNullOrEmpty(password) ? null : (username, password);
+    }
+}

@@ -1,0 +1,46 @@
+namespace CiRunner.Matrix;
+
+/// <summary>Finds and hides passwords written into URLs (<c>https://user:secret@host/repo</c>).</summary>
+public static class UrlCredentials
+{
+    public static bool HasPassword(string? url) => FindPassword(url) is not null;
+
+    /// <summary>The URL with its password replaced by <c>***</c>; unchanged when it has none.</summary>
+    public static string Redact(string url)
+    {
+        (int Start, int Length)? password = FindPassword(url);
+        return password is { } p ? string.Concat(url.AsSpan(0, p.Start), "***", url.AsSpan(p.Start + p.Length)) : url;
+    }
+
+    // Parsed by hand rather than with Uri: Uri rejects some scp-like and malformed URLs, and a secret in a
+    // malformed URL is still a secret.
+    private static (int Start, int Length)? FindPassword(string? url)
+    {
+        if (string.IsNullOrEmpty(url))
+        {
+            return null;
+        }
+
+        int scheme = url.IndexOf("://", StringComparison.Ordinal);
+        if (scheme < 0)
+        {
+            return null;
+        }
+
+        int authorityStart = scheme + 3;
+        int authorityEnd = url.IndexOfAny(['/', '?', '#'], authorityStart);
+        if (authorityEnd < 0)
+        {
+            authorityEnd = url.Length;
+        }
+
+        int at = url.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        int colon = url.IndexOf(':', authorityStart, at - authorityStart);
+        return colon < 0 || colon + 1 == at ? null : (colon + 1, at - colon - 1);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.RegularExpressions;
+using CiRunner.Matrix;
+using CiRunner.Tests.Fixtures;
+
+namespace CiRunner.Tests.Configuration;
+
+/// <summary>The examples in docs/configuration.md are read by the same code as real files, so they cannot drift.</summary>
+public sealed partial class DocumentationTests
+{
+    private static readonly string _document = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "docs", "configuration.md"));
+
+    [Fact]
+    public void PuppetfileExample_Parses()
+    {
+        string example = Block("ruby");
+
+        PuppetfileParseResult result = PuppetfileParser.Parse(example, "configuration.md");
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.Equal(["keystone", "stdlib"], result.Puppetfile.Modules.Select(m => m.Name));
+        Assert.Equal("modules", result.Puppetfile.ModuleDir);
+    }
+
+    [Fact]
+    public void ScenarioExample_Loads()
+    {
+        using var folder = new ConfigFolder();
+        string directory = Path.Combine(folder.Root, "example");
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "scenario001.yaml"), Block("yaml"));
+        File.WriteAllText(Path.Combine(directory, "scenario001.pp"), "notify { 'x': }\n");
+
+        ScenarioLoadResult result = ScenarioLoader.Load(directory, releases: null);
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Scenario scenario = Assert.Single(result.Scenarios);
+        Assert.Equal([StepKind.Apply, StepKind.Idempotency, StepKind.Command, StepKind.Apply], scenario.Steps.Select(s => s.Kind));
+    }
+
+    [Fact]
+    public void EveryOptionsKey_IsDocumented()
+    {
+        Type[] sections = [typeof(CiRunner.Configuration.ServiceOptions), typeof(CiRunner.Configuration.DockerOptions), typeof(CiRunner.Configuration.ScheduleOptions),
+            typeof(CiRunner.Configuration.HttpOptions), typeof(CiRunner.Configuration.ModuleOptions), typeof(CiRunner.Configuration.ReleaseOptions)];
+        foreach (string key in sections.SelectMany(t => t.GetProperties()).Select(p => p.Name))
+        {
+            Assert.Contains($"`{key}", _document, StringComparison.Ordinal);
+        }
+    }
+
+    private static string Block(string language) =>
+        CodeBlock().Matches(_document).First(m => m.Groups["language"].Value == language).Groups["body"].Value;
+
+    [GeneratedRegex("```(?<language>[a-z]+)\\n(?<body>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex CodeBlock();
+}

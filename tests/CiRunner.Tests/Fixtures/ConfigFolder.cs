@@ -1,0 +1,157 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CiRunner.Configuration;
+
+namespace CiRunner.Tests.Fixtures;
+
+/// <summary>
+/// A small, valid configuration in a temp folder of its own: appsettings.json, one Puppetfile per release and two
+/// scenarios. Tests break one thing (edit <see cref="Config"/>, or overwrite a file) and load it.
+/// </summary>
+/// <remarks>
+/// Releases: zed and 2023.1 (unmaintained branches), 2024.1 (stable), 2024.2 (development, master).
+/// Modules: keystone tracks master, stable/*, unmaintained/*; openstacklib only master and stable/*.
+/// Scenarios: basic (keystone, openstacklib, stdlib; all releases), lib-only (openstacklib; 2024.1 and 2024.2).
+/// </remarks>
+public sealed class ConfigFolder : IDisposable
+{
+    public const string Puppetfile = """
+        # Module set for tests
+        forge 'https://forgeapi.puppet.com'
+
+        mod 'keystone',
+          :git => 'https://opendev.org/openstack/puppet-keystone',
+          :ref => 'master'
+
+        mod 'openstacklib',
+          :git => 'https://opendev.org/openstack/puppet-openstacklib',
+          :ref => 'master'
+
+        mod 'puppetlabs-stdlib',
+          :git => 'https://github.com/puppetlabs/puppetlabs-stdlib',
+          :ref => 'v9.4.1'
+
+        """;
+
+    public const string BasicScenario = """
+        name: basic
+        description: keystone on every release
+        manifest: basic.pp
+        modules: [keystone, openstacklib, stdlib]
+
+        """;
+
+    public const string LibOnlyScenario = """
+        name: lib-only
+        manifest: basic.pp
+        modules: [openstacklib]
+        releases: [2024.1, 2024.2]
+        upgrade: false
+        steps:
+          - apply
+          - type: command
+            name: conf present
+            command: [test, -f, /etc/x.conf]
+
+        """;
+
+    public ConfigFolder()
+    {
+        Root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cirunner-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Root);
+        Config = JsonNode.Parse("""
+            {
+              "Service": { "DataDirectory": "data", "ScenariosDirectory": "scenarios" },
+              "Modules": [
+                { "Name": "keystone", "Url": "https://opendev.org/openstack/puppet-keystone", "Branches": ["master", "stable/*", "unmaintained/*"] },
+                { "Name": "openstacklib", "Url": "https://opendev.org/openstack/puppet-openstacklib", "Branches": ["master", "stable/*"] }
+              ],
+              "Releases": [
+                { "Name": "zed", "Branches": ["unmaintained/zed", "zed-eol"], "Image": "cirunner/release:zed" },
+                { "Name": "2023.1", "Branches": ["unmaintained/2023.1", "2023.1-eol"], "Image": "cirunner/release:2023.1" },
+                { "Name": "2024.1", "Branches": ["stable/2024.1"], "Image": "cirunner/release:2024.1" },
+                { "Name": "2024.2", "Branches": ["master"], "Image": "cirunner/release:2024.2" }
+              ],
+              "Docker": { "Endpoint": "unix:///var/run/docker.sock", "ParallelJobs": 2 },
+              "Schedule": { "PollInterval": "00:05:00", "NightlyCron": "0 0 2 * * ?" },
+              "Http": { "Listen": "http://127.0.0.1:8080", "ApiTokenVariable": "CIRUNNER_API_TOKEN" },
+              "Logging": { "LogLevel": { "Default": "Information" } }
+            }
+            """)!.AsObject();
+
+        foreach (string release in new[] { "zed", "2023.1", "2024.1", "2024.2" })
+        {
+            Write($"scenarios/puppetfiles/{release}.Puppetfile", Puppetfile);
+        }
+
+        Write("scenarios/basic.yaml", BasicScenario);
+        Write("scenarios/lib-only.yaml", LibOnlyScenario);
+        Write("scenarios/basic.pp", "notify { 'basic': }\n");
+    }
+
+    public string Root { get; }
+
+    public string ConfigFile => System.IO.Path.Combine(Root, "appsettings.json");
+
+    /// <summary>The appsettings.json content; written by <see cref="Save"/> (and by <see cref="Load"/>).</summary>
+    public JsonObject Config { get; }
+
+    public JsonNode Section(string path)
+    {
+        JsonNode node = Config;
+        foreach (string part in path.Split(':'))
+        {
+            node = int.TryParse(part, out int index) ? node[index]! : node[part]!;
+        }
+
+        return node;
+    }
+
+    /// <summary>Sets (or with null, removes) a key such as <c>Docker:ParallelJobs</c> or <c>Releases:2:Image</c>.</summary>
+    public void Set(string path, JsonNode? value)
+    {
+        int last = path.LastIndexOf(':');
+        JsonNode parent = last < 0 ? Config : Section(path[..last]);
+        string key = path[(last + 1)..];
+        if (parent is JsonArray array)
+        {
+            array[int.Parse(key, System.Globalization.CultureInfo.InvariantCulture)] = value;
+        }
+        else if (value is null)
+        {
+            parent.AsObject().Remove(key);
+        }
+        else
+        {
+            parent[key] = value;
+        }
+    }
+
+    public string Write(string relativePath, string content)
+    {
+        string path = System.IO.Path.Combine(Root, relativePath);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    public void Save() => File.WriteAllText(ConfigFile, Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    public ConfigurationLoadResult Load()
+    {
+        Save();
+        return ConfigurationLoader.Load(ConfigFile);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is not worth failing a test over.
+        }
+    }
+}

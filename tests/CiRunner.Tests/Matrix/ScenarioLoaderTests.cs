@@ -1,0 +1,113 @@
+using CiRunner.Configuration;
+using CiRunner.Matrix;
+using CiRunner.Tests.Fixtures;
+
+namespace CiRunner.Tests.Matrix;
+
+public sealed class ScenarioLoaderTests
+{
+    [Fact]
+    public void Load_StepsOmitted_DefaultsToApplyThenIdempotency()
+    {
+        using var folder = new ConfigFolder();
+
+        ScenarioLoadResult result = ScenarioLoader.Load(Path.Combine(folder.Root, "scenarios"), releases: null);
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Scenario basic = Assert.Single(result.Scenarios, s => s.Name == "basic");
+        Assert.Equal(
+            [
+                new StepDefinition(StepKind.Apply, "apply", [], TimeSpan.FromMinutes(30)),
+                new StepDefinition(StepKind.Idempotency, "idempotency", [], TimeSpan.FromMinutes(30)),
+            ],
+            basic.Steps);
+        Assert.True(basic.Upgrade);
+        Assert.Empty(basic.Releases);
+        Assert.Equal(Path.Combine(folder.Root, "scenarios", "basic.pp"), basic.ManifestPath);
+        Assert.Equal(Path.Combine(folder.Root, "scenarios", "basic.yaml"), basic.SourcePath);
+        Assert.Equal("keystone on every release", basic.Description);
+    }
+
+    [Fact]
+    public void Load_DocumentedFormat_ReadsEveryField()
+    {
+        using var folder = new ConfigFolder();
+        folder.Write("scenarios/full.yaml", """
+            name: scenario001
+            description: the full form
+            manifest: basic.pp                 # beside the file
+            modules: [keystone, puppetlabs-stdlib]
+            releases: [zed, 2023.1]
+            upgrade: false
+            steps:
+              - apply                          # shorthand
+              - idempotency
+              - type: command
+                name: keystone config present
+                command: [test, -f, /etc/keystone/keystone.conf]
+                timeout: 2m
+              - type: command
+                command: [true]
+              - type: apply
+                timeout: 1h30m
+              - type: idempotency
+                name: second look
+                timeout: "00:45:00"
+            """);
+
+        ScenarioLoadResult result = ScenarioLoader.Load(Path.Combine(folder.Root, "scenarios"), releases: null);
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Scenario scenario = Assert.Single(result.Scenarios, s => s.Name == "scenario001");
+        Assert.Equal(["keystone", "stdlib"], scenario.Modules);
+        Assert.Equal(["zed", "2023.1"], scenario.Releases);
+        Assert.False(scenario.Upgrade);
+        Assert.Equal(
+            [
+                new StepDefinition(StepKind.Apply, "apply", [], TimeSpan.FromMinutes(30)),
+                new StepDefinition(StepKind.Idempotency, "idempotency", [], TimeSpan.FromMinutes(30)),
+                new StepDefinition(StepKind.Command, "keystone config present", ["test", "-f", "/etc/keystone/keystone.conf"], TimeSpan.FromMinutes(2)),
+                new StepDefinition(StepKind.Command, "true", ["true"], TimeSpan.FromMinutes(10)),
+                new StepDefinition(StepKind.Apply, "apply", [], TimeSpan.FromMinutes(90)),
+                new StepDefinition(StepKind.Idempotency, "second look", [], TimeSpan.FromMinutes(45)),
+            ],
+            scenario.Steps,
+            new StepComparer());
+    }
+
+    [Fact]
+    public void Load_SeveralFilesBroken_ReportsEveryFile()
+    {
+        using var folder = new ConfigFolder();
+        folder.Write("scenarios/a.yaml", "name: a\nmanifest: basic.pp\nmodules: [keystone]\nsteps: [deploy]\n");
+        folder.Write("scenarios/b.yaml", "- just\n- a list\n");
+
+        ScenarioLoadResult result = ScenarioLoader.Load(Path.Combine(folder.Root, "scenarios"), releases: null);
+
+        Assert.Contains(result.Errors, e => e.File.EndsWith("a.yaml", StringComparison.Ordinal) && e.Location == "line 4, steps[0]" && e.Value == "deploy");
+        Assert.Contains(result.Errors, e => e.File.EndsWith("b.yaml", StringComparison.Ordinal) && e.Location == "line 1" && e.Value == "a list");
+        Assert.Equal(2, result.Scenarios.Count);
+    }
+
+    [Fact]
+    public void Load_NoScenarioFiles_IsAnError()
+    {
+        using var folder = new ConfigFolder();
+        string empty = Path.Combine(folder.Root, "empty");
+        Directory.CreateDirectory(empty);
+
+        ScenarioLoadResult result = ScenarioLoader.Load(empty, releases: null);
+
+        ConfigurationError error = Assert.Single(result.Errors);
+        Assert.Contains("at least one scenario file", error.Expected, StringComparison.Ordinal);
+    }
+
+    // Records compare lists by reference; steps are equal when their parts are.
+    private sealed class StepComparer : IEqualityComparer<StepDefinition>
+    {
+        public bool Equals(StepDefinition? x, StepDefinition? y) =>
+            x is not null && y is not null && x.Kind == y.Kind && x.Name == y.Name && x.Timeout == y.Timeout && x.Command.SequenceEqual(y.Command);
+
+        public int GetHashCode(StepDefinition obj) => HashCode.Combine(obj.Kind, obj.Name);
+    }
+}

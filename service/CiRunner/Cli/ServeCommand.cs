@@ -1,4 +1,6 @@
 using System.CommandLine;
+using CiRunner.Configuration;
+using CiRunner.Results;
 
 namespace CiRunner.Cli;
 
@@ -7,13 +9,35 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var command = new Command("serve", "Run the service until stopped (systemd, Windows service or foreground).");
-        command.SetAction(async (parseResult, cancellationToken) =>
-        {
-            await Task.Yield();
-            Console.WriteLine(GlobalOptions.ResolveConfigPath(parseResult));
-            return 0;
-        });
+        var command = new Command("serve", "Run the service until stopped (systemd, Windows service or foreground). Refuses to start on any validation error.");
+        command.SetAction(RunAsync);
         return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        TextWriter error = parseResult.InvocationConfiguration.Error;
+        string configFile = GlobalOptions.ResolveConfigPath(parseResult);
+        if (!ConfigurationLoader.TryLoad(configFile, error, out CiRunnerSettings? settings))
+        {
+            await error.WriteLineAsync($"{configFile}: not valid; the service did not start. 'cirunner validate' shows the same errors.");
+            return 1;
+        }
+
+        WebApplication app = ServiceHost.Build(settings, ConfigurationLoader.BuildConfiguration(configFile));
+        await using (app)
+        {
+            try
+            {
+                await app.RunAsync(cancellationToken);
+            }
+            catch (DatabaseSchemaTooNewException e)
+            {
+                await error.WriteLineAsync(e.Message);
+                return 1;
+            }
+        }
+
+        return 0;
     }
 }

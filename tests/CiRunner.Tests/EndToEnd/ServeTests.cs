@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Net;
+using System.Text.Json;
+using CiRunner.Cli;
+using CiRunner.Tests.Fixtures;
+using Microsoft.Data.Sqlite;
+
+namespace CiRunner.Tests.EndToEnd;
+
+/// <summary>The real <c>cirunner serve</c> host, in process, on a loopback port of its own.</summary>
+public sealed class ServeTests : IDisposable
+{
+    private readonly ConfigFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Serve_ValidConfiguration_MigratesAnswersHealthAndStopsWhenCancelled()
+    {
+        int port = FreePort.Next();
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{port}");
+        _folder.Save();
+        using var stop = new CancellationTokenSource();
+        var error = new StringWriter();
+
+        Task<int> serving = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, stop.Token);
+        (HttpStatusCode status, JsonElement body) = await WaitForHealthAsync(port, serving);
+        await stop.CancelAsync();
+        int exitCode = await serving.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("ok", body.GetProperty("status").GetString());
+        Assert.StartsWith("ok (schema ", body.GetProperty("database").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, exitCode);
+        Assert.True(File.Exists(Path.Combine(_folder.Root, "data", "cirunner.db")), error.ToString());
+    }
+
+    [Fact]
+    public async Task Serve_BrokenConfiguration_RefusesToStartWithTheErrorsValidatePrints()
+    {
+        _folder.Set("Docker:ParallelJobs", "two");
+        _folder.Set("Schedule:NightlyCron", "every night");
+        _folder.Save();
+        var serveError = new StringWriter();
+        var validateError = new StringWriter();
+
+        int serveExit = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), serveError, CancellationToken.None);
+        int validateExit = await InvokeAsync(["validate", "--config", _folder.ConfigFile], new StringWriter(), validateError, CancellationToken.None);
+
+        Assert.Equal(1, serveExit);
+        Assert.Equal(1, validateExit);
+        Assert.Contains("Docker:ParallelJobs: 'two'", serveError.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Schedule:NightlyCron", serveError.ToString(), StringComparison.Ordinal);
+        Assert.StartsWith(validateError.ToString(), serveError.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_folder.Root, "data")), "a refused start must not create the data directory");
+    }
+
+    [Fact]
+    public async Task Serve_DatabaseFromANewerCiRunner_RefusesAndLeavesItUntouched()
+    {
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{FreePort.Next()}");
+        _folder.Save();
+        string database = Path.Combine(_folder.Root, "data", "cirunner.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(database)!);
+        using (var connection = new SqliteConnection($"Data Source={database};Pooling=False"))
+        {
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+                INSERT INTO schema_version VALUES (1, 'initial', '2030-01-01T00:00:00.000Z'), (99, 'future', '2030-01-01T00:00:00.000Z');
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        var error = new StringWriter();
+        int exitCode = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("newer CiRunner (schema 99", error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        CliApplication.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> WaitForHealthAsync(int port, Task<int> serving)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (serving.IsCompleted)
+            {
+                throw new InvalidOperationException($"serve exited with {await serving} before answering /healthz");
+            }
+
+            try
+            {
+                using HttpResponseMessage response = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
+                using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                return (response.StatusCode, document.RootElement.Clone());
+            }
+            catch (HttpRequestException) when (waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+}

@@ -43,15 +43,26 @@ log "downloading ${#packages[@]} packages: ${packages[*]}"
 
 unpacked="$(mktemp -d)"
 trap 'rm -rf "$unpacked"' EXIT
+mkdir -p "$unpacked/modules"
 for deb in "$dir"/debs/*.deb; do
-  dpkg-deb -x "$deb" "$unpacked"
+  one="$unpacked/$(basename "$deb" .deb)"
+  dpkg-deb -x "$deb" "$one"
+  for module_dir in "$one"/usr/share/puppet/modules.available/*/; do
+    # Debian moves a module's external facts (facts.d/) to /etc/facter/facts.d; upstream keeps them
+    # in the module, where CiRunner installs them from. Put them back.
+    if [ -d "$one/etc/facter/facts.d" ]; then
+      mkdir -p "$module_dir/facts.d"
+      cp "$one"/etc/facter/facts.d/* "$module_dir/facts.d/"
+    fi
+    mv "$module_dir" "$unpacked/modules/"
+  done
 done
 
 export GIT_AUTHOR_NAME="CiRunner demo" GIT_AUTHOR_EMAIL="demo@cirunner.invalid"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
 export GIT_AUTHOR_DATE="2022-10-20T19:49:00Z" GIT_COMMITTER_DATE="2022-10-20T19:49:00Z"
 
-for module_dir in "$unpacked"/usr/share/puppet/modules.available/*/; do
+for module_dir in "$unpacked"/modules/*/; do
   name="$(basename "$module_dir")"
   case "$name" in
     *-*) repository="$name" ;;

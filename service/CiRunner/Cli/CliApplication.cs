@@ -17,6 +17,7 @@ internal static class CliApplication
         root.Options.Add(GlobalOptions.Config);
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
+        root.Subcommands.Add(ImagesCommand.Create());
         return root;
     }
 }

@@ -51,7 +51,7 @@ public sealed partial class BaseImageBuilder
     }
 
     /// <summary>Builds the image unless one with the tag and the recipe's hash exists (or <paramref name="force"/>).</summary>
-    public async Task<ImageBuildResult> BuildAsync(BaseImageRecipe recipe, bool force, IProgress<string>? output, CancellationToken cancellationToken)
+    public async Task<ImageBuildOutcome> BuildAsync(BaseImageRecipe recipe, bool force, IProgress<string>? output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         long started = _timeProvider.GetTimestamp();
@@ -60,7 +60,7 @@ public sealed partial class BaseImageBuilder
         if (!force && existingId is not null && string.Equals(existingHash, hash, StringComparison.Ordinal))
         {
             LogUpToDate(_logger, recipe.Tag, hash);
-            return new ImageBuildResult(recipe.Tag, ImageBuildStatus.UpToDate, existingId, hash, null, [], _timeProvider.GetElapsedTime(started));
+            return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.UpToDate, existingId, hash, null, [], _timeProvider.GetElapsedTime(started));
         }
 
         if (!OperatingSystem.IsLinux())
@@ -110,13 +110,13 @@ public sealed partial class BaseImageBuilder
 
         TimeSpan duration = _timeProvider.GetElapsedTime(started);
         LogBuilt(_logger, recipe.Tag, imageId, duration.TotalSeconds);
-        return new ImageBuildResult(recipe.Tag, ImageBuildStatus.Built, imageId, hash, null, log.Tail(), duration);
+        return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.Built, imageId, hash, null, log.Tail(), duration);
     }
 
-    private ImageBuildResult Failed(BaseImageRecipe recipe, string hash, long started, string error, IReadOnlyList<string> tail)
+    private ImageBuildOutcome Failed(BaseImageRecipe recipe, string hash, long started, string error, IReadOnlyList<string> tail)
     {
         LogBuildFailed(_logger, recipe.Tag, error);
-        return new ImageBuildResult(recipe.Tag, ImageBuildStatus.Failed, null, hash, error, tail, _timeProvider.GetElapsedTime(started));
+        return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.Failed, null, hash, error, tail, _timeProvider.GetElapsedTime(started));
     }
 
     /// <summary>Streams the rootfs as a tar into the import API: no temporary tarball on disk.</summary>

@@ -354,7 +354,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 
         run.Stage = $"building missing image {job.Image}";
         await run.Log!.EventAsync($"image {job.Image} is missing: building it", cancellationToken);
-        ImageBuildResult? built = await _images.ProvisionAsync(job.Image, job.Release, null, cancellationToken);
+        ImageBuildOutcome? built = await _images.ProvisionAsync(job.Image, job.Release, null, cancellationToken);
         if (built is null)
         {
             throw new JobErrorException(hint + " (no recipe for it is known)");

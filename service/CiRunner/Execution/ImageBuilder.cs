@@ -74,13 +74,13 @@ public sealed partial class ImageBuilder
     }
 
     /// <summary>Builds the recipe unless an image with its tag and hash exists (or <paramref name="force"/>).</summary>
-    public async Task<ImageBuildResult> BuildAsync(ImageRecipe recipe, bool force, IProgress<string>? output, CancellationToken cancellationToken)
+    public async Task<ImageBuildOutcome> BuildAsync(ImageRecipe recipe, bool force, IProgress<string>? output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         long started = _timeProvider.GetTimestamp();
         if (!File.Exists(Path.Combine(recipe.Directory, "Dockerfile")))
         {
-            return new ImageBuildResult(recipe.Tag, ImageBuildStatus.Failed, null, "", $"recipe folder '{recipe.Directory}' has no Dockerfile", [], TimeSpan.Zero);
+            return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.Failed, null, "", $"recipe folder '{recipe.Directory}' has no Dockerfile", [], TimeSpan.Zero);
         }
 
         string hash = HashRecipe(recipe.Directory, recipe.BuildArgs);
@@ -88,7 +88,7 @@ public sealed partial class ImageBuilder
         if (!force && existingId is not null && string.Equals(existingHash, hash, StringComparison.Ordinal))
         {
             LogUpToDate(_logger, recipe.Tag, hash);
-            return new ImageBuildResult(recipe.Tag, ImageBuildStatus.UpToDate, existingId, hash, null, [], _timeProvider.GetElapsedTime(started));
+            return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.UpToDate, existingId, hash, null, [], _timeProvider.GetElapsedTime(started));
         }
 
         LogBuilding(_logger, recipe.Tag, recipe.Directory, hash);
@@ -141,11 +141,11 @@ public sealed partial class ImageBuilder
         if (error is not null)
         {
             LogBuildFailed(_logger, recipe.Tag, error);
-            return new ImageBuildResult(recipe.Tag, ImageBuildStatus.Failed, null, hash, error, log.Tail(), duration);
+            return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.Failed, null, hash, error, log.Tail(), duration);
         }
 
         LogBuilt(_logger, recipe.Tag, builtId!, duration.TotalSeconds);
-        return new ImageBuildResult(recipe.Tag, ImageBuildStatus.Built, builtId, hash, null, log.Tail(), duration);
+        return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.Built, builtId, hash, null, log.Tail(), duration);
     }
 
     private static List<(string Relative, string Full)> RecipeFiles(string directory)

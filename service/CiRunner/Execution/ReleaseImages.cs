@@ -6,7 +6,7 @@ namespace CiRunner.Execution;
 public interface IImageProvisioner
 {
     /// <summary>Builds the image if a recipe for it is known; returns null when there is none.</summary>
-    Task<ImageBuildResult?> ProvisionAsync(string image, string? release, IProgress<string>? output, CancellationToken cancellationToken);
+    Task<ImageBuildOutcome?> ProvisionAsync(string image, string? release, IProgress<string>? output, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -62,7 +62,7 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
     }
 
     /// <summary>Builds the base image, then the named release's image (or every release's), skipping what is up to date.</summary>
-    public async Task<IReadOnlyList<ImageBuildResult>> BuildAsync(string? release, bool force, IProgress<string>? output, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ImageBuildOutcome>> BuildAsync(string? release, bool force, IProgress<string>? output, CancellationToken cancellationToken)
     {
         List<ReleaseOptions> selected = release is null
             ? _releases.ToList()
@@ -77,8 +77,8 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
         await _buildLock.WaitAsync(cancellationToken);
         try
         {
-            var results = new List<ImageBuildResult>();
-            ImageBuildResult baseResult = await _baseImageBuilder.BuildAsync(_baseRecipe, force, output, cancellationToken);
+            var results = new List<ImageBuildOutcome>();
+            ImageBuildOutcome baseResult = await _baseImageBuilder.BuildAsync(_baseRecipe, force, output, cancellationToken);
             results.Add(baseResult);
             if (!baseResult.Succeeded)
             {
@@ -100,7 +100,7 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
 
     public void Dispose() => _buildLock.Dispose();
 
-    public async Task<ImageBuildResult?> ProvisionAsync(string image, string? release, IProgress<string>? output, CancellationToken cancellationToken)
+    public async Task<ImageBuildOutcome?> ProvisionAsync(string image, string? release, IProgress<string>? output, CancellationToken cancellationToken)
     {
         ReleaseOptions? match = _releases.FirstOrDefault(r =>
             string.Equals(r.Image, image, StringComparison.Ordinal) && (release is null || string.Equals(r.Name, release, StringComparison.Ordinal)));
@@ -122,7 +122,7 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
             return null;
         }
 
-        IReadOnlyList<ImageBuildResult> results = await BuildAsync(match.Name, force: false, output, cancellationToken);
+        IReadOnlyList<ImageBuildOutcome> results = await BuildAsync(match.Name, force: false, output, cancellationToken);
         return results.FirstOrDefault(r => !r.Succeeded) ?? results[^1];
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace CiRunner.Execution;
 
 /// <summary>What an image build did.</summary>
@@ -17,7 +19,7 @@ public enum ImageBuildStatus
 /// <param name="Error">Why the build failed; null otherwise.</param>
 /// <param name="OutputTail">Last lines of the build output.</param>
 /// <param name="Duration">Wall time.</param>
-public sealed record ImageBuildResult(
+public sealed record ImageBuildOutcome(
     string Tag,
     ImageBuildStatus Status,
     string? ImageId,
@@ -30,7 +32,7 @@ public sealed record ImageBuildResult(
 }
 
 /// <summary>Keeps the last lines of a build's output and forwards each line; calls back on the caller's thread, in order.</summary>
-internal sealed class BuildOutput
+internal sealed partial class BuildOutput
 {
     private const int Capacity = 30;
     private readonly Queue<string> _tail = new();
@@ -46,7 +48,8 @@ internal sealed class BuildOutput
     {
         foreach (string raw in text.Split('\n'))
         {
-            string line = raw.TrimEnd('\r');
+            // The classic builder colors RUN steps' stderr; the tail goes into summaries and logs, not a terminal.
+            string line = AnsiEscape().Replace(raw, "").TrimEnd('\r');
             if (line.Length == 0)
             {
                 continue;
@@ -73,6 +76,9 @@ internal sealed class BuildOutput
             return _tail.ToList();
         }
     }
+
+    [GeneratedRegex("\u001b\\[[0-9;]*[A-Za-z]")]
+    private static partial Regex AnsiEscape();
 }
 
 /// <summary>

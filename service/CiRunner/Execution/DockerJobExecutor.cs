@@ -314,7 +314,14 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 return ([], $"the engine returned no archive for {StepCommands.LastRunReportPath}");
             }
 
-            await using Stream tar = archive.Stream;
+            // TarReader stops short on the engine's response stream read in place; a report is small, so buffer it.
+            using var tar = new MemoryStream();
+            await using (Stream response = archive.Stream)
+            {
+                await response.CopyToAsync(tar, cancellationToken);
+            }
+
+            tar.Position = 0;
             await using var reader = new TarReader(tar);
             TarEntry? entry = await reader.GetNextEntryAsync(copyData: false, cancellationToken);
             if (entry?.DataStream is null)
@@ -541,7 +548,8 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         {
             // Puppet's own error lines say more than any exit code.
             List<string> errors = run.Log!.Tail(_options.EvidenceLines * 2)
-                .Where(line => line.Contains("Error:", StringComparison.Ordinal))
+                .Where(line => line.StartsWith("err Error:", StringComparison.Ordinal) || line.StartsWith("out Error:", StringComparison.Ordinal))
+                .Select(line => line[4..])
                 .Take(3)
                 .ToList();
             if (errors.Count > 0)

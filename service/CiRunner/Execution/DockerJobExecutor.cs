@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Formats.Tar;
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using CiRunner.Matrix;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -22,31 +24,21 @@ public interface IJobExecutor
 /// <summary>Tunables of the executor that are not configuration (they hold for every job).</summary>
 public sealed class ExecutorOptions
 {
-    /// <summary>
-    /// The container's main process: it only keeps the container alive while steps run through exec. GNU
-    /// coreutils and busybox both understand <c>sleep infinity</c>.
-    /// </summary>
-    public IReadOnlyList<string> KeepAliveCommand { get; init; } = ["sleep", "infinity"];
-
     /// <summary>Bound for each cleanup call (kill, remove), which runs even when the job was cancelled.</summary>
     public TimeSpan CleanupTimeout { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Bound for the engine to report an exec's exit code after its output ended.</summary>
-    public TimeSpan ExitCodeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Output lines quoted as evidence in error summaries.</summary>
     public int EvidenceLines { get; init; } = 15;
 }
 
 /// <summary>
-/// Runs a job as one container on a Docker engine: created with the job's labels and limits, kept alive by a
-/// trivial main process, files copied in through the archive API, every step an exec whose output streams into
-/// the job log. The container is removed on every path.
+/// Runs a job as one container on a Docker engine: created with the job's labels and limits, every phase's files
+/// copied in through the archive API before it starts, its main process a generated script
+/// (<see cref="StepScript"/>) that runs the steps in order while the executor follows the output stream, writes
+/// the job log, decides each step's result and lets the script go on. The container is removed on every path.
 /// </summary>
 public sealed partial class DockerJobExecutor : IJobExecutor
 {
-    private const string ReplaceFilesCommand = "rm -rf /cirunner/modules /cirunner/scenario";
-
     private readonly IDockerClient _docker;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DockerJobExecutor> _logger;
@@ -109,7 +101,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         }
         finally
         {
-            await RemoveContainerAsync(run);
+            await EndContainerAsync(run);
         }
 
         return await FinishAsync(run, ending.Result, ending.Summary);
@@ -124,183 +116,228 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             $"job {job.JobIdText} of run {job.RunIdText} (instance {job.InstanceId}): image {job.Image}, " +
             $"{job.Phases.Count} phase(s), {run.TotalSteps} step(s), timeout {Seconds(job.JobTimeout)}",
             token);
+        string nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        string script = StepScript.Render(job, nonce);
+        string markerPrefix = StepScript.MarkerPrefix(nonce);
 
-        // The first phase's archive is written while the engine creates and starts the container.
-        Task<Stream?> firstArchive = PrepareArchiveAsync(job, job.Phases[0], token);
+        // The archive is written while the engine resolves the image and creates the container.
+        Task<Stream?> archiveTask = PrepareArchiveAsync(job, token);
         try
         {
             run.Stage = $"resolving image {job.Image}";
             run.ImageId = await ResolveImageAsync(run, token);
 
             run.Stage = "creating the container";
-            run.ContainerId = await CreateContainerAsync(job, token);
+            run.ContainerId = await CreateContainerAsync(_docker, job, script, token);
             LogContainerCreated(_logger, job.RunId, job.JobId, run.ContainerId);
+
+            await using (Stream? archive = await archiveTask)
+            {
+                if (archive is not null)
+                {
+                    run.Stage = "copying the module sets and scenario files into the container";
+                    long size = archive.Length;
+                    await _docker.Containers.ExtractArchiveToContainerAsync(run.ContainerId, new CopyToContainerParameters { Path = "/" }, archive, token);
+                    await log.EventAsync(
+                        $"copied {job.Phases.Sum(p => p.Modules.Count)} module(s) and {job.Phases.Sum(p => p.ScenarioFiles.Count)} scenario file(s), {size / 1024.0:F0} KiB",
+                        token);
+                }
+            }
+
+            // Attached before the start, so not a byte of the script's output is missed.
+            run.Stage = "attaching to the container";
+            using MultiplexedStream stream = await _docker.Containers.AttachContainerAsync(
+                run.ContainerId,
+                new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true },
+                token);
 
             run.Stage = "starting the container";
             await _docker.Containers.StartContainerAsync(run.ContainerId, new ContainerStartParameters(), token);
+            run.Started = true;
             await progress.ContainerStartedAsync(job, run.ContainerId, run.ImageId, token);
             await log.EventAsync($"container {Short(run.ContainerId)} started from {run.ImageId}", token);
 
-            int index = 0;
-            for (int p = 0; p < job.Phases.Count; p++)
-            {
-                JobPhase phase = job.Phases[p];
-                run.Stage = $"preparing phase {phase.Name}";
-                Task<Stream?> archiveTask = p == 0 ? firstArchive : PrepareArchiveAsync(job, phase, token);
-                await using (Stream? archive = await archiveTask)
-                {
-                    if (archive is not null)
-                    {
-                        await CopyFilesAsync(run, phase, archive, replace: p > 0, token);
-                    }
-                }
-
-                foreach (StepDefinition step in phase.Steps)
-                {
-                    StepOutcome outcome = await RunStepAsync(run, phase, step, index, progress, tokens);
-                    if (outcome.Result != JobResult.Success)
-                    {
-                        return (outcome.Result, StepSummary(run, outcome));
-                    }
-
-                    index++;
-                }
-            }
-
-            return (JobResult.Success, $"success: {run.TotalSteps} step(s) passed");
+            run.Stage = "running the steps";
+            return await FollowAsync(run, stream, markerPrefix, progress, tokens);
         }
         finally
         {
-            // On an early exit the first archive may still be being written: let it end, then drop it.
-            await DiscardAsync(firstArchive);
+            // On an early exit the archive may still be being written: let it end, then drop it.
+            await DiscardAsync(archiveTask);
         }
     }
 
-    private async Task<StepOutcome> RunStepAsync(JobRun run, JobPhase phase, StepDefinition step, int index, IJobProgress progress, JobTokens tokens)
+    /// <summary>
+    /// Reads the container's output until the job's end: output lines go to the log, markers start and end steps.
+    /// A step in flight when something goes wrong (timeout, cancellation, a broken stream) ends with that cause.
+    /// </summary>
+    private async Task<(JobResult Result, string Summary)> FollowAsync(JobRun run, MultiplexedStream stream, string markerPrefix, IJobProgress progress, JobTokens tokens)
     {
-        JobSpec job = run.Job;
         JobLog log = run.Log!;
-        IReadOnlyList<string> command = StepCommands.For(step, phase.Manifest);
-        string label = $"step {index + 1}/{run.TotalSteps} {phase.Name}/{step.Name}";
-        run.Stage = $"running {label}";
-        DateTimeOffset startedAt = _timeProvider.GetUtcNow();
-        long started = _timeProvider.GetTimestamp();
-        await progress.StepStartedAsync(job, new StepStart(phase.Name, index, step.Name, step.Kind, command, startedAt), tokens.Job);
-        await log.EventAsync($"{label} ({Kind(step.Kind)}, timeout {Seconds(step.Timeout)}): {Quote(command)}", tokens.Job);
-
-        using var stepTimeout = new CancellationTokenSource(step.Timeout, _timeProvider);
-        using var stepCancellation = CancellationTokenSource.CreateLinkedTokenSource(tokens.Job, stepTimeout.Token);
-        long? exitCode = null;
-        JobResult result;
-        string? message;
-        IReadOnlyList<IdempotencyChange> changes = [];
-        try
-        {
-            exitCode = await ExecAsync(run, command, stepCancellation.Token);
-            (result, message) = StepCommands.Interpret(step.Kind, exitCode.Value);
-            if (result == JobResult.Error)
-            {
-                message = $"could not start `{Quote(command)}` in image {job.Image}: {Evidence(run, $"exit {exitCode}", exitCode)}";
-            }
-            else if (step.Kind == StepKind.Idempotency && StepCommands.PuppetReportedChanges(exitCode.Value))
-            {
-                (changes, string? readError) = await ReadChangesAsync(run, stepCancellation.Token);
-                message += readError is null
-                    ? $"; changed: {string.Join("; ", changes.Select(c => c.Describe()))}"
-                    : $"; the changed resources could not be read from Puppet's report: {readError}";
-            }
-        }
-        catch (OperationCanceledException) when (tokens.External.IsCancellationRequested)
-        {
-            (result, message) = (JobResult.Cancelled, "cancelled; container killed");
-            await KillContainerAsync(run);
-        }
-        catch (OperationCanceledException) when (tokens.JobTimeout.IsCancellationRequested)
-        {
-            (result, message) = (JobResult.Timeout, $"the job exceeded its {Seconds(job.JobTimeout)} limit during this step; container killed");
-            await KillContainerAsync(run);
-        }
-        catch (OperationCanceledException) when (stepTimeout.IsCancellationRequested)
-        {
-            (result, message) = (JobResult.Timeout, $"the step exceeded its {Seconds(step.Timeout)} limit; container killed");
-            await KillContainerAsync(run);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            (result, message) = (JobResult.Error, Evidence(run, Describe(ex), exitCode));
-        }
-
-        TimeSpan duration = _timeProvider.GetElapsedTime(started);
-        var outcome = new StepOutcome(phase.Name, index, step.Name, step.Kind, result, exitCode, startedAt, duration, message);
-        run.Steps.Add(outcome);
-        run.Changes.AddRange(changes);
-        LogStepFinished(_logger, job.RunId, job.JobId, step.Name, result, exitCode, duration.TotalSeconds);
-
-        // The step's end is recorded even when the job was cancelled: bounded by the cleanup timeout instead.
-        using var record = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
-        await log.EventAsync(
-            $"{label}: {Lower(result)}, exit {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}, {duration.TotalSeconds:F2} s" +
-            (message is null ? "" : $" - {message}"),
-            record.Token);
-        await progress.StepFinishedAsync(job, outcome, changes, record.Token);
-        return outcome;
-    }
-
-    /// <summary>Runs a command through exec, streaming its output into the job log, and returns its exit code.</summary>
-    private async Task<long> ExecAsync(JobRun run, IReadOnlyList<string> command, CancellationToken cancellationToken)
-    {
-        ContainerExecCreateResponse exec = await _docker.Exec.CreateContainerExecAsync(
-            run.ContainerId!,
-            new ContainerExecCreateParameters { Cmd = command.ToList(), AttachStdout = true, AttachStderr = true },
-            cancellationToken);
+        List<(JobPhase Phase, StepDefinition Step)> steps = run.Job.Phases.SelectMany(p => p.Steps.Select(s => (p, s))).ToList();
+        OutputStream[] outputs = [new OutputStream(isStderr: false), new OutputStream(isStderr: true)];
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        using var stepTimer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(tokens.Job, stepTimer.Token);
+        StepRun? current = null;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
-            using (MultiplexedStream stream = await _docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), cancellationToken))
+            while (true)
             {
-                while (true)
+                MultiplexedStream.ReadResult read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, reading.Token);
+                if (read.EOF)
                 {
-                    MultiplexedStream.ReadResult read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
-                    if (read.EOF)
+                    foreach (OutputStream output in outputs)
                     {
-                        break;
+                        await output.EndAsync(log);
                     }
 
-                    await run.Log!.OutputAsync(read.Target == MultiplexedStream.TargetStream.StandardError, buffer, read.Count, cancellationToken);
+                    await log.FlushAsync(tokens.Job);
+                    throw new JobErrorException($"the container's main process ended before the job did (killed, out of memory, or no {StepScript.Shell} in the image)");
                 }
+
+                OutputStream from = outputs[read.Target == MultiplexedStream.TargetStream.StandardError ? 1 : 0];
+                foreach (string line in from.Splitter.Push(buffer, read.Count))
+                {
+                    StepMarker? marker = StepScript.Parse(line, markerPrefix);
+                    if (marker is null)
+                    {
+                        await from.LineAsync(log, line);
+                        continue;
+                    }
+
+                    // The empty line before a marker is the marker's own leading newline, not output.
+                    from.DropHeldEmptyLine();
+                    seen[marker.Key] = seen.GetValueOrDefault(marker.Key) + 1;
+                    if (seen[marker.Key] < 2)
+                    {
+                        // Act once both streams carry the marker: then each stream's output before it is logged.
+                        continue;
+                    }
+
+                    switch (marker.Kind)
+                    {
+                        case StepMarkerKind.Phase:
+                            JobPhase phase = run.Job.Phases[marker.Index];
+                            if (marker.ExitCode != 0)
+                            {
+                                throw new JobErrorException($"moving the files of phase {phase.Name} into /cirunner failed (exit {marker.ExitCode})");
+                            }
+
+                            await log.EventAsync($"phase {phase.Name}: its module set and scenario files are in place", tokens.Job);
+                            await stream.WriteAsync(StepScript.Next, 0, StepScript.Next.Length, tokens.Job);
+                            break;
+                        case StepMarkerKind.Start:
+                            current = await StartStepAsync(run, steps[marker.Index].Phase, steps[marker.Index].Step, marker.Index, progress, tokens.Job);
+                            stepTimer.CancelAfter(current.Step.Timeout);
+                            break;
+                        case StepMarkerKind.End:
+                            stepTimer.CancelAfter(Timeout.InfiniteTimeSpan);
+                            StepRun ended = current ?? throw new JobErrorException($"step {marker.Index} ended without starting");
+                            current = null;
+                            StepOutcome outcome = await FinishStepAsync(run, ended, marker.ExitCode!.Value, progress, reading.Token);
+                            if (outcome.Result != JobResult.Success)
+                            {
+                                return (outcome.Result, StepSummary(run, outcome));
+                            }
+
+                            if (marker.Index == steps.Count - 1)
+                            {
+                                return (JobResult.Success, $"success: {run.TotalSteps} step(s) passed");
+                            }
+
+                            await stream.WriteAsync(StepScript.Next, 0, StepScript.Next.Length, tokens.Job);
+                            break;
+                    }
+                }
+
+                await log.FlushAsync(tokens.Job);
+            }
+        }
+        catch (Exception ex) when (current is not null)
+        {
+            StepRun interrupted = current;
+            JobResult result;
+            string message;
+            switch (ex)
+            {
+                case OperationCanceledException when tokens.External.IsCancellationRequested:
+                    (result, message) = (JobResult.Cancelled, "cancelled; container killed");
+                    break;
+                case OperationCanceledException when tokens.JobTimeout.IsCancellationRequested:
+                    (result, message) = (JobResult.Timeout, $"the job exceeded its {Seconds(run.Job.JobTimeout)} limit during this step; container killed");
+                    break;
+                case OperationCanceledException when stepTimer.IsCancellationRequested:
+                    (result, message) = (JobResult.Timeout, $"the step exceeded its {Seconds(interrupted.Step.Timeout)} limit; container killed");
+                    break;
+                default:
+                    (result, message) = (JobResult.Error, Evidence(run, Describe(ex), exitCode: null));
+                    break;
             }
 
-            await run.Log!.EndOutputAsync(cancellationToken);
+            if (result != JobResult.Error)
+            {
+                await KillContainerAsync(run);
+            }
+
+            StepOutcome outcome = await RecordStepAsync(run, interrupted, result, null, message, [], progress);
+            return (result, StepSummary(run, outcome));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-
-        return await WaitForExitCodeAsync(exec.ID, cancellationToken);
     }
 
-    /// <summary>The output ends a moment before the engine records the exit code: poll briefly, bounded.</summary>
-    private async Task<long> WaitForExitCodeAsync(string execId, CancellationToken cancellationToken)
+    private async Task<StepRun> StartStepAsync(JobRun run, JobPhase phase, StepDefinition step, int index, IJobProgress progress, CancellationToken cancellationToken)
     {
-        long started = _timeProvider.GetTimestamp();
-        TimeSpan interval = TimeSpan.FromMilliseconds(10);
-        while (true)
+        IReadOnlyList<string> command = StepCommands.For(step, phase.Manifest);
+        string label = $"step {index + 1}/{run.TotalSteps} {phase.Name}/{step.Name}";
+        run.Stage = $"running {label}";
+        var started = new StepRun(phase, step, index, command, label, _timeProvider.GetUtcNow(), _timeProvider.GetTimestamp());
+        await run.Log!.EventAsync($"{label} ({Lower(step.Kind)}, timeout {Seconds(step.Timeout)}): {Quote(command)}", cancellationToken);
+        await progress.StepStartedAsync(run.Job, new StepStart(phase.Name, index, step.Name, step.Kind, command, started.StartedAt), cancellationToken);
+        return started;
+    }
+
+    private async Task<StepOutcome> FinishStepAsync(JobRun run, StepRun step, long exitCode, IJobProgress progress, CancellationToken cancellationToken)
+    {
+        (JobResult result, string? message) = StepCommands.Interpret(step.Step.Kind, exitCode);
+        IReadOnlyList<IdempotencyChange> changes = [];
+        if (result == JobResult.Error)
         {
-            ContainerExecInspectResponse inspect = await _docker.Exec.InspectContainerExecAsync(execId, cancellationToken);
-            if (!inspect.Running && inspect.ExitCode is long exitCode)
-            {
-                return exitCode;
-            }
-
-            if (_timeProvider.GetElapsedTime(started) > _options.ExitCodeTimeout)
-            {
-                throw new JobErrorException($"the engine reported no exit code for exec {Short(execId)} within {Seconds(_options.ExitCodeTimeout)} after its output ended");
-            }
-
-            await Task.Delay(interval, _timeProvider, cancellationToken);
-            interval = TimeSpan.FromMilliseconds(Math.Min(interval.TotalMilliseconds * 2, 200));
+            message = $"could not start `{Quote(step.Command)}` in image {run.Job.Image}: {Evidence(run, $"exit {exitCode}", exitCode)}";
         }
+        else if (step.Step.Kind == StepKind.Idempotency && StepCommands.PuppetReportedChanges(exitCode))
+        {
+            // The script waits for an answer, so the container, and Puppet's report in it, are still there.
+            (changes, string? readError) = await ReadChangesAsync(run, cancellationToken);
+            message += readError is null
+                ? $"; changed: {string.Join("; ", changes.Select(c => c.Describe()))}"
+                : $"; the changed resources could not be read from Puppet's report: {readError}";
+        }
+
+        return await RecordStepAsync(run, step, result, exitCode, message, changes, progress);
+    }
+
+    private async Task<StepOutcome> RecordStepAsync(
+        JobRun run, StepRun step, JobResult result, long? exitCode, string? message, IReadOnlyList<IdempotencyChange> changes, IJobProgress progress)
+    {
+        TimeSpan duration = _timeProvider.GetElapsedTime(step.StartedTimestamp);
+        var outcome = new StepOutcome(step.Phase.Name, step.Index, step.Step.Name, step.Step.Kind, result, exitCode, step.StartedAt, duration, message);
+        run.Steps.Add(outcome);
+        run.Changes.AddRange(changes);
+        LogStepFinished(_logger, run.Job.RunId, run.Job.JobId, step.Step.Name, result, exitCode, duration.TotalSeconds);
+
+        // The step's end is recorded even when the job was cancelled: bounded by the cleanup timeout instead.
+        using var record = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
+        await run.Log!.EventAsync(
+            $"{step.Label}: {Lower(result)}, exit {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}, {duration.TotalSeconds:F2} s" +
+            (message is null ? "" : $" - {message}"),
+            record.Token);
+        await progress.StepFinishedAsync(run.Job, outcome, changes, record.Token);
+        return outcome;
     }
 
     private async Task<(IReadOnlyList<IdempotencyChange> Changes, string? Error)> ReadChangesAsync(JobRun run, CancellationToken cancellationToken)
@@ -379,16 +416,23 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         return built.Tag == job.Image ? built.ImageId : (await _docker.Images.InspectImageAsync(job.Image, cancellationToken)).ID;
     }
 
-    private async Task<string> CreateContainerAsync(JobSpec job, CancellationToken cancellationToken)
+    private static async Task<string> CreateContainerAsync(IDockerClient docker, JobSpec job, string script, CancellationToken cancellationToken)
     {
         ContainerLimits limits = job.Limits;
         var parameters = new CreateContainerParameters
         {
             Image = job.Image,
 
-            // A user entrypoint also drops the image's CMD, so nothing is appended to the keep-alive command.
-            Entrypoint = _options.KeepAliveCommand.ToList(),
+            // A user entrypoint also drops the image's CMD, so nothing is appended to the script's arguments.
+            Entrypoint = [StepScript.Shell, "-c", script, "cirunner-steps"],
             Labels = job.ContainerLabelSet(),
+
+            // stdin carries the executor's "next" answers to the script; steps read /dev/null instead.
+            OpenStdin = true,
+            StdinOnce = false,
+            AttachStdin = true,
+            AttachStdout = true,
+            AttachStderr = true,
             HostConfig = new HostConfig
             {
                 NetworkMode = limits.NetworkMode,
@@ -400,17 +444,27 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 PidsLimit = limits.PidsLimit,
                 Privileged = false,
 
+                // The engine removes the container once it is killed, as for `docker run --rm`: the removal
+                // overlaps the caller's next job, and it happens even if this process dies right after the kill.
+                AutoRemove = true,
+
                 // An init as PID 1 reaps the orphans of services Puppet starts, which would otherwise count against PidsLimit.
                 Init = true,
             },
         };
-        CreateContainerResponse created = await _docker.Containers.CreateContainerAsync(parameters, cancellationToken);
+        CreateContainerResponse created = await docker.Containers.CreateContainerAsync(parameters, cancellationToken);
         return created.ID;
     }
 
-    private static async Task<Stream?> PrepareArchiveAsync(JobSpec job, JobPhase phase, CancellationToken cancellationToken)
+    /// <summary>One archive with every phase's files, each under <see cref="StepScript.PhaseArchiveRoot"/>; null when no phase has files.</summary>
+    private static async Task<Stream?> PrepareArchiveAsync(JobSpec job, CancellationToken cancellationToken)
     {
-        if (!phase.HasFiles)
+        List<ModuleSetPart> parts = job.Phases
+            .Select((phase, index) => (phase, index))
+            .Where(p => p.phase.HasFiles)
+            .Select(p => new ModuleSetPart(StepScript.PhaseArchiveRoot(p.index), p.phase.Modules, p.phase.ScenarioFiles))
+            .ToList();
+        if (parts.Count == 0)
         {
             return null;
         }
@@ -420,7 +474,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
         try
         {
-            await ModuleSetArchive.WriteAsync(file, phase.Modules, phase.ScenarioFiles, cancellationToken);
+            await ModuleSetArchive.WriteAsync(file, parts, cancellationToken);
             file.Position = 0;
             return file;
         }
@@ -429,27 +483,6 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             await file.DisposeAsync();
             throw;
         }
-    }
-
-    private async Task CopyFilesAsync(JobRun run, JobPhase phase, Stream archive, bool replace, CancellationToken cancellationToken)
-    {
-        if (replace)
-        {
-            // A later phase brings its own module set (the next release's): the previous one must not linger.
-            run.Stage = $"removing the previous phase's files for phase {phase.Name}";
-            long exit = await ExecAsync(run, ["sh", "-c", ReplaceFilesCommand], cancellationToken);
-            if (exit != 0)
-            {
-                throw new JobErrorException($"`{ReplaceFilesCommand}` exited {exit} in image {run.Job.Image}");
-            }
-        }
-
-        run.Stage = $"copying the files of phase {phase.Name} into the container";
-        long size = archive.Length;
-        await _docker.Containers.ExtractArchiveToContainerAsync(run.ContainerId!, new CopyToContainerParameters { Path = "/" }, archive, cancellationToken);
-        await run.Log!.EventAsync(
-            $"phase {phase.Name}: copied {phase.Modules.Count} module(s) and {phase.ScenarioFiles.Count} scenario file(s), {size / 1024.0:F0} KiB",
-            cancellationToken);
     }
 
     private async Task KillContainerAsync(JobRun run)
@@ -466,12 +499,16 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         }
         catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
         {
-            // Removal with force follows and kills it too; this only makes the stop prompt.
+            // The final cleanup tries again (and removes it); this kill only makes the stop prompt.
             LogCleanupFailed(_logger, run.Job.RunId, run.Job.JobId, run.ContainerId, "kill", ex.Message);
         }
     }
 
-    private async Task RemoveContainerAsync(JobRun run)
+    /// <summary>
+    /// Ends the container on every path. A started container is killed and the engine removes it (auto-remove);
+    /// one that never started (auto-remove acts on exit only) or already stopped is removed here.
+    /// </summary>
+    private async Task EndContainerAsync(JobRun run)
     {
         if (run.ContainerId is null)
         {
@@ -481,17 +518,47 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
         try
         {
+            if (run.Started && await TryKillAsync(run.ContainerId, timeout.Token))
+            {
+                run.Ended = true;
+                return;
+            }
+
             await _docker.Containers.RemoveContainerAsync(run.ContainerId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, timeout.Token);
-            run.Removed = true;
+            run.Ended = true;
         }
         catch (DockerContainerNotFoundException)
         {
-            run.Removed = true;
+            run.Ended = true;
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        {
+            // "removal already in progress": the engine's auto-remove got there first.
+            run.Ended = true;
         }
         catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             // The orphan reaper removes it at the next start of this instance (it carries the instance label).
-            LogCleanupFailed(_logger, run.Job.RunId, run.Job.JobId, run.ContainerId, "remove", ex.Message);
+            LogCleanupFailed(_logger, run.Job.RunId, run.Job.JobId, run.ContainerId, "removal", ex.Message);
+        }
+    }
+
+    /// <summary>True when the kill was delivered (auto-remove follows) or the container is already gone; false when it is stopped but present.</summary>
+    private async Task<bool> TryKillAsync(string containerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _docker.Containers.KillContainerAsync(containerId, new ContainerKillParameters(), cancellationToken);
+            return true;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return true;
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Not running: it stopped by itself or was killed on a timeout; removing it below is harmless either way.
+            return false;
         }
     }
 
@@ -503,7 +570,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
             try
             {
-                string removal = run.ContainerId is null ? "" : run.Removed ? $"; container {Short(run.ContainerId)} removed" : $"; container {Short(run.ContainerId)} NOT removed";
+                string removal = run.ContainerId is null ? "" : run.Ended ? $"; container {Short(run.ContainerId)} removed" : $"; container {Short(run.ContainerId)} NOT removed (the reaper removes it at the next start)";
                 await run.Log.EventAsync($"job finished: {summary}\n{Lower(result)} in {outcome.Duration.TotalSeconds:F2} s{removal}", timeout.Token);
             }
             catch (Exception ex) when (ex is IOException or OperationCanceledException)
@@ -657,6 +724,57 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of run {RunId}: {Action} of container {ContainerId} failed: {Error}")]
     private static partial void LogCleanupFailed(ILogger logger, long runId, long jobId, string containerId, string action, string error);
 
+    /// <summary>A step that has started: what runs, and since when.</summary>
+    private sealed record StepRun(JobPhase Phase, StepDefinition Step, int Index, IReadOnlyList<string> Command, string Label, DateTimeOffset StartedAt, long StartedTimestamp);
+
+    /// <summary>One of the container's output streams: its line splitter, and an empty line held back in case a marker follows.</summary>
+    private sealed class OutputStream
+    {
+        private readonly bool _isStderr;
+        private bool _heldEmptyLine;
+
+        public OutputStream(bool isStderr)
+        {
+            _isStderr = isStderr;
+        }
+
+        public Utf8LineSplitter Splitter { get; } = new();
+
+        public async Task LineAsync(JobLog log, string line)
+        {
+            if (_heldEmptyLine)
+            {
+                _heldEmptyLine = false;
+                await log.OutputAsync(_isStderr, "");
+            }
+
+            if (line.Length == 0)
+            {
+                _heldEmptyLine = true;
+                return;
+            }
+
+            await log.OutputAsync(_isStderr, line);
+        }
+
+        public void DropHeldEmptyLine() => _heldEmptyLine = false;
+
+        public async Task EndAsync(JobLog log)
+        {
+            string? rest = Splitter.Drain();
+            if (rest is not null)
+            {
+                await LineAsync(log, rest);
+            }
+
+            if (_heldEmptyLine)
+            {
+                _heldEmptyLine = false;
+                await log.OutputAsync(_isStderr, "");
+            }
+        }
+    }
+
     /// <summary>Cancellation sources of one job: the caller's, the job timeout's, and both linked.</summary>
     private sealed record JobTokens(CancellationToken External, CancellationToken JobTimeout, CancellationToken Job);
 
@@ -687,7 +805,10 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 
         public string? ContainerId { get; set; }
 
-        public bool Removed { get; set; }
+        public bool Started { get; set; }
+
+        /// <summary>The container is killed (the engine's auto-remove follows) or removed.</summary>
+        public bool Ended { get; set; }
 
         public List<StepOutcome> Steps { get; } = [];
 

@@ -144,8 +144,29 @@ public sealed partial class ImageBuilder
             return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.Failed, null, hash, error, log.Tail(), duration);
         }
 
+        if (existingId is not null && !string.Equals(existingId, builtId, StringComparison.Ordinal))
+        {
+            await RemoveReplacedAsync(existingId, cancellationToken);
+        }
+
         LogBuilt(_logger, recipe.Tag, builtId!, duration.TotalSeconds);
         return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.Built, builtId, hash, null, log.Tail(), duration);
+    }
+
+    /// <summary>
+    /// The image the tag pointed at before the rebuild is now untagged: remove it so rebuilds do not pile up
+    /// images. Without force, the engine keeps it while a container or another tag still uses it.
+    /// </summary>
+    private async Task RemoveReplacedAsync(string imageId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _docker.Images.DeleteImageAsync(imageId, new ImageDeleteParameters(), cancellationToken);
+        }
+        catch (DockerApiException ex)
+        {
+            LogReplacedKept(_logger, imageId, ex.StatusCode);
+        }
     }
 
     private static List<(string Relative, string Full)> RecipeFiles(string directory)
@@ -190,4 +211,7 @@ public sealed partial class ImageBuilder
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Building image {Tag} failed: {Error}")]
     private static partial void LogBuildFailed(ILogger logger, string tag, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Kept replaced image {ImageId}: the engine answered {Status} (still in use)")]
+    private static partial void LogReplacedKept(ILogger logger, string imageId, System.Net.HttpStatusCode status);
 }

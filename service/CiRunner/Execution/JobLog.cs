@@ -15,8 +15,6 @@ internal sealed class JobLog : IAsyncDisposable
     private readonly StreamWriter _writer;
     private readonly TimeProvider _timeProvider;
     private readonly Queue<string> _tail = new();
-    private readonly LineSplitter _stdout = new("out");
-    private readonly LineSplitter _stderr = new("err");
 
     private JobLog(StreamWriter writer, TimeProvider timeProvider)
     {
@@ -52,32 +50,10 @@ internal sealed class JobLog : IAsyncDisposable
         await _writer.FlushAsync(cancellationToken);
     }
 
-    /// <summary>Raw bytes from the container's stdout or stderr; complete lines are written and flushed.</summary>
-    public async Task OutputAsync(bool isStderr, byte[] buffer, int count, CancellationToken cancellationToken)
-    {
-        LineSplitter splitter = isStderr ? _stderr : _stdout;
-        foreach (string line in splitter.Push(buffer, count))
-        {
-            await WriteLineAsync(splitter.Marker, line);
-        }
+    /// <summary>A line of a step's output; written at once, flushed by <see cref="FlushAsync"/>.</summary>
+    public Task OutputAsync(bool isStderr, string line) => WriteLineAsync(isStderr ? "err" : "out", line);
 
-        await _writer.FlushAsync(cancellationToken);
-    }
-
-    /// <summary>Writes what is left of unterminated lines (output that did not end with a newline).</summary>
-    public async Task EndOutputAsync(CancellationToken cancellationToken)
-    {
-        foreach (LineSplitter splitter in new[] { _stdout, _stderr })
-        {
-            string? rest = splitter.Drain();
-            if (rest is not null)
-            {
-                await WriteLineAsync(splitter.Marker, rest);
-            }
-        }
-
-        await _writer.FlushAsync(cancellationToken);
-    }
+    public Task FlushAsync(CancellationToken cancellationToken) => _writer.FlushAsync(cancellationToken);
 
     /// <summary>The last <paramref name="lines"/> lines written, for evidence in a summary.</summary>
     public IReadOnlyList<string> Tail(int lines) => _tail.Skip(Math.Max(0, _tail.Count - lines)).ToList();
@@ -105,58 +81,5 @@ internal sealed class JobLog : IAsyncDisposable
 
         _tail.Enqueue($"{marker} {line}");
         await _writer.WriteLineAsync(text);
-    }
-
-    /// <summary>Turns a byte stream into lines, keeping UTF-8 sequences and lines that span reads intact.</summary>
-    private sealed class LineSplitter
-    {
-        private readonly Decoder _decoder = new UTF8Encoding(false).GetDecoder();
-        private readonly StringBuilder _pending = new();
-        private char[] _chars = new char[4096];
-
-        public LineSplitter(string marker)
-        {
-            Marker = marker;
-        }
-
-        public string Marker { get; }
-
-        public List<string> Push(byte[] buffer, int count)
-        {
-            int needed = _decoder.GetCharCount(buffer, 0, count, flush: false);
-            if (needed > _chars.Length)
-            {
-                _chars = new char[needed];
-            }
-
-            int decoded = _decoder.GetChars(buffer, 0, count, _chars, 0, flush: false);
-            var lines = new List<string>();
-            int start = 0;
-            for (int i = 0; i < decoded; i++)
-            {
-                if (_chars[i] == '\n')
-                {
-                    _pending.Append(_chars, start, i - start);
-                    lines.Add(_pending.ToString().TrimEnd('\r'));
-                    _pending.Clear();
-                    start = i + 1;
-                }
-            }
-
-            _pending.Append(_chars, start, decoded - start);
-            return lines;
-        }
-
-        public string? Drain()
-        {
-            if (_pending.Length == 0)
-            {
-                return null;
-            }
-
-            string rest = _pending.ToString().TrimEnd('\r');
-            _pending.Clear();
-            return rest;
-        }
     }
 }

@@ -3,16 +3,18 @@ using LibGit2Sharp;
 
 namespace CiRunner.Execution;
 
+/// <summary>A module set and scenario files laid out under <paramref name="Root"/> (<c>cirunner/</c>, <c>cirunner/phases/1/</c>).</summary>
+public sealed record ModuleSetPart(string Root, IReadOnlyList<ModuleSource> Modules, IReadOnlyList<ScenarioFile> ScenarioFiles);
+
 /// <summary>
-/// Writes one tar stream with a phase's files, laid out to be extracted at <c>/</c> in the job container:
-/// <c>cirunner/modules/&lt;name&gt;/...</c> for each module and <c>cirunner/scenario/...</c> for the scenario files.
+/// Writes one tar stream with a job's files, laid out to be extracted at <c>/</c> in the job container:
+/// <c>&lt;root&gt;modules/&lt;name&gt;/...</c> for each module and <c>&lt;root&gt;scenario/...</c> for the scenario files.
 /// One archive means one copy through the engine's archive API, which also works against a remote engine.
 /// </summary>
 public static class ModuleSetArchive
 {
+    /// <summary>Where Puppet finds the job's files: <c>/cirunner/modules</c> and <c>/cirunner/scenario</c>.</summary>
     public const string RootEntry = "cirunner/";
-    public const string ModulesEntry = "cirunner/modules/";
-    public const string ScenarioEntry = "cirunner/scenario/";
 
     private const UnixFileMode DirectoryMode =
         UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
@@ -24,28 +26,53 @@ public static class ModuleSetArchive
 
     private const UnixFileMode ExecutableMode = DirectoryMode;
 
-    /// <summary>Writes the archive to <paramref name="destination"/>, which is left open.</summary>
+    /// <summary>Writes one module set at <see cref="RootEntry"/> to <paramref name="destination"/>, which is left open.</summary>
     /// <exception cref="ModuleSetException">A module or scenario file cannot be read (missing repository, commit or path).</exception>
-    public static async Task WriteAsync(
+    public static Task WriteAsync(
         Stream destination,
         IReadOnlyList<ModuleSource> modules,
         IReadOnlyList<ScenarioFile> scenarioFiles,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        WriteAsync(destination, [new ModuleSetPart(RootEntry, modules, scenarioFiles)], cancellationToken);
+
+    /// <summary>Writes several module sets, each under its own root, to <paramref name="destination"/>, which is left open.</summary>
+    /// <exception cref="ModuleSetException">A module or scenario file cannot be read (missing repository, commit or path).</exception>
+    public static async Task WriteAsync(Stream destination, IReadOnlyList<ModuleSetPart> parts, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        ArgumentNullException.ThrowIfNull(modules);
-        ArgumentNullException.ThrowIfNull(scenarioFiles);
+        ArgumentNullException.ThrowIfNull(parts);
 
         // Entries carry a fixed time unless their source has one (a commit's time), so the archive of a commit is repeatable.
         DateTimeOffset fixedTime = DateTimeOffset.UnixEpoch;
         await using var writer = new TarWriter(destination, TarEntryFormat.Pax, leaveOpen: true);
         var directories = new HashSet<string>(StringComparer.Ordinal);
-        await WriteDirectoryAsync(writer, directories, RootEntry, fixedTime, cancellationToken);
-        await WriteDirectoryAsync(writer, directories, ModulesEntry, fixedTime, cancellationToken);
-        await WriteDirectoryAsync(writer, directories, ScenarioEntry, fixedTime, cancellationToken);
+        foreach (ModuleSetPart part in parts)
+        {
+            if (!part.Root.EndsWith('/') || part.Root.StartsWith('/'))
+            {
+                throw new ArgumentException($"Archive root '{part.Root}' must be relative and end with '/'.", nameof(parts));
+            }
 
+            string modulesEntry = part.Root + "modules/";
+            string scenarioEntry = part.Root + "scenario/";
+            await WriteParentsAsync(writer, directories, modulesEntry, fixedTime, cancellationToken);
+            await WriteDirectoryAsync(writer, directories, modulesEntry, fixedTime, cancellationToken);
+            await WriteDirectoryAsync(writer, directories, scenarioEntry, fixedTime, cancellationToken);
+            await WritePartAsync(writer, directories, modulesEntry, scenarioEntry, part, fixedTime, cancellationToken);
+        }
+    }
+
+    private static async Task WritePartAsync(
+        TarWriter writer,
+        HashSet<string> directories,
+        string modulesEntry,
+        string scenarioEntry,
+        ModuleSetPart part,
+        DateTimeOffset fixedTime,
+        CancellationToken cancellationToken)
+    {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (ModuleSource module in modules)
+        foreach (ModuleSource module in part.Modules)
         {
             RequireSegment(module.Name, "module name");
             if (!seen.Add(module.Name))
@@ -53,7 +80,7 @@ public static class ModuleSetArchive
                 throw new ModuleSetException($"Module '{module.Name}' appears twice in the module set.");
             }
 
-            string prefix = $"{ModulesEntry}{module.Name}/";
+            string prefix = $"{modulesEntry}{module.Name}/";
             switch (module)
             {
                 case GitModuleSource git:
@@ -63,11 +90,11 @@ public static class ModuleSetArchive
                     await WriteDirectoryModuleAsync(writer, directories, prefix, directory, cancellationToken);
                     break;
                 default:
-                    throw new ArgumentException($"Unknown module source {module.GetType().Name}.", nameof(modules));
+                    throw new ArgumentException($"Unknown module source {module.GetType().Name}.", nameof(part));
             }
         }
 
-        foreach (ScenarioFile file in scenarioFiles)
+        foreach (ScenarioFile file in part.ScenarioFiles)
         {
             string relative = file.RelativePath.Replace('\\', '/');
             foreach (string segment in relative.Split('/'))
@@ -80,7 +107,7 @@ public static class ModuleSetArchive
                 throw new ModuleSetException($"Scenario file '{file.SourcePath}' does not exist.");
             }
 
-            string entryName = ScenarioEntry + relative;
+            string entryName = scenarioEntry + relative;
             await WriteParentsAsync(writer, directories, entryName, fixedTime, cancellationToken);
             await WriteFileAsync(writer, entryName, file.SourcePath, FileMode, File.GetLastWriteTimeUtc(file.SourcePath), cancellationToken);
         }

@@ -56,6 +56,10 @@ public sealed partial class OrphanReaper
             {
                 // Gone between the listing and the removal: still an orphan whose job must be marked.
             }
+            catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // Its auto-removal is already in progress (the earlier process killed it just before it died).
+            }
 
             var orphan = new ReapedContainer(container.ID, Label(container, ContainerLabels.Run), Label(container, ContainerLabels.Job), container.State ?? "");
             LogReaped(_logger, orphan.ContainerId, orphan.RunId, orphan.JobId, orphan.State);

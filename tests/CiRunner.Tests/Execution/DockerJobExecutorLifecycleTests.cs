@@ -77,11 +77,11 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "no-such-command" }, 126L)]
-    [InlineData(new[] { "sh", "-c", "no-such-command" }, 127L)]
+    [InlineData(new[] { "no-such-command" }, 127L)]
+    [InlineData(new[] { "/etc/hostname" }, 126L)]
     public async Task ExecuteAsync_CommandThatCannotStart_IsAnErrorNamingTheImageAndCommand(string[] command, long exitCode)
     {
-        // Given a step whose command is not in the image (the engine says 126, a shell says 127)
+        // Given a step whose command is not in the image (127), or is not executable (126)
         JobSpec job = CommandJob(TestJobs.Command("missing", command));
 
         // When it runs
@@ -91,7 +91,7 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
         Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
         Assert.Equal((JobResult.Error, exitCode), (outcome.Steps[0].Result, outcome.Steps[0].ExitCode!.Value));
         Assert.Contains("could not start", outcome.Summary, StringComparison.Ordinal);
-        Assert.Contains("no-such-command", outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains(command[0], outcome.Summary, StringComparison.Ordinal);
         Assert.Contains(_engine.PuppetImage, outcome.Summary, StringComparison.Ordinal);
         Assert.Contains($"exit {exitCode}", outcome.Summary, StringComparison.Ordinal);
         await AssertNoContainerLeftAsync();
@@ -196,5 +196,5 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
         return log;
     }
 
-    private async Task AssertNoContainerLeftAsync() => Assert.Empty(await _engine.ContainersOfInstanceAsync(_instance));
+    private async Task AssertNoContainerLeftAsync() => Assert.Empty(await _engine.ContainersLeftAsync(_instance));
 }

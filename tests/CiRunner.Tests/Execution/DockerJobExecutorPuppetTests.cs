@@ -154,7 +154,7 @@ public sealed class DockerJobExecutorPuppetTests : IDisposable
         return log;
     }
 
-    private async Task AssertNoContainerLeftAsync() => Assert.Empty(await _engine.ContainersOfInstanceAsync(_instance));
+    private async Task AssertNoContainerLeftAsync() => Assert.Empty(await _engine.ContainersLeftAsync(_instance));
 
     private static string Commit(string repository, string message)
     {

@@ -87,7 +87,7 @@ public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
         // Then the image was built and the job ran on it
         Assert.True(outcome.Result == JobResult.Success, outcome.Summary);
         Assert.Contains("image build built", await File.ReadAllTextAsync(job.LogFilePath), StringComparison.Ordinal);
-        Assert.Empty(await _engine.ContainersOfInstanceAsync(instance));
+        Assert.Empty(await _engine.ContainersLeftAsync(instance));
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

@@ -89,6 +89,26 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         return await Docker.Containers.ListContainersAsync(parameters);
     }
 
+    /// <summary>
+    /// The instance's containers that are still there after a bounded wait: the executor returns once a container
+    /// is killed, and the engine's auto-remove finishes a moment later.
+    /// </summary>
+    public async Task<IList<ContainerListResponse>> ContainersLeftAsync(string instanceId)
+    {
+        TimeSpan bound = TimeSpan.FromSeconds(15);
+        long started = TimeProvider.System.GetTimestamp();
+        while (true)
+        {
+            IList<ContainerListResponse> left = await ContainersOfInstanceAsync(instanceId);
+            if (left.Count == 0 || TimeProvider.System.GetElapsedTime(started) > bound)
+            {
+                return left;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+    }
+
     public Task DisposeAsync()
     {
         Docker.Dispose();

@@ -124,11 +124,29 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         Task<Stream?> archiveTask = PrepareArchiveAsync(job, token);
         try
         {
-            run.Stage = $"resolving image {job.Image}";
-            run.ImageId = await ResolveImageAsync(run, token);
-
+            // The image's id is looked up while the container is created: a missing image fails the creation, and only
+            // then is it built (or named as missing), so an existing image costs no round trip before the creation.
             run.Stage = "creating the container";
-            run.ContainerId = await CreateContainerAsync(_docker, job, script, token);
+            Task<string> imageId = InspectImageIdAsync(job.Image, token);
+            try
+            {
+                run.ContainerId = await CreateContainerAsync(_docker, job, script, token);
+                run.ImageId = await imageId;
+            }
+            catch (DockerImageNotFoundException)
+            {
+                await imageId.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                run.ImageId = await ProvideMissingImageAsync(run, token);
+                run.Stage = "creating the container";
+                run.ContainerId ??= await CreateContainerAsync(_docker, job, script, token);
+            }
+            catch
+            {
+                // Whatever failed first, the lookup's own failure is not news.
+                _ = imageId.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                throw;
+            }
+
             LogContainerCreated(_logger, job.RunId, job.JobId, run.ContainerId);
 
             await using (Stream? archive = await archiveTask)
@@ -236,6 +254,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                             stepTimer.CancelAfter(Timeout.InfiniteTimeSpan);
                             StepRun ended = current ?? throw new JobErrorException($"step {marker.Index} ended without starting");
                             current = null;
+                            run.EndsOnItsOwn = marker.Index == steps.Count - 1 && StepScript.EndsOnItsOwn(run.Job);
                             StepOutcome outcome = await FinishStepAsync(run, ended, marker.ExitCode!.Value, progress, reading.Token);
                             if (outcome.Result != JobResult.Success)
                             {
@@ -376,17 +395,14 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         }
     }
 
-    private async Task<string> ResolveImageAsync(JobRun run, CancellationToken cancellationToken)
+    private async Task<string> InspectImageIdAsync(string image, CancellationToken cancellationToken) =>
+        (await _docker.Images.InspectImageAsync(image, cancellationToken)).ID;
+
+    /// <summary>Builds the job's missing image through the provisioner, or fails naming the command that builds it.</summary>
+    private async Task<string> ProvideMissingImageAsync(JobRun run, CancellationToken cancellationToken)
     {
         JobSpec job = run.Job;
-        try
-        {
-            return (await _docker.Images.InspectImageAsync(job.Image, cancellationToken)).ID;
-        }
-        catch (DockerImageNotFoundException)
-        {
-            LogImageMissing(_logger, job.RunId, job.JobId, job.Image);
-        }
+        LogImageMissing(_logger, job.RunId, job.JobId, job.Image);
 
         string hint = job.Release is null
             ? $"image '{job.Image}' is missing; build or load it on the engine"
@@ -518,6 +534,13 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
         try
         {
+            if (run.Started && run.EndsOnItsOwn)
+            {
+                // The script exited after its last step; the engine's auto-remove takes the container from here.
+                run.Ended = true;
+                return;
+            }
+
             if (run.Started && await TryKillAsync(run.ContainerId, timeout.Token))
             {
                 run.Ended = true;
@@ -806,6 +829,9 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         public string? ContainerId { get; set; }
 
         public bool Started { get; set; }
+
+        /// <summary>The script ran its last step and exits without a kill.</summary>
+        public bool EndsOnItsOwn { get; set; }
 
         /// <summary>The container is killed (the engine's auto-remove follows) or removed.</summary>
         public bool Ended { get; set; }

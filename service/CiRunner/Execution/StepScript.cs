@@ -9,7 +9,8 @@ namespace CiRunner.Execution;
 /// of a trivial command). The script prints a marker line before and after each step, on stdout and on stderr
 /// (the engine copies the two pipes independently, so a marker on each stream partitions each stream's output),
 /// then waits for the executor to answer <c>next</c> on stdin: every decision (pass or fail, reading Puppet's
-/// report) stays in the executor, and a step never sees the executor's stdin.
+/// report) stays in the executor, and a step never sees the executor's stdin. After the last step the script
+/// exits by itself, so the container ends without a kill (see <see cref="EndsOnItsOwn"/>).
 /// </summary>
 internal static class StepScript
 {
@@ -41,9 +42,10 @@ internal static class StepScript
         script.Append("proceed() { IFS= read -r reply && [ \"$reply\" = next ] || exec sleep infinity; }\n");
         script.Append("phase() { rm -rf /cirunner/modules /cirunner/scenario && mv \"").Append(PhasesDirectory).Append("/$1/modules\" /cirunner/modules && mv \"")
             .Append(PhasesDirectory).Append("/$1/scenario\" /cirunner/scenario; mark \"phase:$1:$?\"; proceed; }\n");
-        script.Append("step() { i=$1; shift; mark \"start:$i\"; \"$@\" </dev/null; rc=$?; mark \"end:$i:$rc\"; proceed; }\n");
+        script.Append("step() { i=$1; shift; mark \"start:$i\"; \"$@\" </dev/null; rc=$?; mark \"end:$i:$rc\"; }\n");
 
         int index = 0;
+        int total = job.Phases.Sum(p => p.Steps.Count);
         for (int p = 0; p < job.Phases.Count; p++)
         {
             JobPhase phase = job.Phases[p];
@@ -62,11 +64,27 @@ internal static class StepScript
 
                 script.Append('\n');
                 index++;
+
+                // After the last step the script ends by itself (and the engine removes the container), unless
+                // it is an idempotency step: then Puppet's report must stay readable until the executor is done.
+                bool last = index == total;
+                if (!last || step.Kind == Matrix.StepKind.Idempotency)
+                {
+                    script.Append("proceed\n");
+                }
             }
         }
 
-        script.Append("exec sleep infinity\n");
+        script.Append(EndsOnItsOwn(job) ? "exit 0\n" : "exec sleep infinity\n");
         return script.ToString();
+    }
+
+    /// <summary>Whether the script exits after its last step without waiting for the executor (see <see cref="Render"/>).</summary>
+    public static bool EndsOnItsOwn(JobSpec job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        Matrix.StepDefinition? last = job.Phases.SelectMany(p => p.Steps).LastOrDefault();
+        return last is not null && last.Kind != Matrix.StepKind.Idempotency;
     }
 
     /// <summary>Single-quotes an argument for sh: nothing inside single quotes is special except the quote itself.</summary>

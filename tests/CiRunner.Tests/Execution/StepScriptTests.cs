@@ -23,14 +23,30 @@ public sealed class StepScriptTests
             [
                 "phase 0",
                 "step 0 'puppet' 'apply' '--detailed-exitcodes' '--color=false' '--modulepath' '/cirunner/modules' '/cirunner/scenario/site.pp'",
+                "proceed",
                 "step 1 'grep' '-q' 'it'\\''s' '/etc/x'",
+                "proceed",
                 "phase 2",
                 "step 2 'puppet' 'apply' '--detailed-exitcodes' '--color=false' '--modulepath' '/cirunner/modules' '/cirunner/scenario/site.pp'",
+                "proceed",
                 "exec sleep infinity",
                 "",
             ],
             lines.SkipWhile(l => !l.StartsWith("phase 0", StringComparison.Ordinal)));
         Assert.Equal("n='n0nce'", lines[0]);
+        Assert.False(StepScript.EndsOnItsOwn(job));
+    }
+
+    [Fact]
+    public void Render_LastStepIsACommand_ExitsAfterItWithoutWaiting()
+    {
+        using var folder = new TempDirectory();
+        JobSpec job = TestJobs.Job("i", "image", folder, phases: TestJobs.Phase("main", null, [], [], TestJobs.Command("a", "true"), TestJobs.Command("b", "true")));
+
+        string[] lines = StepScript.Render(job, "n0nce").Split('\n');
+
+        Assert.Equal(["step 0 'true'", "proceed", "step 1 'true'", "exit 0", ""], lines[^5..]);
+        Assert.True(StepScript.EndsOnItsOwn(job));
     }
 
     [Theory]

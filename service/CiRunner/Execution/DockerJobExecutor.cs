@@ -464,8 +464,9 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 // overlaps the caller's next job, and it happens even if this process dies right after the kill.
                 AutoRemove = true,
 
-                // An init as PID 1 reaps the orphans of services Puppet starts, which would otherwise count against PidsLimit.
-                Init = true,
+                // No init process: the script's shell is PID 1, and dash, bash and busybox sh all wait for any child
+                // (wait3/waitpid on -1) while a step runs, which reaps the orphans of services a step starts.
+                Init = false,
             },
         };
         CreateContainerResponse created = await docker.Containers.CreateContainerAsync(parameters, cancellationToken);

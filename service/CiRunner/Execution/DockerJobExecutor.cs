@@ -39,6 +39,9 @@ public sealed class ExecutorOptions
 /// </summary>
 public sealed partial class DockerJobExecutor : IJobExecutor
 {
+    /// <summary>Timers take at most about 24.8 days (int.MaxValue milliseconds); a job never needs that long.</summary>
+    private static readonly TimeSpan MaximumTimeout = TimeSpan.FromDays(24);
+
     private readonly IDockerClient _docker;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DockerJobExecutor> _logger;
@@ -120,8 +123,8 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         string script = StepScript.Render(job, nonce);
         string markerPrefix = StepScript.MarkerPrefix(nonce);
 
-        // The archive is written while the engine resolves the image and creates the container.
-        Task<Stream?> archiveTask = PrepareArchiveAsync(job, token);
+        // The archive is written on the thread pool while the engine creates the container (reading git objects is synchronous).
+        Task<Stream?> archiveTask = Task.Run(() => PrepareArchiveAsync(job, token), token);
         try
         {
             // The image's id is looked up while the container is created: a missing image fails the creation, and only
@@ -692,14 +695,16 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                     return $"command step '{step.Name}' of phase {phase.Name} has an empty command";
                 }
 
-                if (step.Timeout <= TimeSpan.Zero)
+                if (step.Timeout <= TimeSpan.Zero || step.Timeout > MaximumTimeout)
                 {
-                    return $"step '{step.Name}' of phase {phase.Name} has no positive timeout";
+                    return $"step '{step.Name}' of phase {phase.Name} has a timeout of {step.Timeout}, outside (0, {MaximumTimeout.TotalDays} days]";
                 }
             }
         }
 
-        return job.JobTimeout <= TimeSpan.Zero ? "the job has no positive timeout" : null;
+        return job.JobTimeout <= TimeSpan.Zero || job.JobTimeout > MaximumTimeout
+            ? $"the job timeout {job.JobTimeout} is outside (0, {MaximumTimeout.TotalDays} days]"
+            : null;
     }
 
     private static async Task DiscardAsync(Task<Stream?> archive)

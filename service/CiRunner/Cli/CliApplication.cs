@@ -20,6 +20,7 @@ internal static class CliApplication
         root.Subcommands.Add(RunsCommand.Create());
         root.Subcommands.Add(ShowCommand.Create());
         root.Subcommands.Add(LogsCommand.Create());
+        root.Subcommands.Add(ImagesCommand.Create());
         return root;
     }
 }

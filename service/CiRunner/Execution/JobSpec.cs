@@ -1,0 +1,87 @@
+using System.Globalization;
+using CiRunner.Configuration;
+using CiRunner.Matrix;
+
+namespace CiRunner.Execution;
+
+/// <summary>
+/// Everything the executor needs to run one job in one container. A deploy job has a single phase; an
+/// upgrade job runs several phases (deploy, upgrade, rollback) in the same container, each with its own
+/// module set and steps.
+/// </summary>
+/// <param name="RunId">The run the job belongs to; written to the container's labels.</param>
+/// <param name="JobId">The job; written to the container's labels.</param>
+/// <param name="InstanceId">The service instance (<c>Service:InstanceId</c>); the reaper looks for it.</param>
+/// <param name="Image">Image reference the container starts from.</param>
+/// <param name="Release">Release the image belongs to, to name the command that builds a missing image; null for other images.</param>
+/// <param name="Phases">Phases in order; at least one.</param>
+/// <param name="JobTimeout">Upper bound for the whole job, image build included.</param>
+/// <param name="LogFilePath">Where the job's log is written as it happens (created, with its folder).</param>
+/// <param name="Limits">Resource limits and network mode of the container.</param>
+public sealed record JobSpec(
+    long RunId,
+    long JobId,
+    string InstanceId,
+    string Image,
+    string? Release,
+    IReadOnlyList<JobPhase> Phases,
+    TimeSpan JobTimeout,
+    string LogFilePath,
+    ContainerLimits Limits)
+{
+    public string RunIdText => RunId.ToString(CultureInfo.InvariantCulture);
+
+    public string JobIdText => JobId.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The labels of the job's container.</summary>
+    public IDictionary<string, string> ContainerLabelSet() => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [ContainerLabels.Managed] = ContainerLabels.ManagedValue,
+        [ContainerLabels.Instance] = InstanceId,
+        [ContainerLabels.Run] = RunIdText,
+        [ContainerLabels.Job] = JobIdText,
+    };
+}
+
+/// <summary>One phase of a job: the module set and scenario files copied in, then steps run in order.</summary>
+/// <param name="Name">Phase name shown in logs and results (<c>deploy</c>, <c>upgrade</c>, <c>rollback</c>).</param>
+/// <param name="Modules">Modules copied to <c>/cirunner/modules/&lt;name&gt;</c>; they replace the previous phase's.</param>
+/// <param name="ScenarioFiles">Files copied to <c>/cirunner/scenario/</c>; they replace the previous phase's.</param>
+/// <param name="Manifest">Manifest for apply and idempotency steps, relative to <c>/cirunner/scenario/</c>; null when the phase has none.</param>
+/// <param name="Steps">Steps in order.</param>
+public sealed record JobPhase(
+    string Name,
+    IReadOnlyList<ModuleSource> Modules,
+    IReadOnlyList<ScenarioFile> ScenarioFiles,
+    string? Manifest,
+    IReadOnlyList<StepDefinition> Steps)
+{
+    public bool HasFiles => Modules.Count > 0 || ScenarioFiles.Count > 0;
+}
+
+/// <summary>Where a module's files come from.</summary>
+/// <param name="Name">Module name as Puppet knows it; the folder under <c>/cirunner/modules</c>.</param>
+public abstract record ModuleSource(string Name);
+
+/// <summary>A module at an exact commit of a git repository (bare mirror or working copy); read from the object database, not a checkout.</summary>
+public sealed record GitModuleSource(string Name, string RepositoryPath, string CommitSha) : ModuleSource(Name);
+
+/// <summary>A module from a local directory as it is (a maintainer's working copy); <c>.git</c> is left out.</summary>
+public sealed record DirectoryModuleSource(string Name, string DirectoryPath) : ModuleSource(Name);
+
+/// <summary>A scenario file copied to <c>/cirunner/scenario/&lt;RelativePath&gt;</c>.</summary>
+public sealed record ScenarioFile(string RelativePath, string SourcePath);
+
+/// <summary>What a job container may use.</summary>
+/// <param name="MemoryBytes">Memory limit.</param>
+/// <param name="Cpus">CPU limit in cores.</param>
+/// <param name="PidsLimit">Maximum number of processes.</param>
+/// <param name="NetworkMode">Docker network mode (<c>none</c> by default).</param>
+public sealed record ContainerLimits(long MemoryBytes, double Cpus, long PidsLimit, string NetworkMode)
+{
+    public static ContainerLimits FromOptions(DockerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new ContainerLimits(options.MemoryMb * 1024L * 1024L, options.Cpus, options.PidsLimit, options.NetworkMode);
+    }
+}

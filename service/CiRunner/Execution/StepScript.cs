@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text;
+
+namespace CiRunner.Execution;
+
+/// <summary>
+/// The job container's main process: a POSIX <c>sh</c> script that runs the job's steps in order, so no step
+/// costs an extra process launch through the engine (an exec costs about as much as a whole <c>docker run</c>
+/// of a trivial command). The script prints a marker line before and after each step, on stdout and on stderr
+/// (the engine copies the two pipes independently, so a marker on each stream partitions each stream's output),
+/// then waits for the executor to answer <c>next</c> on stdin: every decision (pass or fail, reading Puppet's
+/// report) stays in the executor, and a step never sees the executor's stdin. After the last step the script
+/// exits by itself, so the container ends without a kill (see <see cref="EndsOnItsOwn"/>).
+/// </summary>
+internal static class StepScript
+{
+    /// <summary>Where each phase's files wait in the container until the phase starts.</summary>
+    public const string PhasesDirectory = "/cirunner/phases";
+
+    /// <summary>The shell every job image must have.</summary>
+    public const string Shell = "/bin/sh";
+
+    /// <summary>The answer that lets the script go on to the next phase or step.</summary>
+    public static readonly byte[] Next = "next\n"u8.ToArray();
+
+    private const char RecordSeparator = '\u001e';
+
+    /// <summary>The archive folder of a phase's files (<c>cirunner/phases/&lt;n&gt;/</c>), moved into place when the phase starts.</summary>
+    public static string PhaseArchiveRoot(int phase) => $"cirunner/phases/{phase.ToString(CultureInfo.InvariantCulture)}/";
+
+    /// <summary>The marker prefix for a job: a random nonce, so no step output can pass for a marker.</summary>
+    public static string MarkerPrefix(string nonce) => $"{RecordSeparator}cirunner:{nonce}:";
+
+    public static string Render(JobSpec job, string nonce)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var script = new StringBuilder();
+        script.Append("n='").Append(nonce).Append("'\n");
+        script.Append("mark() { printf '\\n\\036cirunner:%s:%s\\n' \"$n\" \"$1\"; printf '\\n\\036cirunner:%s:%s\\n' \"$n\" \"$1\" >&2; }\n");
+
+        // Without an answer (the executor died: stdin closed) the container stays until the orphan reaper removes it.
+        script.Append("proceed() { IFS= read -r reply && [ \"$reply\" = next ] || exec sleep infinity; }\n");
+        script.Append("phase() { rm -rf /cirunner/modules /cirunner/scenario && mv \"").Append(PhasesDirectory).Append("/$1/modules\" /cirunner/modules && mv \"")
+            .Append(PhasesDirectory).Append("/$1/scenario\" /cirunner/scenario; mark \"phase:$1:$?\"; proceed; }\n");
+        script.Append("step() { i=$1; shift; mark \"start:$i\"; \"$@\" </dev/null; rc=$?; mark \"end:$i:$rc\"; }\n");
+
+        int index = 0;
+        int total = job.Phases.Sum(p => p.Steps.Count);
+        for (int p = 0; p < job.Phases.Count; p++)
+        {
+            JobPhase phase = job.Phases[p];
+            if (phase.HasFiles)
+            {
+                script.Append("phase ").Append(p.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
+
+            foreach (Matrix.StepDefinition step in phase.Steps)
+            {
+                script.Append("step ").Append(index.ToString(CultureInfo.InvariantCulture));
+                foreach (string argument in StepCommands.For(step, phase.Manifest))
+                {
+                    script.Append(' ').Append(Quote(argument));
+                }
+
+                script.Append('\n');
+                index++;
+
+                // After the last step the script ends by itself (and the engine removes the container), unless
+                // it is an idempotency step: then Puppet's report must stay readable until the executor is done.
+                bool last = index == total;
+                if (!last || step.Kind == Matrix.StepKind.Idempotency)
+                {
+                    script.Append("proceed\n");
+                }
+            }
+        }
+
+        script.Append(EndsOnItsOwn(job) ? "exit 0\n" : "exec sleep infinity\n");
+        return script.ToString();
+    }
+
+    /// <summary>Whether the script exits after its last step without waiting for the executor (see <see cref="Render"/>).</summary>
+    public static bool EndsOnItsOwn(JobSpec job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        Matrix.StepDefinition? last = job.Phases.SelectMany(p => p.Steps).LastOrDefault();
+        return last is not null && last.Kind != Matrix.StepKind.Idempotency;
+    }
+
+    /// <summary>Single-quotes an argument for sh: nothing inside single quotes is special except the quote itself.</summary>
+    public static string Quote(string argument)
+    {
+        ArgumentNullException.ThrowIfNull(argument);
+        return "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    }
+
+    /// <summary>Reads a marker line; null for ordinary output.</summary>
+    public static StepMarker? Parse(string line, string markerPrefix)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        if (!line.StartsWith(markerPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        string[] fields = line[markerPrefix.Length..].Split(':');
+        return fields switch
+        {
+            ["start", string i] when Number(i) is int index => new StepMarker(StepMarkerKind.Start, index, null),
+            ["end", string i, string rc] when Number(i) is int index && Number(rc) is int exit => new StepMarker(StepMarkerKind.End, index, exit),
+            ["phase", string p, string rc] when Number(p) is int phase && Number(rc) is int exit => new StepMarker(StepMarkerKind.Phase, phase, exit),
+            _ => null,
+        };
+    }
+
+    private static int? Number(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) ? value : null;
+}
+
+internal enum StepMarkerKind
+{
+    /// <summary>A phase's files were moved into place (exit status of the move).</summary>
+    Phase,
+    Start,
+    End,
+}
+
+/// <summary>A marker line of <see cref="StepScript"/>: the phase or step index, and an exit code for phase and end markers.</summary>
+internal sealed record StepMarker(StepMarkerKind Kind, int Index, int? ExitCode)
+{
+    /// <summary>The same marker arrives on stdout and on stderr; this identifies the pair.</summary>
+    public string Key => $"{Kind}:{Index}";
+}

@@ -1,0 +1,200 @@
+using CiRunner.Execution;
+using CiRunner.Tests.Fixtures;
+using Docker.DotNet;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CiRunner.Tests.Execution;
+
+/// <summary>How jobs end other than by their steps: timeouts, cancellation, infrastructure errors, and a crashed process.</summary>
+[Collection(DockerLifecycleGroup.Name)]
+public sealed class DockerJobExecutorLifecycleTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    private readonly DockerEngineFixture _engine;
+    private readonly ITestOutputHelper _output;
+    private readonly TempDirectory _folder = new();
+    private readonly string _instance = DockerEngineFixture.NewInstanceId();
+
+    public DockerJobExecutorLifecycleTests(DockerEngineFixture engine, ITestOutputHelper output)
+    {
+        _engine = engine;
+        _output = output;
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_StepExceedsItsTimeout_EndsAsTimeoutAndRemovesTheContainer()
+    {
+        // Given a step that would sleep for a minute but may take one second
+        JobSpec job = CommandJob(
+            TestJobs.Command("slow", TimeSpan.FromSeconds(1), "sh", "-c", "echo sleeping; sleep 60"),
+            TestJobs.Command("after", "true"));
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then the job is a timeout, well before the sleep would end, and the container is gone
+        Assert.True(outcome.Result == JobResult.Timeout, outcome.Summary);
+        Assert.Equal((JobResult.Timeout, (long?)null), (outcome.Steps[0].Result, outcome.Steps[0].ExitCode));
+        Assert.Equal(JobResult.Skipped, outcome.Steps[1].Result);
+        Assert.Contains("exceeded its 1 s limit", outcome.Summary, StringComparison.Ordinal);
+        Assert.True(outcome.Duration < TimeSpan.FromSeconds(30), $"took {outcome.Duration}");
+        Assert.Contains("out sleeping", await ReadLogAsync(job), StringComparison.Ordinal);
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_JobExceedsItsTimeout_EndsAsTimeout()
+    {
+        // Given a job limited to two seconds whose step may take a minute
+        JobSpec job = CommandJob(TimeSpan.FromSeconds(2), TestJobs.Command("slow", TimeSpan.FromMinutes(1), "sleep", "60"));
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then the job timeout ended it
+        Assert.True(outcome.Result == JobResult.Timeout, outcome.Summary);
+        Assert.Contains("the job exceeded its 2 s limit", outcome.Summary, StringComparison.Ordinal);
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_CancelledWhileAStepRuns_EndsAsCancelledAndRemovesTheContainer()
+    {
+        // Given a long step, and a caller that cancels once the step has started
+        using var cancellation = new CancellationTokenSource();
+        var progress = new RecordingProgress { OnStepStarted = _ => cancellation.CancelAfter(TimeSpan.FromMilliseconds(300)) };
+        JobSpec job = CommandJob(TestJobs.Command("slow", "sleep", "60"));
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, progress, cancellation.Token);
+
+        // Then it is cancelled, the step says so, and the container is gone
+        Assert.True(outcome.Result == JobResult.Cancelled, outcome.Summary);
+        Assert.Equal(JobResult.Cancelled, Assert.Single(outcome.Steps).Result);
+        Assert.Equal(["started main/slow", "finished main/slow Cancelled"], progress.Events.Skip(1));
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Theory]
+    [InlineData(new[] { "no-such-command" }, 127L)]
+    [InlineData(new[] { "/etc/hostname" }, 126L)]
+    public async Task ExecuteAsync_CommandThatCannotStart_IsAnErrorNamingTheImageAndCommand(string[] command, long exitCode)
+    {
+        // Given a step whose command is not in the image (127), or is not executable (126)
+        JobSpec job = CommandJob(TestJobs.Command("missing", command));
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then it is an infrastructure error, not a test failure, and the summary says what could not start where
+        Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.Equal((JobResult.Error, exitCode), (outcome.Steps[0].Result, outcome.Steps[0].ExitCode!.Value));
+        Assert.Contains("could not start", outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains(command[0], outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains(_engine.PuppetImage, outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains($"exit {exitCode}", outcome.Summary, StringComparison.Ordinal);
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ImageMissingAndNoBuilder_IsAnErrorNamingTheCommandThatBuildsIt()
+    {
+        // Given a job on a release image that does not exist
+        JobSpec job = TestJobs.Job(_instance, $"cirunner/test-missing:{Guid.NewGuid():N}", _folder, release: "2099.1", phases:
+            TestJobs.Phase("main", null, [], [], TestJobs.Command("never", "true")));
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then it is an error that tells how to build the image, and no container was made
+        Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.Contains("`cirunner images build --release 2099.1`", outcome.Summary, StringComparison.Ordinal);
+        Assert.Null(outcome.ContainerId);
+        Assert.Equal(JobResult.Skipped, Assert.Single(outcome.Steps).Result);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_EngineUnreachable_IsAnErrorNotAFailure()
+    {
+        // Given an engine endpoint nobody listens on
+        using IDockerClient nowhere = new DockerClientBuilder().WithEndpoint(new Uri($"unix://{_folder.Combine("no-engine.sock")}")).Build();
+        var executor = new DockerJobExecutor(nowhere, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output));
+        JobSpec job = CommandJob(TestJobs.Command("never", "true"));
+
+        // When a job runs there
+        JobOutcome outcome = await executor.ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then it is an infrastructure error with the cause
+        Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.Contains("unreachable", outcome.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReapAsync_ContainersOfACrashedProcess_AreRemovedAndTheirJobsReturned()
+    {
+        // Given a first process whose job is running in its container...
+        DockerClient firstClient = new DockerClientBuilder().WithEndpoint(new Uri(_engine.Endpoint)).Build();
+        var first = new DockerJobExecutor(firstClient, TimeProvider.System, NullLogger<DockerJobExecutor>.Instance);
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        JobSpec job = CommandJob(TestJobs.Command("long", "sleep", "300"));
+        Task<JobOutcome> abandoned = first.ExecuteAsync(job, new RecordingProgress { OnStepStarted = _ => running.TrySetResult() }, CancellationToken.None);
+        await running.Task.WaitAsync(Bound);
+
+        // ...that dies: its connection to the engine is gone, so it can no longer clean up
+        firstClient.Dispose();
+        Assert.Single(await _engine.ContainersOfInstanceAsync(_instance));
+
+        // When a second process of the same instance starts and reaps
+        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(_engine.Docker, new TestOutputLogger<OrphanReaper>(_output))
+            .ReapAsync(_instance, CancellationToken.None);
+
+        // Then the container is gone and its job is named, to be marked interrupted
+        ReapedContainer orphan = Assert.Single(reaped);
+        Assert.Equal((job.RunId, job.JobId, "running"), (orphan.RunId!.Value, orphan.JobId!.Value, orphan.State));
+        await AssertNoContainerLeftAsync();
+        JobOutcome outcome = await abandoned.WaitAsync(Bound);
+        Assert.NotEqual(JobResult.Success, outcome.Result);
+    }
+
+    [Fact]
+    public async Task ReapAsync_OtherInstancesContainers_AreLeftAlone()
+    {
+        // Given a running job of another instance
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cancellation = new CancellationTokenSource();
+        JobSpec job = CommandJob(TestJobs.Command("long", "sleep", "300"));
+        Task<JobOutcome> other = CreateExecutor().ExecuteAsync(job, new RecordingProgress { OnStepStarted = _ => running.TrySetResult() }, cancellation.Token);
+        await running.Task.WaitAsync(Bound);
+
+        // When this instance reaps
+        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(_engine.Docker, NullLogger<OrphanReaper>.Instance)
+            .ReapAsync(DockerEngineFixture.NewInstanceId(), CancellationToken.None);
+
+        // Then nothing of the other instance is touched
+        Assert.Empty(reaped);
+        Assert.Single(await _engine.ContainersOfInstanceAsync(_instance));
+        await cancellation.CancelAsync();
+        Assert.Equal(JobResult.Cancelled, (await other.WaitAsync(Bound)).Result);
+        await AssertNoContainerLeftAsync();
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private JobSpec CommandJob(params CiRunner.Matrix.StepDefinition[] steps) => CommandJob(null, steps);
+
+    private JobSpec CommandJob(TimeSpan? jobTimeout, params CiRunner.Matrix.StepDefinition[] steps) =>
+        TestJobs.Job(_instance, _engine.PuppetImage, _folder, jobTimeout, phases: TestJobs.Phase("main", null, [], [], steps));
+
+    private DockerJobExecutor CreateExecutor() =>
+        new(_engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output));
+
+    private async Task<string> ReadLogAsync(JobSpec job)
+    {
+        string log = await File.ReadAllTextAsync(job.LogFilePath);
+        _output.WriteLine(log);
+        return log;
+    }
+
+    private async Task AssertNoContainerLeftAsync() => Assert.Empty(await _engine.ContainersLeftAsync(_instance));
+}

@@ -1,0 +1,138 @@
+using CiRunner.Execution;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CiRunner.Tests.Fixtures;
+
+/// <summary>
+/// The real Docker engine and a real Puppet image for executor tests. The image is built once per machine by
+/// <see cref="BaseImageBuilder"/> (debootstrap + Puppet, about a minute) and reused while its recipe hash label
+/// matches, so reruns start in well under a second. An unreachable engine fails the tests with a message
+/// saying how to start one: these tests are the executor's proof, so they never skip silently.
+/// </summary>
+public sealed class DockerEngineFixture : IAsyncLifetime
+{
+    /// <summary>Overrides the engine endpoint (default: the local socket).</summary>
+    public const string EndpointVariable = "CIRUNNER_TEST_DOCKER_ENDPOINT";
+
+    // Several collections share the fixture type to run in parallel; the image is built once for all of them.
+    private static readonly SemaphoreSlim ImageLock = new(1, 1);
+    private static ImageBuildOutcome? s_image;
+
+    public IDockerClient Docker { get; private set; } = null!;
+
+    public string Endpoint { get; } = Environment.GetEnvironmentVariable(EndpointVariable) is { Length: > 0 } endpoint
+        ? endpoint
+        : "unix:///var/run/docker.sock";
+
+    /// <summary>The Puppet image (Debian 12 minbase + Puppet 7).</summary>
+    public string PuppetImage { get; private set; } = "";
+
+    public string PuppetImageId { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Docker = new DockerClientBuilder().WithEndpoint(new Uri(Endpoint)).Build();
+        try
+        {
+            using var ping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await Docker.System.PingAsync(ping.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or DockerApiException)
+        {
+            throw new InvalidOperationException(
+                $"The executor tests need a Docker engine at {Endpoint} ({EndpointVariable} overrides it), but it does not answer: {ex.Message}. " +
+                "Start one with: nohup dockerd --bridge=none --iptables=false >/tmp/dockerd.log 2>&1 &",
+                ex);
+        }
+
+        await ImageLock.WaitAsync();
+        try
+        {
+            if (s_image is null)
+            {
+                var builder = new BaseImageBuilder(Docker, TimeProvider.System, NullLogger<BaseImageBuilder>.Instance);
+                ImageBuildOutcome result = await builder.BuildAsync(BaseImageRecipe.Default, force: false, output: null, CancellationToken.None);
+                if (!result.Succeeded)
+                {
+                    throw new InvalidOperationException(
+                        $"Building the test Puppet image {result.Tag} failed: {result.Error}\n{string.Join('\n', result.OutputTail)}");
+                }
+
+                s_image = result;
+            }
+
+            PuppetImage = s_image.Tag;
+            PuppetImageId = s_image.ImageId!;
+        }
+        finally
+        {
+            ImageLock.Release();
+        }
+    }
+
+    /// <summary>A service instance id no other test uses, so each test's containers are found by its own label.</summary>
+    public static string NewInstanceId() => $"test-{Guid.NewGuid():N}";
+
+    /// <summary>Every container (running or not) carrying the instance label.</summary>
+    public async Task<IList<ContainerListResponse>> ContainersOfInstanceAsync(string instanceId)
+    {
+        var parameters = new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"{ContainerLabels.Instance}={instanceId}"] = true },
+            },
+        };
+        return await Docker.Containers.ListContainersAsync(parameters);
+    }
+
+    /// <summary>
+    /// The instance's containers that are still there after a bounded wait: the executor returns once a container
+    /// is killed, and the engine's auto-remove finishes a moment later.
+    /// </summary>
+    public async Task<IList<ContainerListResponse>> ContainersLeftAsync(string instanceId)
+    {
+        TimeSpan bound = TimeSpan.FromSeconds(15);
+        long started = TimeProvider.System.GetTimestamp();
+        while (true)
+        {
+            IList<ContainerListResponse> left = await ContainersOfInstanceAsync(instanceId);
+            if (left.Count == 0 || TimeProvider.System.GetElapsedTime(started) > bound)
+            {
+                return left;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+    }
+
+    public Task DisposeAsync()
+    {
+        Docker.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Puppet jobs through the executor; runs in parallel with the other Docker collections.</summary>
+[CollectionDefinition(Name)]
+public sealed class DockerPuppetGroup : ICollectionFixture<DockerEngineFixture>
+{
+    public const string Name = "docker-puppet";
+}
+
+/// <summary>Timeouts, cancellation, errors and reaping.</summary>
+[CollectionDefinition(Name)]
+public sealed class DockerLifecycleGroup : ICollectionFixture<DockerEngineFixture>
+{
+    public const string Name = "docker-lifecycle";
+}
+
+/// <summary>Image builds.</summary>
+[CollectionDefinition(Name)]
+public sealed class DockerImagesGroup : ICollectionFixture<DockerEngineFixture>
+{
+    public const string Name = "docker-images";
+}

@@ -1,6 +1,7 @@
 using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
+using CiRunner.Scheduling;
 using CiRunner.Web;
 
 namespace CiRunner;
@@ -29,6 +30,7 @@ internal static class ServiceHost
         builder.Services.AddCiRunnerSettings(settings);
         builder.Services.AddResultsStore(settings.DataPaths);
         builder.Services.AddSingleton<JobQueue>();
+        builder.Services.AddSingleton<RunLauncher>();
 
         WebApplication app = builder.Build();
         app.MapHealth();

@@ -1,3 +1,4 @@
+using CiRunner.Matrix;
 using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Scheduling;

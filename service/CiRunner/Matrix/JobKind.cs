@@ -1,4 +1,4 @@
-namespace CiRunner.Results;
+namespace CiRunner.Matrix;
 
 /// <summary>What a job's cell does. Stored in lower case.</summary>
 public enum JobKind

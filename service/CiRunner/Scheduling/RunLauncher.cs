@@ -1,0 +1,52 @@
+using CiRunner.Configuration;
+using CiRunner.Execution;
+using CiRunner.Matrix;
+using CiRunner.Results;
+
+namespace CiRunner.Scheduling;
+
+/// <summary>The path from a trigger to queued work: expand the matrix, store the run and its jobs, queue them.</summary>
+public sealed partial class RunLauncher
+{
+    private readonly CiRunnerSettings _settings;
+    private readonly RunStore _runs;
+    private readonly JobQueue _queue;
+    private readonly ILogger<RunLauncher> _logger;
+
+    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobQueue queue, ILogger<RunLauncher> logger)
+    {
+        _settings = settings;
+        _runs = runs;
+        _queue = queue;
+        _logger = logger;
+    }
+
+    /// <summary>Creates the run for <paramref name="trigger"/>; a trigger that matches no cell still gets a run, ended as skipped.</summary>
+    public async Task<RunDetail> StartAsync(RunTrigger trigger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        TrackedModule module = _settings.FindModule(trigger.Module)
+            ?? throw new ArgumentException($"Module '{trigger.Module}' is not configured (Modules).", nameof(trigger));
+
+        JobPriority priority = JobPriorities.For(trigger.Cause);
+        IReadOnlyList<Cell> cells = CellExpansion.DeployCells(module, trigger.Branch, _settings.Releases, _settings.Scenarios);
+        List<NewJob> jobs = cells
+            .Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)priority))
+            .ToList();
+
+        RunDetail run = await _runs.CreateAsync(
+            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, null, trigger.RequestedBy),
+            jobs,
+            cancellationToken);
+        foreach (JobRecord job in run.Jobs)
+        {
+            _queue.Enqueue(new QueuedJob(run.Run.Id, job.Id, priority));
+        }
+
+        LogRunCreated(run.Run.Id, trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, run.Jobs.Count);
+        return run;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} ({Cause}) for {Module} {Branch} at {Commit}: {JobCount} jobs queued")]
+    private partial void LogRunCreated(long runId, RunCause cause, string module, string branch, string commit, int jobCount);
+}

@@ -1,0 +1,16 @@
+namespace CiRunner.Scheduling;
+
+/// <summary>Something that asks for a run: a new head, the nightly timer, a person, a recheck.</summary>
+/// <param name="Cause">Why the run happens; also sets its jobs' queue priority.</param>
+/// <param name="Module">The module under test.</param>
+/// <param name="Branch">The branch the commit belongs to (a patch set's target branch).</param>
+/// <param name="CommitSha">The commit under test.</param>
+/// <param name="ChangeRef">A Gerrit change ref for patch sets; null for branch heads.</param>
+/// <param name="RequestedBy">Who asked, for manual runs.</param>
+public sealed record RunTrigger(
+    RunCause Cause,
+    string Module,
+    string Branch,
+    string CommitSha,
+    string? ChangeRef = null,
+    string? RequestedBy = null);

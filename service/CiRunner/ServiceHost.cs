@@ -29,7 +29,7 @@ internal static class ServiceHost
         Directory.CreateDirectory(settings.DataPaths.Root);
         builder.Services.AddCiRunnerSettings(settings);
         builder.Services.AddResultsStore(settings.DataPaths);
-        builder.Services.AddSingleton<JobQueue>();
+        builder.Services.AddExecution(settings);
         builder.Services.AddSingleton<RunLauncher>();
 
         WebApplication app = builder.Build();

@@ -57,6 +57,15 @@ public sealed class JobStore
         return true;
     }
 
+    /// <summary>Records the image a running job's container started from, once the engine resolved it.</summary>
+    public async Task SetImageAsync(long jobId, string imageId, CancellationToken cancellationToken)
+    {
+        const string SetImage = "UPDATE jobs SET image_id = @ImageId WHERE id = @JobId";
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(SetImage, new { JobId = jobId, ImageId = imageId }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>
     /// Finishes a queued or running job with its result. In the same transaction it updates the cell's latest
     /// result (see <see cref="ResultPolicy.UpdatesCell"/>) and, when this was the run's last unfinished job,

@@ -25,7 +25,9 @@ public static class StepCommands
                 }
 
                 // --color=false: the log is a file, not a terminal; ANSI codes would only obscure it.
-                return ["puppet", "apply", "--detailed-exitcodes", "--color=false", "--modulepath", ModulePath, $"{ScenarioDirectory}/{manifest}"];
+                return step.Noop
+                    ? ["puppet", "apply", "--noop", "--detailed-exitcodes", "--color=false", "--modulepath", ModulePath, $"{ScenarioDirectory}/{manifest}"]
+                    : ["puppet", "apply", "--detailed-exitcodes", "--color=false", "--modulepath", ModulePath, $"{ScenarioDirectory}/{manifest}"];
             case StepKind.Command:
                 if (step.Command.Count == 0)
                 {

@@ -40,8 +40,11 @@ internal static class StepScript
 
         // Without an answer (the executor died: stdin closed) the container stays until the orphan reaper removes it.
         script.Append("proceed() { IFS= read -r reply && [ \"$reply\" = next ] || exec sleep infinity; }\n");
+        // puppet apply does no pluginsync, so modules' external facts (facts.d/, like openstacklib's
+        // os_service_default) are installed where Facter reads them, as an agent run would.
+        script.Append("facts() { for f in /cirunner/modules/*/facts.d/*; do [ -f \"$f\" ] || continue; mkdir -p /etc/facter/facts.d && cp \"$f\" /etc/facter/facts.d/; done; }\n");
         script.Append("phase() { rm -rf /cirunner/modules /cirunner/scenario && mv \"").Append(PhasesDirectory).Append("/$1/modules\" /cirunner/modules && mv \"")
-            .Append(PhasesDirectory).Append("/$1/scenario\" /cirunner/scenario; mark \"phase:$1:$?\"; proceed; }\n");
+            .Append(PhasesDirectory).Append("/$1/scenario\" /cirunner/scenario; rc=$?; facts; mark \"phase:$1:$rc\"; proceed; }\n");
         script.Append("step() { i=$1; shift; mark \"start:$i\"; \"$@\" </dev/null; rc=$?; mark \"end:$i:$rc\"; }\n");
 
         int index = 0;

@@ -43,4 +43,5 @@ public enum StepKind
 /// <param name="Name">Name shown in logs and results.</param>
 /// <param name="Command">Argument array for <see cref="StepKind.Command"/>; empty otherwise.</param>
 /// <param name="Timeout">Time the step may take before the container is killed.</param>
-public sealed record StepDefinition(StepKind Kind, string Name, IReadOnlyList<string> Command, TimeSpan Timeout);
+/// <param name="Noop">Apply with <c>--noop</c>: the catalog compiles and is evaluated against real module code, nothing changes.</param>
+public sealed record StepDefinition(StepKind Kind, string Name, IReadOnlyList<string> Command, TimeSpan Timeout, bool Noop = false);

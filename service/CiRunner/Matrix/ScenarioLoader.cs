@@ -23,7 +23,7 @@ public static partial class ScenarioLoader
     public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(10);
 
     private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "steps"];
-    private static readonly string[] _stepKeys = ["type", "name", "command", "timeout"];
+    private static readonly string[] _stepKeys = ["type", "name", "command", "timeout", "noop"];
 
     /// <summary>
     /// Loads every <c>*.yaml</c> / <c>*.yml</c> file directly in <paramref name="directory"/>.
@@ -387,6 +387,12 @@ public static partial class ScenarioLoader
                 }
             }
 
+            bool noop = ReadBool(entries, "noop", defaultValue: false, key + ".noop");
+            if (noop && kind == StepKind.Command)
+            {
+                Error(entries["noop"].Key.Start, key + ".noop", "true", "no noop: only apply and idempotency steps take it");
+            }
+
             string? name = OptionalString(entries, "name", key + ".");
             if (kind is null)
             {
@@ -399,10 +405,10 @@ public static partial class ScenarioLoader
                 StepKind.Idempotency => "idempotency",
                 _ => "apply",
             };
-            return new StepDefinition(kind.Value, name, command, timeout);
+            return new StepDefinition(kind.Value, name, command, timeout, noop);
         }
 
-        private bool ReadBool(Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string key, bool defaultValue)
+        private bool ReadBool(Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string key, bool defaultValue, string? errorKey = null)
         {
             if (!entries.TryGetValue(key, out (YamlNode Key, YamlNode Value) entry))
             {
@@ -415,7 +421,7 @@ public static partial class ScenarioLoader
                 return value;
             }
 
-            Error(entry.Value.Start, key, text ?? Describe(entry.Value), "true or false");
+            Error(entry.Value.Start, errorKey ?? key, text ?? Describe(entry.Value), "true or false");
             return defaultValue;
         }
 

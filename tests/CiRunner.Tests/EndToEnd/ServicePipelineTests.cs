@@ -25,10 +25,10 @@ public sealed class DockerServiceGroup : ICollectionFixture<DockerEngineFixture>
 public sealed class ServicePipelineTests : IDisposable
 {
     private const string DemoModule = """
-        class demo (String $content = 'converged') {
+        class demo {
           file { '/etc/demo.conf':
             ensure  => file,
-            content => $content,
+            content => "converged ${facts['demo_fact']}",
           }
         }
         """;
@@ -47,6 +47,7 @@ public sealed class ServicePipelineTests : IDisposable
         {
             ["metadata.json"] = TestJobs.Metadata("demo"),
             ["manifests/init.pp"] = DemoModule,
+            ["facts.d/demo.txt"] = "demo_fact=from-facts-d\n",
         });
     }
 
@@ -149,7 +150,7 @@ public sealed class ServicePipelineTests : IDisposable
               - idempotency
               - type: command
                 name: conf written
-                command: [grep, -q, converged, /etc/demo.conf]
+                command: [grep, -qx, converged from-facts-d, /etc/demo.conf]
             """);
         _folder.Write("scenarios/fails.pp", "include nosuchclass\n");
         _folder.Write("scenarios/fails.yaml", """

@@ -40,6 +40,14 @@ public sealed class StepCommandsTests
     }
 
     [Fact]
+    public void For_NoopApply_AddsNoopBeforeTheManifest()
+    {
+        IReadOnlyList<string> command = StepCommands.For(new StepDefinition(StepKind.Apply, "apply", [], TimeSpan.FromMinutes(1), Noop: true), "keystone-noop.pp");
+
+        Assert.Equal(["puppet", "apply", "--noop", "--detailed-exitcodes", "--color=false", "--modulepath", "/cirunner/modules", "/cirunner/scenario/keystone-noop.pp"], command);
+    }
+
+    [Fact]
     public void For_CommandStep_RunsTheArgumentArrayAsGiven()
     {
         IReadOnlyList<string> command = StepCommands.For(new StepDefinition(StepKind.Command, "check", ["sh", "-c", "test -f /etc/x"], TimeSpan.FromMinutes(1)), null);

@@ -35,7 +35,7 @@ cat > "$dir/appsettings.json" <<JSON
     { "Name": "glance", "Url": "$remotes/puppet-glance.git", "Branches": ["master", "stable/*", "unmaintained/*"] }
   ],
   "Releases": [
-    { "Name": "zed", "Branches": ["stable/zed", "unmaintained/zed", "zed-eol"], "Image": "cirunner/release:zed" }
+    { "Name": "zed", "Branches": ["unmaintained/zed", "zed-eol"], "Image": "cirunner/release:zed" }
   ],
   "Docker": { "ParallelJobs": 2 },
   "Schedule": { "PollInterval": "00:01:00" },

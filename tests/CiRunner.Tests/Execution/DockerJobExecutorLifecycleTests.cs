@@ -115,6 +115,23 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_ModuleSetCannotBeAssembled_IsAnErrorAndLeavesNoContainer()
+    {
+        // Given a module whose directory does not exist
+        JobSpec job = TestJobs.Job(_instance, _engine.PuppetImage, _folder, phases: TestJobs.Phase(
+            "deploy", "site.pp", [new DirectoryModuleSource("gone", _folder.Combine("no-such-module"))], [], TestJobs.Apply()));
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then it is an infrastructure error that names the module, not a test failure
+        Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.Contains("module set: Module 'gone'", outcome.Summary, StringComparison.Ordinal);
+        Assert.Equal(JobResult.Skipped, Assert.Single(outcome.Steps).Result);
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
     public async Task ExecuteAsync_EngineUnreachable_IsAnErrorNotAFailure()
     {
         // Given an engine endpoint nobody listens on

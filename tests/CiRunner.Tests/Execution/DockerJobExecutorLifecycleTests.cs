@@ -88,7 +88,9 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
         JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
 
         // Then it is an infrastructure error, not a test failure, and the summary says what could not start where
+        await ReadLogAsync(job);
         Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.Contains("last output:", outcome.Summary, StringComparison.Ordinal);
         Assert.Equal((JobResult.Error, exitCode), (outcome.Steps[0].Result, outcome.Steps[0].ExitCode!.Value));
         Assert.Contains("could not start", outcome.Summary, StringComparison.Ordinal);
         Assert.Contains(command[0], outcome.Summary, StringComparison.Ordinal);

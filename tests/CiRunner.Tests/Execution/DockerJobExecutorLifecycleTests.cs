@@ -7,19 +7,13 @@ namespace CiRunner.Tests.Execution;
 
 /// <summary>How jobs end other than by their steps: timeouts, cancellation, infrastructure errors, and a crashed process.</summary>
 [Collection(DockerLifecycleGroup.Name)]
-public sealed class DockerJobExecutorLifecycleTests : IDisposable
+public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    private readonly DockerEngineFixture _engine;
-    private readonly ITestOutputHelper _output;
-    private readonly TempDirectory _folder = new();
-    private readonly string _instance = DockerEngineFixture.NewInstanceId();
-
     public DockerJobExecutorLifecycleTests(DockerEngineFixture engine, ITestOutputHelper output)
+        : base(engine, output)
     {
-        _engine = engine;
-        _output = output;
     }
 
     [Fact]
@@ -94,7 +88,7 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
         Assert.Equal((JobResult.Error, exitCode), (outcome.Steps[0].Result, outcome.Steps[0].ExitCode!.Value));
         Assert.Contains("could not start", outcome.Summary, StringComparison.Ordinal);
         Assert.Contains(command[0], outcome.Summary, StringComparison.Ordinal);
-        Assert.Contains(_engine.PuppetImage, outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains(Engine.PuppetImage, outcome.Summary, StringComparison.Ordinal);
         Assert.Contains($"exit {exitCode}", outcome.Summary, StringComparison.Ordinal);
         await AssertNoContainerLeftAsync();
     }
@@ -103,7 +97,7 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     public async Task ExecuteAsync_ImageMissingAndNoBuilder_IsAnErrorNamingTheCommandThatBuildsIt()
     {
         // Given a job on a release image that does not exist
-        JobSpec job = TestJobs.Job(_instance, $"cirunner/test-missing:{Guid.NewGuid():N}", _folder, release: "2099.1", phases:
+        JobSpec job = TestJobs.Job(Instance, $"cirunner/test-missing:{Guid.NewGuid():N}", Folder, release: "2099.1", phases:
             TestJobs.Phase("main", null, [], [], TestJobs.Command("never", "true")));
 
         // When it runs
@@ -120,8 +114,8 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     public async Task ExecuteAsync_ModuleSetCannotBeAssembled_IsAnErrorAndLeavesNoContainer()
     {
         // Given a module whose directory does not exist
-        JobSpec job = TestJobs.Job(_instance, _engine.PuppetImage, _folder, phases: TestJobs.Phase(
-            "deploy", "site.pp", [new DirectoryModuleSource("gone", _folder.Combine("no-such-module"))], [], TestJobs.Apply()));
+        JobSpec job = TestJobs.Job(Instance, Engine.PuppetImage, Folder, phases: TestJobs.Phase(
+            "deploy", "site.pp", [new DirectoryModuleSource("gone", Folder.Combine("no-such-module"))], [], TestJobs.Apply()));
 
         // When it runs
         JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
@@ -137,8 +131,8 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     public async Task ExecuteAsync_EngineUnreachable_IsAnErrorNotAFailure()
     {
         // Given an engine endpoint nobody listens on
-        using IDockerClient nowhere = new DockerClientBuilder().WithEndpoint(new Uri($"unix://{_folder.Combine("no-engine.sock")}")).Build();
-        var executor = new DockerJobExecutor(nowhere, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output));
+        using IDockerClient nowhere = new DockerClientBuilder().WithEndpoint(new Uri($"unix://{Folder.Combine("no-engine.sock")}")).Build();
+        var executor = new DockerJobExecutor(nowhere, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(Output));
         JobSpec job = CommandJob(TestJobs.Command("never", "true"));
 
         // When a job runs there
@@ -153,7 +147,7 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     public async Task ReapAsync_ContainersOfACrashedProcess_AreRemovedAndTheirJobsReturned()
     {
         // Given a first process whose job is running in its container...
-        DockerClient firstClient = new DockerClientBuilder().WithEndpoint(new Uri(_engine.Endpoint)).Build();
+        DockerClient firstClient = new DockerClientBuilder().WithEndpoint(new Uri(Engine.Endpoint)).Build();
         var first = new DockerJobExecutor(firstClient, TimeProvider.System, NullLogger<DockerJobExecutor>.Instance);
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         JobSpec job = CommandJob(TestJobs.Command("long", "sleep", "300"));
@@ -162,11 +156,11 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
 
         // ...that dies: its connection to the engine is gone, so it can no longer clean up
         firstClient.Dispose();
-        Assert.Single(await _engine.ContainersOfInstanceAsync(_instance));
+        Assert.Single(await Engine.ContainersOfInstanceAsync(Instance));
 
         // When a second process of the same instance starts and reaps
-        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(_engine.Docker, new TestOutputLogger<OrphanReaper>(_output))
-            .ReapAsync(_instance, CancellationToken.None);
+        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(Engine.Docker, new TestOutputLogger<OrphanReaper>(Output))
+            .ReapAsync(Instance, CancellationToken.None);
 
         // Then the container is gone and its job is named, to be marked interrupted
         ReapedContainer orphan = Assert.Single(reaped);
@@ -187,33 +181,19 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
         await running.Task.WaitAsync(Bound);
 
         // When this instance reaps
-        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(_engine.Docker, NullLogger<OrphanReaper>.Instance)
+        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(Engine.Docker, NullLogger<OrphanReaper>.Instance)
             .ReapAsync(DockerEngineFixture.NewInstanceId(), CancellationToken.None);
 
         // Then nothing of the other instance is touched
         Assert.Empty(reaped);
-        Assert.Single(await _engine.ContainersOfInstanceAsync(_instance));
+        Assert.Single(await Engine.ContainersOfInstanceAsync(Instance));
         await cancellation.CancelAsync();
         Assert.Equal(JobResult.Cancelled, (await other.WaitAsync(Bound)).Result);
         await AssertNoContainerLeftAsync();
     }
 
-    public void Dispose() => _folder.Dispose();
-
     private JobSpec CommandJob(params Matrix.StepDefinition[] steps) => CommandJob(null, steps);
 
     private JobSpec CommandJob(TimeSpan? jobTimeout, params Matrix.StepDefinition[] steps) =>
-        TestJobs.Job(_instance, _engine.PuppetImage, _folder, jobTimeout, phases: TestJobs.Phase("main", null, [], [], steps));
-
-    private DockerJobExecutor CreateExecutor() =>
-        new(_engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output));
-
-    private async Task<string> ReadLogAsync(JobSpec job)
-    {
-        string log = await File.ReadAllTextAsync(job.LogFilePath);
-        _output.WriteLine(log);
-        return log;
-    }
-
-    private async Task AssertNoContainerLeftAsync() => Assert.Empty(await _engine.ContainersLeftAsync(_instance));
+        TestJobs.Job(Instance, Engine.PuppetImage, Folder, jobTimeout, phases: TestJobs.Phase("main", null, [], [], steps));
 }

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Trivial jobs (one `true` command step) through CiRunner's executor, and the same number as
 # `docker run --rm --network none` from the shell, in the same run, at parallelism 1 and 2.
-# Rounds alternate which side goes first, so drift in the machine's load hits both sides alike.
-# The last line is: executor/cli wall ratio: P1=<x> P2=<y>   (total executor wall / total cli wall)
+# Rounds alternate which side goes first, and each round compares two measurements taken back to back, so
+# drift in the machine's load hits both sides alike; the ratio reported is the median of the rounds' ratios,
+# which one disturbed round cannot move.
+# The last line is: executor/cli wall ratio: P1=<x> P2=<y>
 #
-# Environment: N (jobs per measurement, default 20), ROUNDS (default 3),
+# Environment: N (jobs per measurement, default 20), ROUNDS (default 5),
 #              IMAGE (default cirunner/bench-busybox:latest, built here from Debian's busybox-static),
 #              DOCKER_ENDPOINT (default unix:///var/run/docker.sock).
 set -euo pipefail
 
 N=${N:-20}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 IMAGE=${IMAGE:-cirunner/bench-busybox:latest}
 ENDPOINT=${DOCKER_ENDPOINT:-unix:///var/run/docker.sock}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +47,7 @@ cli_ms() {
 docker image inspect "$IMAGE" >/dev/null 2>&1 || build_image
 dotnet build -c Release "$ROOT/bench/ExecutorBench" -v q --nologo >/dev/null
 
-declare -A executor_total=([1]=0 [2]=0) cli_total=([1]=0 [2]=0)
+declare -A executor_total=([1]=0 [2]=0) cli_total=([1]=0 [2]=0) ratios=([1]="" [2]="")
 echo "N=$N jobs per measurement, $ROUNDS rounds, image $IMAGE, $(nproc) cores"
 for round in $(seq "$ROUNDS"); do
     for p in 1 2; do
@@ -56,12 +58,14 @@ for round in $(seq "$ROUNDS"); do
         fi
         executor_total[$p]=$(( executor_total[$p] + e ))
         cli_total[$p]=$(( cli_total[$p] + c ))
+        ratios[$p]+="$(awk -v a="$e" -v b="$c" 'BEGIN { printf "%.4f", a / b }') "
         printf 'round %d P%d: executor %5d ms (%3d ms/job)  cli %5d ms (%3d ms/job)\n' "$round" "$p" "$e" $(( e / N )) "$c" $(( c / N ))
     done
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for p in 1 2; do
-    printf 'total P%d: executor %d ms, cli %d ms\n' "$p" "${executor_total[$p]}" "${cli_total[$p]}"
+    printf 'total P%d: executor %d ms, cli %d ms (ratio of totals %s)\n' "$p" "${executor_total[$p]}" "${cli_total[$p]}" \
+        "$(awk -v a="${executor_total[$p]}" -v b="${cli_total[$p]}" 'BEGIN { printf "%.2f", a / b }')"
 done
-echo "executor/cli wall ratio: P1=$(ratio "${executor_total[1]}" "${cli_total[1]}") P2=$(ratio "${executor_total[2]}" "${cli_total[2]}")"
+echo "executor/cli wall ratio: P1=$(median <<<"${ratios[1]}") P2=$(median <<<"${ratios[2]}")"

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 // Usage: ExecutorBench <count> <parallelism> <image> [endpoint] [warm-up jobs]
 // Runs <count> jobs, each one `true` command step, through DockerJobExecutor with <parallelism> jobs at a
-// time, after untimed warm-up jobs (default 40): the service is long-running, so the JIT's tiered compilation
+// time, after untimed warm-up jobs (default 30): the service is long-running, so the JIT's tiered compilation
 // (which recompiles hot methods after about 30 calls, on a background thread) is paid once, not per job.
 // Prints "executor wall_ms=<n> jobs=<count> parallel=<p>" and exits non-zero unless every job succeeded.
 if (args.Length < 3)
@@ -21,7 +21,7 @@ int count = int.Parse(args[0], CultureInfo.InvariantCulture);
 int parallelism = int.Parse(args[1], CultureInfo.InvariantCulture);
 string image = args[2];
 string endpoint = args.Length > 3 ? args[3] : "unix:///var/run/docker.sock";
-int warmUpJobs = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 40;
+int warmUpJobs = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 30;
 
 using DockerClient docker = new DockerClientBuilder().WithEndpoint(new Uri(endpoint)).Build();
 var executor = new DockerJobExecutor(docker, TimeProvider.System, NullLogger<DockerJobExecutor>.Instance);

@@ -44,18 +44,18 @@ internal sealed class JobLog : IAsyncDisposable
     {
         foreach (string line in text.Split('\n'))
         {
-            await WriteLineAsync("==", line.TrimEnd('\r'));
+            await WriteLineAsync("==", line.TrimEnd('\r'), keepInTail: false);
         }
 
         await _writer.FlushAsync(cancellationToken);
     }
 
     /// <summary>A line of a step's output; written at once, flushed by <see cref="FlushAsync"/>.</summary>
-    public Task OutputAsync(bool isStderr, string line) => WriteLineAsync(isStderr ? "err" : "out", line);
+    public Task OutputAsync(bool isStderr, string line) => WriteLineAsync(isStderr ? "err" : "out", line, keepInTail: true);
 
     public Task FlushAsync(CancellationToken cancellationToken) => _writer.FlushAsync(cancellationToken);
 
-    /// <summary>The last <paramref name="lines"/> lines written, for evidence in a summary.</summary>
+    /// <summary>The last <paramref name="lines"/> lines of output (CiRunner's own lines left out), for evidence in a summary.</summary>
     public IReadOnlyList<string> Tail(int lines) => _tail.Skip(Math.Max(0, _tail.Count - lines)).ToList();
 
     public async ValueTask DisposeAsync()
@@ -70,16 +70,20 @@ internal sealed class JobLog : IAsyncDisposable
         }
     }
 
-    private async Task WriteLineAsync(string marker, string line)
+    private async Task WriteLineAsync(string marker, string line, bool keepInTail)
     {
         string stamp = _timeProvider.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
         string text = $"{stamp} {marker} {line}";
-        if (_tail.Count == TailCapacity)
+        if (keepInTail)
         {
-            _tail.Dequeue();
+            if (_tail.Count == TailCapacity)
+            {
+                _tail.Dequeue();
+            }
+
+            _tail.Enqueue($"{marker} {line}");
         }
 
-        _tail.Enqueue($"{marker} {line}");
         await _writer.WriteLineAsync(text);
     }
 }

@@ -7,19 +7,13 @@ namespace CiRunner.Tests.Execution;
 
 /// <summary>How jobs end other than by their steps: timeouts, cancellation, infrastructure errors, and a crashed process.</summary>
 [Collection(DockerLifecycleGroup.Name)]
-public sealed class DockerJobExecutorLifecycleTests : IDisposable
+public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    private readonly DockerEngineFixture _engine;
-    private readonly ITestOutputHelper _output;
-    private readonly TempDirectory _folder = new();
-    private readonly string _instance = DockerEngineFixture.NewInstanceId();
-
     public DockerJobExecutorLifecycleTests(DockerEngineFixture engine, ITestOutputHelper output)
+        : base(engine, output)
     {
-        _engine = engine;
-        _output = output;
     }
 
     [Fact]
@@ -59,20 +53,22 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     }
 
     [Fact]
-    public async Task ExecuteAsync_CancelledWhileAStepRuns_EndsAsCancelledAndRemovesTheContainer()
+    public async Task ExecuteAsync_CancelledWhileAStepRuns_EndsAsCancelledAfterItsOutputWasFollowable()
     {
-        // Given a long step, and a caller that cancels once the step has started
+        // Given a long step that says something first
         using var cancellation = new CancellationTokenSource();
-        var progress = new RecordingProgress { OnStepStarted = _ => cancellation.CancelAfter(TimeSpan.FromMilliseconds(300)) };
-        JobSpec job = CommandJob(TestJobs.Command("slow", "sleep", "60"));
+        JobSpec job = CommandJob(TestJobs.Command("slow", "sh", "-c", "echo first words; sleep 60"));
 
-        // When it runs
-        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, progress, cancellation.Token);
+        // When it runs, and the caller cancels once the step's first words are in the log file
+        Task<JobOutcome> running = CreateExecutor().ExecuteAsync(job, new RecordingProgress(), cancellation.Token);
+        bool followable = await LogContainsAsync(job, "out first words", running);
+        await cancellation.CancelAsync();
+        JobOutcome outcome = await running.WaitAsync(Bound);
 
-        // Then it is cancelled, the step says so, and the container is gone
+        // Then the output was in the log while the step ran, the job is cancelled, and the container is gone
+        Assert.True(followable, "the step's output did not reach the log while the step ran\n" + await ReadLogAsync(job));
         Assert.True(outcome.Result == JobResult.Cancelled, outcome.Summary);
         Assert.Equal(JobResult.Cancelled, Assert.Single(outcome.Steps).Result);
-        Assert.Equal(["started main/slow", "finished main/slow Cancelled"], progress.Events.Skip(1));
         await AssertNoContainerLeftAsync();
     }
 
@@ -88,11 +84,13 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
         JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
 
         // Then it is an infrastructure error, not a test failure, and the summary says what could not start where
+        await ReadLogAsync(job);
         Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.Contains("last output:", outcome.Summary, StringComparison.Ordinal);
         Assert.Equal((JobResult.Error, exitCode), (outcome.Steps[0].Result, outcome.Steps[0].ExitCode!.Value));
         Assert.Contains("could not start", outcome.Summary, StringComparison.Ordinal);
         Assert.Contains(command[0], outcome.Summary, StringComparison.Ordinal);
-        Assert.Contains(_engine.PuppetImage, outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains(Engine.PuppetImage, outcome.Summary, StringComparison.Ordinal);
         Assert.Contains($"exit {exitCode}", outcome.Summary, StringComparison.Ordinal);
         await AssertNoContainerLeftAsync();
     }
@@ -101,7 +99,7 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     public async Task ExecuteAsync_ImageMissingAndNoBuilder_IsAnErrorNamingTheCommandThatBuildsIt()
     {
         // Given a job on a release image that does not exist
-        JobSpec job = TestJobs.Job(_instance, $"cirunner/test-missing:{Guid.NewGuid():N}", _folder, release: "2099.1", phases:
+        JobSpec job = TestJobs.Job(Instance, $"cirunner/test-missing:{Guid.NewGuid():N}", Folder, release: "2099.1", phases:
             TestJobs.Phase("main", null, [], [], TestJobs.Command("never", "true")));
 
         // When it runs
@@ -115,11 +113,28 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_ModuleSetCannotBeAssembled_IsAnErrorAndLeavesNoContainer()
+    {
+        // Given a module whose directory does not exist
+        JobSpec job = TestJobs.Job(Instance, Engine.PuppetImage, Folder, phases: TestJobs.Phase(
+            "deploy", "site.pp", [new DirectoryModuleSource("gone", Folder.Combine("no-such-module"))], [], TestJobs.Apply()));
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then it is an infrastructure error that names the module, not a test failure
+        Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.Contains("module set: Module 'gone'", outcome.Summary, StringComparison.Ordinal);
+        Assert.Equal(JobResult.Skipped, Assert.Single(outcome.Steps).Result);
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
     public async Task ExecuteAsync_EngineUnreachable_IsAnErrorNotAFailure()
     {
         // Given an engine endpoint nobody listens on
-        using IDockerClient nowhere = new DockerClientBuilder().WithEndpoint(new Uri($"unix://{_folder.Combine("no-engine.sock")}")).Build();
-        var executor = new DockerJobExecutor(nowhere, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output));
+        using IDockerClient nowhere = new DockerClientBuilder().WithEndpoint(new Uri($"unix://{Folder.Combine("no-engine.sock")}")).Build();
+        var executor = new DockerJobExecutor(nowhere, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(Output));
         JobSpec job = CommandJob(TestJobs.Command("never", "true"));
 
         // When a job runs there
@@ -134,7 +149,7 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
     public async Task ReapAsync_ContainersOfACrashedProcess_AreRemovedAndTheirJobsReturned()
     {
         // Given a first process whose job is running in its container...
-        DockerClient firstClient = new DockerClientBuilder().WithEndpoint(new Uri(_engine.Endpoint)).Build();
+        DockerClient firstClient = new DockerClientBuilder().WithEndpoint(new Uri(Engine.Endpoint)).Build();
         var first = new DockerJobExecutor(firstClient, TimeProvider.System, NullLogger<DockerJobExecutor>.Instance);
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         JobSpec job = CommandJob(TestJobs.Command("long", "sleep", "300"));
@@ -143,11 +158,11 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
 
         // ...that dies: its connection to the engine is gone, so it can no longer clean up
         firstClient.Dispose();
-        Assert.Single(await _engine.ContainersOfInstanceAsync(_instance));
+        Assert.Single(await Engine.ContainersOfInstanceAsync(Instance));
 
         // When a second process of the same instance starts and reaps
-        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(_engine.Docker, new TestOutputLogger<OrphanReaper>(_output))
-            .ReapAsync(_instance, CancellationToken.None);
+        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(Engine.Docker, new TestOutputLogger<OrphanReaper>(Output))
+            .ReapAsync(Instance, CancellationToken.None);
 
         // Then the container is gone and its job is named, to be marked interrupted
         ReapedContainer orphan = Assert.Single(reaped);
@@ -168,33 +183,42 @@ public sealed class DockerJobExecutorLifecycleTests : IDisposable
         await running.Task.WaitAsync(Bound);
 
         // When this instance reaps
-        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(_engine.Docker, NullLogger<OrphanReaper>.Instance)
+        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(Engine.Docker, NullLogger<OrphanReaper>.Instance)
             .ReapAsync(DockerEngineFixture.NewInstanceId(), CancellationToken.None);
 
         // Then nothing of the other instance is touched
         Assert.Empty(reaped);
-        Assert.Single(await _engine.ContainersOfInstanceAsync(_instance));
+        Assert.Single(await Engine.ContainersOfInstanceAsync(Instance));
         await cancellation.CancelAsync();
         Assert.Equal(JobResult.Cancelled, (await other.WaitAsync(Bound)).Result);
         await AssertNoContainerLeftAsync();
     }
 
-    public void Dispose() => _folder.Dispose();
+    /// <summary>Polls the job's log (bounded) until it contains <paramref name="text"/>; false if the job ended first.</summary>
+    private static async Task<bool> LogContainsAsync(JobSpec job, string text, Task running)
+    {
+        long started = TimeProvider.System.GetTimestamp();
+        while (!running.IsCompleted && TimeProvider.System.GetElapsedTime(started) < Bound)
+        {
+            if (File.Exists(job.LogFilePath))
+            {
+                // The executor keeps the file open for writing; share it as a follower (tail -f) would.
+                await using var stream = new FileStream(job.LogFilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                using var reader = new StreamReader(stream);
+                if ((await reader.ReadToEndAsync()).Contains(text, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+
+        return false;
+    }
 
     private JobSpec CommandJob(params CiRunner.Matrix.StepDefinition[] steps) => CommandJob(null, steps);
 
     private JobSpec CommandJob(TimeSpan? jobTimeout, params CiRunner.Matrix.StepDefinition[] steps) =>
-        TestJobs.Job(_instance, _engine.PuppetImage, _folder, jobTimeout, phases: TestJobs.Phase("main", null, [], [], steps));
-
-    private DockerJobExecutor CreateExecutor() =>
-        new(_engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output));
-
-    private async Task<string> ReadLogAsync(JobSpec job)
-    {
-        string log = await File.ReadAllTextAsync(job.LogFilePath);
-        _output.WriteLine(log);
-        return log;
-    }
-
-    private async Task AssertNoContainerLeftAsync() => Assert.Empty(await _engine.ContainersLeftAsync(_instance));
+        TestJobs.Job(Instance, Engine.PuppetImage, Folder, jobTimeout, phases: TestJobs.Phase("main", null, [], [], steps));
 }

@@ -68,14 +68,7 @@ public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
     {
         // Given a configured release whose image does not exist yet, with a recipe
         _folder.Write("images/testrelease/Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo testrelease > /etc/release-name\n");
-        var release = new ReleaseOptions { Name = "testrelease", Image = _tag };
-        using var images = new ReleaseImages(
-            [release],
-            _folder.Combine("images"),
-            CreateBuilder(),
-            new BaseImageBuilder(_engine.Docker, TimeProvider.System, NullLogger<BaseImageBuilder>.Instance),
-            BaseImageRecipe.Default with { Tag = _engine.PuppetImage },
-            new Dictionary<string, string>());
+        using ReleaseImages images = CreateReleaseImages(new ReleaseOptions { Name = "testrelease", Image = _tag });
         var executor = new DockerJobExecutor(_engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output), images);
         string instance = DockerEngineFixture.NewInstanceId();
         JobSpec job = TestJobs.Job(instance, _tag, _folder, release: "testrelease", phases:
@@ -88,6 +81,27 @@ public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
         Assert.True(outcome.Result == JobResult.Success, outcome.Summary);
         Assert.Contains("image build built", await File.ReadAllTextAsync(job.LogFilePath), StringComparison.Ordinal);
         Assert.Empty(await _engine.ContainersLeftAsync(instance));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ReleaseImageMissingAndItsBuildFails_IsAnErrorWithTheBuildsOutput()
+    {
+        // Given a configured release whose image is missing and whose recipe fails
+        _folder.Write("images/broken/Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo no-such-package >&2 && false\n");
+        using ReleaseImages images = CreateReleaseImages(new ReleaseOptions { Name = "broken", Image = _tag });
+        var executor = new DockerJobExecutor(_engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output), images);
+        string instance = DockerEngineFixture.NewInstanceId();
+        JobSpec job = TestJobs.Job(instance, _tag, _folder, release: "broken", phases: TestJobs.Phase("main", null, [], [], TestJobs.Command("never", "true")));
+
+        // When a job needs it
+        JobOutcome outcome = await executor.ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then the job is an error (not a failure) with the build's error, its output and the command to retry
+        Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.Contains($"building image '{_tag}' failed", outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains("no-such-package", outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains("`cirunner images build --release broken`", outcome.Summary, StringComparison.Ordinal);
+        Assert.Null(outcome.ContainerId);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -105,6 +119,14 @@ public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
     }
 
     public void Dispose() => _folder.Dispose();
+
+    private ReleaseImages CreateReleaseImages(ReleaseOptions release) => new(
+        [release],
+        _folder.Combine("images"),
+        CreateBuilder(),
+        new BaseImageBuilder(_engine.Docker, TimeProvider.System, NullLogger<BaseImageBuilder>.Instance),
+        BaseImageRecipe.Default with { Tag = _engine.PuppetImage },
+        new Dictionary<string, string>());
 
     private ImageBuilder CreateBuilder() => new(_engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(_output));
 }

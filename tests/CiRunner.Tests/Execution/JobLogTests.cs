@@ -24,7 +24,7 @@ public sealed class JobLogTests
     }
 
     [Fact]
-    public async Task EventAndOutput_AreWrittenWithUtcTimestampsAndKeptAsTail()
+    public async Task EventAndOutput_AreWrittenWithUtcTimestamps_AndOutputIsKeptAsTail()
     {
         using var folder = new TempDirectory();
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 2, 3, 4, 5, 678, TimeSpan.Zero));
@@ -37,7 +37,7 @@ public sealed class JobLogTests
             await log.OutputAsync(isStderr: true, "Error: boom");
             await log.FlushAsync(CancellationToken.None);
 
-            Assert.Equal(["== step 1/1 deploy/apply", "out Notice: café", "err Error: boom"], log.Tail(10));
+            Assert.Equal(["out Notice: café", "err Error: boom"], log.Tail(10));
             Assert.Equal(["err Error: boom"], log.Tail(1));
         }
 

@@ -29,7 +29,7 @@ export CIRUNNER_CONFIG="$demo/appsettings.json"
 
 log "building the Puppet base image (debootstrap, offline) and the release image, when their recipes changed"
 "$cirunner" images base
-"$cirunner" images build --release zed --recipes "$repo/deploy/images"
+"$cirunner" images build --release zed
 
 if [ "$serve" -eq 1 ]; then
   log "starting the service on http://127.0.0.1:8080 (Ctrl+C stops it)"

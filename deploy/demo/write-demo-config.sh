@@ -28,7 +28,8 @@ cat > "$dir/appsettings.json" <<JSON
   "Service": {
     "InstanceId": "demo",
     "DataDirectory": "$dir",
-    "ScenariosDirectory": "$dir/scenarios"
+    "ScenariosDirectory": "$dir/scenarios",
+    "ImageRecipesDirectory": "$repo/deploy/images"
   },
   "Modules": [
     { "Name": "keystone", "Url": "$remotes/puppet-keystone.git", "Branches": ["master", "stable/*", "unmaintained/*"] },

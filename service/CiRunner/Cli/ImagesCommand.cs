@@ -20,7 +20,7 @@ internal static class ImagesCommand
 
     private static readonly Option<DirectoryInfo?> Recipes = new("--recipes")
     {
-        Description = "Folder with one recipe folder per release (default: deploy/images beside the configuration file).",
+        Description = "Folder with one recipe folder per release (default: Service:ImageRecipesDirectory, deploy/images beside the configuration file).",
     };
 
     private static readonly Option<bool> Force = new("--force")
@@ -86,8 +86,9 @@ internal static class ImagesCommand
                 return 2;
             }
 
+            ServiceOptions service = configuration.GetSection(ServiceOptions.SectionName).Get<ServiceOptions>() ?? new ServiceOptions();
             string recipes = parseResult.GetValue(Recipes)?.FullName
-                ?? Path.Combine(Path.GetDirectoryName(configFile)!, "deploy", "images");
+                ?? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, service.ImageRecipesDirectory));
             string? release = parseResult.GetValue(Release);
             using ILoggerFactory loggerFactory = CreateLoggerFactory();
             using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);

@@ -10,7 +10,7 @@ public static partial class ConfigurationLoader
 {
     private const string EnvironmentVariableExpected = "an environment variable name (letters, digits and _, not starting with a digit)";
 
-    private static readonly string[] _serviceKeys = [nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory)];
+    private static readonly string[] _serviceKeys = [nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory)];
     private static readonly string[] _dockerKeys =
     [
         nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
@@ -45,11 +45,16 @@ public static partial class ConfigurationLoader
             reader.Error(scenariosKey, scenariosDirectory, $"an existing directory of scenario files ({scenariosFull} does not exist)");
         }
 
+        // Not required to exist: without recipes a missing image fails its job with the command that builds it.
+        string recipesDirectory = reader.String($"{Section}:ImageRecipesDirectory", defaults.ImageRecipesDirectory, IsPath,
+            "a directory path, absolute or relative to the configuration file's folder")!;
+
         return new ServiceOptions
         {
             InstanceId = instanceId,
             DataDirectory = Path.GetFullPath(Path.Combine(baseDirectory, dataDirectory)),
             ScenariosDirectory = scenariosFull,
+            ImageRecipesDirectory = Path.GetFullPath(Path.Combine(baseDirectory, recipesDirectory)),
         };
     }
 

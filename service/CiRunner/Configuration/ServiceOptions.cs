@@ -13,4 +13,7 @@ public sealed class ServiceOptions
 
     /// <summary>Scenario files (<c>*.yaml</c>), their manifests and the release Puppetfiles. Relative to the configuration file's folder.</summary>
     public string ScenariosDirectory { get; set; } = "scenarios";
+
+    /// <summary>Release image recipes, one folder per release (<c>&lt;release&gt;/Dockerfile</c>). Relative to the configuration file's folder.</summary>
+    public string ImageRecipesDirectory { get; set; } = "deploy/images";
 }

@@ -12,7 +12,20 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton<IDockerClient>(_ => DockerClientFactory.Create(settings.Docker));
         services.AddSingleton<JobQueue>();
         services.AddSingleton<OrphanReaper>();
-        services.AddSingleton<IJobExecutor, DockerJobExecutor>();
+        services.AddSingleton<ImageBuilder>();
+        services.AddSingleton<BaseImageBuilder>();
+        services.AddSingleton<IImageProvisioner>(sp => new ReleaseImages(
+            settings.Releases.Select(release => new ReleaseOptions { Name = release.Name, Image = release.Image }).ToList(),
+            settings.Service.ImageRecipesDirectory,
+            sp.GetRequiredService<ImageBuilder>(),
+            sp.GetRequiredService<BaseImageBuilder>(),
+            BaseImageRecipe.Default,
+            new Dictionary<string, string>(StringComparer.Ordinal)));
+        services.AddSingleton<IJobExecutor>(sp => new DockerJobExecutor(
+            sp.GetRequiredService<IDockerClient>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<DockerJobExecutor>>(),
+            sp.GetRequiredService<IImageProvisioner>()));
         services.AddSingleton<ModuleSetResolver>();
         services.AddSingleton<JobSpecFactory>();
         services.AddSingleton<JobRecorder>();

@@ -18,6 +18,12 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
     /// <summary>Build argument naming the base image in every release recipe.</summary>
     public const string BaseImageArgument = "BASE_IMAGE";
 
+    /// <summary>Build argument naming the release in every release recipe.</summary>
+    public const string ReleaseArgument = "RELEASE";
+
+    /// <summary>The recipe folder for releases without a folder of their own.</summary>
+    public const string SharedRecipe = "openstack";
+
     private readonly IReadOnlyList<ReleaseOptions> _releases;
     private readonly string _recipesRoot;
     private readonly ImageBuilder _imageBuilder;
@@ -54,11 +60,22 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
     public ImageRecipe RecipeFor(ReleaseOptions release)
     {
         ArgumentNullException.ThrowIfNull(release);
-        var args = new Dictionary<string, string>(_buildArgs, StringComparer.Ordinal) { [BaseImageArgument] = _baseRecipe.Tag };
+        var args = new Dictionary<string, string>(_buildArgs, StringComparer.Ordinal)
+        {
+            [BaseImageArgument] = _baseRecipe.Tag,
+            [ReleaseArgument] = release.Name,
+        };
         var labels = new Dictionary<string, string>(StringComparer.Ordinal) { [ContainerLabels.Release] = release.Name };
 
+        // A release with a folder of its own uses it; the others share one recipe that takes the release as an argument.
+        string folder = Path.Combine(_recipesRoot, release.Name);
+        if (!Directory.Exists(folder))
+        {
+            folder = Path.Combine(_recipesRoot, SharedRecipe);
+        }
+
         // Release recipes install packages from the mirror; host networking works on engines without a default bridge.
-        return new ImageRecipe(release.Image, Path.Combine(_recipesRoot, release.Name), args, "host", labels);
+        return new ImageRecipe(release.Image, folder, args, "host", labels);
     }
 
     /// <summary>Builds the base image, then the named release's image (or every release's), skipping what is up to date.</summary>

@@ -137,7 +137,44 @@ public sealed class ServicePipelineTests : IDisposable
         }
     }
 
-    private CiRunnerSettings WriteSettings()
+    [Fact]
+    public async Task Dispatcher_OneParallelJob_RunsJobsOneAtATimeInQueueOrder()
+    {
+        for (int i = 1; i <= 3; i++)
+        {
+            _folder.Write($"scenarios/slow{i}.yaml", $"name: slow{i}\nmanifest: converges.pp\nmodules: [demo]\nsteps:\n  - type: command\n    command: [sleep, '1']\n");
+        }
+
+        CiRunnerSettings settings = WriteSettings(parallelJobs: 1);
+        await using WebApplication app = ServiceHost.Build(settings, ConfigurationLoader.BuildConfiguration(settings.ConfigFile));
+        await app.StartAsync();
+        try
+        {
+            RunDetail run = await app.Services.GetRequiredService<RunLauncher>()
+                .StartAsync(new RunTrigger(RunCause.Commit, "demo", "master", _commit), CancellationToken.None);
+            await WaitForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
+
+            JobStore jobs = app.Services.GetRequiredService<JobStore>();
+            var ran = new List<JobRecord>();
+            foreach (JobRecord job in run.Jobs)
+            {
+                ran.Add((await jobs.GetAsync(job.Id, CancellationToken.None))!);
+            }
+
+            List<JobRecord> byStart = ran.OrderBy(job => job.StartedAt).ToList();
+            Assert.Equal(run.Jobs.Select(job => job.Id), byStart.Select(job => job.Id));
+            for (int i = 1; i < byStart.Count; i++)
+            {
+                Assert.True(byStart[i].StartedAt >= byStart[i - 1].FinishedAt, $"job {byStart[i].Id} started before job {byStart[i - 1].Id} ended");
+            }
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    private CiRunnerSettings WriteSettings(int parallelJobs = 2)
     {
         _folder.Write("scenarios/puppetfiles/zed.Puppetfile", $"mod 'demo',\n  :git => '{_repository}',\n  :ref => 'master'\n");
         _folder.Write("scenarios/converges.pp", "include demo\n");
@@ -163,7 +200,7 @@ public sealed class ServicePipelineTests : IDisposable
             ["Service"] = new JsonObject { ["InstanceId"] = _instanceId, ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
             ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = _repository, ["Branches"] = new JsonArray("master") }),
             ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = _engine.PuppetImage }),
-            ["Docker"] = new JsonObject { ["ParallelJobs"] = 2, ["MemoryMb"] = 512 },
+            ["Docker"] = new JsonObject { ["ParallelJobs"] = parallelJobs, ["MemoryMb"] = 512 },
             ["Http"] = new JsonObject { ["Listen"] = $"http://127.0.0.1:{FreePort.Next()}" },
         };
         string configFile = _folder.Write("appsettings.json", config.ToJsonString());

@@ -40,7 +40,8 @@ cat > "$dir/appsettings.json" <<JSON
   ],
   "Docker": { "ParallelJobs": 2 },
   "Schedule": { "PollInterval": "00:01:00" },
-  "Http": { "Listen": "http://127.0.0.1:8080" }
+  "Http": { "Listen": "http://127.0.0.1:8080" },
+  "Logging": { "LogLevel": { "Default": "Information", "Microsoft.AspNetCore": "Warning", "Quartz": "Warning" } }
 }
 JSON
 echo "demo-config: wrote $dir/appsettings.json"

@@ -10,18 +10,23 @@ public sealed partial class RunLauncher
 {
     private readonly CiRunnerSettings _settings;
     private readonly RunStore _runs;
+    private readonly JobStore _jobs;
     private readonly JobQueue _queue;
     private readonly ILogger<RunLauncher> _logger;
 
-    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobQueue queue, ILogger<RunLauncher> logger)
+    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobStore jobs, JobQueue queue, ILogger<RunLauncher> logger)
     {
         _settings = settings;
         _runs = runs;
+        _jobs = jobs;
         _queue = queue;
         _logger = logger;
     }
 
-    /// <summary>Creates the run for <paramref name="trigger"/>; a trigger that matches no cell still gets a run, ended as skipped.</summary>
+    /// <summary>
+    /// Creates the run for <paramref name="trigger"/>; a trigger that matches no cell still gets a run, ended as
+    /// skipped. A new branch head supersedes the jobs of earlier runs on that branch that have not started yet.
+    /// </summary>
     public async Task<RunDetail> StartAsync(RunTrigger trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(trigger);
@@ -44,8 +49,31 @@ public sealed partial class RunLauncher
         }
 
         LogRunCreated(run.Run.Id, trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, run.Jobs.Count);
+        if (trigger.Cause == RunCause.Commit && trigger.ChangeRef is null)
+        {
+            await SupersedeAsync(trigger.Module, trigger.Branch, run.Run.Id, cancellationToken);
+        }
+
         return run;
     }
+
+    private async Task SupersedeAsync(string module, string branch, long newerRunId, CancellationToken cancellationToken)
+    {
+        // The store first: a dispatcher that dequeues one of these jobs in between finds it no longer queued
+        // (MarkStartedAsync returns false) and skips it, so the order cannot start superseded work.
+        IReadOnlyList<JobCompletion> superseded = await _jobs.SupersedeQueuedAsync(module, branch, newerRunId, cancellationToken);
+        if (superseded.Count == 0)
+        {
+            return;
+        }
+
+        var ids = superseded.Select(c => c.Job.Id).ToHashSet();
+        _queue.RemoveWhere(job => ids.Contains(job.JobId));
+        LogSuperseded(superseded.Count, module, branch, newerRunId);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{JobCount} queued jobs of earlier runs of {Module} {Branch} superseded by run {RunId}")]
+    private partial void LogSuperseded(int jobCount, string module, string branch, long runId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} ({Cause}) for {Module} {Branch} at {Commit}: {JobCount} jobs queued")]
     private partial void LogRunCreated(long runId, RunCause cause, string module, string branch, string commit, int jobCount);

@@ -54,6 +54,33 @@ public sealed class ModuleMirrors : IDisposable
     public Task<IReadOnlyList<string>> BranchesContainingAsync(TrackedModule module, string sha, CancellationToken cancellationToken) =>
         WithMirrorAsync<IReadOnlyList<string>>(module, repository => BranchesContaining(repository, module, sha), cancellationToken);
 
+    /// <summary><see cref="MirrorPoller.Detect"/> with the mirror answering which old heads a new head contains.</summary>
+    public Task<IReadOnlyList<HeadChange>> DetectChangesAsync(TrackedModule module, MirrorRefs refs, IReadOnlyList<Results.BranchHeadRecord> stored, CancellationToken cancellationToken) =>
+        WithMirrorAsync(
+            module,
+            repository => MirrorPoller.Detect(module, refs.Branches, refs.ChangeRefs, stored, (ancestor, descendant) => IsAncestor(repository, ancestor, descendant)),
+            cancellationToken);
+
+    /// <summary>
+    /// The branch a patch set is for. The ref does not say (Gerrit's REST API would); the tracked branch whose
+    /// history holds the patch set's parent is the best guess a mirror allows: master first, then by name, and
+    /// master when none does.
+    /// </summary>
+    public Task<string> TargetBranchOfPatchSetAsync(TrackedModule module, string commitSha, MirrorRefs refs, CancellationToken cancellationToken) =>
+        WithMirrorAsync(
+            module,
+            repository =>
+            {
+                string? parent = Lookup(repository, commitSha)?.Parents.FirstOrDefault()?.Sha;
+                return refs.Branches
+                    .Where(b => parent is not null && module.Tracks(b.Key) && IsAncestor(repository, parent, b.Value))
+                    .Select(b => b.Key)
+                    .OrderBy(b => b == "master" ? 0 : 1)
+                    .ThenBy(b => b, StringComparer.Ordinal)
+                    .FirstOrDefault() ?? "master";
+            },
+            cancellationToken);
+
     public void Dispose()
     {
         foreach (SemaphoreSlim gate in _locks.Values)

@@ -45,7 +45,9 @@ public static class SchedulingServiceCollectionExtensions
 
         // Synchronised before Quartz's hosted service starts the scheduler, so no trigger fires for a removed module.
         services.AddHostedService<ScheduleSynchronizer>();
-        services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
+        // Not waiting for running jobs at shutdown: a poll blocked in a network connect cannot be cancelled, and every
+        // job is idempotent (an interrupted poll stored nothing for the heads it had not handled).
+        services.AddQuartzHostedService(options => options.WaitForJobsToComplete = false);
         return services;
     }
 }

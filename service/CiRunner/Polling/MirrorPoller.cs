@@ -17,13 +17,19 @@ public static class MirrorPoller
     /// <param name="changeRefs">Patch-set refs in the mirror (full names to commit ids); empty unless the module fetches them.</param>
     /// <param name="stored">The module's stored heads, deleted ones included.</param>
     /// <param name="isAncestor">Whether the first commit is an ancestor of (or equal to) the second; false when unknown.</param>
+    /// <param name="polledBefore">
+    /// Whether a poll of the module succeeded before. Without stored heads and without an earlier success this is
+    /// the module's first poll, whose heads are a <see cref="HeadChangeKind.Baseline"/>; a module that was polled
+    /// while its remote had no tracked branch is not new, and its first branch starts a run.
+    /// </param>
     /// <returns>The changes in ref-name order, branches first.</returns>
     public static IReadOnlyList<HeadChange> Detect(
         TrackedModule module,
         IReadOnlyDictionary<string, string> branches,
         IReadOnlyDictionary<string, string> changeRefs,
         IReadOnlyList<BranchHeadRecord> stored,
-        Func<string, string, bool> isAncestor)
+        Func<string, string, bool> isAncestor,
+        bool polledBefore = false)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(branches);
@@ -31,7 +37,7 @@ public static class MirrorPoller
         ArgumentNullException.ThrowIfNull(stored);
         ArgumentNullException.ThrowIfNull(isAncestor);
 
-        bool firstPoll = stored.Count == 0;
+        bool firstPoll = stored.Count == 0 && !polledBefore;
         var known = stored.ToDictionary(s => s.Branch, StringComparer.Ordinal);
         var changes = new List<HeadChange>();
 

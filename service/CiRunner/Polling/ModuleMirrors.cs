@@ -55,10 +55,15 @@ public sealed class ModuleMirrors : IDisposable
         WithMirrorAsync<IReadOnlyList<string>>(module, repository => BranchesContaining(repository, module, sha), cancellationToken);
 
     /// <summary><see cref="MirrorPoller.Detect"/> with the mirror answering which old heads a new head contains.</summary>
-    public Task<IReadOnlyList<HeadChange>> DetectChangesAsync(TrackedModule module, MirrorRefs refs, IReadOnlyList<Results.BranchHeadRecord> stored, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<HeadChange>> DetectChangesAsync(
+        TrackedModule module,
+        MirrorRefs refs,
+        IReadOnlyList<Results.BranchHeadRecord> stored,
+        bool polledBefore,
+        CancellationToken cancellationToken) =>
         WithMirrorAsync(
             module,
-            repository => MirrorPoller.Detect(module, refs.Branches, refs.ChangeRefs, stored, (ancestor, descendant) => IsAncestor(repository, ancestor, descendant)),
+            repository => MirrorPoller.Detect(module, refs.Branches, refs.ChangeRefs, stored, (ancestor, descendant) => IsAncestor(repository, ancestor, descendant), polledBefore),
             cancellationToken);
 
     /// <summary>

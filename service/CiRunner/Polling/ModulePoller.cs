@@ -77,7 +77,8 @@ public sealed partial class ModulePoller
         {
             MirrorRefs refs = await FetchWithRetryAsync(module, url, cancellationToken);
             IReadOnlyList<BranchHeadRecord> stored = await _pollState.ListAsync(module.Name, cancellationToken);
-            IReadOnlyList<HeadChange> changes = await _mirrors.DetectChangesAsync(module, refs, stored, cancellationToken);
+            bool polledBefore = (await _pollStatus.GetAsync(module.Name, cancellationToken))?.LastSuccessAt is not null;
+            IReadOnlyList<HeadChange> changes = await _mirrors.DetectChangesAsync(module, refs, stored, polledBefore, cancellationToken);
 
             var runIds = new List<long>();
             foreach (HeadChange change in changes)

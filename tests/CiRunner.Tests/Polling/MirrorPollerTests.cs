@@ -24,6 +24,16 @@ public sealed class MirrorPollerTests
     }
 
     [Fact]
+    public void Detect_NoStoredHeadsButPolledBefore_TriggersForTheFirstBranch()
+    {
+        var branches = new Dictionary<string, string> { ["master"] = "a1" };
+
+        HeadChange change = Assert.Single(MirrorPoller.Detect(Keystone, branches, NoChangeRefs, [], AlwaysAncestor, polledBefore: true));
+
+        Assert.Equal(HeadChangeKind.NewBranch, change.Kind);
+    }
+
+    [Fact]
     public void Detect_UnchangedHeads_FindsNothing()
     {
         var branches = new Dictionary<string, string> { ["master"] = "a1" };

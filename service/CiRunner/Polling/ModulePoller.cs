@@ -163,8 +163,8 @@ public sealed partial class ModulePoller
     [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Polling {Module} from {Url} failed: {Error}")]
     private partial void LogPollFailed(string module, string url, string error);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Fetching {Module} from {Url} failed; attempt {Attempt} in {Delay}: {Error}")]
-    private partial void LogFetchRetry(string module, string url, int attempt, TimeSpan delay, string error);
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Fetching {Module} from {Url} failed; retry {Retry} in {Delay}: {Error}")]
+    private partial void LogFetchRetry(string module, string url, int retry, TimeSpan delay, string error);
 
     [LoggerMessage(EventId = 6004, Level = LogLevel.Information, Message = "{Module}: {Kind} on {Ref}, {PreviousSha} -> {CommitSha}")]
     private partial void LogHeadDetected(string module, HeadChangeKind kind, string @ref, string? previousSha, string commitSha);

@@ -158,4 +158,27 @@ public sealed class ModulePollerTests : IDisposable
         RunRecord run = Assert.Single(await harness.RunsAsync());
         Assert.Equal((RunCause.PatchSet, "stable/2024.1", patchSet, "refs/changes/45/12345/1"), (run.Cause, run.Branch, run.CommitSha, run.ChangeRef));
     }
+
+    [Fact]
+    public async Task Poll_NewPatchSet_SupersedesTheQueuedJobsOfTheChangesEarlierPatchSetOnly()
+    {
+        using var harness = new PollingHarness(new Xunit.Sdk.TestOutputHelper(), f => f.Set("Modules:0:ChangeRefs", true));
+        harness.Remote.Commit("master");
+        await harness.PollAsync();
+        harness.Remote.PatchSet("master", 12345, 1);
+        harness.Remote.PatchSet("master", 777, 1);
+        IReadOnlyList<long> firstRuns = (await harness.PollAsync()).RunIds;
+        harness.Remote.PatchSet("master", 12345, 2);
+
+        long newest = Assert.Single((await harness.PollAsync()).RunIds);
+
+        IReadOnlyList<RunRecord> runs = await harness.RunsAsync();
+        RunRecord first = runs.Single(r => r.ChangeRef == "refs/changes/45/12345/1");
+        RunRecord other = runs.Single(r => r.ChangeRef == "refs/changes/77/777/1");
+        Assert.Equal(2, firstRuns.Count);
+        Assert.Equal(JobResult.Superseded, first.Result);
+        Assert.Null(other.Result);
+        Assert.DoesNotContain(harness.Queue.Snapshot(), j => j.RunId == first.Id);
+        Assert.Contains(harness.Queue.Snapshot(), j => j.RunId == newest);
+    }
 }

@@ -106,8 +106,16 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
                 // A nightly run missed while the service was down runs once when it is back.
                 .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed))
             .Build();
-        await scheduler.ScheduleJob(trigger, ScheduleJobOptions.Replacing, cancellationToken);
-        LogNightlyScheduled(_settings.Schedule.NightlyCron);
+        try
+        {
+            await scheduler.ScheduleJob(trigger, ScheduleJobOptions.Replacing, cancellationToken);
+            LogNightlyScheduled(_settings.Schedule.NightlyCron);
+        }
+        catch (SchedulerException e)
+        {
+            // A valid cron can still be over (a one-off date with a year in the past); polling goes on without it.
+            LogNightlyNotScheduled(_settings.Schedule.NightlyCron, e.Message);
+        }
     }
 
     [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Polling {Module} every {Interval}, first at {FirstPoll}")]
@@ -118,4 +126,7 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
 
     [LoggerMessage(EventId = 6303, Level = LogLevel.Information, Message = "Nightly runs scheduled by cron {Cron}")]
     private partial void LogNightlyScheduled(string cron);
+
+    [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "Nightly runs not scheduled: cron {Cron} ({Reason})")]
+    private partial void LogNightlyNotScheduled(string cron, string reason);
 }

@@ -144,6 +144,41 @@ public sealed class PollingServeTests : IDisposable
         Assert.Equal(triggersBefore, await TriggersAsync());
     }
 
+    [Fact]
+    public async Task Serve_NightlyDueWhileStopped_RunsOnceWhenTheServiceIsBack()
+    {
+        _remote.Commit("master");
+        string stable = _remote.Branch("stable/2024.1", from: "master");
+
+        // A one-off cron (with a year) a few seconds ahead, in the scheduler's time zone (the machine's): it comes
+        // due while the service is stopped, and only the stored trigger's misfire handling can still run it.
+        DateTimeOffset due = TimeProvider.System.GetUtcNow().AddSeconds(8);
+        DateTime local = TimeZoneInfo.ConvertTime(due, TimeZoneInfo.Local).DateTime;
+        _folder.Set("Schedule:NightlyCron", System.FormattableString.Invariant($"{local.Second} {local.Minute} {local.Hour} {local.Day} {local.Month} ? {local.Year}"));
+        ResultsStore store = ResultsStore.Open(DatabaseFile);
+        await using (Service first = await Service.StartAsync(_folder))
+        {
+            await WaitForAsync("the first poll of keystone", async () => (await store.PollStatus.GetAsync("keystone", default))?.LastSuccessAt is not null);
+        }
+
+        bool ranBeforeStop = (await RunsAsync(store)).Any(r => r.Cause == RunCause.Nightly);
+        await WaitForAsync("the nightly time to pass", () => Task.FromResult(TimeProvider.System.GetUtcNow() > due.AddSeconds(1)), TimeSpan.FromSeconds(15));
+        await using (Service second = await Service.StartAsync(_folder))
+        {
+            await WaitForAsync("the missed nightly run", async () => (await RunsAsync(store)).SingleOrDefault(r => r.Cause == RunCause.Nightly));
+        }
+
+        // The one-off cron is over now; a start must log that rather than fail.
+        await using (Service third = await Service.StartAsync(_folder))
+        {
+        }
+
+        Assert.False(ranBeforeStop, "the service took too long to start; the nightly fired before it was stopped");
+        RunRecord nightly = Assert.Single(await RunsAsync(store), r => r.Cause == RunCause.Nightly);
+        Assert.Equal(("stable/2024.1", stable), (nightly.Branch, nightly.CommitSha));
+        Assert.True(nightly.CreatedAt > due, $"created {nightly.CreatedAt:O}, due {due:O}");
+    }
+
     private static async Task<IReadOnlyList<RunRecord>> RunsAsync(ResultsStore store) =>
         (await store.Runs.ListRecentAsync("keystone", null, 100, default)).Select(r => r.Run).ToList();
 
@@ -158,8 +193,9 @@ public sealed class PollingServeTests : IDisposable
         return rows.ToArray();
     }
 
-    private static async Task<T> WaitForAsync<T>(string what, Func<Task<T?>> probe)
+    private static async Task<T> WaitForAsync<T>(string what, Func<Task<T?>> probe, TimeSpan? timeout = null)
     {
+        TimeSpan patience = timeout ?? Patience;
         var waited = Stopwatch.StartNew();
         while (true)
         {
@@ -169,9 +205,9 @@ public sealed class PollingServeTests : IDisposable
                 return value;
             }
 
-            if (waited.Elapsed > Patience)
+            if (waited.Elapsed > patience)
             {
-                throw new TimeoutException($"Waited {Patience} for {what}.");
+                throw new TimeoutException($"Waited {patience} for {what}.");
             }
 
             await Task.Delay(100);

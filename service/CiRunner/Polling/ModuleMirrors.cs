@@ -128,15 +128,15 @@ public sealed class ModuleMirrors : IDisposable
     }
 
     /// <summary>Whether <paramref name="ancestor"/> is in the history of <paramref name="descendant"/> (or is it).</summary>
-    internal static bool IsAncestor(Repository repository, Commit ancestor, Commit descendant) =>
+    private static bool IsAncestor(Repository repository, Commit ancestor, Commit descendant) =>
         ancestor.Id == descendant.Id || repository.ObjectDatabase.FindMergeBase(ancestor, descendant)?.Id == ancestor.Id;
 
-    internal static bool IsAncestor(Repository repository, string ancestorSha, string descendantSha) =>
+    private static bool IsAncestor(Repository repository, string ancestorSha, string descendantSha) =>
         Lookup(repository, ancestorSha) is { } ancestor && Lookup(repository, descendantSha) is { } descendant
         && IsAncestor(repository, ancestor, descendant);
 
     /// <summary>Runs <paramref name="action"/> on the module's mirror (created when missing) under its lock, on the thread pool: LibGit2Sharp blocks.</summary>
-    internal Task<T> WithMirrorAsync<T>(TrackedModule module, Func<Repository, T> action, CancellationToken cancellationToken)
+    private Task<T> WithMirrorAsync<T>(TrackedModule module, Func<Repository, T> action, CancellationToken cancellationToken)
     {
         SemaphoreSlim gate = _locks.GetOrAdd(module.Name, _ => new SemaphoreSlim(1, 1));
         return Task.Run(

@@ -100,7 +100,7 @@ public sealed class ModuleMirrors : IDisposable
         {
             return repository.Lookup<Commit>(sha);
         }
-        catch (AmbiguousSpecificationException)
+        catch (LibGit2SharpException e) when (e is AmbiguousSpecificationException or InvalidSpecificationException)
         {
             return null;
         }
@@ -191,16 +191,21 @@ public sealed class ModuleMirrors : IDisposable
             // Returning false stops the transfer, which is how a cancelled poll ends a long fetch.
             OnTransferProgress = _ => !cancellationToken.IsCancellationRequested,
         };
-        if (module.Credentials is { } credentials)
+        if (module.Credentials is not null)
         {
-            options.CredentialsProvider = (_, _, _) => credentials.Read(_getEnvironmentVariable) is { } login
-                ? new UsernamePasswordCredentials { Username = login.Username, Password = login.Password }
-                : new DefaultCredentials();
+            // Read when the remote asks, so a rotated token is used without a restart.
+            options.CredentialsProvider = (_, _, _) => CredentialsFor(module, _getEnvironmentVariable);
         }
 
         Commands.Fetch(repository, RemoteName, refSpecs, options, logMessage: null);
         cancellationToken.ThrowIfCancellationRequested();
     }
+
+    /// <summary>The login for a module's remote from the environment variables it names; none when they are unset.</summary>
+    internal static Credentials CredentialsFor(TrackedModule module, Func<string, string?> getEnvironmentVariable) =>
+        module.Credentials?.Read(getEnvironmentVariable) is { } login
+            ? new UsernamePasswordCredentials { Username = login.Username, Password = login.Password }
+            : new DefaultCredentials();
 
     private static MirrorRefs ReadRefs(Repository repository)
     {

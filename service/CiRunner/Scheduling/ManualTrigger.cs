@@ -59,6 +59,12 @@ public sealed class ManualTrigger
             return Refuse(ManualRunRefusal.Invalid, "Give a branch, a commit, or both.");
         }
 
+        // Only ids: a revision expression (master~2, HEAD) would resolve to something nobody named.
+        if (!string.IsNullOrWhiteSpace(request.Commit) && !IsCommitId(request.Commit))
+        {
+            return Refuse(ManualRunRefusal.Invalid, $"'{request.Commit}' is not a commit id (7 to 40 hexadecimal digits).");
+        }
+
         try
         {
             await _mirrors.FetchAsync(module, cancellationToken);
@@ -109,6 +115,8 @@ public sealed class ManualTrigger
         RunDetail run = await _launcher.StartAsync(new RunTrigger(RunCause.Manual, module.Name, branch, commit!, RequestedBy: request.RequestedBy), cancellationToken);
         return new ManualRunOutcome(run, null, null);
     }
+
+    private static bool IsCommitId(string value) => value.Length is >= 7 and <= 40 && value.All(char.IsAsciiHexDigit);
 
     private static ManualRunOutcome Refuse(ManualRunRefusal refusal, string message) => new(null, refusal, message);
 }

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using CiRunner.Configuration;
+using CiRunner.Matrix;
+using CiRunner.Results;
 using CiRunner.Scheduling;
 
 namespace CiRunner.Web;
@@ -11,11 +13,31 @@ public sealed record RunRequestBody(string? Module, string? Branch, string? Comm
 /// <summary>The answer to a created run.</summary>
 public sealed record RunCreatedBody(long RunId, string Module, string Branch, string Commit, int Jobs);
 
-/// <summary>The JSON API's write side: starting a manual run. Writes need the API token as a bearer token.</summary>
+/// <summary>One module in <c>GET /api/modules</c>: its poll status (null before its first poll) and the branch heads last seen.</summary>
+public sealed record ModuleStatusBody(string Module, string Url, ModulePollStatus? Poll, IReadOnlyList<BranchHeadRecord> Branches);
+
+/// <summary>
+/// The JSON API for triggers and polling: <c>GET /api/modules</c> (open, like the dashboard) and
+/// <c>POST /api/runs</c> (a manual run; writes need the API token as a bearer token).
+/// </summary>
 internal static class RunsApiEndpoints
 {
     public static void MapRunsApi(this IEndpointRouteBuilder endpoints)
     {
+        endpoints.MapGet("/api/modules", async (CiRunnerSettings settings, PollStatusStore pollStatus, PollStateStore pollState, CancellationToken cancellationToken) =>
+        {
+            var statuses = (await pollStatus.ListAsync(cancellationToken)).ToDictionary(s => s.Module, StringComparer.Ordinal);
+            IReadOnlyList<BranchHeadRecord> heads = await pollState.ListAsync(null, cancellationToken);
+            List<ModuleStatusBody> modules = settings.Modules
+                .Select(m => new ModuleStatusBody(
+                    m.Name,
+                    UrlCredentials.RedactText(UrlCredentials.Redact(m.Url)),
+                    statuses.GetValueOrDefault(m.Name),
+                    heads.Where(h => h.Module == m.Name).ToList()))
+                .ToList();
+            return Microsoft.AspNetCore.Http.Results.Json(modules);
+        });
+
         endpoints.MapPost("/api/runs", async (HttpContext http, RunRequestBody? body, CiRunnerSettings settings, ManualTrigger trigger, CancellationToken cancellationToken) =>
         {
             if (Authorize(http, settings.Http) is { } refused)

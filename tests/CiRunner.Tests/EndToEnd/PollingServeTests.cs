@@ -65,6 +65,8 @@ public sealed class PollingServeTests : IDisposable
         ModulePollStatus broken = await WaitForAsync("a failed poll of openstacklib", () => store.PollStatus.GetAsync("openstacklib", default));
         var status = new StringWriter();
         int statusExit = await InvokeAsync(["status", "--config", _folder.ConfigFile], status, new StringWriter());
+        using var client = new HttpClient { BaseAddress = service.Url };
+        using System.Text.Json.JsonDocument modules = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync(new Uri("/api/modules", UriKind.Relative)));
 
         Assert.Equal((RunCause.Commit, "master", pushed), (run.Cause, run.Branch, run.CommitSha));
         Assert.True(detectedAfter < PollInterval + TimeSpan.FromSeconds(3), $"detected after {detectedAfter}");
@@ -75,6 +77,9 @@ public sealed class PollingServeTests : IDisposable
         Assert.Equal(0, statusExit);
         Assert.Contains("keystone", status.ToString(), StringComparison.Ordinal);
         Assert.Contains("openstacklib", status.ToString(), StringComparison.Ordinal);
+        System.Text.Json.JsonElement keystone = modules.RootElement.EnumerateArray().Single(m => m.GetProperty("module").GetString() == "keystone");
+        Assert.Equal(pushed, keystone.GetProperty("branches").EnumerateArray().Single().GetProperty("commitSha").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.String, keystone.GetProperty("poll").GetProperty("lastSuccessAt").ValueKind);
     }
 
     [Fact]

@@ -31,9 +31,11 @@ internal static class ServiceHost
         builder.Services.AddResultsStore(settings.DataPaths);
         builder.Services.AddExecution(settings);
         builder.Services.AddSingleton<RunLauncher>();
+        builder.Services.AddScheduling(settings);
 
         WebApplication app = builder.Build();
         app.MapHealth();
+        app.MapRunsApi();
         return app;
     }
 }

@@ -21,6 +21,8 @@ internal static class CliApplication
         root.Subcommands.Add(ShowCommand.Create());
         root.Subcommands.Add(LogsCommand.Create());
         root.Subcommands.Add(ImagesCommand.Create());
+        root.Subcommands.Add(TriggerCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
         return root;
     }
 }

@@ -17,9 +17,14 @@ public static partial class ConfigurationLoader
         nameof(DockerOptions.PidsLimit), nameof(DockerOptions.NetworkMode), nameof(DockerOptions.JobTimeout),
     ];
 
-    private static readonly string[] _scheduleKeys = [nameof(ScheduleOptions.PollInterval), nameof(ScheduleOptions.NightlyCron), nameof(ScheduleOptions.NightlySkipUnchanged)];
+    private static readonly string[] _scheduleKeys = 
+    [
+        nameof(ScheduleOptions.PollInterval), nameof(ScheduleOptions.PollJitter), nameof(ScheduleOptions.NightlyCron),
+        nameof(ScheduleOptions.NightlySkipUnchanged), nameof(ScheduleOptions.NightlyBranches),
+    ];
+
     private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable)];
-    private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials)];
+    private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials), nameof(ModuleOptions.ChangeRefs)];
     private static readonly string[] _credentialKeys = [nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.PasswordVariable)];
     private static readonly string[] _releaseKeys =
     [
@@ -88,6 +93,24 @@ public static partial class ConfigurationLoader
                 Matrix.Duration.Expected + ", at least 5s (remotes should not be polled harder)"),
             NightlySkipUnchanged = reader.Bool($"{Section}:NightlySkipUnchanged", defaults.NightlySkipUnchanged),
         };
+
+        string jitterKey = $"{Section}:PollJitter";
+        schedule.PollJitter = reader.Duration(jitterKey, defaults.PollJitter, t => t >= TimeSpan.Zero,
+            Matrix.Duration.Expected + ", 0s or longer");
+        if (!reader.IsReported(jitterKey) && !reader.IsReported($"{Section}:PollInterval") && schedule.PollJitter > schedule.PollInterval)
+        {
+            reader.Error(jitterKey, reader.String(jitterKey, null, _ => true, ""), $"a duration no longer than Schedule:PollInterval ({schedule.PollInterval})");
+        }
+
+        string nightlyBranchesKey = $"{Section}:NightlyBranches";
+        List<string>? nightlyBranches = reader.StringList(nightlyBranchesKey, "a JSON array of branch patterns like [\"stable/*\"]",
+            p => BranchPattern.TryParse(p, out _), "a branch name or pattern with * (like stable/*)");
+        if (nightlyBranches is { Count: 0 } && !reader.IsReported(nightlyBranchesKey))
+        {
+            reader.Error(nightlyBranchesKey, "[]", "at least one branch pattern, like [\"stable/*\"]");
+        }
+
+        schedule.NightlyBranches = nightlyBranches ?? defaults.NightlyBranches;
 
         string cronKey = $"{Section}:NightlyCron";
         string cron = reader.String(cronKey, defaults.NightlyCron, _ => true, "a Quartz cron expression")!;
@@ -171,9 +194,10 @@ public static partial class ConfigurationLoader
 
             AddDuplicateErrors(reader, $"{key}:Branches", patterns, "each branch pattern once");
             ModuleCredentials? credentials = ReadCredentials(reader, $"{key}:Credentials");
+            bool changeRefs = reader.Bool($"{key}:ChangeRefs", false);
             if (name is not null && url is not null)
             {
-                modules.Add(new TrackedModule(name, url, branches, credentials));
+                modules.Add(new TrackedModule(name, url, branches, credentials, changeRefs));
             }
         }
 

@@ -5,11 +5,13 @@ namespace CiRunner.Matrix;
 /// <param name="Url">Git URL, or an absolute local path for repositories on this machine.</param>
 /// <param name="Branches">Tracked branch patterns, in configured order.</param>
 /// <param name="Credentials">Names of the environment variables with an https login; null when none is needed.</param>
+/// <param name="ChangeRefs">Whether Gerrit patch-set refs (<c>refs/changes/*</c>) are fetched and tested too.</param>
 public sealed record TrackedModule(
     string Name,
     string Url,
     IReadOnlyList<BranchPattern> Branches,
-    ModuleCredentials? Credentials)
+    ModuleCredentials? Credentials,
+    bool ChangeRefs = false)
 {
     public bool Tracks(string branch) => Branches.Any(p => p.IsMatch(branch));
 

@@ -1,7 +1,7 @@
 namespace CiRunner.Matrix;
 
 /// <summary>Finds and hides passwords written into URLs (<c>https://user:secret@host/repo</c>).</summary>
-public static class UrlCredentials
+public static partial class UrlCredentials
 {
     public static bool HasPassword(string? url) => FindPassword(url) is not null;
 
@@ -11,6 +11,15 @@ public static class UrlCredentials
         (int Start, int Length)? password = FindPassword(url);
         return password is { } p ? string.Concat(url.AsSpan(0, p.Start), "***", url.AsSpan(p.Start + p.Length)) : url;
     }
+
+    /// <summary>
+    /// Text (an error message, a log line) with every <c>scheme://user:secret@</c> login reduced to
+    /// <c>scheme://***@</c>: git libraries quote the URL they failed on, login included.
+    /// </summary>
+    public static string RedactText(string text) => LoginInText().Replace(text, "$1***@");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex LoginInText();
 
     // Parsed by hand rather than with Uri: Uri rejects some scp-like and malformed URLs, and a secret in a
     // malformed URL is still a secret.

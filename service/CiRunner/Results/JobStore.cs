@@ -122,6 +122,71 @@ public sealed class JobStore
         return completions;
     }
 
+    /// <summary>
+    /// Ends as <see cref="JobResult.Superseded"/> every job that is still queued in an earlier run of the same
+    /// module branch (branch-head and nightly runs only; patch-set runs test their own change), all in one
+    /// transaction. Running jobs are left to finish. Returns the jobs it ended, so the caller can take them out of
+    /// the in-process queue.
+    /// </summary>
+    /// <param name="module">The module.</param>
+    /// <param name="branch">The branch whose head moved.</param>
+    /// <param name="newerRunId">The run for the new head; it and later runs are kept.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public Task<IReadOnlyList<JobCompletion>> SupersedeQueuedAsync(string module, string branch, long newerRunId, CancellationToken cancellationToken)
+    {
+        const string SelectQueued = """
+            SELECT jobs.id FROM jobs JOIN runs ON runs.id = jobs.run_id
+            WHERE runs.module = @Module AND runs.branch = @Branch AND runs.id < @NewerRunId AND runs.change_ref IS NULL
+              AND runs.cause IN ('commit', 'nightly') AND jobs.state = 'queued'
+            ORDER BY jobs.id
+            """;
+
+        return SupersedeAsync(SelectQueued, new { Module = module, Branch = branch, NewerRunId = newerRunId }, newerRunId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Like <see cref="SupersedeQueuedAsync"/> for a Gerrit change: a new patch set supersedes the queued jobs of
+    /// the change's earlier patch sets (<c>refs/changes/45/12345/1</c> by <c>.../2</c>), recheck runs included.
+    /// </summary>
+    /// <param name="module">The module.</param>
+    /// <param name="changeRefPrefix">The change's refs without the patch set number: <c>refs/changes/45/12345/</c>.</param>
+    /// <param name="newerRunId">The run for the new patch set.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public Task<IReadOnlyList<JobCompletion>> SupersedeQueuedPatchSetsAsync(string module, string changeRefPrefix, long newerRunId, CancellationToken cancellationToken)
+    {
+        // substr rather than LIKE: no wildcard in the prefix to escape.
+        const string SelectQueued = """
+            SELECT jobs.id FROM jobs JOIN runs ON runs.id = jobs.run_id
+            WHERE runs.module = @Module AND runs.id < @NewerRunId AND runs.change_ref IS NOT NULL
+              AND substr(runs.change_ref, 1, length(@Prefix)) = @Prefix AND jobs.state = 'queued'
+            ORDER BY jobs.id
+            """;
+
+        return SupersedeAsync(SelectQueued, new { Module = module, Prefix = changeRefPrefix, NewerRunId = newerRunId }, newerRunId, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<JobCompletion>> SupersedeAsync(string selectQueued, object parameters, long newerRunId, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = DbValue.Now(_timeProvider);
+        string summary = $"superseded by run {newerRunId}";
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        IEnumerable<long> queued = await connection.QueryAsync<long>(new CommandDefinition(selectQueued, parameters, transaction, cancellationToken: cancellationToken));
+        var completions = new List<JobCompletion>();
+        foreach (long jobId in queued.ToList())
+        {
+            JobCompletion? completion = await FinishAsync(connection, transaction, jobId, JobResult.Superseded, summary, now, cancellationToken);
+            if (completion is not null)
+            {
+                completions.Add(completion);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return completions;
+    }
+
     /// <summary>Jobs in a state: the queue (highest priority, then oldest first) or the ones running.</summary>
     public async Task<IReadOnlyList<JobRecord>> ListByStateAsync(JobState state, CancellationToken cancellationToken)
     {

@@ -18,6 +18,7 @@ public sealed class ResultsStore
         Runs = new RunStore(database, timeProvider);
         Jobs = new JobStore(database, timeProvider, loggerFactory.CreateLogger<JobStore>());
         PollState = new PollStateStore(database, timeProvider);
+        PollStatus = new PollStatusStore(database, timeProvider);
         Cells = new CellResultStore(database);
     }
 
@@ -28,6 +29,8 @@ public sealed class ResultsStore
     public JobStore Jobs { get; }
 
     public PollStateStore PollState { get; }
+
+    public PollStatusStore PollStatus { get; }
 
     public CellResultStore Cells { get; }
 

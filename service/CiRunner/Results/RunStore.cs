@@ -125,6 +125,22 @@ public sealed class RunStore
     }
 
     /// <summary>One run, or null when no run has that id.</summary>
+    /// <summary>The commit of the latest run of a module branch with this cause (branch runs only), or null when there is none.</summary>
+    public async Task<string?> LastCommitAsync(string module, string branch, Scheduling.RunCause cause, CancellationToken cancellationToken)
+    {
+        const string SelectLast = """
+            SELECT commit_sha FROM runs
+            WHERE module = @Module AND branch = @Branch AND cause = @Cause AND change_ref IS NULL
+            ORDER BY id DESC LIMIT 1
+            """;
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            SelectLast,
+            new { Module = module, Branch = branch, Cause = DbValue.Text(cause) },
+            cancellationToken: cancellationToken));
+    }
+
     public async Task<RunRecord?> GetAsync(long runId, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);

@@ -10,18 +10,24 @@ public sealed partial class RunLauncher
 {
     private readonly CiRunnerSettings _settings;
     private readonly RunStore _runs;
+    private readonly JobStore _jobs;
     private readonly JobQueue _queue;
     private readonly ILogger<RunLauncher> _logger;
 
-    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobQueue queue, ILogger<RunLauncher> logger)
+    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobStore jobs, JobQueue queue, ILogger<RunLauncher> logger)
     {
         _settings = settings;
         _runs = runs;
+        _jobs = jobs;
         _queue = queue;
         _logger = logger;
     }
 
-    /// <summary>Creates the run for <paramref name="trigger"/>; a trigger that matches no cell still gets a run, ended as skipped.</summary>
+    /// <summary>
+    /// Creates the run for <paramref name="trigger"/>; a trigger that matches no cell still gets a run, ended as
+    /// skipped. A new branch head supersedes the jobs of earlier runs on that branch that have not started yet, and
+    /// a new patch set those of the change's earlier patch sets.
+    /// </summary>
     public async Task<RunDetail> StartAsync(RunTrigger trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(trigger);
@@ -44,8 +50,43 @@ public sealed partial class RunLauncher
         }
 
         LogRunCreated(run.Run.Id, trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, run.Jobs.Count);
+        if (trigger.Cause == RunCause.Commit && trigger.ChangeRef is null)
+        {
+            Supersede(await _jobs.SupersedeQueuedAsync(trigger.Module, trigger.Branch, run.Run.Id, cancellationToken), trigger, run.Run.Id);
+        }
+        else if (trigger.Cause == RunCause.PatchSet && ChangePrefix(trigger.ChangeRef) is { } prefix)
+        {
+            Supersede(await _jobs.SupersedeQueuedPatchSetsAsync(trigger.Module, prefix, run.Run.Id, cancellationToken), trigger, run.Run.Id);
+        }
+
         return run;
     }
+
+    /// <summary><c>refs/changes/45/12345/</c> of <c>refs/changes/45/12345/3</c>: what all patch sets of the change share.</summary>
+    private static string? ChangePrefix(string? changeRef)
+    {
+        int lastSlash = changeRef?.LastIndexOf('/') ?? -1;
+        return lastSlash > 0 ? changeRef![..(lastSlash + 1)] : null;
+    }
+
+    /// <remarks>
+    /// The store was written first: a dispatcher that dequeued one of these jobs in between finds it no longer
+    /// queued (MarkStartedAsync returns false) and skips it, so the order cannot start superseded work.
+    /// </remarks>
+    private void Supersede(IReadOnlyList<JobCompletion> superseded, RunTrigger trigger, long newerRunId)
+    {
+        if (superseded.Count == 0)
+        {
+            return;
+        }
+
+        var ids = superseded.Select(c => c.Job.Id).ToHashSet();
+        _queue.RemoveWhere(job => ids.Contains(job.JobId));
+        LogSuperseded(superseded.Count, trigger.Module, trigger.ChangeRef ?? trigger.Branch, newerRunId);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{JobCount} queued jobs of earlier runs of {Module} {Target} superseded by run {RunId}")]
+    private partial void LogSuperseded(int jobCount, string module, string target, long runId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} ({Cause}) for {Module} {Branch} at {Commit}: {JobCount} jobs queued")]
     private partial void LogRunCreated(long runId, RunCause cause, string module, string branch, string commit, int jobCount);

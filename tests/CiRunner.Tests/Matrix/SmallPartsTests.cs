@@ -86,4 +86,15 @@ public sealed class UrlCredentialsTests
         Assert.Equal(expected, UrlCredentials.Redact(url));
         Assert.Equal(url != expected, UrlCredentials.HasPassword(url));
     }
+
+    [Theory]
+    [InlineData("failed to fetch https://bob:hunter2@example.org/x: 401", "failed to fetch https://***@example.org/x: 401")]
+    [InlineData("remote https://ghp_token123@github.com/o/r refused", "remote https://***@github.com/o/r refused")]
+    [InlineData("a https://a:b@h1/x and ssh://c:d@h2/y", "a https://***@h1/x and ssh://***@h2/y")]
+    [InlineData("no login in https://example.org/a@b", "no login in https://example.org/a@b")]
+    public void RedactText_HidesEveryLoginInAMessage(string text, string expected)
+    {
+        // The whole user part goes: a token is often given as the user name alone.
+        Assert.Equal(expected, UrlCredentials.RedactText(text));
+    }
 }

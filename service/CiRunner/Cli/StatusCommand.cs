@@ -1,0 +1,47 @@
+using System.CommandLine;
+using System.Globalization;
+using CiRunner.Results;
+
+namespace CiRunner.Cli;
+
+/// <summary><c>cirunner status</c>: how polling each module goes.</summary>
+internal static class StatusCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("status", "List modules with their last poll, last successful poll, failed polls and last error.");
+        command.SetAction((parseResult, cancellationToken) => ResultsVerb.InvokeAsync(
+            parseResult,
+            (store, _, output, _, token) => WriteAsync(store, output, token),
+            cancellationToken));
+        return command;
+    }
+
+    public static async Task<int> WriteAsync(ResultsStore store, TextWriter output, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ModulePollStatus> modules = await store.PollStatus.ListAsync(cancellationToken);
+        if (modules.Count == 0)
+        {
+            await output.WriteLineAsync("No module has been polled yet.".AsMemory(), cancellationToken);
+            return 0;
+        }
+
+        IReadOnlyList<BranchHeadRecord> heads = await store.PollState.ListAsync(null, cancellationToken);
+        var table = new TextTable("MODULE", "BRANCHES", "LAST POLL (UTC)", "LAST SUCCESS (UTC)", "FAILED (IN A ROW/ALL)", "LAST ERROR (UTC)");
+        foreach (ModulePollStatus module in modules)
+        {
+            int branches = heads.Count(h => h.Module == module.Module && h.DeletedAt is null && !Polling.MirrorPoller.IsChangeRef(h.Branch));
+            string lastError = module.LastError is null ? ResultsText.None : $"{ResultsText.Time(module.LastErrorAt)} {module.LastError}";
+            table.AddRow(
+                module.Module,
+                ResultsText.Number(branches),
+                ResultsText.Time(module.LastPollAt),
+                ResultsText.Time(module.LastSuccessAt),
+                string.Create(CultureInfo.InvariantCulture, $"{module.ConsecutiveFailures}/{module.TotalFailures}"),
+                lastError);
+        }
+
+        await table.WriteAsync(output, indent: "", cancellationToken);
+        return 0;
+    }
+}

@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using CiRunner.Configuration;
+using CiRunner.Matrix;
+using LibGit2Sharp;
+
+namespace CiRunner.Polling;
+
+/// <summary>What a mirror holds after a fetch: branch heads by short name, patch-set refs by full name.</summary>
+public sealed record MirrorRefs(IReadOnlyDictionary<string, string> Branches, IReadOnlyDictionary<string, string> ChangeRefs);
+
+/// <summary>
+/// The bare git mirrors, one per module under <see cref="DataPaths.MirrorsDirectory"/>. Every operation on one
+/// mirror holds that mirror's lock, so a poll and a manual trigger never fetch into the same repository at once.
+/// </summary>
+public sealed class ModuleMirrors : IDisposable
+{
+    private const string RemoteName = "origin";
+    private const string BranchRefSpec = "+refs/heads/*:refs/heads/*";
+    private const string ChangeRefSpec = "+refs/changes/*:refs/changes/*";
+
+    private readonly DataPaths _paths;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly Func<string, string?> _getEnvironmentVariable;
+
+    public ModuleMirrors(DataPaths paths, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        _paths = paths;
+        _getEnvironmentVariable = getEnvironmentVariable ?? Environment.GetEnvironmentVariable;
+    }
+
+    public string PathOf(TrackedModule module) => Path.Combine(_paths.MirrorsDirectory, module.Name + ".git");
+
+    /// <summary>
+    /// Creates the mirror when missing, fetches the tracked refs (branches, and patch sets when configured), prunes
+    /// branches deleted on the remote, and returns the refs the mirror then holds.
+    /// </summary>
+    /// <exception cref="LibGit2SharpException">The remote could not be reached or read.</exception>
+    public Task<MirrorRefs> FetchAsync(TrackedModule module, CancellationToken cancellationToken) =>
+        WithMirrorAsync(module, repository =>
+        {
+            Fetch(repository, module, cancellationToken);
+            return ReadRefs(repository);
+        }, cancellationToken);
+
+    /// <summary>The head of a branch in the mirror, or null when the mirror has no such branch.</summary>
+    public Task<string?> FindBranchHeadAsync(TrackedModule module, string branch, CancellationToken cancellationToken) =>
+        WithMirrorAsync(module, repository => repository.Refs[$"refs/heads/{branch}"]?.ResolveToDirectReference()?.TargetIdentifier, cancellationToken);
+
+    /// <summary>The full id of a commit given in full or abbreviated, or null when the mirror does not have it.</summary>
+    public Task<string?> FindCommitAsync(TrackedModule module, string sha, CancellationToken cancellationToken) =>
+        WithMirrorAsync(module, repository => Lookup(repository, sha)?.Sha, cancellationToken);
+
+    /// <summary>Tracked branches whose history contains <paramref name="sha"/>, in name order.</summary>
+    public Task<IReadOnlyList<string>> BranchesContainingAsync(TrackedModule module, string sha, CancellationToken cancellationToken) =>
+        WithMirrorAsync<IReadOnlyList<string>>(module, repository => BranchesContaining(repository, module, sha), cancellationToken);
+
+    /// <summary><see cref="MirrorPoller.Detect"/> with the mirror answering which old heads a new head contains.</summary>
+    public Task<IReadOnlyList<HeadChange>> DetectChangesAsync(
+        TrackedModule module,
+        MirrorRefs refs,
+        IReadOnlyList<Results.BranchHeadRecord> stored,
+        bool polledBefore,
+        CancellationToken cancellationToken) =>
+        WithMirrorAsync(
+            module,
+            repository => MirrorPoller.Detect(module, refs.Branches, refs.ChangeRefs, stored, (ancestor, descendant) => IsAncestor(repository, ancestor, descendant), polledBefore),
+            cancellationToken);
+
+    /// <summary>
+    /// The branch a patch set is for. The ref does not say (Gerrit's REST API would); the tracked branch whose
+    /// history holds the patch set's parent is the best guess a mirror allows: master first, then by name, and
+    /// master when none does.
+    /// </summary>
+    public Task<string> TargetBranchOfPatchSetAsync(TrackedModule module, string commitSha, MirrorRefs refs, CancellationToken cancellationToken) =>
+        WithMirrorAsync(
+            module,
+            repository =>
+            {
+                string? parent = Lookup(repository, commitSha)?.Parents.FirstOrDefault()?.Sha;
+                return refs.Branches
+                    .Where(b => parent is not null && module.Tracks(b.Key) && IsAncestor(repository, parent, b.Value))
+                    .Select(b => b.Key)
+                    .OrderBy(b => b == "master" ? 0 : 1)
+                    .ThenBy(b => b, StringComparer.Ordinal)
+                    .FirstOrDefault() ?? "master";
+            },
+            cancellationToken);
+
+    public void Dispose()
+    {
+        foreach (SemaphoreSlim gate in _locks.Values)
+        {
+            gate.Dispose();
+        }
+    }
+
+    private static Commit? Lookup(Repository repository, string sha)
+    {
+        try
+        {
+            return repository.Lookup<Commit>(sha);
+        }
+        catch (LibGit2SharpException e) when (e is AmbiguousSpecificationException or InvalidSpecificationException)
+        {
+            return null;
+        }
+    }
+
+    private static List<string> BranchesContaining(Repository repository, TrackedModule module, string sha)
+    {
+        Commit? commit = Lookup(repository, sha);
+        if (commit is null)
+        {
+            return [];
+        }
+
+        List<string> branches = [];
+        foreach (Reference reference in repository.Refs.FromGlob("refs/heads/*").OrderBy(r => r.CanonicalName, StringComparer.Ordinal))
+        {
+            string branch = reference.CanonicalName["refs/heads/".Length..];
+            if (module.Tracks(branch) && reference.ResolveToDirectReference()?.Target is Commit tip && IsAncestor(repository, commit, tip))
+            {
+                branches.Add(branch);
+            }
+        }
+
+        return branches;
+    }
+
+    /// <summary>Whether <paramref name="ancestor"/> is in the history of <paramref name="descendant"/> (or is it).</summary>
+    private static bool IsAncestor(Repository repository, Commit ancestor, Commit descendant) =>
+        ancestor.Id == descendant.Id || repository.ObjectDatabase.FindMergeBase(ancestor, descendant)?.Id == ancestor.Id;
+
+    private static bool IsAncestor(Repository repository, string ancestorSha, string descendantSha) =>
+        Lookup(repository, ancestorSha) is { } ancestor && Lookup(repository, descendantSha) is { } descendant
+        && IsAncestor(repository, ancestor, descendant);
+
+    /// <summary>Runs <paramref name="action"/> on the module's mirror (created when missing) under its lock, on the thread pool: LibGit2Sharp blocks.</summary>
+    private Task<T> WithMirrorAsync<T>(TrackedModule module, Func<Repository, T> action, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate = _locks.GetOrAdd(module.Name, _ => new SemaphoreSlim(1, 1));
+        return Task.Run(
+            async () =>
+            {
+                await gate.WaitAsync(cancellationToken);
+                try
+                {
+                    string path = PathOf(module);
+                    if (!Repository.IsValid(path))
+                    {
+                        Directory.CreateDirectory(path);
+                        Repository.Init(path, isBare: true);
+                    }
+
+                    using var repository = new Repository(path);
+                    return action(repository);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            },
+            cancellationToken);
+    }
+
+    private void Fetch(Repository repository, TrackedModule module, CancellationToken cancellationToken)
+    {
+        string[] refSpecs = module.ChangeRefs ? [BranchRefSpec, ChangeRefSpec] : [BranchRefSpec];
+
+        // The remote is rewritten each time, so an edited Url or ChangeRefs applies at the next poll.
+        if (repository.Network.Remotes[RemoteName] is null)
+        {
+            repository.Network.Remotes.Add(RemoteName, module.Url, BranchRefSpec);
+        }
+
+        repository.Network.Remotes.Update(RemoteName, remote =>
+        {
+            remote.Url = module.Url;
+            remote.FetchRefSpecs.Clear();
+            foreach (string refSpec in refSpecs)
+            {
+                remote.FetchRefSpecs.Add(refSpec);
+            }
+        });
+
+        var options = new FetchOptions
+        {
+            Prune = true,
+            TagFetchMode = TagFetchMode.None,
+
+            // Returning false stops the transfer, which is how a cancelled poll ends a long fetch.
+            OnTransferProgress = _ => !cancellationToken.IsCancellationRequested,
+        };
+        if (module.Credentials is not null)
+        {
+            // Read when the remote asks, so a rotated token is used without a restart.
+            options.CredentialsProvider = (_, _, _) => CredentialsFor(module, _getEnvironmentVariable);
+        }
+
+        Commands.Fetch(repository, RemoteName, refSpecs, options, logMessage: null);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>The login for a module's remote from the environment variables it names; none when they are unset.</summary>
+    internal static Credentials CredentialsFor(TrackedModule module, Func<string, string?> getEnvironmentVariable) =>
+        module.Credentials?.Read(getEnvironmentVariable) is { } login
+            ? new UsernamePasswordCredentials { Username = login.Username, Password = login.Password }
+            : new DefaultCredentials();
+
+    private static MirrorRefs ReadRefs(Repository repository)
+    {
+        var branches = new Dictionary<string, string>(StringComparer.Ordinal);
+        var changes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (Reference reference in repository.Refs)
+        {
+            string? sha = reference.ResolveToDirectReference()?.TargetIdentifier;
+            if (sha is null)
+            {
+                continue;
+            }
+
+            if (reference.CanonicalName.StartsWith("refs/heads/", StringComparison.Ordinal))
+            {
+                branches[reference.CanonicalName["refs/heads/".Length..]] = sha;
+            }
+            else if (MirrorPoller.IsChangeRef(reference.CanonicalName))
+            {
+                changes[reference.CanonicalName] = sha;
+            }
+        }
+
+        return new MirrorRefs(branches, changes);
+    }
+}

@@ -1,0 +1,177 @@
+using CiRunner.Matrix;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using Polly;
+using Polly.Retry;
+
+namespace CiRunner.Polling;
+
+/// <summary>How one poll of a module ended.</summary>
+/// <param name="Module">The module.</param>
+/// <param name="Changes">What changed on its refs; empty when nothing did or the poll failed.</param>
+/// <param name="RunIds">The runs started for the changes, in order.</param>
+/// <param name="Error">The failure, redacted; null when the poll succeeded.</param>
+public sealed record ModulePollOutcome(string Module, IReadOnlyList<HeadChange> Changes, IReadOnlyList<long> RunIds, string? Error)
+{
+    public bool Succeeded => Error is null;
+}
+
+/// <summary>
+/// One poll of one module: fetch its mirror (retried with backoff), compare the heads with the stored poll state,
+/// start a run per new head through <see cref="RunLauncher"/>, then store the heads. A failure is logged, stored
+/// on the module's poll status and returned, never thrown, so one broken remote does not stop the others.
+/// </summary>
+public sealed partial class ModulePoller
+{
+    private readonly ModuleMirrors _mirrors;
+    private readonly PollStateStore _pollState;
+    private readonly PollStatusStore _pollStatus;
+    private readonly RunLauncher _launcher;
+    private readonly ILogger<ModulePoller> _logger;
+    private readonly ResiliencePipeline _fetchRetry;
+
+    public ModulePoller(
+        ModuleMirrors mirrors,
+        PollStateStore pollState,
+        PollStatusStore pollStatus,
+        RunLauncher launcher,
+        TimeProvider timeProvider,
+        ILogger<ModulePoller> logger)
+    {
+        _mirrors = mirrors;
+        _pollState = pollState;
+        _pollStatus = pollStatus;
+        _launcher = launcher;
+        _logger = logger;
+
+        // A remote that hiccups (a dropped connection, a busy server) usually answers a second later; one that is
+        // down stays down, and the next poll tries again anyway, so two retries keep a poll short.
+        _fetchRetry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<LibGit2Sharp.LibGit2SharpException>(),
+                MaxRetryAttempts = 2,
+                Delay = TimeSpan.FromSeconds(1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                OnRetry = args =>
+                {
+                    string module = args.Context.Properties.GetValue(ModuleKey, "?");
+                    string url = args.Context.Properties.GetValue(UrlKey, "?");
+                    LogFetchRetry(module, url, args.AttemptNumber + 1, args.RetryDelay, UrlCredentials.RedactText(args.Outcome.Exception?.Message ?? ""));
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    private static ResiliencePropertyKey<string> ModuleKey { get; } = new("cirunner.module");
+
+    private static ResiliencePropertyKey<string> UrlKey { get; } = new("cirunner.url");
+
+    public async Task<ModulePollOutcome> PollAsync(TrackedModule module, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        string url = UrlCredentials.RedactText(UrlCredentials.Redact(module.Url));
+        try
+        {
+            MirrorRefs refs = await FetchWithRetryAsync(module, url, cancellationToken);
+            IReadOnlyList<BranchHeadRecord> stored = await _pollState.ListAsync(module.Name, cancellationToken);
+            bool polledBefore = (await _pollStatus.GetAsync(module.Name, cancellationToken))?.LastSuccessAt is not null;
+            IReadOnlyList<HeadChange> changes = await _mirrors.DetectChangesAsync(module, refs, stored, polledBefore, cancellationToken);
+
+            var runIds = new List<long>();
+            foreach (HeadChange change in changes)
+            {
+                long? runId = await ApplyAsync(module, change, refs, cancellationToken);
+                if (runId is { } id)
+                {
+                    runIds.Add(id);
+                }
+            }
+
+            await _pollStatus.RecordSuccessAsync(module.Name, cancellationToken);
+            LogPolled(module.Name, changes.Count, runIds.Count);
+            return new ModulePollOutcome(module.Name, changes, runIds, Error: null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            string error = UrlCredentials.RedactText($"{e.GetType().Name}: {e.Message}");
+            LogPollFailed(module.Name, url, error);
+            try
+            {
+                await _pollStatus.RecordFailureAsync(module.Name, error, cancellationToken);
+            }
+            catch (Exception storeError) when (storeError is not OperationCanceledException)
+            {
+                LogStatusNotStored(module.Name, storeError.Message);
+            }
+
+            return new ModulePollOutcome(module.Name, [], [], error);
+        }
+    }
+
+    private async Task<MirrorRefs> FetchWithRetryAsync(TrackedModule module, string url, CancellationToken cancellationToken)
+    {
+        ResilienceContext context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(ModuleKey, module.Name);
+        context.Properties.Set(UrlKey, url);
+        try
+        {
+            return await _fetchRetry.ExecuteAsync(
+                static async (ctx, state) => await state.Mirrors.FetchAsync(state.Module, ctx.CancellationToken),
+                context,
+                (Mirrors: _mirrors, Module: module));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>Starts the change's run (if it asks for one), then stores the head, so a crash in between repeats a run rather than losing one.</summary>
+    private async Task<long?> ApplyAsync(TrackedModule module, HeadChange change, MirrorRefs refs, CancellationToken cancellationToken)
+    {
+        if (change.Kind == HeadChangeKind.Deleted)
+        {
+            if (await _pollState.MarkDeletedAsync(module.Name, change.Ref, cancellationToken))
+            {
+                LogBranchDeleted(module.Name, change.Ref, change.CommitSha);
+            }
+
+            return null;
+        }
+
+        long? runId = null;
+        if (change.Triggers)
+        {
+            RunTrigger trigger = change.IsPatchSet
+                ? new RunTrigger(RunCause.PatchSet, module.Name, await _mirrors.TargetBranchOfPatchSetAsync(module, change.CommitSha, refs, cancellationToken), change.CommitSha, change.Ref)
+                : new RunTrigger(RunCause.Commit, module.Name, change.Ref, change.CommitSha);
+            LogHeadDetected(module.Name, change.Kind, change.Ref, change.PreviousSha, change.CommitSha);
+            Results.RunDetail run = await _launcher.StartAsync(trigger, cancellationToken);
+            runId = run.Run.Id;
+        }
+
+        await _pollState.UpsertAsync(module.Name, change.Ref, change.CommitSha, cancellationToken);
+        return runId;
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "Polled {Module}: {ChangeCount} changes, {RunCount} runs started")]
+    private partial void LogPolled(string module, int changeCount, int runCount);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Polling {Module} from {Url} failed: {Error}")]
+    private partial void LogPollFailed(string module, string url, string error);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Fetching {Module} from {Url} failed; retry {Retry} in {Delay}: {Error}")]
+    private partial void LogFetchRetry(string module, string url, int retry, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Information, Message = "{Module}: {Kind} on {Ref}, {PreviousSha} -> {CommitSha}")]
+    private partial void LogHeadDetected(string module, HeadChangeKind kind, string @ref, string? previousSha, string commitSha);
+
+    [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "{Module}: branch {Branch} was deleted on the remote (last head {CommitSha})")]
+    private partial void LogBranchDeleted(string module, string branch, string commitSha);
+
+    [LoggerMessage(EventId = 6006, Level = LogLevel.Warning, Message = "{Module}: the poll failure could not be stored: {Error}")]
+    private partial void LogStatusNotStored(string module, string error);
+}

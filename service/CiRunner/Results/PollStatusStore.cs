@@ -1,0 +1,117 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace CiRunner.Results;
+
+/// <summary>How the last polls of a module went: when it was polled, when that last worked, and the last error.</summary>
+/// <param name="Module">The module's short name.</param>
+/// <param name="LastPollAt">When the last poll ended, successful or not.</param>
+/// <param name="LastSuccessAt">When a poll last succeeded; null when none has.</param>
+/// <param name="LastError">The last failure, redacted; kept after later successes so the status shows it.</param>
+/// <param name="LastErrorAt">When <paramref name="LastError"/> happened.</param>
+/// <param name="ConsecutiveFailures">Failed polls since the last success.</param>
+/// <param name="TotalFailures">Failed polls since the module was first polled.</param>
+public sealed record ModulePollStatus(
+    string Module,
+    DateTimeOffset LastPollAt,
+    DateTimeOffset? LastSuccessAt,
+    string? LastError,
+    DateTimeOffset? LastErrorAt,
+    int ConsecutiveFailures,
+    int TotalFailures);
+
+/// <summary>The <c>module_poll_status</c> table: one row per module, written after each poll.</summary>
+public sealed class PollStatusStore
+{
+    private const string Columns = """
+        module AS Module, last_poll_at AS LastPollAt, last_success_at AS LastSuccessAt, last_error AS LastError,
+        last_error_at AS LastErrorAt, consecutive_failures AS ConsecutiveFailures, total_failures AS TotalFailures
+        """;
+
+    private readonly ResultsDatabase _database;
+    private readonly TimeProvider _timeProvider;
+
+    public PollStatusStore(ResultsDatabase database, TimeProvider timeProvider)
+    {
+        _database = database;
+        _timeProvider = timeProvider;
+    }
+
+    public async Task RecordSuccessAsync(string module, CancellationToken cancellationToken)
+    {
+        const string Success = """
+            INSERT INTO module_poll_status (module, last_poll_at, last_success_at, consecutive_failures, total_failures)
+            VALUES (@Module, @Now, @Now, 0, 0)
+            ON CONFLICT (module) DO UPDATE SET last_poll_at = excluded.last_poll_at, last_success_at = excluded.last_success_at,
+                consecutive_failures = 0
+            """;
+
+        await ExecuteAsync(Success, new { Module = module, Now = DbValue.Time(DbValue.Now(_timeProvider)) }, cancellationToken);
+    }
+
+    /// <param name="module">The module.</param>
+    /// <param name="error">What failed, already free of secrets.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task RecordFailureAsync(string module, string error, CancellationToken cancellationToken)
+    {
+        const string Failure = """
+            INSERT INTO module_poll_status (module, last_poll_at, last_error, last_error_at, consecutive_failures, total_failures)
+            VALUES (@Module, @Now, @Error, @Now, 1, 1)
+            ON CONFLICT (module) DO UPDATE SET last_poll_at = excluded.last_poll_at, last_error = excluded.last_error,
+                last_error_at = excluded.last_error_at, consecutive_failures = consecutive_failures + 1,
+                total_failures = total_failures + 1
+            """;
+
+        await ExecuteAsync(Failure, new { Module = module, Error = error, Now = DbValue.Time(DbValue.Now(_timeProvider)) }, cancellationToken);
+    }
+
+    public async Task<ModulePollStatus?> GetAsync(string module, CancellationToken cancellationToken)
+    {
+        const string SelectOne = "SELECT " + Columns + " FROM module_poll_status WHERE module = @Module";
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        Row? row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(SelectOne, new { Module = module }, cancellationToken: cancellationToken));
+        return row?.ToRecord();
+    }
+
+    public async Task<IReadOnlyList<ModulePollStatus>> ListAsync(CancellationToken cancellationToken)
+    {
+        const string SelectAll = "SELECT " + Columns + " FROM module_poll_status ORDER BY module";
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(SelectAll, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToRecord()).ToList();
+    }
+
+    private async Task ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+    }
+
+    private sealed class Row
+    {
+        public string Module { get; set; } = "";
+
+        public string LastPollAt { get; set; } = "";
+
+        public string? LastSuccessAt { get; set; }
+
+        public string? LastError { get; set; }
+
+        public string? LastErrorAt { get; set; }
+
+        public long ConsecutiveFailures { get; set; }
+
+        public long TotalFailures { get; set; }
+
+        public ModulePollStatus ToRecord() => new(
+            Module,
+            DbValue.ParseTime(LastPollAt),
+            DbValue.ParseOptionalTime(LastSuccessAt),
+            LastError,
+            DbValue.ParseOptionalTime(LastErrorAt),
+            (int)ConsecutiveFailures,
+            (int)TotalFailures);
+    }
+}

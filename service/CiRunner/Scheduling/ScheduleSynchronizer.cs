@@ -1,0 +1,132 @@
+using CiRunner.Configuration;
+using CiRunner.Matrix;
+using Quartz;
+
+namespace CiRunner.Scheduling;
+
+/// <summary>
+/// Makes the persistent schedule match the configuration at start: a poll job and trigger per module, the
+/// nightly trigger, and nothing for modules no longer configured. A trigger whose schedule did not change is
+/// kept as stored, so its next fire time and any misfire from while the service was down survive the restart.
+/// </summary>
+internal sealed partial class ScheduleSynchronizer : IHostedService
+{
+    private readonly ISchedulerFactory _schedulerFactory;
+    private readonly CiRunnerSettings _settings;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<ScheduleSynchronizer> _logger;
+
+    public ScheduleSynchronizer(ISchedulerFactory schedulerFactory, CiRunnerSettings settings, TimeProvider timeProvider, ILogger<ScheduleSynchronizer> logger)
+    {
+        _schedulerFactory = schedulerFactory;
+        _settings = settings;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// The offset of a module's first poll within <paramref name="jitter"/>. Derived from the name rather than
+    /// random, so a restart that re-creates the triggers spreads the modules the same way.
+    /// </summary>
+    public static TimeSpan FirstPollOffset(string module, TimeSpan jitter)
+    {
+        // FNV-1a: string.GetHashCode differs between processes.
+        uint hash = 2166136261;
+        foreach (char c in module)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+
+        return TimeSpan.FromTicks((long)(jitter.Ticks * (hash / (double)uint.MaxValue)));
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        IScheduler scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        var configured = new HashSet<JobKey>();
+        foreach (TrackedModule module in _settings.Modules)
+        {
+            JobKey jobKey = PollJob.KeyFor(module.Name);
+            configured.Add(jobKey);
+            IJobDetail job = JobBuilder.Create<PollJob>()
+                .WithIdentity(jobKey)
+                .WithDescription($"Poll {module.Name}")
+                .UsingJobData(PollJob.ModuleDataKey, module.Name)
+                .StoreDurably()
+                .Build();
+            await scheduler.AddJob(job, AddJobOptions.Replacing, cancellationToken);
+
+            TriggerKey triggerKey = PollJob.TriggerKeyFor(module.Name);
+            if (await scheduler.GetTrigger(triggerKey, cancellationToken) is ISimpleTrigger existing && existing.RepeatInterval == _settings.Schedule.PollInterval)
+            {
+                continue;
+            }
+
+            ITrigger trigger = TriggerBuilder.Create(_timeProvider)
+                .WithIdentity(triggerKey)
+                .ForJob(jobKey)
+                .StartAt(now + FirstPollOffset(module.Name, _settings.Schedule.PollJitter))
+                .WithSchedule(SimpleScheduleBuilder.Create()
+                    .WithInterval(_settings.Schedule.PollInterval)
+                    .RepeatForever()
+
+                    // Polls missed while the service was down collapse into one poll as soon as it is back.
+                    .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount))
+                .Build();
+            await scheduler.ScheduleJob(trigger, ScheduleJobOptions.Replacing, cancellationToken);
+            LogPollScheduled(module.Name, _settings.Schedule.PollInterval, trigger.StartTimeUtc);
+        }
+
+        foreach (JobKey stale in (await scheduler.GetJobKeys(GroupMatcher<JobKey>.GroupEquals(PollJob.Group), cancellationToken)).Where(k => !configured.Contains(k)))
+        {
+            await scheduler.DeleteJob(stale, cancellationToken);
+            LogPollRemoved(stale.Name);
+        }
+
+        await SynchronizeNightlyAsync(scheduler, cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task SynchronizeNightlyAsync(IScheduler scheduler, CancellationToken cancellationToken)
+    {
+        IJobDetail job = JobBuilder.Create<NightlyJob>().WithIdentity(NightlyJob.Key).WithDescription("Nightly matrix").StoreDurably().Build();
+        await scheduler.AddJob(job, AddJobOptions.Replacing, cancellationToken);
+        if (await scheduler.GetTrigger(NightlyJob.TriggerKey, cancellationToken) is ICronTrigger existing && existing.CronExpressionString == _settings.Schedule.NightlyCron)
+        {
+            return;
+        }
+
+        ITrigger trigger = TriggerBuilder.Create(_timeProvider)
+            .WithIdentity(NightlyJob.TriggerKey)
+            .ForJob(NightlyJob.Key)
+            .WithSchedule(CronScheduleBuilder.Create(_settings.Schedule.NightlyCron)
+
+                // A nightly run missed while the service was down runs once when it is back.
+                .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed))
+            .Build();
+        try
+        {
+            await scheduler.ScheduleJob(trigger, ScheduleJobOptions.Replacing, cancellationToken);
+            LogNightlyScheduled(_settings.Schedule.NightlyCron);
+        }
+        catch (SchedulerException e)
+        {
+            // A valid cron can still be over (a one-off date with a year in the past); polling goes on without it.
+            LogNightlyNotScheduled(_settings.Schedule.NightlyCron, e.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Polling {Module} every {Interval}, first at {FirstPoll}")]
+    private partial void LogPollScheduled(string module, TimeSpan interval, DateTimeOffset firstPoll);
+
+    [LoggerMessage(EventId = 6302, Level = LogLevel.Information, Message = "Removed the poll job of {Module}, which is no longer configured")]
+    private partial void LogPollRemoved(string module);
+
+    [LoggerMessage(EventId = 6303, Level = LogLevel.Information, Message = "Nightly runs scheduled by cron {Cron}")]
+    private partial void LogNightlyScheduled(string cron);
+
+    [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "Nightly runs not scheduled: cron {Cron} ({Reason})")]
+    private partial void LogNightlyNotScheduled(string cron, string reason);
+}

@@ -1,0 +1,29 @@
+using CiRunner.Cli;
+
+namespace CiRunner.Tests.Cli;
+
+public sealed class TriggerCommandTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:8080", "http://127.0.0.1:8080/")]
+    [InlineData("http://0.0.0.0:8080", "http://127.0.0.1:8080/")]
+    [InlineData("http://*:8080", "http://localhost:8080/")]
+    [InlineData("http://+:9000", "http://localhost:9000/")]
+    [InlineData("https://ci.example.org:8443", "https://ci.example.org:8443/")]
+    public void ClientUrl_WildcardListenHosts_MeanThisMachine(string listen, string expected)
+    {
+        Assert.Equal(new Uri(expected), TriggerCommand.ClientUrl(listen));
+    }
+
+    [Fact]
+    public async Task Trigger_NeitherBranchNorCommit_IsAUsageError()
+    {
+        var error = new StringWriter();
+
+        int exitCode = await CliApplication.Build().Parse(["trigger", "--module", "keystone"])
+            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = error });
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Give --branch, --commit, or both.", error.ToString(), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,55 @@
+using CiRunner.Results;
+using CiRunner.Tests.Fixtures;
+
+namespace CiRunner.Tests.Results;
+
+public sealed class PollStatusStoreTests : IDisposable
+{
+    private readonly TempDatabase _temp = new();
+    private readonly PollStatusStore _status;
+
+    public PollStatusStoreTests()
+    {
+        _status = _temp.CreateStore().PollStatus;
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task GetAsync_NeverPolled_ReturnsNull()
+    {
+        Assert.Null(await _status.GetAsync("keystone", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Record_FailuresThenSuccess_CountsBothWaysAndKeepsTheLastError()
+    {
+        DateTimeOffset firstFailure = _temp.Time.GetUtcNow();
+        await _status.RecordFailureAsync("keystone", "connection refused", CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(5));
+        DateTimeOffset secondFailure = _temp.Time.GetUtcNow();
+        await _status.RecordFailureAsync("keystone", "timed out", CancellationToken.None);
+        ModulePollStatus? failing = await _status.GetAsync("keystone", CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(5));
+        DateTimeOffset success = _temp.Time.GetUtcNow();
+
+        await _status.RecordSuccessAsync("keystone", CancellationToken.None);
+
+        Assert.Equal(new ModulePollStatus("keystone", secondFailure, null, "timed out", secondFailure, 2, 2), failing);
+        Assert.NotEqual(firstFailure, secondFailure);
+        Assert.Equal(
+            new ModulePollStatus("keystone", success, success, "timed out", secondFailure, 0, 2),
+            await _status.GetAsync("keystone", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ListAsync_ModulesInNameOrder()
+    {
+        await _status.RecordSuccessAsync("nova", CancellationToken.None);
+        await _status.RecordFailureAsync("glance", "refused", CancellationToken.None);
+
+        IReadOnlyList<ModulePollStatus> all = await _status.ListAsync(CancellationToken.None);
+
+        Assert.Equal(["glance", "nova"], all.Select(s => s.Module));
+    }
+}

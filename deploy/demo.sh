@@ -32,6 +32,23 @@ log "building the Puppet base image (debootstrap, offline) and the release image
 "$cirunner" images build --release zed
 
 if [ "$serve" -eq 1 ]; then
+  # A token for the demo's write API, unless the user brought one.
+  export CIRUNNER_API_TOKEN="${CIRUNNER_API_TOKEN:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
   log "starting the service on http://127.0.0.1:8080 (Ctrl+C stops it)"
-  exec "$cirunner" serve
+  "$cirunner" serve &
+  service=$!
+  trap 'kill -INT "$service" 2>/dev/null; wait "$service"' INT TERM
+  for _ in $(seq 1 60); do
+    curl -sf http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break
+    kill -0 "$service" 2>/dev/null || { wait "$service"; exit $?; }
+    sleep 1
+  done
+
+  # The poller records the heads it first sees without running them; ask for the demo's first runs.
+  "$cirunner" trigger --module keystone --branch unmaintained/zed
+  "$cirunner" trigger --module glance --branch unmaintained/zed
+  log "runs are under way; in another shell, with CIRUNNER_CONFIG=$CIRUNNER_CONFIG:"
+  log "  $cirunner runs        then  $cirunner show 1   and  $cirunner logs 1"
+  log "  $cirunner status      poll status of the demo modules"
+  wait "$service"
 fi

@@ -16,8 +16,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-# git: mirrors and demo repositories; debootstrap: the offline base image builder.
-packages=(git debootstrap ca-certificates)
+# git: mirrors and demo repositories; debootstrap: the offline base image builder; curl: health checks.
+packages=(git debootstrap ca-certificates curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -97,7 +97,9 @@ public sealed partial class ModulePoller
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             string error = UrlCredentials.RedactText($"{e.GetType().Name}: {e.Message}");
-            LogPollFailed(module.Name, url, error);
+            // A git error's text can quote the URL with its login, so only the redacted text is logged; other
+            // failures (the database, a bug) keep their stack trace.
+            LogPollFailed(module.Name, url, error, e is LibGit2Sharp.LibGit2SharpException ? null : e);
             try
             {
                 await _pollStatus.RecordFailureAsync(module.Name, error, cancellationToken);
@@ -161,7 +163,7 @@ public sealed partial class ModulePoller
     private partial void LogPolled(string module, int changeCount, int runCount);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Polling {Module} from {Url} failed: {Error}")]
-    private partial void LogPollFailed(string module, string url, string error);
+    private partial void LogPollFailed(string module, string url, string error, Exception? exception);
 
     [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Fetching {Module} from {Url} failed; retry {Retry} in {Delay}: {Error}")]
     private partial void LogFetchRetry(string module, string url, int retry, TimeSpan delay, string error);

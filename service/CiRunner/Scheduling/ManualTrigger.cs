@@ -59,6 +59,11 @@ public sealed class ManualTrigger
             return Refuse(ManualRunRefusal.Invalid, "Give a branch, a commit, or both.");
         }
 
+        if (!string.IsNullOrWhiteSpace(request.Branch) && !GitRefName.IsValid(request.Branch))
+        {
+            return Refuse(ManualRunRefusal.Invalid, $"'{request.Branch}' is not a branch name.");
+        }
+
         // Only ids: a revision expression (master~2, HEAD) would resolve to something nobody named.
         if (!string.IsNullOrWhiteSpace(request.Commit) && !IsCommitId(request.Commit))
         {

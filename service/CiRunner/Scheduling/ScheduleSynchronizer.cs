@@ -71,8 +71,10 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
                     .WithInterval(_settings.Schedule.PollInterval)
                     .RepeatForever()
 
-                    // Polls missed while the service was down collapse into one poll as soon as it is back.
-                    .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount))
+                    // After a long stop, wait for the module's next slot rather than firing every module at once:
+                    // "now" would restart all triggers in the same second and undo the jitter for good. Nothing is
+                    // missed either way; the next poll compares with the heads stored before the stop.
+                    .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
                 .Build();
             await scheduler.ScheduleJob(trigger, ScheduleJobOptions.Replacing, cancellationToken);
             LogPollScheduled(module.Name, _settings.Schedule.PollInterval, trigger.StartTimeUtc);

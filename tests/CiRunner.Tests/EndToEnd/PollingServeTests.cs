@@ -157,7 +157,7 @@ public sealed class PollingServeTests : IDisposable
 
         // A one-off cron (with a year) a few seconds ahead, in the scheduler's time zone (the machine's): it comes
         // due while the service is stopped, and only the stored trigger's misfire handling can still run it.
-        DateTimeOffset due = TimeProvider.System.GetUtcNow().AddSeconds(8);
+        DateTimeOffset due = TimeProvider.System.GetUtcNow().AddSeconds(10);
         DateTime local = TimeZoneInfo.ConvertTime(due, TimeZoneInfo.Local).DateTime;
         _folder.Set("Schedule:NightlyCron", System.FormattableString.Invariant($"{local.Second} {local.Minute} {local.Hour} {local.Day} {local.Month} ? {local.Year}"));
         ResultsStore store = ResultsStore.Open(DatabaseFile);

@@ -60,6 +60,7 @@ public sealed class ManualTriggerTests : IDisposable
     [InlineData("nova", "master", null, ManualRunRefusal.Invalid, "Module 'nova' is not configured")]
     [InlineData("keystone", null, null, ManualRunRefusal.Invalid, "Give a branch, a commit, or both")]
     [InlineData("keystone", "stable/1999.1", null, ManualRunRefusal.NotFound, "Branch stable/1999.1 does not exist")]
+    [InlineData("keystone", "stable/../x", null, ManualRunRefusal.Invalid, "'stable/../x' is not a branch name")]
     [InlineData("keystone", null, "master~1", ManualRunRefusal.Invalid, "'master~1' is not a commit id")]
     public async Task Start_BadRequests_AreRefused(string module, string? branch, string? commit, ManualRunRefusal refusal, string message)
     {

@@ -36,7 +36,10 @@ internal static class LogsCommand
 
         if (job.LogPath is null)
         {
-            await error.WriteLineAsync($"Job {jobId} has no log: it is {ResultsText.Status(job)} and never started.".AsMemory(), cancellationToken);
+            string why = job.StartedAt is null
+                ? $"it is {ResultsText.Status(job)} and never started"
+                : $"it ended before a container ran, or retention pruned it (Retention:MaxAge); summary: {job.Summary ?? "none"}";
+            await error.WriteLineAsync($"Job {jobId} has no log: {why}.".AsMemory(), cancellationToken);
             return 1;
         }
 

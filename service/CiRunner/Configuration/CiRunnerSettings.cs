@@ -25,6 +25,8 @@ public sealed record CiRunnerSettings
 
     public required HttpOptions Http { get; init; }
 
+    public required RetentionOptions Retention { get; init; }
+
     /// <summary>Tracked modules in configured order.</summary>
     public required IReadOnlyList<TrackedModule> Modules { get; init; }
 

@@ -19,6 +19,7 @@ public static class CiRunnerSettingsServiceCollectionExtensions
         services.AddSingleton(Options.Create(settings.Docker));
         services.AddSingleton(Options.Create(settings.Schedule));
         services.AddSingleton(Options.Create(settings.Http));
+        services.AddSingleton(Options.Create(settings.Retention));
         return services;
     }
 }

@@ -23,6 +23,7 @@ public static partial class ConfigurationLoader
         nameof(ScheduleOptions.NightlySkipUnchanged), nameof(ScheduleOptions.NightlyBranches),
     ];
 
+    private static readonly string[] _retentionKeys = [nameof(RetentionOptions.Enabled), nameof(RetentionOptions.MaxAge), nameof(RetentionOptions.Cron)];
     private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable)];
     private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials), nameof(ModuleOptions.ChangeRefs)];
     private static readonly string[] _credentialKeys = [nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.PasswordVariable)];
@@ -121,6 +122,27 @@ public static partial class ConfigurationLoader
 
         schedule.NightlyCron = cron;
         return schedule;
+    }
+
+    private static RetentionOptions ReadRetention(ConfigurationReader reader)
+    {
+        const string Section = RetentionOptions.SectionName;
+        var defaults = new RetentionOptions();
+        reader.RejectUnknownKeys(Section, _retentionKeys);
+        string cronKey = $"{Section}:Cron";
+        string cron = reader.String(cronKey, defaults.Cron, _ => true, "a Quartz cron expression")!;
+        if (!reader.IsReported(cronKey) && CronProblem(cron) is { } problem)
+        {
+            reader.Error(cronKey, cron, $"a Quartz cron expression with seconds first, like 0 30 3 * * ? for 03:30 every day ({problem})");
+        }
+
+        return new RetentionOptions
+        {
+            Enabled = reader.Bool($"{Section}:Enabled", defaults.Enabled),
+            MaxAge = reader.Duration($"{Section}:MaxAge", defaults.MaxAge, t => t >= TimeSpan.FromHours(1),
+                Matrix.Duration.Expected + ", at least 1h"),
+            Cron = cron,
+        };
     }
 
     private static HttpOptions ReadHttp(ConfigurationReader reader)

@@ -64,6 +64,7 @@ public static partial class ConfigurationLoader
         DockerOptions docker = ReadDocker(reader);
         ScheduleOptions schedule = ReadSchedule(reader);
         HttpOptions http = ReadHttp(reader);
+        RetentionOptions retention = ReadRetention(reader);
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);
 
         int errorsBeforeReleases = reader.Errors.Count;
@@ -98,6 +99,7 @@ public static partial class ConfigurationLoader
             Docker = docker,
             Schedule = schedule,
             Http = http,
+            Retention = retention,
             Modules = modules,
             Releases = releases,
             Scenarios = scenarios,

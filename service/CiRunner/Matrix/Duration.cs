@@ -4,12 +4,12 @@ using System.Text.RegularExpressions;
 namespace CiRunner.Matrix;
 
 /// <summary>
-/// Durations as people write them in scenario files and settings: <c>30s</c>, <c>5m</c>, <c>1h</c>, <c>1h30m</c>,
+/// Durations as people write them in scenario files and settings: <c>30s</c>, <c>5m</c>, <c>1h</c>, <c>1h30m</c>, <c>90d</c>,
 /// or TimeSpan's invariant <c>hh:mm:ss</c> (<c>1.00:00:00</c> for a day).
 /// </summary>
 public static partial class Duration
 {
-    public const string Expected = "a duration like 30s, 5m, 1h30m or 00:10:00";
+    public const string Expected = "a duration like 30s, 5m, 1h30m, 90d or 00:10:00";
 
     public static bool TryParse(string? text, out TimeSpan value)
     {
@@ -35,7 +35,7 @@ public static partial class Duration
 
         try
         {
-            value = TimeSpan.FromHours(Part(match, "h")) + TimeSpan.FromMinutes(Part(match, "m")) + TimeSpan.FromSeconds(Part(match, "s"));
+            value = TimeSpan.FromDays(Part(match, "d")) + TimeSpan.FromHours(Part(match, "h")) + TimeSpan.FromMinutes(Part(match, "m")) + TimeSpan.FromSeconds(Part(match, "s"));
             return true;
         }
         catch (OverflowException)
@@ -80,6 +80,6 @@ public static partial class Duration
     private static long Part(Match match, string group) =>
         match.Groups[group].Success ? long.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture) : 0;
 
-    [GeneratedRegex(@"^(?:(?<h>\d{1,6})h)?(?:(?<m>\d{1,6})m)?(?:(?<s>\d{1,8})s)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:(?<d>\d{1,5})d)?(?:(?<h>\d{1,6})h)?(?:(?<m>\d{1,6})m)?(?:(?<s>\d{1,8})s)?$", RegexOptions.CultureInvariant)]
     private static partial Regex ShortForm();
 }

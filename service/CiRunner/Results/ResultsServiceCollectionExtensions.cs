@@ -38,6 +38,7 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().PollState);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().PollStatus);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Cells);
+        services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Retention);
         services.AddHostedService<ResultsSchemaMigrator>();
         return services;
     }

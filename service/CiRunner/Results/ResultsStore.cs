@@ -20,6 +20,7 @@ public sealed class ResultsStore
         PollState = new PollStateStore(database, timeProvider);
         PollStatus = new PollStatusStore(database, timeProvider);
         Cells = new CellResultStore(database);
+        Retention = new RetentionStore(database);
     }
 
     public ResultsDatabase Database { get; }
@@ -33,6 +34,8 @@ public sealed class ResultsStore
     public PollStatusStore PollStatus { get; }
 
     public CellResultStore Cells { get; }
+
+    public RetentionStore Retention { get; }
 
     /// <summary>A store on a database file, for code that runs without the service's container (CLI verbs, tests).</summary>
     public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)

@@ -87,36 +87,53 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
         }
 
         await SynchronizeNightlyAsync(scheduler, cancellationToken);
+        await SynchronizeRetentionAsync(scheduler, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private async Task SynchronizeNightlyAsync(IScheduler scheduler, CancellationToken cancellationToken)
+    private Task SynchronizeNightlyAsync(IScheduler scheduler, CancellationToken cancellationToken) =>
+        SynchronizeCronJobAsync<NightlyJob>(scheduler, NightlyJob.Key, NightlyJob.TriggerKey, "Nightly matrix", _settings.Schedule.NightlyCron, cancellationToken);
+
+    private async Task SynchronizeRetentionAsync(IScheduler scheduler, CancellationToken cancellationToken)
     {
-        IJobDetail job = JobBuilder.Create<NightlyJob>().WithIdentity(NightlyJob.Key).WithDescription("Nightly matrix").StoreDurably().Build();
+        if (!_settings.Retention.Enabled)
+        {
+            await scheduler.DeleteJob(RetentionJob.Key, cancellationToken);
+            return;
+        }
+
+        await SynchronizeCronJobAsync<RetentionJob>(scheduler, RetentionJob.Key, RetentionJob.TriggerKey, "Retention: prune old logs and job details", _settings.Retention.Cron, cancellationToken);
+    }
+
+    /// <summary>Stores a cron-driven job; an unchanged trigger is kept, so its next fire time survives a restart.</summary>
+    private async Task SynchronizeCronJobAsync<TJob>(IScheduler scheduler, JobKey jobKey, TriggerKey triggerKey, string description, string cron, CancellationToken cancellationToken)
+        where TJob : IJob
+    {
+        IJobDetail job = JobBuilder.Create<TJob>().WithIdentity(jobKey).WithDescription(description).StoreDurably().Build();
         await scheduler.AddJob(job, AddJobOptions.Replacing, cancellationToken);
-        if (await scheduler.GetTrigger(NightlyJob.TriggerKey, cancellationToken) is ICronTrigger existing && existing.CronExpressionString == _settings.Schedule.NightlyCron)
+        if (await scheduler.GetTrigger(triggerKey, cancellationToken) is ICronTrigger existing && existing.CronExpressionString == cron)
         {
             return;
         }
 
         ITrigger trigger = TriggerBuilder.Create(_timeProvider)
-            .WithIdentity(NightlyJob.TriggerKey)
-            .ForJob(NightlyJob.Key)
-            .WithSchedule(CronScheduleBuilder.Create(_settings.Schedule.NightlyCron)
+            .WithIdentity(triggerKey)
+            .ForJob(jobKey)
+            .WithSchedule(CronScheduleBuilder.Create(cron)
 
-                // A nightly run missed while the service was down runs once when it is back.
+                // A run missed while the service was down runs once when it is back.
                 .WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed))
             .Build();
         try
         {
             await scheduler.ScheduleJob(trigger, ScheduleJobOptions.Replacing, cancellationToken);
-            LogNightlyScheduled(_settings.Schedule.NightlyCron);
+            LogCronScheduled(description, cron);
         }
         catch (SchedulerException e)
         {
             // A valid cron can still be over (a one-off date with a year in the past); polling goes on without it.
-            LogNightlyNotScheduled(_settings.Schedule.NightlyCron, e.Message);
+            LogCronNotScheduled(description, cron, e.Message);
         }
     }
 
@@ -126,9 +143,9 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
     [LoggerMessage(EventId = 6302, Level = LogLevel.Information, Message = "Removed the poll job of {Module}, which is no longer configured")]
     private partial void LogPollRemoved(string module);
 
-    [LoggerMessage(EventId = 6303, Level = LogLevel.Information, Message = "Nightly runs scheduled by cron {Cron}")]
-    private partial void LogNightlyScheduled(string cron);
+    [LoggerMessage(EventId = 6303, Level = LogLevel.Information, Message = "{Job} scheduled by cron {Cron}")]
+    private partial void LogCronScheduled(string job, string cron);
 
-    [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "Nightly runs not scheduled: cron {Cron} ({Reason})")]
-    private partial void LogNightlyNotScheduled(string cron, string reason);
+    [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "{Job} not scheduled: cron {Cron} ({Reason})")]
+    private partial void LogCronNotScheduled(string job, string cron, string reason);
 }

@@ -30,6 +30,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton<ManualTrigger>();
         services.AddTransient<PollJob>();
         services.AddTransient<NightlyJob>();
+        services.AddTransient<RetentionJob>();
 
         string connectionString = ResultsDatabase.BuildConnectionString(settings.DataPaths.DatabaseFile);
         services.AddQuartz(q =>

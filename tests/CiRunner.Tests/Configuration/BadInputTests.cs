@@ -93,6 +93,8 @@ public sealed class BadInputTests
         ["command empty"] = new(c => c.Write("scenarios/basic.yaml", ConfigFolder.BasicScenario + "steps:\n  - apply\n  - type: command\n    command: []\n"), "basic.yaml", "line 8, steps[1].command", "[]", "non-empty"),
         ["command step without command"] = new(c => c.Write("scenarios/basic.yaml", ConfigFolder.BasicScenario + "steps:\n  - type: command\n    name: nothing\n"), "basic.yaml", "line 6, steps[0].command", null, "argument list"),
         ["bad timeout"] = new(c => c.Write("scenarios/basic.yaml", ConfigFolder.BasicScenario + "steps:\n  - type: apply\n    timeout: 2x\n"), "basic.yaml", "line 7, steps[0].timeout", "2x", "30s, 5m"),
+        ["retention max age too short"] = new(c => c.Set("Retention", new JsonObject { ["MaxAge"] = "10m" }), Settings, "Retention:MaxAge", "10m", "at least 1h"),
+        ["retention cron broken"] = new(c => c.Set("Retention", new JsonObject { ["Cron"] = "nightly" }), Settings, "Retention:Cron", "nightly", "Quartz cron"),
         ["noop not a boolean"] = new(c => c.Write("scenarios/basic.yaml", ConfigFolder.BasicScenario + "steps:\n  - type: apply\n    noop: sometimes\n"), "basic.yaml", "line 7, steps[0].noop", "sometimes", "true or false"),
         ["noop on a command step"] = new(c => c.Write("scenarios/basic.yaml", ConfigFolder.BasicScenario + "steps:\n  - type: command\n    command: [true]\n    noop: true\n"), "basic.yaml", "line 8, steps[0].noop", "true", "only apply and idempotency steps take it"),
         ["idempotency before apply"] = new(c => c.Write("scenarios/basic.yaml", ConfigFolder.BasicScenario + "steps: [idempotency, apply]\n"), "basic.yaml", "line 5, steps[0]", "idempotency", "apply step before"),

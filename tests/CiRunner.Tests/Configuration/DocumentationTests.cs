@@ -41,7 +41,7 @@ public sealed partial class DocumentationTests
     public void EveryOptionsKey_IsDocumented()
     {
         Type[] sections = [typeof(CiRunner.Configuration.ServiceOptions), typeof(CiRunner.Configuration.DockerOptions), typeof(CiRunner.Configuration.ScheduleOptions),
-            typeof(CiRunner.Configuration.HttpOptions), typeof(CiRunner.Configuration.ModuleOptions), typeof(CiRunner.Configuration.ReleaseOptions)];
+            typeof(CiRunner.Configuration.HttpOptions), typeof(CiRunner.Configuration.RetentionOptions), typeof(CiRunner.Configuration.ModuleOptions), typeof(CiRunner.Configuration.ReleaseOptions)];
         foreach (string key in sections.SelectMany(t => t.GetProperties()).Select(p => p.Name))
         {
             Assert.Contains($"`{key}", _document, StringComparison.Ordinal);

@@ -42,6 +42,8 @@ public sealed class DurationTests
     [InlineData("1h", 3600)]
     [InlineData("1h30m", 5400)]
     [InlineData("2h15m10s", 8110)]
+    [InlineData("90d", 7776000)]
+    [InlineData("1d12h", 129600)]
     [InlineData("00:10:00", 600)]
     [InlineData("1.00:00:00", 86400)]
     public void TryParse_AcceptedForms_GiveTheDuration(string text, int seconds)

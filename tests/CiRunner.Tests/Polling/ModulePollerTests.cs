@@ -67,6 +67,29 @@ public sealed class ModulePollerTests : IDisposable
         Assert.Equal(("stable/2024.1", head), (run.Branch, run.CommitSha));
     }
 
+    [Theory]
+    [InlineData("stable/$(touch${IFS}pwned)")]
+    [InlineData("stable/x;touch${IFS}pwned`id`")]
+    [InlineData("stable/--upload-pack=touch${IFS}pwned")]
+    [InlineData("stable/%2e%2e%2f%2e%2e%2fetc")]
+    public async Task Poll_BranchNameWithShellOrPathMetacharacters_IsStoredVerbatimAndNothingRunsIt(string branch)
+    {
+        _harness.Remote.Commit("master");
+        await _harness.PollAsync();
+        string head = _harness.Remote.Branch(branch, from: "master");
+
+        ModulePollOutcome outcome = await _harness.PollAsync();
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        RunRecord run = Assert.Single(await _harness.RunsAsync());
+        Assert.Equal((branch, head), (run.Branch, run.CommitSha));
+        BranchHeadRecord? stored = await _harness.Store.PollState.GetAsync("keystone", branch, CancellationToken.None);
+        Assert.Equal(head, stored?.CommitSha);
+        // Git is driven in process (LibGit2Sharp), never through a shell: nothing the name spells was executed.
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_harness.Settings.DataPaths.Root, "pwned*", SearchOption.AllDirectories));
+        Assert.False(File.Exists(Path.Combine(Environment.CurrentDirectory, "pwned")));
+    }
+
     [Fact]
     public async Task Poll_ForcePush_TriggersAndIsReportedAsOne()
     {

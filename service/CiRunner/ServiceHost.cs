@@ -34,10 +34,10 @@ internal static class ServiceHost
         builder.Services.AddExecution(settings);
         builder.Services.AddSingleton<RunLauncher>();
         builder.Services.AddScheduling(settings);
+        builder.Services.AddWeb();
 
         WebApplication app = builder.Build();
-        app.MapHealth();
-        app.MapRunsApi();
+        app.MapWeb();
         app.MapMetrics();
         return app;
     }

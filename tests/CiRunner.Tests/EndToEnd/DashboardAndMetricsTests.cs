@@ -96,6 +96,14 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         Assert.Contains("cirunner_jobs_queued", text, StringComparison.Ordinal);
         Assert.Contains("process_", text, StringComparison.Ordinal);
         Assert.Contains("dotnet_", text, StringComparison.Ordinal);
+
+        // The shipped Grafana dashboard plots job, step, cell and queue metrics under the names the service exposes.
+        string dashboard = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "deploy", "grafana", "cirunner.json"));
+        using JsonDocument parsed = JsonDocument.Parse(dashboard);
+        List<string> plotted = System.Text.RegularExpressions.Regex.Matches(dashboard, "cirunner_(?:job|step|cell|jobs)_[a-z_]+")
+            .Select(m => m.Value).Distinct(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(plotted);
+        Assert.All(plotted, name => Assert.Contains(name, text, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using CiRunner.Execution;
 using CiRunner.Results;
+using CiRunner.Telemetry;
 using CiRunner.Tests.Fixtures;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -80,6 +81,22 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
             prometheus.Kill(entireProcessTree: true);
             await prometheus.WaitForExitAsync();
         }
+    }
+
+    [Fact]
+    public void Traces_OfTheRun_NestJobsUnderTheRunAndStepsUnderTheirJob()
+    {
+        ActivityTraceId trace = CiRunnerTelemetry.RunContext(_service.Run.Run.Id).TraceId;
+        List<Activity> ofRun = _service.Activities.Where(a => a.TraceId == trace).ToList();
+        Activity failingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/fails");
+        Activity passingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/converges");
+        List<Activity> passingSteps = ofRun.Where(a => a.ParentSpanId == passingJob.SpanId).ToList();
+
+        Assert.Single(ofRun, a => a.DisplayName == "run created");
+        Assert.Equal(CiRunnerTelemetry.RunContext(_service.Run.Run.Id).SpanId, failingJob.ParentSpanId);
+        Assert.Equal(ActivityStatusCode.Error, failingJob.Status);
+        Assert.Equal(["step apply", "step idempotency"], passingSteps.OrderBy(a => a.StartTimeUtc).Select(a => a.DisplayName));
+        Assert.All(passingSteps, step => Assert.Equal("success", step.GetTagItem("cirunner.step.result")));
     }
 
     [Fact]

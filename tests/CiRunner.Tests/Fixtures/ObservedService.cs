@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using CiRunner.Results;
 using CiRunner.Scheduling;
+using CiRunner.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -18,7 +21,23 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
 
     private readonly DockerEngineFixture _engine = new();
     private readonly TempDirectory _folder = new();
+    private readonly ActivityListener _listener;
     private WebApplication? _app;
+
+    public ObservedService()
+    {
+        // Process-wide, like every ActivityListener: tests filter what they read by this service's run ids.
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == CiRunnerTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = Activities.Add,
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    /// <summary>Every CiRunner activity stopped in this process since the fixture was created.</summary>
+    public ConcurrentBag<Activity> Activities { get; } = [];
 
     /// <summary>A variable name of this fixture's own, so parallel tests never see each other's tokens.</summary>
     public string TokenVariable { get; } = $"CIRUNNER_TEST_TOKEN_{Guid.NewGuid():N}";
@@ -107,5 +126,9 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
     }
 
     /// <summary>After <see cref="DisposeAsync"/>: the service has stopped writing into the folder.</summary>
-    public void Dispose() => _folder.Dispose();
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _folder.Dispose();
+    }
 }

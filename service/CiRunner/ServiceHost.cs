@@ -2,6 +2,7 @@ using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Scheduling;
+using CiRunner.Telemetry;
 using CiRunner.Web;
 
 namespace CiRunner;
@@ -28,14 +29,16 @@ internal static class ServiceHost
 
         Directory.CreateDirectory(settings.DataPaths.Root);
         builder.Services.AddCiRunnerSettings(settings);
+        builder.Services.AddTelemetry(settings);
         builder.Services.AddResultsStore(settings.DataPaths);
         builder.Services.AddExecution(settings);
         builder.Services.AddSingleton<RunLauncher>();
         builder.Services.AddScheduling(settings);
+        builder.Services.AddWeb();
 
         WebApplication app = builder.Build();
-        app.MapHealth();
-        app.MapRunsApi();
+        app.MapWeb();
+        app.MapMetrics();
         return app;
     }
 }

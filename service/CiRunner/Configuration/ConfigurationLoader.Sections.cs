@@ -24,7 +24,7 @@ public static partial class ConfigurationLoader
     ];
 
     private static readonly string[] _retentionKeys = [nameof(RetentionOptions.Enabled), nameof(RetentionOptions.MaxAge), nameof(RetentionOptions.Cron)];
-    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable)];
+    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable), nameof(HttpOptions.ProtectReads)];
     private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials), nameof(ModuleOptions.ChangeRefs)];
     private static readonly string[] _credentialKeys = [nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.PasswordVariable)];
     private static readonly string[] _releaseKeys =
@@ -154,6 +154,7 @@ public static partial class ConfigurationLoader
         {
             Listen = reader.String($"{Section}:Listen", defaults.Listen, IsListenUrl, "an http:// or https:// URL with a host and port, like http://127.0.0.1:8080")!,
             ApiTokenVariable = reader.String($"{Section}:ApiTokenVariable", defaults.ApiTokenVariable, EnvironmentVariableName().IsMatch, EnvironmentVariableExpected)!,
+            ProtectReads = reader.Bool($"{Section}:ProtectReads", defaults.ProtectReads),
         };
     }
 

@@ -11,6 +11,13 @@ public sealed class HttpOptions
     /// <summary>Name of the environment variable that holds the API token. The token itself is never read from a file.</summary>
     public string ApiTokenVariable { get; set; } = "CIRUNNER_API_TOKEN";
 
+    /// <summary>
+    /// When true, the dashboard, the JSON reads and the logs need the API token too (bearer header); when false
+    /// (the default) only write actions do. <c>/healthz</c> and <c>/metrics</c> stay open either way, for probes
+    /// and scrapers.
+    /// </summary>
+    public bool ProtectReads { get; set; }
+
     /// <summary>The API token from the environment, or null when unset (write actions are then refused).</summary>
     public string? ReadApiToken(Func<string, string?>? getEnvironmentVariable = null)
     {

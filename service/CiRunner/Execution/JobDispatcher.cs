@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using CiRunner.Configuration;
 using CiRunner.Results;
+using CiRunner.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace CiRunner.Execution;
@@ -24,6 +27,11 @@ public sealed partial class JobDispatcher : BackgroundService
     private readonly DockerOptions _docker;
     private readonly ILogger<JobDispatcher> _logger;
     private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CiRunnerTelemetry? _telemetry;
+    private readonly CellResultGauge? _cellGauge;
+
+    /// <summary>The cancellation of each running job, so the API can cancel one job without stopping the others.</summary>
+    private readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
 
     public JobDispatcher(
         JobQueue queue,
@@ -35,8 +43,12 @@ public sealed partial class JobDispatcher : BackgroundService
         OrphanReaper reaper,
         IOptions<ServiceOptions> service,
         IOptions<DockerOptions> docker,
-        ILogger<JobDispatcher> logger)
+        ILogger<JobDispatcher> logger,
+        CiRunnerTelemetry? telemetry = null,
+        CellResultGauge? cellGauge = null)
     {
+        _telemetry = telemetry;
+        _cellGauge = cellGauge;
         _queue = queue;
         _jobs = jobs;
         _runs = runs;
@@ -51,6 +63,32 @@ public sealed partial class JobDispatcher : BackgroundService
 
     /// <summary>Completes when start-up recovery is done (for tests and health).</summary>
     public Task Recovered => _recovered.Task;
+
+    /// <summary>Whether the dispatch loop is alive (for health): it ended only if the host is stopping or it crashed.</summary>
+    public bool IsDispatching => ExecuteTask is { IsCompleted: false };
+
+    /// <summary>
+    /// Cancels a running job: its container is killed and it ends as cancelled. False when this process is not
+    /// running the job (queued jobs are cancelled in the store and the queue instead).
+    /// </summary>
+    public bool TryCancelRunning(long jobId)
+    {
+        if (!_running.TryGetValue(jobId, out CancellationTokenSource? cancellation))
+        {
+            return false;
+        }
+
+        try
+        {
+            cancellation.Cancel();
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The job ended between the lookup and the cancel.
+            return false;
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -101,6 +139,10 @@ public sealed partial class JobDispatcher : BackgroundService
     private async Task RunAsync(QueuedJob queued, CancellationToken stoppingToken)
     {
         using IDisposable? scope = _logger.BeginScope(new Dictionary<string, object>(StringComparer.Ordinal) { ["RunId"] = queued.RunId, ["JobId"] = queued.JobId });
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        JobLabels? labels = null;
+        bool started = false;
+        _running[queued.JobId] = cancellation;
         try
         {
             JobRecord? job = await _jobs.GetAsync(queued.JobId, stoppingToken);
@@ -109,6 +151,15 @@ public sealed partial class JobDispatcher : BackgroundService
             {
                 return;
             }
+
+            labels = new JobLabels(run.Module, run.Branch, job.Release, job.Scenario, job.Kind);
+            using Activity? activity = CiRunnerTelemetry.ActivitySource.StartActivity(
+                $"job {job.CellKey}", ActivityKind.Internal, CiRunnerTelemetry.RunContext(run.Id));
+            activity?.SetTag("cirunner.run.id", run.Id);
+            activity?.SetTag("cirunner.job.id", job.Id);
+            activity?.SetTag("cirunner.module", run.Module);
+            activity?.SetTag("cirunner.branch", run.Branch);
+            activity?.SetTag("cirunner.cell", job.CellKey);
 
             JobSpec spec;
             IReadOnlyList<JobModuleRecord> lockfile;
@@ -120,7 +171,7 @@ public sealed partial class JobDispatcher : BackgroundService
             {
                 if (await _jobs.MarkStartedAsync(job.Id, null, null, stoppingToken))
                 {
-                    await FinishAsync(job.Id, JobResult.Error, e.Message);
+                    await FinishAsync(job.Id, JobResult.Error, e.Message, labels, TimeSpan.Zero);
                 }
 
                 return;
@@ -132,35 +183,64 @@ public sealed partial class JobDispatcher : BackgroundService
                 return;
             }
 
+            started = true;
+            _telemetry?.JobStarted();
             await _jobs.RecordModulesAsync(job.Id, lockfile, stoppingToken);
             LogJobStarted(job.Id, run.Id, job.CellKey, spec.Image);
-            JobOutcome outcome = await _executor.ExecuteAsync(spec, _recorder, stoppingToken);
-            await FinishAsync(job.Id, outcome.Result, outcome.Summary);
+            IJobProgress progress = _telemetry is null
+                ? _recorder
+                : new TelemetryJobProgress(_recorder, _telemetry, labels, activity?.Context ?? default);
+            JobOutcome outcome = await _executor.ExecuteAsync(spec, progress, cancellation.Token);
+            string summary = outcome.Result == JobResult.Cancelled && !stoppingToken.IsCancellationRequested
+                ? $"Cancelled through the API ({outcome.Summary})."
+                : outcome.Summary;
+            await FinishAsync(job.Id, outcome.Result, summary, labels, outcome.Duration);
+            activity?.SetTag("cirunner.job.result", CiRunnerTelemetry.ResultName(outcome.Result));
+            if (outcome.Result != JobResult.Success)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, outcome.Result.ToString());
+            }
+
             LogJobFinished(job.Id, run.Id, job.CellKey, outcome.Result, outcome.Duration.TotalSeconds);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            string summary = stoppingToken.IsCancellationRequested ? "Cancelled: the service stopped before the job ended." : "Cancelled through the API.";
+            await TryFinishAsync(queued.JobId, summary, labels, JobResult.Cancelled);
+        }
+        catch (Exception e)
         {
             // One job's trouble (a locked database, a bug) must not stop the dispatcher or the other jobs.
             LogJobCrashed(e, queued.JobId, queued.RunId);
-            await TryFinishAsync(queued.JobId, $"CiRunner could not run the job: {e.Message}");
+            await TryFinishAsync(queued.JobId, $"CiRunner could not run the job: {e.Message}", labels);
         }
-        catch (OperationCanceledException)
+        finally
         {
-            await TryFinishAsync(queued.JobId, "Cancelled: the service stopped before the job ended.", JobResult.Cancelled);
+            _running.TryRemove(queued.JobId, out _);
+            if (started)
+            {
+                _telemetry?.JobEnded();
+            }
         }
     }
 
-    private async Task FinishAsync(long jobId, JobResult result, string summary)
+    private async Task FinishAsync(long jobId, JobResult result, string summary, JobLabels? labels, TimeSpan? duration)
     {
         // The stopping token may be cancelled already; a job's end must still be recorded.
-        await _jobs.MarkFinishedAsync(jobId, result, summary, CancellationToken.None);
+        JobCompletion? completion = await _jobs.MarkFinishedAsync(jobId, result, summary, CancellationToken.None);
+        if (completion is not null && labels is not null)
+        {
+            _telemetry?.JobFinished(labels, result, duration ?? completion.Job.Duration);
+        }
+
+        _cellGauge?.Invalidate();
     }
 
-    private async Task TryFinishAsync(long jobId, string summary, JobResult result = JobResult.Error)
+    private async Task TryFinishAsync(long jobId, string summary, JobLabels? labels, JobResult result = JobResult.Error)
     {
         try
         {
-            await FinishAsync(jobId, result, summary);
+            await FinishAsync(jobId, result, summary, labels, null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -1,3 +1,5 @@
+using CiRunner.Telemetry;
+
 namespace CiRunner.Execution;
 
 /// <summary>A job waiting for an executor slot.</summary>
@@ -15,7 +17,13 @@ public sealed class JobQueue : IDisposable
     private readonly Lock _lock = new();
     private readonly PriorityQueue<QueuedJob, (int Priority, long Sequence)> _queue = new();
     private readonly SemaphoreSlim _available = new(0);
+    private readonly CiRunnerTelemetry? _telemetry;
     private long _sequence;
+
+    public JobQueue(CiRunnerTelemetry? telemetry = null)
+    {
+        _telemetry = telemetry;
+    }
 
     public int Count
     {
@@ -36,6 +44,7 @@ public sealed class JobQueue : IDisposable
             _queue.Enqueue(job, (-(int)job.Priority, _sequence++));
         }
 
+        _telemetry?.JobQueued();
         _available.Release();
     }
 
@@ -50,6 +59,7 @@ public sealed class JobQueue : IDisposable
                 // A removal may have taken the job this signal was for; then wait for the next one.
                 if (_queue.TryDequeue(out QueuedJob? job, out _))
                 {
+                    _telemetry?.JobDequeued();
                     return job;
                 }
             }
@@ -80,6 +90,7 @@ public sealed class JobQueue : IDisposable
                 _queue.Enqueue(job, key);
             }
 
+            _telemetry?.JobDequeued(removed.Count);
             return removed;
         }
     }

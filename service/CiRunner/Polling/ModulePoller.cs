@@ -1,6 +1,7 @@
 using CiRunner.Matrix;
 using CiRunner.Results;
 using CiRunner.Scheduling;
+using CiRunner.Telemetry;
 using Polly;
 using Polly.Retry;
 
@@ -29,6 +30,8 @@ public sealed partial class ModulePoller
     private readonly RunLauncher _launcher;
     private readonly ILogger<ModulePoller> _logger;
     private readonly ResiliencePipeline _fetchRetry;
+    private readonly TimeProvider _timeProvider;
+    private readonly CiRunnerTelemetry? _telemetry;
 
     public ModulePoller(
         ModuleMirrors mirrors,
@@ -36,8 +39,11 @@ public sealed partial class ModulePoller
         PollStatusStore pollStatus,
         RunLauncher launcher,
         TimeProvider timeProvider,
-        ILogger<ModulePoller> logger)
+        ILogger<ModulePoller> logger,
+        CiRunnerTelemetry? telemetry = null)
     {
+        _timeProvider = timeProvider;
+        _telemetry = telemetry;
         _mirrors = mirrors;
         _pollState = pollState;
         _pollStatus = pollStatus;
@@ -72,6 +78,21 @@ public sealed partial class ModulePoller
     public async Task<ModulePollOutcome> PollAsync(TrackedModule module, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(module);
+        long started = _timeProvider.GetTimestamp();
+        using System.Diagnostics.Activity? activity = CiRunnerTelemetry.ActivitySource.StartActivity("poll");
+        activity?.SetTag("cirunner.module", module.Name);
+        ModulePollOutcome outcome = await PollOnceAsync(module, cancellationToken);
+        _telemetry?.PollFinished(module.Name, _timeProvider.GetElapsedTime(started), outcome.Succeeded, outcome.Changes.Count(c => c.Triggers));
+        if (!outcome.Succeeded)
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, outcome.Error);
+        }
+
+        return outcome;
+    }
+
+    private async Task<ModulePollOutcome> PollOnceAsync(TrackedModule module, CancellationToken cancellationToken)
+    {
         string url = UrlCredentials.RedactText(UrlCredentials.Redact(module.Url));
         try
         {

@@ -2,6 +2,7 @@ using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Matrix;
 using CiRunner.Results;
+using CiRunner.Telemetry;
 
 namespace CiRunner.Scheduling;
 
@@ -13,9 +14,11 @@ public sealed partial class RunLauncher
     private readonly JobStore _jobs;
     private readonly JobQueue _queue;
     private readonly ILogger<RunLauncher> _logger;
+    private readonly CiRunnerTelemetry? _telemetry;
 
-    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobStore jobs, JobQueue queue, ILogger<RunLauncher> logger)
+    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobStore jobs, JobQueue queue, ILogger<RunLauncher> logger, CiRunnerTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         _settings = settings;
         _runs = runs;
         _jobs = jobs;
@@ -47,6 +50,17 @@ public sealed partial class RunLauncher
         foreach (JobRecord job in run.Jobs)
         {
             _queue.Enqueue(new QueuedJob(run.Run.Id, job.Id, priority));
+        }
+
+        _telemetry?.RunCreated(trigger.Module, trigger.Cause.ToString().ToLowerInvariant());
+        using (System.Diagnostics.Activity? activity = CiRunnerTelemetry.ActivitySource.StartActivity(
+            "run created", System.Diagnostics.ActivityKind.Internal, CiRunnerTelemetry.RunContext(run.Run.Id)))
+        {
+            activity?.SetTag("cirunner.run.id", run.Run.Id);
+            activity?.SetTag("cirunner.module", trigger.Module);
+            activity?.SetTag("cirunner.branch", trigger.Branch);
+            activity?.SetTag("cirunner.commit", trigger.CommitSha);
+            activity?.SetTag("cirunner.jobs", run.Jobs.Count);
         }
 
         LogRunCreated(run.Run.Id, trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, run.Jobs.Count);

@@ -1,16 +1,22 @@
+using CiRunner.Execution;
 using CiRunner.Results;
+using Docker.DotNet;
+using Quartz;
 
 namespace CiRunner.Web;
 
-/// <summary><c>/healthz</c>: whether the service can reach what it depends on.</summary>
+/// <summary><c>/healthz</c>: whether the service can reach what it depends on. Always open, for probes.</summary>
 internal static class HealthEndpoints
 {
+    /// <summary>A probe must answer quickly even when the engine hangs.</summary>
+    private static readonly TimeSpan DockerPingTimeout = TimeSpan.FromSeconds(5);
+
     public static void MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", async (ResultsDatabase database, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, ISchedulerFactory schedulers, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
         {
-            string databaseStatus;
             bool healthy = true;
+            string databaseStatus;
             try
             {
                 int version = await database.ReadSchemaVersionAsync(cancellationToken);
@@ -22,10 +28,51 @@ internal static class HealthEndpoints
                 databaseStatus = $"error: {e.Message}";
             }
 
+            string dockerStatus;
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(DockerPingTimeout);
+                await docker.System.PingAsync(timeout.Token);
+                dockerStatus = "ok";
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                healthy = false;
+                dockerStatus = e is OperationCanceledException ? $"error: no answer to a ping within {DockerPingTimeout.TotalSeconds:F0} s" : $"error: {e.Message}";
+            }
+
+            string schedulerStatus;
+            try
+            {
+                IScheduler scheduler = await schedulers.GetScheduler(cancellationToken);
+                SchedulerStatus status = await scheduler.GetStatus(cancellationToken);
+                schedulerStatus = status switch
+                {
+                    SchedulerStatus.Running => "ok",
+                    SchedulerStatus.Created or SchedulerStatus.Standby => "starting",
+                    _ => $"error: {status.ToString().ToLowerInvariant()}",
+                };
+                healthy &= status is SchedulerStatus.Running or SchedulerStatus.Created or SchedulerStatus.Standby;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                healthy = false;
+                schedulerStatus = $"error: {e.Message}";
+            }
+
+            string dispatcherStatus = !dispatcher.Recovered.IsCompleted ? "starting (recovering earlier jobs)"
+                : dispatcher.IsDispatching ? "ok"
+                : "error: stopped";
+            healthy &= dispatcherStatus != "error: stopped";
+
             var body = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["status"] = healthy ? "ok" : "degraded",
                 ["database"] = databaseStatus,
+                ["docker"] = dockerStatus,
+                ["scheduler"] = schedulerStatus,
+                ["dispatcher"] = dispatcherStatus,
             };
             return Microsoft.AspNetCore.Http.Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });

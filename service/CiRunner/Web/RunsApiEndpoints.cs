@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using CiRunner.Configuration;
 using CiRunner.Matrix;
 using CiRunner.Results;
@@ -17,7 +15,7 @@ public sealed record RunCreatedBody(long RunId, string Module, string Branch, st
 public sealed record ModuleStatusBody(string Module, string Url, ModulePollStatus? Poll, IReadOnlyList<BranchHeadRecord> Branches);
 
 /// <summary>
-/// The JSON API for triggers and polling: <c>GET /api/modules</c> (open, like the dashboard) and
+/// The JSON API for triggers and polling: <c>GET /api/modules</c> (a read: open unless <c>Http:ProtectReads</c>) and
 /// <c>POST /api/runs</c> (a manual run; writes need the API token as a bearer token).
 /// </summary>
 internal static class RunsApiEndpoints
@@ -36,11 +34,11 @@ internal static class RunsApiEndpoints
                     heads.Where(h => h.Module == m.Name).ToList()))
                 .ToList();
             return Microsoft.AspNetCore.Http.Results.Json(modules);
-        });
+        }).AddEndpointFilter(ApiAccess.RequireReadAccess);
 
         endpoints.MapPost("/api/runs", async (HttpContext http, RunRequestBody? body, CiRunnerSettings settings, ManualTrigger trigger, CancellationToken cancellationToken) =>
         {
-            if (Authorize(http, settings.Http) is { } refused)
+            if (ApiAccess.Authorize(http, settings.Http) is { } refused)
             {
                 return refused;
             }
@@ -69,32 +67,5 @@ internal static class RunsApiEndpoints
         });
     }
 
-    /// <summary>Null when the request carries the configured token; else the refusal to send.</summary>
-    private static IResult? Authorize(HttpContext http, HttpOptions options)
-    {
-        // Read per request: setting the variable needs a restart anyway, but this keeps the token out of DI.
-        string? token = options.ReadApiToken();
-        if (token is null)
-        {
-            return Error(StatusCodes.Status503ServiceUnavailable,
-                $"Write actions are disabled: no API token is set. Set the environment variable {options.ApiTokenVariable} for the service (the name comes from Http:ApiTokenVariable) and restart it.");
-        }
-
-        string header = http.Request.Headers.Authorization.ToString();
-        const string Scheme = "Bearer ";
-        string given = header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? header[Scheme.Length..].Trim() : "";
-
-        // Constant time, so the answer's timing does not reveal how much of a guess was right.
-        bool matches = given.Length > 0 && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
-        if (!matches)
-        {
-            http.Response.Headers.WWWAuthenticate = "Bearer";
-            return Error(StatusCodes.Status401Unauthorized, $"Missing or wrong API token: send 'Authorization: Bearer <token>' with the value of {options.ApiTokenVariable}.");
-        }
-
-        return null;
-    }
-
-    private static IResult Error(int status, string message) =>
-        Microsoft.AspNetCore.Http.Results.Json(new Dictionary<string, string>(StringComparer.Ordinal) { ["error"] = message }, statusCode: status);
+    private static IResult Error(int status, string message) => ApiAccess.Error(status, message);
 }

@@ -37,6 +37,7 @@ public sealed class BadInputTests
         ["poll jitter longer than the interval"] = new(c => { c.Set("Schedule:PollInterval", "00:00:10"); c.Set("Schedule:PollJitter", "00:01:00"); }, Settings, "Schedule:PollJitter", "00:01:00", "no longer than Schedule:PollInterval"),
         ["nightly branch pattern invalid"] = new(c => c.Set("Schedule:NightlyBranches", new JsonArray("stable/[x]")), Settings, "Schedule:NightlyBranches:0", "stable/[x]", "branch"),
         ["nightly branches empty"] = new(c => c.Set("Schedule:NightlyBranches", new JsonArray()), Settings, "Schedule:NightlyBranches", "[]", "at least one branch pattern"),
+        ["protect reads not a boolean"] = new(c => c.Set("Http:ProtectReads", "sometimes"), Settings, "Http:ProtectReads", "sometimes", "true or false"),
         ["module change refs not a boolean"] = new(c => c.Set("Modules:0:ChangeRefs", "yes please"), Settings, "Modules:0:ChangeRefs", "yes please", "true or false"),
         ["listen not a URL"] = new(c => c.Set("Http:Listen", "localhost:8080"), Settings, "Http:Listen", "localhost:8080", "http://"),
         ["api token variable not a name"] = new(c => c.Set("Http:ApiTokenVariable", "1-TOKEN"), Settings, "Http:ApiTokenVariable", "1-TOKEN", "environment variable name"),

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using CiRunner.Execution;
+using CiRunner.Matrix;
+
+namespace CiRunner.Telemetry;
+
+/// <summary>
+/// The one <see cref="Meter"/> (<c>CiRunner</c>) and <see cref="ActivitySource"/> of the service, with every
+/// instrument the stages record into. The meter comes from <see cref="IMeterFactory"/>, so two hosts in one process
+/// (the end-to-end tests) keep separate instruments.
+/// </summary>
+public sealed class CiRunnerTelemetry
+{
+    public const string MeterName = "CiRunner";
+
+    public const string ActivitySourceName = "CiRunner";
+
+    /// <summary>Static like every ActivitySource: listeners subscribe by name, and there is no factory for sources.</summary>
+    public static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+
+    private readonly Counter<long> _jobsFinished;
+    private readonly Histogram<double> _jobDuration;
+    private readonly Histogram<double> _stepDuration;
+    private readonly UpDownCounter<long> _jobsQueued;
+    private readonly UpDownCounter<long> _jobsRunning;
+    private readonly Counter<long> _polls;
+    private readonly Counter<long> _pollErrors;
+    private readonly Histogram<double> _pollDuration;
+    private readonly Counter<long> _commitsDetected;
+    private readonly Counter<long> _runsCreated;
+
+    public CiRunnerTelemetry(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        Meter = meterFactory.Create(MeterName);
+        _jobsFinished = Meter.CreateCounter<long>("cirunner.jobs.finished", "{job}", "Jobs that ended, by cell and result.");
+        _jobDuration = Meter.CreateHistogram<double>("cirunner.job.duration", "s", "Time from a job's start to its end.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LongBuckets });
+        _stepDuration = Meter.CreateHistogram<double>("cirunner.step.duration", "s", "Time one step of a job ran.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LongBuckets });
+        _jobsQueued = Meter.CreateUpDownCounter<long>("cirunner.jobs.queued", "{job}", "Jobs waiting for an executor slot in this process.");
+        _jobsRunning = Meter.CreateUpDownCounter<long>("cirunner.jobs.running", "{job}", "Jobs running now.");
+        _polls = Meter.CreateCounter<long>("cirunner.polls", "{poll}", "Polls of a module's remote.");
+        _pollErrors = Meter.CreateCounter<long>("cirunner.poll.errors", "{poll}", "Polls that failed.");
+        _pollDuration = Meter.CreateHistogram<double>("cirunner.poll.duration", "s", "Time one poll of a module took.");
+        _commitsDetected = Meter.CreateCounter<long>("cirunner.commits.detected", "{commit}", "New branch heads and patch sets a poll found.");
+        _runsCreated = Meter.CreateCounter<long>("cirunner.runs.created", "{run}", "Runs created, by module and cause.");
+    }
+
+    /// <summary>Jobs run from seconds (a broken Puppetfile) to hours (an upgrade cell), so the default millisecond-sized buckets would not do.</summary>
+    private static IReadOnlyList<double> LongBuckets { get; } = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800];
+
+    public Meter Meter { get; }
+
+    public void JobQueued(int count = 1) => _jobsQueued.Add(count);
+
+    public void JobDequeued(int count = 1) => _jobsQueued.Add(-count);
+
+    public void JobStarted() => _jobsRunning.Add(1);
+
+    public void JobEnded() => _jobsRunning.Add(-1);
+
+    public void JobFinished(JobLabels labels, JobResult result, TimeSpan? duration)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        TagList tags = labels.ToTags();
+        tags.Add("result", ResultName(result));
+        _jobsFinished.Add(1, tags);
+        if (duration is { } d)
+        {
+            _jobDuration.Record(d.TotalSeconds, tags);
+        }
+    }
+
+    public void StepFinished(JobLabels labels, string phase, string step, string result, TimeSpan duration)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        TagList tags = labels.ToTags();
+        tags.Add("phase", phase);
+        tags.Add("step", step);
+        tags.Add("result", result);
+        _stepDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    public void PollFinished(string module, TimeSpan duration, bool succeeded, int commitsDetected)
+    {
+        var tags = new TagList { { "module", module } };
+        _polls.Add(1, tags);
+        _pollDuration.Record(duration.TotalSeconds, tags);
+        if (!succeeded)
+        {
+            _pollErrors.Add(1, tags);
+        }
+
+        if (commitsDetected > 0)
+        {
+            _commitsDetected.Add(commitsDetected, tags);
+        }
+    }
+
+    public void RunCreated(string module, string cause) =>
+        _runsCreated.Add(1, new TagList { { "module", module }, { "cause", cause } });
+
+    /// <summary>The lower-case result names used in metric labels and on the dashboard (<c>success</c>, <c>failure</c>, ...).</summary>
+    public static string ResultName(JobResult result) => result.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// The trace of a run: every job of the run is a child of this context, so a run's jobs share one trace even
+    /// though they start minutes apart in other activities. Derived from the run id, nothing to store.
+    /// </summary>
+    public static ActivityContext RunContext(long runId)
+    {
+        Span<byte> trace = stackalloc byte[16];
+        Span<byte> span = stackalloc byte[8];
+        "cirunner"u8.CopyTo(trace);
+        BitConverter.TryWriteBytes(trace[8..], runId);
+        BitConverter.TryWriteBytes(span, runId ^ 0x5ca1ab1e);
+        return new ActivityContext(ActivityTraceId.CreateFromBytes(trace), ActivitySpanId.CreateFromBytes(span), ActivityTraceFlags.Recorded);
+    }
+}
+
+/// <summary>The labels every job metric carries: which cell of which module branch.</summary>
+public sealed record JobLabels(string Module, string Branch, string Release, string Scenario, JobKind Kind)
+{
+    public TagList ToTags() => new()
+    {
+        { "module", Module },
+        { "branch", Branch },
+        { "release", Release },
+        { "scenario", Scenario },
+        { "kind", Kind.ToString().ToLowerInvariant() },
+    };
+}

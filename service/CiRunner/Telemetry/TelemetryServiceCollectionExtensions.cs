@@ -1,0 +1,47 @@
+using CiRunner.Configuration;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry;
+
+namespace CiRunner.Telemetry;
+
+public static class TelemetryServiceCollectionExtensions
+{
+    /// <summary>
+    /// The instruments, the exporters and their wiring: Prometheus always (scraped at <c>/metrics</c>), OTLP for
+    /// metrics and traces when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the other standard <c>OTEL_*</c>
+    /// variables apply as the OpenTelemetry SDK reads them).
+    /// </summary>
+    public static IServiceCollection AddTelemetry(this IServiceCollection services, CiRunnerSettings settings, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        services.AddMetrics();
+        services.AddSingleton<CiRunnerTelemetry>();
+        services.AddSingleton<CellResultGauge>();
+
+        OpenTelemetryBuilder builder = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("cirunner", serviceInstanceId: settings.Service.InstanceId))
+            .WithMetrics(metrics => metrics
+                .AddMeter(CiRunnerTelemetry.MeterName)
+                .AddRuntimeInstrumentation()
+                .AddProcessInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing.AddSource(CiRunnerTelemetry.ActivitySourceName));
+
+        if (!string.IsNullOrWhiteSpace((getEnvironmentVariable ?? Environment.GetEnvironmentVariable)("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            builder.UseOtlpExporter();
+        }
+
+        return services;
+    }
+
+    /// <summary><c>/metrics</c> in the Prometheus text format, on the service's HTTP port; the cell gauge is created first so the first scrape has it.</summary>
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.ServiceProvider.GetRequiredService<CellResultGauge>();
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        return endpoints;
+    }
+}

@@ -1,0 +1,107 @@
+using CiRunner.Execution;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+
+namespace CiRunner.Web;
+
+/// <summary>One waiting job in <c>GET /api/queue</c>, in dequeue order.</summary>
+public sealed record QueueEntryBody(int Position, long RunId, long JobId, JobPriority Priority, string? Module, string? Branch, string? CellKey, DateTimeOffset? QueuedAt);
+
+/// <summary>The answer to <c>POST /api/runs/{id}/cancel</c>.</summary>
+public sealed record RunCancelledBody(long RunId, IReadOnlyList<long> CancelledQueuedJobs, IReadOnlyList<long> StoppingRunningJobs);
+
+/// <summary>
+/// The read API over runs, jobs, cells and the queue (open unless <c>Http:ProtectReads</c>), the write actions
+/// cancel and rerun (always the token), and job logs by job id.
+/// </summary>
+internal static class ApiEndpoints
+{
+    private const int DefaultRunLimit = 50;
+    private const int MaxRunLimit = 500;
+
+    public static void MapApi(this IEndpointRouteBuilder endpoints)
+    {
+        RouteGroupBuilder reads = endpoints.MapGroup("/api").AddEndpointFilter(ApiAccess.RequireReadAccess);
+
+        reads.MapGet("/runs", async (string? module, string? branch, int? limit, RunStore runs, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(await runs.ListRecentAsync(module, branch, Math.Clamp(limit ?? DefaultRunLimit, 1, MaxRunLimit), cancellationToken)));
+
+        reads.MapGet("/runs/{id:long}", async (long id, RunStore runs, CancellationToken cancellationToken) =>
+            await runs.GetDetailAsync(id, cancellationToken) is { } run
+                ? Microsoft.AspNetCore.Http.Results.Json(run)
+                : NotFound($"Run {id} does not exist."));
+
+        reads.MapGet("/jobs/{id:long}", async (long id, JobStore jobs, CancellationToken cancellationToken) =>
+            await jobs.GetDetailAsync(id, cancellationToken) is { } job
+                ? Microsoft.AspNetCore.Http.Results.Json(job)
+                : NotFound($"Job {id} does not exist."));
+
+        reads.MapGet("/cells", async (string? module, string? branch, CellResultStore cells, CancellationToken cancellationToken) =>
+        {
+            IReadOnlyList<CellResultRecord> all = module is not null && branch is not null
+                ? await cells.ListAsync(module, branch, cancellationToken)
+                : (await cells.ListAllAsync(cancellationToken)).Where(c => module is null || c.Module == module).Where(c => branch is null || c.Branch == branch).ToList();
+            return Microsoft.AspNetCore.Http.Results.Json(all);
+        });
+
+        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, cancellationToken)));
+
+        reads.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken));
+        endpoints.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken))
+            .AddEndpointFilter(ApiAccess.RequireReadAccess);
+
+        RouteGroupBuilder writes = endpoints.MapGroup("/api").AddEndpointFilter(ApiAccess.RequireWriteAccess);
+
+        writes.MapPost("/runs/{id:long}/cancel", async (long id, RunControl control, CancellationToken cancellationToken) =>
+            await control.CancelRunAsync(id, "api", cancellationToken) is { } cancelled
+                ? Microsoft.AspNetCore.Http.Results.Json(new RunCancelledBody(id, cancelled.Queued, cancelled.Running))
+                : NotFound($"Run {id} does not exist."));
+
+        writes.MapPost("/jobs/{id:long}/rerun", async (long id, RunControl control, CancellationToken cancellationToken) =>
+            await control.RerunJobAsync(id, "api", cancellationToken) is { } run
+                ? Microsoft.AspNetCore.Http.Results.Json(
+                    new RunCreatedBody(run.Run.Id, run.Run.Module, run.Run.Branch, run.Run.CommitSha, run.Jobs.Count),
+                    statusCode: StatusCodes.Status201Created)
+                : NotFound($"Job {id} does not exist."));
+    }
+
+    /// <summary>Streams the log as it is now (a running job's log grows; the page reloads to follow it).</summary>
+    private static async Task<IResult> StreamLogAsync(long id, JobLogs logs, CancellationToken cancellationToken)
+    {
+        FileStream? stream = await logs.OpenAsync(id, cancellationToken);
+        return stream is null
+            ? NotFound($"Job {id} has no log (it does not exist or has not started).")
+            : Microsoft.AspNetCore.Http.Results.Stream(stream, "text/plain; charset=utf-8");
+    }
+
+    private static IResult NotFound(string message) => ApiAccess.Error(StatusCodes.Status404NotFound, message);
+}
+
+/// <summary>The in-process queue joined with the store, for the API and the dashboard.</summary>
+internal static class QueueView
+{
+    /// <summary>More than this many queued jobs are summarised: each entry costs two store reads.</summary>
+    private const int MaxEntries = 200;
+
+    public static async Task<IReadOnlyList<QueueEntryBody>> ListAsync(JobQueue queue, JobStore jobs, RunStore runs, CancellationToken cancellationToken)
+    {
+        var entries = new List<QueueEntryBody>();
+        var runCache = new Dictionary<long, RunRecord?>();
+        int position = 0;
+        foreach (QueuedJob queued in queue.Snapshot().Take(MaxEntries))
+        {
+            position++;
+            JobRecord? job = await jobs.GetAsync(queued.JobId, cancellationToken);
+            if (!runCache.TryGetValue(queued.RunId, out RunRecord? run))
+            {
+                run = await runs.GetAsync(queued.RunId, cancellationToken);
+                runCache[queued.RunId] = run;
+            }
+
+            entries.Add(new QueueEntryBody(position, queued.RunId, queued.JobId, queued.Priority, run?.Module, run?.Branch, job?.CellKey, job?.QueuedAt));
+        }
+
+        return entries;
+    }
+}

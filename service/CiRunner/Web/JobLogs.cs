@@ -1,0 +1,87 @@
+using CiRunner.Configuration;
+using CiRunner.Results;
+
+namespace CiRunner.Web;
+
+/// <summary>
+/// Opens a job's log by job id. The path always comes from the job's database row, never from the request, and
+/// must lie inside the data directory; the file is opened for shared reading because the executor may still be
+/// appending to it.
+/// </summary>
+internal sealed class JobLogs
+{
+    private readonly JobStore _jobs;
+    private readonly DataPaths _paths;
+
+    public JobLogs(JobStore jobs, DataPaths paths)
+    {
+        _jobs = jobs;
+        _paths = paths;
+    }
+
+    /// <summary>The open log, or null when the job does not exist, has not started or its log is gone.</summary>
+    public async Task<FileStream?> OpenAsync(long jobId, CancellationToken cancellationToken)
+    {
+        JobRecord? job = await _jobs.GetAsync(jobId, cancellationToken);
+        if (job?.LogPath is not { Length: > 0 } stored)
+        {
+            return null;
+        }
+
+        string path = Path.GetFullPath(stored, _paths.Root);
+        string root = Path.TrimEndingDirectorySeparator(_paths.Root) + Path.DirectorySeparatorChar;
+        if (!path.StartsWith(root, StringComparison.Ordinal) || !File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            // ReadWrite | Delete: a running job keeps writing, and reading must never block the executor or a cleanup.
+            return new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.Open,
+                Access = FileAccess.Read,
+                Share = FileShare.ReadWrite | FileShare.Delete,
+                Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+                BufferSize = 64 * 1024,
+            });
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The last <paramref name="maxBytes"/> of the log for the job page (the whole log is one link away); null without a log.</summary>
+    public async Task<(string Text, bool Truncated)?> ReadTailAsync(long jobId, int maxBytes, CancellationToken cancellationToken)
+    {
+        await using FileStream? stream = await OpenAsync(jobId, cancellationToken);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        long length = stream.Length;
+        bool truncated = length > maxBytes;
+        if (truncated)
+        {
+            stream.Seek(length - maxBytes, SeekOrigin.Begin);
+        }
+
+        byte[] buffer = new byte[Math.Min(length, maxBytes)];
+        int read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+        string text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+        if (truncated && text.IndexOf('\n', StringComparison.Ordinal) is int firstBreak and >= 0)
+        {
+            // Drop the partial first line (and any split UTF-8 sequence with it).
+            text = text[(firstBreak + 1)..];
+        }
+
+        return (text, truncated);
+    }
+}

@@ -1,0 +1,279 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using CiRunner.Execution;
+using CiRunner.Results;
+using CiRunner.Telemetry;
+using CiRunner.Tests.Fixtures;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace CiRunner.Tests.EndToEnd;
+
+/// <summary>
+/// The service after a real run with a passing and a failing cell, seen from outside: a real Prometheus scraping
+/// <c>/metrics</c>, the dashboard in Debian's headless chromium, and the JSON API with its token rules.
+/// </summary>
+public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
+{
+    private static readonly string[] ChromiumArgs =
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+    private readonly ObservedService _service;
+    private readonly ITestOutputHelper _output;
+
+    public DashboardAndMetricsTests(ObservedService service, ITestOutputHelper output)
+    {
+        _service = service;
+        _output = output;
+    }
+
+    [Fact]
+    public async Task Prometheus_ScrapesTheService_JobsFinishedCounterCarriesTheCellLabels()
+    {
+        using var folder = new TempDirectory();
+        int prometheusPort = FreePort.Next();
+        string config = folder.Write("prometheus.yml", $"""
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: cirunner
+                static_configs:
+                  - targets: ['127.0.0.1:{_service.Port}']
+            """);
+        using Process prometheus = StartPrometheus(config, folder.Combine("tsdb"), prometheusPort);
+        try
+        {
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var query = new Uri($"http://127.0.0.1:{prometheusPort}/api/v1/query?query=cirunner_jobs_finished_total");
+            List<Dictionary<string, string>> series = [];
+            var waited = Stopwatch.StartNew();
+            while (series.Count < 2 && waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    using JsonDocument answer = JsonDocument.Parse(await client.GetStringAsync(query));
+                    series = answer.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
+                        .Select(r => r.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? ""))
+                        .Where(m => m.GetValueOrDefault("module") == "demo")
+                        .ToList();
+                }
+                catch (HttpRequestException)
+                {
+                    // Prometheus is still starting.
+                }
+            }
+
+            Assert.True(series.Count >= 2, $"Prometheus returned {series.Count} demo series after {waited.Elapsed}");
+            Dictionary<string, string> failed = Assert.Single(series, s => s["scenario"] == "fails" && s["result"] == "failure");
+            Dictionary<string, string> passed = Assert.Single(series, s => s["scenario"] == "converges" && s["result"] == "success");
+            foreach (Dictionary<string, string> labels in new[] { failed, passed })
+            {
+                Assert.Equal("master", labels["branch"]);
+                Assert.Equal("zed", labels["release"]);
+                Assert.Equal("deploy", labels["kind"]);
+            }
+        }
+        finally
+        {
+            prometheus.Kill(entireProcessTree: true);
+            await prometheus.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public void Traces_OfTheRun_NestJobsUnderTheRunAndStepsUnderTheirJob()
+    {
+        ActivityTraceId trace = CiRunnerTelemetry.RunContext(_service.Run.Run.Id).TraceId;
+        List<Activity> ofRun = _service.Activities.Where(a => a.TraceId == trace).ToList();
+        Activity failingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/fails");
+        Activity passingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/converges");
+        List<Activity> passingSteps = ofRun.Where(a => a.ParentSpanId == passingJob.SpanId).ToList();
+
+        Assert.Single(ofRun, a => a.DisplayName == "run created");
+        Assert.Equal(CiRunnerTelemetry.RunContext(_service.Run.Run.Id).SpanId, failingJob.ParentSpanId);
+        Assert.Equal(ActivityStatusCode.Error, failingJob.Status);
+        Assert.Equal(["step apply", "step idempotency"], passingSteps.OrderBy(a => a.StartTimeUtc).Select(a => a.DisplayName));
+        Assert.All(passingSteps, step => Assert.Equal("success", step.GetTagItem("cirunner.step.result")));
+    }
+
+    [Fact]
+    public async Task Metrics_AfterTheRun_ExposesDurationsCellResultsAndRuntime()
+    {
+        using var client = new HttpClient { BaseAddress = _service.BaseUrl };
+
+        string text = await client.GetStringAsync(new Uri("metrics", UriKind.Relative));
+
+        Assert.Contains("cirunner_job_duration_seconds_bucket{", text, StringComparison.Ordinal);
+        Assert.Contains("cirunner_step_duration_seconds_count{", text, StringComparison.Ordinal);
+        Assert.Contains("cirunner_cell_result{", text, StringComparison.Ordinal);
+        Assert.Contains("cirunner_jobs_running", text, StringComparison.Ordinal);
+        Assert.Contains("cirunner_jobs_queued", text, StringComparison.Ordinal);
+        Assert.Contains("process_", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_", text, StringComparison.Ordinal);
+
+        // The shipped Grafana dashboard plots job, step, cell and queue metrics under the names the service exposes.
+        string dashboard = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "deploy", "grafana", "cirunner.json"));
+        using JsonDocument parsed = JsonDocument.Parse(dashboard);
+        List<string> plotted = System.Text.RegularExpressions.Regex.Matches(dashboard, "cirunner_(?:job|step|cell|jobs)_[a-z_]+")
+            .Select(m => m.Value).Distinct(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(plotted);
+        Assert.All(plotted, name => Assert.Contains(name, text, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Dashboard_InChromium_ShowsFailingAndPassingCellsApartAndLeadsToTheFailureLog()
+    {
+        using IPlaywright playwright = await Playwright.CreateAsync();
+        await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Args = ChromiumArgs,
+            Headless = true,
+        });
+        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+
+        await page.GotoAsync(_service.BaseUrl.ToString());
+        ILocator failing = page.Locator("td.cell[data-cell='zed/fails']");
+        ILocator passing = page.Locator("td.cell[data-cell='zed/converges']");
+        string failingClass = await failing.GetAttributeAsync("class") ?? "";
+        string passingClass = await passing.GetAttributeAsync("class") ?? "";
+        string failingText = await failing.InnerTextAsync();
+        string passingText = await passing.InnerTextAsync();
+
+        Assert.Contains("result-failure", failingClass, StringComparison.Ordinal);
+        Assert.Contains("result-success", passingClass, StringComparison.Ordinal);
+        Assert.Contains("✗", failingText, StringComparison.Ordinal);
+        Assert.Contains("failed", failingText, StringComparison.Ordinal);
+        Assert.Contains("✓", passingText, StringComparison.Ordinal);
+        Assert.DoesNotContain("✓", failingText, StringComparison.Ordinal);
+
+        await failing.Locator("a").ClickAsync();
+        await page.WaitForURLAsync($"**/jobs/{_service.FailingJob.Id}");
+        string log = await page.Locator("#log").InnerTextAsync();
+        Assert.Contains(ObservedService.FailureText, log, StringComparison.Ordinal);
+        Assert.Contains("failed", await page.Locator("#job-result").InnerTextAsync(), StringComparison.Ordinal);
+
+        // Phone width: the grid scrolls inside its box instead of widening the page.
+        await page.SetViewportSizeAsync(390, 800);
+        await page.GotoAsync(_service.BaseUrl.ToString());
+        int pageWidth = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
+        Assert.True(pageWidth <= 400, $"the page is {pageWidth} px wide at phone width");
+    }
+
+    [Fact]
+    public async Task Api_ReadsAreOpen_AndAnswerRunsJobsCellsQueueAndLogs()
+    {
+        using var client = new HttpClient { BaseAddress = _service.BaseUrl };
+
+        using JsonDocument runs = JsonDocument.Parse(await client.GetStringAsync(new Uri("api/runs", UriKind.Relative)));
+        using JsonDocument run = JsonDocument.Parse(await client.GetStringAsync(new Uri($"api/runs/{_service.Run.Run.Id}", UriKind.Relative)));
+        using JsonDocument job = JsonDocument.Parse(await client.GetStringAsync(new Uri($"api/jobs/{_service.FailingJob.Id}", UriKind.Relative)));
+        using JsonDocument cells = JsonDocument.Parse(await client.GetStringAsync(new Uri("api/cells?module=demo&branch=master", UriKind.Relative)));
+        using JsonDocument queue = JsonDocument.Parse(await client.GetStringAsync(new Uri("api/queue", UriKind.Relative)));
+        string apiLog = await client.GetStringAsync(new Uri($"api/jobs/{_service.FailingJob.Id}/log", UriKind.Relative));
+        string pageLog = await client.GetStringAsync(new Uri($"jobs/{_service.FailingJob.Id}/log", UriKind.Relative));
+        using HttpResponseMessage missingLog = await client.GetAsync(new Uri("api/jobs/987654321/log", UriKind.Relative));
+        using HttpResponseMessage health = await client.GetAsync(new Uri("healthz", UriKind.Relative));
+        using JsonDocument healthBody = JsonDocument.Parse(await health.Content.ReadAsStringAsync());
+
+        Assert.Contains(runs.RootElement.EnumerateArray(), r => r.GetProperty("run").GetProperty("id").GetInt64() == _service.Run.Run.Id);
+        Assert.Equal("Failure", run.RootElement.GetProperty("run").GetProperty("result").GetString());
+        Assert.Equal("Failure", job.RootElement.GetProperty("job").GetProperty("result").GetString());
+        Assert.Equal(["zed/converges", "zed/fails"], cells.RootElement.EnumerateArray().Select(c => c.GetProperty("cellKey").GetString()).Order(StringComparer.Ordinal));
+        Assert.Equal(JsonValueKind.Array, queue.RootElement.ValueKind);
+        Assert.Contains(ObservedService.FailureText, apiLog, StringComparison.Ordinal);
+        Assert.Equal(apiLog, pageLog);
+        Assert.Equal(HttpStatusCode.NotFound, missingLog.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("ok", healthBody.RootElement.GetProperty("docker").GetString());
+        Assert.Equal("ok", healthBody.RootElement.GetProperty("dispatcher").GetString());
+    }
+
+    [Fact]
+    public async Task Api_WritesWithoutOrWithAWrongToken_Answer401()
+    {
+        using var client = new HttpClient { BaseAddress = _service.BaseUrl };
+        long runId = _service.Run.Run.Id;
+
+        using HttpResponseMessage none = await client.PostAsync(new Uri($"api/runs/{runId}/cancel", UriKind.Relative), null);
+        using var wrong = new HttpRequestMessage(HttpMethod.Post, new Uri($"api/jobs/{_service.FailingJob.Id}/rerun", UriKind.Relative));
+        wrong.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-the-token");
+        using HttpResponseMessage wrongAnswer = await client.SendAsync(wrong);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongAnswer.StatusCode);
+        Assert.Equal("Bearer", wrongAnswer.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    [Fact]
+    public async Task Api_RerunThenCancel_QueuesTheCellAgainAndEndsItCancelled()
+    {
+        using var client = new HttpClient { BaseAddress = _service.BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _service.Token);
+
+        using HttpResponseMessage rerun = await client.PostAsync(new Uri($"api/jobs/{_service.FailingJob.Id}/rerun", UriKind.Relative), null);
+        using JsonDocument created = JsonDocument.Parse(await rerun.Content.ReadAsStringAsync());
+        long newRun = created.RootElement.GetProperty("runId").GetInt64();
+        await WaitForContainerStartedAsync(newRun);
+        using HttpResponseMessage cancel = await client.PostAsync(new Uri($"api/runs/{newRun}/cancel", UriKind.Relative), null);
+        using HttpResponseMessage missing = await client.PostAsync(new Uri("api/runs/987654321/cancel", UriKind.Relative), null);
+        RunRecord ended = await _service.WaitForRunAsync(newRun);
+        using JsonDocument cancelled = JsonDocument.Parse(await cancel.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.Created, rerun.StatusCode);
+        Assert.Equal(1, created.RootElement.GetProperty("jobs").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Single(cancelled.RootElement.GetProperty("stoppingRunningJobs").EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(JobResult.Cancelled, ended.Result);
+        Assert.Empty(await _service.Engine.ContainersLeftAsync(_service.ServiceInstanceId));
+    }
+
+    /// <summary>
+    /// Waits until the run's job has its container (the image id is stored then), so the cancel below goes through
+    /// the dispatcher's hook to a running container rather than racing the container's creation.
+    /// </summary>
+    private async Task WaitForContainerStartedAsync(long runId)
+    {
+        RunStore runs = _service.Services.GetRequiredService<RunStore>();
+        var waited = Stopwatch.StartNew();
+        while ((await runs.GetDetailAsync(runId, CancellationToken.None))!.Jobs.Single().ImageId is null)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "the rerun job's container did not start within 60 s");
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
+
+    private Process StartPrometheus(string configFile, string storage, int port)
+    {
+        var start = new ProcessStartInfo("/usr/bin/prometheus")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (string argument in new[]
+        {
+            $"--config.file={configFile}",
+            $"--storage.tsdb.path={storage}",
+            $"--web.listen-address=127.0.0.1:{port}",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        Process process = Process.Start(start) ?? throw new InvalidOperationException("prometheus did not start");
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && line.Contains("level=error", StringComparison.Ordinal))
+            {
+                _output.WriteLine($"prometheus: {line}");
+            }
+        };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        return process;
+    }
+}

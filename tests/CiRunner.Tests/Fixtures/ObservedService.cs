@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using CiRunner.Configuration;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using CiRunner.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CiRunner.Tests.Fixtures;
+
+/// <summary>
+/// The real service on a loopback port with one finished run on the real engine: a passing cell
+/// (<c>zed/converges</c>) and a failing one (<c>zed/fails</c>, Puppet cannot find a class). Shared by the
+/// dashboard, metrics and API tests of a class, because a run costs seconds of containers.
+/// </summary>
+public sealed class ObservedService : IAsyncLifetime, IDisposable
+{
+    public const string FailureText = "Could not find class ::nosuchclass";
+
+    private readonly DockerEngineFixture _engine = new();
+    private readonly TempDirectory _folder = new();
+    private readonly ActivityListener _listener;
+    private WebApplication? _app;
+
+    public ObservedService()
+    {
+        // Process-wide, like every ActivityListener: tests filter what they read by this service's run ids.
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == CiRunnerTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = Activities.Add,
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    /// <summary>Every CiRunner activity stopped in this process since the fixture was created.</summary>
+    public ConcurrentBag<Activity> Activities { get; } = [];
+
+    /// <summary>A variable name of this fixture's own, so parallel tests never see each other's tokens.</summary>
+    public string TokenVariable { get; } = $"CIRUNNER_TEST_TOKEN_{Guid.NewGuid():N}";
+
+    public string Token { get; } = Guid.NewGuid().ToString("N");
+
+    public string ServiceInstanceId { get; } = DockerEngineFixture.NewInstanceId();
+
+    public int Port { get; } = FreePort.Next();
+
+    public Uri BaseUrl => new($"http://127.0.0.1:{Port}/");
+
+    public RunDetail Run { get; private set; } = null!;
+
+    public JobRecord PassingJob => Run.Jobs.Single(j => j.Scenario == "converges");
+
+    public JobRecord FailingJob => Run.Jobs.Single(j => j.Scenario == "fails");
+
+    public IServiceProvider Services => _app!.Services;
+
+    public DockerEngineFixture Engine => _engine;
+
+    public async Task InitializeAsync()
+    {
+        await _engine.InitializeAsync();
+        string repository = _folder.Combine("remotes", "puppet-demo");
+        string commit = GitRepositories.Create(repository, "master", new Dictionary<string, string>
+        {
+            ["metadata.json"] = TestJobs.Metadata("demo"),
+            ["manifests/init.pp"] = "class demo {\n  file { '/etc/demo.conf': ensure => file, content => 'converged' }\n}\n",
+        });
+        _folder.Write("scenarios/puppetfiles/zed.Puppetfile", $"mod 'demo',\n  :git => '{repository}',\n  :ref => 'master'\n");
+        _folder.Write("scenarios/converges.pp", "include demo\n");
+        _folder.Write("scenarios/converges.yaml", "name: converges\nmanifest: converges.pp\nmodules: [demo]\nsteps:\n  - apply\n  - idempotency\n");
+        _folder.Write("scenarios/fails.pp", "include nosuchclass\n");
+        _folder.Write("scenarios/fails.yaml", "name: fails\nmanifest: fails.pp\nmodules: [demo]\n");
+        var config = new JsonObject
+        {
+            ["Service"] = new JsonObject { ["InstanceId"] = ServiceInstanceId, ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
+            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = repository, ["Branches"] = new JsonArray("master") }),
+            ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = _engine.PuppetImage }),
+            ["Docker"] = new JsonObject { ["ParallelJobs"] = 2, ["MemoryMb"] = 512 },
+            ["Http"] = new JsonObject { ["Listen"] = $"http://127.0.0.1:{Port}", ["ApiTokenVariable"] = TokenVariable },
+        };
+        string configFile = _folder.Write("appsettings.json", config.ToJsonString());
+        ConfigurationLoadResult loaded = ConfigurationLoader.Load(configFile);
+        if (!loaded.Succeeded)
+        {
+            throw new InvalidOperationException(string.Join('\n', loaded.Errors));
+        }
+
+        Environment.SetEnvironmentVariable(TokenVariable, Token);
+        _app = ServiceHost.Build(loaded.Settings!, ConfigurationLoader.BuildConfiguration(configFile));
+        await _app.StartAsync();
+        Run = await Services.GetRequiredService<RunLauncher>()
+            .StartAsync(new RunTrigger(RunCause.Manual, "demo", "master", commit, RequestedBy: "test"), CancellationToken.None);
+        await WaitForRunAsync(Run.Run.Id);
+    }
+
+    public async Task<RunRecord> WaitForRunAsync(long runId)
+    {
+        RunStore runs = Services.GetRequiredService<RunStore>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        while (true)
+        {
+            RunRecord? run = await runs.GetAsync(runId, timeout.Token);
+            if (run?.FinishedAt is not null)
+            {
+                return run;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        Environment.SetEnvironmentVariable(TokenVariable, null);
+        await _engine.DisposeAsync();
+    }
+
+    /// <summary>After <see cref="DisposeAsync"/>: the service has stopped writing into the folder.</summary>
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _folder.Dispose();
+    }
+}

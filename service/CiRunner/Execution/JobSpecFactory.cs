@@ -27,8 +27,14 @@ public sealed class JobSpecFactory
     }
 
     /// <summary>The job's spec and its lockfile (the exact commit of every module).</summary>
+    /// <param name="run">The job's run: the module under test and its commit.</param>
+    /// <param name="job">The stored job (its cell).</param>
+    /// <param name="workingCopy">
+    /// For <c>cirunner run --ref PATH</c>: the module under test comes from this directory as it is (uncommitted
+    /// work included) instead of the run's commit; its lockfile entry names the directory.
+    /// </param>
     /// <exception cref="ModuleSetException">The release, scenario or a module cannot be resolved; the message says which and what to do.</exception>
-    public (JobSpec Spec, IReadOnlyList<JobModuleRecord> Lockfile) Create(RunRecord run, JobRecord job)
+    public (JobSpec Spec, IReadOnlyList<JobModuleRecord> Lockfile) Create(RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(job);
@@ -43,6 +49,22 @@ public sealed class JobSpecFactory
         var lockfile = new List<JobModuleRecord>();
         void AddPhase(string name, Puppetfile puppetfile, bool underTest, IReadOnlyList<StepDefinition> steps)
         {
+            if (underTest && workingCopy is not null)
+            {
+                // The working copy's commit may exist nowhere else, so the rest of the set resolves as the Puppetfile says.
+                ResolvedModuleSet pinned = _resolver.Resolve(puppetfile, null, null);
+                if (pinned.Sources.All(m => m.Name != workingCopy.Name))
+                {
+                    throw new ModuleSetException($"Module '{workingCopy.Name}' is under test but not in {puppetfile.Path}; add a 'mod' entry for it.");
+                }
+
+                phases.Add(new JobPhase(name, pinned.Sources.Select(m => m.Name == workingCopy.Name ? workingCopy : m).ToList(), files, manifest, steps));
+                lockfile.AddRange(pinned.Lockfile.Select(m => m.Module == workingCopy.Name
+                    ? new JobModuleRecord(m.Module, workingCopy.DirectoryPath, "working copy", run.CommitSha, name)
+                    : m with { Phase = name }));
+                return;
+            }
+
             ResolvedModuleSet modules = underTest ? _resolver.Resolve(puppetfile, moduleUnderTest, run.CommitSha) : _resolver.Resolve(puppetfile, null, null);
             phases.Add(new JobPhase(name, modules.Sources, files, manifest, steps));
             lockfile.AddRange(modules.Lockfile.Select(m => m with { Phase = name }));

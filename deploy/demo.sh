@@ -47,6 +47,8 @@ if [ "$serve" -eq 1 ]; then
   # The poller records the heads it first sees without running them; ask for the demo's first runs.
   "$cirunner" trigger --module keystone --branch unmaintained/zed
   "$cirunner" trigger --module glance --branch unmaintained/zed
+  # The demo release 2023.1 (Zed's code plus a note, see demo/make-demo-modules.sh): deploy and upgrade cells zed -> 2023.1.
+  "$cirunner" trigger --module keystone --branch stable/2023.1
   log "runs are under way; in another shell, with CIRUNNER_CONFIG=$CIRUNNER_CONFIG:"
   log "  $cirunner runs        then  $cirunner show 1   and  $cirunner logs 1"
   log "  $cirunner status      poll status of the demo modules"

@@ -4,7 +4,12 @@
 # Debian bookworm ships the puppet-openstack modules for OpenStack Zed (21.0.0) and their
 # dependencies. This downloads those packages (no installation on this machine), unpacks them and
 # commits each module into a bare repository on the branch "unmaintained/zed" (where upstream keeps
-# Zed today) and on "master". Repositories are named as upstream names them: OpenStack modules
+# Zed today) and on "master".
+#
+# So that the demo has an upgrade path, each repository also gets a branch "stable/2023.1": Debian 12
+# has no 2023.1 modules, so that branch is the Zed code plus one demo commit (a DEMO-RELEASE.md note
+# saying exactly this). It is NOT upstream's 2023.1 code; the upgrade cell zed -> 2023.1 it enables
+# exercises CiRunner's upgrade path (deploy phase, upgrade phase, per-phase lockfile), not OpenStack's. Repositories are named as upstream names them: OpenStack modules
 # DIR/remotes/puppet-<name>.git, others DIR/remotes/<author>-<name>.git (puppetlabs-stdlib.git).
 #
 # usage: make-demo-modules.sh DIR [package ...]   (default: keystone and what it needs)
@@ -62,6 +67,29 @@ export GIT_AUTHOR_NAME="CiRunner demo" GIT_AUTHOR_EMAIL="demo@cirunner.invalid"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
 export GIT_AUTHOR_DATE="2022-10-20T19:49:00Z" GIT_COMMITTER_DATE="2022-10-20T19:49:00Z"
 
+# The demo's stable/2023.1: Zed's code and a note that says so (see the top of this file).
+add_demo_release_branch() {
+  local remote="$1" repository="$2" work
+  git -C "$remote" rev-parse -q --verify refs/heads/stable/2023.1 >/dev/null && return 0
+  work="$(mktemp -d)"
+  git clone -q -b unmaintained/zed "$remote" "$work"
+  git -C "$work" checkout -q -b stable/2023.1
+  cat > "$work/DEMO-RELEASE.md" <<'NOTE'
+# Demo branch, not upstream code
+
+This branch exists only in CiRunner's offline demo. It is the Zed module code packaged by Debian 12,
+plus this note: Debian 12 ships no OpenStack 2023.1 modules. It lets the demo show an upgrade cell
+(zed -> 2023.1) whose phases install two different module sets; it says nothing about upstream's
+2023.1 code.
+NOTE
+  git -C "$work" add DEMO-RELEASE.md
+  GIT_AUTHOR_DATE="2023-03-22T12:00:00Z" GIT_COMMITTER_DATE="2023-03-22T12:00:00Z" \
+    git -C "$work" commit -q -m "Demo only: stable/2023.1 is the Zed code plus this note (not upstream 2023.1)"
+  git -C "$work" push -q origin stable/2023.1
+  rm -rf "$work"
+  log "$repository: demo branch stable/2023.1 (Zed code + a note)"
+}
+
 for module_dir in "$unpacked"/modules/*/; do
   name="$(basename "$module_dir")"
   case "$name" in
@@ -71,6 +99,7 @@ for module_dir in "$unpacked"/modules/*/; do
   remote="$dir/remotes/$repository.git"
   if [ -d "$remote" ]; then
     log "$repository exists, kept"
+    add_demo_release_branch "$remote" "$repository"
     continue
   fi
   work="$(mktemp -d)"
@@ -85,4 +114,5 @@ for module_dir in "$unpacked"/modules/*/; do
   git -C "$remote" symbolic-ref HEAD refs/heads/master
   rm -rf "$work"
   log "$repository $version -> $remote"
+  add_demo_release_branch "$remote" "$repository"
 done

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Writes the offline demo's configuration into DIR: appsettings.json, the zed module set pointing at the
-# repositories make-demo-modules.sh made in DIR/remotes, and the scenarios the demo runs.
+# Writes the offline demo's configuration into DIR: appsettings.json, the zed and 2023.1 module sets pointing
+# at the repositories make-demo-modules.sh made in DIR/remotes, and the scenarios the demo runs.
+# The demo release 2023.1 uses the zed image: an upgrade job runs in one container from the target release's
+# image, and the demo has only Debian 12's (Zed) packages.
 # Paths are absolute, so the files work from any working directory.
 #
 # usage: write-demo-config.sh DIR
@@ -23,6 +25,16 @@ cp "$repo"/scenarios/keystone-noop.{yaml,pp} "$repo"/scenarios/glance-noop.{yaml
   done
 } > "$dir/scenarios/puppetfiles/zed.Puppetfile"
 
+# The demo release 2023.1: the same repositories on the demo branch stable/2023.1 (Zed's code plus a note,
+# see make-demo-modules.sh), so that keystone-noop and glance-noop get an upgrade cell zed -> 2023.1.
+{
+  echo "# Module set of the demo release 2023.1: the demo branch stable/2023.1 (Zed's code plus a note; not upstream 2023.1)."
+  for remote in "$remotes"/*.git; do
+    repository="$(basename "$remote" .git)"
+    printf "mod '%s',\n  :git => '%s',\n  :ref => 'stable/2023.1'\n\n" "${repository#puppet-}" "$remote"
+  done
+} > "$dir/scenarios/puppetfiles/2023.1.Puppetfile"
+
 cat > "$dir/appsettings.json" <<JSON
 {
   "Service": {
@@ -36,7 +48,8 @@ cat > "$dir/appsettings.json" <<JSON
     { "Name": "glance", "Url": "$remotes/puppet-glance.git", "Branches": ["master", "stable/*", "unmaintained/*"] }
   ],
   "Releases": [
-    { "Name": "zed", "Branches": ["unmaintained/zed", "zed-eol"], "Image": "cirunner/release:zed" }
+    { "Name": "zed", "Branches": ["unmaintained/zed", "zed-eol"], "Image": "cirunner/release:zed" },
+    { "Name": "2023.1", "Branches": ["stable/2023.1"], "Image": "cirunner/release:zed" }
   ],
   "Docker": { "ParallelJobs": 2 },
   "Schedule": { "PollInterval": "00:01:00" },

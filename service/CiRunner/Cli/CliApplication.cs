@@ -23,6 +23,8 @@ internal static class CliApplication
         root.Subcommands.Add(ImagesCommand.Create());
         root.Subcommands.Add(TriggerCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(MatrixCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
         return root;
     }
 }

@@ -100,11 +100,13 @@ internal static class ShowCommand
             await WriteLineAsync(output, $"  Summary:    {job.Summary.ReplaceLineEndings(" ")}", cancellationToken);
         }
 
-        if (detail.Modules.Count > 0)
+        // One lockfile per phase: an upgrade job installs the from-release's module set, then the target's.
+        List<IGrouping<string, JobModuleRecord>> phases = detail.Modules.GroupBy(m => m.Phase, StringComparer.Ordinal).ToList();
+        foreach (IGrouping<string, JobModuleRecord> phase in phases)
         {
-            await WriteLineAsync(output, "  Modules:", cancellationToken);
+            await WriteLineAsync(output, phases.Count == 1 && phase.Key == "deploy" ? "  Modules:" : $"  Modules ({phase.Key}):", cancellationToken);
             var modules = new TextTable("MODULE", "REF", "COMMIT", "GIT");
-            foreach (JobModuleRecord module in detail.Modules)
+            foreach (JobModuleRecord module in phase)
             {
                 modules.AddRow(module.Module, ResultsText.OrNone(module.Ref), module.CommitSha, module.GitUrl);
             }

@@ -36,6 +36,9 @@ public sealed record CiRunnerSettings
     /// <summary>Scenarios in file-name order.</summary>
     public required IReadOnlyList<Scenario> Scenarios { get; init; }
 
+    /// <summary>The <c>Matrix</c> section: include/exclude rules, compatibility cells, rollback; empty when not configured.</summary>
+    public MatrixRules Matrix { get; init; } = MatrixRules.Empty;
+
     public TrackedModule? FindModule(string name) => Modules.FirstOrDefault(m => m.Name == name);
 
     public Release? FindRelease(string name) => Releases.FirstOrDefault(r => r.Name == name);

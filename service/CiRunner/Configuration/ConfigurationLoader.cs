@@ -85,6 +85,10 @@ public static partial class ConfigurationLoader
             fileErrors.AddRange(loaded.Errors);
         }
 
+        MatrixRules matrix = releasesValid && scenariosDirectoryExists
+            ? ReadMatrix(reader, releases, fileErrors.Count == 0 ? scenarios : null)
+            : MatrixRules.Empty;
+
         var errors = reader.Errors.Concat(fileErrors).ToList();
         if (errors.Count > 0)
         {
@@ -103,6 +107,7 @@ public static partial class ConfigurationLoader
             Modules = modules,
             Releases = releases,
             Scenarios = scenarios,
+            Matrix = matrix,
         };
         return new ConfigurationLoadResult(settings, [], fullPath);
     }

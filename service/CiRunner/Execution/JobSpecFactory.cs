@@ -5,8 +5,18 @@ using CiRunner.Results;
 namespace CiRunner.Execution;
 
 /// <summary>Turns a stored job into what the executor runs: image, module set at exact commits, scenario files and steps.</summary>
+/// <remarks>
+/// A deploy job has one phase. An upgrade job has <c>deploy</c> (the from-release's module set as its Puppetfile pins
+/// it), then <c>upgrade</c> (the target release's module set with the commit under test, after the target's
+/// <c>UpgradePrepareCommand</c>); a rollback job adds <c>rollback</c> (the from-release's module set again). Every
+/// phase runs the scenario's steps, so its <c>command</c> steps verify each phase.
+/// </remarks>
 public sealed class JobSpecFactory
 {
+    public const string DeployPhase = "deploy";
+    public const string UpgradePhase = "upgrade";
+    public const string RollbackPhase = "rollback";
+
     private readonly CiRunnerSettings _settings;
     private readonly ModuleSetResolver _resolver;
 
@@ -17,8 +27,14 @@ public sealed class JobSpecFactory
     }
 
     /// <summary>The job's spec and its lockfile (the exact commit of every module).</summary>
+    /// <param name="run">The job's run: the module under test and its commit.</param>
+    /// <param name="job">The stored job (its cell).</param>
+    /// <param name="workingCopy">
+    /// For <c>cirunner run --ref PATH</c>: the module under test comes from this directory as it is (uncommitted
+    /// work included) instead of the run's commit; its lockfile entry names the directory.
+    /// </param>
     /// <exception cref="ModuleSetException">The release, scenario or a module cannot be resolved; the message says which and what to do.</exception>
-    public (JobSpec Spec, IReadOnlyList<JobModuleRecord> Lockfile) Create(RunRecord run, JobRecord job)
+    public (JobSpec Spec, IReadOnlyList<JobModuleRecord> Lockfile) Create(RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(job);
@@ -26,29 +42,66 @@ public sealed class JobSpecFactory
             ?? throw new ModuleSetException($"Release '{job.Release}' is no longer configured (Releases); the job cannot run.");
         Scenario scenario = _settings.FindScenario(job.Scenario)
             ?? throw new ModuleSetException($"Scenario '{job.Scenario}' is no longer in {_settings.Service.ScenariosDirectory}; the job cannot run.");
-        if (job.Kind != JobKind.Deploy)
+        TrackedModule? moduleUnderTest = _settings.FindModule(run.Module);
+        string manifest = Path.GetFileName(scenario.ManifestPath);
+        ScenarioFile[] files = [new ScenarioFile(manifest, scenario.ManifestPath)];
+        var phases = new List<JobPhase>();
+        var lockfile = new List<JobModuleRecord>();
+        void AddPhase(string name, Puppetfile puppetfile, bool underTest, IReadOnlyList<StepDefinition> steps)
         {
-            throw new ModuleSetException($"Job {job.Id} is a {job.Kind.ToString().ToLowerInvariant()} cell; this build runs deploy cells only.");
+            if (underTest && workingCopy is not null)
+            {
+                // The working copy's commit may exist nowhere else, so the rest of the set resolves as the Puppetfile says.
+                ResolvedModuleSet pinned = _resolver.Resolve(puppetfile, null, null);
+                if (pinned.Sources.All(m => m.Name != workingCopy.Name))
+                {
+                    throw new ModuleSetException($"Module '{workingCopy.Name}' is under test but not in {puppetfile.Path}; add a 'mod' entry for it.");
+                }
+
+                phases.Add(new JobPhase(name, pinned.Sources.Select(m => m.Name == workingCopy.Name ? workingCopy : m).ToList(), files, manifest, steps));
+                lockfile.AddRange(pinned.Lockfile.Select(m => m.Module == workingCopy.Name
+                    ? new JobModuleRecord(m.Module, workingCopy.DirectoryPath, "working copy", run.CommitSha, name)
+                    : m with { Phase = name }));
+                return;
+            }
+
+            ResolvedModuleSet modules = underTest ? _resolver.Resolve(puppetfile, moduleUnderTest, run.CommitSha) : _resolver.Resolve(puppetfile, null, null);
+            phases.Add(new JobPhase(name, modules.Sources, files, manifest, steps));
+            lockfile.AddRange(modules.Lockfile.Select(m => m with { Phase = name }));
         }
 
-        ResolvedModuleSet modules = _resolver.Resolve(release.Puppetfile, _settings.FindModule(run.Module), run.CommitSha);
-        string manifest = Path.GetFileName(scenario.ManifestPath);
-        var phase = new JobPhase(
-            "deploy",
-            modules.Sources,
-            [new ScenarioFile(manifest, scenario.ManifestPath)],
-            manifest,
-            scenario.Steps);
+        if (job.Kind == JobKind.Deploy)
+        {
+            AddPhase(DeployPhase, release.Puppetfile, underTest: true, scenario.Steps);
+        }
+        else
+        {
+            Release from = (job.FromRelease is null ? null : _settings.FindRelease(job.FromRelease))
+                ?? throw new ModuleSetException($"Release '{job.FromRelease}' to upgrade from is no longer configured (Releases); the job cannot run.");
+
+            // One container holds both releases, so it starts from the target's image: the from-release's module set
+            // is deployed with the target release's packages and Puppet, then upgraded in place.
+            AddPhase(DeployPhase, from.Puppetfile, underTest: false, scenario.Steps);
+            IReadOnlyList<StepDefinition> upgradeSteps = release.UpgradePrepareCommand.Count == 0
+                ? scenario.Steps
+                : [new StepDefinition(StepKind.Command, "upgrade-prepare", release.UpgradePrepareCommand, ScenarioLoader.DefaultCommandTimeout), .. scenario.Steps];
+            AddPhase(UpgradePhase, release.Puppetfile, underTest: true, upgradeSteps);
+            if (job.Kind == JobKind.Rollback)
+            {
+                AddPhase(RollbackPhase, from.Puppetfile, underTest: false, scenario.Steps);
+            }
+        }
+
         var spec = new JobSpec(
             run.Id,
             job.Id,
             _settings.Service.InstanceId,
             release.Image,
             release.Name,
-            [phase],
+            phases,
             _settings.Docker.JobTimeout,
             _settings.DataPaths.JobLogFile(run.Id, job.Id),
             ContainerLimits.FromOptions(_settings.Docker));
-        return (spec, modules.Lockfile);
+        return (spec, lockfile);
     }
 }

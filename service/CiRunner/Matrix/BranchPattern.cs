@@ -31,6 +31,9 @@ public sealed record BranchPattern
 
     public bool IsMatch(string branch) => Glob(Pattern.AsSpan(), branch.AsSpan());
 
+    /// <summary>The same glob for other names (releases, scenarios in matrix rules): <c>*</c> matches any run of characters.</summary>
+    public static bool GlobMatch(string pattern, string text) => Glob(pattern.AsSpan(), text.AsSpan());
+
     public override string ToString() => Pattern;
 
     // Iterative glob with single-star backtracking: linear enough for branch names and no regex to escape.

@@ -9,6 +9,7 @@ namespace CiRunner.Matrix;
 /// <param name="Releases">Releases it applies to; empty means all.</param>
 /// <param name="Steps">Steps in order.</param>
 /// <param name="Upgrade">Whether it takes part in upgrade cells.</param>
+/// <param name="Rollback">Whether each of its upgrade cells also gets a rollback cell (besides <see cref="MatrixRules.Rollback"/>).</param>
 public sealed record Scenario(
     string Name,
     string Description,
@@ -17,7 +18,8 @@ public sealed record Scenario(
     IReadOnlyList<string> Modules,
     IReadOnlyList<string> Releases,
     IReadOnlyList<StepDefinition> Steps,
-    bool Upgrade)
+    bool Upgrade,
+    bool Rollback = false)
 {
     public bool AppliesTo(string release) =>
         Releases.Count == 0 || Releases.Contains(release, StringComparer.Ordinal);

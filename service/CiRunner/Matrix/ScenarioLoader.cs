@@ -15,14 +15,14 @@ public sealed record ScenarioLoadResult(IReadOnlyList<Scenario> Scenarios, IRead
 /// <summary>
 /// Reads scenario files (<c>scenarios/*.yaml</c>). The format is documented in <c>docs/configuration.md</c>:
 /// <c>name</c>, <c>description</c>, <c>manifest</c> (beside the file), <c>modules</c>, <c>releases</c> (default all),
-/// <c>upgrade</c> (default true) and <c>steps</c> (default <c>apply</c>, <c>idempotency</c>).
+/// <c>upgrade</c> (default true), <c>rollback</c> (default false) and <c>steps</c> (default <c>apply</c>, <c>idempotency</c>).
 /// </summary>
 public static partial class ScenarioLoader
 {
     public static readonly TimeSpan DefaultApplyTimeout = TimeSpan.FromMinutes(30);
     public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(10);
 
-    private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "steps"];
+    private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "rollback", "steps"];
     private static readonly string[] _stepKeys = ["type", "name", "command", "timeout", "noop"];
 
     /// <summary>
@@ -162,6 +162,7 @@ public static partial class ScenarioLoader
             List<string> modules = ReadModules(root, entries);
             List<string> scenarioReleases = ReadReleases(entries);
             bool upgrade = ReadBool(entries, "upgrade", defaultValue: true);
+            bool rollback = ReadBool(entries, "rollback", defaultValue: false);
             List<StepDefinition> steps = ReadSteps(entries);
 
             if (releases is not null && modules.Count > 0)
@@ -174,7 +175,7 @@ public static partial class ScenarioLoader
                 return (null, 0);
             }
 
-            var scenario = new Scenario(name, description, Path.GetFullPath(path), manifest, modules, scenarioReleases, steps, upgrade);
+            var scenario = new Scenario(name, description, Path.GetFullPath(path), manifest, modules, scenarioReleases, steps, upgrade, rollback);
             return (scenario, LineOf(entries["name"].Value.Start));
         }
 

@@ -61,4 +61,5 @@ public sealed record JobCompletion(JobRecord Job, RunRecord? CompletedRun);
 /// <param name="GitUrl">Where it came from.</param>
 /// <param name="Ref">The branch, tag or ref the Puppetfile asked for; null for the remote's default branch.</param>
 /// <param name="CommitSha">The commit installed.</param>
-public sealed record JobModuleRecord(string Module, string GitUrl, string? Ref, string CommitSha);
+/// <param name="Phase">The job phase that installed it (<c>deploy</c>, <c>upgrade</c>, <c>rollback</c>): upgrade jobs have a module set per phase.</param>
+public sealed record JobModuleRecord(string Module, string GitUrl, string? Ref, string CommitSha, string Phase = "deploy");

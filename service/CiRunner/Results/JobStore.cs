@@ -287,15 +287,15 @@ public sealed class JobStore
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Records the job's lockfile: the commit of every module it installed. Recording a module again replaces it.</summary>
+    /// <summary>Records the job's lockfile: the commit of every module each phase installed. Recording a module of a phase again replaces it.</summary>
     public async Task RecordModulesAsync(long jobId, IReadOnlyList<JobModuleRecord> modules, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(modules);
 
         const string UpsertModule = """
-            INSERT INTO job_modules (job_id, module, git_url, ref, commit_sha)
-            VALUES (@JobId, @Module, @GitUrl, @Ref, @CommitSha)
-            ON CONFLICT (job_id, module) DO UPDATE SET git_url = excluded.git_url, ref = excluded.ref, commit_sha = excluded.commit_sha
+            INSERT INTO job_modules (job_id, phase, module, git_url, ref, commit_sha)
+            VALUES (@JobId, @Phase, @Module, @GitUrl, @Ref, @CommitSha)
+            ON CONFLICT (job_id, phase, module) DO UPDATE SET git_url = excluded.git_url, ref = excluded.ref, commit_sha = excluded.commit_sha
             """;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
@@ -304,7 +304,7 @@ public sealed class JobStore
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 UpsertModule,
-                new { JobId = jobId, module.Module, module.GitUrl, module.Ref, module.CommitSha },
+                new { JobId = jobId, module.Phase, module.Module, module.GitUrl, module.Ref, module.CommitSha },
                 transaction,
                 cancellationToken: cancellationToken));
         }
@@ -319,10 +319,13 @@ public sealed class JobStore
         return await GetAsync(connection, transaction: null, jobId, cancellationToken);
     }
 
-    /// <summary>One job with its modules (by name), steps (in order) and idempotency changes, or null when no job has that id.</summary>
+    // Phases in the order a job runs them, whatever their names sort to.
+    private const string PhaseOrder = "CASE job_modules.phase WHEN 'deploy' THEN 0 WHEN 'upgrade' THEN 1 WHEN 'rollback' THEN 2 ELSE 3 END";
+
+    /// <summary>One job with its modules (by phase, then name), steps (in order) and idempotency changes, or null when no job has that id.</summary>
     public async Task<JobDetail?> GetDetailAsync(long jobId, CancellationToken cancellationToken)
     {
-        const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY job_modules.module";
+        const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY " + PhaseOrder + ", job_modules.module";
         const string SelectSteps = "SELECT " + StepRow.Columns + " FROM steps WHERE steps.job_id = @JobId ORDER BY steps.ordinal";
         const string SelectChanges = "SELECT " + IdempotencyChangeRow.Columns + """
              FROM idempotency_changes WHERE idempotency_changes.job_id = @JobId

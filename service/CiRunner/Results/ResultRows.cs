@@ -230,7 +230,8 @@ internal sealed class IdempotencyChangeRow
 internal sealed class JobModuleRow
 {
     public const string Columns = """
-        job_modules.module AS Module, job_modules.git_url AS GitUrl, job_modules.ref AS Ref, job_modules.commit_sha AS CommitSha
+        job_modules.module AS Module, job_modules.git_url AS GitUrl, job_modules.ref AS Ref, job_modules.commit_sha AS CommitSha,
+        job_modules.phase AS Phase
         """;
 
     public string Module { get; set; } = "";
@@ -241,7 +242,9 @@ internal sealed class JobModuleRow
 
     public string CommitSha { get; set; } = "";
 
-    public JobModuleRecord ToRecord() => new(Module, GitUrl, Ref, CommitSha);
+    public string Phase { get; set; } = "";
+
+    public JobModuleRecord ToRecord() => new(Module, GitUrl, Ref, CommitSha, Phase);
 }
 
 internal sealed class BranchHeadRow

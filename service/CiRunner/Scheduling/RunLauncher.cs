@@ -38,7 +38,7 @@ public sealed partial class RunLauncher
             ?? throw new ArgumentException($"Module '{trigger.Module}' is not configured (Modules).", nameof(trigger));
 
         JobPriority priority = JobPriorities.For(trigger.Cause);
-        IReadOnlyList<Cell> cells = CellExpansion.DeployCells(module, trigger.Branch, _settings.Releases, _settings.Scenarios);
+        IReadOnlyList<Cell> cells = CellExpansion.Expand(module, trigger.Branch, _settings.Releases, _settings.Scenarios, _settings.Matrix);
         List<NewJob> jobs = cells
             .Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)priority))
             .ToList();

@@ -146,6 +146,24 @@ public sealed class ResultsVerbsTests : IDisposable
     }
 
     [Fact]
+    public async Task Show_UpgradeJob_LockfilePerPhase()
+    {
+        ResultsStore store = _temp.CreateStore();
+        RunDetail run = await store.Runs.CreateAsync(Samples.Run(), [Samples.Upgrade()], CancellationToken.None);
+        await store.Jobs.RecordModulesAsync(run.Jobs[0].Id,
+            [new("keystone", "https://opendev.org/openstack/puppet-keystone", "unmaintained/2023.1", "aaaa", "deploy"),
+             new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.1", Samples.Sha, "upgrade")],
+            CancellationToken.None);
+
+        (int exitCode, string output, _) = await InvokeAsync("show", run.Run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(0, exitCode);
+        string text = output.ReplaceLineEndings("\n");
+        Assert.Matches(@"  Modules \(deploy\):\n    MODULE\s+REF\s+COMMIT\s+GIT\n    keystone  unmaintained/2023\.1  aaaa", text);
+        Assert.Matches(@"  Modules \(upgrade\):\n    MODULE\s+REF\s+COMMIT\s+GIT\n    keystone  stable/2024\.1  " + Samples.Sha, text);
+    }
+
+    [Fact]
     public async Task Show_UnknownRun_OneLineErrorExit1()
     {
         await _temp.CreateDatabase().EnsureSchemaAsync(CancellationToken.None);

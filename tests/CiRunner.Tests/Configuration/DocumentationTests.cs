@@ -41,11 +41,28 @@ public sealed partial class DocumentationTests
     public void EveryOptionsKey_IsDocumented()
     {
         Type[] sections = [typeof(CiRunner.Configuration.ServiceOptions), typeof(CiRunner.Configuration.DockerOptions), typeof(CiRunner.Configuration.ScheduleOptions),
-            typeof(CiRunner.Configuration.HttpOptions), typeof(CiRunner.Configuration.RetentionOptions), typeof(CiRunner.Configuration.ModuleOptions), typeof(CiRunner.Configuration.ReleaseOptions)];
+            typeof(CiRunner.Configuration.HttpOptions), typeof(CiRunner.Configuration.RetentionOptions), typeof(CiRunner.Configuration.ModuleOptions), typeof(CiRunner.Configuration.ReleaseOptions),
+            typeof(CiRunner.Configuration.MatrixOptions), typeof(CiRunner.Configuration.CellPatternOptions), typeof(CiRunner.Configuration.CompatibilityCellOptions)];
         foreach (string key in sections.SelectMany(t => t.GetProperties()).Select(p => p.Name))
         {
             Assert.Contains($"`{key}", _document, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void MatrixExample_Loads()
+    {
+        // The test folder has no 2023.2 and no scenario001; the example's shape is what is checked.
+        string example = CodeBlock().Matches(_document).Select(m => m.Groups["body"].Value).First(b => b.StartsWith("\"Matrix\"", StringComparison.Ordinal)).Replace("2023.2", "2023.1", StringComparison.Ordinal).Replace("scenario001", "basic", StringComparison.Ordinal);
+        using var folder = new ConfigFolder();
+        folder.Set("Matrix", System.Text.Json.Nodes.JsonNode.Parse("{" + example + "}")!["Matrix"]!.DeepClone());
+
+        CiRunner.Configuration.ConfigurationLoadResult result = folder.Load();
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.Single(result.Settings.Matrix.Include);
+        Assert.Single(result.Settings.Matrix.Exclude);
+        Assert.Equal("2024.1", Assert.Single(result.Settings.Matrix.CompatibilityCells).Release);
     }
 
     private static string Block(string language) =>

@@ -148,8 +148,14 @@ public sealed class ModulePollerTests : IDisposable
         await _harness.PollAsync();
         _harness.Remote.Commit("master");
         long runningRun = (await _harness.PollAsync()).RunIds[0];
-        QueuedJob taken = await _harness.Queue.DequeueAsync(CancellationToken.None);
-        Assert.True(await _harness.Store.Jobs.MarkStartedAsync(taken.JobId, null, null, CancellationToken.None));
+        // The run has a deploy and an upgrade cell; start every one of its jobs.
+        foreach (QueuedJob _ in _harness.Queue.Snapshot().Where(j => j.RunId == runningRun).ToList())
+        {
+            QueuedJob taken = await _harness.Queue.DequeueAsync(CancellationToken.None);
+            Assert.Equal(runningRun, taken.RunId);
+            Assert.True(await _harness.Store.Jobs.MarkStartedAsync(taken.JobId, null, null, CancellationToken.None));
+        }
+
         _harness.Remote.Commit("master");
         long queuedRun = (await _harness.PollAsync()).RunIds[0];
         _harness.Remote.Commit("master");

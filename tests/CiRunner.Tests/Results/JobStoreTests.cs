@@ -193,6 +193,19 @@ public sealed class JobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task RecordModulesAsync_SameModuleInTwoPhases_BothKeptInPhaseOrder()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Upgrade()], CancellationToken.None);
+        long jobId = run.Jobs[0].Id;
+
+        await _store.Jobs.RecordModulesAsync(jobId,
+            [new("nova", "https://example.invalid/nova", "master", "bbbb", "upgrade"), new("nova", "https://example.invalid/nova", "stable/2023.1", "aaaa", "deploy")],
+            CancellationToken.None);
+
+        Assert.Equal([("deploy", "aaaa"), ("upgrade", "bbbb")], (await _store.Jobs.GetDetailAsync(jobId, CancellationToken.None))!.Modules.Select(m => (m.Phase, m.CommitSha)));
+    }
+
+    [Fact]
     public async Task AddIdempotencyChangesAsync_StepOfAnotherJob_Throws()
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);

@@ -1,0 +1,268 @@
+using System.CommandLine;
+using System.Globalization;
+using CiRunner.Configuration;
+using CiRunner.Execution;
+using CiRunner.Matrix;
+using CiRunner.Polling;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using LibGit2Sharp;
+
+namespace CiRunner.Cli;
+
+/// <summary>
+/// <c>cirunner run</c>: the maintainer's tool. Runs one module's matrix (or part of it) now, in the foreground,
+/// without the service: same configuration, database, executor and recorder, so the run shows up in
+/// <c>runs</c>/<c>show</c>/<c>logs</c> and the dashboard like any other (cause <c>manual</c>).
+/// </summary>
+internal static class RunCommand
+{
+    /// <summary>Exit code when nothing ran: a bad option, an unknown ref, or no cell to run.</summary>
+    public const int NothingRan = 2;
+
+    public static Command Create()
+    {
+        var module = new Option<string>("--module", "-m") { Description = "The module under test (short name, e.g. keystone).", Required = true };
+        var reference = new Option<string>("--ref", "-r")
+        {
+            Description = "A branch or commit of the module's repository, or a local working-copy path (tested as it is, uncommitted changes included).",
+            Required = true,
+        };
+        var release = new Option<string?>("--release") { Description = "Only cells of this release (the upgrade target); a release the branch does not map to runs as a compatibility cell." };
+        var scenario = new Option<string?>("--scenario", "-s") { Description = "Only cells of this scenario." };
+        var upgrade = new Option<bool>("--upgrade") { Description = "Also run the upgrade cells (from the previous release, and the SLURP skip-level path)." };
+        var rollback = new Option<bool>("--rollback") { Description = "Also run rollback cells (upgrade, then back to the from-release's module set)." };
+
+        var command = new Command("run", "Run a module's cells now, in the foreground, with progress; exit 0 only when every cell passed.");
+        foreach (Option option in new Option[] { module, reference, release, scenario, upgrade, rollback })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((parseResult, cancellationToken) => RunAsync(
+            parseResult,
+            new RunRequest(parseResult.GetValue(module)!, parseResult.GetValue(reference)!, parseResult.GetValue(release), parseResult.GetValue(scenario),
+                parseResult.GetValue(upgrade), parseResult.GetValue(rollback)),
+            cancellationToken));
+        return command;
+    }
+
+    private sealed record RunRequest(string Module, string Ref, string? Release, string? Scenario, bool Upgrade, bool Rollback);
+
+    /// <summary>What <c>--ref</c> named: a branch and commit, and for a local path the working copy to copy in.</summary>
+    private sealed record ResolvedRef(string Branch, string CommitSha, DirectoryModuleSource? WorkingCopy);
+
+    private static async Task<int> RunAsync(ParseResult parseResult, RunRequest request, CancellationToken cancellationToken)
+    {
+        TextWriter output = TextWriter.Synchronized(parseResult.InvocationConfiguration.Output);
+        TextWriter error = parseResult.InvocationConfiguration.Error;
+        if (!ConfigurationLoader.TryLoad(GlobalOptions.ResolveConfigPath(parseResult), error, out CiRunnerSettings? settings))
+        {
+            return NothingRan;
+        }
+
+        TrackedModule? module = settings.FindModule(request.Module);
+        Release? release = request.Release is null ? null : settings.FindRelease(request.Release);
+        string? problem = module is null ? $"Module '{request.Module}' is not configured; configured: {string.Join(", ", settings.Modules.Select(m => m.Name))}."
+            : request.Release is not null && release is null ? $"Release '{request.Release}' is not configured; configured: {string.Join(", ", settings.Releases.Select(r => r.Name))}."
+            : request.Scenario is not null && settings.FindScenario(request.Scenario) is null ? $"Scenario '{request.Scenario}' is not in {settings.Service.ScenariosDirectory}."
+            : null;
+        if (problem is not null)
+        {
+            await error.WriteLineAsync(problem.AsMemory(), cancellationToken);
+            return NothingRan;
+        }
+
+        (ResolvedRef? resolved, string? refProblem) = await ResolveRefAsync(settings, module!, request.Ref, release, cancellationToken);
+        if (resolved is null)
+        {
+            await error.WriteLineAsync(refProblem.AsMemory(), cancellationToken);
+            return NothingRan;
+        }
+
+        List<Cell> cells = SelectCells(settings, module!, resolved.Branch, request);
+        if (cells.Count == 0)
+        {
+            await error.WriteLineAsync($"No cells to run for {module!.Name} {resolved.Branch}{Filters(request)}; see cirunner matrix --module {module.Name} --branch {resolved.Branch}.".AsMemory(), cancellationToken);
+            return NothingRan;
+        }
+
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(TimeProvider.System);
+        services.AddCiRunnerSettings(settings);
+        services.AddResultsStore(settings.DataPaths);
+        services.AddExecution(settings);
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
+        RunStore runs = provider.GetRequiredService<RunStore>();
+
+        RunDetail run = await runs.CreateAsync(
+            new NewRun(RunCause.Manual, module!.Name, resolved.Branch, resolved.CommitSha, RequestedBy: Environment.UserName),
+            cells.Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)JobPriorities.For(RunCause.Manual))).ToList(),
+            cancellationToken);
+        string source = resolved.WorkingCopy is null ? ResultsText.ShortSha(resolved.CommitSha) : $"working copy {resolved.WorkingCopy.DirectoryPath}";
+        await output.WriteLineAsync($"Run {run.Run.Id}: {module.Name} {resolved.Branch} ({source}), {cells.Count} {(cells.Count == 1 ? "cell" : "cells")}, {settings.Docker.ParallelJobs} at a time".AsMemory(), cancellationToken);
+        foreach (JobRecord job in run.Jobs)
+        {
+            await Line(output, job, "queued", cancellationToken);
+        }
+
+        using var slots = new SemaphoreSlim(settings.Docker.ParallelJobs);
+        Task<JobRecord>[] running = run.Jobs.Select(job => RunJobAsync(provider, run.Run, job, resolved.WorkingCopy, slots, output, cancellationToken)).ToArray();
+        JobRecord[] finished = await Task.WhenAll(running);
+
+        await output.WriteLineAsync(string.Empty.AsMemory(), cancellationToken);
+        var table = new TextTable("JOB", "CELL", "RESULT", "DURATION", "LOG");
+        foreach (JobRecord job in finished)
+        {
+            string log = job.LogPath is null ? ResultsText.None : LogsCommand.ResolveLogPath(settings.DataPaths, job.LogPath);
+            table.AddRow(ResultsText.Number(job.Id), job.CellKey, ResultsText.Status(job), ResultsText.Duration(job.Duration), log);
+        }
+
+        await table.WriteAsync(output, "", cancellationToken);
+        int passed = finished.Count(job => job.Result == JobResult.Success);
+        await output.WriteLineAsync($"{passed}/{finished.Length} cells passed; details: cirunner show {run.Run.Id}".AsMemory(), cancellationToken);
+        return passed == finished.Length ? 0 : 1;
+    }
+
+    private static List<Cell> SelectCells(CiRunnerSettings settings, TrackedModule module, string branch, RunRequest request)
+    {
+        MatrixRules rules = settings.Matrix with { Rollback = settings.Matrix.Rollback || request.Rollback };
+        if (request.Release is { } wanted && !settings.FindRelease(wanted)!.BranchCandidates.Contains(branch, StringComparer.Ordinal)
+            && BranchPattern.TryParse(branch, out BranchPattern? exact))
+        {
+            // Asked for a release the branch does not map to: that is a compatibility cell.
+            rules = rules with { CompatibilityCells = [.. rules.CompatibilityCells, new CompatibilityCell(exact, wanted)] };
+        }
+
+        return CellExpansion.Expand(module, branch, settings.Releases, settings.Scenarios, rules)
+            .Where(cell => cell.Kind == JobKind.Deploy || (cell.Kind == JobKind.Upgrade && request.Upgrade) || (cell.Kind == JobKind.Rollback && request.Rollback))
+            .Where(cell => request.Release is null || cell.Release == request.Release)
+            .Where(cell => request.Scenario is null || cell.Scenario == request.Scenario)
+            .ToList();
+    }
+
+    private static string Filters(RunRequest request) =>
+        (request.Release is null ? "" : $" on release {request.Release}") + (request.Scenario is null ? "" : $" with scenario {request.Scenario}");
+
+    private static async Task<(ResolvedRef? Resolved, string? Problem)> ResolveRefAsync(
+        CiRunnerSettings settings, TrackedModule module, string reference, Release? release, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(reference))
+        {
+            return ResolveWorkingCopy(module, Path.GetFullPath(reference), release);
+        }
+
+        using var mirrors = new ModuleMirrors(settings.DataPaths);
+        try
+        {
+            await mirrors.FetchAsync(module, cancellationToken);
+        }
+        catch (Exception e) when (e is LibGit2SharpException or IOException)
+        {
+            return (null, $"Could not fetch {module.Name} from {UrlCredentials.Redact(module.Url)}: {e.Message}");
+        }
+
+        if (await mirrors.FindBranchHeadAsync(module, reference, cancellationToken) is { } head)
+        {
+            return (new ResolvedRef(reference, head, null), null);
+        }
+
+        string? commit = await mirrors.FindCommitAsync(module, reference, cancellationToken);
+        if (commit is null)
+        {
+            return (null, $"'{reference}' is neither a branch nor a commit of {module.Name} ({UrlCredentials.Redact(module.Url)}), nor a local directory.");
+        }
+
+        // A commit is tested on the branch of the release asked for, else on a branch that contains it and maps to a release.
+        string? branch = release is not null ? module.BranchFor(release) ?? release.BranchCandidates[0]
+            : (await mirrors.BranchesContainingAsync(module, commit, cancellationToken))
+                .FirstOrDefault(b => settings.Releases.Any(r => r.BranchCandidates.Contains(b, StringComparer.Ordinal)));
+        return branch is null
+            ? (null, $"Commit {ResultsText.ShortSha(commit)} of {module.Name} is on no branch that maps to a release; give --release.")
+            : (new ResolvedRef(branch, commit, null), null);
+    }
+
+    private static (ResolvedRef? Resolved, string? Problem) ResolveWorkingCopy(TrackedModule module, string path, Release? release)
+    {
+        string? branch = null;
+        string commit = "working-copy";
+        if (Repository.IsValid(path))
+        {
+            using var repository = new Repository(path);
+            commit = repository.Head.Tip?.Sha ?? commit;
+            branch = repository.Info.IsHeadDetached ? null : repository.Head.FriendlyName;
+        }
+
+        if (release is not null)
+        {
+            branch = module.BranchFor(release) ?? release.BranchCandidates[0];
+        }
+
+        return branch is null
+            ? (null, $"{path} is not on a branch; give --release to say which release it is tested on.")
+            : (new ResolvedRef(branch, commit, new DirectoryModuleSource(module.Name, path)), null);
+    }
+
+    private static async Task<JobRecord> RunJobAsync(
+        IServiceProvider provider, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, SemaphoreSlim slots, TextWriter output, CancellationToken cancellationToken)
+    {
+        JobStore jobs = provider.GetRequiredService<JobStore>();
+        await slots.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await jobs.MarkFinishedAsync(job.Id, JobResult.Cancelled, "Cancelled before it started.", CancellationToken.None);
+            }
+            else
+            {
+                await ExecuteAsync(provider, jobs, run, job, workingCopy, output, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await jobs.MarkFinishedAsync(job.Id, JobResult.Error, $"CiRunner could not run the job: {e.Message}", CancellationToken.None);
+        }
+        catch (OperationCanceledException)
+        {
+            await jobs.MarkFinishedAsync(job.Id, JobResult.Cancelled, "Cancelled (Ctrl+C) before the job ended.", CancellationToken.None);
+        }
+        finally
+        {
+            slots.Release();
+        }
+
+        JobRecord done = (await jobs.GetAsync(job.Id, CancellationToken.None))!;
+        await Line(output, done, ResultsText.Status(done) + (done.Duration is { } d ? " in " + ResultsText.Duration(d) : "")
+            + (done.Result == JobResult.Success || done.Summary is null ? "" : ": " + done.Summary.ReplaceLineEndings(" ")), CancellationToken.None);
+        return done;
+    }
+
+    private static async Task ExecuteAsync(
+        IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, TextWriter output, CancellationToken cancellationToken)
+    {
+        JobSpec spec;
+        IReadOnlyList<JobModuleRecord> lockfile;
+        try
+        {
+            (spec, lockfile) = provider.GetRequiredService<JobSpecFactory>().Create(run, job, workingCopy);
+        }
+        catch (ModuleSetException e)
+        {
+            await jobs.MarkStartedAsync(job.Id, null, null, cancellationToken);
+            await jobs.MarkFinishedAsync(job.Id, JobResult.Error, e.Message, CancellationToken.None);
+            return;
+        }
+
+        await jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, cancellationToken);
+        await jobs.RecordModulesAsync(job.Id, lockfile, cancellationToken);
+        await Line(output, job, "running", cancellationToken);
+        JobOutcome outcome = await provider.GetRequiredService<IJobExecutor>().ExecuteAsync(spec, provider.GetRequiredService<JobRecorder>(), cancellationToken);
+        await jobs.MarkFinishedAsync(job.Id, outcome.Result, outcome.Summary, CancellationToken.None);
+    }
+
+    private static Task Line(TextWriter output, JobRecord job, string state, CancellationToken cancellationToken) =>
+        output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  job {job.Id}  {job.CellKey}  {state}").AsMemory(), cancellationToken);
+}

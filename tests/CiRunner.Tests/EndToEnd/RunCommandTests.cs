@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using CiRunner.Cli;
+using CiRunner.Configuration;
+using CiRunner.Execution;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using CiRunner.Tests.Fixtures;
+
+namespace CiRunner.Tests.EndToEnd;
+
+/// <summary><c>cirunner run</c> on the real engine: no service, the same database, executor and recorder.</summary>
+[Collection(DockerServiceGroup.Name)]
+public sealed class RunCommandTests : IDisposable
+{
+    private const string DemoModule = """
+        class demo {
+          file { '/etc/demo.conf':
+            ensure  => file,
+            content => "converged ${facts['demo_fact']}",
+          }
+        }
+        """;
+
+    private readonly DockerEngineFixture _engine;
+    private readonly TempDirectory _folder = new();
+    private readonly string _instanceId = DockerEngineFixture.NewInstanceId();
+    private readonly string _repository;
+    private readonly string _configFile;
+
+    public RunCommandTests(DockerEngineFixture engine)
+    {
+        _engine = engine;
+        _repository = _folder.Combine("work", "puppet-demo");
+        GitRepositories.Create(_repository, "master", new Dictionary<string, string>
+        {
+            ["metadata.json"] = TestJobs.Metadata("demo"),
+            ["manifests/init.pp"] = DemoModule,
+            ["facts.d/demo.txt"] = "demo_fact=from-facts-d\n",
+        });
+        _configFile = WriteConfig();
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Run_PassingCell_ExitsZeroAndStoresAManualRun()
+    {
+        (int exitCode, string output, string error) = await RunAsync("run", "--config", _configFile, "--module", "demo", "--ref", "master", "--scenario", "converges");
+
+        Assert.True(exitCode == 0, output + error);
+        Assert.Matches(@"job 1  zed/converges  queued", output);
+        Assert.Matches(@"job 1  zed/converges  running", output);
+        Assert.Matches(@"job 1  zed/converges  success in \d", output);
+        Assert.Contains("1/1 cells passed; details: cirunner show 1", output, StringComparison.Ordinal);
+        ResultsStore store = ResultsStore.Open(Path.Combine(_folder.Path, "data", "cirunner.db"));
+        RunRecord run = (await store.Runs.GetAsync(1, CancellationToken.None))!;
+        Assert.Equal((RunCause.Manual, JobResult.Success), (run.Cause, run.Result));
+        Assert.Empty(await _engine.ContainersLeftAsync(_instanceId));
+    }
+
+    [Fact]
+    public async Task Run_OneCellFails_ExitsOneWithTheSummary()
+    {
+        (int exitCode, string output, _) = await RunAsync("run", "--config", _configFile, "--module", "demo", "--ref", "master");
+
+        Assert.Equal(1, exitCode);
+        Assert.Matches(@"zed/converges\s+success", output);
+        Assert.Matches(@"zed/fails\s+failure", output);
+        Assert.Contains("1/2 cells passed", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_LocalPathWithUncommittedChange_RunsTheWorkingCopy()
+    {
+        File.WriteAllText(Path.Combine(_repository, "manifests", "init.pp"), DemoModule.Replace("converged", "uncommitted", StringComparison.Ordinal));
+
+        (int exitCode, string output, _) = await RunAsync("run", "--config", _configFile, "--module", "demo", "--ref", _repository, "--scenario", "converges");
+
+        // The committed module passes (see above); the working copy writes other content, which the scenario's check refuses.
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"working copy {_repository}", output, StringComparison.Ordinal);
+        ResultsStore store = ResultsStore.Open(Path.Combine(_folder.Path, "data", "cirunner.db"));
+        JobDetail job = (await store.Jobs.GetDetailAsync(1, CancellationToken.None))!;
+        Assert.Contains("uncommitted from-facts-d", await File.ReadAllTextAsync(job.Job.LogPath!), StringComparison.Ordinal);
+        JobModuleRecord locked = Assert.Single(job.Modules);
+        Assert.Equal((_repository, "working copy"), (locked.GitUrl, locked.Ref));
+    }
+
+    [Fact]
+    public async Task Run_UnknownRef_ExitsTwoNamingIt()
+    {
+        (int exitCode, _, string error) = await RunAsync("run", "--config", _configFile, "--module", "demo", "--ref", "no-such-branch");
+
+        Assert.Equal(RunCommand.NothingRan, exitCode);
+        Assert.Contains("'no-such-branch' is neither a branch nor a commit of demo", error, StringComparison.Ordinal);
+    }
+
+    private string WriteConfig()
+    {
+        _folder.Write("scenarios/puppetfiles/zed.Puppetfile", $"mod 'demo',\n  :git => '{_repository}',\n  :ref => 'master'\n");
+        _folder.Write("scenarios/converges.pp", "include demo\n");
+        _folder.Write("scenarios/converges.yaml", """
+            name: converges
+            manifest: converges.pp
+            modules: [demo]
+            steps:
+              - apply
+              - type: command
+                name: show conf
+                command: [cat, /etc/demo.conf]
+              - type: command
+                name: conf written
+                command: [grep, -qx, converged from-facts-d, /etc/demo.conf]
+            """);
+        _folder.Write("scenarios/fails.pp", "include nosuchclass\n");
+        _folder.Write("scenarios/fails.yaml", "name: fails\nmanifest: fails.pp\nmodules: [demo]\n");
+        var config = new JsonObject
+        {
+            ["Service"] = new JsonObject { ["InstanceId"] = _instanceId, ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
+            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = _repository, ["Branches"] = new JsonArray("master") }),
+            ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = _engine.PuppetImage }),
+            ["Docker"] = new JsonObject { ["ParallelJobs"] = 2, ["MemoryMb"] = 512 },
+        };
+        string configFile = _folder.Write("appsettings.json", config.ToJsonString());
+        ConfigurationLoadResult loaded = ConfigurationLoader.Load(configFile);
+        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
+        return configFile;
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exitCode = await CliApplication.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return (exitCode, output.ToString(), error.ToString());
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json.Nodes;
+using CiRunner.Configuration;
+using CiRunner.Execution;
+using CiRunner.Matrix;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using CiRunner.Tests.Fixtures;
+using LibGit2Sharp;
+
+namespace CiRunner.Tests.Execution;
+
+/// <summary>The phases of deploy, upgrade and rollback jobs, on real (temp) git repositories and no engine.</summary>
+public sealed class JobSpecFactoryTests : IDisposable
+{
+    private readonly TempDirectory _folder = new();
+    private readonly string _repository;
+    private readonly string _zedCommit;
+    private readonly string _underTest;
+    private readonly JobSpecFactory _factory;
+
+    public JobSpecFactoryTests()
+    {
+        _repository = _folder.Combine("remotes", "puppet-demo");
+        _zedCommit = GitRepositories.Create(_repository, "stable/zed", new Dictionary<string, string> { ["metadata.json"] = TestJobs.Metadata("demo") });
+        using (var repository = new Repository(_repository))
+        {
+            Commands.Checkout(repository, repository.CreateBranch("master"));
+        }
+
+        _underTest = GitRepositories.Commit(_repository, new Dictionary<string, string> { ["manifests/init.pp"] = "class demo {}\n" }, "under test");
+        _folder.Write("scenarios/puppetfiles/zed.Puppetfile", $"mod 'demo',\n  :git => '{_repository}',\n  :ref => 'stable/zed'\n");
+        _folder.Write("scenarios/puppetfiles/2023.1.Puppetfile", $"mod 'demo',\n  :git => '{_repository}',\n  :ref => 'master'\n");
+        _folder.Write("scenarios/s.pp", "include demo\n");
+        _folder.Write("scenarios/s.yaml", "name: s\nmanifest: s.pp\nmodules: [demo]\n");
+        var config = new JsonObject
+        {
+            ["Service"] = new JsonObject { ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
+            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = _repository, ["Branches"] = new JsonArray("master", "stable/*") }),
+            ["Releases"] = new JsonArray(
+                new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("stable/zed"), ["Image"] = "cirunner/release:zed" },
+                new JsonObject
+                {
+                    ["Name"] = "2023.1", ["Branches"] = new JsonArray("master"), ["Image"] = "cirunner/release:2023.1",
+                    ["UpgradePrepareCommand"] = new JsonArray("/usr/local/bin/switch-repos", "2023.1"),
+                }),
+        };
+        ConfigurationLoadResult loaded = ConfigurationLoader.Load(_folder.Write("appsettings.json", config.ToJsonString()));
+        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
+        _factory = new JobSpecFactory(loaded.Settings, new ModuleSetResolver(loaded.Settings.DataPaths));
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void Create_DeployJob_OnePhaseWithTheCommitUnderTest()
+    {
+        (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));
+
+        JobPhase phase = Assert.Single(spec.Phases);
+        Assert.Equal(("deploy", "cirunner/release:2023.1"), (phase.Name, spec.Image));
+        JobModuleRecord locked = Assert.Single(lockfile);
+        Assert.Equal(("deploy", _underTest), (locked.Phase, locked.CommitSha));
+    }
+
+    [Fact]
+    public void Create_UpgradeJob_DeploysTheFromReleaseThenUpgradesInTheTargetImage()
+    {
+        (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));
+
+        Assert.Equal("cirunner/release:2023.1", spec.Image);
+        Assert.Equal(["deploy", "upgrade"], spec.Phases.Select(p => p.Name));
+        Assert.Equal(["apply", "idempotency"], spec.Phases[0].Steps.Select(s => s.Name));
+        Assert.Equal(["upgrade-prepare", "apply", "idempotency"], spec.Phases[1].Steps.Select(s => s.Name));
+        Assert.Equal(["/usr/local/bin/switch-repos", "2023.1"], spec.Phases[1].Steps[0].Command);
+        Assert.Equal([("deploy", _zedCommit), ("upgrade", _underTest)], lockfile.Select(m => (m.Phase, m.CommitSha)));
+    }
+
+    [Fact]
+    public void Create_RollbackJob_ReturnsToTheFromReleaseModuleSet()
+    {
+        (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Rollback, "zed"));
+
+        Assert.Equal(["deploy", "upgrade", "rollback"], spec.Phases.Select(p => p.Name));
+        Assert.Equal([("deploy", _zedCommit), ("upgrade", _underTest), ("rollback", _zedCommit)], lockfile.Select(m => (m.Phase, m.CommitSha)));
+    }
+
+    [Fact]
+    public void Create_UpgradeFromAnUnconfiguredRelease_SaysSo()
+    {
+        ModuleSetException refused = Assert.Throws<ModuleSetException>(() => _factory.Create(Run(), Job(JobKind.Upgrade, "yoga")));
+
+        Assert.Contains("Release 'yoga' to upgrade from is no longer configured", refused.Message, StringComparison.Ordinal);
+    }
+
+    private RunRecord Run() =>
+        new(1, RunCause.Manual, "demo", "master", _underTest, null, null, "test", TempDatabase.Start, null, null, null);
+
+    private static JobRecord Job(JobKind kind, string? from) =>
+        new(1, 1, "key", kind, "2023.1", from, "s", 0, JobState.Queued, null, null, null, TempDatabase.Start, null, null, null, null, 1);
+}

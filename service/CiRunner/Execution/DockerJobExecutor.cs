@@ -133,6 +133,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             Task<string> imageId = InspectImageIdAsync(job.Image, token);
             try
             {
+                run.CreationSent = true;
                 run.ContainerId = await CreateContainerAsync(_docker, job, script, token);
                 run.ImageId = await imageId;
             }
@@ -530,12 +531,19 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     /// </summary>
     private async Task EndContainerAsync(JobRun run)
     {
+        using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
         if (run.ContainerId is null)
         {
+            if (run.CreationSent)
+            {
+                // Cancelled while the engine was creating it: the engine may have made a container whose id never
+                // reached us. It carries the job's labels, so find it by them.
+                await RemoveByLabelsAsync(run, timeout.Token);
+            }
+
             return;
         }
 
-        using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
         try
         {
             if (run.Started && run.EndsOnItsOwn)
@@ -567,6 +575,34 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         {
             // The orphan reaper removes it at the next start of this instance (it carries the instance label).
             LogCleanupFailed(_logger, run.Job.RunId, run.Job.JobId, run.ContainerId, "removal", ex.Message);
+        }
+    }
+
+    private async Task RemoveByLabelsAsync(JobRun run, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var parameters = new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>>(StringComparer.Ordinal)
+                {
+                    ["label"] = new Dictionary<string, bool>(StringComparer.Ordinal)
+                    {
+                        [$"{ContainerLabels.Instance}={run.Job.InstanceId}"] = true,
+                        [$"{ContainerLabels.Job}={run.Job.JobIdText}"] = true,
+                    },
+                },
+            };
+            foreach (ContainerListResponse container in await _docker.Containers.ListContainersAsync(parameters, cancellationToken))
+            {
+                await _docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The orphan reaper removes it at the next start of this instance.
+            LogCleanupFailed(_logger, run.Job.RunId, run.Job.JobId, "(unknown)", "removal", ex.Message);
         }
     }
 
@@ -833,6 +869,9 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         public string? ImageId { get; set; }
 
         public string? ContainerId { get; set; }
+
+        /// <summary>A create request went to the engine, so a container may exist even when <see cref="ContainerId"/> is null.</summary>
+        public bool CreationSent { get; set; }
 
         public bool Started { get; set; }
 

@@ -72,6 +72,26 @@ public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
         await AssertNoContainerLeftAsync();
     }
 
+    [Fact]
+    public async Task ExecuteAsync_CancelledAtAnyMomentOfTheStart_LeavesNoContainer()
+    {
+        // Given jobs cancelled after 0, 10, 20, ... ms: some while the engine is still creating their container,
+        // whose id then never reaches the executor, others while it is copied into or started.
+        var outcomes = new List<JobOutcome>();
+        for (int delay = 0; delay <= 150; delay += 10)
+        {
+            using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(delay));
+            JobSpec job = CommandJob(TestJobs.Command("slow", "sleep", "60"));
+
+            // When
+            outcomes.Add(await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), cancellation.Token).WaitAsync(Bound));
+        }
+
+        // Then every job ended cancelled, and no container of this instance is left in any state
+        Assert.All(outcomes, outcome => Assert.True(outcome.Result == JobResult.Cancelled, outcome.Summary));
+        await AssertNoContainerLeftAsync();
+    }
+
     [Theory]
     [InlineData(new[] { "no-such-command" }, 127L)]
     [InlineData(new[] { "/etc/hostname" }, 126L)]

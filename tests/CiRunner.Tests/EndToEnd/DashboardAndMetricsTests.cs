@@ -36,7 +36,9 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         int prometheusPort = FreePort.Next();
         string config = folder.Write("prometheus.yml", $"""
             global:
-              scrape_interval: 1s
+              # Generous for a loaded machine: a scrape that times out stores nothing.
+              scrape_interval: 2s
+              scrape_timeout: 2s
             scrape_configs:
               - job_name: cirunner
                 static_configs:
@@ -49,7 +51,7 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
             var query = new Uri($"http://127.0.0.1:{prometheusPort}/api/v1/query?query=cirunner_jobs_finished_total");
             List<Dictionary<string, string>> series = [];
             var waited = Stopwatch.StartNew();
-            while (series.Count < 2 && waited.Elapsed < TimeSpan.FromSeconds(60))
+            while (series.Count < 2 && waited.Elapsed < TimeSpan.FromSeconds(120))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500));
                 try
@@ -64,6 +66,12 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
                 {
                     // Prometheus is still starting.
                 }
+            }
+
+            if (series.Count < 2)
+            {
+                // The target's state (up, last error) says whether scraping or the service failed.
+                _output.WriteLine(await client.GetStringAsync(new Uri($"http://127.0.0.1:{prometheusPort}/api/v1/targets")));
             }
 
             Assert.True(series.Count >= 2, $"Prometheus returned {series.Count} demo series after {waited.Elapsed}");
@@ -86,14 +94,14 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     [Fact]
     public void Traces_OfTheRun_NestJobsUnderTheRunAndStepsUnderTheirJob()
     {
-        ActivityTraceId trace = CiRunnerTelemetry.RunContext(_service.Run.Run.Id).TraceId;
+        ActivityTraceId trace = CiRunnerTelemetry.RunContext(_service.ServiceInstanceId, _service.Run.Run.Id).TraceId;
         List<Activity> ofRun = _service.Activities.Where(a => a.TraceId == trace).ToList();
         Activity failingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/fails");
         Activity passingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/converges");
         List<Activity> passingSteps = ofRun.Where(a => a.ParentSpanId == passingJob.SpanId).ToList();
 
         Assert.Single(ofRun, a => a.DisplayName == "run created");
-        Assert.Equal(CiRunnerTelemetry.RunContext(_service.Run.Run.Id).SpanId, failingJob.ParentSpanId);
+        Assert.Equal(CiRunnerTelemetry.RunContext(_service.ServiceInstanceId, _service.Run.Run.Id).SpanId, failingJob.ParentSpanId);
         Assert.Equal(ActivityStatusCode.Error, failingJob.Status);
         Assert.Equal(["step apply", "step idempotency"], passingSteps.OrderBy(a => a.StartTimeUtc).Select(a => a.DisplayName));
         Assert.All(passingSteps, step => Assert.Equal("success", step.GetTagItem("cirunner.step.result")));

@@ -2,21 +2,20 @@ using System.Diagnostics.Metrics;
 using CiRunner.Execution;
 using CiRunner.Matrix;
 using CiRunner.Telemetry;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.Telemetry;
 
 /// <summary>The instruments as the queue and the dispatcher drive them, read back through a MeterListener.</summary>
 public sealed class CiRunnerTelemetryTests : IDisposable
 {
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly Meter _meter = new($"CiRunner.Tests.{Guid.NewGuid():N}");
     private readonly MeterListener _listener = new();
     private readonly List<(string Name, long Value, Dictionary<string, string?> Tags)> _measurements = [];
     private readonly CiRunnerTelemetry _telemetry;
 
     public CiRunnerTelemetryTests()
     {
-        _telemetry = new CiRunnerTelemetry(_services.GetRequiredService<IMeterFactory>());
+        _telemetry = new CiRunnerTelemetry(_meter);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter == _telemetry.Meter)
@@ -37,7 +36,7 @@ public sealed class CiRunnerTelemetryTests : IDisposable
     public void Dispose()
     {
         _listener.Dispose();
-        _services.Dispose();
+        _meter.Dispose();
     }
 
     [Fact]
@@ -86,10 +85,11 @@ public sealed class CiRunnerTelemetryTests : IDisposable
     }
 
     [Fact]
-    public void RunContext_SameRun_SameTrace_OtherRun_OtherTrace()
+    public void RunContext_SameRun_SameTrace_OtherRunOrInstance_OtherTrace()
     {
-        Assert.Equal(CiRunnerTelemetry.RunContext(42), CiRunnerTelemetry.RunContext(42));
-        Assert.NotEqual(CiRunnerTelemetry.RunContext(42).TraceId, CiRunnerTelemetry.RunContext(43).TraceId);
+        Assert.Equal(CiRunnerTelemetry.RunContext("ci", 42), CiRunnerTelemetry.RunContext("ci", 42));
+        Assert.NotEqual(CiRunnerTelemetry.RunContext("ci", 42).TraceId, CiRunnerTelemetry.RunContext("ci", 43).TraceId);
+        Assert.NotEqual(CiRunnerTelemetry.RunContext("ci", 42).TraceId, CiRunnerTelemetry.RunContext("other", 42).TraceId);
     }
 
     private long Sum(string name)

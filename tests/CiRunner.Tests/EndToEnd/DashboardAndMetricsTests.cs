@@ -226,12 +226,16 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         using JsonDocument created = JsonDocument.Parse(await rerun.Content.ReadAsStringAsync());
         long newRun = created.RootElement.GetProperty("runId").GetInt64();
         await WaitForContainerStartedAsync(newRun);
+        long rerunJob = (await _service.Services.GetRequiredService<RunStore>().GetDetailAsync(newRun, CancellationToken.None))!.Jobs.Single().Id;
+        string runningPage = await client.GetStringAsync(new Uri($"jobs/{rerunJob}", UriKind.Relative));
         using HttpResponseMessage cancel = await client.PostAsync(new Uri($"api/runs/{newRun}/cancel", UriKind.Relative), null);
         using HttpResponseMessage missing = await client.PostAsync(new Uri("api/runs/987654321/cancel", UriKind.Relative), null);
         RunRecord ended = await _service.WaitForRunAsync(newRun);
         using JsonDocument cancelled = JsonDocument.Parse(await cancel.Content.ReadAsStringAsync());
 
         Assert.Equal(HttpStatusCode.Created, rerun.StatusCode);
+        Assert.Contains("<meta http-equiv=\"refresh\" content=\"5\">", runningPage, StringComparison.Ordinal);
+        Assert.Contains("running", runningPage, StringComparison.Ordinal);
         Assert.Equal(1, created.RootElement.GetProperty("jobs").GetInt32());
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
         Assert.Single(cancelled.RootElement.GetProperty("stoppingRunningJobs").EnumerateArray());

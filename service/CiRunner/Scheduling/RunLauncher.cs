@@ -54,7 +54,7 @@ public sealed partial class RunLauncher
 
         _telemetry?.RunCreated(trigger.Module, trigger.Cause.ToString().ToLowerInvariant());
         using (System.Diagnostics.Activity? activity = CiRunnerTelemetry.ActivitySource.StartActivity(
-            "run created", System.Diagnostics.ActivityKind.Internal, CiRunnerTelemetry.RunContext(run.Run.Id)))
+            "run created", System.Diagnostics.ActivityKind.Internal, CiRunnerTelemetry.RunContext(_settings.Service.InstanceId, run.Run.Id)))
         {
             activity?.SetTag("cirunner.run.id", run.Run.Id);
             activity?.SetTag("cirunner.module", trigger.Module);

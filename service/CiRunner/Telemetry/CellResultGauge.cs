@@ -16,7 +16,7 @@ public sealed partial class CellResultGauge : IDisposable
     private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(15);
 
     /// <summary>A scrape waits this long for the first read; later scrapes never wait and see the previous values.</summary>
-    private static readonly TimeSpan FirstReadWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan FirstReadWait = TimeSpan.FromSeconds(1);
 
     private static readonly JobResult[] Results = Enum.GetValues<JobResult>();
 
@@ -28,6 +28,7 @@ public sealed partial class CellResultGauge : IDisposable
     private IReadOnlyList<CellResultRecord> _snapshot = [];
     private long _readAt = long.MinValue;
     private Task? _refreshing;
+    private bool _isDisposed;
 
     public CellResultGauge(CiRunnerTelemetry telemetry, CellResultStore cells, TimeProvider timeProvider, ILogger<CellResultGauge> logger)
     {
@@ -40,6 +41,12 @@ public sealed partial class CellResultGauge : IDisposable
 
     public void Dispose()
     {
+        lock (_lock)
+        {
+            // The gauge stays on the static meter after its host stopped; it reports nothing from now on.
+            _isDisposed = true;
+        }
+
         _disposed.Cancel();
         _disposed.Dispose();
     }
@@ -54,6 +61,19 @@ public sealed partial class CellResultGauge : IDisposable
     }
 
     private IEnumerable<Measurement<int>> Observe()
+    {
+        lock (_lock)
+        {
+            if (_isDisposed)
+            {
+                return [];
+            }
+        }
+
+        return ObserveCells();
+    }
+
+    private IEnumerable<Measurement<int>> ObserveCells()
     {
         Task? refreshing = StartRefreshIfStale(out bool neverRead);
         if (neverRead && refreshing is not null)
@@ -91,7 +111,7 @@ public sealed partial class CellResultGauge : IDisposable
         {
             neverRead = _snapshot.Count == 0;
             bool fresh = _readAt != long.MinValue && _timeProvider.GetElapsedTime(_readAt) < MaxAge;
-            if (fresh || _disposed.IsCancellationRequested)
+            if (fresh || _isDisposed)
             {
                 return null;
             }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using System.Text;
 using CiRunner.Execution;
 using CiRunner.Matrix;
 
@@ -7,9 +9,13 @@ namespace CiRunner.Telemetry;
 
 /// <summary>
 /// The one <see cref="Meter"/> (<c>CiRunner</c>) and <see cref="ActivitySource"/> of the service, with every
-/// instrument the stages record into. The meter comes from <see cref="IMeterFactory"/>, so two hosts in one process
-/// (the end-to-end tests) keep separate instruments.
+/// instrument the stages record into.
 /// </summary>
+/// <remarks>
+/// The meter is static, like the activity source, and never disposed: OpenTelemetry finds meters by name
+/// process-wide and merges same-named instruments, so a per-host meter that is disposed when one host stops would
+/// end the metric streams of every other host in the process (the end-to-end tests run several).
+/// </remarks>
 public sealed class CiRunnerTelemetry
 {
     public const string MeterName = "CiRunner";
@@ -30,10 +36,18 @@ public sealed class CiRunnerTelemetry
     private readonly Counter<long> _commitsDetected;
     private readonly Counter<long> _runsCreated;
 
-    public CiRunnerTelemetry(IMeterFactory meterFactory)
+    private static readonly Meter SharedMeter = new(MeterName);
+
+    public CiRunnerTelemetry()
+        : this(SharedMeter)
     {
-        ArgumentNullException.ThrowIfNull(meterFactory);
-        Meter = meterFactory.Create(MeterName);
+    }
+
+    /// <summary>On a meter of the caller's: unit tests read their own instruments without the other tests' measurements.</summary>
+    internal CiRunnerTelemetry(Meter meter)
+    {
+        ArgumentNullException.ThrowIfNull(meter);
+        Meter = meter;
         _jobsFinished = Meter.CreateCounter<long>("cirunner.jobs.finished", "{job}", "Jobs that ended, by cell and result.");
         _jobDuration = Meter.CreateHistogram<double>("cirunner.job.duration", "s", "Time from a job's start to its end.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LongBuckets });
@@ -107,16 +121,15 @@ public sealed class CiRunnerTelemetry
 
     /// <summary>
     /// The trace of a run: every job of the run is a child of this context, so a run's jobs share one trace even
-    /// though they start minutes apart in other activities. Derived from the run id, nothing to store.
+    /// though they start minutes apart in other activities. Derived from the instance id and the run id (run ids
+    /// restart at 1 in every database), so there is nothing to store.
     /// </summary>
-    public static ActivityContext RunContext(long runId)
+    public static ActivityContext RunContext(string instanceId, long runId)
     {
-        Span<byte> trace = stackalloc byte[16];
-        Span<byte> span = stackalloc byte[8];
-        "cirunner"u8.CopyTo(trace);
-        BitConverter.TryWriteBytes(trace[8..], runId);
-        BitConverter.TryWriteBytes(span, runId ^ 0x5ca1ab1e);
-        return new ActivityContext(ActivityTraceId.CreateFromBytes(trace), ActivitySpanId.CreateFromBytes(span), ActivityTraceFlags.Recorded);
+        ArgumentNullException.ThrowIfNull(instanceId);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(FormattableString.Invariant($"cirunner-run:{instanceId}:{runId}")), hash);
+        return new ActivityContext(ActivityTraceId.CreateFromBytes(hash[..16]), ActivitySpanId.CreateFromBytes(hash[16..24]), ActivityTraceFlags.Recorded);
     }
 }
 

@@ -15,7 +15,6 @@ public static class TelemetryServiceCollectionExtensions
     public static IServiceCollection AddTelemetry(this IServiceCollection services, CiRunnerSettings settings, Func<string, string?>? getEnvironmentVariable = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        services.AddMetrics();
         services.AddSingleton<CiRunnerTelemetry>();
         services.AddSingleton<CellResultGauge>();
 

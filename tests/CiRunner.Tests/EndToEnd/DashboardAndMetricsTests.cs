@@ -36,7 +36,9 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         int prometheusPort = FreePort.Next();
         string config = folder.Write("prometheus.yml", $"""
             global:
-              scrape_interval: 1s
+              # Generous for a loaded machine: a scrape that times out stores nothing.
+              scrape_interval: 2s
+              scrape_timeout: 2s
             scrape_configs:
               - job_name: cirunner
                 static_configs:
@@ -49,7 +51,7 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
             var query = new Uri($"http://127.0.0.1:{prometheusPort}/api/v1/query?query=cirunner_jobs_finished_total");
             List<Dictionary<string, string>> series = [];
             var waited = Stopwatch.StartNew();
-            while (series.Count < 2 && waited.Elapsed < TimeSpan.FromSeconds(60))
+            while (series.Count < 2 && waited.Elapsed < TimeSpan.FromSeconds(120))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500));
                 try
@@ -64,6 +66,12 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
                 {
                     // Prometheus is still starting.
                 }
+            }
+
+            if (series.Count < 2)
+            {
+                // The target's state (up, last error) says whether scraping or the service failed.
+                _output.WriteLine(await client.GetStringAsync(new Uri($"http://127.0.0.1:{prometheusPort}/api/v1/targets")));
             }
 
             Assert.True(series.Count >= 2, $"Prometheus returned {series.Count} demo series after {waited.Elapsed}");
@@ -86,14 +94,14 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     [Fact]
     public void Traces_OfTheRun_NestJobsUnderTheRunAndStepsUnderTheirJob()
     {
-        ActivityTraceId trace = CiRunnerTelemetry.RunContext(_service.Run.Run.Id).TraceId;
+        ActivityTraceId trace = CiRunnerTelemetry.RunContext(_service.ServiceInstanceId, _service.Run.Run.Id).TraceId;
         List<Activity> ofRun = _service.Activities.Where(a => a.TraceId == trace).ToList();
         Activity failingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/fails");
         Activity passingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/converges");
         List<Activity> passingSteps = ofRun.Where(a => a.ParentSpanId == passingJob.SpanId).ToList();
 
         Assert.Single(ofRun, a => a.DisplayName == "run created");
-        Assert.Equal(CiRunnerTelemetry.RunContext(_service.Run.Run.Id).SpanId, failingJob.ParentSpanId);
+        Assert.Equal(CiRunnerTelemetry.RunContext(_service.ServiceInstanceId, _service.Run.Run.Id).SpanId, failingJob.ParentSpanId);
         Assert.Equal(ActivityStatusCode.Error, failingJob.Status);
         Assert.Equal(["step apply", "step idempotency"], passingSteps.OrderBy(a => a.StartTimeUtc).Select(a => a.DisplayName));
         Assert.All(passingSteps, step => Assert.Equal("success", step.GetTagItem("cirunner.step.result")));
@@ -218,12 +226,16 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         using JsonDocument created = JsonDocument.Parse(await rerun.Content.ReadAsStringAsync());
         long newRun = created.RootElement.GetProperty("runId").GetInt64();
         await WaitForContainerStartedAsync(newRun);
+        long rerunJob = (await _service.Services.GetRequiredService<RunStore>().GetDetailAsync(newRun, CancellationToken.None))!.Jobs.Single().Id;
+        string runningPage = await client.GetStringAsync(new Uri($"jobs/{rerunJob}", UriKind.Relative));
         using HttpResponseMessage cancel = await client.PostAsync(new Uri($"api/runs/{newRun}/cancel", UriKind.Relative), null);
         using HttpResponseMessage missing = await client.PostAsync(new Uri("api/runs/987654321/cancel", UriKind.Relative), null);
         RunRecord ended = await _service.WaitForRunAsync(newRun);
         using JsonDocument cancelled = JsonDocument.Parse(await cancel.Content.ReadAsStringAsync());
 
         Assert.Equal(HttpStatusCode.Created, rerun.StatusCode);
+        Assert.Contains("<meta http-equiv=\"refresh\" content=\"5\">", runningPage, StringComparison.Ordinal);
+        Assert.Contains("running", runningPage, StringComparison.Ordinal);
         Assert.Equal(1, created.RootElement.GetProperty("jobs").GetInt32());
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
         Assert.Single(cancelled.RootElement.GetProperty("stoppingRunningJobs").EnumerateArray());

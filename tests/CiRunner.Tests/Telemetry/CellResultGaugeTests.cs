@@ -1,0 +1,93 @@
+using System.Diagnostics.Metrics;
+using CiRunner.Execution;
+using CiRunner.Results;
+using CiRunner.Telemetry;
+using CiRunner.Tests.Fixtures;
+using CiRunner.Tests.Results;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CiRunner.Tests.Telemetry;
+
+/// <summary><c>cirunner.cell.result</c> from the store, through its cache.</summary>
+public sealed class CellResultGaugeTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+    private readonly Meter _meter = new($"CiRunner.Tests.{Guid.NewGuid():N}");
+    private readonly MeterListener _listener = new();
+    private readonly List<(int Value, Dictionary<string, string?> Tags)> _observed = [];
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _meter.Dispose();
+        _database.Dispose();
+    }
+
+    [Fact]
+    public async Task Observe_OneFailedCell_IsOneForFailureAndZeroForTheOtherResults_AndCachedUntilInvalidated()
+    {
+        ResultsStore store = _database.CreateStore();
+        var telemetry = new CiRunnerTelemetry(_meter);
+        using var gauge = new CellResultGauge(telemetry, store.Cells, _database.Time, NullLogger<CellResultGauge>.Instance);
+        Listen(telemetry.Meter);
+        await FinishOneJobAsync(store, JobResult.Failure);
+
+        List<(int Value, Dictionary<string, string?> Tags)> first = Observe();
+        await FinishOneJobAsync(store, JobResult.Success, release: "2024.2");
+        List<(int Value, Dictionary<string, string?> Tags)> cached = Observe();
+        gauge.Invalidate();
+        List<(int Value, Dictionary<string, string?> Tags)> fresh = await ObserveUntilAsync(values => values.Count > first.Count);
+
+        Assert.Equal(Enum.GetValues<JobResult>().Length, first.Count);
+        (int one, Dictionary<string, string?> tags) = Assert.Single(first, m => m.Value == 1);
+        Assert.Equal(1, one);
+        Assert.Equal("failure", tags["result"]);
+        Assert.Equal("2024.1/scenario001", tags["cell"]);
+        Assert.Equal("keystone", tags["module"]);
+        Assert.Equal(first.Count, cached.Count);
+        Assert.Equal(2, fresh.Count(m => m.Value == 1));
+    }
+
+    private static async Task FinishOneJobAsync(ResultsStore store, JobResult result, string release = "2024.1")
+    {
+        RunDetail run = await store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(release)], CancellationToken.None);
+        await store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, CancellationToken.None);
+        await store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, result, "done", CancellationToken.None);
+    }
+
+    private void Listen(Meter meter)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter == meter)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<int>((_, value, tags, _) => _observed.Add((value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value?.ToString()))));
+        _listener.Start();
+    }
+
+    private List<(int Value, Dictionary<string, string?> Tags)> Observe()
+    {
+        _observed.Clear();
+        _listener.RecordObservableInstruments();
+        return [.. _observed];
+    }
+
+    /// <summary>After an invalidation the read runs in the background; later scrapes see it.</summary>
+    private async Task<List<(int Value, Dictionary<string, string?> Tags)>> ObserveUntilAsync(Func<List<(int Value, Dictionary<string, string?> Tags)>, bool> done)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            List<(int Value, Dictionary<string, string?> Tags)> values = Observe();
+            if (done(values))
+            {
+                return values;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), timeout.Token);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics.Metrics;
+using CiRunner.Execution;
+using CiRunner.Matrix;
+using CiRunner.Telemetry;
+
+namespace CiRunner.Tests.Telemetry;
+
+/// <summary>The instruments as the queue and the dispatcher drive them, read back through a MeterListener.</summary>
+public sealed class CiRunnerTelemetryTests : IDisposable
+{
+    private readonly Meter _meter = new($"CiRunner.Tests.{Guid.NewGuid():N}");
+    private readonly MeterListener _listener = new();
+    private readonly List<(string Name, long Value, Dictionary<string, string?> Tags)> _measurements = [];
+    private readonly CiRunnerTelemetry _telemetry;
+
+    public CiRunnerTelemetryTests()
+    {
+        _telemetry = new CiRunnerTelemetry(_meter);
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter == _telemetry.Meter)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            lock (_measurements)
+            {
+                _measurements.Add((instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value?.ToString())));
+            }
+        });
+        _listener.Start();
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _meter.Dispose();
+    }
+
+    [Fact]
+    public async Task JobQueue_EnqueueDequeueAndRemove_KeepTheQueuedCounterAtTheQueueLength()
+    {
+        using var queue = new JobQueue(_telemetry);
+        queue.Enqueue(new QueuedJob(1, 1, JobPriority.Nightly));
+        queue.Enqueue(new QueuedJob(1, 2, JobPriority.Nightly));
+        queue.Enqueue(new QueuedJob(2, 3, JobPriority.Manual));
+
+        await queue.DequeueAsync(CancellationToken.None);
+        queue.RemoveWhere(job => job.RunId == 1);
+
+        Assert.Equal(queue.Count, Sum("cirunner.jobs.queued"));
+        Assert.Equal(0, Sum("cirunner.jobs.queued"));
+        Assert.Equal(3, _measurements.Count(m => m.Name == "cirunner.jobs.queued" && m.Value > 0));
+    }
+
+    [Fact]
+    public void JobFinished_CountsOnePerJobWithTheCellLabelsAndLowerCaseResult()
+    {
+        var labels = new JobLabels("keystone", "stable/2024.1", "2024.1", "scenario001", JobKind.Upgrade);
+
+        _telemetry.JobFinished(labels, JobResult.Timeout, TimeSpan.FromMinutes(3));
+
+        (string _, long value, Dictionary<string, string?> tags) = Assert.Single(_measurements, m => m.Name == "cirunner.jobs.finished");
+        Assert.Equal(1, value);
+        Assert.Equal("keystone", tags["module"]);
+        Assert.Equal("stable/2024.1", tags["branch"]);
+        Assert.Equal("2024.1", tags["release"]);
+        Assert.Equal("scenario001", tags["scenario"]);
+        Assert.Equal("upgrade", tags["kind"]);
+        Assert.Equal("timeout", tags["result"]);
+    }
+
+    [Fact]
+    public void PollFinished_Failed_CountsThePollAndTheErrorButNoCommits()
+    {
+        _telemetry.PollFinished("glance", TimeSpan.FromSeconds(2), succeeded: false, commitsDetected: 0);
+        _telemetry.PollFinished("glance", TimeSpan.FromSeconds(1), succeeded: true, commitsDetected: 2);
+
+        Assert.Equal(2, Sum("cirunner.polls"));
+        Assert.Equal(1, Sum("cirunner.poll.errors"));
+        Assert.Equal(2, Sum("cirunner.commits.detected"));
+        Assert.All(_measurements, m => Assert.Equal("glance", m.Tags["module"]));
+    }
+
+    [Fact]
+    public void RunContext_SameRun_SameTrace_OtherRunOrInstance_OtherTrace()
+    {
+        Assert.Equal(CiRunnerTelemetry.RunContext("ci", 42), CiRunnerTelemetry.RunContext("ci", 42));
+        Assert.NotEqual(CiRunnerTelemetry.RunContext("ci", 42).TraceId, CiRunnerTelemetry.RunContext("ci", 43).TraceId);
+        Assert.NotEqual(CiRunnerTelemetry.RunContext("ci", 42).TraceId, CiRunnerTelemetry.RunContext("other", 42).TraceId);
+    }
+
+    private long Sum(string name)
+    {
+        lock (_measurements)
+        {
+            return _measurements.Where(m => m.Name == name).Sum(m => m.Value);
+        }
+    }
+}

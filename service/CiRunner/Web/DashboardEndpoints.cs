@@ -35,7 +35,7 @@ internal static class DashboardEndpoints
         DateTimeOffset now = time.GetUtcNow();
         var body = new StringBuilder();
         body.Append("<p class=\"meta\">The latest result of every matrix cell. Each cell links to the job that decided it. ")
-            .Append("Symbols: ✓ passed, ✗ failed, ! error, ⏱ timeout, ⊘ cancelled, ↯ interrupted.</p>");
+            .Append("Symbols: ✓ passed, ✗ failed, ! error, ◔ timeout, ⊘ cancelled, ↯ interrupted.</p>");
         if (all.Count == 0)
         {
             body.Append("<p>No cell has a result yet. Runs appear under <a href=\"/runs\">Runs</a> as they start.</p>");
@@ -284,8 +284,25 @@ internal static class DashboardEndpoints
 
     private static (string Release, string Scenario, CellResultRecord Cell) SplitKey(CellResultRecord cell)
     {
+        // Keys read "<release or from->to>/<scenario>[:kind]": the kind goes to the column, so an upgrade cell sits in
+        // the scenario's row under its "from->to" column instead of in a row of its own.
         int slash = cell.CellKey.IndexOf('/', StringComparison.Ordinal);
-        return slash < 0 ? (cell.CellKey, "", cell) : (cell.CellKey[..slash], cell.CellKey[(slash + 1)..], cell);
+        if (slash < 0)
+        {
+            return (cell.CellKey, "", cell);
+        }
+
+        string column = cell.CellKey[..slash];
+        string scenario = cell.CellKey[(slash + 1)..];
+        int colon = scenario.LastIndexOf(':');
+        if (colon >= 0)
+        {
+            string kind = scenario[(colon + 1)..];
+            scenario = scenario[..colon];
+            column = kind == "upgrade" ? column : $"{column} {kind}";
+        }
+
+        return (column, scenario, cell);
     }
 
     /// <summary>Configured releases in their configured order first (oldest to newest), then upgrade and unknown columns.</summary>

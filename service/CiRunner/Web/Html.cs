@@ -79,7 +79,7 @@ internal static class Html
         JobResult.Success => ("✓", "passed", "result-success"),
         JobResult.Failure => ("✗", "failed", "result-failure"),
         JobResult.Error => ("!", "error", "result-error"),
-        JobResult.Timeout => ("⏱", "timeout", "result-timeout"),
+        JobResult.Timeout => ("◔", "timeout", "result-timeout"),
         JobResult.Cancelled => ("⊘", "cancelled", "result-cancelled"),
         JobResult.Skipped => ("–", "skipped", "result-skipped"),
         JobResult.Interrupted => ("↯", "interrupted", "result-interrupted"),

@@ -133,8 +133,8 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             Task<string> imageId = InspectImageIdAsync(job.Image, token);
             try
             {
-                run.CreationSent = true;
-                run.ContainerId = await CreateContainerAsync(_docker, job, script, token);
+                run.ContainerId = await CreateUncancelledAsync(run, script);
+                token.ThrowIfCancellationRequested();
                 run.ImageId = await imageId;
             }
             catch (DockerImageNotFoundException)
@@ -142,7 +142,8 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 await imageId.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 run.ImageId = await ProvideMissingImageAsync(run, token);
                 run.Stage = "creating the container";
-                run.ContainerId ??= await CreateContainerAsync(_docker, job, script, token);
+                run.ContainerId ??= await CreateUncancelledAsync(run, script);
+                token.ThrowIfCancellationRequested();
             }
             catch
             {
@@ -536,8 +537,8 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         {
             if (run.CreationSent)
             {
-                // Cancelled while the engine was creating it: the engine may have made a container whose id never
-                // reached us. It carries the job's labels, so find it by them.
+                // The create request timed out: the engine may still have made a container whose id never reached
+                // us. It carries the job's labels, so find it by them.
                 await RemoveByLabelsAsync(run, timeout.Token);
             }
 
@@ -578,6 +579,18 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         }
     }
 
+    /// <summary>
+    /// Creates the job's container without letting the job's cancellation interrupt the request: an interrupted
+    /// create can still make a container on the engine whose id never arrives. Only a bounded timeout applies;
+    /// the caller checks for cancellation once the id is known, so the normal cleanup removes the container.
+    /// </summary>
+    private async Task<string> CreateUncancelledAsync(JobRun run, string script)
+    {
+        using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
+        run.CreationSent = true;
+        return await CreateContainerAsync(_docker, run.Job, script, timeout.Token);
+    }
+
     private async Task RemoveByLabelsAsync(JobRun run, CancellationToken cancellationToken)
     {
         try
@@ -596,7 +609,14 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             };
             foreach (ContainerListResponse container in await _docker.Containers.ListContainersAsync(parameters, cancellationToken))
             {
-                await _docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+                try
+                {
+                    await _docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+                }
+                catch (DockerContainerNotFoundException)
+                {
+                    // Gone already.
+                }
             }
         }
         catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)

@@ -64,7 +64,7 @@ public sealed class ServicePipelineTests : IDisposable
             RunDetail run = await app.Services.GetRequiredService<RunLauncher>()
                 .StartAsync(new RunTrigger(RunCause.Manual, "demo", "master", _commit, RequestedBy: "test"), CancellationToken.None);
 
-            RunRecord finished = await WaitForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
+            RunRecord finished = await RunWaits.ForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
             JobStore jobs = app.Services.GetRequiredService<JobStore>();
             JobDetail converges = (await jobs.GetDetailAsync(run.Jobs.Single(j => j.Scenario == "converges").Id, CancellationToken.None))!;
             JobDetail fails = (await jobs.GetDetailAsync(run.Jobs.Single(j => j.Scenario == "fails").Id, CancellationToken.None))!;
@@ -121,7 +121,7 @@ public sealed class ServicePipelineTests : IDisposable
         await app.StartAsync();
         try
         {
-            RunRecord finished = await WaitForRunAsync(store.Runs, run.Run.Id);
+            RunRecord finished = await RunWaits.ForRunAsync(store.Runs, run.Run.Id);
 
             JobRecord interrupted = (await store.Jobs.GetAsync(crashed, CancellationToken.None))!;
             JobRecord ran = (await store.Jobs.GetAsync(waiting, CancellationToken.None))!;
@@ -152,7 +152,7 @@ public sealed class ServicePipelineTests : IDisposable
         {
             RunDetail run = await app.Services.GetRequiredService<RunLauncher>()
                 .StartAsync(new RunTrigger(RunCause.Commit, "demo", "master", _commit), CancellationToken.None);
-            await WaitForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
+            await RunWaits.ForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
 
             JobStore jobs = app.Services.GetRequiredService<JobStore>();
             var ran = new List<JobRecord>();
@@ -207,20 +207,5 @@ public sealed class ServicePipelineTests : IDisposable
         ConfigurationLoadResult loaded = ConfigurationLoader.Load(configFile);
         Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
         return loaded.Settings!;
-    }
-
-    private static async Task<RunRecord> WaitForRunAsync(RunStore runs, long runId)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        while (true)
-        {
-            RunRecord? run = await runs.GetAsync(runId, timeout.Token);
-            if (run?.FinishedAt is not null)
-            {
-                return run;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token);
-        }
     }
 }

@@ -69,7 +69,7 @@ public sealed class UpgradePipelineTests : IDisposable
                 .StartAsync(new RunTrigger(RunCause.Manual, "demo", "master", _v2, RequestedBy: "test"), CancellationToken.None);
             Assert.Equal(["2023.1/conf", "zed->2023.1/conf:upgrade", "zed->2023.1/conf:rollback"], run.Jobs.Select(j => j.CellKey));
 
-            await WaitForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
+            await RunWaits.ForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
             JobStore jobs = app.Services.GetRequiredService<JobStore>();
             JobDetail deploy = (await jobs.GetDetailAsync(run.Jobs[0].Id, CancellationToken.None))!;
             JobDetail upgrade = (await jobs.GetDetailAsync(run.Jobs[1].Id, CancellationToken.None))!;
@@ -110,20 +110,5 @@ public sealed class UpgradePipelineTests : IDisposable
         ConfigurationLoadResult loaded = ConfigurationLoader.Load(configFile);
         Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
         return loaded.Settings!;
-    }
-
-    private static async Task<RunRecord> WaitForRunAsync(RunStore runs, long runId)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        while (true)
-        {
-            RunRecord? run = await runs.GetAsync(runId, timeout.Token);
-            if (run?.FinishedAt is not null)
-            {
-                return run;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token);
-        }
     }
 }

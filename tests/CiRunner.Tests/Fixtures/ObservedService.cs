@@ -97,21 +97,7 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
         await WaitForRunAsync(Run.Run.Id);
     }
 
-    public async Task<RunRecord> WaitForRunAsync(long runId)
-    {
-        RunStore runs = Services.GetRequiredService<RunStore>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        while (true)
-        {
-            RunRecord? run = await runs.GetAsync(runId, timeout.Token);
-            if (run?.FinishedAt is not null)
-            {
-                return run;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token);
-        }
-    }
+    public Task<RunRecord> WaitForRunAsync(long runId) => RunWaits.ForRunAsync(Services.GetRequiredService<RunStore>(), runId);
 
     public async Task DisposeAsync()
     {

@@ -55,7 +55,7 @@ internal static class ImagesCommand
 
     private static Command CreateBuild()
     {
-        var build = new Command("build", "Build release images from deploy/images/<release>/Dockerfile; up-to-date images (same recipe hash) are skipped.");
+        var build = new Command("build", "Build release images from Service:ImageRecipesDirectory (<release>/Dockerfile, else the shared openstack/ recipe); up-to-date images (same recipe hash) are skipped.");
         build.Options.Add(Release);
         build.Options.Add(BuildArgs);
         build.Options.Add(Recipes);

@@ -112,14 +112,20 @@ public sealed class GerritStandIn : IAsyncDisposable
     }
 
     /// <summary>A reviewer's comment, written as Gerrit writes it ("Patch Set N:" and a blank line before the text).</summary>
-    public void Comment(int number, int accountId, string name, string text, string? tag = null)
+    public void Comment(int number, int accountId, string name, string text, string? tag = null) => Comment(number, (accountId, name, text, tag));
+
+    /// <summary>Several comments at once: no request sees some of them without the others.</summary>
+    public void Comment(int number, params (int AccountId, string Name, string Text, string? Tag)[] comments)
     {
         lock (_gate)
         {
             Change change = _changes[number];
             int patchSet = change.PatchSets.Count;
-            change.Updated = NextTime();
-            change.Messages.Add(new Message($"m{++_messageSequence}", new Account(accountId, name), change.Updated, $"Patch Set {patchSet}:\n\n{text}", tag, patchSet));
+            foreach ((int accountId, string name, string text, string? tag) in comments)
+            {
+                change.Updated = NextTime();
+                change.Messages.Add(new Message($"m{++_messageSequence}", new Account(accountId, name), change.Updated, $"Patch Set {patchSet}:\n\n{text}", tag, patchSet));
+            }
         }
     }
 

@@ -25,7 +25,7 @@ public sealed class CapturedLogs : ILoggerProvider
         _lines.Enqueue(line);
         try
         {
-            Output?.WriteLine(line);
+            Output?.WriteLine($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} {line}");
         }
         catch (InvalidOperationException)
         {

@@ -32,6 +32,12 @@ public sealed partial class GerritReporter : IRunReporter
         _links = links;
         _logger = logger;
 
+        if (_options.ReadLogin() is null)
+        {
+            // Said at start, not only when the first report waits for it.
+            LogNoLogin(_options.UsernameVariable, _options.PasswordVariable, _options.Url);
+        }
+
         // A Gerrit that hiccups (a restart behind its proxy, a 503 under load) usually answers a moment later; one that
         // stays down is tried again by the outbox with a growing delay, so the retries here stay few and short.
         _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
@@ -136,6 +142,9 @@ public sealed partial class GerritReporter : IRunReporter
         string voted = verdict.Vote is { } given ? string.Create(CultureInfo.InvariantCulture, $"{_options.Label}{given:+0;-0}") : "no vote";
         return ReportOutcome.Sent($"Review on change {number}, patch set {changeRef.PatchSet}: {verdict.Reason} ({voted}).");
     }
+
+    [LoggerMessage(EventId = 7102, Level = LogLevel.Error, Message = "No Gerrit login: set {UsernameVariable} and {PasswordVariable} for the service to the CI account's user name and HTTP password on {Url}; until then Gerrit reports wait and recheck is not read")]
+    private partial void LogNoLogin(string usernameVariable, string passwordVariable, string url);
 
     [LoggerMessage(EventId = 7101, Level = LogLevel.Warning, Message = "Gerrit request failed; retry {Retry} in {Delay}: {Error}")]
     private partial void LogRetry(int retry, TimeSpan delay, string error);

@@ -100,6 +100,22 @@ public sealed class ReportingConfigurationTests
         Assert.Equal("openstack/puppet-keystone", gerrit.ProjectOf("keystone"));
     }
 
+    [Fact]
+    public void ValidateSummary_SaysWhereReportsGo_AndWhetherTheLoginIsSet_NeverItsValue()
+    {
+        using ConfigFolder folder = WithGerrit();
+        folder.Set("Reporting:Webhooks", new JsonArray(new JsonObject { ["Name"] = "chat", ["Url"] = "https://chat.example.org/hook", ["SecretVariable"] = "CHAT_SECRET" }));
+        CiRunnerSettings settings = folder.Load().Settings!;
+        var summary = new StringWriter();
+
+        ConfigurationReport.WriteSummary(summary, settings, name => name == "CIRUNNER_GERRIT_PASSWORD" ? "hunter2" : null);
+
+        string text = summary.ToString();
+        Assert.Contains("  reporting   links to http://127.0.0.1:8080; JUnit on; webhooks: chat (signed, $CHAT_SECRET not set)", text, StringComparison.Ordinal);
+        Assert.Contains("  gerrit      https://review.example.org as 'Acme CI', comment only, login $CIRUNNER_GERRIT_USERNAME (not set) / $CIRUNNER_GERRIT_PASSWORD (set), recheck read every 2m", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", text, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("http://*:8080", "http://{host}:8080")]
     [InlineData("http://+:8080/", "http://{host}:8080")]

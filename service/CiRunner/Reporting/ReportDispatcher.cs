@@ -28,6 +28,7 @@ public sealed partial class ReportDispatcher : BackgroundService
     private readonly ReportingOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ReportDispatcher> _logger;
+    private bool _orphansSettled;
 
     public ReportDispatcher(
         ReportStore store,
@@ -51,32 +52,40 @@ public sealed partial class ReportDispatcher : BackgroundService
     /// <summary>The reporters configured, by name.</summary>
     public IReadOnlyCollection<string> ReporterNames => _byName.Keys;
 
-    /// <summary>Plans what waits to be planned and delivers what is due, once; returns how many deliveries were attempted.</summary>
-    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
-    {
-        await _store.PlanAsync(run => _reporters.Where(r => r.AppliesTo(run)).Select(r => r.Name).ToList(), BatchSize, cancellationToken);
-        IReadOnlyList<RunReportRecord> due = await _store.ListDueAsync(BatchSize, cancellationToken);
-        await Task.WhenAll(due.GroupBy(r => r.Reporter, StringComparer.Ordinal).Select(g => DeliverInOrderAsync(g.ToList(), cancellationToken)));
-        return due.Count;
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(_reporterList);
+        var loops = new List<Task> { LoopAsync("planning", PlanAsync, stoppingToken) };
+
+        // A loop per reporter: a Gerrit that hangs for minutes must not hold JUnit or a webhook back.
+        loops.AddRange(_reporters.Select(reporter => LoopAsync(reporter.Name, token => DeliverDueAsync(reporter, token), stoppingToken)));
+        await Task.WhenAll(loops);
+    }
+
+    /// <summary>Runs <paramref name="once"/> again at once while it finds work, else after <see cref="PollInterval"/>; never throws but on stopping.</summary>
+    private async Task LoopAsync(string what, Func<CancellationToken, Task<int>> once, CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
+            int done = 0;
             try
             {
-                await RunOnceAsync(stoppingToken);
+                done = await once(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
+                // Stopping: an attempt under way was counted and its report stays due, so the next start sends it.
                 return;
             }
             catch (Exception e)
             {
                 // A locked database or a bug must not stop reporting for good; the outbox still holds everything.
-                LogDispatchFailed(e);
+                LogLoopFailed(e, what);
+            }
+
+            if (done > 0)
+            {
+                continue;
             }
 
             try
@@ -90,34 +99,43 @@ public sealed partial class ReportDispatcher : BackgroundService
         }
     }
 
-    private async Task DeliverInOrderAsync(IReadOnlyList<RunReportRecord> reports, CancellationToken cancellationToken)
+    /// <summary>Turns finished runs' requests into pending reports; reports of a reporter no longer configured are skipped.</summary>
+    private async Task<int> PlanAsync(CancellationToken cancellationToken)
     {
-        foreach (RunReportRecord report in reports)
+        IReadOnlyList<long> planned = await _store.PlanAsync(run => _reporters.Where(r => r.AppliesTo(run)).Select(r => r.Name).ToList(), BatchSize, cancellationToken);
+        if (!_orphansSettled)
+        {
+            foreach (RunReportRecord orphan in await _store.ListPendingOfOthersAsync(_byName.Keys, cancellationToken))
+            {
+                await _store.SettleAsync(orphan.RunId, orphan.Reporter, ReportState.Skipped, $"The reporter {orphan.Reporter} is no longer configured.", null, cancellationToken);
+            }
+
+            _orphansSettled = true;
+        }
+
+        return planned.Count;
+    }
+
+    private async Task<int> DeliverDueAsync(IRunReporter reporter, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<RunReportRecord> due = await _store.ListDueAsync(reporter.Name, BatchSize, cancellationToken);
+        foreach (RunReportRecord report in due)
         {
             try
             {
-                await DeliverAsync(report, cancellationToken);
+                await DeliverAsync(reporter, report, cancellationToken);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // Stopping: the attempt was counted and the report stays due, so the next start sends it.
-                throw;
-            }
-            catch (Exception e)
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 LogDeliveryCrashed(e, report.RunId, report.Reporter);
             }
         }
+
+        return due.Count;
     }
 
-    private async Task DeliverAsync(RunReportRecord report, CancellationToken cancellationToken)
+    private async Task DeliverAsync(IRunReporter reporter, RunReportRecord report, CancellationToken cancellationToken)
     {
-        if (!_byName.TryGetValue(report.Reporter, out IRunReporter? reporter))
-        {
-            await _store.SettleAsync(report.RunId, report.Reporter, ReportState.Skipped, $"The reporter {report.Reporter} is no longer configured.", null, cancellationToken);
-            return;
-        }
-
         int attempt = await _store.StartAttemptAsync(report.RunId, report.Reporter, cancellationToken);
         FinishedRun? run = await _reader.ReadAsync(report.RunId, cancellationToken);
         if (run is null)
@@ -189,6 +207,6 @@ public sealed partial class ReportDispatcher : BackgroundService
     [LoggerMessage(EventId = 7008, Level = LogLevel.Error, Message = "Run {RunId}: delivering the {Reporter} report failed")]
     private partial void LogDeliveryCrashed(Exception exception, long runId, string reporter);
 
-    [LoggerMessage(EventId = 7009, Level = LogLevel.Error, Message = "Reading the report outbox failed; trying again shortly")]
-    private partial void LogDispatchFailed(Exception exception);
+    [LoggerMessage(EventId = 7009, Level = LogLevel.Error, Message = "Reporting ({What}) failed; trying again shortly")]
+    private partial void LogLoopFailed(Exception exception, string what);
 }

@@ -91,8 +91,17 @@ public sealed class ReportStore
             """;
         const string DeleteRequest = "DELETE FROM report_requests WHERE run_id = @RunId";
 
+        const string AnyRequest = "SELECT EXISTS (SELECT 1 FROM report_requests)";
+
         string now = DbValue.Time(DbValue.Now(_timeProvider));
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+
+        // Asked every second: a read first, so that an empty outbox never takes the write lock from running jobs.
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(AnyRequest, cancellationToken: cancellationToken)))
+        {
+            return [];
+        }
+
         await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
         IEnumerable<RunRow> runs = await connection.QueryAsync<RunRow>(new CommandDefinition(SelectRequested, new { Limit = limit }, transaction, cancellationToken: cancellationToken));
         var planned = new List<long>();
@@ -111,17 +120,27 @@ public sealed class ReportStore
         return planned;
     }
 
-    /// <summary>Pending reports whose next attempt is due, oldest first.</summary>
-    public async Task<IReadOnlyList<RunReportRecord>> ListDueAsync(int limit, CancellationToken cancellationToken)
+    /// <summary>One reporter's pending reports whose next attempt is due, oldest first.</summary>
+    public async Task<IReadOnlyList<RunReportRecord>> ListDueAsync(string reporter, int limit, CancellationToken cancellationToken)
     {
         const string SelectDue = "SELECT " + Columns + """
-             FROM run_reports WHERE state = 'pending' AND next_attempt_at <= @Now
+             FROM run_reports WHERE state = 'pending' AND next_attempt_at <= @Now AND reporter = @Reporter
             ORDER BY next_attempt_at, run_id LIMIT @Limit
             """;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(
-            SelectDue, new { Now = DbValue.Time(DbValue.Now(_timeProvider)), Limit = limit }, cancellationToken: cancellationToken));
+            SelectDue, new { Now = DbValue.Time(DbValue.Now(_timeProvider)), Reporter = reporter, Limit = limit }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToRecord()).ToList();
+    }
+
+    /// <summary>Pending reports of reporters not in <paramref name="reporters"/> (a reporter removed from the configuration).</summary>
+    public async Task<IReadOnlyList<RunReportRecord>> ListPendingOfOthersAsync(IReadOnlyCollection<string> reporters, CancellationToken cancellationToken)
+    {
+        const string SelectPending = "SELECT " + Columns + " FROM run_reports WHERE state = 'pending' AND reporter NOT IN @Reporters ORDER BY run_id";
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(SelectPending, new { Reporters = reporters }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
     }
 

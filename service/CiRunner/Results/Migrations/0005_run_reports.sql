@@ -28,7 +28,7 @@ CREATE TABLE run_reports
     PRIMARY KEY (run_id, reporter)
 ) WITHOUT ROWID;
 
-CREATE INDEX ix_run_reports_due ON run_reports (state, next_attempt_at);
+CREATE INDEX ix_run_reports_due ON run_reports (state, reporter, next_attempt_at);
 
 -- Per Gerrit project: when the recheck poller first read it (messages older than baseline_at never start a run,
 -- so turning recheck on does not replay old comments), the newest change update it has seen (Gerrit's clock; the

@@ -18,7 +18,8 @@ public sealed record ReportedCell(JobRecord Job, string Name, StepRecord? Failed
 /// <summary>A finished run and its cells, in queue order: what every reporter reports.</summary>
 public sealed record FinishedRun(RunRecord Run, IReadOnlyList<ReportedCell> Cells)
 {
-    public JobResult Result => Run.Result ?? JobResult.Skipped;
+    /// <summary>The run's result from its cells' final attempts, so that a retried cell's earlier error does not colour it.</summary>
+    public JobResult Result => Cells.Count > 0 ? ResultPolicy.CombineRun(Cells.Select(c => c.Result)) : Run.Result ?? JobResult.Skipped;
 }
 
 /// <summary>Reads a finished run from the store for the reporters.</summary>

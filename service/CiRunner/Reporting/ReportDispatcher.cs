@@ -49,9 +49,6 @@ public sealed partial class ReportDispatcher : BackgroundService
         _logger = logger;
     }
 
-    /// <summary>The reporters configured, by name.</summary>
-    public IReadOnlyCollection<string> ReporterNames => _byName.Keys;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(_reporterList);

@@ -25,7 +25,4 @@ public sealed class ReportLinks
 
     /// <summary>The job's whole log as text.</summary>
     public string JobLog(long jobId) => string.Create(CultureInfo.InvariantCulture, $"{_baseUrl}/jobs/{jobId}/log");
-
-    /// <summary>The run's JUnit XML.</summary>
-    public string JUnit(long runId) => string.Create(CultureInfo.InvariantCulture, $"{_baseUrl}/api/runs/{runId}/junit.xml");
 }

@@ -155,6 +155,44 @@ public sealed class GerritReportingTests : IClassFixture<GerritReportingFixture>
     }
 
     [Fact]
+    public async Task RetriedCell_ReportedOnceByItsLastAttempt_AnEarlierErrorHoldsNothing()
+    {
+        RunRecord run = await Service.FinishPatchSetRunAsync(1012, Sha(),
+            new CellOutcome("basic", JobResult.Error, "error: the Docker engine went away", Attempt: 1),
+            new CellOutcome("basic", JobResult.Success, Attempt: 2));
+
+        RunReportRecord gerrit = await Service.WaitForReportAsync(run.Id, "gerrit");
+        await Service.WaitForReportAsync(run.Id, "webhook:chat");
+
+        Assert.Equal(ReportState.Sent, gerrit.State);
+        var (text, _, _, votes) = Assert.Single(Gerrit.CiMessages(1012));
+        Assert.Equal(1, votes["Verified"]);
+        Assert.Single(text.Split('\n'), l => l.StartsWith("- ", StringComparison.Ordinal));
+        Assert.Matches(@"- cirunner-2024\.2-basic https://ci\.example\.org/jobs/\d+ : SUCCESS in \d+s$", text);
+        string junit = await File.ReadAllTextAsync(Service.Settings.DataPaths.JUnitFile(run.Id));
+        Assert.Contains("tests=\"1\" failures=\"0\" errors=\"0\"", junit, StringComparison.Ordinal);
+        WebhookDelivery delivery = _fixture.Webhook.Deliveries.Single(d => d.Delivery == run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using JsonDocument body = JsonDocument.Parse(delivery.Body);
+        Assert.Equal("success", body.RootElement.GetProperty("result").GetString());
+        Assert.Equal(2, body.RootElement.GetProperty("cells").EnumerateArray().Single().GetProperty("attempt").GetInt32());
+    }
+
+    [Fact]
+    public async Task ChangeAbandonedBeforeTheRunEnded_NothingPosted_Skipped()
+    {
+        string commit = Sha();
+        Gerrit.AddChange(ReportingService.Project, "master", 1013, commit);
+        Gerrit.SetStatus(1013, "ABANDONED");
+        RunRecord run = await Service.FinishRunAsync(RunCause.PatchSet, commit, "refs/changes/13/1013/1", new CellOutcome("basic", JobResult.Success));
+
+        RunReportRecord report = await Service.WaitForReportAsync(run.Id, "gerrit");
+
+        Assert.Equal(ReportState.Skipped, report.State);
+        Assert.Contains("Change 1013 is abandoned", report.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(Gerrit.ReviewRequests, r => r.Path.Contains("~1013/", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task GerritAnswers503_ReviewRetried_AndPostedOnce()
     {
         Gerrit.FailNextReviews(1);

@@ -1,5 +1,6 @@
 using CiRunner.Configuration;
 using CiRunner.Execution;
+using CiRunner.Reporting;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 using CiRunner.Telemetry;
@@ -13,7 +14,10 @@ internal static class ServiceHost
     /// <summary>Long enough for running job containers to be killed and removed before the process exits.</summary>
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(90);
 
-    public static WebApplication Build(CiRunnerSettings settings, IConfiguration configuration)
+    /// <param name="settings">The validated settings.</param>
+    /// <param name="configuration">The configuration they came from (logging reads it).</param>
+    /// <param name="configureServices">Last word on the services; tests add a log capture here.</param>
+    public static WebApplication Build(CiRunnerSettings settings, IConfiguration configuration, Action<IServiceCollection>? configureServices = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -34,7 +38,9 @@ internal static class ServiceHost
         builder.Services.AddExecution(settings);
         builder.Services.AddSingleton<RunLauncher>();
         builder.Services.AddScheduling(settings);
+        builder.Services.AddReporting(settings);
         builder.Services.AddWeb();
+        configureServices?.Invoke(builder.Services);
 
         WebApplication app = builder.Build();
         app.MapWeb();

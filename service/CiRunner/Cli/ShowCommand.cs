@@ -70,6 +70,7 @@ internal static class ShowCommand
         }
 
         await jobs.WriteAsync(output, indent: "", cancellationToken);
+        await WriteReportsAsync(store, run.Id, output, cancellationToken);
 
         foreach (JobRecord job in detail.Jobs)
         {
@@ -148,6 +149,36 @@ internal static class ShowCommand
                     cancellationToken);
             }
         }
+    }
+
+    /// <summary>Where each report of the run stands (JUnit, Gerrit, webhooks): held and failed ones need the operator.</summary>
+    private static async Task WriteReportsAsync(ResultsStore store, long runId, TextWriter output, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<RunReportRecord> reports = await store.Reports.ListForRunAsync(runId, cancellationToken);
+        if (reports.Count == 0)
+        {
+            return;
+        }
+
+        await WriteLineAsync(output, "", cancellationToken);
+        await WriteLineAsync(output, "Reports:", cancellationToken);
+        var table = new TextTable("REPORTER", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "DETAIL");
+        foreach (RunReportRecord report in reports)
+        {
+            string detail = report.State switch
+            {
+                ReportState.Pending or ReportState.Failed => report.LastError ?? report.Detail ?? ResultsText.None,
+                _ => report.Detail ?? ResultsText.None,
+            };
+            table.AddRow(
+                report.Reporter,
+                report.State.ToString().ToLowerInvariant(),
+                ResultsText.Number(report.Attempts),
+                report.State == ReportState.Pending ? Utc(report.NextAttemptAt) : ResultsText.None,
+                detail.ReplaceLineEndings(" "));
+        }
+
+        await table.WriteAsync(output, indent: "  ", cancellationToken);
     }
 
     private static string Utc(DateTimeOffset? time) => time is null ? ResultsText.None : $"{ResultsText.Time(time)} UTC";

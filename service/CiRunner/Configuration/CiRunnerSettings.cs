@@ -27,6 +27,12 @@ public sealed record CiRunnerSettings
 
     public required RetentionOptions Retention { get; init; }
 
+    /// <summary>The <c>Reporting</c> section (JUnit, webhooks, retries); defaults when not configured.</summary>
+    public ReportingOptions Reporting { get; init; } = new();
+
+    /// <summary>The <c>Gerrit</c> section, or null when CiRunner reports to no Gerrit.</summary>
+    public GerritOptions? Gerrit { get; init; }
+
     /// <summary>Tracked modules in configured order.</summary>
     public required IReadOnlyList<TrackedModule> Modules { get; init; }
 

@@ -20,6 +20,7 @@ public static class CiRunnerSettingsServiceCollectionExtensions
         services.AddSingleton(Options.Create(settings.Schedule));
         services.AddSingleton(Options.Create(settings.Http));
         services.AddSingleton(Options.Create(settings.Retention));
+        services.AddSingleton(Options.Create(settings.Reporting));
         return services;
     }
 }

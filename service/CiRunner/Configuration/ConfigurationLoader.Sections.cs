@@ -24,7 +24,7 @@ public static partial class ConfigurationLoader
     ];
 
     private static readonly string[] _retentionKeys = [nameof(RetentionOptions.Enabled), nameof(RetentionOptions.MaxAge), nameof(RetentionOptions.Cron)];
-    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable), nameof(HttpOptions.ProtectReads)];
+    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable), nameof(HttpOptions.ProtectReads), nameof(HttpOptions.PublicUrl)];
     private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials), nameof(ModuleOptions.ChangeRefs)];
     private static readonly string[] _credentialKeys = [nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.PasswordVariable)];
     private static readonly string[] _releaseKeys =
@@ -150,12 +150,14 @@ public static partial class ConfigurationLoader
         const string Section = HttpOptions.SectionName;
         var defaults = new HttpOptions();
         reader.RejectUnknownKeys(Section, _httpKeys);
-        return new HttpOptions
+        var http = new HttpOptions
         {
             Listen = reader.String($"{Section}:Listen", defaults.Listen, IsListenUrl, "an http:// or https:// URL with a host and port, like http://127.0.0.1:8080")!,
             ApiTokenVariable = reader.String($"{Section}:ApiTokenVariable", defaults.ApiTokenVariable, EnvironmentVariableName().IsMatch, EnvironmentVariableExpected)!,
             ProtectReads = reader.Bool($"{Section}:ProtectReads", defaults.ProtectReads),
         };
+        http.PublicUrl = ReadPublicUrl(reader, $"{Section}:PublicUrl", http.Listen);
+        return http;
     }
 
     private static List<TrackedModule> ReadModules(ConfigurationReader reader, string baseDirectory)

@@ -65,6 +65,7 @@ public static partial class ConfigurationLoader
         ScheduleOptions schedule = ReadSchedule(reader);
         HttpOptions http = ReadHttp(reader);
         RetentionOptions retention = ReadRetention(reader);
+        ReportingOptions reporting = ReadReporting(reader);
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);
 
         int errorsBeforeReleases = reader.Errors.Count;
@@ -89,6 +90,9 @@ public static partial class ConfigurationLoader
             ? ReadMatrix(reader, releases, fileErrors.Count == 0 ? scenarios : null)
             : MatrixRules.Empty;
 
+        // Scenario names in Gerrit:NonVotingScenarios are checked only against a complete list of scenarios.
+        GerritOptions? gerrit = ReadGerrit(reader, modules, scenariosDirectoryExists && fileErrors.Count == 0 ? scenarios : null);
+
         var errors = reader.Errors.Concat(fileErrors).ToList();
         if (errors.Count > 0)
         {
@@ -104,6 +108,8 @@ public static partial class ConfigurationLoader
             Schedule = schedule,
             Http = http,
             Retention = retention,
+            Reporting = reporting,
+            Gerrit = gerrit,
             Modules = modules,
             Releases = releases,
             Scenarios = scenarios,

@@ -224,6 +224,9 @@ internal sealed class ConfigurationReader
         return items;
     }
 
+    /// <summary>The raw section, for maps whose keys are names rather than options.</summary>
+    public IConfigurationSection Section(string key) => _configuration.GetSection(key);
+
     /// <summary>The entries of a JSON array in index order; children that are not indexes are reported.</summary>
     public List<IConfigurationSection> Entries(string key, string expected)
     {

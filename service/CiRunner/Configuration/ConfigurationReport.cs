@@ -35,6 +35,15 @@ public static class ConfigurationReport
         writer.WriteLine(Invariant($"  docker      {docker.Endpoint}, {docker.ParallelJobs} parallel jobs; per job {docker.MemoryMb} MiB, CPUs {docker.Cpus}, pids {docker.PidsLimit}, network {docker.NetworkMode}, job timeout {Duration.Format(docker.JobTimeout)}"));
         writer.WriteLine($"  schedule    poll every {Duration.Format(settings.Schedule.PollInterval)}, nightly '{settings.Schedule.NightlyCron}'{(settings.Schedule.NightlySkipUnchanged ? ", skipping unchanged branches" : "")}");
         writer.WriteLine($"  http        {settings.Http.Listen}, API token from ${settings.Http.ApiTokenVariable} ({Set(settings.Http.ApiTokenVariable)})");
+        ReportingOptions reporting = settings.Reporting;
+        IEnumerable<string> webhooks = reporting.Webhooks.Select(w => w.SecretVariable is { } secret ? $"{w.Name} (signed, ${secret} {Set(secret)})" : $"{w.Name} (unsigned)");
+        writer.WriteLine($"  reporting   links to {settings.Http.PublicUrl}; JUnit {(reporting.JUnit ? "on" : "off")}; webhooks: {(reporting.Webhooks.Count == 0 ? "none" : string.Join(", ", webhooks))}");
+        if (settings.Gerrit is { } gerrit)
+        {
+            string voting = gerrit.Voting ? $"voting {gerrit.Label}" : "comment only";
+            writer.WriteLine($"  gerrit      {gerrit.Url} as '{gerrit.CiName}', {voting}, login ${gerrit.UsernameVariable} ({Set(gerrit.UsernameVariable)}) / ${gerrit.PasswordVariable} ({Set(gerrit.PasswordVariable)}), recheck read every {Duration.Format(gerrit.RecheckInterval)}");
+        }
+
         writer.WriteLine();
 
         writer.WriteLine($"Modules ({settings.Modules.Count}):");

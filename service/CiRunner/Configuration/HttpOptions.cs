@@ -8,6 +8,12 @@ public sealed class HttpOptions
     /// <summary>Listen URL of the dashboard, API and <c>/metrics</c>.</summary>
     public string Listen { get; set; } = "http://127.0.0.1:8080";
 
+    /// <summary>
+    /// The address reviewers and webhook receivers reach the dashboard at (links in reports); without it, the
+    /// <see cref="Listen"/> URL with a wildcard host replaced by this machine's name.
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
     /// <summary>Name of the environment variable that holds the API token. The token itself is never read from a file.</summary>
     public string ApiTokenVariable { get; set; } = "CIRUNNER_API_TOKEN";
 

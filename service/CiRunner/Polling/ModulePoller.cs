@@ -32,6 +32,7 @@ public sealed partial class ModulePoller
     private readonly ResiliencePipeline _fetchRetry;
     private readonly TimeProvider _timeProvider;
     private readonly CiRunnerTelemetry? _telemetry;
+    private readonly IPatchSetLookup? _patchSets;
 
     public ModulePoller(
         ModuleMirrors mirrors,
@@ -40,8 +41,10 @@ public sealed partial class ModulePoller
         RunLauncher launcher,
         TimeProvider timeProvider,
         ILogger<ModulePoller> logger,
-        CiRunnerTelemetry? telemetry = null)
+        CiRunnerTelemetry? telemetry = null,
+        IPatchSetLookup? patchSets = null)
     {
+        _patchSets = patchSets;
         _timeProvider = timeProvider;
         _telemetry = telemetry;
         _mirrors = mirrors;
@@ -169,7 +172,7 @@ public sealed partial class ModulePoller
         if (change.Triggers)
         {
             RunTrigger trigger = change.IsPatchSet
-                ? new RunTrigger(RunCause.PatchSet, module.Name, await _mirrors.TargetBranchOfPatchSetAsync(module, change.CommitSha, refs, cancellationToken), change.CommitSha, change.Ref)
+                ? new RunTrigger(RunCause.PatchSet, module.Name, await TargetBranchAsync(module, change, refs, cancellationToken), change.CommitSha, change.Ref)
                 : new RunTrigger(RunCause.Commit, module.Name, change.Ref, change.CommitSha);
             LogHeadDetected(module.Name, change.Kind, change.Ref, change.PreviousSha, change.CommitSha);
             Results.RunDetail run = await _launcher.StartAsync(trigger, cancellationToken);
@@ -178,6 +181,23 @@ public sealed partial class ModulePoller
 
         await _pollState.UpsertAsync(module.Name, change.Ref, change.CommitSha, cancellationToken);
         return runId;
+    }
+
+    /// <summary>The patch set's target branch: the review server's answer when it has one, else the guess from history.</summary>
+    private async Task<string> TargetBranchAsync(TrackedModule module, HeadChange change, MirrorRefs refs, CancellationToken cancellationToken)
+    {
+        if (_patchSets is not null && await _patchSets.FindAsync(module, change.Ref, change.CommitSha, cancellationToken) is { } known)
+        {
+            return known.Branch;
+        }
+
+        string inferred = await _mirrors.TargetBranchOfPatchSetAsync(module, change.CommitSha, refs, cancellationToken);
+        if (_patchSets is not null)
+        {
+            LogTargetBranchInferred(module.Name, change.Ref, inferred);
+        }
+
+        return inferred;
     }
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "Polled {Module}: {ChangeCount} changes, {RunCount} runs started")]
@@ -194,6 +214,9 @@ public sealed partial class ModulePoller
 
     [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "{Module}: branch {Branch} was deleted on the remote (last head {CommitSha})")]
     private partial void LogBranchDeleted(string module, string branch, string commitSha);
+
+    [LoggerMessage(EventId = 6007, Level = LogLevel.Warning, Message = "{Module}: the review server did not say which branch {ChangeRef} is for; testing it on {Branch}, inferred from history")]
+    private partial void LogTargetBranchInferred(string module, string changeRef, string branch);
 
     [LoggerMessage(EventId = 6006, Level = LogLevel.Warning, Message = "{Module}: the poll failure could not be stored: {Error}")]
     private partial void LogStatusNotStored(string module, string error);

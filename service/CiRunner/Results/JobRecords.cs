@@ -53,7 +53,7 @@ public sealed record JobDetail(
 
 /// <summary>What finishing a job did.</summary>
 /// <param name="Job">The job as now stored.</param>
-/// <param name="CompletedRun">The run, when this was its last unfinished job (reporters act on it); otherwise null.</param>
+/// <param name="CompletedRun">The run, when this was its last unfinished job (the same transaction asked for its reports); otherwise null.</param>
 public sealed record JobCompletion(JobRecord Job, RunRecord? CompletedRun);
 
 /// <summary>One module a job installed, pinned to the commit it resolved to.</summary>

@@ -432,6 +432,9 @@ public sealed class JobStore
             new { RunId = run.Id, Now = nowText, Result = DbValue.Text(runResult) },
             transaction,
             cancellationToken: cancellationToken));
+
+        // The reporters' outbox, in the same transaction: a finished run is never left unreported, whatever happens next.
+        await ReportStore.RequestAsync(connection, transaction, run.Id, nowText, cancellationToken);
         return new JobCompletion(finished, run with { FinishedAt = now, Result = runResult });
     }
 

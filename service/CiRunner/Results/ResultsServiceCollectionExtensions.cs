@@ -39,6 +39,8 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().PollStatus);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Cells);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Retention);
+        services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Reports);
+        services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Rechecks);
         services.AddHostedService<ResultsSchemaMigrator>();
         return services;
     }

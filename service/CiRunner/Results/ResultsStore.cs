@@ -21,6 +21,8 @@ public sealed class ResultsStore
         PollStatus = new PollStatusStore(database, timeProvider);
         Cells = new CellResultStore(database);
         Retention = new RetentionStore(database);
+        Reports = new ReportStore(database, timeProvider);
+        Rechecks = new RecheckStateStore(database, timeProvider);
     }
 
     public ResultsDatabase Database { get; }
@@ -36,6 +38,12 @@ public sealed class ResultsStore
     public CellResultStore Cells { get; }
 
     public RetentionStore Retention { get; }
+
+    /// <summary>The reporters' outbox: what each finished run still has to report, and how each report went.</summary>
+    public ReportStore Reports { get; }
+
+    /// <summary>What the Gerrit recheck poller has read.</summary>
+    public RecheckStateStore Rechecks { get; }
 
     /// <summary>A store on a database file, for code that runs without the service's container (CLI verbs, tests).</summary>
     public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)

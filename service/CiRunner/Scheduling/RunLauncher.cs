@@ -44,7 +44,7 @@ public sealed partial class RunLauncher
             .ToList();
 
         RunDetail run = await _runs.CreateAsync(
-            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, null, trigger.RequestedBy),
+            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, PatchSetNumber(trigger.ChangeRef), trigger.RequestedBy),
             jobs,
             cancellationToken);
         foreach (JobRecord job in run.Jobs)
@@ -68,12 +68,21 @@ public sealed partial class RunLauncher
         {
             Supersede(await _jobs.SupersedeQueuedAsync(trigger.Module, trigger.Branch, run.Run.Id, cancellationToken), trigger, run.Run.Id);
         }
-        else if (trigger.Cause == RunCause.PatchSet && ChangePrefix(trigger.ChangeRef) is { } prefix)
+        else if (trigger.Cause is RunCause.PatchSet or RunCause.Recheck && ChangePrefix(trigger.ChangeRef) is { } prefix)
         {
             Supersede(await _jobs.SupersedeQueuedPatchSetsAsync(trigger.Module, prefix, run.Run.Id, cancellationToken), trigger, run.Run.Id);
         }
 
         return run;
+    }
+
+    /// <summary>3 of <c>refs/changes/45/12345/3</c>; null for anything else.</summary>
+    private static int? PatchSetNumber(string? changeRef)
+    {
+        int lastSlash = changeRef?.LastIndexOf('/') ?? -1;
+        return lastSlash > 0 && int.TryParse(changeRef!.AsSpan(lastSlash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number)
+            ? number
+            : null;
     }
 
     /// <summary><c>refs/changes/45/12345/</c> of <c>refs/changes/45/12345/3</c>: what all patch sets of the change share.</summary>

@@ -88,6 +88,7 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
 
         await SynchronizeNightlyAsync(scheduler, cancellationToken);
         await SynchronizeRetentionAsync(scheduler, cancellationToken);
+        await SynchronizeRecheckAsync(scheduler, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -104,6 +105,37 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
         }
 
         await SynchronizeCronJobAsync<RetentionJob>(scheduler, RetentionJob.Key, RetentionJob.TriggerKey, "Retention: prune old logs and job details", _settings.Retention.Cron, cancellationToken);
+    }
+
+    /// <summary>The recheck poll, only with a Gerrit section; an unchanged interval keeps its stored trigger.</summary>
+    private async Task SynchronizeRecheckAsync(IScheduler scheduler, CancellationToken cancellationToken)
+    {
+        if (_settings.Gerrit is not { } gerrit)
+        {
+            await scheduler.DeleteJob(RecheckJob.Key, cancellationToken);
+            return;
+        }
+
+        IJobDetail job = JobBuilder.Create<RecheckJob>().WithIdentity(RecheckJob.Key).WithDescription("Read Gerrit comments for recheck").StoreDurably().Build();
+        await scheduler.AddJob(job, AddJobOptions.Replacing, cancellationToken);
+        if (await scheduler.GetTrigger(RecheckJob.TriggerKey, cancellationToken) is ISimpleTrigger existing && existing.RepeatInterval == gerrit.RecheckInterval)
+        {
+            return;
+        }
+
+        ITrigger trigger = TriggerBuilder.Create(_timeProvider)
+            .WithIdentity(RecheckJob.TriggerKey)
+            .ForJob(RecheckJob.Key)
+            .StartAt(_timeProvider.GetUtcNow())
+            .WithSchedule(SimpleScheduleBuilder.Create()
+                .WithInterval(gerrit.RecheckInterval)
+                .RepeatForever()
+
+                // Missed polls are not worth catching up one by one: the next poll reads everything since the last.
+                .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+            .Build();
+        await scheduler.ScheduleJob(trigger, ScheduleJobOptions.Replacing, cancellationToken);
+        LogRecheckScheduled(gerrit.RecheckInterval);
     }
 
     /// <summary>Stores a cron-driven job; an unchanged trigger is kept, so its next fire time survives a restart.</summary>
@@ -145,6 +177,9 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
 
     [LoggerMessage(EventId = 6303, Level = LogLevel.Information, Message = "{Job} scheduled by cron {Cron}")]
     private partial void LogCronScheduled(string job, string cron);
+
+    [LoggerMessage(EventId = 6305, Level = LogLevel.Information, Message = "Reading Gerrit comments for recheck every {Interval}")]
+    private partial void LogRecheckScheduled(TimeSpan interval);
 
     [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "{Job} not scheduled: cron {Cron} ({Reason})")]
     private partial void LogCronNotScheduled(string job, string cron, string reason);

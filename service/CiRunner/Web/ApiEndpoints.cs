@@ -1,8 +1,12 @@
+using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 
 namespace CiRunner.Web;
+
+/// <summary>The answer to <c>GET /api/runs/{id}</c>: the run, its jobs (every attempt) and where each of its reports stands.</summary>
+public sealed record RunDetailBody(RunRecord Run, IReadOnlyList<JobRecord> Jobs, IReadOnlyList<RunReportRecord> Reports);
 
 /// <summary>One waiting job in <c>GET /api/queue</c>, in dequeue order.</summary>
 public sealed record QueueEntryBody(int Position, long RunId, long JobId, JobPriority Priority, string? Module, string? Branch, string? CellKey, DateTimeOffset? QueuedAt);
@@ -26,10 +30,25 @@ internal static class ApiEndpoints
         reads.MapGet("/runs", async (string? module, string? branch, int? limit, RunStore runs, CancellationToken cancellationToken) =>
             Microsoft.AspNetCore.Http.Results.Json(await runs.ListRecentAsync(module, branch, Math.Clamp(limit ?? DefaultRunLimit, 1, MaxRunLimit), cancellationToken)));
 
-        reads.MapGet("/runs/{id:long}", async (long id, RunStore runs, CancellationToken cancellationToken) =>
+        reads.MapGet("/runs/{id:long}", async (long id, RunStore runs, ReportStore reports, CancellationToken cancellationToken) =>
             await runs.GetDetailAsync(id, cancellationToken) is { } run
-                ? Microsoft.AspNetCore.Http.Results.Json(run)
+                ? Microsoft.AspNetCore.Http.Results.Json(new RunDetailBody(run.Run, run.Jobs, await reports.ListForRunAsync(id, cancellationToken)))
                 : NotFound($"Run {id} does not exist."));
+
+        reads.MapGet("/runs/{id:long}/junit.xml", async (long id, RunStore runs, DataPaths paths, CancellationToken cancellationToken) =>
+        {
+            string file = paths.JUnitFile(id);
+            if (File.Exists(file))
+            {
+                return Microsoft.AspNetCore.Http.Results.File(file, "application/xml; charset=utf-8");
+            }
+
+            return await runs.GetAsync(id, cancellationToken) is { } run
+                ? NotFound(run.FinishedAt is null
+                    ? $"Run {id} has not finished; its JUnit XML is written when its last job ends."
+                    : $"Run {id} has no JUnit XML (Reporting:JUnit was off when it finished, or the report is still pending: see GET /api/runs/{id}).")
+                : NotFound($"Run {id} does not exist.");
+        });
 
         reads.MapGet("/jobs/{id:long}", async (long id, JobStore jobs, CancellationToken cancellationToken) =>
             await jobs.GetDetailAsync(id, cancellationToken) is { } job

@@ -42,7 +42,8 @@ public sealed partial class DocumentationTests
     {
         Type[] sections = [typeof(CiRunner.Configuration.ServiceOptions), typeof(CiRunner.Configuration.DockerOptions), typeof(CiRunner.Configuration.ScheduleOptions),
             typeof(CiRunner.Configuration.HttpOptions), typeof(CiRunner.Configuration.RetentionOptions), typeof(CiRunner.Configuration.ModuleOptions), typeof(CiRunner.Configuration.ReleaseOptions),
-            typeof(CiRunner.Configuration.MatrixOptions), typeof(CiRunner.Configuration.CellPatternOptions), typeof(CiRunner.Configuration.CompatibilityCellOptions)];
+            typeof(CiRunner.Configuration.MatrixOptions), typeof(CiRunner.Configuration.CellPatternOptions), typeof(CiRunner.Configuration.CompatibilityCellOptions),
+            typeof(CiRunner.Configuration.GerritOptions), typeof(CiRunner.Configuration.ReportingOptions), typeof(CiRunner.Configuration.WebhookOptions)];
         foreach (string key in sections.SelectMany(t => t.GetProperties()).Select(p => p.Name))
         {
             Assert.Contains($"`{key}", _document, StringComparison.Ordinal);
@@ -63,6 +64,20 @@ public sealed partial class DocumentationTests
         Assert.Single(result.Settings.Matrix.Include);
         Assert.Single(result.Settings.Matrix.Exclude);
         Assert.Equal("2024.1", Assert.Single(result.Settings.Matrix.CompatibilityCells).Release);
+    }
+
+    [Fact]
+    public void GerritExample_Loads()
+    {
+        string example = CodeBlock().Matches(_document).Select(m => m.Groups["body"].Value).First(b => b.StartsWith("\"Gerrit\"", StringComparison.Ordinal)).Replace("scenario004", "lib-only", StringComparison.Ordinal);
+        using var folder = new ConfigFolder();
+        folder.Set("Modules:0:ChangeRefs", true);
+        folder.Set("Gerrit", System.Text.Json.Nodes.JsonNode.Parse("{" + example + "}")!["Gerrit"]!.DeepClone());
+
+        CiRunner.Configuration.ConfigurationLoadResult result = folder.Load();
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.Equal(("Acme Puppet CI", false), (result.Settings.Gerrit!.CiName, result.Settings.Gerrit.Voting));
     }
 
     private static string Block(string language) =>

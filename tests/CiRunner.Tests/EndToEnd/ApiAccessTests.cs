@@ -9,7 +9,7 @@ namespace CiRunner.Tests.EndToEnd;
 /// <summary>The token rules with <c>Http:ProtectReads: true</c>, on the real service: reads need the token like writes; probes stay open.</summary>
 public sealed class ApiAccessTests : IDisposable
 {
-    private static readonly string[] Reads = ["/", "/runs", "/queue", "/modules", "/api/runs", "/api/cells", "/api/queue", "/api/modules", "/api/runs/1"];
+    private static readonly string[] Reads = ["/", "/runs", "/queue", "/modules", "/api/runs", "/api/cells", "/api/queue", "/api/modules", "/api/runs/1", "/api/runs/1/junit.xml"];
 
     private readonly ConfigFolder _folder = new();
     private readonly string _tokenVariable = $"CIRUNNER_TEST_TOKEN_{Guid.NewGuid():N}";

@@ -1,0 +1,58 @@
+namespace CiRunner.Configuration;
+
+/// <summary>
+/// The <c>Gerrit</c> section: the code review server that patch-set runs report to as a third-party CI, and where
+/// <c>recheck</c> comments are read. Absent means no Gerrit reporting, no recheck and no REST lookups.
+/// </summary>
+public sealed class GerritOptions
+{
+    public const string SectionName = "Gerrit";
+
+    /// <summary>The server's base URL (<c>https://review.opendev.org</c>); authenticated endpoints are under <c>/a/</c> of it.</summary>
+    public string Url { get; set; } = "";
+
+    /// <summary>The environment variable with the CI account's user name. Never the name itself in the file.</summary>
+    public string UsernameVariable { get; set; } = "CIRUNNER_GERRIT_USERNAME";
+
+    /// <summary>The environment variable with the CI account's HTTP password (Gerrit: Settings, HTTP Credentials).</summary>
+    public string PasswordVariable { get; set; } = "CIRUNNER_GERRIT_PASSWORD";
+
+    /// <summary>The CI's name: the review header says it, and <c>recheck &lt;CiName&gt;</c> re-runs only this CI.</summary>
+    public string CiName { get; set; } = "";
+
+    /// <summary>The CI's contact page (for OpenStack, its ThirdPartySystems wiki page), linked from every review.</summary>
+    public string ContactUrl { get; set; } = "";
+
+    /// <summary>Vote on <see cref="Label"/> (+1 passed, -1 failed); false posts a comment only.</summary>
+    public bool Voting { get; set; }
+
+    /// <summary>The label voted on.</summary>
+    public string Label { get; set; } = "Verified";
+
+    /// <summary>Gerrit's <c>notify</c> for reviews: <c>NONE</c>, <c>OWNER</c>, <c>OWNER_REVIEWERS</c> or <c>ALL</c>.</summary>
+    public string Notify { get; set; } = "OWNER";
+
+    /// <summary>Gerrit project per module name; a module not listed is <c>openstack/puppet-&lt;name&gt;</c>.</summary>
+    public Dictionary<string, string> Projects { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How often open changes' messages are read for <c>recheck</c> comments.</summary>
+    public TimeSpan RecheckInterval { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Scenarios whose jobs are reported as <c>(non-voting)</c>: their failures never fail the build or vote -1.</summary>
+    public List<string> NonVotingScenarios { get; set; } = [];
+
+    /// <summary>The Gerrit project of a module.</summary>
+    public string ProjectOf(string module) => Projects.TryGetValue(module, out string? project) ? project : $"openstack/puppet-{module}";
+
+    /// <summary>The module whose project this is, among <paramref name="modules"/>; null when none maps to it.</summary>
+    public string? ModuleOf(string project, IEnumerable<string> modules) => modules.FirstOrDefault(m => ProjectOf(m) == project);
+
+    /// <summary>The login from the environment, or null when either variable is unset or empty.</summary>
+    public (string Username, string Password)? ReadLogin(Func<string, string?>? getEnvironmentVariable = null)
+    {
+        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
+        string? username = getEnvironmentVariable(UsernameVariable);
+        string? password = getEnvironmentVariable(PasswordVariable);
+        return string.IsNullOrEmpty(username) || string.IsNullOrEmpty(password) ? null : (username, password);
+    }
+}

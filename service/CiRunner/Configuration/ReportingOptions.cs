@@ -1,0 +1,40 @@
+namespace CiRunner.Configuration;
+
+/// <summary>The <c>Reporting</c> section: JUnit XML per run, webhooks, and how undelivered reports are retried.</summary>
+public sealed class ReportingOptions
+{
+    public const string SectionName = "Reporting";
+
+    /// <summary>Write <c>&lt;DataDirectory&gt;/reports/&lt;run-id&gt;/junit.xml</c> when a run finishes.</summary>
+    public bool JUnit { get; set; } = true;
+
+    /// <summary>The wait before a report's second attempt; it doubles with each failed attempt up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest wait between two attempts. Reports are retried until they are delivered.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Endpoints that get every finished run's summary as JSON.</summary>
+    public List<WebhookOptions> Webhooks { get; set; } = [];
+
+    /// <summary>The wait before attempt <paramref name="attempt"/> + 1, after <paramref name="attempt"/> failed ones.</summary>
+    public TimeSpan BackoffAfter(int attempt)
+    {
+        double factor = Math.Pow(2, Math.Clamp(attempt - 1, 0, 30));
+        double ticks = Math.Min(RetryDelay.Ticks * factor, MaxRetryDelay.Ticks);
+        return TimeSpan.FromTicks((long)ticks);
+    }
+}
+
+/// <summary>One entry of <c>Reporting:Webhooks</c>: where a run summary is posted, and how it is signed.</summary>
+public sealed class WebhookOptions
+{
+    /// <summary>Names the webhook in reports (<c>webhook:&lt;Name&gt;</c>) and logs.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>The http(s) URL the JSON summary is POSTed to.</summary>
+    public string Url { get; set; } = "";
+
+    /// <summary>The environment variable with the HMAC-SHA256 secret; without one, deliveries are not signed.</summary>
+    public string? SecretVariable { get; set; }
+}

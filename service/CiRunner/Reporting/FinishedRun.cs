@@ -1,0 +1,79 @@
+using CiRunner.Configuration;
+using CiRunner.Execution;
+using CiRunner.Results;
+
+namespace CiRunner.Reporting;
+
+/// <summary>One cell of a finished run as reports show it: its last attempt, named, with what broke.</summary>
+/// <param name="Job">The cell's job with the highest attempt (a retried cell is reported once, by its final try).</param>
+/// <param name="Name">The job's name in reports (<see cref="JobNames"/>).</param>
+/// <param name="FailedStep">The first step that did not pass, when one did not.</param>
+/// <param name="LogFile">The job's log file, absolute; null when the job never started or its log is gone.</param>
+public sealed record ReportedCell(JobRecord Job, string Name, StepRecord? FailedStep, string? LogFile)
+{
+    /// <summary>The final result; a job of a finished run always has one.</summary>
+    public JobResult Result => Job.Result ?? JobResult.Error;
+}
+
+/// <summary>A finished run and its cells, in queue order: what every reporter reports.</summary>
+public sealed record FinishedRun(RunRecord Run, IReadOnlyList<ReportedCell> Cells)
+{
+    /// <summary>The run's result from its cells' final attempts, so that a retried cell's earlier error does not colour it.</summary>
+    public JobResult Result => Cells.Count > 0 ? ResultPolicy.CombineRun(Cells.Select(c => c.Result)) : Run.Result ?? JobResult.Skipped;
+}
+
+/// <summary>Reads a finished run from the store for the reporters.</summary>
+public sealed class FinishedRunReader
+{
+    private readonly RunStore _runs;
+    private readonly JobStore _jobs;
+    private readonly DataPaths _paths;
+
+    public FinishedRunReader(RunStore runs, JobStore jobs, DataPaths paths)
+    {
+        _runs = runs;
+        _jobs = jobs;
+        _paths = paths;
+    }
+
+    /// <summary>The run with one cell per cell key (its highest attempt), or null when the run does not exist.</summary>
+    public async Task<FinishedRun?> ReadAsync(long runId, CancellationToken cancellationToken)
+    {
+        RunDetail? detail = await _runs.GetDetailAsync(runId, cancellationToken);
+        if (detail is null)
+        {
+            return null;
+        }
+
+        var cells = new List<ReportedCell>();
+        foreach (JobRecord job in LatestAttempts(detail.Jobs))
+        {
+            JobDetail? jobDetail = await _jobs.GetDetailAsync(job.Id, cancellationToken);
+            StepRecord? failed = jobDetail?.Steps.FirstOrDefault(s => s.Result != JobResult.Success);
+            cells.Add(new ReportedCell(job, JobNames.For(job), failed, ResolveLog(job.LogPath)));
+        }
+
+        return new FinishedRun(detail.Run, cells);
+    }
+
+    /// <summary>Each cell's job with the highest attempt, in the order the cells were first queued.</summary>
+    public static IReadOnlyList<JobRecord> LatestAttempts(IEnumerable<JobRecord> jobs) =>
+        jobs.GroupBy(j => j.CellKey, StringComparer.Ordinal)
+            .Select(g => (First: g.Min(j => j.Id), Latest: g.OrderByDescending(j => j.Attempt).ThenByDescending(j => j.Id).First()))
+            .OrderBy(c => c.First)
+            .Select(c => c.Latest)
+            .ToList();
+
+    // The stored path is trusted only inside the data directory, like the dashboard's log reader.
+    private string? ResolveLog(string? stored)
+    {
+        if (string.IsNullOrEmpty(stored))
+        {
+            return null;
+        }
+
+        string path = Path.GetFullPath(stored, _paths.Root);
+        string root = Path.TrimEndingDirectorySeparator(_paths.Root) + Path.DirectorySeparatorChar;
+        return path.StartsWith(root, StringComparison.Ordinal) && File.Exists(path) ? path : null;
+    }
+}

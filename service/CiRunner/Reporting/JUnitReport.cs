@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Xml.Linq;
+using CiRunner.Execution;
+
+namespace CiRunner.Reporting;
+
+/// <summary>
+/// A finished run as JUnit XML, in the shape Jenkins (xUnit's <c>junit-10.xsd</c>) and GitLab read: one test suite
+/// per run, one test case per cell (its last attempt), named as in the Gerrit comment. A failure or timeout is a
+/// <c>&lt;failure&gt;</c>, infrastructure trouble an <c>&lt;error&gt;</c>, a job that did not run to a verdict
+/// (cancelled, superseded, skipped) <c>&lt;skipped&gt;</c>; each carries the failing step and the end of the log.
+/// </summary>
+public static class JUnitReport
+{
+    /// <param name="run">The run.</param>
+    /// <param name="logTails">The end of each job's log, by job id (cleaned by <see cref="LogTail"/>).</param>
+    /// <param name="links">Links to the run and job pages.</param>
+    /// <param name="hostname">The machine that ran the jobs.</param>
+    public static XDocument Build(FinishedRun run, IReadOnlyDictionary<long, string> logTails, ReportLinks links, string hostname)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(logTails);
+        ArgumentNullException.ThrowIfNull(links);
+
+        int tests = run.Cells.Count;
+        int failures = run.Cells.Count(c => IsFailure(c.Result));
+        int errors = run.Cells.Count(c => IsError(c.Result));
+        int skipped = run.Cells.Count(c => IsSkipped(c.Result));
+        double seconds = run.Cells.Sum(c => c.Job.Duration?.TotalSeconds ?? 0);
+        string classname = $"{run.Run.Module}.{run.Run.Branch}";
+
+        var properties = new XElement("properties",
+            Property("module", run.Run.Module),
+            Property("branch", run.Run.Branch),
+            Property("commit", run.Run.CommitSha),
+            Property("cause", run.Run.Cause.ToString().ToLowerInvariant()),
+            Property("result", Word(run.Result)),
+            Property("run_url", links.Run(run.Run.Id)));
+        if (run.Run.ChangeRef is not null)
+        {
+            properties.Add(Property("change_ref", run.Run.ChangeRef));
+        }
+
+        var suite = new XElement("testsuite",
+            new XAttribute("name", $"{run.Run.Module} {run.Run.Branch} (run {run.Run.Id})"),
+            new XAttribute("tests", Number(tests)),
+            new XAttribute("failures", Number(failures)),
+            new XAttribute("errors", Number(errors)),
+            new XAttribute("skipped", Number(skipped)),
+            new XAttribute("time", Seconds(seconds)),
+            new XAttribute("timestamp", (run.Run.StartedAt ?? run.Run.CreatedAt).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture)),
+            new XAttribute("hostname", hostname),
+            new XAttribute("id", Number(run.Run.Id)),
+            new XAttribute("package", run.Run.Module),
+            new XAttribute("url", links.Run(run.Run.Id)),
+            properties);
+
+        foreach (ReportedCell cell in run.Cells)
+        {
+            suite.Add(TestCase(cell, classname, logTails.GetValueOrDefault(cell.Job.Id, ""), links));
+        }
+
+        var suites = new XElement("testsuites",
+            new XAttribute("name", "cirunner"),
+            new XAttribute("tests", Number(tests)),
+            new XAttribute("failures", Number(failures)),
+            new XAttribute("errors", Number(errors)),
+            new XAttribute("time", Seconds(seconds)),
+            suite);
+        return new XDocument(new XDeclaration("1.0", "utf-8", null), suites);
+    }
+
+    private static XElement TestCase(ReportedCell cell, string classname, string logTail, ReportLinks links)
+    {
+        var testCase = new XElement("testcase",
+            new XAttribute("name", cell.Name),
+            new XAttribute("classname", classname),
+            new XAttribute("time", Seconds(cell.Job.Duration?.TotalSeconds ?? 0)));
+
+        string summary = LogTail.Clean(cell.Job.Summary ?? Word(cell.Result));
+        JobResult result = cell.Result;
+        if (IsFailure(result) || IsError(result))
+        {
+            string body = $"{Evidence(cell, links)}\n\n{logTail}".TrimEnd();
+            testCase.Add(new XElement(IsFailure(result) ? "failure" : "error",
+                new XAttribute("type", Word(result)),
+                new XAttribute("message", summary),
+                body));
+        }
+        else if (IsSkipped(result))
+        {
+            testCase.Add(new XElement("skipped", new XAttribute("type", Word(result)), new XAttribute("message", summary)));
+        }
+
+        testCase.Add(new XElement("system-out", $"Cell {cell.Job.CellKey}, attempt {cell.Job.Attempt}, job {cell.Job.Id}: {links.Job(cell.Job.Id)}"));
+        return testCase;
+    }
+
+    /// <summary>The failing step (name, kind, phase, exit code) and where the whole log is.</summary>
+    private static string Evidence(ReportedCell cell, ReportLinks links)
+    {
+        string step = cell.FailedStep is { } failed
+            ? $"Failed step: '{failed.Name}' ({failed.Kind.ToString().ToLowerInvariant()}, phase {failed.Phase}){(failed.ExitCode is { } code ? $", exit code {code}" : "")}, {Word(failed.Result)}"
+            : "No step failed: the job ended before or between its steps.";
+        return LogTail.Clean($"{step}\nLog: {links.JobLog(cell.Job.Id)}");
+    }
+
+    private static bool IsFailure(JobResult result) => result is JobResult.Failure or JobResult.Timeout;
+
+    private static bool IsError(JobResult result) => result is JobResult.Error or JobResult.Interrupted;
+
+    private static bool IsSkipped(JobResult result) => result is JobResult.Cancelled or JobResult.Superseded or JobResult.Skipped;
+
+    private static XElement Property(string name, string value) => new("property", new XAttribute("name", name), new XAttribute("value", value));
+
+    private static string Word(JobResult result) => result.ToString().ToLowerInvariant();
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Seconds(double seconds) => seconds.ToString("0.000", CultureInfo.InvariantCulture);
+}

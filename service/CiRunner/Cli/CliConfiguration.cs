@@ -14,8 +14,9 @@ internal static class CliConfiguration
     public static DataPaths ReadDataPaths(ParseResult parseResult)
     {
         string configFile = GlobalOptions.ResolveConfigPath(parseResult);
-        ServiceOptions service = Build(configFile).GetSection(ServiceOptions.SectionName).Get<ServiceOptions>() ?? new ServiceOptions();
+        // The one key, not the section: binding the section would trip over durations written as 5m.
+        string dataDirectory = Build(configFile)[$"{ServiceOptions.SectionName}:{nameof(ServiceOptions.DataDirectory)}"] ?? new ServiceOptions().DataDirectory;
         string baseDirectory = Path.GetDirectoryName(configFile)!;
-        return new DataPaths(Path.Combine(baseDirectory, service.DataDirectory));
+        return new DataPaths(Path.Combine(baseDirectory, dataDirectory));
     }
 }

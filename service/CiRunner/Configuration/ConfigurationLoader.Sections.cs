@@ -10,7 +10,12 @@ public static partial class ConfigurationLoader
 {
     private const string EnvironmentVariableExpected = "an environment variable name (letters, digits and _, not starting with a digit)";
 
-    private static readonly string[] _serviceKeys = [nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory)];
+    private static readonly string[] _serviceKeys =
+    [
+        nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory),
+        nameof(ServiceOptions.DrainTimeout), nameof(ServiceOptions.MaxAttempts),
+    ];
+
     private static readonly string[] _dockerKeys =
     [
         nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
@@ -55,9 +60,16 @@ public static partial class ConfigurationLoader
         string recipesDirectory = reader.String($"{Section}:ImageRecipesDirectory", defaults.ImageRecipesDirectory, IsPath,
             "a directory path, absolute or relative to the configuration file's folder")!;
 
+        TimeSpan drainTimeout = reader.Duration($"{Section}:DrainTimeout", defaults.DrainTimeout, t => t >= TimeSpan.Zero && t <= TimeSpan.FromHours(24),
+            Matrix.Duration.Expected + ", from 0s (cancel running jobs at once) to 24h");
+        int maxAttempts = reader.Int($"{Section}:MaxAttempts", defaults.MaxAttempts, 1, 10,
+            "a whole number from 1 (never retry) to 10");
+
         return new ServiceOptions
         {
             InstanceId = instanceId,
+            DrainTimeout = drainTimeout,
+            MaxAttempts = maxAttempts,
             DataDirectory = Path.GetFullPath(Path.Combine(baseDirectory, dataDirectory)),
             ScenariosDirectory = scenariosFull,
             ImageRecipesDirectory = Path.GetFullPath(Path.Combine(baseDirectory, recipesDirectory)),

@@ -457,6 +457,10 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             Entrypoint = [StepScript.Shell, "-c", script, "cirunner-steps"],
             Labels = job.ContainerLabelSet(),
 
+            // The script's shell is PID 1 and ignores SIGTERM, so `docker stop` or a daemon shutdown would wait 10 s
+            // per job container before killing it; there is nothing to stop gracefully in a job.
+            StopSignal = "SIGKILL",
+
             // stdin carries the executor's "next" answers to the script; steps read /dev/null instead.
             OpenStdin = true,
             StdinOnce = false,

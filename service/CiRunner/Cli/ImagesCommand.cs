@@ -73,7 +73,7 @@ internal static class ImagesCommand
 
             // Bound directly for now; the validated settings loader replaces this when it lands.
             List<ReleaseOptions> releases = configuration.GetSection(ReleaseOptions.SectionName).Get<List<ReleaseOptions>>() ?? [];
-            DockerOptions docker = configuration.GetSection(DockerOptions.SectionName).Get<DockerOptions>() ?? new DockerOptions();
+            DockerOptions docker = CliConfiguration.ReadDocker(configFile);
             if (releases.Count == 0)
             {
                 await Console.Error.WriteLineAsync($"'{configFile}' configures no releases (section {ReleaseOptions.SectionName}).");
@@ -123,7 +123,7 @@ internal static class ImagesCommand
         {
             string configFile = GlobalOptions.ResolveConfigPath(parseResult);
             DockerOptions docker = File.Exists(configFile)
-                ? CliConfiguration.Build(configFile).GetSection(DockerOptions.SectionName).Get<DockerOptions>() ?? new DockerOptions()
+                ? CliConfiguration.ReadDocker(configFile)
                 : new DockerOptions();
             string suite = parseResult.GetValue(Suite)!;
             BaseImageRecipe recipe = BaseImageRecipe.Default with

@@ -20,6 +20,7 @@ public static partial class ConfigurationLoader
     [
         nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
         nameof(DockerOptions.PidsLimit), nameof(DockerOptions.NetworkMode), nameof(DockerOptions.JobTimeout),
+        nameof(DockerOptions.TlsCertDirectory),
     ];
 
     private static readonly string[] _scheduleKeys = 
@@ -76,12 +77,12 @@ public static partial class ConfigurationLoader
         };
     }
 
-    private static DockerOptions ReadDocker(ConfigurationReader reader)
+    private static DockerOptions ReadDocker(ConfigurationReader reader, string baseDirectory)
     {
         const string Section = DockerOptions.SectionName;
         var defaults = new DockerOptions();
         reader.RejectUnknownKeys(Section, _dockerKeys);
-        return new DockerOptions
+        var docker = new DockerOptions
         {
             Endpoint = reader.String($"{Section}:Endpoint", defaults.Endpoint, IsDockerEndpoint,
                 "a Docker engine endpoint: unix:///var/run/docker.sock, tcp://host:2376 or npipe://./pipe/docker_engine")!,
@@ -93,6 +94,40 @@ public static partial class ConfigurationLoader
                 "a Docker network mode such as none, bridge or host (none keeps jobs offline)")!,
             JobTimeout = reader.Duration($"{Section}:JobTimeout", defaults.JobTimeout, t => t > TimeSpan.Zero, Matrix.Duration.Expected + ", longer than zero"),
         };
+        docker.TlsCertDirectory = ReadTlsCertDirectory(reader, $"{Section}:TlsCertDirectory", docker.Endpoint, baseDirectory);
+        return docker;
+    }
+
+    /// <summary>The TLS certificate directory, made absolute, once its three files exist and load; null when not configured.</summary>
+    private static string? ReadTlsCertDirectory(ConfigurationReader reader, string key, string endpoint, string baseDirectory)
+    {
+        string? directory = reader.String(key, null, IsPath, "a directory with ca.pem, cert.pem and key.pem, absolute or relative to the configuration file's folder");
+        if (directory is null || reader.IsReported(key))
+        {
+            return null;
+        }
+
+        if (!endpoint.StartsWith("tcp://", StringComparison.Ordinal))
+        {
+            reader.Error(key, directory, $"no value with Docker:Endpoint '{endpoint}': TLS client certificates apply to tcp://host:2376 endpoints only");
+            return null;
+        }
+
+        string full = Path.GetFullPath(Path.Combine(baseDirectory, directory));
+        string[] missing = [.. Execution.DockerClientFactory.TlsFiles.Where(file => !File.Exists(Path.Combine(full, file)))];
+        if (missing.Length > 0)
+        {
+            reader.Error(key, directory, $"a directory with {string.Join(", ", Execution.DockerClientFactory.TlsFiles)} (missing in {full}: {string.Join(", ", missing)})");
+            return null;
+        }
+
+        if (Execution.DockerClientFactory.TlsProblem(full) is { } problem)
+        {
+            reader.Error(key, directory, $"PEM files a TLS client can use ({problem})");
+            return null;
+        }
+
+        return full;
     }
 
     private static ScheduleOptions ReadSchedule(ConfigurationReader reader)

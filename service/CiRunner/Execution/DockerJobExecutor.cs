@@ -726,8 +726,9 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         {
             return $"the Docker engine stopped answering ({ex.Message})";
         }
-        catch (DockerApiException)
+        catch (Exception ex) when (ex is DockerApiException or ObjectDisposedException)
         {
+            // No telling what ended it (or the client is closing with this process): the error stands.
             return null;
         }
     }

@@ -24,11 +24,13 @@ public sealed class DockerShutdownGroup : ICollectionFixture<DockerEngineFixture
 public sealed partial class GracefulShutdownTests : IDisposable
 {
     private readonly DockerEngineFixture _engine;
+    private readonly ITestOutputHelper _output;
     private readonly ServiceFolder _service;
 
-    public GracefulShutdownTests(DockerEngineFixture engine)
+    public GracefulShutdownTests(DockerEngineFixture engine, ITestOutputHelper output)
     {
         _engine = engine;
+        _output = output;
         _service = new ServiceFolder(engine.PuppetImage);
     }
 
@@ -81,6 +83,37 @@ public sealed partial class GracefulShutdownTests : IDisposable
         JobRecord ranLater = (await store.Jobs.GetAsync(later.Id, CancellationToken.None))!;
         Assert.Equal((JobResult.Success, 1), (ranLater.Result, ranLater.Attempt));
         Assert.Equal(3, (await store.Runs.GetDetailAsync(run.Run.Id, CancellationToken.None))!.Jobs.Count);
+        Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));
+    }
+
+    [Fact]
+    public async Task Sigterm_ToTheServiceProcess_DrainsThenCancelsTheRunningJobAndExitsZero()
+    {
+        // What systemctl stop does: SIGTERM to the real process. The drain runs to its end before the exit.
+        _service.AddCommandScenario("a-long", "sleep", "600");
+        _service.AddCommandScenario("b-later", "true");
+        _service.Config["Service"]!["DrainTimeout"] = "5s";
+        _service.Config["Schedule"]!["PollInterval"] = "1h";
+        ResultsStore store = ResultsStore.Open(_service.DatabaseFile);
+
+        int exitCode;
+        long runId;
+        await using (ServiceProcess process = ServiceProcess.Start(_service, _output))
+        {
+            await process.WaitForHealthAsync(_service.BaseUrl);
+            runId = await _service.TriggerAsync();
+            RunDetail run = (await store.Runs.GetDetailAsync(runId, CancellationToken.None))!;
+            await WaitForStepAsync(store.Jobs, Job(run, "a-long").Id);
+
+            exitCode = await process.StopAsync(TimeSpan.FromMinutes(2));
+        }
+
+        RunDetail stopped = (await store.Runs.GetDetailAsync(runId, CancellationToken.None))!;
+        Assert.Equal(0, exitCode);
+        JobRecord cancelled = Job(stopped, "a-long");
+        Assert.Equal(JobResult.Cancelled, cancelled.Result);
+        Assert.Matches(ShutdownSummary().ToString().Replace("15s", "5s", StringComparison.Ordinal), cancelled.Summary);
+        Assert.Equal(JobState.Queued, Job(stopped, "b-later").State);
         Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));
     }
 

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
@@ -53,7 +49,7 @@ public sealed class ServiceCrashTests : IDisposable
             await first.WaitForHealthAsync(_service.BaseUrl);
             await Eventually.ForAsync("the first poll of demo (it records the heads)", async () => (await store.PollStatus.GetAsync("demo", default))?.LastSuccessAt, Bound, () => first.Output);
 
-            manualRunId = await TriggerAsync();
+            manualRunId = await _service.TriggerAsync();
             JobRecord running = await Eventually.ForAsync(
                 "the manual run's job to run", async () => (await JobsAsync(store, manualRunId)).SingleOrDefault(j => j.State == JobState.Running), Bound, () => first.Output);
             orphan = (await Eventually.ForAsync("its container", async () => (await _engine.ContainersOfInstanceAsync(_service.InstanceId)).SingleOrDefault(), Bound, () => first.Output)).ID;
@@ -100,18 +96,6 @@ public sealed class ServiceCrashTests : IDisposable
 
         Assert.All(manual.Jobs.Concat(commit.Jobs), job => Assert.Equal(JobState.Finished, job.State));
         Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));
-    }
-
-    private async Task<long> TriggerAsync()
-    {
-        using var client = new HttpClient { BaseAddress = _service.BaseUrl };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _service.Token);
-        using var body = new StringContent("""{"module":"demo","branch":"master"}""", Encoding.UTF8, "application/json");
-        using HttpResponseMessage response = await client.PostAsync(new Uri("api/runs", UriKind.Relative), body);
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
-        using JsonDocument created = JsonDocument.Parse(text);
-        return created.RootElement.GetProperty("runId").GetInt64();
     }
 
     private static async Task<IReadOnlyList<RunRecord>> RunsAsync(ResultsStore store) =>

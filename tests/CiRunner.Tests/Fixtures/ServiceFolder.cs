@@ -75,6 +75,19 @@ public sealed class ServiceFolder : IDisposable
         return GitRepositories.Commit(Repository, new Dictionary<string, string> { ["NOTES"] = $"push {push.ToString(CultureInfo.InvariantCulture)}\n" }, $"push {push}");
     }
 
+    /// <summary>Asks the running service for a manual run of master through <c>POST /api/runs</c>; returns the run's id.</summary>
+    public async Task<long> TriggerAsync()
+    {
+        using var client = new HttpClient { BaseAddress = BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        using var body = new StringContent("""{"module":"demo","branch":"master"}""", System.Text.Encoding.UTF8, "application/json");
+        using HttpResponseMessage response = await client.PostAsync(new Uri("api/runs", UriKind.Relative), body);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, text);
+        using var created = System.Text.Json.JsonDocument.Parse(text);
+        return created.RootElement.GetProperty("runId").GetInt64();
+    }
+
     public string Save()
     {
         File.WriteAllText(ConfigFile, Config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));

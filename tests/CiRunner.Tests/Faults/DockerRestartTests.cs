@@ -65,6 +65,8 @@ public sealed class DockerRestartTests : IDisposable
             await daemon.StopAsync();
             JobRecord failed = await Eventually.ForAsync("the job to end while the daemon is down", async () => await jobs.GetAsync(first, default) is { State: JobState.Finished } job ? job : null, Bound);
             string waiting = await Eventually.ForAsync("the queue to say it waits for the engine", () => QueueWaitingAsync(), Bound);
+            using var pages = new HttpClient();
+            string page = await pages.GetStringAsync(new Uri(_service.BaseUrl, "queue"));
             await daemon.StartAgainAsync();
             RunRecord finished = await RunWaits.ForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
 
@@ -73,6 +75,7 @@ public sealed class DockerRestartTests : IDisposable
             Assert.Contains($"container {container[..12]}", failed.Summary, StringComparison.Ordinal);
             Assert.Contains("transient: ", failed.Summary, StringComparison.Ordinal);
             Assert.StartsWith("waiting for the Docker engine: no answer since ", waiting, StringComparison.Ordinal);
+            Assert.Contains("<p class=\"result-error\" style=\"padding:.4rem .6rem\" id=\"queue-waiting\">Queued jobs are waiting for the Docker engine", page, StringComparison.Ordinal);
             JobRecord retry = Assert.Single(detail.Jobs, j => j.RetryOf == first);
             Assert.Equal((2, JobResult.Success), (retry.Attempt, retry.Result));
             Assert.Equal(JobResult.Success, finished.Result);

@@ -216,6 +216,8 @@ public sealed partial class JobDispatcher : BackgroundService
         }
 
         bool wasDown = await _engine.WaitUntilAvailableAsync(cancellationToken);
+
+        // Not ||: the flag is taken in either case, so one sweep answers both reasons.
         if (wasDown | Interlocked.Exchange(ref _sweepDue, 0) == 1)
         {
             await SweepAsync(cancellationToken);

@@ -3,7 +3,8 @@
 # offline base image (cirunner images base builds it).
 #
 # Run it (the configuration's Http:Listen must be http://0.0.0.0:8080 inside the container):
-#   docker run -d --name cirunner --network host \
+# --stop-timeout covers Service:DrainTimeout + 90 s (default 390 s), so `docker stop` lets running jobs drain:
+#   docker run -d --name cirunner --network host --stop-timeout 420 \
 #     -v /var/run/docker.sock:/var/run/docker.sock \
 #     -v /etc/cirunner:/etc/cirunner:ro -v /var/lib/cirunner:/var/lib/cirunner \
 #     --env-file /etc/cirunner/cirunner.env cirunner/service:latest

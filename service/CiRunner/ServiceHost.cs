@@ -11,8 +11,21 @@ namespace CiRunner;
 /// <summary>The service's composition: one <c>AddXxx</c> per stage, read top to bottom like the data flow.</summary>
 internal static class ServiceHost
 {
-    /// <summary>Long enough for running job containers to be killed and removed before the process exits.</summary>
-    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(90);
+    /// <summary>
+    /// Time allowed after the drain for the cancelled jobs' containers to be killed and removed (each call is bounded
+    /// by 30 s) and for the last writes.
+    /// </summary>
+    public static readonly TimeSpan TeardownAllowance = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// How long the host may take to stop: <c>Service:DrainTimeout</c> plus <see cref="TeardownAllowance"/>. The
+    /// systemd unit's <c>TimeoutStopSec</c> must be at least this, or systemd kills the process mid-teardown.
+    /// </summary>
+    public static TimeSpan ShutdownTimeoutFor(ServiceOptions service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        return service.DrainTimeout + TeardownAllowance;
+    }
 
     /// <param name="settings">The validated settings.</param>
     /// <param name="configuration">The configuration they came from (logging reads it).</param>
@@ -28,7 +41,8 @@ internal static class ServiceHost
         // Both are no-ops unless the process really runs under systemd or the Windows service manager.
         builder.Services.AddSystemd();
         builder.Services.AddWindowsService(options => options.ServiceName = "CiRunner");
-        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = ShutdownTimeout);
+        // The drain (Service:DrainTimeout), then time for the cancelled jobs' containers to be killed and removed.
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = ShutdownTimeoutFor(settings.Service));
         builder.WebHost.UseUrls(settings.Http.Listen);
 
         Directory.CreateDirectory(settings.DataPaths.Root);
@@ -37,6 +51,9 @@ internal static class ServiceHost
         builder.Services.AddResultsStore(settings.DataPaths);
         builder.Services.AddExecution(settings);
         builder.Services.AddSingleton<RunLauncher>();
+
+        // After the dispatcher: hosted services stop in reverse order, so polls and nightly triggers stop firing
+        // before the dispatcher drains its running jobs.
         builder.Services.AddScheduling(settings);
         builder.Services.AddReporting(settings);
         builder.Services.AddWeb();

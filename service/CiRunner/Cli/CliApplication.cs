@@ -8,7 +8,17 @@ internal static class CliApplication
     public static async Task<int> RunAsync(string[] args)
     {
         RootCommand root = Build();
-        return await root.Parse(args).InvokeAsync();
+        ParseResult parsed = root.Parse(args);
+
+        // serve's host handles SIGTERM and Ctrl+C itself, and drains running jobs for Service:DrainTimeout before
+        // it returns. System.CommandLine would also take the signal and end the process 2 s later, mid-drain.
+        var configuration = new InvocationConfiguration();
+        if (parsed.CommandResult.Command.Name == ServeCommand.Name)
+        {
+            configuration.ProcessTerminationTimeout = null;
+        }
+
+        return await parsed.InvokeAsync(configuration);
     }
 
     internal static RootCommand Build()

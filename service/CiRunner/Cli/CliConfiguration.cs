@@ -10,12 +10,28 @@ internal static class CliConfiguration
 
     public static IConfigurationRoot Build(string configFile) => ConfigurationLoader.BuildConfiguration(configFile);
 
+    /// <summary>
+    /// The <c>Docker</c> section for the verbs that only need the engine (images), bound as written, with a relative
+    /// <c>TlsCertDirectory</c> taken from the configuration file's folder as <c>serve</c> takes it.
+    /// </summary>
+    public static DockerOptions ReadDocker(string configFile)
+    {
+        DockerOptions docker = Build(configFile).GetSection(DockerOptions.SectionName).Get<DockerOptions>() ?? new DockerOptions();
+        if (docker.TlsCertDirectory is { } certificates)
+        {
+            docker.TlsCertDirectory = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configFile))!, certificates));
+        }
+
+        return docker;
+    }
+
     /// <summary>The data directory layout, with relative paths taken from the configuration file's folder.</summary>
     public static DataPaths ReadDataPaths(ParseResult parseResult)
     {
         string configFile = GlobalOptions.ResolveConfigPath(parseResult);
-        ServiceOptions service = Build(configFile).GetSection(ServiceOptions.SectionName).Get<ServiceOptions>() ?? new ServiceOptions();
+        // The one key, not the section: binding the section would trip over durations written as 5m.
+        string dataDirectory = Build(configFile)[$"{ServiceOptions.SectionName}:{nameof(ServiceOptions.DataDirectory)}"] ?? new ServiceOptions().DataDirectory;
         string baseDirectory = Path.GetDirectoryName(configFile)!;
-        return new DataPaths(Path.Combine(baseDirectory, service.DataDirectory));
+        return new DataPaths(Path.Combine(baseDirectory, dataDirectory));
     }
 }

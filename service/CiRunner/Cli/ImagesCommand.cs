@@ -73,7 +73,7 @@ internal static class ImagesCommand
 
             // Bound directly for now; the validated settings loader replaces this when it lands.
             List<ReleaseOptions> releases = configuration.GetSection(ReleaseOptions.SectionName).Get<List<ReleaseOptions>>() ?? [];
-            DockerOptions docker = configuration.GetSection(DockerOptions.SectionName).Get<DockerOptions>() ?? new DockerOptions();
+            DockerOptions docker = CliConfiguration.ReadDocker(configFile);
             if (releases.Count == 0)
             {
                 await Console.Error.WriteLineAsync($"'{configFile}' configures no releases (section {ReleaseOptions.SectionName}).");
@@ -86,9 +86,10 @@ internal static class ImagesCommand
                 return 2;
             }
 
-            ServiceOptions service = configuration.GetSection(ServiceOptions.SectionName).Get<ServiceOptions>() ?? new ServiceOptions();
+            // The one key, not the section: binding the section would trip over durations written as 5m.
+            string recipesDirectory = configuration[$"{ServiceOptions.SectionName}:{nameof(ServiceOptions.ImageRecipesDirectory)}"] ?? new ServiceOptions().ImageRecipesDirectory;
             string recipes = parseResult.GetValue(Recipes)?.FullName
-                ?? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, service.ImageRecipesDirectory));
+                ?? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, recipesDirectory));
             string? release = parseResult.GetValue(Release);
             using ILoggerFactory loggerFactory = CreateLoggerFactory();
             using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);
@@ -122,7 +123,7 @@ internal static class ImagesCommand
         {
             string configFile = GlobalOptions.ResolveConfigPath(parseResult);
             DockerOptions docker = File.Exists(configFile)
-                ? CliConfiguration.Build(configFile).GetSection(DockerOptions.SectionName).Get<DockerOptions>() ?? new DockerOptions()
+                ? CliConfiguration.ReadDocker(configFile)
                 : new DockerOptions();
             string suite = parseResult.GetValue(Suite)!;
             BaseImageRecipe recipe = BaseImageRecipe.Default with

@@ -205,10 +205,29 @@ internal static class RunCommand
             : (new ResolvedRef(branch, commit, new DirectoryModuleSource(module.Name, path)), null);
     }
 
+    /// <summary>Runs a cell, and again while it ends in a transient error with attempts left; returns its latest attempt.</summary>
     private static async Task<JobRecord> RunJobAsync(
         IServiceProvider provider, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, SemaphoreSlim slots, TextWriter output, CancellationToken cancellationToken)
     {
         JobStore jobs = provider.GetRequiredService<JobStore>();
+        JobRecord attempt = job;
+        while (true)
+        {
+            (JobRecord done, JobRecord? retry) = await RunAttemptAsync(provider, jobs, run, attempt, workingCopy, slots, output, cancellationToken);
+            if (retry is null)
+            {
+                return done;
+            }
+
+            await Line(output, retry, $"queued (attempt {retry.Attempt})", CancellationToken.None);
+            attempt = retry;
+        }
+    }
+
+    private static async Task<(JobRecord Done, JobRecord? Retry)> RunAttemptAsync(
+        IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, SemaphoreSlim slots, TextWriter output, CancellationToken cancellationToken)
+    {
+        JobRecord? retry = null;
         await slots.WaitAsync(CancellationToken.None);
         try
         {
@@ -218,7 +237,7 @@ internal static class RunCommand
             }
             else
             {
-                await ExecuteAsync(provider, jobs, run, job, workingCopy, output, cancellationToken);
+                retry = await ExecuteAsync(provider, jobs, run, job, workingCopy, output, cancellationToken);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -237,10 +256,11 @@ internal static class RunCommand
         JobRecord done = (await jobs.GetAsync(job.Id, CancellationToken.None))!;
         await Line(output, done, ResultsText.Status(done) + (done.Duration is { } d ? " in " + ResultsText.Duration(d) : "")
             + (done.Result == JobResult.Success || done.Summary is null ? "" : ": " + done.Summary.ReplaceLineEndings(" ")), CancellationToken.None);
-        return done;
+        return (done, retry);
     }
 
-    private static async Task ExecuteAsync(
+    /// <summary>Runs one attempt; returns the cell's next attempt when this one ended in a transient error and may be retried.</summary>
+    private static async Task<JobRecord?> ExecuteAsync(
         IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, TextWriter output, CancellationToken cancellationToken)
     {
         JobSpec spec;
@@ -253,14 +273,28 @@ internal static class RunCommand
         {
             await jobs.MarkStartedAsync(job.Id, null, null, cancellationToken);
             await jobs.MarkFinishedAsync(job.Id, JobResult.Error, e.Message, CancellationToken.None);
-            return;
+            return null;
         }
 
         await jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, cancellationToken);
         await jobs.RecordModulesAsync(job.Id, lockfile, cancellationToken);
         await Line(output, job, "running", cancellationToken);
         JobOutcome outcome = await provider.GetRequiredService<IJobExecutor>().ExecuteAsync(spec, provider.GetRequiredService<JobRecorder>(), cancellationToken);
-        await jobs.MarkFinishedAsync(job.Id, outcome.Result, outcome.Summary, CancellationToken.None);
+
+        // In the foreground nobody waits out an outage: a transient error is retried only if the engine answers now.
+        int? retryWithin = null;
+        if (outcome.Retryable && !cancellationToken.IsCancellationRequested)
+        {
+            DockerEngineMonitor engine = provider.GetRequiredService<DockerEngineMonitor>();
+            engine.Invalidate();
+            if (await engine.IsAvailableAsync(cancellationToken))
+            {
+                retryWithin = provider.GetRequiredService<CiRunnerSettings>().Service.MaxAttempts;
+            }
+        }
+
+        JobCompletion? completion = await jobs.MarkFinishedAsync(job.Id, outcome.Result, outcome.Summary, retryWithin, CancellationToken.None);
+        return completion?.Retry;
     }
 
     private static Task Line(TextWriter output, JobRecord job, string state, CancellationToken cancellationToken) =>

@@ -7,9 +7,11 @@ namespace CiRunner.Cli;
 /// <summary><c>cirunner serve</c>: the long-running service.</summary>
 internal static class ServeCommand
 {
+    public const string Name = "serve";
+
     public static Command Create()
     {
-        var command = new Command("serve", "Run the service until stopped (systemd, Windows service or foreground). Refuses to start on any validation error.");
+        var command = new Command(Name, "Run the service until stopped (systemd, Windows service or foreground). Refuses to start on any validation error.");
         command.SetAction(RunAsync);
         return command;
     }

@@ -34,7 +34,12 @@ internal static class ShowCommand
         }
 
         RunRecord run = detail.Run;
-        int passed = detail.Jobs.Count(j => j.Result == JobResult.Success);
+
+        // A cell that was retried counts once, by its latest attempt; the earlier attempts are listed as history.
+        IReadOnlyList<JobRecord> latest = detail.LatestAttempts();
+        int passed = latest.Count(j => j.Result == JobResult.Success);
+        int retried = detail.Jobs.Count - latest.Count;
+        HashSet<long> retriedIds = [.. detail.Jobs.Where(j => j.RetryOf is not null).Select(j => j.RetryOf!.Value)];
         await WriteLineAsync(output, $"Run {run.Id}: {ResultsText.Word(run.Cause)} of {run.Module} {run.Branch} at {run.CommitSha}", cancellationToken);
         if (run.ChangeRef is not null)
         {
@@ -49,7 +54,8 @@ internal static class ShowCommand
         await WriteLineAsync(output, $"  Created:    {ResultsText.Time(run.CreatedAt)} UTC", cancellationToken);
         await WriteLineAsync(output, $"  Started:    {Utc(run.StartedAt)}", cancellationToken);
         await WriteLineAsync(output, $"  Finished:   {Utc(run.FinishedAt)}", cancellationToken);
-        await WriteLineAsync(output, $"  Result:     {ResultsText.Status(run)} ({ResultsText.Passed(passed, detail.Jobs.Count)} jobs passed)", cancellationToken);
+        string attempts = retried == 0 ? "" : $"; {retried} earlier {(retried == 1 ? "attempt" : "attempts")} retried";
+        await WriteLineAsync(output, $"  Result:     {ResultsText.Status(run)} ({ResultsText.Passed(passed, latest.Count)} jobs passed{attempts})", cancellationToken);
 
         if (detail.Jobs.Count == 0)
         {
@@ -62,8 +68,8 @@ internal static class ShowCommand
         {
             jobs.AddRow(
                 ResultsText.Number(job.Id),
-                job.CellKey,
-                ResultsText.Status(job),
+                job.RetryOf is null ? job.CellKey : $"{job.CellKey} (attempt {job.Attempt})",
+                retriedIds.Contains(job.Id) ? $"{ResultsText.Status(job)}, retried" : ResultsText.Status(job),
                 ResultsText.Duration(job.Duration),
                 ResultsText.ShortImage(job.ImageId),
                 ResultsText.OrNone(job.Summary));
@@ -89,7 +95,8 @@ internal static class ShowCommand
         JobRecord job = detail.Job;
         string upgrade = job.FromRelease is null ? job.Release : $"{job.FromRelease} -> {job.Release}";
         await WriteLineAsync(output, "", cancellationToken);
-        await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({ResultsText.Word(job.Kind)} {upgrade}, {job.Scenario}, attempt {job.Attempt})", cancellationToken);
+        string retryOf = job.RetryOf is { } earlier ? $", retry of job {earlier}" : "";
+        await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({ResultsText.Word(job.Kind)} {upgrade}, {job.Scenario}, attempt {job.Attempt}{retryOf})", cancellationToken);
         string duration = job.Duration is null ? "" : $" after {ResultsText.Duration(job.Duration)}";
         await WriteLineAsync(output, $"  Result:     {ResultsText.Status(job)}{duration}", cancellationToken);
         await WriteLineAsync(output, $"  Queued:     {Utc(job.QueuedAt)}, started {Utc(job.StartedAt)}, finished {Utc(job.FinishedAt)}", cancellationToken);

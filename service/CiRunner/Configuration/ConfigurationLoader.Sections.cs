@@ -10,11 +10,17 @@ public static partial class ConfigurationLoader
 {
     private const string EnvironmentVariableExpected = "an environment variable name (letters, digits and _, not starting with a digit)";
 
-    private static readonly string[] _serviceKeys = [nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory)];
+    private static readonly string[] _serviceKeys =
+    [
+        nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory),
+        nameof(ServiceOptions.DrainTimeout), nameof(ServiceOptions.MaxAttempts),
+    ];
+
     private static readonly string[] _dockerKeys =
     [
         nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
         nameof(DockerOptions.PidsLimit), nameof(DockerOptions.NetworkMode), nameof(DockerOptions.JobTimeout),
+        nameof(DockerOptions.TlsCertDirectory),
     ];
 
     private static readonly string[] _scheduleKeys = 
@@ -55,21 +61,28 @@ public static partial class ConfigurationLoader
         string recipesDirectory = reader.String($"{Section}:ImageRecipesDirectory", defaults.ImageRecipesDirectory, IsPath,
             "a directory path, absolute or relative to the configuration file's folder")!;
 
+        TimeSpan drainTimeout = reader.Duration($"{Section}:DrainTimeout", defaults.DrainTimeout, t => t >= TimeSpan.Zero && t <= TimeSpan.FromHours(24),
+            Matrix.Duration.Expected + ", from 0s (cancel running jobs at once) to 24h");
+        int maxAttempts = reader.Int($"{Section}:MaxAttempts", defaults.MaxAttempts, 1, 10,
+            "a whole number from 1 (never retry) to 10");
+
         return new ServiceOptions
         {
             InstanceId = instanceId,
+            DrainTimeout = drainTimeout,
+            MaxAttempts = maxAttempts,
             DataDirectory = Path.GetFullPath(Path.Combine(baseDirectory, dataDirectory)),
             ScenariosDirectory = scenariosFull,
             ImageRecipesDirectory = Path.GetFullPath(Path.Combine(baseDirectory, recipesDirectory)),
         };
     }
 
-    private static DockerOptions ReadDocker(ConfigurationReader reader)
+    private static DockerOptions ReadDocker(ConfigurationReader reader, string baseDirectory)
     {
         const string Section = DockerOptions.SectionName;
         var defaults = new DockerOptions();
         reader.RejectUnknownKeys(Section, _dockerKeys);
-        return new DockerOptions
+        var docker = new DockerOptions
         {
             Endpoint = reader.String($"{Section}:Endpoint", defaults.Endpoint, IsDockerEndpoint,
                 "a Docker engine endpoint: unix:///var/run/docker.sock, tcp://host:2376 or npipe://./pipe/docker_engine")!,
@@ -81,6 +94,40 @@ public static partial class ConfigurationLoader
                 "a Docker network mode such as none, bridge or host (none keeps jobs offline)")!,
             JobTimeout = reader.Duration($"{Section}:JobTimeout", defaults.JobTimeout, t => t > TimeSpan.Zero, Matrix.Duration.Expected + ", longer than zero"),
         };
+        docker.TlsCertDirectory = ReadTlsCertDirectory(reader, $"{Section}:TlsCertDirectory", docker.Endpoint, baseDirectory);
+        return docker;
+    }
+
+    /// <summary>The TLS certificate directory, made absolute, once its three files exist and load; null when not configured.</summary>
+    private static string? ReadTlsCertDirectory(ConfigurationReader reader, string key, string endpoint, string baseDirectory)
+    {
+        string? directory = reader.String(key, null, IsPath, "a directory with ca.pem, cert.pem and key.pem, absolute or relative to the configuration file's folder");
+        if (directory is null || reader.IsReported(key))
+        {
+            return null;
+        }
+
+        if (!endpoint.StartsWith("tcp://", StringComparison.Ordinal))
+        {
+            reader.Error(key, directory, $"no value with Docker:Endpoint '{endpoint}': TLS client certificates apply to tcp://host:2376 endpoints only");
+            return null;
+        }
+
+        string full = Path.GetFullPath(Path.Combine(baseDirectory, directory));
+        string[] missing = [.. Execution.DockerClientFactory.TlsFiles.Where(file => !File.Exists(Path.Combine(full, file)))];
+        if (missing.Length > 0)
+        {
+            reader.Error(key, directory, $"a directory with {string.Join(", ", Execution.DockerClientFactory.TlsFiles)} (missing in {full}: {string.Join(", ", missing)})");
+            return null;
+        }
+
+        if (Execution.DockerClientFactory.TlsProblem(full) is { } problem)
+        {
+            reader.Error(key, directory, $"PEM files a TLS client can use ({problem})");
+            return null;
+        }
+
+        return full;
     }
 
     private static ScheduleOptions ReadSchedule(ConfigurationReader reader)

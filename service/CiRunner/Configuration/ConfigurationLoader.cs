@@ -61,7 +61,7 @@ public static partial class ConfigurationLoader
         reader.RejectSecrets(apiTokenVariable);
 
         ServiceOptions service = ReadService(reader, baseDirectory);
-        DockerOptions docker = ReadDocker(reader);
+        DockerOptions docker = ReadDocker(reader, baseDirectory);
         ScheduleOptions schedule = ReadSchedule(reader);
         HttpOptions http = ReadHttp(reader);
         RetentionOptions retention = ReadRetention(reader);

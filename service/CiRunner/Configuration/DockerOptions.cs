@@ -8,6 +8,13 @@ public sealed class DockerOptions
     /// <summary>Engine endpoint: <c>unix:///var/run/docker.sock</c> or <c>tcp://host:2376</c>.</summary>
     public string Endpoint { get; set; } = "unix:///var/run/docker.sock";
 
+    /// <summary>
+    /// For a <c>tcp://</c> endpoint with TLS: a directory holding <c>ca.pem</c>, <c>cert.pem</c> and <c>key.pem</c>, as
+    /// <c>DOCKER_CERT_PATH</c> does for the docker CLI; the engine is verified against the CA and CiRunner presents
+    /// the client certificate. Absolute once validated (relative to the configuration file's folder); null for no TLS.
+    /// </summary>
+    public string? TlsCertDirectory { get; set; }
+
     /// <summary>How many jobs run at once.</summary>
     public int ParallelJobs { get; set; } = 2;
 

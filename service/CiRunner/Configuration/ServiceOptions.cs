@@ -16,4 +16,16 @@ public sealed class ServiceOptions
 
     /// <summary>Release image recipes, one folder per release (<c>&lt;release&gt;/Dockerfile</c>). Relative to the configuration file's folder.</summary>
     public string ImageRecipesDirectory { get; set; } = "deploy/images";
+
+    /// <summary>
+    /// On stop, how long running jobs may go on to finish normally once polling and dispatching have stopped;
+    /// the ones still running then are cancelled (result <c>cancelled</c>, reason: the service shut down).
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How many times a cell may run within one run: a job that ends <c>interrupted</c> (the service died) or with a
+    /// transient infrastructure error (the engine went away) is queued again until this many attempts were made.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 3;
 }

@@ -100,13 +100,18 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         }
         catch (Exception ex)
         {
+            run.Failure = ex;
             ending = (JobResult.Error, $"error while {run.Stage}: {Evidence(run, Describe(ex), exitCode: null)}");
         }
-        finally
+
+        // Asked before the cleanup: the container's state tells a daemon that went away from a job that broke.
+        if (ending.Result == JobResult.Error && run.Failure is not null)
         {
-            await EndContainerAsync(run);
+            run.TransientCause = await TransientCauseAsync(run, run.Failure);
         }
 
+        // Every path above ends here (the last catch takes any exception), so the container is always ended.
+        await EndContainerAsync(run);
         return await FinishAsync(run, ending.Result, ending.Summary);
     }
 
@@ -217,7 +222,10 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                     }
 
                     await log.FlushAsync(tokens.Job);
-                    throw new JobErrorException($"the container's main process ended before the job did (killed, out of memory, or no {StepScript.Shell} in the image)");
+                    throw new JobErrorException($"the container's main process ended before the job did (killed, out of memory, the engine stopped, or no {StepScript.Shell} in the image)")
+                    {
+                        ContainerEnded = true,
+                    };
                 }
 
                 OutputStream from = outputs[read.Target == MultiplexedStream.TargetStream.StandardError ? 1 : 0];
@@ -296,6 +304,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                     (result, message) = (JobResult.Timeout, $"the step exceeded its {Seconds(interrupted.Step.Timeout)} limit; container killed");
                     break;
                 default:
+                    run.Failure = ex;
                     (result, message) = (JobResult.Error, Evidence(run, Describe(ex), exitCode: null));
                     break;
             }
@@ -447,6 +456,10 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             // A user entrypoint also drops the image's CMD, so nothing is appended to the script's arguments.
             Entrypoint = [StepScript.Shell, "-c", script, "cirunner-steps"],
             Labels = job.ContainerLabelSet(),
+
+            // The script's shell is PID 1 and ignores SIGTERM, so `docker stop` or a daemon shutdown would wait 10 s
+            // per job container before killing it; there is nothing to stop gracefully in a job.
+            StopSignal = "SIGKILL",
 
             // stdin carries the executor's "next" answers to the script; steps read /dev/null instead.
             OpenStdin = true,
@@ -647,6 +660,11 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 
     private async Task<JobOutcome> FinishAsync(JobRun run, JobResult result, string summary)
     {
+        if (result == JobResult.Error && run.TransientCause is { } cause)
+        {
+            summary += $"\ntransient: {cause}";
+        }
+
         JobOutcome outcome = Finish(run, result, summary);
         if (run.Log is not null)
         {
@@ -665,6 +683,54 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         }
 
         return outcome;
+    }
+
+    /// <summary>
+    /// Why an infrastructure error may not happen again, or null when it would (or nothing says otherwise). Losing the
+    /// engine (no answer, a refused or broken connection) is transient. A container whose output ended early is
+    /// looked at: gone, or killed by a signal without running out of memory, means something outside the job ended
+    /// it (a daemon restart kills and auto-removes its containers); one that exited by itself or ran out of memory
+    /// would do so again.
+    /// </summary>
+    private async Task<string?> TransientCauseAsync(JobRun run, Exception failure)
+    {
+        if (failure is HttpRequestException or SocketException or TimeoutException or OperationCanceledException)
+        {
+            return $"the Docker engine did not answer ({failure.Message})";
+        }
+
+        if (failure is not (IOException or JobErrorException { ContainerEnded: true }) || run.ContainerId is null)
+        {
+            return null;
+        }
+
+        using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
+        try
+        {
+            State? state = (await _docker.Containers.InspectContainerAsync(run.ContainerId, timeout.Token)).State;
+            if (state is null || state.OOMKilled || state.Running)
+            {
+                // Still running: the engine is fine and the trouble was on this side (a full disk under the log, say).
+                return null;
+            }
+
+            return state.ExitCode >= 128
+                ? $"container {Short(run.ContainerId)} was killed from outside (exit {state.ExitCode}, not out of memory)"
+                : null;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return $"container {Short(run.ContainerId)} disappeared from the engine (removed from outside, or the engine restarted)";
+        }
+        catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException or OperationCanceledException)
+        {
+            return $"the Docker engine stopped answering ({ex.Message})";
+        }
+        catch (Exception ex) when (ex is DockerApiException or ObjectDisposedException)
+        {
+            // No telling what ended it (or the client is closing with this process): the error stands.
+            return null;
+        }
     }
 
     private JobOutcome Finish(JobRun run, JobResult result, string summary)
@@ -687,7 +753,10 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 
         TimeSpan duration = _timeProvider.GetElapsedTime(run.StartedTimestamp);
         LogJobFinished(_logger, run.Job.RunId, run.Job.JobId, result, duration.TotalSeconds, summary);
-        return new JobOutcome(result, summary, steps, run.Changes.ToList(), run.ImageId, run.ContainerId, run.StartedAt, duration);
+        return new JobOutcome(result, summary, steps, run.Changes.ToList(), run.ImageId, run.ContainerId, run.StartedAt, duration)
+        {
+            Retryable = result == JobResult.Error && run.TransientCause is not null,
+        };
     }
 
     private string StepSummary(JobRun run, StepOutcome step)
@@ -901,6 +970,12 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         /// <summary>The container is killed (the engine's auto-remove follows) or removed.</summary>
         public bool Ended { get; set; }
 
+        /// <summary>The exception that ended the job in an error, if one did.</summary>
+        public Exception? Failure { get; set; }
+
+        /// <summary>Why that error may not happen again (see <see cref="TransientCauseAsync"/>); null when it would.</summary>
+        public string? TransientCause { get; set; }
+
         public List<StepOutcome> Steps { get; } = [];
 
         public List<IdempotencyChange> Changes { get; } = [];
@@ -910,6 +985,9 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 /// <summary>An infrastructure failure whose message already says what went wrong and what to do.</summary>
 internal sealed class JobErrorException : Exception
 {
+    /// <summary>The container's output ended before the job did: whether that happens again depends on who ended it.</summary>
+    public bool ContainerEnded { get; init; }
+
     public JobErrorException()
     {
     }

@@ -12,6 +12,10 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton<IDockerClient>(_ => DockerClientFactory.Create(settings.Docker));
         services.AddSingleton<JobQueue>();
         services.AddSingleton<OrphanReaper>();
+        services.AddSingleton(sp => new DockerEngineMonitor(
+            sp.GetRequiredService<IDockerClient>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<DockerEngineMonitor>>()));
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton<BaseImageBuilder>();
         services.AddSingleton<IImageProvisioner>(sp => new ReleaseImages(

@@ -9,12 +9,16 @@ namespace CiRunner.Execution;
 
 /// <summary>
 /// Takes jobs from the queue and runs up to <c>Docker:ParallelJobs</c> of them at once. At start it recovers what
-/// an earlier process of this instance left: containers are reaped, jobs that were running end as interrupted,
-/// and jobs still queued in the database are queued again.
+/// an earlier process of this instance left: containers are reaped, jobs that were running end as interrupted (and
+/// are queued again as their next attempt), and jobs still queued in the database are queued again. Before it
+/// starts a job it makes sure the Docker engine answers, holding the queue while it does not. A job that ends in a
+/// transient error is queued again within <c>Service:MaxAttempts</c>. On stop it starts nothing more, lets running
+/// jobs finish for <c>Service:DrainTimeout</c>, then cancels the rest.
 /// </summary>
 public sealed partial class JobDispatcher : BackgroundService
 {
     private const string InterruptedSummary = "The service stopped while this job ran; its container was removed when the service started again.";
+    private const string DrainKey = "Service:DrainTimeout";
 
     private readonly JobQueue _queue;
     private readonly JobStore _jobs;
@@ -29,6 +33,15 @@ public sealed partial class JobDispatcher : BackgroundService
     private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CiRunnerTelemetry? _telemetry;
     private readonly CellResultGauge? _cellGauge;
+    private readonly DockerEngineMonitor? _engine;
+    private readonly TimeProvider _timeProvider;
+
+    /// <summary>Cancelled when the stop begins: no job is started after it, running ones go on for the drain time.</summary>
+    private readonly CancellationTokenSource _draining = new();
+    private long _drainStarted;
+
+    /// <summary>1 when a job lost its engine: containers the engine may have left are looked for before the next start.</summary>
+    private int _sweepDue;
 
     /// <summary>The cancellation of each running job, so the API can cancel one job without stopping the others.</summary>
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
@@ -45,8 +58,12 @@ public sealed partial class JobDispatcher : BackgroundService
         IOptions<DockerOptions> docker,
         ILogger<JobDispatcher> logger,
         CiRunnerTelemetry? telemetry = null,
-        CellResultGauge? cellGauge = null)
+        CellResultGauge? cellGauge = null,
+        DockerEngineMonitor? engine = null,
+        TimeProvider? timeProvider = null)
     {
+        _engine = engine;
+        _timeProvider = timeProvider ?? TimeProvider.System;
         _telemetry = telemetry;
         _cellGauge = cellGauge;
         _queue = queue;
@@ -66,6 +83,52 @@ public sealed partial class JobDispatcher : BackgroundService
 
     /// <summary>Whether the dispatch loop is alive (for health): it ended only if the host is stopping or it crashed.</summary>
     public bool IsDispatching => ExecuteTask is { IsCompleted: false };
+
+    /// <summary>The service is stopping: nothing new starts, and running jobs have the drain time to finish.</summary>
+    public bool IsDraining => _draining.IsCancellationRequested;
+
+    /// <summary>How many jobs this process is running now.</summary>
+    public int RunningCount => _running.Count;
+
+    /// <summary>
+    /// Stops in order: no job starts any more (queued ones stay queued in the database for the next start), running
+    /// jobs have <c>Service:DrainTimeout</c> to end by themselves, and those still running then are cancelled: their
+    /// containers are removed and they end <c>cancelled</c>, saying the service shut down. The host's shutdown
+    /// timeout (<c>Service:DrainTimeout</c> plus 90 s, see <c>ServiceHost</c>) leaves room for that teardown after the drain.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _drainStarted, _timeProvider.GetTimestamp());
+        await _draining.CancelAsync();
+        Task execution = ExecuteTask ?? Task.CompletedTask;
+        int running = _running.Count;
+        if (running > 0 && !execution.IsCompleted)
+        {
+            LogDraining(running, _service.DrainTimeout.TotalSeconds);
+            using var drained = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            try
+            {
+                await Task.WhenAny(execution, Task.Delay(_service.DrainTimeout, _timeProvider, drained.Token));
+            }
+            finally
+            {
+                await drained.CancelAsync();
+            }
+
+            if (!execution.IsCompleted)
+            {
+                LogDrainOver(_running.Count, _service.DrainTimeout.TotalSeconds);
+            }
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _draining.Dispose();
+        base.Dispose();
+    }
 
     /// <summary>
     /// Cancels a running job: its container is killed and it ends as cancelled. False when this process is not
@@ -94,34 +157,92 @@ public sealed partial class JobDispatcher : BackgroundService
     {
         await RecoverAsync(stoppingToken);
 
+        // Starting jobs ends with the drain; the jobs themselves see only the stopping token, once the drain is over.
+        using var dispatching = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _draining.Token);
         using var slots = new SemaphoreSlim(_docker.ParallelJobs);
         var running = new List<Task>();
         try
         {
             while (true)
             {
-                await slots.WaitAsync(stoppingToken);
-                QueuedJob next;
+                await slots.WaitAsync(dispatching.Token);
+                QueuedJob? next = null;
                 try
                 {
-                    next = await _queue.DequeueAsync(stoppingToken);
+                    next = await NextJobAsync(dispatching.Token);
                 }
-                catch (OperationCanceledException)
+                finally
                 {
-                    slots.Release();
-                    throw;
+                    if (next is null)
+                    {
+                        slots.Release();
+                    }
                 }
 
                 running.RemoveAll(task => task.IsCompleted);
                 running.Add(RunThenReleaseAsync(next, slots, stoppingToken));
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (dispatching.IsCancellationRequested)
         {
-            // Stopping: running jobs see the same token, end as cancelled and remove their containers.
+            // Draining or stopping: jobs still queued stay queued in the database and run after the next start.
         }
 
         await Task.WhenAll(running);
+    }
+
+    /// <summary>The next job to start, once the Docker engine answers: an outage holds the queue rather than failing jobs.</summary>
+    private async Task<QueuedJob> NextJobAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await WaitForEngineAsync(cancellationToken);
+            QueuedJob next = await _queue.DequeueAsync(cancellationToken);
+            if (_engine is null || await _engine.IsAvailableAsync(cancellationToken))
+            {
+                return next;
+            }
+
+            // The engine went away while the dispatcher waited for work: the job keeps its place at the front.
+            _queue.PutBack(next);
+        }
+    }
+
+    private async Task WaitForEngineAsync(CancellationToken cancellationToken)
+    {
+        if (_engine is null)
+        {
+            return;
+        }
+
+        bool wasDown = await _engine.WaitUntilAvailableAsync(cancellationToken);
+
+        // Not ||: the flag is taken in either case, so one sweep answers both reasons.
+        if (wasDown | Interlocked.Exchange(ref _sweepDue, 0) == 1)
+        {
+            await SweepAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Removes this instance's containers that no running job of this process owns: a job that lost its engine could
+    /// not remove its container, and a daemon restart may keep it. Failing here only leaves them to the next start.
+    /// </summary>
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            IReadOnlyList<ReapedContainer> reaped = await _reaper.ReapAsync(
+                _service.InstanceId, container => container.JobId is { } jobId && _running.ContainsKey(jobId), cancellationToken);
+            if (reaped.Count > 0)
+            {
+                LogSwept(reaped.Count, _service.InstanceId);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogReapFailed(e, _service.InstanceId);
+        }
     }
 
     private async Task RunThenReleaseAsync(QueuedJob queued, SemaphoreSlim slots, CancellationToken stoppingToken)
@@ -191,10 +312,17 @@ public sealed partial class JobDispatcher : BackgroundService
                 ? _recorder
                 : new TelemetryJobProgress(_recorder, _telemetry, labels, activity?.Context ?? default);
             JobOutcome outcome = await _executor.ExecuteAsync(spec, progress, cancellation.Token);
-            string summary = outcome.Result == JobResult.Cancelled && !stoppingToken.IsCancellationRequested
-                ? $"Cancelled through the API ({outcome.Summary})."
-                : outcome.Summary;
-            await FinishAsync(job.Id, outcome.Result, summary, labels, outcome.Duration);
+            string summary = outcome.Result != JobResult.Cancelled ? outcome.Summary
+                : stoppingToken.IsCancellationRequested ? ShutdownSummary(outcome.Summary)
+                : $"Cancelled through the API ({outcome.Summary}).";
+            if (outcome.Retryable)
+            {
+                // The engine let this job down: ask it again before the next start, and clean up after it.
+                _engine?.Invalidate();
+                Interlocked.Exchange(ref _sweepDue, 1);
+            }
+
+            await FinishAsync(job.Id, outcome.Result, summary, labels, outcome.Duration, outcome.Retryable ? _service.MaxAttempts : null);
             activity?.SetTag("cirunner.job.result", CiRunnerTelemetry.ResultName(outcome.Result));
             if (outcome.Result != JobResult.Success)
             {
@@ -205,7 +333,7 @@ public sealed partial class JobDispatcher : BackgroundService
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            string summary = stoppingToken.IsCancellationRequested ? "Cancelled: the service stopped before the job ended." : "Cancelled through the API.";
+            string summary = stoppingToken.IsCancellationRequested ? ShutdownSummary(null) : "Cancelled through the API.";
             await TryFinishAsync(queued.JobId, summary, labels, JobResult.Cancelled);
         }
         catch (Exception e)
@@ -224,16 +352,31 @@ public sealed partial class JobDispatcher : BackgroundService
         }
     }
 
-    private async Task FinishAsync(long jobId, JobResult result, string summary, JobLabels? labels, TimeSpan? duration)
+    private async Task FinishAsync(long jobId, JobResult result, string summary, JobLabels? labels, TimeSpan? duration, int? retryWithinAttempts = null)
     {
         // The stopping token may be cancelled already; a job's end must still be recorded.
-        JobCompletion? completion = await _jobs.MarkFinishedAsync(jobId, result, summary, CancellationToken.None);
+        JobCompletion? completion = await _jobs.MarkFinishedAsync(jobId, result, summary, retryWithinAttempts, CancellationToken.None);
         if (completion is not null && labels is not null)
         {
             _telemetry?.JobFinished(labels, result, duration ?? completion.Job.Duration);
         }
 
+        if (completion?.Retry is { } retry)
+        {
+            _queue.Enqueue(new QueuedJob(retry.RunId, retry.Id, (JobPriority)retry.Priority));
+            LogRetried(jobId, retry.RunId, retry.Id, retry.Attempt, _service.MaxAttempts);
+        }
+
         _cellGauge?.Invalidate();
+    }
+
+    /// <summary>What a job cancelled by the service's stop says: the stop, and how long the drain let it run.</summary>
+    private string ShutdownSummary(string? executorSummary)
+    {
+        long started = Interlocked.Read(ref _drainStarted);
+        string waited = started == 0 ? "" : $", {_timeProvider.GetElapsedTime(started).TotalSeconds:F0} s after the stop began";
+        string detail = executorSummary is null ? "" : $" ({executorSummary})";
+        return $"Cancelled: the service shut down and the job was still running when the drain time ({DrainKey} {Matrix.Duration.Format(_service.DrainTimeout)}) ran out{waited}; its container was removed{detail}.";
     }
 
     private async Task TryFinishAsync(long jobId, string summary, JobLabels? labels, JobResult result = JobResult.Error)
@@ -263,7 +406,8 @@ public sealed partial class JobDispatcher : BackgroundService
                 LogReapFailed(e, _service.InstanceId);
             }
 
-            IReadOnlyList<JobCompletion> interrupted = await _jobs.FinishAllRunningAsync(JobResult.Interrupted, InterruptedSummary, cancellationToken);
+            // Interrupted is never the job's fault: each is queued again (below, with the other queued jobs) while attempts are left.
+            IReadOnlyList<JobCompletion> interrupted = await _jobs.FinishAllRunningAsync(JobResult.Interrupted, InterruptedSummary, _service.MaxAttempts, cancellationToken);
             IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
             foreach (JobRecord job in queued)
             {
@@ -295,4 +439,16 @@ public sealed partial class JobDispatcher : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recovered: {Interrupted} jobs marked interrupted, {Queued} queued jobs queued again")]
     private partial void LogRecovered(int interrupted, int queued);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} is retried as job {RetryJobId} (attempt {Attempt} of {MaxAttempts})")]
+    private partial void LogRetried(long jobId, long runId, long retryJobId, int attempt, int maxAttempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: no new jobs start; waiting up to {Seconds:F0} s for {Running} running jobs to finish")]
+    private partial void LogDraining(int running, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The drain time of {Seconds:F0} s is over: cancelling {Running} jobs that are still running")]
+    private partial void LogDrainOver(int running, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} containers of instance '{InstanceId}' that no running job owns (left when the engine went away)")]
+    private partial void LogSwept(int count, string instanceId);
 }

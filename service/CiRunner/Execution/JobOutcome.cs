@@ -19,7 +19,17 @@ public sealed record JobOutcome(
     string? ImageId,
     string? ContainerId,
     DateTimeOffset StartedAt,
-    TimeSpan Duration);
+    TimeSpan Duration)
+{
+    /// <summary>
+    /// The job ended in an infrastructure <see cref="JobResult.Error"/> that another attempt need not meet: the
+    /// engine stopped answering or restarted, the connection to it broke, or the container was killed from outside
+    /// (not for lack of memory). The dispatcher queues the cell again while <c>Service:MaxAttempts</c> allows.
+    /// Deterministic errors (a missing image without a recipe, a broken module set, a command that the image does
+    /// not have: exit 125, 126, 127) are never retryable.
+    /// </summary>
+    public bool Retryable { get; init; }
+}
 
 /// <summary>How one step ended.</summary>
 /// <param name="Phase">Phase name.</param>

@@ -20,6 +20,9 @@ public sealed class JobQueue : IDisposable
     private readonly CiRunnerTelemetry? _telemetry;
     private long _sequence;
 
+    // Put-back jobs go before every job queued normally (whose sequence starts at 0).
+    private long _frontSequence;
+
     public JobQueue(CiRunnerTelemetry? telemetry = null)
     {
         _telemetry = telemetry;
@@ -42,6 +45,21 @@ public sealed class JobQueue : IDisposable
         {
             // Negated priority: PriorityQueue dequeues the smallest key first.
             _queue.Enqueue(job, (-(int)job.Priority, _sequence++));
+        }
+
+        _telemetry?.JobQueued();
+        _available.Release();
+    }
+
+    /// <summary>
+    /// Returns a job the dispatcher took but could not start (the engine went away meanwhile) to the front of its
+    /// priority, where it was.
+    /// </summary>
+    public void PutBack(QueuedJob job)
+    {
+        lock (_lock)
+        {
+            _queue.Enqueue(job, (-(int)job.Priority, --_frontSequence));
         }
 
         _telemetry?.JobQueued();

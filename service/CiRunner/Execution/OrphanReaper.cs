@@ -28,7 +28,14 @@ public sealed partial class OrphanReaper
     }
 
     /// <summary>Removes (with force) every container labelled with <paramref name="instanceId"/>; returns what it removed.</summary>
-    public async Task<IReadOnlyList<ReapedContainer>> ReapAsync(string instanceId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ReapedContainer>> ReapAsync(string instanceId, CancellationToken cancellationToken) =>
+        ReapAsync(instanceId, keep: null, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="ReapAsync(string, CancellationToken)"/>, but leaves the containers <paramref name="keep"/> claims
+    /// (a running process's own jobs), so it can run while jobs run.
+    /// </summary>
+    public async Task<IReadOnlyList<ReapedContainer>> ReapAsync(string instanceId, Func<ReapedContainer, bool>? keep, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         var parameters = new ContainersListParameters
@@ -48,6 +55,12 @@ public sealed partial class OrphanReaper
         var reaped = new List<ReapedContainer>();
         foreach (ContainerListResponse container in containers)
         {
+            var orphan = new ReapedContainer(container.ID, Label(container, ContainerLabels.Run), Label(container, ContainerLabels.Job), container.State ?? "");
+            if (keep?.Invoke(orphan) == true)
+            {
+                continue;
+            }
+
             try
             {
                 await _docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
@@ -61,7 +74,6 @@ public sealed partial class OrphanReaper
                 // Its auto-removal is already in progress (the earlier process killed it just before it died).
             }
 
-            var orphan = new ReapedContainer(container.ID, Label(container, ContainerLabels.Run), Label(container, ContainerLabels.Job), container.State ?? "");
             LogReaped(_logger, orphan.ContainerId, orphan.RunId, orphan.JobId, orphan.State);
             reaped.Add(orphan);
         }

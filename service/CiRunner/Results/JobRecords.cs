@@ -22,7 +22,9 @@ public sealed record NewJob(
 
 /// <summary>
 /// A stored job. <see cref="LogPath"/> is absolute or relative to the data directory, null until the job starts;
-/// <see cref="Duration"/> runs from start to finish and is null when the job never started.
+/// <see cref="Duration"/> runs from start to finish and is null when the job never started. <see cref="RetryOf"/>
+/// is the job of the same run and cell whose interrupted or transient end this attempt repeats (null for a
+/// cell's first attempt).
 /// </summary>
 public sealed record JobRecord(
     long Id,
@@ -42,7 +44,8 @@ public sealed record JobRecord(
     DateTimeOffset? FinishedAt,
     TimeSpan? Duration,
     string? LogPath,
-    int Attempt);
+    int Attempt,
+    long? RetryOf = null);
 
 /// <summary>A job with everything it recorded: its module lockfile, steps in order and idempotency changes.</summary>
 public sealed record JobDetail(
@@ -54,7 +57,11 @@ public sealed record JobDetail(
 /// <summary>What finishing a job did.</summary>
 /// <param name="Job">The job as now stored.</param>
 /// <param name="CompletedRun">The run, when this was its last unfinished job (the same transaction asked for its reports); otherwise null.</param>
-public sealed record JobCompletion(JobRecord Job, RunRecord? CompletedRun);
+/// <param name="Retry">
+/// The cell's next attempt, queued in the same transaction (same run, attempt + 1), when the job's end asked for
+/// one and attempts were left; the caller queues it. The run cannot finish while a retry is pending.
+/// </param>
+public sealed record JobCompletion(JobRecord Job, RunRecord? CompletedRun, JobRecord? Retry = null);
 
 /// <summary>One module a job installed, pinned to the commit it resolved to.</summary>
 /// <param name="Module">Puppetfile name (<c>keystone</c>, <c>stdlib</c>).</param>

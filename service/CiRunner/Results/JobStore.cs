@@ -72,13 +72,28 @@ public sealed class JobStore
     /// finishes the run. Returns null when the job had already finished.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
-    public async Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, CancellationToken cancellationToken)
+    public Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, CancellationToken cancellationToken) =>
+        MarkFinishedAsync(jobId, result, summary, retryWithinAttempts: null, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="MarkFinishedAsync(long, JobResult, string?, CancellationToken)"/>, and when
+    /// <paramref name="retryWithinAttempts"/> is set and the job's attempt is below it, queues the cell's next attempt
+    /// as a new job of the same run (<see cref="JobCompletion.Retry"/>) in the same transaction: the run does not
+    /// finish in between, and the retried job does not become its cell's latest result.
+    /// </summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="result">How it ended.</param>
+    /// <param name="summary">Why; a retry adds which job repeats it.</param>
+    /// <param name="retryWithinAttempts">The most attempts a cell may have (<c>Service:MaxAttempts</c>); null when this end is never retried. Only <see cref="JobResult.Error"/> and <see cref="JobResult.Interrupted"/> are retried.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <exception cref="KeyNotFoundException">No job has that id.</exception>
+    public async Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, int? retryWithinAttempts, CancellationToken cancellationToken)
     {
         DateTimeOffset now = DbValue.Now(_timeProvider);
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
         await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
-        JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, cancellationToken);
+        JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, retryWithinAttempts, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
         if (completion?.CompletedRun is { Result: { } runResult } run)
@@ -93,7 +108,14 @@ public sealed class JobStore
     /// Finishes every job still marked running with <paramref name="result"/>, all in one transaction. At start,
     /// before any job runs, those are the jobs a previous process left behind when it died.
     /// </summary>
-    public async Task<IReadOnlyList<JobCompletion>> FinishAllRunningAsync(JobResult result, string? summary, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobCompletion>> FinishAllRunningAsync(JobResult result, string? summary, CancellationToken cancellationToken) =>
+        FinishAllRunningAsync(result, summary, retryWithinAttempts: null, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="FinishAllRunningAsync(JobResult, string?, CancellationToken)"/>, queuing each job's next attempt
+    /// while it has attempts left (see <see cref="MarkFinishedAsync(long, JobResult, string?, int?, CancellationToken)"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<JobCompletion>> FinishAllRunningAsync(JobResult result, string? summary, int? retryWithinAttempts, CancellationToken cancellationToken)
     {
         const string SelectRunning = "SELECT id FROM jobs WHERE state = 'running' ORDER BY id";
 
@@ -105,7 +127,7 @@ public sealed class JobStore
         var completions = new List<JobCompletion>();
         foreach (long jobId in running.ToList())
         {
-            JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, cancellationToken);
+            JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, retryWithinAttempts, cancellationToken);
             if (completion is not null)
             {
                 completions.Add(completion);
@@ -176,7 +198,7 @@ public sealed class JobStore
         var completions = new List<JobCompletion>();
         foreach (long jobId in queued.ToList())
         {
-            JobCompletion? completion = await FinishAsync(connection, transaction, jobId, JobResult.Superseded, summary, now, cancellationToken);
+            JobCompletion? completion = await FinishAsync(connection, transaction, jobId, JobResult.Superseded, summary, now, retryWithinAttempts: null, cancellationToken);
             if (completion is not null)
             {
                 completions.Add(completion);
@@ -362,7 +384,7 @@ public sealed class JobStore
         return row?.ToRecord();
     }
 
-    /// <summary>Finishes one job inside the caller's transaction; see <see cref="MarkFinishedAsync"/>.</summary>
+    /// <summary>Finishes one job inside the caller's transaction; see <see cref="MarkFinishedAsync(long, JobResult, string?, int?, CancellationToken)"/>.</summary>
     private static async Task<JobCompletion?> FinishAsync(
         SqliteConnection connection,
         DbTransaction transaction,
@@ -370,6 +392,7 @@ public sealed class JobStore
         JobResult result,
         string? summary,
         DateTimeOffset now,
+        int? retryWithinAttempts,
         CancellationToken cancellationToken)
     {
         const string FinishJob = """
@@ -385,8 +408,13 @@ public sealed class JobStore
                 job_id = excluded.job_id, result = excluded.result, commit_sha = excluded.commit_sha, finished_at = excluded.finished_at
             WHERE excluded.finished_at >= cell_results.finished_at
             """;
+        const string InsertRetry = """
+            INSERT INTO jobs (run_id, cell_key, kind, release, from_release, scenario, priority, state, queued_at, attempt, retry_of)
+            VALUES (@RunId, @CellKey, @Kind, @Release, @FromRelease, @Scenario, @Priority, 'queued', @Now, @Attempt, @RetryOf)
+            RETURNING id
+            """;
         const string UnfinishedJobsOfRun = "SELECT COUNT(*) FROM jobs WHERE run_id = @RunId AND state <> 'finished'";
-        const string ResultsOfRun = "SELECT result FROM jobs WHERE run_id = @RunId";
+        const string ResultsOfRun = "SELECT result FROM jobs WHERE run_id = @RunId AND " + JobRow.LatestAttempt;
         const string FinishRun = "UPDATE runs SET finished_at = @Now, result = @Result WHERE id = @RunId";
 
         JobRecord job = await GetAsync(connection, transaction, jobId, cancellationToken) ?? throw NoSuchJob(jobId);
@@ -398,6 +426,37 @@ public sealed class JobStore
         TimeSpan? duration = job.StartedAt is { } startedAt ? now - startedAt : null;
         string resultText = DbValue.Text(result);
         string nowText = DbValue.Time(now);
+
+        // Only an end that says nothing about the module is worth another attempt, whatever the caller asks.
+        JobRecord? retry = null;
+        if (retryWithinAttempts is { } maxAttempts && job.Attempt < maxAttempts && result is JobResult.Error or JobResult.Interrupted)
+        {
+            int attempt = job.Attempt + 1;
+            long retryId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                InsertRetry,
+                new
+                {
+                    job.RunId,
+                    job.CellKey,
+                    Kind = DbValue.Text(job.Kind),
+                    job.Release,
+                    job.FromRelease,
+                    job.Scenario,
+                    job.Priority,
+                    Now = nowText,
+                    Attempt = attempt,
+                    RetryOf = job.Id,
+                },
+                transaction,
+                cancellationToken: cancellationToken));
+            retry = new JobRecord(
+                retryId, job.RunId, job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority,
+                JobState.Queued, Result: null, Summary: null, ImageId: null, QueuedAt: now, StartedAt: null, FinishedAt: null,
+                Duration: null, LogPath: null, attempt, RetryOf: job.Id);
+            string retried = $"Retried as job {retryId} (attempt {attempt} of {maxAttempts}).";
+            summary = string.IsNullOrEmpty(summary) ? retried : $"{summary}\n{retried}";
+        }
+
         await connection.ExecuteAsync(new CommandDefinition(
             FinishJob,
             new { JobId = jobId, Result = resultText, Summary = summary, Now = nowText, DurationMs = duration is { } d ? DbValue.Milliseconds(d) : (long?)null },
@@ -407,7 +466,8 @@ public sealed class JobStore
         RunRecord run = await RunStore.GetAsync(connection, transaction, job.RunId, cancellationToken)
             ?? throw new InvalidOperationException($"Job {jobId} belongs to run {job.RunId}, which does not exist.");
 
-        if (ResultPolicy.UpdatesCell(result, run.ChangeRef))
+        // A retried attempt is not the cell's verdict: its next attempt's result will be.
+        if (retry is null && ResultPolicy.UpdatesCell(result, run.ChangeRef))
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 UpsertCell,
@@ -422,7 +482,7 @@ public sealed class JobStore
         long unfinished = await connection.ExecuteScalarAsync<long>(new CommandDefinition(UnfinishedJobsOfRun, runParameters, transaction, cancellationToken: cancellationToken));
         if (unfinished > 0)
         {
-            return new JobCompletion(finished, CompletedRun: null);
+            return new JobCompletion(finished, CompletedRun: null, retry);
         }
 
         IEnumerable<string> jobResults = await connection.QueryAsync<string>(new CommandDefinition(ResultsOfRun, runParameters, transaction, cancellationToken: cancellationToken));

@@ -58,10 +58,10 @@ internal sealed class RunRow
 /// <summary>The job counts beside a run in lists; Dapper splits the row at <c>JobCount</c>.</summary>
 internal sealed class RunCountsRow
 {
-    public const string Columns = """
-        (SELECT COUNT(*) FROM jobs WHERE jobs.run_id = runs.id) AS JobCount,
-        (SELECT COUNT(*) FROM jobs WHERE jobs.run_id = runs.id AND jobs.result = 'success') AS PassedCount
-        """;
+    // Each cell once: an attempt that a later one retries is history, not a job of the run's result.
+    public const string Columns =
+        "(SELECT COUNT(*) FROM jobs WHERE jobs.run_id = runs.id AND " + JobRow.LatestAttempt + ") AS JobCount, " +
+        "(SELECT COUNT(*) FROM jobs WHERE jobs.run_id = runs.id AND jobs.result = 'success' AND " + JobRow.LatestAttempt + ") AS PassedCount";
 
     public const string SplitOn = "JobCount";
 
@@ -77,8 +77,11 @@ internal sealed class JobRow
         jobs.from_release AS FromRelease, jobs.scenario AS Scenario, jobs.priority AS Priority, jobs.state AS State,
         jobs.result AS Result, jobs.summary AS Summary, jobs.image_id AS ImageId, jobs.queued_at AS QueuedAt,
         jobs.started_at AS StartedAt, jobs.finished_at AS FinishedAt, jobs.duration_ms AS DurationMs,
-        jobs.log_path AS LogPath, jobs.attempt AS Attempt
+        jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.retry_of AS RetryOf
         """;
+
+    /// <summary>A condition on <c>jobs</c>: no later attempt retries this job, so it is its cell's latest.</summary>
+    public const string LatestAttempt = "NOT EXISTS (SELECT 1 FROM jobs AS retry WHERE retry.retry_of = jobs.id)";
 
     public long Id { get; set; }
 
@@ -116,6 +119,8 @@ internal sealed class JobRow
 
     public long Attempt { get; set; }
 
+    public long? RetryOf { get; set; }
+
     public JobRecord ToRecord() => new(
         Id,
         RunId,
@@ -134,7 +139,8 @@ internal sealed class JobRow
         DbValue.ParseOptionalTime(FinishedAt),
         DbValue.Duration(DurationMs),
         LogPath,
-        checked((int)Attempt));
+        checked((int)Attempt),
+        RetryOf);
 }
 
 internal sealed class StepRow

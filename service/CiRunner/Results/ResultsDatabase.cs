@@ -74,6 +74,30 @@ public sealed class ResultsDatabase
         return await SchemaMigrations.ReadVersionAsync(connection, transaction: null, cancellationToken);
     }
 
+    /// <summary>
+    /// Writes the write-ahead log back into the database file (at stop, so the file alone holds everything). Best
+    /// effort: a reader still holding the log, or a database this build could not open, only leaves the log in place,
+    /// which SQLite replays at the next open.
+    /// </summary>
+    public async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        const string Checkpoint = "PRAGMA wal_checkpoint(TRUNCATE)";
+        if (!File.Exists(DatabaseFile))
+        {
+            return;
+        }
+
+        try
+        {
+            await using SqliteConnection connection = await OpenWithoutMigratingAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(Checkpoint, cancellationToken: cancellationToken));
+        }
+        catch (SqliteException e)
+        {
+            _logger.CheckpointFailed(DatabaseFile, e.Message);
+        }
+    }
+
     /// <summary>Migrates up to <paramref name="targetVersion"/> only; tests use it to build databases of earlier versions.</summary>
     internal async Task<int> MigrateAsync(int targetVersion, CancellationToken cancellationToken)
     {

@@ -16,4 +16,7 @@ internal static partial class ResultsLog
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Job {JobId} of run {RunId} was still running; marked {Result}")]
     public static partial void RunningJobClosed(this ILogger logger, long jobId, long runId, JobResult result);
+
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "Could not write the write-ahead log of {DatabaseFile} back at stop ({Error}); SQLite replays it at the next open")]
+    public static partial void CheckpointFailed(this ILogger logger, string databaseFile, string error);
 }

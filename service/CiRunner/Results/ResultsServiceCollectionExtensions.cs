@@ -58,5 +58,9 @@ internal sealed class ResultsSchemaMigrator : IHostedService
 
     public Task StartAsync(CancellationToken cancellationToken) => _database.EnsureSchemaAsync(cancellationToken);
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// Last to stop (first registered): every job's end is written by now, so the write-ahead log is written back
+    /// into the database file and a copy of the file alone is complete.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _database.CheckpointAsync(cancellationToken);
 }

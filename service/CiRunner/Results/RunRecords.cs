@@ -35,11 +35,22 @@ public sealed record RunRecord(
     DateTimeOffset? FinishedAt,
     JobResult? Result);
 
-/// <summary>A run in a list, with how many of its jobs passed.</summary>
+/// <summary>A run in a list, with how many of its cells passed (the latest attempt of each cell counts).</summary>
 /// <param name="Run">The run.</param>
-/// <param name="JobCount">All its jobs.</param>
-/// <param name="PassedCount">Its jobs that finished with <see cref="JobResult.Success"/>.</param>
+/// <param name="JobCount">Its jobs, one per cell: retried attempts are not counted.</param>
+/// <param name="PassedCount">Of those, the ones that finished with <see cref="JobResult.Success"/>.</param>
 public sealed record RunSummary(RunRecord Run, int JobCount, int PassedCount);
 
-/// <summary>A run with its jobs in queue order.</summary>
-public sealed record RunDetail(RunRecord Run, IReadOnlyList<JobRecord> Jobs);
+/// <summary>A run with its jobs in queue order, every attempt included.</summary>
+public sealed record RunDetail(RunRecord Run, IReadOnlyList<JobRecord> Jobs)
+{
+    /// <summary>
+    /// The latest attempt of each cell: the jobs no other job retries. A run's result and counts are made of these;
+    /// earlier attempts (interrupted, or ended by a transient error) stay listed as history.
+    /// </summary>
+    public IReadOnlyList<JobRecord> LatestAttempts()
+    {
+        var retried = Jobs.Where(j => j.RetryOf is not null).Select(j => j.RetryOf!.Value).ToHashSet();
+        return Jobs.Where(j => !retried.Contains(j.Id)).ToList();
+    }
+}

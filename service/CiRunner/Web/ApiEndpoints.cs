@@ -9,7 +9,19 @@ namespace CiRunner.Web;
 public sealed record RunDetailBody(RunRecord Run, IReadOnlyList<JobRecord> Jobs, IReadOnlyList<RunReportRecord> Reports);
 
 /// <summary>One waiting job in <c>GET /api/queue</c>, in dequeue order.</summary>
-public sealed record QueueEntryBody(int Position, long RunId, long JobId, JobPriority Priority, string? Module, string? Branch, string? CellKey, DateTimeOffset? QueuedAt);
+/// <param name="Position">1 for the job that starts next.</param>
+/// <param name="RunId">Its run.</param>
+/// <param name="JobId">The job.</param>
+/// <param name="Priority">Its priority (manual, patch set, commit, nightly).</param>
+/// <param name="Module">The run's module.</param>
+/// <param name="Branch">The run's branch.</param>
+/// <param name="CellKey">The job's cell.</param>
+/// <param name="QueuedAt">When it was queued.</param>
+/// <param name="Waiting">
+/// Why no queued job starts even when a slot is free, or null: "waiting for the Docker engine ..." while the engine
+/// does not answer, or that the service is stopping (queued jobs then run after the next start).
+/// </param>
+public sealed record QueueEntryBody(int Position, long RunId, long JobId, JobPriority Priority, string? Module, string? Branch, string? CellKey, DateTimeOffset? QueuedAt, string? Waiting = null);
 
 /// <summary>The answer to <c>POST /api/runs/{id}/cancel</c>.</summary>
 public sealed record RunCancelledBody(long RunId, IReadOnlyList<long> CancelledQueuedJobs, IReadOnlyList<long> StoppingRunningJobs);
@@ -63,8 +75,8 @@ internal static class ApiEndpoints
             return Microsoft.AspNetCore.Http.Results.Json(all);
         });
 
-        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, CancellationToken cancellationToken) =>
-            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, cancellationToken)));
+        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, QueueView.Waiting(engine, dispatcher), cancellationToken)));
 
         reads.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken));
         endpoints.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken))
@@ -103,7 +115,13 @@ internal static class QueueView
     /// <summary>More than this many queued jobs are summarised: each entry costs two store reads.</summary>
     private const int MaxEntries = 200;
 
-    public static async Task<IReadOnlyList<QueueEntryBody>> ListAsync(JobQueue queue, JobStore jobs, RunStore runs, CancellationToken cancellationToken)
+    /// <summary>Why queued jobs do not start, or null when they start as slots free up.</summary>
+    public static string? Waiting(DockerEngineMonitor engine, JobDispatcher dispatcher) =>
+        dispatcher.IsDraining ? "waiting for the next start: the service is stopping"
+        : engine.Outage is { } outage ? $"waiting for the Docker engine: no answer since {outage.Since.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({outage.Error})"
+        : null;
+
+    public static async Task<IReadOnlyList<QueueEntryBody>> ListAsync(JobQueue queue, JobStore jobs, RunStore runs, string? waiting, CancellationToken cancellationToken)
     {
         var entries = new List<QueueEntryBody>();
         var runCache = new Dictionary<long, RunRecord?>();
@@ -118,7 +136,7 @@ internal static class QueueView
                 runCache[queued.RunId] = run;
             }
 
-            entries.Add(new QueueEntryBody(position, queued.RunId, queued.JobId, queued.Priority, run?.Module, run?.Branch, job?.CellKey, job?.QueuedAt));
+            entries.Add(new QueueEntryBody(position, queued.RunId, queued.JobId, queued.Priority, run?.Module, run?.Branch, job?.CellKey, job?.QueuedAt, waiting));
         }
 
         return entries;

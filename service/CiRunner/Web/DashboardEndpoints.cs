@@ -143,11 +143,15 @@ internal static class DashboardEndpoints
 
     private static void AppendJobsTable(StringBuilder body, IReadOnlyList<JobRecord> jobs, DateTimeOffset now)
     {
+        HashSet<long> retried = [.. jobs.Where(j => j.RetryOf is not null).Select(j => j.RetryOf!.Value)];
         body.Append("<h2>Jobs</h2><div class=\"scroll\"><table><thead><tr><th>job</th><th>cell</th><th>result</th><th>summary</th><th>started</th><th>duration</th></tr></thead><tbody>");
         foreach (JobRecord job in jobs)
         {
+            // Earlier attempts of a retried cell stay listed, marked, and do not count in the run's result.
+            string attempt = job.Attempt > 1 ? $" <span class=\"meta\">attempt {E(job.Attempt)}</span>" : "";
+            string retriedMark = retried.Contains(job.Id) ? " <span class=\"meta\">(retried)</span>" : "";
             body.Append("<tr><td><a href=\"/jobs/").Append(E(job.Id)).Append("\">#").Append(E(job.Id)).Append("</a></td>")
-                .Append("<td>").Append(E(job.CellKey)).Append("</td>")
+                .Append("<td>").Append(E(job.CellKey)).Append(attempt).Append(retriedMark).Append("</td>")
                 .Append("<td>").Append(Badge(job.Result, job.State)).Append("</td>")
                 .Append("<td>").Append(E(job.Summary)).Append("</td>")
                 .Append("<td>").Append(Age(job.StartedAt, now)).Append("</td>")
@@ -233,12 +237,18 @@ internal static class DashboardEndpoints
         return Page($"Job #{job.Id}: {job.CellKey}", body.ToString(), refreshSeconds: job.State == JobState.Finished ? null : RefreshSeconds);
     }
 
-    private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, TimeProvider time, CancellationToken cancellationToken)
     {
-        IReadOnlyList<QueueEntryBody> entries = await QueueView.ListAsync(queue, jobs, runs, cancellationToken);
+        string? waiting = QueueView.Waiting(engine, dispatcher);
+        IReadOnlyList<QueueEntryBody> entries = await QueueView.ListAsync(queue, jobs, runs, waiting, cancellationToken);
         IReadOnlyList<JobRecord> running = await jobs.ListByStateAsync(JobState.Running, cancellationToken);
         DateTimeOffset now = time.GetUtcNow();
         var body = new StringBuilder();
+        if (waiting is not null)
+        {
+            body.Append("<p class=\"result-error\" style=\"padding:.4rem .6rem\" id=\"queue-waiting\">Queued jobs are ").Append(E(waiting)).Append("</p>");
+        }
+
         body.Append("<h2>Running (").Append(E(running.Count)).Append(")</h2>");
         AppendJobsTable(body, running, now);
         body.Append("<h2>Waiting (").Append(E(queue.Count)).Append(")</h2><div class=\"scroll\"><table><thead><tr><th>position</th><th>job</th><th>run</th><th>module</th><th>branch</th><th>cell</th><th>priority</th><th>queued</th></tr></thead><tbody>");

@@ -62,9 +62,10 @@ internal static class HealthEndpoints
             }
 
             string dispatcherStatus = !dispatcher.Recovered.IsCompleted ? "starting (recovering earlier jobs)"
+                : dispatcher.IsDraining ? $"stopping: no new jobs start, {dispatcher.RunningCount} running jobs have the drain time to finish"
                 : dispatcher.IsDispatching ? "ok"
                 : "error: stopped";
-            healthy &= dispatcherStatus != "error: stopped";
+            healthy &= dispatcher.IsDispatching && !dispatcher.IsDraining || !dispatcher.Recovered.IsCompleted;
 
             var body = new Dictionary<string, string>(StringComparer.Ordinal)
             {

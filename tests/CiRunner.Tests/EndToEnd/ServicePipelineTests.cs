@@ -90,7 +90,7 @@ public sealed class ServicePipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task Start_AfterACrash_ReapsContainersMarksRunningJobsInterruptedAndRunsQueuedJobs()
+    public async Task Start_AfterACrash_ReapsContainersMarksRunningJobsInterruptedRetriesThemAndRunsQueuedJobs()
     {
         CiRunnerSettings settings = WriteSettings();
         // What a killed process leaves: a run whose first job was running (with its container) and second still queued.
@@ -125,10 +125,15 @@ public sealed class ServicePipelineTests : IDisposable
 
             JobRecord interrupted = (await store.Jobs.GetAsync(crashed, CancellationToken.None))!;
             JobRecord ran = (await store.Jobs.GetAsync(waiting, CancellationToken.None))!;
+            RunDetail detail = (await store.Runs.GetDetailAsync(run.Run.Id, CancellationToken.None))!;
+            JobRecord retry = Assert.Single(detail.Jobs, j => j.RetryOf == crashed);
             Assert.Equal(JobResult.Interrupted, interrupted.Result);
             Assert.Contains("service stopped", interrupted.Summary, StringComparison.Ordinal);
+            Assert.Contains($"Retried as job {retry.Id} (attempt 2 of 3)", interrupted.Summary, StringComparison.Ordinal);
+            Assert.Equal(("zed/converges", 2, JobResult.Success), (retry.CellKey, retry.Attempt, retry.Result));
             Assert.Equal(JobResult.Success, ran.Result);
-            Assert.Equal(JobResult.Interrupted, finished.Result);
+            Assert.Equal(JobResult.Success, finished.Result);
+            Assert.Equal([waiting, retry.Id], detail.LatestAttempts().Select(j => j.Id).Order());
             Assert.Empty(await _engine.ContainersLeftAsync(_instanceId));
         }
         finally

@@ -1,0 +1,186 @@
+using System.Net.Sockets;
+using Docker.DotNet;
+using Polly;
+using Polly.Retry;
+
+namespace CiRunner.Execution;
+
+/// <summary>Since when the Docker engine has not answered, and what the last try said.</summary>
+/// <param name="Since">When the first ping of this outage failed (UTC).</param>
+/// <param name="Error">The last ping's error.</param>
+public sealed record EngineOutage(DateTimeOffset Since, string Error);
+
+/// <summary>Tunables of <see cref="DockerEngineMonitor"/> (not configuration: they suit every engine).</summary>
+public sealed class EngineMonitorOptions
+{
+    /// <summary>A successful ping is trusted this long, so a busy dispatcher pings at most about once per interval.</summary>
+    public TimeSpan CacheFor { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Bound for one ping: an engine that hangs counts as down.</summary>
+    public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>First wait between pings while the engine is down; it doubles up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan FirstBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between two pings while the engine is down: how late a returning engine may be noticed.</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// Whether the Docker engine answers, by a cheap ping that is remembered briefly. The dispatcher asks before it
+/// starts a job, and while the engine is down it waits here (pinging with a bounded backoff) with the jobs still
+/// queued, so an outage spends no job's attempts. The outage is logged once when it starts and once when it ends,
+/// and <see cref="Outage"/> says so to the queue page and API meanwhile.
+/// </summary>
+public sealed partial class DockerEngineMonitor
+{
+    private readonly IDockerClient _docker;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<DockerEngineMonitor> _logger;
+    private readonly EngineMonitorOptions _options;
+    private readonly ResiliencePipeline _untilAnswered;
+    private readonly Lock _lock = new();
+    private EngineOutage? _outage;
+    private long? _lastAnswer;
+
+    public DockerEngineMonitor(IDockerClient docker, TimeProvider timeProvider, ILogger<DockerEngineMonitor> logger, EngineMonitorOptions? options = null)
+    {
+        _docker = docker;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _options = options ?? new EngineMonitorOptions();
+        _untilAnswered = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<EngineUnavailableException>(),
+                MaxRetryAttempts = int.MaxValue,
+                Delay = _options.FirstBackoff,
+                MaxDelay = _options.MaxBackoff,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            })
+            .Build();
+    }
+
+    /// <summary>The current outage, or null while the engine answers (or has not been asked yet).</summary>
+    public EngineOutage? Outage
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _outage;
+            }
+        }
+    }
+
+    /// <summary>Forgets the last answer, so the next question pings: a job just lost its connection to the engine.</summary>
+    public void Invalidate()
+    {
+        lock (_lock)
+        {
+            _lastAnswer = null;
+        }
+    }
+
+    /// <summary>Whether the engine answers now: a ping, unless one succeeded within <see cref="EngineMonitorOptions.CacheFor"/>.</summary>
+    public async Task<bool> IsAvailableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PingAsync(cancellationToken);
+            return true;
+        }
+        catch (EngineUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Returns once the engine answers, pinging with a backoff that doubles up to
+    /// <see cref="EngineMonitorOptions.MaxBackoff"/> while it does not. True when it had been down (the caller may
+    /// then clean up after the outage).
+    /// </summary>
+    public async Task<bool> WaitUntilAvailableAsync(CancellationToken cancellationToken)
+    {
+        bool wasDown = Outage is not null;
+        await _untilAnswered.ExecuteAsync(PingAsync, cancellationToken);
+        return wasDown;
+    }
+
+    private async ValueTask PingAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_lastAnswer is { } last && _timeProvider.GetElapsedTime(last) < _options.CacheFor)
+            {
+                return;
+            }
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PingTimeout);
+        try
+        {
+            await _docker.System.PingAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException or TimeoutException or DockerApiException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            string error = ex is OperationCanceledException ? $"no answer to a ping within {_options.PingTimeout.TotalSeconds:0} s" : ex.Message;
+            Down(error);
+            throw new EngineUnavailableException(error, ex);
+        }
+
+        Up();
+    }
+
+    private void Down(string error)
+    {
+        bool started;
+        lock (_lock)
+        {
+            _lastAnswer = null;
+            started = _outage is null;
+            _outage = new EngineOutage(_outage?.Since ?? _timeProvider.GetUtcNow(), error);
+        }
+
+        if (started)
+        {
+            LogEngineDown(error);
+        }
+    }
+
+    private void Up()
+    {
+        EngineOutage? ended;
+        lock (_lock)
+        {
+            _lastAnswer = _timeProvider.GetTimestamp();
+            ended = _outage;
+            _outage = null;
+        }
+
+        if (ended is not null)
+        {
+            double seconds = (_timeProvider.GetUtcNow() - ended.Since).TotalSeconds;
+            LogEngineBack(seconds);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The Docker engine does not answer ({Error}); queued jobs wait for it, and running ones that lost it are retried")]
+    private partial void LogEngineDown(string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The Docker engine answers again after {Seconds:F0} s; queued jobs start")]
+    private partial void LogEngineBack(double seconds);
+
+    /// <summary>A ping failed; carries the reason.</summary>
+    private sealed class EngineUnavailableException : Exception
+    {
+        public EngineUnavailableException(string message, Exception innerException)
+            : base(message, innerException)
+        {
+        }
+    }
+}

@@ -1,0 +1,165 @@
+using System.Text.RegularExpressions;
+using CiRunner.Configuration;
+using CiRunner.Execution;
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using CiRunner.Tests.Fixtures;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CiRunner.Tests.EndToEnd;
+
+[CollectionDefinition(Name)]
+public sealed class DockerShutdownGroup : ICollectionFixture<DockerEngineFixture>
+{
+    public const string Name = "docker-shutdown";
+}
+
+/// <summary>
+/// Stopping the real service host while jobs run on the real engine: nothing new starts, running jobs get the drain
+/// time, the ones still running then are cancelled with their containers removed, and queued jobs wait in the
+/// database for the next start.
+/// </summary>
+[Collection(DockerShutdownGroup.Name)]
+public sealed partial class GracefulShutdownTests : IDisposable
+{
+    private readonly DockerEngineFixture _engine;
+    private readonly ITestOutputHelper _output;
+    private readonly ServiceFolder _service;
+
+    public GracefulShutdownTests(DockerEngineFixture engine, ITestOutputHelper output)
+    {
+        _engine = engine;
+        _output = output;
+        _service = new ServiceFolder(engine.PuppetImage);
+    }
+
+    public void Dispose() => _service.Dispose();
+
+    [Fact]
+    public async Task Stop_WhileJobsRun_ShortJobFinishesLongOneIsCancelledQueuedJobRunsAfterRestart()
+    {
+        // Cells run in name order: "a-short" and "b-long" take both slots, "c-later" waits in the queue.
+        _service.AddCommandScenario("a-short", "sh", "-c", "sleep 3; echo short done");
+        _service.AddCommandScenario("b-long", "sleep", "600");
+        _service.AddCommandScenario("c-later", "true");
+        _service.Config["Docker"]!["ParallelJobs"] = 2;
+        _service.Config["Service"]!["DrainTimeout"] = "15s";
+        _service.Config["Schedule"]!["PollInterval"] = "1h";
+
+        RunDetail run;
+        await using (WebApplication first = _service.BuildHost())
+        {
+            await first.StartAsync();
+            run = await first.Services.GetRequiredService<RunLauncher>()
+                .StartAsync(new RunTrigger(RunCause.Manual, "demo", "master", _service.FirstCommit, RequestedBy: "test"), CancellationToken.None);
+            JobStore jobs = first.Services.GetRequiredService<JobStore>();
+            await WaitForStepAsync(jobs, Job(run, "a-short").Id);
+            await WaitForStepAsync(jobs, Job(run, "b-long").Id);
+
+            await first.StopAsync();
+        }
+
+        ResultsStore store = ResultsStore.Open(_service.DatabaseFile);
+        JobRecord shortJob = (await store.Jobs.GetAsync(Job(run, "a-short").Id, CancellationToken.None))!;
+        JobRecord longJob = (await store.Jobs.GetAsync(Job(run, "b-long").Id, CancellationToken.None))!;
+        JobRecord later = (await store.Jobs.GetAsync(Job(run, "c-later").Id, CancellationToken.None))!;
+        Assert.Equal(JobResult.Success, shortJob.Result);
+        Assert.Equal(JobResult.Cancelled, longJob.Result);
+        Assert.Matches(ShutdownSummary(), longJob.Summary);
+        Assert.Equal(JobState.Queued, later.State);
+        Assert.Null((await store.Runs.GetAsync(run.Run.Id, CancellationToken.None))!.FinishedAt);
+        Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));
+
+        // The next start runs what was left queued, and the run finishes with it.
+        await using (WebApplication second = _service.BuildHost())
+        {
+            await second.StartAsync();
+            RunRecord finished = await RunWaits.ForRunAsync(second.Services.GetRequiredService<RunStore>(), run.Run.Id);
+            await second.StopAsync();
+            Assert.Equal(JobResult.Cancelled, finished.Result);
+        }
+
+        JobRecord ranLater = (await store.Jobs.GetAsync(later.Id, CancellationToken.None))!;
+        Assert.Equal((JobResult.Success, 1), (ranLater.Result, ranLater.Attempt));
+        Assert.Equal(3, (await store.Runs.GetDetailAsync(run.Run.Id, CancellationToken.None))!.Jobs.Count);
+        Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));
+    }
+
+    [Fact]
+    public async Task Sigterm_ToTheServiceProcess_DrainsThenCancelsTheRunningJobAndExitsZero()
+    {
+        // What systemctl stop does: SIGTERM to the real process. The drain runs to its end before the exit.
+        _service.AddCommandScenario("a-long", "sleep", "600");
+        _service.AddCommandScenario("b-later", "true");
+        _service.Config["Service"]!["DrainTimeout"] = "5s";
+        _service.Config["Schedule"]!["PollInterval"] = "1h";
+        ResultsStore store = ResultsStore.Open(_service.DatabaseFile);
+
+        int exitCode;
+        long runId;
+        await using (ServiceProcess process = ServiceProcess.Start(_service, _output))
+        {
+            await process.WaitForHealthAsync(_service.BaseUrl);
+            runId = await _service.TriggerAsync();
+            RunDetail run = (await store.Runs.GetDetailAsync(runId, CancellationToken.None))!;
+            await WaitForStepAsync(store.Jobs, Job(run, "a-long").Id);
+
+            exitCode = await process.StopAsync(TimeSpan.FromMinutes(2));
+        }
+
+        RunDetail stopped = (await store.Runs.GetDetailAsync(runId, CancellationToken.None))!;
+        Assert.Equal(0, exitCode);
+        JobRecord cancelled = Job(stopped, "a-long");
+        Assert.Equal(JobResult.Cancelled, cancelled.Result);
+        Assert.Matches(ShutdownSummary().ToString().Replace("15s", "5s", StringComparison.Ordinal), cancelled.Summary);
+        Assert.Equal(JobState.Queued, Job(stopped, "b-later").State);
+        Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));
+    }
+
+    [Fact]
+    public void ShutdownTimeout_CoversTheDrainAndTeardown_AndTheSystemdUnitAllowsIt()
+    {
+        var defaults = new ServiceOptions();
+        string unit = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "deploy", "systemd", "cirunner.service"));
+        Match stop = TimeoutStopSec().Match(unit);
+
+        Assert.Equal(defaults.DrainTimeout + TimeSpan.FromSeconds(90), ServiceHost.ShutdownTimeoutFor(defaults));
+        Assert.True(stop.Success, "the unit sets no TimeoutStopSec");
+        Assert.True(
+            TimeSpan.FromSeconds(int.Parse(stop.Groups["seconds"].Value, System.Globalization.CultureInfo.InvariantCulture)) >= ServiceHost.ShutdownTimeoutFor(defaults),
+            $"TimeoutStopSec={stop.Groups["seconds"].Value} is shorter than the host's shutdown timeout with the default drain ({ServiceHost.ShutdownTimeoutFor(defaults)}): systemd would kill the service mid-teardown");
+    }
+
+    private static JobRecord Job(RunDetail run, string scenario) => run.Jobs.Single(j => j.Scenario == scenario);
+
+    /// <summary>Waits until the job's log says its step started (the container runs it), so the stop finds it running.</summary>
+    private static async Task WaitForStepAsync(JobStore jobs, long jobId)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            JobRecord? job = await jobs.GetAsync(jobId, timeout.Token);
+            if (job?.LogPath is { } log && File.Exists(log) && (await ReadSharedAsync(log)).Contains("step 1/1 ", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            Assert.False(job?.State == JobState.Finished, $"job {jobId} ended before the stop: {job?.Result} {job?.Summary}");
+            await Task.Delay(100, timeout.Token);
+        }
+    }
+
+    private static async Task<string> ReadSharedAsync(string path)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
+    }
+
+    [GeneratedRegex(@"^Cancelled: the service shut down and the job was still running when the drain time \(Service:DrainTimeout 15s\) ran out, \d+ s after the stop began; its container was removed")]
+    private static partial Regex ShutdownSummary();
+
+    [GeneratedRegex(@"(?m)^TimeoutStopSec=(?<seconds>\d+)\s*$")]
+    private static partial Regex TimeoutStopSec();
+}

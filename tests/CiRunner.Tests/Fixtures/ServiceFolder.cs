@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using CiRunner.Configuration;
+using Microsoft.AspNetCore.Builder;
+
+namespace CiRunner.Tests.Fixtures;
+
+/// <summary>
+/// A whole service configuration in a temp folder for lifecycle tests: a real git repository of a Puppet module
+/// (<c>demo</c>, branch <c>master</c>), one release <c>zed</c> on the given image, and scenarios that are single
+/// <c>command</c> steps (<see cref="AddCommandScenario"/>), so a job lasts exactly as long as a test needs. Each folder
+/// has an instance id and an HTTP port of its own.
+/// </summary>
+public sealed class ServiceFolder : IDisposable
+{
+    private readonly TempDirectory _folder = new();
+    private int _pushes;
+
+    public ServiceFolder(string image, string dockerEndpoint = "unix:///var/run/docker.sock")
+    {
+        Repository = _folder.Combine("remotes", "puppet-demo");
+        FirstCommit = GitRepositories.Create(Repository, "master", new Dictionary<string, string>
+        {
+            ["metadata.json"] = TestJobs.Metadata("demo"),
+            ["manifests/init.pp"] = "class demo {\n  notify { 'demo': }\n}\n",
+        });
+        _folder.Write("scenarios/puppetfiles/zed.Puppetfile", $"mod 'demo',\n  :git => '{Repository}',\n  :ref => 'master'\n");
+        _folder.Write("scenarios/demo.pp", "include demo\n");
+        Config = new JsonObject
+        {
+            ["Service"] = new JsonObject { [nameof(InstanceId)] = InstanceId, ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
+            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = Repository, ["Branches"] = new JsonArray("master") }),
+            ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = image }),
+            ["Docker"] = new JsonObject { ["Endpoint"] = dockerEndpoint, ["ParallelJobs"] = 1, ["MemoryMb"] = 256 },
+            ["Schedule"] = new JsonObject { ["PollInterval"] = "5s", ["PollJitter"] = "0s" },
+            ["Http"] = new JsonObject { ["Listen"] = $"http://127.0.0.1:{Port}", ["ApiTokenVariable"] = TokenVariable },
+            ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Information", ["Microsoft.AspNetCore"] = "Warning", ["Quartz"] = "Warning" } },
+        };
+    }
+
+    public string InstanceId { get; } = DockerEngineFixture.NewInstanceId();
+
+    public int Port { get; } = FreePort.Next();
+
+    public Uri BaseUrl => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>The variable a child process gets the API token in; unique, so parallel tests never share one.</summary>
+    public string TokenVariable { get; } = $"CIRUNNER_TEST_TOKEN_{Guid.NewGuid():N}";
+
+    public string Token { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>The module's repository (a work tree: <see cref="Push"/> commits to it).</summary>
+    public string Repository { get; }
+
+    public string FirstCommit { get; }
+
+    /// <summary>The configuration; edit it, then <see cref="Save"/> or <see cref="Load"/>.</summary>
+    public JsonObject Config { get; }
+
+    public string ConfigFile => _folder.Combine("appsettings.json");
+
+    public string DatabaseFile => _folder.Combine("data", "cirunner.db");
+
+    /// <summary>A scenario with one command step (an argument array) on the demo module.</summary>
+    public void AddCommandScenario(string name, params string[] command)
+    {
+        string arguments = string.Join(", ", command.Select(a => $"'{a.Replace("'", "''", StringComparison.Ordinal)}'"));
+        _folder.Write($"scenarios/{name}.yaml", $"name: {name}\nmanifest: demo.pp\nmodules: [demo]\nsteps:\n  - type: command\n    name: {name}\n    command: [{arguments}]\n");
+    }
+
+    /// <summary>A new commit on master of the module's repository, as a push does; returns its sha.</summary>
+    public string Push()
+    {
+        int push = Interlocked.Increment(ref _pushes);
+        return GitRepositories.Commit(Repository, new Dictionary<string, string> { ["NOTES"] = $"push {push.ToString(CultureInfo.InvariantCulture)}\n" }, $"push {push}");
+    }
+
+    /// <summary>Asks the running service for a manual run of master through <c>POST /api/runs</c>; returns the run's id.</summary>
+    public async Task<long> TriggerAsync()
+    {
+        using var client = new HttpClient { BaseAddress = BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        using var body = new StringContent("""{"module":"demo","branch":"master"}""", System.Text.Encoding.UTF8, "application/json");
+        using HttpResponseMessage response = await client.PostAsync(new Uri("api/runs", UriKind.Relative), body);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, text);
+        using var created = System.Text.Json.JsonDocument.Parse(text);
+        return created.RootElement.GetProperty("runId").GetInt64();
+    }
+
+    public string Save()
+    {
+        File.WriteAllText(ConfigFile, Config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        return ConfigFile;
+    }
+
+    public CiRunnerSettings Load()
+    {
+        ConfigurationLoadResult loaded = ConfigurationLoader.Load(Save());
+        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
+        return loaded.Settings!;
+    }
+
+    /// <summary>The service's host in this process, as <c>cirunner serve</c> builds it (not started).</summary>
+    public WebApplication BuildHost()
+    {
+        CiRunnerSettings settings = Load();
+        return ServiceHost.Build(settings, ConfigurationLoader.BuildConfiguration(settings.ConfigFile));
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _folder.Dispose();
+    }
+}

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace CiRunner.Tests.Fixtures;
+
+/// <summary>
+/// The real <c>cirunner serve</c> as a child process: the service assembly built beside the tests
+/// (<c>cirunner.dll</c> in the test output folder, else the service project's own output) run by the same
+/// <c>dotnet</c> host. Its output goes to the test output and is kept for failure messages. Disposing kills it if
+/// it still runs, so no test leaves a process behind.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan HealthBound = TimeSpan.FromSeconds(90);
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly ITestOutputHelper? _testOutput;
+
+    private ServiceProcess(Process process, ITestOutputHelper? testOutput)
+    {
+        _process = process;
+        _testOutput = testOutput;
+    }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the service wrote so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>The service assembly to run; fails with the paths it tried when the build did not produce one.</summary>
+    public static string ServiceAssembly()
+    {
+        string beside = Path.Combine(AppContext.BaseDirectory, "cirunner.dll");
+        if (File.Exists(beside))
+        {
+            return beside;
+        }
+
+        // The test output folder is tests/CiRunner.Tests/bin/<Configuration>/<tfm>/: the service's is parallel to it.
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        string tfm = new DirectoryInfo(AppContext.BaseDirectory).Name;
+        string own = Path.Combine(RepositoryRoot.Path, "service", "CiRunner", "bin", configuration, tfm, "cirunner.dll");
+        return File.Exists(own)
+            ? own
+            : throw new FileNotFoundException($"No built service: neither {beside} nor {own} exists. Build the solution first (dotnet build CiRunner.sln).");
+    }
+
+    /// <summary>Starts <c>cirunner serve --config</c> on the folder's configuration (saved first), with the API token in its variable.</summary>
+    public static ServiceProcess Start(ServiceFolder folder, ITestOutputHelper? testOutput)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(folder.ConfigFile)!,
+        };
+        start.ArgumentList.Add(ServiceAssembly());
+        start.ArgumentList.Add("serve");
+        start.ArgumentList.Add("--config");
+        start.ArgumentList.Add(folder.Save());
+        start.Environment[folder.TokenVariable] = folder.Token;
+
+        Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        var service = new ServiceProcess(process, testOutput);
+        process.OutputDataReceived += (_, e) => service.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => service.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return service;
+    }
+
+    /// <summary>Waits until <c>/healthz</c> answers at all (200 or 503): the host is up and listening.</summary>
+    public async Task WaitForHealthAsync(Uri baseUrl)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"cirunner serve exited with {_process.ExitCode} before answering /healthz:\n{Output}");
+            }
+
+            try
+            {
+                using HttpResponseMessage response = await client.GetAsync(new Uri(baseUrl, "healthz"));
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                if (waited.Elapsed > HealthBound)
+                {
+                    throw new TimeoutException($"cirunner serve did not answer /healthz within {HealthBound}:\n{Output}");
+                }
+
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary><c>kill -9</c>: the process dies at once, in whatever it was doing.</summary>
+    public void KillHard()
+    {
+        _process.Kill(entireProcessTree: false);
+        _process.WaitForExit(30_000);
+    }
+
+    /// <summary>SIGTERM, as systemd stops a service; returns the exit code once it has exited (bounded).</summary>
+    public async Task<int> StopAsync(TimeSpan bound)
+    {
+        using (Process? kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
+        {
+            await kill!.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(bound);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"cirunner serve did not exit within {bound} of SIGTERM:\n{Output}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+
+        try
+        {
+            _testOutput?.WriteLine(line);
+        }
+        catch (InvalidOperationException)
+        {
+            // The test has ended; its output no longer takes lines.
+        }
+    }
+}

@@ -10,7 +10,11 @@ public static partial class ConfigurationLoader
 {
     private const string EnvironmentVariableExpected = "an environment variable name (letters, digits and _, not starting with a digit)";
 
-    private static readonly string[] _serviceKeys = [nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory)];
+    private static readonly string[] _serviceKeys =
+    [
+        nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory),
+        nameof(ServiceOptions.DatabaseLockTimeout), nameof(ServiceOptions.MinFreeDiskMb),
+    ];
     private static readonly string[] _dockerKeys =
     [
         nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
@@ -61,6 +65,11 @@ public static partial class ConfigurationLoader
             DataDirectory = Path.GetFullPath(Path.Combine(baseDirectory, dataDirectory)),
             ScenariosDirectory = scenariosFull,
             ImageRecipesDirectory = Path.GetFullPath(Path.Combine(baseDirectory, recipesDirectory)),
+            DatabaseLockTimeout = reader.Duration($"{Section}:DatabaseLockTimeout", defaults.DatabaseLockTimeout,
+                t => t >= TimeSpan.FromSeconds(5) && t <= TimeSpan.FromHours(1),
+                Matrix.Duration.Expected + ", from 5s (one wait of SQLite's busy timeout) to 1h"),
+            MinFreeDiskMb = reader.Int($"{Section}:MinFreeDiskMb", defaults.MinFreeDiskMb, 0, 1024 * 1024 * 1024,
+                "a whole number of MiB, 0 or more (0 turns the free-space check off)"),
         };
     }
 

@@ -16,4 +16,13 @@ public sealed class ServiceOptions
 
     /// <summary>Release image recipes, one folder per release (<c>&lt;release&gt;/Dockerfile</c>). Relative to the configuration file's folder.</summary>
     public string ImageRecipesDirectory { get; set; } = "deploy/images";
+
+    /// <summary>How long a database write waits out a lock another process holds on the database file before it fails with a clear error.</summary>
+    public TimeSpan DatabaseLockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// New jobs are held while the data directory's file system has less free space than this (MiB); 0 turns the
+    /// check off. Logs and the database live there, and a job that runs out of space half-way is wasted.
+    /// </summary>
+    public int MinFreeDiskMb { get; set; } = 1024;
 }

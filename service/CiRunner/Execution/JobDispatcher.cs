@@ -30,6 +30,8 @@ public sealed partial class JobDispatcher : BackgroundService
     private readonly CiRunnerTelemetry? _telemetry;
     private readonly CellResultGauge? _cellGauge;
 
+    private CancellationToken _stopping;
+
     /// <summary>The cancellation of each running job, so the API can cancel one job without stopping the others.</summary>
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
 
@@ -92,6 +94,7 @@ public sealed partial class JobDispatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         await RecoverAsync(stoppingToken);
 
         using var slots = new SemaphoreSlim(_docker.ParallelJobs);
@@ -203,6 +206,12 @@ public sealed partial class JobDispatcher : BackgroundService
 
             LogJobFinished(job.Id, run.Id, job.CellKey, outcome.Result, outcome.Duration.TotalSeconds);
         }
+        catch (DatabaseLockedException e) when (!started && !stoppingToken.IsCancellationRequested)
+        {
+            // Its start could not be recorded, so it never started: it stays queued in the store, and here too.
+            LogStartDeferred(queued.JobId, queued.RunId, e.Message);
+            _queue.Enqueue(queued);
+        }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             string summary = stoppingToken.IsCancellationRequested ? "Cancelled: the service stopped before the job ended." : "Cancelled through the API.";
@@ -227,13 +236,33 @@ public sealed partial class JobDispatcher : BackgroundService
     private async Task FinishAsync(long jobId, JobResult result, string summary, JobLabels? labels, TimeSpan? duration)
     {
         // The stopping token may be cancelled already; a job's end must still be recorded.
-        JobCompletion? completion = await _jobs.MarkFinishedAsync(jobId, result, summary, CancellationToken.None);
+        JobCompletion? completion = await MarkFinishedDespiteLocksAsync(jobId, result, summary);
         if (completion is not null && labels is not null)
         {
             _telemetry?.JobFinished(labels, result, duration ?? completion.Job.Duration);
         }
 
         _cellGauge?.Invalidate();
+    }
+
+    /// <summary>
+    /// A finished job's result is worth waiting for: while another process keeps the database locked the write is tried
+    /// again (each try waits <c>Service:DatabaseLockTimeout</c>) until it goes through or the service stops, when the
+    /// job is left running in the store and the next start marks it interrupted.
+    /// </summary>
+    private async Task<JobCompletion?> MarkFinishedDespiteLocksAsync(long jobId, JobResult result, string summary)
+    {
+        while (true)
+        {
+            try
+            {
+                return await _jobs.MarkFinishedAsync(jobId, result, summary, CancellationToken.None);
+            }
+            catch (DatabaseLockedException e) when (!_stopping.IsCancellationRequested)
+            {
+                LogFinishDeferred(jobId, result, e.Message);
+            }
+        }
     }
 
     private async Task TryFinishAsync(long jobId, string summary, JobLabels? labels, JobResult result = JobResult.Error)
@@ -263,7 +292,21 @@ public sealed partial class JobDispatcher : BackgroundService
                 LogReapFailed(e, _service.InstanceId);
             }
 
-            IReadOnlyList<JobCompletion> interrupted = await _jobs.FinishAllRunningAsync(JobResult.Interrupted, InterruptedSummary, cancellationToken);
+            IReadOnlyList<JobCompletion> interrupted;
+            while (true)
+            {
+                try
+                {
+                    interrupted = await _jobs.FinishAllRunningAsync(JobResult.Interrupted, InterruptedSummary, cancellationToken);
+                    break;
+                }
+                catch (DatabaseLockedException e)
+                {
+                    // Nothing can start before earlier jobs are closed; the lock ends some time, the service waits for it.
+                    LogRecoveryDeferred(e.Message);
+                }
+            }
+
             IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
             foreach (JobRecord job in queued)
             {
@@ -292,6 +335,15 @@ public sealed partial class JobDispatcher : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for containers left by instance '{InstanceId}' (is the Docker engine running?)")]
     private partial void LogReapFailed(Exception exception, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of run {RunId} stays queued: its start could not be recorded. {Reason}")]
+    private partial void LogStartDeferred(long jobId, long runId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended {Result}, but that could not be recorded yet; trying again. {Reason}")]
+    private partial void LogFinishDeferred(long jobId, JobResult result, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Start-up recovery waits for the results database. {Reason}")]
+    private partial void LogRecoveryDeferred(string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recovered: {Interrupted} jobs marked interrupted, {Queued} queued jobs queued again")]
     private partial void LogRecovered(int interrupted, int queued);

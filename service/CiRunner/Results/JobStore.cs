@@ -44,7 +44,7 @@ public sealed class JobStore
         var parameters = new { JobId = jobId, Now = now, ImageId = imageId, LogPath = logPath };
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         int updated = await connection.ExecuteAsync(new CommandDefinition(StartJob, parameters, transaction, cancellationToken: cancellationToken));
         if (updated == 0)
         {
@@ -62,8 +62,7 @@ public sealed class JobStore
     {
         const string SetImage = "UPDATE jobs SET image_id = @ImageId WHERE id = @JobId";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(SetImage, new { JobId = jobId, ImageId = imageId }, cancellationToken: cancellationToken));
+        await _database.ExecuteWriteAsync(SetImage, new { JobId = jobId, ImageId = imageId }, cancellationToken);
     }
 
     /// <summary>
@@ -77,7 +76,7 @@ public sealed class JobStore
         DateTimeOffset now = DbValue.Now(_timeProvider);
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
@@ -100,7 +99,7 @@ public sealed class JobStore
         DateTimeOffset now = DbValue.Now(_timeProvider);
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         IEnumerable<long> running = await connection.QueryAsync<long>(new CommandDefinition(SelectRunning, transaction: transaction, cancellationToken: cancellationToken));
         var completions = new List<JobCompletion>();
         foreach (long jobId in running.ToList())
@@ -171,7 +170,7 @@ public sealed class JobStore
         string summary = $"superseded by run {newerRunId}";
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         IEnumerable<long> queued = await connection.QueryAsync<long>(new CommandDefinition(selectQueued, parameters, transaction, cancellationToken: cancellationToken));
         var completions = new List<JobCompletion>();
         foreach (long jobId in queued.ToList())
@@ -218,6 +217,7 @@ public sealed class JobStore
         TimeSpan duration = finishedAt - startedAt;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         long stepId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             InsertStep,
             new
@@ -233,7 +233,9 @@ public sealed class JobStore
                 step.ExitCode,
                 Result = DbValue.Text(step.Result),
             },
+            transaction,
             cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
 
         return new StepRecord(stepId, jobId, step.Ordinal, step.Phase, step.Name, step.Kind, startedAt, finishedAt, duration, step.ExitCode, step.Result);
     }
@@ -253,7 +255,7 @@ public sealed class JobStore
             """;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
 
         // job_id is kept beside step_id so a job's changes are read without a join; it must agree with the step.
         long matching = await connection.ExecuteScalarAsync<long>(
@@ -299,7 +301,7 @@ public sealed class JobStore
             """;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         foreach (JobModuleRecord module in modules)
         {
             await connection.ExecuteAsync(new CommandDefinition(

@@ -40,7 +40,7 @@ public sealed class RetentionStore
         const string ForgetLogs = "UPDATE jobs SET log_path = NULL WHERE id IN @Ids";
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         List<ExpiredJob> expired = (await connection.QueryAsync<ExpiredJob>(
             new CommandDefinition(SelectExpired, new { Cutoff = DbValue.Time(cutoff) }, transaction, cancellationToken: cancellationToken))).ToList();
 

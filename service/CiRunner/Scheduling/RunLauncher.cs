@@ -44,7 +44,7 @@ public sealed partial class RunLauncher
             .ToList();
 
         RunDetail run = await _runs.CreateAsync(
-            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, null, trigger.RequestedBy),
+            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, null, trigger.RequestedBy, trigger.HeadRef),
             jobs,
             cancellationToken);
         foreach (JobRecord job in run.Jobs)

@@ -51,7 +51,7 @@ internal static class ApiEndpoints
         endpoints.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken))
             .AddEndpointFilter(ApiAccess.RequireReadAccess);
 
-        RouteGroupBuilder writes = endpoints.MapGroup("/api").AddEndpointFilter(ApiAccess.RequireWriteAccess);
+        RouteGroupBuilder writes = endpoints.MapGroup("/api").AddEndpointFilter(ApiAccess.RequireWriteAccess).AddEndpointFilter(DatabaseLockedAnswer.Filter);
 
         writes.MapPost("/runs/{id:long}/cancel", async (long id, RunControl control, CancellationToken cancellationToken) =>
             await control.CancelRunAsync(id, "api", cancellationToken) is { } cancelled

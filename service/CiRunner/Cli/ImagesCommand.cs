@@ -86,9 +86,9 @@ internal static class ImagesCommand
                 return 2;
             }
 
-            ServiceOptions service = configuration.GetSection(ServiceOptions.SectionName).Get<ServiceOptions>() ?? new ServiceOptions();
+            string recipesDirectory = CliConfiguration.ReadServiceValue(configuration, nameof(ServiceOptions.ImageRecipesDirectory)) ?? new ServiceOptions().ImageRecipesDirectory;
             string recipes = parseResult.GetValue(Recipes)?.FullName
-                ?? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, service.ImageRecipesDirectory));
+                ?? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, recipesDirectory));
             string? release = parseResult.GetValue(Release);
             using ILoggerFactory loggerFactory = CreateLoggerFactory();
             using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);

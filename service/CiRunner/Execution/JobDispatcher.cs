@@ -30,6 +30,7 @@ public sealed partial class JobDispatcher : BackgroundService
     private readonly CiRunnerTelemetry? _telemetry;
     private readonly CellResultGauge? _cellGauge;
 
+    private readonly IReadOnlyList<IJobStartGate> _startGates;
     private CancellationToken _stopping;
 
     /// <summary>The cancellation of each running job, so the API can cancel one job without stopping the others.</summary>
@@ -47,8 +48,10 @@ public sealed partial class JobDispatcher : BackgroundService
         IOptions<DockerOptions> docker,
         ILogger<JobDispatcher> logger,
         CiRunnerTelemetry? telemetry = null,
-        CellResultGauge? cellGauge = null)
+        CellResultGauge? cellGauge = null,
+        IEnumerable<IJobStartGate>? startGates = null)
     {
+        _startGates = startGates?.ToList() ?? [];
         _telemetry = telemetry;
         _cellGauge = cellGauge;
         _queue = queue;
@@ -107,7 +110,7 @@ public sealed partial class JobDispatcher : BackgroundService
                 QueuedJob next;
                 try
                 {
-                    next = await _queue.DequeueAsync(stoppingToken);
+                    next = await _queue.DequeueAsync(WaitForStartGatesAsync, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
@@ -125,6 +128,15 @@ public sealed partial class JobDispatcher : BackgroundService
         }
 
         await Task.WhenAll(running);
+    }
+
+    /// <summary>With a job waiting: until every start gate (free disk space, ...) lets it start.</summary>
+    private async Task WaitForStartGatesAsync(CancellationToken cancellationToken)
+    {
+        foreach (IJobStartGate gate in _startGates)
+        {
+            await gate.WaitUntilOpenAsync(cancellationToken);
+        }
     }
 
     private async Task RunThenReleaseAsync(QueuedJob queued, SemaphoreSlim slots, CancellationToken stoppingToken)
@@ -246,9 +258,9 @@ public sealed partial class JobDispatcher : BackgroundService
     }
 
     /// <summary>
-    /// A finished job's result is worth waiting for: while another process keeps the database locked the write is tried
-    /// again (each try waits <c>Service:DatabaseLockTimeout</c>) until it goes through or the service stops, when the
-    /// job is left running in the store and the next start marks it interrupted.
+    /// A finished job's result is worth waiting for: while another process keeps the database locked (each try waits
+    /// <c>Service:DatabaseLockTimeout</c>) or its disk is full, the write is tried again until it goes through or the
+    /// service stops, when the job is left running in the store and the next start marks it interrupted.
     /// </summary>
     private async Task<JobCompletion?> MarkFinishedDespiteLocksAsync(long jobId, JobResult result, string summary)
     {
@@ -258,9 +270,13 @@ public sealed partial class JobDispatcher : BackgroundService
             {
                 return await _jobs.MarkFinishedAsync(jobId, result, summary, CancellationToken.None);
             }
-            catch (DatabaseLockedException e) when (!_stopping.IsCancellationRequested)
+            catch (Exception e) when ((e is DatabaseLockedException || ResultsDatabase.IsDiskFull(e)) && !_stopping.IsCancellationRequested)
             {
                 LogFinishDeferred(jobId, result, e.Message);
+                if (ResultsDatabase.IsDiskFull(e))
+                {
+                    await Task.Delay(DiskSpaceGuard.DefaultRecheckInterval, CancellationToken.None);
+                }
             }
         }
     }

@@ -50,6 +50,9 @@ public sealed class ResultsDatabase
     /// <summary>How long a write waits out a lock held by another process before it fails with <see cref="DatabaseLockedException"/>.</summary>
     public TimeSpan LockTimeout => _lockRetry.Timeout;
 
+    /// <summary>Whether a write failed because the file system is full (SQLITE_FULL): worth trying again once space is freed.</summary>
+    public static bool IsDiskFull(Exception exception) => exception is SqliteException { SqliteErrorCode: 13 };
+
     /// <summary>The newest schema version this build has a migration for.</summary>
     public static int CodeSchemaVersion => SchemaMigrations.LatestVersion;
 

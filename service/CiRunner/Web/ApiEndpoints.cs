@@ -5,7 +5,16 @@ using CiRunner.Scheduling;
 namespace CiRunner.Web;
 
 /// <summary>One waiting job in <c>GET /api/queue</c>, in dequeue order.</summary>
-public sealed record QueueEntryBody(int Position, long RunId, long JobId, JobPriority Priority, string? Module, string? Branch, string? CellKey, DateTimeOffset? QueuedAt);
+/// <param name="Position">1 for the job that starts next.</param>
+/// <param name="RunId">The job's run.</param>
+/// <param name="JobId">The job.</param>
+/// <param name="Priority">Its queue priority (manual before patch set before branch commit before nightly).</param>
+/// <param name="Module">The run's module; null when the run is gone.</param>
+/// <param name="Branch">The run's branch.</param>
+/// <param name="CellKey">The job's cell.</param>
+/// <param name="QueuedAt">When it was queued.</param>
+/// <param name="HeldReason">Why no job starts now (a start gate holds them all, like a nearly full disk); null when jobs start as slots free up.</param>
+public sealed record QueueEntryBody(int Position, long RunId, long JobId, JobPriority Priority, string? Module, string? Branch, string? CellKey, DateTimeOffset? QueuedAt, string? HeldReason = null);
 
 /// <summary>The answer to <c>POST /api/runs/{id}/cancel</c>.</summary>
 public sealed record RunCancelledBody(long RunId, IReadOnlyList<long> CancelledQueuedJobs, IReadOnlyList<long> StoppingRunningJobs);
@@ -44,8 +53,8 @@ internal static class ApiEndpoints
             return Microsoft.AspNetCore.Http.Results.Json(all);
         });
 
-        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, CancellationToken cancellationToken) =>
-            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, cancellationToken)));
+        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, cancellationToken, QueueView.HeldReason(gates))));
 
         reads.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken));
         endpoints.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken))
@@ -84,7 +93,14 @@ internal static class QueueView
     /// <summary>More than this many queued jobs are summarised: each entry costs two store reads.</summary>
     private const int MaxEntries = 200;
 
-    public static async Task<IReadOnlyList<QueueEntryBody>> ListAsync(JobQueue queue, JobStore jobs, RunStore runs, CancellationToken cancellationToken)
+    /// <summary>Why jobs are held now (every closed start gate's reason), or null when none holds them.</summary>
+    public static string? HeldReason(IEnumerable<IJobStartGate> gates)
+    {
+        List<string> reasons = gates.Select(g => g.Check()).Where(s => !s.Open).Select(s => s.Detail).ToList();
+        return reasons.Count == 0 ? null : string.Join("; ", reasons);
+    }
+
+    public static async Task<IReadOnlyList<QueueEntryBody>> ListAsync(JobQueue queue, JobStore jobs, RunStore runs, CancellationToken cancellationToken, string? heldReason = null)
     {
         var entries = new List<QueueEntryBody>();
         var runCache = new Dictionary<long, RunRecord?>();
@@ -99,7 +115,7 @@ internal static class QueueView
                 runCache[queued.RunId] = run;
             }
 
-            entries.Add(new QueueEntryBody(position, queued.RunId, queued.JobId, queued.Priority, run?.Module, run?.Branch, job?.CellKey, job?.QueuedAt));
+            entries.Add(new QueueEntryBody(position, queued.RunId, queued.JobId, queued.Priority, run?.Module, run?.Branch, job?.CellKey, job?.QueuedAt, heldReason));
         }
 
         return entries;

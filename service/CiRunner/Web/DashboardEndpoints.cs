@@ -233,12 +233,19 @@ internal static class DashboardEndpoints
         return Page($"Job #{job.Id}: {job.CellKey}", body.ToString(), refreshSeconds: job.State == JobState.Finished ? null : RefreshSeconds);
     }
 
-    private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, TimeProvider time, CancellationToken cancellationToken)
     {
-        IReadOnlyList<QueueEntryBody> entries = await QueueView.ListAsync(queue, jobs, runs, cancellationToken);
+        string? held = QueueView.HeldReason(gates);
+        IReadOnlyList<QueueEntryBody> entries = await QueueView.ListAsync(queue, jobs, runs, cancellationToken, held);
         IReadOnlyList<JobRecord> running = await jobs.ListByStateAsync(JobState.Running, cancellationToken);
         DateTimeOffset now = time.GetUtcNow();
         var body = new StringBuilder();
+        if (held is not null)
+        {
+            body.Append("<p class=\"result-error\" style=\"padding:.4rem .6rem\" id=\"held\" role=\"status\"><span class=\"sym\" aria-hidden=\"true\">!</span>New jobs are held: ")
+                .Append(E(held)).Append("</p>");
+        }
+
         body.Append("<h2>Running (").Append(E(running.Count)).Append(")</h2>");
         AppendJobsTable(body, running, now);
         body.Append("<h2>Waiting (").Append(E(queue.Count)).Append(")</h2><div class=\"scroll\"><table><thead><tr><th>position</th><th>job</th><th>run</th><th>module</th><th>branch</th><th>cell</th><th>priority</th><th>queued</th></tr></thead><tbody>");

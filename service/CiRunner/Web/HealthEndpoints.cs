@@ -13,7 +13,7 @@ internal static class HealthEndpoints
 
     public static void MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, ISchedulerFactory schedulers, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, ISchedulerFactory schedulers, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
         {
             bool healthy = true;
             string databaseStatus;
@@ -74,6 +74,15 @@ internal static class HealthEndpoints
                 ["scheduler"] = schedulerStatus,
                 ["dispatcher"] = dispatcherStatus,
             };
+
+            // A closed start gate (a nearly full disk) holds every job: the service is up, but not doing its work.
+            foreach (JobStartGateStatus gate in gates.Select(g => g.Check()))
+            {
+                body[gate.Name] = gate.Open ? $"ok ({gate.Detail})" : $"held: {gate.Detail}";
+                healthy &= gate.Open;
+            }
+
+            body["status"] = healthy ? "ok" : "degraded";
             return Microsoft.AspNetCore.Http.Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }

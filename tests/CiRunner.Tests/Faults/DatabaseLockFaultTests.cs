@@ -21,7 +21,7 @@ public sealed class DockerResilienceGroup : ICollectionFixture<DockerEngineFixtu
 /// polls a real git repository, creates runs and runs jobs on the real engine.
 /// </summary>
 [Collection(DockerResilienceGroup.Name)]
-public sealed class DatabaseLockFaultTests : IAsyncDisposable
+public sealed class DatabaseLockFaultTests : IAsyncLifetime
 {
     private readonly DockerEngineFixture _engine;
     private readonly ServiceUnderTest _service;
@@ -32,7 +32,9 @@ public sealed class DatabaseLockFaultTests : IAsyncDisposable
         _service = new ServiceUnderTest(engine, output);
     }
 
-    public ValueTask DisposeAsync() => _service.DisposeAsync();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _service.DisposeAsync();
 
     [Fact]
     public async Task LockHeldForSomeSeconds_WritesWaitItOut_NoRunLostOrDoubled_EveryJobFinished()

@@ -17,9 +17,10 @@ namespace CiRunner.Tests.Faults;
 /// <c>master</c>), one release <c>zed</c> on the test Puppet image, and a scenario <c>quick</c> whose only step is
 /// a command printing <c>quick-v1</c>, so a job takes about a second of container time. Polls are driven by the test
 /// (the schedule polls once at start, then hourly); logs are captured in <see cref="Logs"/>. Tests edit
-/// <see cref="Config"/> or the files before <see cref="StartAsync"/>.
+/// <see cref="Config"/> or the files before <see cref="StartAsync"/>. The owning test class passes on xunit's
+/// <see cref="IAsyncLifetime.DisposeAsync"/>, which stops the service and deletes its folders.
 /// </summary>
-public sealed class ServiceUnderTest : IAsyncDisposable
+public sealed class ServiceUnderTest : IAsyncLifetime
 {
     public const string QuickScenario = """
         name: quick
@@ -130,13 +131,17 @@ public sealed class ServiceUnderTest : IAsyncDisposable
             await app.StopAsync();
             await app.DisposeAsync();
         }
+
+        // Pooled connections keep the database file open (a test may unmount the disk it is on).
+        SqliteConnection.ClearAllPools();
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await StopAsync();
         Environment.SetEnvironmentVariable(TokenVariable, null);
-        SqliteConnection.ClearAllPools();
         Remote.Dispose();
         Folder.Dispose();
     }

@@ -29,11 +29,11 @@ internal static class DashboardEndpoints
         pages.MapGet("/modules", ModulesAsync);
     }
 
-    private static async Task<IResult> MatrixAsync(CellResultStore cells, CiRunnerSettings settings, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> MatrixAsync(CellResultStore cells, CiRunnerSettings settings, ScenarioCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
     {
         IReadOnlyList<CellResultRecord> all = await cells.ListAllAsync(cancellationToken);
         DateTimeOffset now = time.GetUtcNow();
-        var body = new StringBuilder();
+        var body = new StringBuilder(ScenarioEndpoints.Banner(catalog));
         body.Append("<p class=\"meta\">The latest result of every matrix cell. Each cell links to the job that decided it. ")
             .Append("Symbols: ✓ passed, ✗ failed, ! error, ◔ timeout, ⊘ cancelled, ↯ interrupted.</p>");
         if (all.Count == 0)

@@ -22,7 +22,8 @@ public sealed record NewJob(
 
 /// <summary>
 /// A stored job. <see cref="LogPath"/> is absolute or relative to the data directory, null until the job starts;
-/// <see cref="Duration"/> runs from start to finish and is null when the job never started.
+/// <see cref="Duration"/> runs from start to finish and is null when the job never started. <see cref="PrunedAt"/> is
+/// when retention removed its log and details (<c>Retention:MaxAge</c>); null while they are kept.
 /// </summary>
 public sealed record JobRecord(
     long Id,
@@ -42,7 +43,8 @@ public sealed record JobRecord(
     DateTimeOffset? FinishedAt,
     TimeSpan? Duration,
     string? LogPath,
-    int Attempt);
+    int Attempt,
+    DateTimeOffset? PrunedAt = null);
 
 /// <summary>A job with everything it recorded: its module lockfile, steps in order and idempotency changes.</summary>
 public sealed record JobDetail(

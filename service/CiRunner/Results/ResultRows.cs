@@ -77,7 +77,7 @@ internal sealed class JobRow
         jobs.from_release AS FromRelease, jobs.scenario AS Scenario, jobs.priority AS Priority, jobs.state AS State,
         jobs.result AS Result, jobs.summary AS Summary, jobs.image_id AS ImageId, jobs.queued_at AS QueuedAt,
         jobs.started_at AS StartedAt, jobs.finished_at AS FinishedAt, jobs.duration_ms AS DurationMs,
-        jobs.log_path AS LogPath, jobs.attempt AS Attempt
+        jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.pruned_at AS PrunedAt
         """;
 
     public long Id { get; set; }
@@ -116,6 +116,8 @@ internal sealed class JobRow
 
     public long Attempt { get; set; }
 
+    public string? PrunedAt { get; set; }
+
     public JobRecord ToRecord() => new(
         Id,
         RunId,
@@ -134,7 +136,8 @@ internal sealed class JobRow
         DbValue.ParseOptionalTime(FinishedAt),
         DbValue.Duration(DurationMs),
         LogPath,
-        checked((int)Attempt));
+        checked((int)Attempt),
+        DbValue.ParseOptionalTime(PrunedAt));
 }
 
 internal sealed class StepRow

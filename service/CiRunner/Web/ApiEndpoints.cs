@@ -79,9 +79,15 @@ internal static class ApiEndpoints
     private static async Task<IResult> StreamLogAsync(long id, JobLogs logs, CancellationToken cancellationToken)
     {
         FileStream? stream = await logs.OpenAsync(id, cancellationToken);
-        return stream is null
-            ? NotFound($"Job {id} has no log (it does not exist or has not started).")
-            : Microsoft.AspNetCore.Http.Results.Stream(stream, "text/plain; charset=utf-8");
+        if (stream is not null)
+        {
+            return Microsoft.AspNetCore.Http.Results.Stream(stream, "text/plain; charset=utf-8");
+        }
+
+        // 410 Gone: the log existed and retention removed it on purpose, unlike a job that never had one.
+        return await logs.ExpiredAsync(id, cancellationToken) is { } expired
+            ? ApiAccess.Error(StatusCodes.Status410Gone, expired)
+            : NotFound($"Job {id} has no log (it does not exist or has not started).");
     }
 
     private static IResult NotFound(string message) => ApiAccess.Error(StatusCodes.Status404NotFound, message);

@@ -149,7 +149,7 @@ internal static class DashboardEndpoints
             body.Append("<tr><td><a href=\"/jobs/").Append(E(job.Id)).Append("\">#").Append(E(job.Id)).Append("</a></td>")
                 .Append("<td>").Append(E(job.CellKey)).Append("</td>")
                 .Append("<td>").Append(Badge(job.Result, job.State)).Append("</td>")
-                .Append("<td>").Append(E(job.Summary)).Append("</td>")
+                .Append("<td>").Append(E(job.Summary)).Append(job.PrunedAt is null ? "" : " <span class=\"meta\">· log expired (Retention:MaxAge)</span>").Append("</td>")
                 .Append("<td>").Append(Age(job.StartedAt, now)).Append("</td>")
                 .Append("<td>").Append(Duration(job.Duration)).Append("</td></tr>");
         }
@@ -219,9 +219,13 @@ internal static class DashboardEndpoints
 
         body.Append("<h2>Log</h2>");
         (string Text, bool Truncated)? tail = await logs.ReadTailAsync(id, LogTailBytes, cancellationToken);
-        if (tail is not { } log)
+        if (tail is null && await logs.ExpiredAsync(id, cancellationToken) is { } expired)
         {
-            body.Append("<p class=\"meta\">No log yet.</p>");
+            body.Append("<p class=\"meta\" id=\"log-expired\"><span class=\"sym\" aria-hidden=\"true\">⌛</span>").Append(E(expired)).Append("</p>");
+        }
+        else if (tail is not { } log)
+        {
+            body.Append("<p class=\"meta\">").Append(job.StartedAt is null ? "No log yet." : "No log: the job ended before a container ran.").Append("</p>");
         }
         else
         {

@@ -28,9 +28,13 @@ public static partial class ConfigurationLoader
     ];
 
     private static readonly string[] _retentionKeys = [nameof(RetentionOptions.Enabled), nameof(RetentionOptions.MaxAge), nameof(RetentionOptions.Cron)];
-    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable), nameof(HttpOptions.ProtectReads)];
+    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable), nameof(HttpOptions.ApiTokenFile), nameof(HttpOptions.ProtectReads)];
     private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials), nameof(ModuleOptions.ChangeRefs)];
-    private static readonly string[] _credentialKeys = [nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.PasswordVariable)];
+    private static readonly string[] _credentialKeys =
+    [
+        nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.UsernameFile),
+        nameof(ModuleCredentialsOptions.PasswordVariable), nameof(ModuleCredentialsOptions.PasswordFile),
+    ];
     private static readonly string[] _releaseKeys =
     [
         nameof(ReleaseOptions.Name), nameof(ReleaseOptions.Branches), nameof(ReleaseOptions.Image), nameof(ReleaseOptions.Puppetfile),
@@ -154,7 +158,7 @@ public static partial class ConfigurationLoader
         };
     }
 
-    private static HttpOptions ReadHttp(ConfigurationReader reader)
+    private static HttpOptions ReadHttp(ConfigurationReader reader, string baseDirectory)
     {
         const string Section = HttpOptions.SectionName;
         var defaults = new HttpOptions();
@@ -163,8 +167,37 @@ public static partial class ConfigurationLoader
         {
             Listen = reader.String($"{Section}:Listen", defaults.Listen, IsListenUrl, "an http:// or https:// URL with a host and port, like http://127.0.0.1:8080")!,
             ApiTokenVariable = reader.String($"{Section}:ApiTokenVariable", defaults.ApiTokenVariable, EnvironmentVariableName().IsMatch, EnvironmentVariableExpected)!,
+            ApiTokenFile = ReadSecretFile(reader, $"{Section}:ApiTokenFile", $"{Section}:ApiTokenVariable", baseDirectory, "the API token"),
             ProtectReads = reader.Bool($"{Section}:ProtectReads", defaults.ProtectReads),
         };
+    }
+
+    /// <summary>
+    /// A secret file's key: relative to the configuration file's folder, exclusive with its variable key, and the file
+    /// itself must be safe (<see cref="SecretReference.CheckFile"/>). Null when unset or wrong.
+    /// </summary>
+    private static string? ReadSecretFile(ConfigurationReader reader, string fileKey, string variableKey, string baseDirectory, string what)
+    {
+        string? file = reader.String(fileKey, null, IsPath, $"the path of a file holding {what}, readable only by the service's user");
+        if (file is null)
+        {
+            return null;
+        }
+
+        if (reader.IsPresent(variableKey))
+        {
+            reader.Error(fileKey, file, $"either {variableKey} or {fileKey}, not both: remove one of them");
+            return null;
+        }
+
+        string full = Path.GetFullPath(Path.Combine(baseDirectory, file));
+        if (SecretReference.CheckFile(full) is { } problem)
+        {
+            reader.Error(fileKey, file, problem);
+            return null;
+        }
+
+        return full;
     }
 
     private static List<TrackedModule> ReadModules(ConfigurationReader reader, string baseDirectory)
@@ -225,7 +258,7 @@ public static partial class ConfigurationLoader
             }
 
             AddDuplicateErrors(reader, $"{key}:Branches", patterns, "each branch pattern once");
-            ModuleCredentials? credentials = ReadCredentials(reader, $"{key}:Credentials");
+            ModuleCredentials? credentials = ReadCredentials(reader, $"{key}:Credentials", baseDirectory);
             bool changeRefs = reader.Bool($"{key}:ChangeRefs", false);
             if (name is not null && url is not null)
             {
@@ -236,7 +269,7 @@ public static partial class ConfigurationLoader
         return modules;
     }
 
-    private static ModuleCredentials? ReadCredentials(ConfigurationReader reader, string key)
+    private static ModuleCredentials? ReadCredentials(ConfigurationReader reader, string key, string baseDirectory)
     {
         if (!reader.IsPresent(key))
         {
@@ -248,11 +281,24 @@ public static partial class ConfigurationLoader
             return null;
         }
 
-        string? username = reader.String($"{key}:UsernameVariable", null, EnvironmentVariableName().IsMatch,
-            $"{EnvironmentVariableExpected} that holds the user name", required: true);
-        string? password = reader.String($"{key}:PasswordVariable", null, EnvironmentVariableName().IsMatch,
-            $"{EnvironmentVariableExpected} that holds the password or access token", required: true);
+        SecretReference? username = ReadCredential(reader, key, "Username", "the user name", baseDirectory);
+        SecretReference? password = ReadCredential(reader, key, "Password", "the password or access token", baseDirectory);
         return username is null || password is null ? null : new ModuleCredentials(username, password);
+    }
+
+    /// <summary>One part of a login: <c>{part}Variable</c> (an environment variable's name) or <c>{part}File</c> (a file only the service's user can read).</summary>
+    private static SecretReference? ReadCredential(ConfigurationReader reader, string key, string part, string what, string baseDirectory)
+    {
+        string variableKey = $"{key}:{part}Variable";
+        string fileKey = $"{key}:{part}File";
+        if (reader.IsPresent(fileKey))
+        {
+            return ReadSecretFile(reader, fileKey, variableKey, baseDirectory, what) is { } file ? SecretReference.FromFile(file, fileKey) : null;
+        }
+
+        string? variable = reader.String(variableKey, null, EnvironmentVariableName().IsMatch,
+            $"{EnvironmentVariableExpected} that holds {what} (or {part}File: a file holding it, readable only by the service's user)", required: true);
+        return variable is null ? null : SecretReference.FromVariable(variable, variableKey);
     }
 
     /// <summary>Reads each release; an entry with errors is null so that indexes stay aligned with the keys.</summary>

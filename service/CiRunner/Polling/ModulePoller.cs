@@ -118,6 +118,7 @@ public sealed partial class ModulePoller
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             string error = UrlCredentials.RedactText($"{e.GetType().Name}: {e.Message}");
+            error = module.Credentials?.Redact(error) ?? error;
             // A git error's text can quote the URL with its login, so only the redacted text is logged; other
             // failures (the database, a bug) keep their stack trace.
             LogPollFailed(module.Name, url, error, e is LibGit2Sharp.LibGit2SharpException ? null : e);

@@ -19,7 +19,18 @@ public static partial class ConfigurationLoader
     [
         nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
         nameof(DockerOptions.PidsLimit), nameof(DockerOptions.NetworkMode), nameof(DockerOptions.JobTimeout),
+        nameof(DockerOptions.NoNewPrivileges), nameof(DockerOptions.DropCapabilities),
     ];
+
+    // Linux capability names (capabilities(7)); Docker refuses a container with any other.
+    private static readonly HashSet<string> _capabilities = new(StringComparer.Ordinal)
+    {
+        "ALL", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
+        "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
+        "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+        "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    };
 
     private static readonly string[] _scheduleKeys = 
     [
@@ -93,7 +104,17 @@ public static partial class ConfigurationLoader
             NetworkMode = reader.String($"{Section}:NetworkMode", defaults.NetworkMode, v => v.Length > 0 && !v.Any(char.IsWhiteSpace),
                 "a Docker network mode such as none, bridge or host (none keeps jobs offline)")!,
             JobTimeout = reader.Duration($"{Section}:JobTimeout", defaults.JobTimeout, t => t > TimeSpan.Zero, Matrix.Duration.Expected + ", longer than zero"),
+            NoNewPrivileges = reader.Bool($"{Section}:NoNewPrivileges", defaults.NoNewPrivileges),
+            DropCapabilities = reader.StringList($"{Section}:DropCapabilities", "a JSON array of Linux capability names like [\"NET_RAW\", \"MKNOD\"]",
+                c => _capabilities.Contains(CapabilityName(c)), "a Linux capability name like NET_RAW or CAP_NET_RAW (see capabilities(7)), or ALL")
+                ?.Select(CapabilityName).Distinct(StringComparer.Ordinal).ToList() ?? defaults.DropCapabilities,
         };
+    }
+
+    private static string CapabilityName(string name)
+    {
+        string upper = name.Trim().ToUpperInvariant();
+        return upper.StartsWith("CAP_", StringComparison.Ordinal) ? upper[4..] : upper;
     }
 
     private static ScheduleOptions ReadSchedule(ConfigurationReader reader)

@@ -465,6 +465,10 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 PidsLimit = limits.PidsLimit,
                 Privileged = false,
 
+                // Puppet runs as root inside: take away what it does not need rather than trust the image.
+                SecurityOpt = limits.NoNewPrivileges ? ["no-new-privileges"] : [],
+                CapDrop = [.. limits.DroppedCapabilities],
+
                 // The engine removes the container once it is killed, as for `docker run --rm`: the removal
                 // overlaps the caller's next job, and it happens even if this process dies right after the kill.
                 AutoRemove = true,

@@ -79,7 +79,7 @@ public sealed class DatabaseLockFaultTests : IAsyncLifetime
             ModulePollOutcome again = await _service.Get<ModulePoller>().PollAsync(_service.Settings.Modules[0], CancellationToken.None);
             Assert.Empty(again.RunIds);
             IReadOnlyList<RunRecord> runs = await _service.RunsAsync();
-            Assert.Equal([beforeRun, duringRun, polledRun], runs.Select(r => r.Id).Order());
+            Assert.Equal(((long[])[beforeRun, duringRun, polledRun]).Order(), runs.Select(r => r.Id).Order());
             Assert.Single(runs, r => r.CommitSha == pushed && r.Cause == RunCause.Commit);
             await AssertEveryJobSucceededAsync(runs);
             Assert.Contains(_service.Logs.Entries, l => l.EventId.Id == 5006);

@@ -40,7 +40,7 @@ public sealed class DatabaseLockFaultTests : IAsyncLifetime
     public async Task LockHeldForSomeSeconds_WritesWaitItOut_NoRunLostOrDoubled_EveryJobFinished()
     {
         // A job that is still running when the lock is taken, so its step and its end are recorded under the lock.
-        _service.Folder.Write("scenarios/slow.yaml", "name: slow\nmanifest: quick.pp\nmodules: [demo]\nsteps:\n  - type: command\n    name: wait\n    command: [sleep, \"3\"]\n");
+        _service.Folder.Write("scenarios/slow.yaml", "name: slow\nmanifest: quick.pp\nmodules: [demo]\nsteps:\n  - type: command\n    name: wait\n    command: [sleep, \"6\"]\n");
         await _service.StartAsync();
         await WaitForFirstPollAsync();
         using HttpClient client = _service.Client();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need beyond the service's own packages: Debian's chromium (the dashboard test drives it
 # headless through Playwright; nothing downloads a browser) and prometheus (a test starts its own on loopback
-# to scrape /metrics). Idempotent, like setup.sh.
+# to scrape /metrics), and sqlite3 (the fault tests hold the service's database locked from another process, as an
+# operator's open shell would). Idempotent, like setup.sh.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -9,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(chromium prometheus)
+packages=(chromium prometheus sqlite3)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -29,9 +29,18 @@ internal static class CliConfiguration
     public static DataPaths ReadDataPaths(ParseResult parseResult)
     {
         string configFile = GlobalOptions.ResolveConfigPath(parseResult);
-        // The one key, not the section: binding the section would trip over durations written as 5m.
-        string dataDirectory = Build(configFile)[$"{ServiceOptions.SectionName}:{nameof(ServiceOptions.DataDirectory)}"] ?? new ServiceOptions().DataDirectory;
+        string dataDirectory = ReadServiceValue(Build(configFile), nameof(ServiceOptions.DataDirectory)) ?? new ServiceOptions().DataDirectory;
         string baseDirectory = Path.GetDirectoryName(configFile)!;
         return new DataPaths(Path.Combine(baseDirectory, dataDirectory));
+    }
+
+    /// <summary>
+    /// One <c>Service</c> key as written. Read as text rather than bound: the binder cannot read CiRunner's durations
+    /// (<c>30s</c>), and a verb that only needs a path must not fail on a key it does not use.
+    /// </summary>
+    public static string? ReadServiceValue(IConfiguration configuration, string key)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration[$"{ServiceOptions.SectionName}:{key}"] is { Length: > 0 } value ? value : null;
     }
 }

@@ -86,8 +86,7 @@ internal static class ImagesCommand
                 return 2;
             }
 
-            // The one key, not the section: binding the section would trip over durations written as 5m.
-            string recipesDirectory = configuration[$"{ServiceOptions.SectionName}:{nameof(ServiceOptions.ImageRecipesDirectory)}"] ?? new ServiceOptions().ImageRecipesDirectory;
+            string recipesDirectory = CliConfiguration.ReadServiceValue(configuration, nameof(ServiceOptions.ImageRecipesDirectory)) ?? new ServiceOptions().ImageRecipesDirectory;
             string recipes = parseResult.GetValue(Recipes)?.FullName
                 ?? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, recipesDirectory));
             string? release = parseResult.GetValue(Release);

@@ -20,12 +20,22 @@ internal static class LogsCommand
         command.Arguments.Add(jobId);
         command.SetAction((parseResult, cancellationToken) => ResultsVerb.InvokeAsync(
             parseResult,
-            (store, paths, output, error, token) => WriteAsync(store, paths, parseResult.GetValue(jobId), output, error, token),
+            (store, paths, output, error, token) => WriteAsync(store, paths, parseResult.GetValue(jobId), ReadMaxAge(parseResult), output, error, token),
             cancellationToken));
         return command;
     }
 
-    public static async Task<int> WriteAsync(ResultsStore store, DataPaths paths, long jobId, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static Task<int> WriteAsync(ResultsStore store, DataPaths paths, long jobId, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        WriteAsync(store, paths, jobId, maxAge: null, output, error, cancellationToken);
+
+    /// <param name="store">The results store.</param>
+    /// <param name="paths">Where logs are.</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="maxAge"><c>Retention:MaxAge</c> as configured, for the message about an expired log.</param>
+    /// <param name="output">The log goes here.</param>
+    /// <param name="error">Why there is none goes here.</param>
+    /// <param name="cancellationToken">Stops the copy.</param>
+    public static async Task<int> WriteAsync(ResultsStore store, DataPaths paths, long jobId, string? maxAge, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         JobRecord? job = await store.Jobs.GetAsync(jobId, cancellationToken);
         if (job is null)
@@ -34,11 +44,17 @@ internal static class LogsCommand
             return 1;
         }
 
+        if (ExpiredLog.Describe(job, maxAge) is { } expired)
+        {
+            await error.WriteLineAsync(expired.AsMemory(), cancellationToken);
+            return 1;
+        }
+
         if (job.LogPath is null)
         {
             string why = job.StartedAt is null
                 ? $"it is {ResultsText.Status(job)} and never started"
-                : $"it ended before a container ran, or retention pruned it (Retention:MaxAge); summary: {job.Summary ?? "none"}";
+                : $"it ended before a container ran; summary: {job.Summary ?? "none"}";
             await error.WriteLineAsync($"Job {jobId} has no log: {why}.".AsMemory(), cancellationToken);
             return 1;
         }
@@ -69,6 +85,13 @@ internal static class LogsCommand
 
         await output.FlushAsync(cancellationToken);
         return 0;
+    }
+
+    /// <summary><c>Retention:MaxAge</c> as written in the configuration, else its default.</summary>
+    private static string ReadMaxAge(ParseResult parseResult)
+    {
+        IConfigurationRoot configuration = CliConfiguration.Build(GlobalOptions.ResolveConfigPath(parseResult));
+        return configuration[$"{RetentionOptions.SectionName}:{nameof(RetentionOptions.MaxAge)}"] is { Length: > 0 } maxAge ? maxAge : "90d";
     }
 
     /// <summary>Log paths are stored absolute or relative to the data directory, which may have moved since.</summary>

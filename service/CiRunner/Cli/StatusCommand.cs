@@ -9,12 +9,34 @@ internal static class StatusCommand
 {
     public static Command Create()
     {
-        var command = new Command("status", "List modules with their last poll, last successful poll, failed polls and last error.");
+        var command = new Command("status", "List modules with their last poll, last successful poll, failed polls and last error, and whether free disk space holds new jobs.");
         command.SetAction((parseResult, cancellationToken) => ResultsVerb.InvokeAsync(
             parseResult,
-            (store, _, output, _, token) => WriteAsync(store, output, token),
+            async (store, paths, output, _, token) =>
+            {
+                int exitCode = await WriteAsync(store, output, token);
+                await WriteDiskAsync(paths, ReadMinFreeDiskMb(parseResult), output, token);
+                return exitCode;
+            },
             cancellationToken));
         return command;
+    }
+
+    /// <summary>The free-space check the service makes before it starts a job (<c>Service:MinFreeDiskMb</c>), made here on the same directory.</summary>
+    public static async Task WriteDiskAsync(Configuration.DataPaths paths, int minFreeMb, TextWriter output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(output);
+        Execution.JobStartGateStatus disk = Execution.DiskSpaceGuard.Check(paths.Root, minFreeMb);
+        string line = disk.Open ? $"Disk: ok, {disk.Detail}." : $"Disk: NEW JOBS ARE HELD, {disk.Detail}.";
+        await output.WriteLineAsync(line.AsMemory(), cancellationToken);
+    }
+
+    private static int ReadMinFreeDiskMb(ParseResult parseResult)
+    {
+        IConfigurationRoot configuration = CliConfiguration.Build(GlobalOptions.ResolveConfigPath(parseResult));
+        string? text = CliConfiguration.ReadServiceValue(configuration, nameof(Configuration.ServiceOptions.MinFreeDiskMb));
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= 0 ? value : new Configuration.ServiceOptions().MinFreeDiskMb;
     }
 
     public static async Task<int> WriteAsync(ResultsStore store, TextWriter output, CancellationToken cancellationToken)

@@ -62,6 +62,11 @@ internal static class TriggerCommand
         {
             string configFile = GlobalOptions.ResolveConfigPath(parseResult);
             http = CliConfiguration.Build(configFile).GetSection(HttpOptions.SectionName).Get<HttpOptions>() ?? new HttpOptions();
+            if (http.ApiTokenFile is { Length: > 0 } tokenFile)
+            {
+                // Relative to the configuration file, as the service reads it.
+                http.ApiTokenFile = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, tokenFile));
+            }
         }
         catch (Exception exception) when (exception is FileNotFoundException or InvalidDataException or InvalidOperationException)
         {
@@ -77,7 +82,10 @@ internal static class TriggerCommand
         string? token = http.ReadApiToken();
         if (token is null)
         {
-            await error.WriteLineAsync($"No API token: set {http.ApiTokenVariable} to the token the service was started with.".AsMemory(), cancellationToken);
+            string advice = http.ApiTokenFile is null
+                ? $"No API token: set {http.ApiTokenVariable} to the token the service was started with."
+                : $"No API token: {http.ApiTokenFile} (Http:ApiTokenFile) is missing, empty or not readable by this user.";
+            await error.WriteLineAsync(advice.AsMemory(), cancellationToken);
             return 1;
         }
 

@@ -14,14 +14,25 @@ public static partial class ConfigurationLoader
     [
         nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory),
         nameof(ServiceOptions.DrainTimeout), nameof(ServiceOptions.MaxAttempts),
+        nameof(ServiceOptions.DatabaseLockTimeout), nameof(ServiceOptions.MinFreeDiskMb),
     ];
 
     private static readonly string[] _dockerKeys =
     [
         nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
         nameof(DockerOptions.PidsLimit), nameof(DockerOptions.NetworkMode), nameof(DockerOptions.JobTimeout),
-        nameof(DockerOptions.TlsCertDirectory),
+        nameof(DockerOptions.TlsCertDirectory), nameof(DockerOptions.NoNewPrivileges), nameof(DockerOptions.DropCapabilities),
     ];
+
+    // Linux capability names (capabilities(7)); Docker refuses a container with any other.
+    private static readonly HashSet<string> _capabilities = new(StringComparer.Ordinal)
+    {
+        "ALL", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
+        "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
+        "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+        "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    };
 
     private static readonly string[] _scheduleKeys = 
     [
@@ -30,9 +41,13 @@ public static partial class ConfigurationLoader
     ];
 
     private static readonly string[] _retentionKeys = [nameof(RetentionOptions.Enabled), nameof(RetentionOptions.MaxAge), nameof(RetentionOptions.Cron)];
-    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable), nameof(HttpOptions.ProtectReads), nameof(HttpOptions.PublicUrl)];
+    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable), nameof(HttpOptions.ApiTokenFile), nameof(HttpOptions.ProtectReads), nameof(HttpOptions.PublicUrl)];
     private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials), nameof(ModuleOptions.ChangeRefs)];
-    private static readonly string[] _credentialKeys = [nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.PasswordVariable)];
+    private static readonly string[] _credentialKeys =
+    [
+        nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.UsernameFile),
+        nameof(ModuleCredentialsOptions.PasswordVariable), nameof(ModuleCredentialsOptions.PasswordFile),
+    ];
     private static readonly string[] _releaseKeys =
     [
         nameof(ReleaseOptions.Name), nameof(ReleaseOptions.Branches), nameof(ReleaseOptions.Image), nameof(ReleaseOptions.Puppetfile),
@@ -74,6 +89,11 @@ public static partial class ConfigurationLoader
             DataDirectory = Path.GetFullPath(Path.Combine(baseDirectory, dataDirectory)),
             ScenariosDirectory = scenariosFull,
             ImageRecipesDirectory = Path.GetFullPath(Path.Combine(baseDirectory, recipesDirectory)),
+            DatabaseLockTimeout = reader.Duration($"{Section}:DatabaseLockTimeout", defaults.DatabaseLockTimeout,
+                t => t >= TimeSpan.FromSeconds(5) && t <= TimeSpan.FromHours(1),
+                Matrix.Duration.Expected + ", from 5s (one wait of SQLite's busy timeout) to 1h"),
+            MinFreeDiskMb = reader.Int($"{Section}:MinFreeDiskMb", defaults.MinFreeDiskMb, 0, 1024 * 1024 * 1024,
+                "a whole number of MiB, 0 or more (0 turns the free-space check off)"),
         };
     }
 
@@ -93,6 +113,10 @@ public static partial class ConfigurationLoader
             NetworkMode = reader.String($"{Section}:NetworkMode", defaults.NetworkMode, v => v.Length > 0 && !v.Any(char.IsWhiteSpace),
                 "a Docker network mode such as none, bridge or host (none keeps jobs offline)")!,
             JobTimeout = reader.Duration($"{Section}:JobTimeout", defaults.JobTimeout, t => t > TimeSpan.Zero, Matrix.Duration.Expected + ", longer than zero"),
+            NoNewPrivileges = reader.Bool($"{Section}:NoNewPrivileges", defaults.NoNewPrivileges),
+            DropCapabilities = reader.StringList($"{Section}:DropCapabilities", "a JSON array of Linux capability names like [\"NET_RAW\", \"MKNOD\"]",
+                c => _capabilities.Contains(CapabilityName(c)), "a Linux capability name like NET_RAW or CAP_NET_RAW (see capabilities(7)), or ALL")
+                ?.Select(CapabilityName).Distinct(StringComparer.Ordinal).ToList() ?? defaults.DropCapabilities,
         };
         docker.TlsCertDirectory = ReadTlsCertDirectory(reader, $"{Section}:TlsCertDirectory", docker.Endpoint, baseDirectory);
         return docker;
@@ -128,6 +152,12 @@ public static partial class ConfigurationLoader
         }
 
         return full;
+    }
+
+    private static string CapabilityName(string name)
+    {
+        string upper = name.Trim().ToUpperInvariant();
+        return upper.StartsWith("CAP_", StringComparison.Ordinal) ? upper[4..] : upper;
     }
 
     private static ScheduleOptions ReadSchedule(ConfigurationReader reader)
@@ -192,7 +222,7 @@ public static partial class ConfigurationLoader
         };
     }
 
-    private static HttpOptions ReadHttp(ConfigurationReader reader)
+    private static HttpOptions ReadHttp(ConfigurationReader reader, string baseDirectory)
     {
         const string Section = HttpOptions.SectionName;
         var defaults = new HttpOptions();
@@ -201,10 +231,39 @@ public static partial class ConfigurationLoader
         {
             Listen = reader.String($"{Section}:Listen", defaults.Listen, IsListenUrl, "an http:// or https:// URL with a host and port, like http://127.0.0.1:8080")!,
             ApiTokenVariable = reader.String($"{Section}:ApiTokenVariable", defaults.ApiTokenVariable, EnvironmentVariableName().IsMatch, EnvironmentVariableExpected)!,
+            ApiTokenFile = ReadSecretFile(reader, $"{Section}:ApiTokenFile", $"{Section}:ApiTokenVariable", baseDirectory, "the API token"),
             ProtectReads = reader.Bool($"{Section}:ProtectReads", defaults.ProtectReads),
         };
         http.PublicUrl = ReadPublicUrl(reader, $"{Section}:PublicUrl", http.Listen);
         return http;
+    }
+
+    /// <summary>
+    /// A secret file's key: relative to the configuration file's folder, exclusive with its variable key, and the file
+    /// itself must be safe (<see cref="SecretReference.CheckFile"/>). Null when unset or wrong.
+    /// </summary>
+    private static string? ReadSecretFile(ConfigurationReader reader, string fileKey, string variableKey, string baseDirectory, string what)
+    {
+        string? file = reader.String(fileKey, null, IsPath, $"the path of a file holding {what}, readable only by the service's user");
+        if (file is null)
+        {
+            return null;
+        }
+
+        if (reader.IsPresent(variableKey))
+        {
+            reader.Error(fileKey, file, $"either {variableKey} or {fileKey}, not both: remove one of them");
+            return null;
+        }
+
+        string full = Path.GetFullPath(Path.Combine(baseDirectory, file));
+        if (SecretReference.CheckFile(full) is { } problem)
+        {
+            reader.Error(fileKey, file, problem);
+            return null;
+        }
+
+        return full;
     }
 
     private static List<TrackedModule> ReadModules(ConfigurationReader reader, string baseDirectory)
@@ -265,7 +324,7 @@ public static partial class ConfigurationLoader
             }
 
             AddDuplicateErrors(reader, $"{key}:Branches", patterns, "each branch pattern once");
-            ModuleCredentials? credentials = ReadCredentials(reader, $"{key}:Credentials");
+            ModuleCredentials? credentials = ReadCredentials(reader, $"{key}:Credentials", baseDirectory);
             bool changeRefs = reader.Bool($"{key}:ChangeRefs", false);
             if (name is not null && url is not null)
             {
@@ -276,7 +335,7 @@ public static partial class ConfigurationLoader
         return modules;
     }
 
-    private static ModuleCredentials? ReadCredentials(ConfigurationReader reader, string key)
+    private static ModuleCredentials? ReadCredentials(ConfigurationReader reader, string key, string baseDirectory)
     {
         if (!reader.IsPresent(key))
         {
@@ -288,11 +347,24 @@ public static partial class ConfigurationLoader
             return null;
         }
 
-        string? username = reader.String($"{key}:UsernameVariable", null, EnvironmentVariableName().IsMatch,
-            $"{EnvironmentVariableExpected} that holds the user name", required: true);
-        string? password = reader.String($"{key}:PasswordVariable", null, EnvironmentVariableName().IsMatch,
-            $"{EnvironmentVariableExpected} that holds the password or access token", required: true);
+        SecretReference? username = ReadCredential(reader, key, "Username", "the user name", baseDirectory);
+        SecretReference? password = ReadCredential(reader, key, "Password", "the password or access token", baseDirectory);
         return username is null || password is null ? null : new ModuleCredentials(username, password);
+    }
+
+    /// <summary>One part of a login: <c>{part}Variable</c> (an environment variable's name) or <c>{part}File</c> (a file only the service's user can read).</summary>
+    private static SecretReference? ReadCredential(ConfigurationReader reader, string key, string part, string what, string baseDirectory)
+    {
+        string variableKey = $"{key}:{part}Variable";
+        string fileKey = $"{key}:{part}File";
+        if (reader.IsPresent(fileKey))
+        {
+            return ReadSecretFile(reader, fileKey, variableKey, baseDirectory, what) is { } file ? SecretReference.FromFile(file, fileKey) : null;
+        }
+
+        string? variable = reader.String(variableKey, null, EnvironmentVariableName().IsMatch,
+            $"{EnvironmentVariableExpected} that holds {what} (or {part}File: a file holding it, readable only by the service's user)", required: true);
+        return variable is null ? null : SecretReference.FromVariable(variable, variableKey);
     }
 
     /// <summary>Reads each release; an entry with errors is null so that indexes stay aligned with the keys.</summary>

@@ -63,7 +63,7 @@ public static partial class ConfigurationLoader
         ServiceOptions service = ReadService(reader, baseDirectory);
         DockerOptions docker = ReadDocker(reader, baseDirectory);
         ScheduleOptions schedule = ReadSchedule(reader);
-        HttpOptions http = ReadHttp(reader);
+        HttpOptions http = ReadHttp(reader, baseDirectory);
         RetentionOptions retention = ReadRetention(reader);
         ReportingOptions reporting = ReadReporting(reader);
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);

@@ -66,10 +66,10 @@ internal sealed class ConfigurationReader
             if (IsSecretName(name))
             {
                 string expected = key.StartsWith(HttpOptions.SectionName + ":", StringComparison.OrdinalIgnoreCase)
-                    ? $"no token in configuration: the API token is read only from the environment variable named by Http:ApiTokenVariable ({apiTokenVariable})"
+                    ? $"no token in configuration: the API token is read only from the environment variable named by Http:ApiTokenVariable ({apiTokenVariable}) or from the file named by Http:ApiTokenFile (readable only by the service's user)"
                     : key.StartsWith(ModuleOptions.SectionName + ":", StringComparison.OrdinalIgnoreCase)
-                        ? "no secret in configuration: put it in an environment variable and give that variable's name in Credentials:UsernameVariable / Credentials:PasswordVariable"
-                        : "no secret in configuration: put it in an environment variable and configure the variable's name instead";
+                        ? "no secret in configuration: put it in an environment variable and give that variable's name in Credentials:UsernameVariable / Credentials:PasswordVariable, or in a file readable only by the service's user named by Credentials:UsernameFile / Credentials:PasswordFile"
+                        : "no secret in configuration: put it in an environment variable (or a file only the service's user can read) and configure its name instead";
                 Error(key, ConfigurationError.Redacted, expected);
             }
             else if (UrlCredentials.HasPassword(value))
@@ -280,8 +280,8 @@ internal sealed class ConfigurationReader
 
     private static bool IsSecretName(string name)
     {
-        // `PasswordVariable` and `ApiTokenVariable` name a variable, which is exactly what is wanted.
-        if (name.EndsWith("Variable", StringComparison.OrdinalIgnoreCase))
+        // `PasswordVariable` and `ApiTokenVariable` name a variable, `PasswordFile` a file, which is exactly what is wanted.
+        if (name.EndsWith("Variable", StringComparison.OrdinalIgnoreCase) || name.EndsWith("File", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }

@@ -34,7 +34,8 @@ public static class ConfigurationReport
         DockerOptions docker = settings.Docker;
         writer.WriteLine(Invariant($"  docker      {docker.Endpoint}, {docker.ParallelJobs} parallel jobs; per job {docker.MemoryMb} MiB, CPUs {docker.Cpus}, pids {docker.PidsLimit}, network {docker.NetworkMode}, job timeout {Duration.Format(docker.JobTimeout)}"));
         writer.WriteLine($"  schedule    poll every {Duration.Format(settings.Schedule.PollInterval)}, nightly '{settings.Schedule.NightlyCron}'{(settings.Schedule.NightlySkipUnchanged ? ", skipping unchanged branches" : "")}");
-        writer.WriteLine($"  http        {settings.Http.Listen}, API token from ${settings.Http.ApiTokenVariable} ({Set(settings.Http.ApiTokenVariable)})");
+        string Source(SecretReference secret) => secret.File is { } file ? $"file {file}" : $"${secret.Variable} ({Set(secret.Variable!)})";
+        writer.WriteLine($"  http        {settings.Http.Listen}, API token from {Source(settings.Http.ApiToken)}");
         ReportingOptions reporting = settings.Reporting;
         IEnumerable<string> webhooks = reporting.Webhooks.Select(w => w.SecretVariable is { } secret ? $"{w.Name} (signed, ${secret} {Set(secret)})" : $"{w.Name} (unsigned)");
         writer.WriteLine($"  reporting   links to {settings.Http.PublicUrl}; JUnit {(reporting.JUnit ? "on" : "off")}; webhooks: {(reporting.Webhooks.Count == 0 ? "none" : string.Join(", ", webhooks))}");
@@ -52,7 +53,7 @@ public static class ConfigurationReport
             m.Name,
             m.Url,
             string.Join(", ", m.Branches),
-            m.Credentials is { } c ? $"login from ${c.UsernameVariable} ({Set(c.UsernameVariable)}) / ${c.PasswordVariable} ({Set(c.PasswordVariable)})" : "",
+            m.Credentials is { } c ? $"login from {Source(c.Username)} / {Source(c.Password)}" : "",
         }));
         writer.WriteLine();
 

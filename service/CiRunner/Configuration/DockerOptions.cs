@@ -32,4 +32,13 @@ public sealed class DockerOptions
 
     /// <summary>Upper bound for a whole job, whatever its steps say.</summary>
     public TimeSpan JobTimeout { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>
+    /// Runs job containers with <c>no-new-privileges</c>: nothing in them gains privileges through setuid binaries or
+    /// file capabilities. Scenarios whose services call <c>sudo</c> as a non-root user (OpenStack's rootwrap) need false.
+    /// </summary>
+    public bool NoNewPrivileges { get; set; } = true;
+
+    /// <summary>Linux capabilities taken from job containers on top of Docker's defaults (none of them is needed to apply Puppet catalogs).</summary>
+    public List<string> DropCapabilities { get; set; } = ["NET_RAW", "MKNOD"];
 }

@@ -14,8 +14,16 @@ public sealed class HttpOptions
     /// </summary>
     public string? PublicUrl { get; set; }
 
-    /// <summary>Name of the environment variable that holds the API token. The token itself is never read from a file.</summary>
+    /// <summary>Name of the environment variable that holds the API token (unless <see cref="ApiTokenFile"/> is set). The token itself never appears in the configuration.</summary>
     public string ApiTokenVariable { get; set; } = "CIRUNNER_API_TOKEN";
+
+    /// <summary>A file holding the API token, readable only by the service's user; replaces <see cref="ApiTokenVariable"/> when set. Absolute after validation.</summary>
+    public string? ApiTokenFile { get; set; }
+
+    /// <summary>Where the API token comes from: <see cref="ApiTokenFile"/> when set, else <see cref="ApiTokenVariable"/>.</summary>
+    public SecretReference ApiToken => ApiTokenFile is { Length: > 0 } file
+        ? SecretReference.FromFile(file, $"{SectionName}:{nameof(ApiTokenFile)}")
+        : SecretReference.FromVariable(ApiTokenVariable, $"{SectionName}:{nameof(ApiTokenVariable)}");
 
     /// <summary>
     /// When true, the dashboard, the JSON reads and the logs need the API token too (bearer header); when false
@@ -24,10 +32,6 @@ public sealed class HttpOptions
     /// </summary>
     public bool ProtectReads { get; set; }
 
-    /// <summary>The API token from the environment, or null when unset (write actions are then refused).</summary>
-    public string? ReadApiToken(Func<string, string?>? getEnvironmentVariable = null)
-    {
-        string? token = (getEnvironmentVariable ?? Environment.GetEnvironmentVariable)(ApiTokenVariable);
-        return string.IsNullOrEmpty(token) ? null : token;
-    }
+    /// <summary>The API token from its variable or file, or null when unset (write actions are then refused).</summary>
+    public string? ReadApiToken(Func<string, string?>? getEnvironmentVariable = null) => ApiToken.Read(getEnvironmentVariable);
 }

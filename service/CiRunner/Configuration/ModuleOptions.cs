@@ -25,10 +25,17 @@ public sealed class ModuleOptions
     public ModuleCredentialsOptions? Credentials { get; set; }
 }
 
-/// <summary>Names of environment variables holding an https login; the values never enter files, logs or the database.</summary>
+/// <summary>
+/// Where an https login comes from: for each of the user name and the password, an environment variable's name or a
+/// file readable only by the service's user. The values never enter the configuration, logs or the database.
+/// </summary>
 public sealed class ModuleCredentialsOptions
 {
     public string UsernameVariable { get; set; } = "";
 
+    public string UsernameFile { get; set; } = "";
+
     public string PasswordVariable { get; set; } = "";
+
+    public string PasswordFile { get; set; } = "";
 }

@@ -28,4 +28,12 @@ public sealed class ServiceOptions
     /// transient infrastructure error (the engine went away) is queued again until this many attempts were made.
     /// </summary>
     public int MaxAttempts { get; set; } = 3;
+    /// <summary>How long a database write waits out a lock another process holds on the database file before it fails with a clear error.</summary>
+    public TimeSpan DatabaseLockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// New jobs are held while the data directory's file system has less free space than this (MiB); 0 turns the
+    /// check off. Logs and the database live there, and a job that runs out of space half-way is wasted.
+    /// </summary>
+    public int MinFreeDiskMb { get; set; } = 1024;
 }

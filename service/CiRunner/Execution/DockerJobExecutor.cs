@@ -478,6 +478,10 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 PidsLimit = limits.PidsLimit,
                 Privileged = false,
 
+                // Puppet runs as root inside: take away what it does not need rather than trust the image.
+                SecurityOpt = limits.NoNewPrivileges ? ["no-new-privileges"] : [],
+                CapDrop = [.. limits.DroppedCapabilities],
+
                 // The engine removes the container once it is killed, as for `docker run --rm`: the removal
                 // overlaps the caller's next job, and it happens even if this process dies right after the kill.
                 AutoRemove = true,
@@ -795,9 +799,13 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         DockerImageNotFoundException api => $"the Docker engine has no such image: {api.ResponseBody?.Trim()}",
         DockerApiException api => $"the Docker engine answered {(int)api.StatusCode} {api.StatusCode}: {api.ResponseBody?.Trim()}",
         HttpRequestException or SocketException => $"the Docker engine is unreachable: {ex.Message}",
+        IOException io when IsDiskFull(io) => $"the disk is full (no space left on device): {ex.Message}; free space in the data directory (new jobs wait while it is below Service:MinFreeDiskMb)",
         IOException => $"I/O failed (disk full, or the engine dropped the connection): {ex.Message}",
         _ => $"{ex.GetType().Name}: {ex.Message}",
     };
+
+    // ENOSPC (28) on Linux; ERROR_HANDLE_DISK_FULL and ERROR_DISK_FULL on Windows, where HResult wraps the code.
+    private static bool IsDiskFull(IOException ex) => (ex.HResult & 0xFFFF) is 28 or 39 or 112;
 
     private static string? Validate(JobSpec job)
     {

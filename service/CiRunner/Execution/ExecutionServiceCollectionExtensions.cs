@@ -33,6 +33,8 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton<ModuleSetResolver>();
         services.AddSingleton<JobSpecFactory>();
         services.AddSingleton<JobRecorder>();
+        services.AddSingleton<DiskSpaceGuard>();
+        services.AddSingleton<IJobStartGate>(sp => sp.GetRequiredService<DiskSpaceGuard>());
         services.AddSingleton<JobDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<JobDispatcher>());
         return services;

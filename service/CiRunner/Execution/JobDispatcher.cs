@@ -43,6 +43,9 @@ public sealed partial class JobDispatcher : BackgroundService
     /// <summary>1 when a job lost its engine: containers the engine may have left are looked for before the next start.</summary>
     private int _sweepDue;
 
+    private readonly IReadOnlyList<IJobStartGate> _startGates;
+    private CancellationToken _stopping;
+
     /// <summary>The cancellation of each running job, so the API can cancel one job without stopping the others.</summary>
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
 
@@ -60,10 +63,12 @@ public sealed partial class JobDispatcher : BackgroundService
         CiRunnerTelemetry? telemetry = null,
         CellResultGauge? cellGauge = null,
         DockerEngineMonitor? engine = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        IEnumerable<IJobStartGate>? startGates = null)
     {
         _engine = engine;
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _startGates = startGates?.ToList() ?? [];
         _telemetry = telemetry;
         _cellGauge = cellGauge;
         _queue = queue;
@@ -155,6 +160,7 @@ public sealed partial class JobDispatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         await RecoverAsync(stoppingToken);
 
         // Starting jobs ends with the drain; the jobs themselves see only the stopping token, once the drain is over.
@@ -197,7 +203,7 @@ public sealed partial class JobDispatcher : BackgroundService
         while (true)
         {
             await WaitForEngineAsync(cancellationToken);
-            QueuedJob next = await _queue.DequeueAsync(cancellationToken);
+            QueuedJob next = await _queue.DequeueAsync(WaitForStartGatesAsync, cancellationToken);
             if (_engine is null || await _engine.IsAvailableAsync(cancellationToken))
             {
                 return next;
@@ -242,6 +248,15 @@ public sealed partial class JobDispatcher : BackgroundService
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogReapFailed(e, _service.InstanceId);
+        }
+    }
+
+    /// <summary>With a job waiting: until every start gate (free disk space, ...) lets it start.</summary>
+    private async Task WaitForStartGatesAsync(CancellationToken cancellationToken)
+    {
+        foreach (IJobStartGate gate in _startGates)
+        {
+            await gate.WaitUntilOpenAsync(cancellationToken);
         }
     }
 
@@ -331,6 +346,12 @@ public sealed partial class JobDispatcher : BackgroundService
 
             LogJobFinished(job.Id, run.Id, job.CellKey, outcome.Result, outcome.Duration.TotalSeconds);
         }
+        catch (DatabaseLockedException e) when (!started && !stoppingToken.IsCancellationRequested)
+        {
+            // Its start could not be recorded, so it never started: it stays queued in the store, and here too.
+            LogStartDeferred(queued.JobId, queued.RunId, e.Message);
+            _queue.Enqueue(queued);
+        }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             string summary = stoppingToken.IsCancellationRequested ? ShutdownSummary(null) : "Cancelled through the API.";
@@ -355,7 +376,7 @@ public sealed partial class JobDispatcher : BackgroundService
     private async Task FinishAsync(long jobId, JobResult result, string summary, JobLabels? labels, TimeSpan? duration, int? retryWithinAttempts = null)
     {
         // The stopping token may be cancelled already; a job's end must still be recorded.
-        JobCompletion? completion = await _jobs.MarkFinishedAsync(jobId, result, summary, retryWithinAttempts, CancellationToken.None);
+        JobCompletion? completion = await MarkFinishedDespiteLocksAsync(jobId, result, summary, retryWithinAttempts);
         if (completion is not null && labels is not null)
         {
             _telemetry?.JobFinished(labels, result, duration ?? completion.Job.Duration);
@@ -377,6 +398,30 @@ public sealed partial class JobDispatcher : BackgroundService
         string waited = started == 0 ? "" : $", {_timeProvider.GetElapsedTime(started).TotalSeconds:F0} s after the stop began";
         string detail = executorSummary is null ? "" : $" ({executorSummary})";
         return $"Cancelled: the service shut down and the job was still running when the drain time ({DrainKey} {Matrix.Duration.Format(_service.DrainTimeout)}) ran out{waited}; its container was removed{detail}.";
+    }
+
+    /// <summary>
+    /// A finished job's result is worth waiting for: while another process keeps the database locked (each try waits
+    /// <c>Service:DatabaseLockTimeout</c>) or its disk is full, the write is tried again until it goes through or the
+    /// service stops, when the job is left running in the store and the next start marks it interrupted.
+    /// </summary>
+    private async Task<JobCompletion?> MarkFinishedDespiteLocksAsync(long jobId, JobResult result, string summary, int? retryWithinAttempts)
+    {
+        while (true)
+        {
+            try
+            {
+                return await _jobs.MarkFinishedAsync(jobId, result, summary, retryWithinAttempts, CancellationToken.None);
+            }
+            catch (Exception e) when ((e is DatabaseLockedException || ResultsDatabase.IsDiskFull(e)) && !_stopping.IsCancellationRequested)
+            {
+                LogFinishDeferred(jobId, result, e.Message);
+                if (ResultsDatabase.IsDiskFull(e))
+                {
+                    await Task.Delay(DiskSpaceGuard.DefaultRecheckInterval, CancellationToken.None);
+                }
+            }
+        }
     }
 
     private async Task TryFinishAsync(long jobId, string summary, JobLabels? labels, JobResult result = JobResult.Error)
@@ -407,7 +452,21 @@ public sealed partial class JobDispatcher : BackgroundService
             }
 
             // Interrupted is never the job's fault: each is queued again (below, with the other queued jobs) while attempts are left.
-            IReadOnlyList<JobCompletion> interrupted = await _jobs.FinishAllRunningAsync(JobResult.Interrupted, InterruptedSummary, _service.MaxAttempts, cancellationToken);
+            IReadOnlyList<JobCompletion> interrupted;
+            while (true)
+            {
+                try
+                {
+                    interrupted = await _jobs.FinishAllRunningAsync(JobResult.Interrupted, InterruptedSummary, _service.MaxAttempts, cancellationToken);
+                    break;
+                }
+                catch (DatabaseLockedException e)
+                {
+                    // Nothing can start before earlier jobs are closed; the lock ends some time, the service waits for it.
+                    LogRecoveryDeferred(e.Message);
+                }
+            }
+
             IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
             foreach (JobRecord job in queued)
             {
@@ -436,6 +495,15 @@ public sealed partial class JobDispatcher : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for containers left by instance '{InstanceId}' (is the Docker engine running?)")]
     private partial void LogReapFailed(Exception exception, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of run {RunId} stays queued: its start could not be recorded. {Reason}")]
+    private partial void LogStartDeferred(long jobId, long runId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended {Result}, but that could not be recorded yet; trying again. {Reason}")]
+    private partial void LogFinishDeferred(long jobId, JobResult result, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Start-up recovery waits for the results database. {Reason}")]
+    private partial void LogRecoveryDeferred(string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recovered: {Interrupted} jobs marked interrupted, {Queued} queued jobs queued again")]
     private partial void LogRecovered(int interrupted, int queued);

@@ -67,11 +67,32 @@ public sealed class JobQueue : IDisposable
     }
 
     /// <summary>Waits until a job is queued and takes the most urgent one.</summary>
-    public async Task<QueuedJob> DequeueAsync(CancellationToken cancellationToken)
+    public Task<QueuedJob> DequeueAsync(CancellationToken cancellationToken) => DequeueAsync(beforeTaking: null, cancellationToken);
+
+    /// <summary>
+    /// Waits until a job is queued, then for <paramref name="beforeTaking"/> (start gates), and only then takes the most
+    /// urgent job: while a gate holds, the jobs stay in the queue, in order and visible, and a more urgent job queued
+    /// meanwhile is the one taken.
+    /// </summary>
+    public async Task<QueuedJob> DequeueAsync(Func<CancellationToken, Task>? beforeTaking, CancellationToken cancellationToken)
     {
         while (true)
         {
             await _available.WaitAsync(cancellationToken);
+            if (beforeTaking is not null)
+            {
+                try
+                {
+                    await beforeTaking(cancellationToken);
+                }
+                catch
+                {
+                    // The signal belongs to a job still in the queue.
+                    _available.Release();
+                    throw;
+                }
+            }
+
             lock (_lock)
             {
                 // A removal may have taken the job this signal was for; then wait for the next one.

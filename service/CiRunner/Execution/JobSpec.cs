@@ -77,11 +77,18 @@ public sealed record ScenarioFile(string RelativePath, string SourcePath);
 /// <param name="Cpus">CPU limit in cores.</param>
 /// <param name="PidsLimit">Maximum number of processes.</param>
 /// <param name="NetworkMode">Docker network mode (<c>none</c> by default).</param>
-public sealed record ContainerLimits(long MemoryBytes, double Cpus, long PidsLimit, string NetworkMode)
+/// <param name="NoNewPrivileges">Whether the container runs with <c>no-new-privileges</c>.</param>
+/// <param name="DropCapabilities">Capabilities dropped from Docker's default set; null means <see cref="DefaultDropCapabilities"/>.</param>
+public sealed record ContainerLimits(long MemoryBytes, double Cpus, long PidsLimit, string NetworkMode, bool NoNewPrivileges = true, IReadOnlyList<string>? DropCapabilities = null)
 {
+    /// <summary>Raw sockets and device nodes: nothing a Puppet run needs, and the first tools of an escape.</summary>
+    public static readonly IReadOnlyList<string> DefaultDropCapabilities = ["NET_RAW", "MKNOD"];
+
+    public IReadOnlyList<string> DroppedCapabilities => DropCapabilities ?? DefaultDropCapabilities;
+
     public static ContainerLimits FromOptions(DockerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new ContainerLimits(options.MemoryMb * 1024L * 1024L, options.Cpus, options.PidsLimit, options.NetworkMode);
+        return new ContainerLimits(options.MemoryMb * 1024L * 1024L, options.Cpus, options.PidsLimit, options.NetworkMode, options.NoNewPrivileges, options.DropCapabilities);
     }
 }

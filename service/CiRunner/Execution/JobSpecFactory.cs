@@ -19,11 +19,16 @@ public sealed class JobSpecFactory
 
     private readonly CiRunnerSettings _settings;
     private readonly ModuleSetResolver _resolver;
+    private readonly ScenarioCatalog? _scenarios;
 
-    public JobSpecFactory(CiRunnerSettings settings, ModuleSetResolver resolver)
+    /// <param name="settings">Releases, modules, Docker limits and paths.</param>
+    /// <param name="resolver">Resolves module sets to exact commits.</param>
+    /// <param name="scenarios">The service's live scenarios (reloaded as files change); without it, <see cref="CiRunnerSettings.Scenarios"/>.</param>
+    public JobSpecFactory(CiRunnerSettings settings, ModuleSetResolver resolver, ScenarioCatalog? scenarios = null)
     {
         _settings = settings;
         _resolver = resolver;
+        _scenarios = scenarios;
     }
 
     /// <summary>The job's spec and its lockfile (the exact commit of every module).</summary>
@@ -40,7 +45,7 @@ public sealed class JobSpecFactory
         ArgumentNullException.ThrowIfNull(job);
         Release release = _settings.FindRelease(job.Release)
             ?? throw new ModuleSetException($"Release '{job.Release}' is no longer configured (Releases); the job cannot run.");
-        Scenario scenario = _settings.FindScenario(job.Scenario)
+        Scenario scenario = (_scenarios is null ? _settings.FindScenario(job.Scenario) : _scenarios.Find(job.Scenario))
             ?? throw new ModuleSetException($"Scenario '{job.Scenario}' is no longer in {_settings.Service.ScenariosDirectory}; the job cannot run.");
         TrackedModule? moduleUnderTest = _settings.FindModule(run.Module);
         string manifest = Path.GetFileName(scenario.ManifestPath);

@@ -23,17 +23,26 @@ public sealed record TrackedModule(
 }
 
 /// <summary>
-/// Names of environment variables holding an https login. Only the names are configured, so secrets never
-/// reach files, logs or the database; the values are read when a remote is contacted.
+/// Where an https login comes from (environment variables or files readable only by the service's user). Only the
+/// names and paths are configured, so secrets never reach files, logs or the database; the values are read when a
+/// remote is contacted.
 /// </summary>
-public sealed record ModuleCredentials(string UsernameVariable, string PasswordVariable)
+public sealed record ModuleCredentials(Configuration.SecretReference Username, Configuration.SecretReference Password)
 {
-    /// <summary>The login from the environment, or null when either variable is unset.</summary>
+    /// <summary>A login from two environment variables.</summary>
+    public ModuleCredentials(string usernameVariable, string passwordVariable)
+        : this(Configuration.SecretReference.FromVariable(usernameVariable), Configuration.SecretReference.FromVariable(passwordVariable))
+    {
+    }
+
+    /// <summary>The login, or null when either part is unset.</summary>
     public (string Username, string Password)? Read(Func<string, string?>? getEnvironmentVariable = null)
     {
-        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
-        string? username = getEnvironmentVariable(UsernameVariable);
-        string? password = getEnvironmentVariable(PasswordVariable);
-        return string.IsNullOrEmpty(username) || string.IsNullOrEmpty(password) ? null : (username, password);
+        string? username = Username.Read(getEnvironmentVariable);
+        string? password = Password.Read(getEnvironmentVariable);
+        return username is null || password is null ? null : (username, password);
     }
+
+    /// <summary>The text with the password replaced by <c>***</c>, in case a library quotes it.</summary>
+    public string Redact(string text) => Password.Redact(text);
 }

@@ -121,6 +121,7 @@ public sealed partial class ModulePoller
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             string error = UrlCredentials.RedactText($"{e.GetType().Name}: {e.Message}");
+            error = module.Credentials?.Redact(error) ?? error;
             // A git error's text can quote the URL with its login, so only the redacted text is logged; other
             // failures (the database, a bug) keep their stack trace.
             LogPollFailed(module.Name, url, error, e is LibGit2Sharp.LibGit2SharpException ? null : e);
@@ -155,7 +156,10 @@ public sealed partial class ModulePoller
         }
     }
 
-    /// <summary>Starts the change's run (if it asks for one), then stores the head, so a crash in between repeats a run rather than losing one.</summary>
+    /// <summary>
+    /// Starts the change's run (if it asks for one) with the head stored in the same transaction, so a failure right
+    /// after (a crash, a locked database) neither loses nor repeats the run; heads that start nothing are stored here.
+    /// </summary>
     private async Task<long?> ApplyAsync(TrackedModule module, HeadChange change, MirrorRefs refs, CancellationToken cancellationToken)
     {
         if (change.Kind == HeadChangeKind.Deleted)
@@ -168,19 +172,18 @@ public sealed partial class ModulePoller
             return null;
         }
 
-        long? runId = null;
         if (change.Triggers)
         {
             RunTrigger trigger = change.IsPatchSet
-                ? new RunTrigger(RunCause.PatchSet, module.Name, await TargetBranchAsync(module, change, refs, cancellationToken), change.CommitSha, change.Ref)
-                : new RunTrigger(RunCause.Commit, module.Name, change.Ref, change.CommitSha);
+                ? new RunTrigger(RunCause.PatchSet, module.Name, await TargetBranchAsync(module, change, refs, cancellationToken), change.CommitSha, change.Ref, HeadRef: change.Ref)
+                : new RunTrigger(RunCause.Commit, module.Name, change.Ref, change.CommitSha, HeadRef: change.Ref);
             LogHeadDetected(module.Name, change.Kind, change.Ref, change.PreviousSha, change.CommitSha);
             Results.RunDetail run = await _launcher.StartAsync(trigger, cancellationToken);
-            runId = run.Run.Id;
+            return run.Run.Id;
         }
 
         await _pollState.UpsertAsync(module.Name, change.Ref, change.CommitSha, cancellationToken);
-        return runId;
+        return null;
     }
 
     /// <summary>The patch set's target branch: the review server's answer when it has one, else the guess from history.</summary>

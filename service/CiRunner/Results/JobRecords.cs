@@ -24,7 +24,8 @@ public sealed record NewJob(
 /// A stored job. <see cref="LogPath"/> is absolute or relative to the data directory, null until the job starts;
 /// <see cref="Duration"/> runs from start to finish and is null when the job never started. <see cref="RetryOf"/>
 /// is the job of the same run and cell whose interrupted or transient end this attempt repeats (null for a
-/// cell's first attempt).
+/// cell's first attempt). <see cref="PrunedAt"/> is when retention removed its log and details
+/// (<c>Retention:MaxAge</c>); null while they are kept.
 /// </summary>
 public sealed record JobRecord(
     long Id,
@@ -45,7 +46,8 @@ public sealed record JobRecord(
     TimeSpan? Duration,
     string? LogPath,
     int Attempt,
-    long? RetryOf = null);
+    long? RetryOf = null,
+    DateTimeOffset? PrunedAt = null);
 
 /// <summary>A job with everything it recorded: its module lockfile, steps in order and idempotency changes.</summary>
 public sealed record JobDetail(

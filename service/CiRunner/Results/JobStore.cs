@@ -44,7 +44,7 @@ public sealed class JobStore
         var parameters = new { JobId = jobId, Now = now, ImageId = imageId, LogPath = logPath };
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         int updated = await connection.ExecuteAsync(new CommandDefinition(StartJob, parameters, transaction, cancellationToken: cancellationToken));
         if (updated == 0)
         {
@@ -62,8 +62,7 @@ public sealed class JobStore
     {
         const string SetImage = "UPDATE jobs SET image_id = @ImageId WHERE id = @JobId";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(SetImage, new { JobId = jobId, ImageId = imageId }, cancellationToken: cancellationToken));
+        await _database.ExecuteWriteAsync(SetImage, new { JobId = jobId, ImageId = imageId }, cancellationToken);
     }
 
     /// <summary>
@@ -92,7 +91,7 @@ public sealed class JobStore
         DateTimeOffset now = DbValue.Now(_timeProvider);
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, retryWithinAttempts, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
@@ -122,7 +121,7 @@ public sealed class JobStore
         DateTimeOffset now = DbValue.Now(_timeProvider);
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         IEnumerable<long> running = await connection.QueryAsync<long>(new CommandDefinition(SelectRunning, transaction: transaction, cancellationToken: cancellationToken));
         var completions = new List<JobCompletion>();
         foreach (long jobId in running.ToList())
@@ -193,7 +192,7 @@ public sealed class JobStore
         string summary = $"superseded by run {newerRunId}";
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         IEnumerable<long> queued = await connection.QueryAsync<long>(new CommandDefinition(selectQueued, parameters, transaction, cancellationToken: cancellationToken));
         var completions = new List<JobCompletion>();
         foreach (long jobId in queued.ToList())
@@ -240,6 +239,7 @@ public sealed class JobStore
         TimeSpan duration = finishedAt - startedAt;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         long stepId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             InsertStep,
             new
@@ -255,7 +255,9 @@ public sealed class JobStore
                 step.ExitCode,
                 Result = DbValue.Text(step.Result),
             },
+            transaction,
             cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
 
         return new StepRecord(stepId, jobId, step.Ordinal, step.Phase, step.Name, step.Kind, startedAt, finishedAt, duration, step.ExitCode, step.Result);
     }
@@ -275,7 +277,7 @@ public sealed class JobStore
             """;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
 
         // job_id is kept beside step_id so a job's changes are read without a join; it must agree with the step.
         long matching = await connection.ExecuteScalarAsync<long>(
@@ -321,7 +323,7 @@ public sealed class JobStore
             """;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         foreach (JobModuleRecord module in modules)
         {
             await connection.ExecuteAsync(new CommandDefinition(

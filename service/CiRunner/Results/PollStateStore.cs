@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -41,19 +42,28 @@ public sealed class PollStateStore
     /// <summary>Stores the head now seen on a branch; a branch that had been deleted and came back is live again.</summary>
     public async Task<BranchHeadRecord> UpsertAsync(string module, string branch, string commitSha, CancellationToken cancellationToken)
     {
+        DateTimeOffset now = DbValue.Now(_timeProvider);
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
+        await UpsertAsync(connection, transaction, module, branch, commitSha, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new BranchHeadRecord(module, branch, commitSha, now, DeletedAt: null);
+    }
+
+    /// <summary>Stores a head inside the caller's transaction (<see cref="RunStore"/> stores a run and the head it was started for together).</summary>
+    internal static Task UpsertAsync(SqliteConnection connection, DbTransaction transaction, string module, string branch, string commitSha, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         const string UpsertHead = """
             INSERT INTO branch_heads (module, branch, commit_sha, updated_at, deleted_at)
             VALUES (@Module, @Branch, @CommitSha, @Now, NULL)
             ON CONFLICT (module, branch) DO UPDATE SET commit_sha = excluded.commit_sha, updated_at = excluded.updated_at, deleted_at = NULL
             """;
 
-        DateTimeOffset now = DbValue.Now(_timeProvider);
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        return connection.ExecuteAsync(new CommandDefinition(
             UpsertHead,
             new { Module = module, Branch = branch, CommitSha = commitSha, Now = DbValue.Time(now) },
+            transaction,
             cancellationToken: cancellationToken));
-        return new BranchHeadRecord(module, branch, commitSha, now, DeletedAt: null);
     }
 
     /// <summary>
@@ -67,11 +77,10 @@ public sealed class PollStateStore
             WHERE module = @Module AND branch = @Branch AND deleted_at IS NULL
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        int updated = await connection.ExecuteAsync(new CommandDefinition(
+        int updated = await _database.ExecuteWriteAsync(
             MarkDeleted,
             new { Module = module, Branch = branch, Now = DbValue.Time(DbValue.Now(_timeProvider)) },
-            cancellationToken: cancellationToken));
+            cancellationToken);
         return updated > 0;
     }
 }

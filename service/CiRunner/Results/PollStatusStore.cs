@@ -83,11 +83,8 @@ public sealed class PollStatusStore
         return rows.Select(r => r.ToRecord()).ToList();
     }
 
-    private async Task ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
-    }
+    private async Task ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken, [System.Runtime.CompilerServices.CallerMemberName] string operation = "") =>
+        await _database.ExecuteWriteAsync(sql, parameters, cancellationToken, operation);
 
     private sealed class Row
     {

@@ -50,11 +50,10 @@ public sealed class RecheckStateStore
                 last_polled_at = excluded.last_polled_at, last_error = NULL
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        await _database.ExecuteWriteAsync(
             Upsert,
             new { Project = project, BaselineAt = baselineAt, LastUpdated = lastUpdated, Now = DbValue.Time(DbValue.Now(_timeProvider)) },
-            cancellationToken: cancellationToken));
+            cancellationToken);
     }
 
     /// <summary>Records a failed poll of a project already polled once; a project never polled keeps no row, so its baseline is still ahead.</summary>
@@ -62,9 +61,8 @@ public sealed class RecheckStateStore
     {
         const string Failure = "UPDATE recheck_projects SET last_polled_at = @Now, last_error = @Error WHERE project = @Project";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            Failure, new { Project = project, Error = error, Now = DbValue.Time(DbValue.Now(_timeProvider)) }, cancellationToken: cancellationToken));
+        await _database.ExecuteWriteAsync(
+            Failure, new { Project = project, Error = error, Now = DbValue.Time(DbValue.Now(_timeProvider)) }, cancellationToken);
     }
 
     /// <summary>The date of the newest message read on a change, or null when none was.</summary>
@@ -86,11 +84,10 @@ public sealed class RecheckStateStore
             WHERE excluded.last_message_at > recheck_cursors.last_message_at
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        await _database.ExecuteWriteAsync(
             Upsert,
             new { Change = changeNumber, Project = project, LastMessageAt = lastMessageAt, Now = DbValue.Time(DbValue.Now(_timeProvider)) },
-            cancellationToken: cancellationToken));
+            cancellationToken);
     }
 
     private sealed class ProjectRow

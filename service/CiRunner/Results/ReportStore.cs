@@ -102,7 +102,7 @@ public sealed class ReportStore
             return [];
         }
 
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         IEnumerable<RunRow> runs = await connection.QueryAsync<RunRow>(new CommandDefinition(SelectRequested, new { Limit = limit }, transaction, cancellationToken: cancellationToken));
         var planned = new List<long>();
         foreach (RunRecord run in runs.Select(r => r.ToRecord()).ToList())
@@ -197,8 +197,7 @@ public sealed class ReportStore
             WHERE run_id = @RunId AND reporter = @Reporter
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
+        await _database.ExecuteWriteAsync(
             Update,
             new
             {
@@ -210,7 +209,7 @@ public sealed class ReportStore
                 Detail = detail,
                 Error = error,
             },
-            cancellationToken: cancellationToken));
+            cancellationToken);
     }
 
     private sealed class Row

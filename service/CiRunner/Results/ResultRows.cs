@@ -77,7 +77,7 @@ internal sealed class JobRow
         jobs.from_release AS FromRelease, jobs.scenario AS Scenario, jobs.priority AS Priority, jobs.state AS State,
         jobs.result AS Result, jobs.summary AS Summary, jobs.image_id AS ImageId, jobs.queued_at AS QueuedAt,
         jobs.started_at AS StartedAt, jobs.finished_at AS FinishedAt, jobs.duration_ms AS DurationMs,
-        jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.retry_of AS RetryOf
+        jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.retry_of AS RetryOf, jobs.pruned_at AS PrunedAt
         """;
 
     /// <summary>A condition on <c>jobs</c>: no later attempt retries this job, so it is its cell's latest.</summary>
@@ -121,6 +121,8 @@ internal sealed class JobRow
 
     public long? RetryOf { get; set; }
 
+    public string? PrunedAt { get; set; }
+
     public JobRecord ToRecord() => new(
         Id,
         RunId,
@@ -140,7 +142,8 @@ internal sealed class JobRow
         DbValue.Duration(DurationMs),
         LogPath,
         checked((int)Attempt),
-        RetryOf);
+        RetryOf,
+        DbValue.ParseOptionalTime(PrunedAt));
 }
 
 internal sealed class StepRow

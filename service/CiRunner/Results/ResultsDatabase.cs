@@ -1,3 +1,5 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -13,6 +15,9 @@ public sealed class ResultsDatabase
     /// <summary>How long a writer waits for another connection's write transaction before failing.</summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a write waits out a lock another process holds, unless <c>Service:DatabaseLockTimeout</c> says otherwise.</summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(30);
+
     // PRAGMA takes no parameters, so the value is written out; it is BusyTimeout in milliseconds.
     // synchronous=NORMAL is safe with WAL against a process crash; a power loss may drop the last
     // transactions, which for test results is worth the fewer fsyncs.
@@ -21,10 +26,15 @@ public sealed class ResultsDatabase
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ResultsDatabase> _logger;
     private readonly string _connectionString;
+    private readonly DatabaseLockRetry _lockRetry;
     private readonly Lock _schemaGate = new();
     private Task? _schemaReady;
 
-    public ResultsDatabase(string databaseFile, TimeProvider timeProvider, ILogger<ResultsDatabase>? logger = null)
+    /// <param name="databaseFile">The SQLite file; created with its folder when missing.</param>
+    /// <param name="timeProvider">Time for migrations' stamps and lock waits.</param>
+    /// <param name="logger">Migrations and lock waits are logged here.</param>
+    /// <param name="lockTimeout">How long a write waits out a lock held by another process; default <see cref="DefaultLockTimeout"/>.</param>
+    public ResultsDatabase(string databaseFile, TimeProvider timeProvider, ILogger<ResultsDatabase>? logger = null, TimeSpan? lockTimeout = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(databaseFile);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -32,9 +42,16 @@ public sealed class ResultsDatabase
         _timeProvider = timeProvider;
         _logger = logger ?? NullLogger<ResultsDatabase>.Instance;
         _connectionString = BuildConnectionString(DatabaseFile);
+        _lockRetry = new DatabaseLockRetry(DatabaseFile, lockTimeout ?? DefaultLockTimeout, timeProvider, _logger);
     }
 
     public string DatabaseFile { get; }
+
+    /// <summary>How long a write waits out a lock held by another process before it fails with <see cref="DatabaseLockedException"/>.</summary>
+    public TimeSpan LockTimeout => _lockRetry.Timeout;
+
+    /// <summary>Whether a write failed because the file system is full (SQLITE_FULL): worth trying again once space is freed.</summary>
+    public static bool IsDiskFull(Exception exception) => exception is SqliteException { SqliteErrorCode: 13 };
 
     /// <summary>The newest schema version this build has a migration for.</summary>
     public static int CodeSchemaVersion => SchemaMigrations.LatestVersion;
@@ -45,6 +62,36 @@ public sealed class ResultsDatabase
     {
         await EnsureSchemaAsync(cancellationToken);
         return await OpenWithoutMigratingAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Begins a write transaction (<c>BEGIN IMMEDIATE</c>) on <paramref name="connection"/>. While another process holds
+    /// the database locked it is tried again with backoff, up to <see cref="LockTimeout"/>; nothing has been written
+    /// when it fails, so the caller's whole unit of work simply did not happen.
+    /// </summary>
+    /// <exception cref="DatabaseLockedException">The database stayed locked for <see cref="LockTimeout"/>.</exception>
+    public Task<DbTransaction> BeginWriteAsync(SqliteConnection connection, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return _lockRetry.ExecuteAsync(operation, async token => await connection.BeginTransactionAsync(token), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs one writing statement in a connection and transaction of its own, waiting out another process's lock
+    /// like <see cref="BeginWriteAsync"/>. Returns the number of rows it changed.
+    /// </summary>
+    /// <exception cref="DatabaseLockedException">The database stayed locked for <see cref="LockTimeout"/>.</exception>
+    public Task<int> ExecuteWriteAsync(string sql, object? parameters, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        return _lockRetry.ExecuteAsync(
+            operation,
+            async token =>
+            {
+                await using SqliteConnection connection = await OpenAsync(token);
+                return await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: token));
+            },
+            cancellationToken);
     }
 
     /// <summary>
@@ -112,7 +159,11 @@ public sealed class ResultsDatabase
             _logger.NotWriteAheadLog(DatabaseFile, journalMode);
         }
 
-        return await SchemaMigrations.ApplyAsync(connection, DatabaseFile, targetVersion, _timeProvider, _logger, cancellationToken);
+        // The migration is one transaction: a lock held by another process at start is waited out like any write.
+        return await _lockRetry.ExecuteAsync(
+            "migrating the schema",
+            token => SchemaMigrations.ApplyAsync(connection, DatabaseFile, targetVersion, _timeProvider, _logger, token),
+            cancellationToken);
     }
 
     internal async Task<SqliteConnection> OpenWithoutMigratingAsync(CancellationToken cancellationToken)

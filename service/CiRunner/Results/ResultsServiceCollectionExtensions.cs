@@ -28,7 +28,8 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton(sp => new ResultsDatabase(
             databaseFile,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<ResultsDatabase>>()));
+            sp.GetRequiredService<ILogger<ResultsDatabase>>(),
+            sp.GetService<Microsoft.Extensions.Options.IOptions<ServiceOptions>>()?.Value.DatabaseLockTimeout));
         services.AddSingleton(sp => new ResultsStore(
             sp.GetRequiredService<ResultsDatabase>(),
             sp.GetRequiredService<TimeProvider>(),

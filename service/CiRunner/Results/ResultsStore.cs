@@ -20,7 +20,7 @@ public sealed class ResultsStore
         PollState = new PollStateStore(database, timeProvider);
         PollStatus = new PollStatusStore(database, timeProvider);
         Cells = new CellResultStore(database);
-        Retention = new RetentionStore(database);
+        Retention = new RetentionStore(database, timeProvider);
         Reports = new ReportStore(database, timeProvider);
         Rechecks = new RecheckStateStore(database, timeProvider);
     }

@@ -17,10 +17,12 @@ public sealed record PruneResult(int Jobs, IReadOnlyList<string> LogFiles);
 public sealed class RetentionStore
 {
     private readonly ResultsDatabase _database;
+    private readonly TimeProvider _timeProvider;
 
-    public RetentionStore(ResultsDatabase database)
+    public RetentionStore(ResultsDatabase database, TimeProvider? timeProvider = null)
     {
         _database = database;
+        _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
     /// <summary>Prunes jobs that finished before <paramref name="cutoff"/>, in one transaction.</summary>
@@ -37,17 +39,19 @@ public sealed class RetentionStore
         const string DeleteChanges = "DELETE FROM idempotency_changes WHERE job_id IN @Ids";
         const string DeleteSteps = "DELETE FROM steps WHERE job_id IN @Ids";
         const string DeleteModules = "DELETE FROM job_modules WHERE job_id IN @Ids";
-        const string ForgetLogs = "UPDATE jobs SET log_path = NULL WHERE id IN @Ids";
+        // The time stays, so the job's page says its log expired rather than that it never had one.
+        const string ForgetLogs = "UPDATE jobs SET log_path = NULL, pruned_at = @Now WHERE id IN @Ids";
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
         List<ExpiredJob> expired = (await connection.QueryAsync<ExpiredJob>(
             new CommandDefinition(SelectExpired, new { Cutoff = DbValue.Time(cutoff) }, transaction, cancellationToken: cancellationToken))).ToList();
 
         // SQLite caps the number of parameters in one statement; prune in slices.
+        string now = DbValue.Time(DbValue.Now(_timeProvider));
         foreach (long[] slice in expired.Select(job => job.Id).Chunk(500))
         {
-            var ids = new { Ids = slice };
+            var ids = new { Ids = slice, Now = now };
             foreach (string statement in (string[])[DeleteChanges, DeleteSteps, DeleteModules, ForgetLogs])
             {
                 await connection.ExecuteAsync(new CommandDefinition(statement, ids, transaction, cancellationToken: cancellationToken));

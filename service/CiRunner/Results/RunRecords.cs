@@ -11,6 +11,10 @@ namespace CiRunner.Results;
 /// <param name="ChangeRef">Gerrit <c>refs/changes/NN/CHANGE/PATCHSET</c> for patch set and recheck runs; null for branch commits.</param>
 /// <param name="PatchSet">The Gerrit patch set number, with <paramref name="ChangeRef"/>.</param>
 /// <param name="RequestedBy">Who asked for a manual or recheck run.</param>
+/// <param name="HeadRef">
+/// For runs the poller starts: the ref (branch or patch-set ref) whose new head this is. The head is stored with the
+/// run in one transaction, so a poll that fails right after (a locked database) neither loses nor repeats the run.
+/// </param>
 public sealed record NewRun(
     RunCause Cause,
     string Module,
@@ -18,7 +22,8 @@ public sealed record NewRun(
     string CommitSha,
     string? ChangeRef = null,
     int? PatchSet = null,
-    string? RequestedBy = null);
+    string? RequestedBy = null,
+    string? HeadRef = null);
 
 /// <summary>A stored run. <see cref="Result"/> is set when its last job finishes.</summary>
 public sealed record RunRecord(

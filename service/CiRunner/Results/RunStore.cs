@@ -42,7 +42,7 @@ public sealed class RunStore
         DateTimeOffset? emptyRunFinishedAt = jobs.Count == 0 ? now : null;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
 
         long runId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             InsertRun,
@@ -85,6 +85,11 @@ public sealed class RunStore
                 jobId, runId, job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority,
                 JobState.Queued, Result: null, Summary: null, ImageId: null, QueuedAt: now, StartedAt: null, FinishedAt: null,
                 Duration: null, LogPath: null, job.Attempt));
+        }
+
+        if (run.HeadRef is { } headRef)
+        {
+            await PollStateStore.UpsertAsync(connection, transaction, run.Module, headRef, run.CommitSha, now, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);

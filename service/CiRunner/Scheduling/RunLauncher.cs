@@ -16,8 +16,18 @@ public sealed partial class RunLauncher
     private readonly ILogger<RunLauncher> _logger;
     private readonly CiRunnerTelemetry? _telemetry;
 
-    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobStore jobs, JobQueue queue, ILogger<RunLauncher> logger, CiRunnerTelemetry? telemetry = null)
+    private readonly ScenarioCatalog? _scenarios;
+
+    /// <param name="settings">Modules, releases and matrix rules.</param>
+    /// <param name="runs">Where runs are stored.</param>
+    /// <param name="jobs">Where jobs are stored (and superseded).</param>
+    /// <param name="queue">Where new jobs are queued.</param>
+    /// <param name="logger">Run creation is logged here.</param>
+    /// <param name="telemetry">Counts created runs.</param>
+    /// <param name="scenarios">The service's live scenarios, re-checked before each run; without it, <see cref="CiRunnerSettings.Scenarios"/>.</param>
+    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobStore jobs, JobQueue queue, ILogger<RunLauncher> logger, CiRunnerTelemetry? telemetry = null, ScenarioCatalog? scenarios = null)
     {
+        _scenarios = scenarios;
         _telemetry = telemetry;
         _settings = settings;
         _runs = runs;
@@ -38,13 +48,15 @@ public sealed partial class RunLauncher
             ?? throw new ArgumentException($"Module '{trigger.Module}' is not configured (Modules).", nameof(trigger));
 
         JobPriority priority = JobPriorities.For(trigger.Cause);
-        IReadOnlyList<Cell> cells = CellExpansion.Expand(module, trigger.Branch, _settings.Releases, _settings.Scenarios, _settings.Matrix);
+        // A missed file event costs nothing: the directory is compared with what was loaded before every run.
+        IReadOnlyList<Scenario> scenarios = _scenarios?.Refresh().Scenarios ?? _settings.Scenarios;
+        IReadOnlyList<Cell> cells = CellExpansion.Expand(module, trigger.Branch, _settings.Releases, scenarios, _settings.Matrix);
         List<NewJob> jobs = cells
             .Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)priority))
             .ToList();
 
         RunDetail run = await _runs.CreateAsync(
-            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, PatchSetNumber(trigger.ChangeRef), trigger.RequestedBy),
+            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, PatchSetNumber(trigger.ChangeRef), trigger.RequestedBy, trigger.HeadRef),
             jobs,
             cancellationToken);
         foreach (JobRecord job in run.Jobs)

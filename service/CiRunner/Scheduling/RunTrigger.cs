@@ -7,10 +7,12 @@ namespace CiRunner.Scheduling;
 /// <param name="CommitSha">The commit under test.</param>
 /// <param name="ChangeRef">A Gerrit change ref for patch sets; null for branch heads.</param>
 /// <param name="RequestedBy">Who asked, for manual runs.</param>
+/// <param name="HeadRef">For the poller: the ref whose new head starts the run; stored with the run (see <see cref="Results.NewRun.HeadRef"/>).</param>
 public sealed record RunTrigger(
     RunCause Cause,
     string Module,
     string Branch,
     string CommitSha,
     string? ChangeRef = null,
-    string? RequestedBy = null);
+    string? RequestedBy = null,
+    string? HeadRef = null);

@@ -1,4 +1,5 @@
 using CiRunner.Configuration;
+using CiRunner.Matrix;
 using CiRunner.Polling;
 using CiRunner.Results;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,6 +25,8 @@ public static class SchedulingServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(settings);
 
+        services.AddSingleton<ScenarioCatalog>();
+        services.AddHostedService<ScenarioWatcher>();
         services.AddSingleton(sp => new ModuleMirrors(settings.DataPaths));
         services.AddSingleton<ModulePoller>();
         services.TryAddSingleton<RunLauncher>();

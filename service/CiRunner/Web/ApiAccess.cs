@@ -21,8 +21,9 @@ internal static class ApiAccess
         string? token = options.ReadApiToken();
         if (token is null)
         {
-            return Error(StatusCodes.Status503ServiceUnavailable,
-                $"Disabled: no API token is set. Set the environment variable {options.ApiTokenVariable} for the service (the name comes from Http:ApiTokenVariable) and restart it.");
+            return Error(StatusCodes.Status503ServiceUnavailable, options.ApiTokenFile is null
+                ? $"Disabled: no API token is set. Set the environment variable {options.ApiTokenVariable} for the service (the name comes from Http:ApiTokenVariable) and restart it."
+                : $"Disabled: no API token: {options.ApiToken.Describe()} is empty or unreadable. Write the token into it (readable only by the service's user).");
         }
 
         string header = http.Request.Headers.Authorization.ToString();
@@ -34,7 +35,7 @@ internal static class ApiAccess
         if (!matches)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
-            return Error(StatusCodes.Status401Unauthorized, $"Missing or wrong API token: send 'Authorization: Bearer <token>' with the value of {options.ApiTokenVariable}.");
+            return Error(StatusCodes.Status401Unauthorized, $"Missing or wrong API token: send 'Authorization: Bearer <token>' with the value of {(options.ApiTokenFile is null ? options.ApiTokenVariable : options.ApiToken.Describe())}.");
         }
 
         return null;

@@ -12,14 +12,15 @@ public sealed record RunDetailBody(RunRecord Run, IReadOnlyList<JobRecord> Jobs,
 /// <param name="Position">1 for the job that starts next.</param>
 /// <param name="RunId">Its run.</param>
 /// <param name="JobId">The job.</param>
-/// <param name="Priority">Its priority (manual, patch set, commit, nightly).</param>
-/// <param name="Module">The run's module.</param>
+/// <param name="Priority">Its queue priority (manual before patch set before branch commit before nightly).</param>
+/// <param name="Module">The run's module; null when the run is gone.</param>
 /// <param name="Branch">The run's branch.</param>
 /// <param name="CellKey">The job's cell.</param>
 /// <param name="QueuedAt">When it was queued.</param>
 /// <param name="Waiting">
 /// Why no queued job starts even when a slot is free, or null: "waiting for the Docker engine ..." while the engine
-/// does not answer, or that the service is stopping (queued jobs then run after the next start).
+/// does not answer, "held: ..." while a start gate (a nearly full disk) holds them, or that the service is stopping
+/// (queued jobs then run after the next start).
 /// </param>
 public sealed record QueueEntryBody(int Position, long RunId, long JobId, JobPriority Priority, string? Module, string? Branch, string? CellKey, DateTimeOffset? QueuedAt, string? Waiting = null);
 
@@ -75,14 +76,14 @@ internal static class ApiEndpoints
             return Microsoft.AspNetCore.Http.Results.Json(all);
         });
 
-        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
-            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, QueueView.Waiting(engine, dispatcher), cancellationToken)));
+        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, QueueView.Waiting(engine, dispatcher, gates), cancellationToken)));
 
         reads.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken));
         endpoints.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken))
             .AddEndpointFilter(ApiAccess.RequireReadAccess);
 
-        RouteGroupBuilder writes = endpoints.MapGroup("/api").AddEndpointFilter(ApiAccess.RequireWriteAccess);
+        RouteGroupBuilder writes = endpoints.MapGroup("/api").AddEndpointFilter(ApiAccess.RequireWriteAccess).AddEndpointFilter(DatabaseLockedAnswer.Filter);
 
         writes.MapPost("/runs/{id:long}/cancel", async (long id, RunControl control, CancellationToken cancellationToken) =>
             await control.CancelRunAsync(id, "api", cancellationToken) is { } cancelled
@@ -101,9 +102,15 @@ internal static class ApiEndpoints
     private static async Task<IResult> StreamLogAsync(long id, JobLogs logs, CancellationToken cancellationToken)
     {
         FileStream? stream = await logs.OpenAsync(id, cancellationToken);
-        return stream is null
-            ? NotFound($"Job {id} has no log (it does not exist or has not started).")
-            : Microsoft.AspNetCore.Http.Results.Stream(stream, "text/plain; charset=utf-8");
+        if (stream is not null)
+        {
+            return Microsoft.AspNetCore.Http.Results.Stream(stream, "text/plain; charset=utf-8");
+        }
+
+        // 410 Gone: the log existed and retention removed it on purpose, unlike a job that never had one.
+        return await logs.ExpiredAsync(id, cancellationToken) is { } expired
+            ? ApiAccess.Error(StatusCodes.Status410Gone, expired)
+            : NotFound($"Job {id} has no log (it does not exist or has not started).");
     }
 
     private static IResult NotFound(string message) => ApiAccess.Error(StatusCodes.Status404NotFound, message);
@@ -115,11 +122,23 @@ internal static class QueueView
     /// <summary>More than this many queued jobs are summarised: each entry costs two store reads.</summary>
     private const int MaxEntries = 200;
 
-    /// <summary>Why queued jobs do not start, or null when they start as slots free up.</summary>
-    public static string? Waiting(DockerEngineMonitor engine, JobDispatcher dispatcher) =>
-        dispatcher.IsDraining ? "waiting for the next start: the service is stopping"
-        : engine.Outage is { } outage ? $"waiting for the Docker engine: no answer since {outage.Since.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({outage.Error})"
-        : null;
+    /// <summary>Why queued jobs do not start (every reason, joined), or null when they start as slots free up.</summary>
+    public static string? Waiting(DockerEngineMonitor engine, JobDispatcher dispatcher, IEnumerable<IJobStartGate> gates)
+    {
+        var reasons = new List<string>();
+        if (dispatcher.IsDraining)
+        {
+            reasons.Add("waiting for the next start: the service is stopping");
+        }
+
+        if (engine.Outage is { } outage)
+        {
+            reasons.Add($"waiting for the Docker engine: no answer since {outage.Since.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({outage.Error})");
+        }
+
+        reasons.AddRange(gates.Select(g => g.Check()).Where(s => !s.Open).Select(s => $"held: {s.Detail}"));
+        return reasons.Count == 0 ? null : string.Join("; ", reasons);
+    }
 
     public static async Task<IReadOnlyList<QueueEntryBody>> ListAsync(JobQueue queue, JobStore jobs, RunStore runs, string? waiting, CancellationToken cancellationToken)
     {

@@ -29,11 +29,11 @@ internal static class DashboardEndpoints
         pages.MapGet("/modules", ModulesAsync);
     }
 
-    private static async Task<IResult> MatrixAsync(CellResultStore cells, CiRunnerSettings settings, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> MatrixAsync(CellResultStore cells, CiRunnerSettings settings, ScenarioCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
     {
         IReadOnlyList<CellResultRecord> all = await cells.ListAllAsync(cancellationToken);
         DateTimeOffset now = time.GetUtcNow();
-        var body = new StringBuilder();
+        var body = new StringBuilder(ScenarioEndpoints.Banner(catalog));
         body.Append("<p class=\"meta\">The latest result of every matrix cell. Each cell links to the job that decided it. ")
             .Append("Symbols: ✓ passed, ✗ failed, ! error, ◔ timeout, ⊘ cancelled, ↯ interrupted.</p>");
         if (all.Count == 0)
@@ -153,7 +153,7 @@ internal static class DashboardEndpoints
             body.Append("<tr><td><a href=\"/jobs/").Append(E(job.Id)).Append("\">#").Append(E(job.Id)).Append("</a></td>")
                 .Append("<td>").Append(E(job.CellKey)).Append(attempt).Append(retriedMark).Append("</td>")
                 .Append("<td>").Append(Badge(job.Result, job.State)).Append("</td>")
-                .Append("<td>").Append(E(job.Summary)).Append("</td>")
+                .Append("<td>").Append(E(job.Summary)).Append(job.PrunedAt is null ? "" : " <span class=\"meta\">· log expired (Retention:MaxAge)</span>").Append("</td>")
                 .Append("<td>").Append(Age(job.StartedAt, now)).Append("</td>")
                 .Append("<td>").Append(Duration(job.Duration)).Append("</td></tr>");
         }
@@ -223,9 +223,13 @@ internal static class DashboardEndpoints
 
         body.Append("<h2>Log</h2>");
         (string Text, bool Truncated)? tail = await logs.ReadTailAsync(id, LogTailBytes, cancellationToken);
-        if (tail is not { } log)
+        if (tail is null && await logs.ExpiredAsync(id, cancellationToken) is { } expired)
         {
-            body.Append("<p class=\"meta\">No log yet.</p>");
+            body.Append("<p class=\"meta\" id=\"log-expired\"><span class=\"sym\" aria-hidden=\"true\">⌛</span>").Append(E(expired)).Append("</p>");
+        }
+        else if (tail is not { } log)
+        {
+            body.Append("<p class=\"meta\">").Append(job.StartedAt is null ? "No log yet." : "No log: the job ended before a container ran.").Append("</p>");
         }
         else
         {
@@ -237,16 +241,16 @@ internal static class DashboardEndpoints
         return Page($"Job #{job.Id}: {job.CellKey}", body.ToString(), refreshSeconds: job.State == JobState.Finished ? null : RefreshSeconds);
     }
 
-    private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, TimeProvider time, CancellationToken cancellationToken)
     {
-        string? waiting = QueueView.Waiting(engine, dispatcher);
+        string? waiting = QueueView.Waiting(engine, dispatcher, gates);
         IReadOnlyList<QueueEntryBody> entries = await QueueView.ListAsync(queue, jobs, runs, waiting, cancellationToken);
         IReadOnlyList<JobRecord> running = await jobs.ListByStateAsync(JobState.Running, cancellationToken);
         DateTimeOffset now = time.GetUtcNow();
         var body = new StringBuilder();
         if (waiting is not null)
         {
-            body.Append("<p class=\"result-error\" style=\"padding:.4rem .6rem\" id=\"queue-waiting\">Queued jobs are ").Append(E(waiting)).Append("</p>");
+            body.Append("<p class=\"result-error\" style=\"padding:.4rem .6rem\" id=\"queue-waiting\" role=\"status\">Queued jobs are ").Append(E(waiting)).Append("</p>");
         }
 
         body.Append("<h2>Running (").Append(E(running.Count)).Append(")</h2>");

@@ -1,4 +1,5 @@
 using CiRunner.Execution;
+using CiRunner.Matrix;
 using CiRunner.Results;
 using Docker.DotNet;
 using Quartz;
@@ -13,7 +14,7 @@ internal static class HealthEndpoints
 
     public static void MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, ISchedulerFactory schedulers, JobDispatcher dispatcher, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, ISchedulerFactory schedulers, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, CancellationToken cancellationToken) =>
         {
             bool healthy = true;
             string databaseStatus;
@@ -75,6 +76,21 @@ internal static class HealthEndpoints
                 ["scheduler"] = schedulerStatus,
                 ["dispatcher"] = dispatcherStatus,
             };
+
+            // A closed start gate (a nearly full disk) holds every job: the service is up, but not doing its work.
+            foreach (JobStartGateStatus gate in gates.Select(g => g.Check()))
+            {
+                body[gate.Name] = gate.Open ? $"ok ({gate.Detail})" : $"held: {gate.Detail}";
+                healthy &= gate.Open;
+            }
+
+            // Broken scenario files are a warning, not a failure: the service keeps running their last good definitions.
+            ScenarioCatalogState catalog = scenarios.Refresh();
+            body["scenarios"] = ScenarioEndpoints.Warning(catalog) is { } warning
+                ? $"warning: {warning} (see /scenarios)"
+                : $"ok ({catalog.Scenarios.Count} scenarios)";
+
+            body["status"] = healthy ? "ok" : "degraded";
             return Microsoft.AspNetCore.Http.Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }

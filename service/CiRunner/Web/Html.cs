@@ -65,8 +65,9 @@ internal static class Html
 
         page.Append("<title>").Append(E(title)).Append(" · CiRunner</title><style>").Append(Style).Append("</style></head><body>")
             .Append("<header><strong>CiRunner</strong><nav aria-label=\"Main\">")
-            .Append("<a href=\"/\">Matrix</a><a href=\"/runs\">Runs</a><a href=\"/queue\">Queue</a><a href=\"/modules\">Modules</a>")
-            .Append("<a href=\"/healthz\">Health</a><a href=\"/metrics\">Metrics</a></nav></header><main>")
+            // Spaces between the links let the menu wrap on a phone.
+            .Append("<a href=\"/\">Matrix</a> <a href=\"/runs\">Runs</a> <a href=\"/queue\">Queue</a> <a href=\"/modules\">Modules</a> <a href=\"/scenarios\">Scenarios</a> ")
+            .Append("<a href=\"/healthz\">Health</a> <a href=\"/metrics\">Metrics</a></nav></header><main>")
             .Append("<h1>").Append(E(title)).Append("</h1>")
             .Append(body)
             .Append("</main></body></html>");

@@ -12,12 +12,18 @@ internal sealed class JobLogs
 {
     private readonly JobStore _jobs;
     private readonly DataPaths _paths;
+    private readonly TimeSpan _maxAge;
 
-    public JobLogs(JobStore jobs, DataPaths paths)
+    public JobLogs(JobStore jobs, DataPaths paths, Microsoft.Extensions.Options.IOptions<RetentionOptions>? retention = null)
     {
         _jobs = jobs;
         _paths = paths;
+        _maxAge = (retention?.Value ?? new RetentionOptions()).MaxAge;
     }
+
+    /// <summary>Why the job's log is gone when retention pruned it (<see cref="ExpiredLog"/>); null otherwise.</summary>
+    public async Task<string?> ExpiredAsync(long jobId, CancellationToken cancellationToken) =>
+        await _jobs.GetAsync(jobId, cancellationToken) is { } job ? ExpiredLog.Describe(job, _maxAge) : null;
 
     /// <summary>The open log, or null when the job does not exist, has not started or its log is gone.</summary>
     public async Task<FileStream?> OpenAsync(long jobId, CancellationToken cancellationToken)

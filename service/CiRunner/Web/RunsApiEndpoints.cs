@@ -64,7 +64,7 @@ internal static class RunsApiEndpoints
                 _ => StatusCodes.Status400BadRequest,
             };
             return Error(status, outcome.Message ?? "The run was refused.");
-        });
+        }).AddEndpointFilter(DatabaseLockedAnswer.Filter);
     }
 
     private static IResult Error(int status, string message) => ApiAccess.Error(status, message);

@@ -21,6 +21,7 @@ public static class WebServiceCollectionExtensions
         endpoints.MapDashboard();
         endpoints.MapApi();
         endpoints.MapRunsApi();
+        endpoints.MapScenarios();
         return endpoints;
     }
 }

@@ -75,7 +75,7 @@ public sealed class DockerRestartTests : IDisposable
             Assert.Contains($"container {container[..12]}", failed.Summary, StringComparison.Ordinal);
             Assert.Contains("transient: ", failed.Summary, StringComparison.Ordinal);
             Assert.StartsWith("waiting for the Docker engine: no answer since ", waiting, StringComparison.Ordinal);
-            Assert.Contains("<p class=\"result-error\" style=\"padding:.4rem .6rem\" id=\"queue-waiting\">Queued jobs are waiting for the Docker engine", page, StringComparison.Ordinal);
+            Assert.Contains("<p class=\"result-error\" style=\"padding:.4rem .6rem\" id=\"queue-waiting\" role=\"status\">Queued jobs are waiting for the Docker engine", page, StringComparison.Ordinal);
             JobRecord retry = Assert.Single(detail.Jobs, j => j.RetryOf == first);
             Assert.Equal((2, JobResult.Success), (retry.Attempt, retry.Result));
             Assert.Equal(JobResult.Success, finished.Result);

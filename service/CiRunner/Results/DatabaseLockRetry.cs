@@ -1,0 +1,95 @@
+using Microsoft.Data.Sqlite;
+using Polly;
+using Polly.Retry;
+
+namespace CiRunner.Results;
+
+/// <summary>
+/// The results database's one answer to another process holding it locked: a write that still finds it busy after
+/// SQLite's own busy timeout is tried again with backoff until <see cref="Timeout"/> has passed, then fails with a
+/// <see cref="DatabaseLockedException"/> that says what holds the lock and what to do. Only units that stored
+/// nothing when they failed come through here (a <c>BEGIN IMMEDIATE</c>, a single statement, a whole migration), so a
+/// retry never writes anything twice.
+/// </summary>
+internal sealed class DatabaseLockRetry
+{
+    // SQLITE_BUSY: another connection (here: another process) holds the lock. SQLITE_LOCKED: a conflict inside a
+    // shared cache, which a retry also waits out.
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+
+    private static readonly ResiliencePropertyKey<long> StartedKey = new("cirunner.db.lock.started");
+    private static readonly ResiliencePropertyKey<bool> RetriedKey = new("cirunner.db.lock.retried");
+
+    private readonly string _databaseFile;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline _pipeline;
+
+    public DatabaseLockRetry(string databaseFile, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
+    {
+        _databaseFile = databaseFile;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        Timeout = timeout;
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Exception is SqliteException e && IsLocked(e) && Elapsed(args.Context) < Timeout),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = TimeSpan.FromMilliseconds(250),
+                MaxDelay = TimeSpan.FromSeconds(2),
+                UseJitter = true,
+                OnRetry = args =>
+                {
+                    if (args.AttemptNumber == 0)
+                    {
+                        args.Context.Properties.Set(RetriedKey, true);
+                        _logger.DatabaseLocked(_databaseFile, args.Context.OperationKey ?? "a write", Timeout);
+                    }
+
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>How long a write keeps trying before it gives up.</summary>
+    public TimeSpan Timeout { get; }
+
+    public static bool IsLocked(SqliteException exception) =>
+        (exception.SqliteErrorCode & 0xFF) is SqliteBusy or SqliteLocked;
+
+    /// <summary>Runs <paramref name="write"/>, again while the database is locked, up to <see cref="Timeout"/>.</summary>
+    /// <exception cref="DatabaseLockedException">The database stayed locked for the whole timeout.</exception>
+    public async Task<T> ExecuteAsync<T>(string operation, Func<CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    {
+        ResilienceContext context = ResilienceContextPool.Shared.Get(operation, cancellationToken);
+        long started = _timeProvider.GetTimestamp();
+        context.Properties.Set(StartedKey, started);
+        try
+        {
+            T result = await _pipeline.ExecuteAsync(static async (ctx, work) => await work(ctx.CancellationToken), context, write);
+            if (context.Properties.GetValue(RetriedKey, false))
+            {
+                double waited = _timeProvider.GetElapsedTime(started).TotalSeconds;
+                _logger.DatabaseLockReleased(_databaseFile, operation, waited);
+            }
+
+            return result;
+        }
+        catch (SqliteException e) when (IsLocked(e))
+        {
+            throw new DatabaseLockedException(_databaseFile, operation, _timeProvider.GetElapsedTime(started), e);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private TimeSpan Elapsed(ResilienceContext context) =>
+        _timeProvider.GetElapsedTime(context.Properties.GetValue(StartedKey, _timeProvider.GetTimestamp()));
+}

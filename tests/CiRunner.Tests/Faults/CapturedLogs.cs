@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace CiRunner.Tests.Faults;
+
+/// <summary>One line the service logged.</summary>
+public sealed record CapturedLog(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)
+{
+    public string Text => Exception is null ? Message : $"{Message}\n{Exception}";
+}
+
+/// <summary>
+/// Every log line of a service under test, kept for assertions and piped to the test's output. Added to the
+/// running host's <see cref="ILoggerFactory"/>, so the service is built exactly as <c>serve</c> builds it.
+/// </summary>
+public sealed class CapturedLogs : ILoggerProvider
+{
+    private readonly ConcurrentQueue<CapturedLog> _entries = new();
+    private readonly ITestOutputHelper? _output;
+
+    public CapturedLogs(ITestOutputHelper? output = null)
+    {
+        _output = output;
+    }
+
+    public IReadOnlyList<CapturedLog> Entries => _entries.ToArray();
+
+    /// <summary>Everything logged, one entry per line, exceptions included.</summary>
+    public string AllText => string.Join('\n', _entries.Select(e => $"{e.Level} {e.Category}: {e.Text}"));
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    /// <summary>Waits (bounded) until a matching line has been logged, and returns it.</summary>
+    public async Task<CapturedLog> WaitForAsync(string what, Func<CapturedLog, bool> match, TimeSpan? timeout = null)
+    {
+        TimeSpan patience = timeout ?? TimeSpan.FromSeconds(90);
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            CapturedLog? found = _entries.FirstOrDefault(match);
+            if (found is not null)
+            {
+                return found;
+            }
+
+            if (waited.Elapsed > patience)
+            {
+                throw new TimeoutException($"Waited {patience} for the service to log {what}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private void Add(CapturedLog entry)
+    {
+        _entries.Enqueue(entry);
+        try
+        {
+            _output?.WriteLine($"[{entry.Level}] {entry.Category}: {entry.Text}");
+        }
+        catch (InvalidOperationException)
+        {
+            // The test already ended; the line is still kept.
+        }
+    }
+
+    private sealed class Logger(CapturedLogs owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            ArgumentNullException.ThrowIfNull(formatter);
+            owner.Add(new CapturedLog(category, logLevel, eventId, formatter(state, exception), exception));
+        }
+    }
+}

@@ -9,7 +9,9 @@ namespace CiRunner.Execution;
 /// A deploy job has one phase. An upgrade job has <c>deploy</c> (the from-release's module set as its Puppetfile pins
 /// it), then <c>upgrade</c> (the target release's module set with the commit under test, after the target's
 /// <c>UpgradePrepareCommand</c>); a rollback job adds <c>rollback</c> (the from-release's module set again). Every
-/// phase runs the scenario's steps, so its <c>command</c> steps verify each phase.
+/// phase runs the scenario's steps and ends with its <c>verify</c> steps; the <c>seed</c> steps run once, in the
+/// deploy phase between the two, so the workload they make is verified after deploy, upgrade and rollback alike.
+/// The container's network is the scenario's <c>network</c>, else <c>Docker:NetworkMode</c>.
 /// </remarks>
 public sealed class JobSpecFactory
 {
@@ -70,9 +72,11 @@ public sealed class JobSpecFactory
             lockfile.AddRange(modules.Lockfile.Select(m => m with { Phase = name }));
         }
 
+        IReadOnlyList<StepDefinition> deploySteps = [.. scenario.Steps, .. scenario.Seed, .. scenario.Verify];
+        IReadOnlyList<StepDefinition> laterSteps = [.. scenario.Steps, .. scenario.Verify];
         if (job.Kind == JobKind.Deploy)
         {
-            AddPhase(DeployPhase, release.Puppetfile, underTest: true, scenario.Steps);
+            AddPhase(DeployPhase, release.Puppetfile, underTest: true, deploySteps);
         }
         else
         {
@@ -81,14 +85,14 @@ public sealed class JobSpecFactory
 
             // One container holds both releases, so it starts from the target's image: the from-release's module set
             // is deployed with the target release's packages and Puppet, then upgraded in place.
-            AddPhase(DeployPhase, from.Puppetfile, underTest: false, scenario.Steps);
+            AddPhase(DeployPhase, from.Puppetfile, underTest: false, deploySteps);
             IReadOnlyList<StepDefinition> upgradeSteps = release.UpgradePrepareCommand.Count == 0
-                ? scenario.Steps
-                : [new StepDefinition(StepKind.Command, "upgrade-prepare", release.UpgradePrepareCommand, ScenarioLoader.DefaultCommandTimeout), .. scenario.Steps];
+                ? laterSteps
+                : [new StepDefinition(StepKind.Command, "upgrade-prepare", release.UpgradePrepareCommand, ScenarioLoader.DefaultCommandTimeout), .. laterSteps];
             AddPhase(UpgradePhase, release.Puppetfile, underTest: true, upgradeSteps);
             if (job.Kind == JobKind.Rollback)
             {
-                AddPhase(RollbackPhase, from.Puppetfile, underTest: false, scenario.Steps);
+                AddPhase(RollbackPhase, from.Puppetfile, underTest: false, laterSteps);
             }
         }
 
@@ -101,7 +105,7 @@ public sealed class JobSpecFactory
             phases,
             _settings.Docker.JobTimeout,
             _settings.DataPaths.JobLogFile(run.Id, job.Id),
-            ContainerLimits.FromOptions(_settings.Docker));
+            ContainerLimits.FromOptions(_settings.Docker) with { NetworkMode = scenario.Network ?? _settings.Docker.NetworkMode });
         return (spec, lockfile);
     }
 }

@@ -5,10 +5,17 @@ namespace CiRunner.Cli;
 /// <summary>The <c>cirunner</c> command line: one verb per user task, each in its own class.</summary>
 internal static class CliApplication
 {
+    /// <summary>
+    /// How long a verb may take to finish after Ctrl+C or SIGTERM cancelled it before the process exits anyway:
+    /// <c>run</c> removes its containers and records its jobs as cancelled, <c>serve</c> drains (its own shutdown
+    /// timeout is 90 s). System.CommandLine's default of 2 s would cut both short and leave containers behind.
+    /// </summary>
+    public static readonly TimeSpan TerminationTimeout = TimeSpan.FromSeconds(100);
+
     public static async Task<int> RunAsync(string[] args)
     {
         RootCommand root = Build();
-        return await root.Parse(args).InvokeAsync();
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TerminationTimeout });
     }
 
     internal static RootCommand Build()

@@ -20,7 +20,7 @@ internal static class DashboardEndpoints
 
     public static void MapDashboard(this IEndpointRouteBuilder endpoints)
     {
-        RouteGroupBuilder pages = endpoints.MapGroup("").AddEndpointFilter(ApiAccess.RequireReadAccess);
+        RouteGroupBuilder pages = endpoints.MapGroup("").AddEndpointFilter(ApiAccess.RequirePageAccess);
         pages.MapGet("/", MatrixAsync);
         pages.MapGet("/runs", RunsAsync);
         pages.MapGet("/runs/{id:long}", RunAsync);

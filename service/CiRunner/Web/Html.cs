@@ -22,7 +22,11 @@ internal static class Html
         main { padding: 1rem; max-width: 1400px; }
         a { color: #0969da; }
         @media (prefers-color-scheme: dark) { a { color: #4493f8; } }
-        a:focus-visible { outline: 3px solid #bf8700; outline-offset: 2px; }
+        a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid #bf8700; outline-offset: 2px; }
+        form.logout { margin-left: auto; }
+        form.login { display: grid; gap: .5rem; max-width: 24rem; }
+        form.login input, form.login button, form.logout button { font: inherit; padding: .35rem .5rem; }
+        .notice { border-left: 4px solid #bf8700; padding: .35rem .75rem; }
         .scroll { overflow-x: auto; margin-bottom: 1.5rem; }
         table { border-collapse: collapse; min-width: 100%; }
         th, td { border: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; }
@@ -47,6 +51,12 @@ internal static class Html
         @media (max-width: 600px) { main { padding: .5rem; } th, td { padding: .25rem .35rem; } dl { grid-template-columns: 1fr; } }
         """;
 
+    /// <summary>
+    /// Set by the page filter for a request that came with the login cookie, so that the page offers a log-out button;
+    /// pages are built deep inside their handlers, and this keeps the HTTP context out of every one of them.
+    /// </summary>
+    public static readonly AsyncLocal<bool> LoggedIn = new();
+
     public static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
 
     public static string E(long value) => value.ToString(CultureInfo.InvariantCulture);
@@ -66,7 +76,9 @@ internal static class Html
         page.Append("<title>").Append(E(title)).Append(" · CiRunner</title><style>").Append(Style).Append("</style></head><body>")
             .Append("<header><strong>CiRunner</strong><nav aria-label=\"Main\">")
             .Append("<a href=\"/\">Matrix</a><a href=\"/runs\">Runs</a><a href=\"/queue\">Queue</a><a href=\"/modules\">Modules</a>")
-            .Append("<a href=\"/healthz\">Health</a><a href=\"/metrics\">Metrics</a></nav></header><main>")
+            .Append("<a href=\"/healthz\">Health</a><a href=\"/metrics\">Metrics</a></nav>")
+            .Append(LoggedIn.Value ? "<form method=\"post\" action=\"/logout\" class=\"logout\"><button type=\"submit\">Log out</button></form>" : "")
+            .Append("</header><main>")
             .Append("<h1>").Append(E(title)).Append("</h1>")
             .Append(body)
             .Append("</main></body></html>");

@@ -18,7 +18,11 @@ public sealed record NewRun(
     string CommitSha,
     string? ChangeRef = null,
     int? PatchSet = null,
-    string? RequestedBy = null);
+    string? RequestedBy = null)
+{
+    /// <summary>The W3C traceparent of the run's root span, when one was recorded.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>A stored run. <see cref="Result"/> is set when its last job finishes.</summary>
 public sealed record RunRecord(
@@ -33,7 +37,11 @@ public sealed record RunRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    JobResult? Result);
+    JobResult? Result)
+{
+    /// <summary>The W3C traceparent of the run's root span; its jobs' spans are its children. Null when none was recorded.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>A run in a list, with how many of its jobs passed.</summary>
 /// <param name="Run">The run.</param>

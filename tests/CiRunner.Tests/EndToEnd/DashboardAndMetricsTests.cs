@@ -92,19 +92,26 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     }
 
     [Fact]
-    public void Traces_OfTheRun_NestJobsUnderTheRunAndStepsUnderTheirJob()
+    public void Traces_OfTheRun_ARecordedRootSpanWithTheJobsAsChildrenAndStepsUnderTheirJob()
     {
-        ActivityTraceId trace = CiRunnerTelemetry.RunContext(_service.ServiceInstanceId, _service.Run.Run.Id).TraceId;
-        List<Activity> ofRun = _service.Activities.Where(a => a.TraceId == trace).ToList();
+        // The run's root span: recorded (so exported), a root (no parent), and the traceparent the run stored
+        Activity root = Assert.Single(_service.Activities, a => a.DisplayName == "run" && Equals(a.GetTagItem("cirunner.run.id"), _service.Run.Run.Id)
+            && a.GetTagItem("cirunner.module") as string == _service.Run.Run.Module && a.Source.Name == CiRunnerTelemetry.ActivitySourceName);
+        Assert.True(root.Recorded);
+        Assert.Equal(default, root.ParentSpanId);
+        Assert.Equal(root.Id, _service.Run.Run.TraceParent);
+        Assert.Equal(("manual", 2), (root.GetTagItem("cirunner.cause"), root.GetTagItem("cirunner.jobs")));
+
+        List<Activity> ofRun = _service.Activities.Where(a => a.TraceId == root.TraceId).ToList();
         Activity failingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/fails");
         Activity passingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/converges");
         List<Activity> passingSteps = ofRun.Where(a => a.ParentSpanId == passingJob.SpanId).ToList();
 
-        Assert.Single(ofRun, a => a.DisplayName == "run created");
-        Assert.Equal(CiRunnerTelemetry.RunContext(_service.ServiceInstanceId, _service.Run.Run.Id).SpanId, failingJob.ParentSpanId);
+        Assert.Equal((root.SpanId, root.SpanId), (failingJob.ParentSpanId, passingJob.ParentSpanId));
         Assert.Equal(ActivityStatusCode.Error, failingJob.Status);
         Assert.Equal(["step apply", "step idempotency"], passingSteps.OrderBy(a => a.StartTimeUtc).Select(a => a.DisplayName));
         Assert.All(passingSteps, step => Assert.Equal("success", step.GetTagItem("cirunner.step.result")));
+        Assert.All(ofRun, span => Assert.True(span == root || ofRun.Any(parent => parent.SpanId == span.ParentSpanId), $"{span.DisplayName} has no parent in the trace"));
     }
 
     [Fact]

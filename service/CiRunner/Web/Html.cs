@@ -18,7 +18,7 @@ internal static class Html
         body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: var(--fg); background: var(--bg); }
         header { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; padding: .6rem 1rem; border-bottom: 1px solid var(--line); }
         header strong { margin-right: .5rem; }
-        nav a { margin-right: .8rem; }
+        nav { display: flex; flex-wrap: wrap; gap: .25rem .8rem; }
         main { padding: 1rem; max-width: 1400px; }
         a { color: #0969da; }
         @media (prefers-color-scheme: dark) { a { color: #4493f8; } }
@@ -45,10 +45,10 @@ internal static class Html
         .result-queued { background: #f4f4f4; color: #2d333b; }
         pre.log { background: #0d1117; color: #e6edf3; padding: .75rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; max-height: 70vh; overflow-y: auto; }
         code { font-size: .9em; }
-        dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+        dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .2rem 1rem; }
         dt { color: var(--muted); }
-        dd { margin: 0; }
-        @media (max-width: 600px) { main { padding: .5rem; } th, td { padding: .25rem .35rem; } dl { grid-template-columns: 1fr; } }
+        dd { margin: 0; overflow-wrap: anywhere; }
+        @media (max-width: 600px) { main { padding: .5rem; } th, td { padding: .25rem .35rem; } dl { grid-template-columns: minmax(0, 1fr); } h1 { overflow-wrap: anywhere; } }
         """;
 
     /// <summary>

@@ -72,11 +72,11 @@ public sealed class JobSpecFactoryTests : IDisposable
     }
 
     [Fact]
-    public void Create_UpgradeJob_DeploysTheFromReleaseThenUpgradesInTheTargetImage()
+    public void Create_UpgradeJob_StartsFromTheFromReleasesImageAndModuleSetThenPreparesAndUpgrades()
     {
         (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));
 
-        Assert.Equal("cirunner/release:2023.1", spec.Image);
+        Assert.Equal(("cirunner/release:zed", "zed"), (spec.Image, spec.Release));
         Assert.Equal(["deploy", "upgrade"], spec.Phases.Select(p => p.Name));
         Assert.Equal(["apply", "idempotency"], spec.Phases[0].Steps.Select(s => s.Name));
         Assert.Equal(["upgrade-prepare", "apply", "idempotency"], spec.Phases[1].Steps.Select(s => s.Name));

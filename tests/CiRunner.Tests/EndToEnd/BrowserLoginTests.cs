@@ -51,13 +51,18 @@ public sealed class BrowserLoginTests : IDisposable
             });
             await using IBrowserContext context = await browser.NewContextAsync();
             IPage page = await context.NewPageAsync();
+
+            // Chromium on a loaded machine (other suites share the cores) can take longer than Playwright's 30 s.
+            page.SetDefaultTimeout(120_000);
+            page.SetDefaultNavigationTimeout(120_000);
             string baseUrl = $"http://127.0.0.1:{_port}";
 
             // A page without login goes to the form
             await page.GotoAsync($"{baseUrl}/queue");
             Assert.Equal($"{baseUrl}/login?returnUrl=%2Fqueue", page.Url);
 
-            // A wrong token, typed and sent with the keyboard, is refused on the form itself
+            // A wrong token, typed into the field that has the focus and sent with the keyboard, is refused on the form itself
+            await page.WaitForFunctionAsync("document.activeElement && document.activeElement.id === 'token'");
             await page.Keyboard.TypeAsync("guess");
             await page.Keyboard.PressAsync("Enter");
             await page.WaitForURLAsync($"{baseUrl}/login");

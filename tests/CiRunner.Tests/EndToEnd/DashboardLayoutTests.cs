@@ -210,6 +210,10 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
             IPlaywright playwright = await Playwright.CreateAsync();
             IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = "/usr/bin/chromium", Args = ChromiumArgs, Headless = true });
             IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
+
+            // Chromium on a loaded machine (other suites share the cores) can take longer than Playwright's 30 s.
+            page.SetDefaultTimeout(120_000);
+            page.SetDefaultNavigationTimeout(120_000);
             return new BrowserSession(playwright, browser, page);
         }
 

@@ -98,7 +98,8 @@ public sealed class PhaseFailurePipelineTests : IDisposable
             Assert.Equal(
                 ["2023.1/data", "2023.1/schema", "zed->2023.1/data:upgrade", "zed->2023.1/schema:rollback", "zed->2023.1/schema:upgrade"],
                 run.Jobs.Select(j => j.CellKey).Order(StringComparer.Ordinal));
-            await RunWaits.ForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
+            // Twelve Puppet applies in five containers, two at a time: generous for a machine that runs other suites too.
+            await RunWaits.ForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id, TimeSpan.FromMinutes(8));
             JobStore jobs = app.Services.GetRequiredService<JobStore>();
             async Task<JobDetail> Detail(string cell) =>
                 (await jobs.GetDetailAsync(run.Jobs.Single(j => j.CellKey == cell).Id, CancellationToken.None))!;
@@ -119,11 +120,7 @@ public sealed class PhaseFailurePipelineTests : IDisposable
             Assert.Equal(JobResult.Failure, rollback.Job.Result);
             Assert.StartsWith("failure: step 'apply' (apply, phase rollback)", rollback.Job.Summary, StringComparison.Ordinal);
             Assert.Equal(
-                [
-                    ("deploy", "apply", JobResult.Success), ("deploy", "idempotency", JobResult.Success),
-                    ("upgrade", "apply", JobResult.Success), ("upgrade", "idempotency", JobResult.Success),
-                    ("rollback", "apply", JobResult.Failure),
-                ],
+                [("deploy", "apply", JobResult.Success), ("upgrade", "apply", JobResult.Success), ("rollback", "apply", JobResult.Failure)],
                 rollback.Steps.Select(s => (s.Phase, s.Name, s.Result)));
             Assert.Equal([("deploy", _v1), ("upgrade", _v2), ("rollback", _v1)], rollback.Modules.Select(m => (m.Phase, m.CommitSha)));
             Assert.Contains("schema 2 is newer than this version", await File.ReadAllTextAsync(rollback.Job.LogPath!), StringComparison.Ordinal);
@@ -210,7 +207,8 @@ public sealed class PhaseFailurePipelineTests : IDisposable
         _folder.Write("scenarios/puppetfiles/zed.Puppetfile", $"mod 'demo',\n  :git => '{_repository}',\n  :ref => 'stable/v1'\n");
         _folder.Write("scenarios/puppetfiles/2023.1.Puppetfile", $"mod 'demo',\n  :git => '{_repository}',\n  :ref => 'master'\n");
         _folder.Write("scenarios/schema.pp", "include demo::schema\n");
-        _folder.Write("scenarios/schema.yaml", "name: schema\nmanifest: schema.pp\nmodules: [demo]\nrollback: true\n");
+        // One apply per phase keeps the run short; the data scenario keeps the idempotency step the second test needs.
+        _folder.Write("scenarios/schema.yaml", "name: schema\nmanifest: schema.pp\nmodules: [demo]\nrollback: true\nsteps: [apply]\n");
         _folder.Write("scenarios/data.pp", "include demo::data\n");
         _folder.Write("scenarios/data.yaml", """
             name: data

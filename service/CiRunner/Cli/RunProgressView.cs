@@ -170,15 +170,17 @@ internal sealed class LiveRunProgressView(TimeProvider time) : RunProgressView
         return table;
     }
 
-    // A symbol and a word, so the state reads without colour too.
-    private static Markup State(string state) => state switch
+    // A symbol and a word, as on the dashboard, so the state reads without colour too.
+    internal static Markup State(string state) => state switch
     {
-        "success" => new Markup("[green]✓ success[/]"),
-        "failure" => new Markup("[red]✗ failure[/]"),
+        "success" => new Markup("[green]✓ passed[/]"),
+        "failure" => new Markup("[red]✗ failed[/]"),
+        "error" => new Markup("[yellow]! error[/]"),
+        "timeout" => new Markup("[fuchsia]◔ timeout[/]"),
+        "cancelled" => new Markup("[grey]⊘ cancelled[/]"),
         "running" => new Markup("[blue]▶ running[/]"),
         "queued" => new Markup("[grey]… queued[/]"),
-        "cancelled" => new Markup("[yellow]⊘ cancelled[/]"),
-        _ => new Markup($"[yellow]! {Markup.Escape(state)}[/]"),
+        _ => new Markup(Markup.Escape(state)),
     };
 
     private sealed record Row(long JobId, string CellKey)

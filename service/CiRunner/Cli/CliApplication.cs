@@ -5,14 +5,21 @@ namespace CiRunner.Cli;
 /// <summary>The <c>cirunner</c> command line: one verb per user task, each in its own class.</summary>
 internal static class CliApplication
 {
+    /// <summary>
+    /// How long a verb may take to finish after Ctrl+C or SIGTERM cancelled it before the process exits anyway:
+    /// <c>run</c> removes its containers and records its jobs as cancelled, <c>serve</c> drains (its own shutdown
+    /// timeout is 90 s). System.CommandLine's default of 2 s would cut both short and leave containers behind.
+    /// </summary>
+    public static readonly TimeSpan TerminationTimeout = TimeSpan.FromSeconds(100);
+
     public static async Task<int> RunAsync(string[] args)
     {
         RootCommand root = Build();
         ParseResult parsed = root.Parse(args);
 
         // serve's host handles SIGTERM and Ctrl+C itself, and drains running jobs for Service:DrainTimeout before
-        // it returns. System.CommandLine would also take the signal and end the process 2 s later, mid-drain.
-        var configuration = new InvocationConfiguration();
+        // it returns. System.CommandLine would also take the signal and end the process after its timeout, mid-drain.
+        var configuration = new InvocationConfiguration { ProcessTerminationTimeout = TerminationTimeout };
         if (parsed.CommandResult.Command.Name == ServeCommand.Name)
         {
             configuration.ProcessTerminationTimeout = null;

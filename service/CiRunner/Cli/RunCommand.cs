@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Matrix;
@@ -19,6 +18,9 @@ internal static class RunCommand
 {
     /// <summary>Exit code when nothing ran: a bad option, an unknown ref, or no cell to run.</summary>
     public const int NothingRan = 2;
+
+    /// <summary>Exit code after Ctrl+C (SIGINT) cancelled the run, as shells report 128 + SIGINT.</summary>
+    public const int Cancelled = 130;
 
     public static Command Create()
     {
@@ -102,17 +104,18 @@ internal static class RunCommand
             cells.Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)JobPriorities.For(RunCause.Manual))).ToList(),
             cancellationToken);
         string source = resolved.WorkingCopy is null ? ResultsText.ShortSha(resolved.CommitSha) : $"working copy {resolved.WorkingCopy.DirectoryPath}";
-        await output.WriteLineAsync($"Run {run.Run.Id}: {module.Name} {resolved.Branch} ({source}), {cells.Count} {(cells.Count == 1 ? "cell" : "cells")}, {settings.Docker.ParallelJobs} at a time".AsMemory(), cancellationToken);
-        foreach (JobRecord job in run.Jobs)
+        await output.WriteLineAsync($"Run {run.Run.Id}: {module.Name} {resolved.Branch} ({source}), {cells.Count} {(cells.Count == 1 ? "cell" : "cells")}, {settings.Docker.ParallelJobs} at a time; Ctrl+C cancels".AsMemory(), cancellationToken);
+
+        JobRecord[] finished;
+        await using (RunProgressView view = RunProgressView.Create(parseResult.InvocationConfiguration.Output, Console.Out, TimeProvider.System))
         {
-            await Line(output, job, "queued", cancellationToken);
+            await view.StartAsync(run.Jobs, cancellationToken);
+            using var slots = new SemaphoreSlim(settings.Docker.ParallelJobs);
+            Task<JobRecord>[] running = run.Jobs.Select(job => RunJobAsync(provider, run.Run, job, resolved.WorkingCopy, slots, view, cancellationToken)).ToArray();
+            finished = await Task.WhenAll(running);
         }
 
-        using var slots = new SemaphoreSlim(settings.Docker.ParallelJobs);
-        Task<JobRecord>[] running = run.Jobs.Select(job => RunJobAsync(provider, run.Run, job, resolved.WorkingCopy, slots, output, cancellationToken)).ToArray();
-        JobRecord[] finished = await Task.WhenAll(running);
-
-        await output.WriteLineAsync(string.Empty.AsMemory(), cancellationToken);
+        await output.WriteLineAsync(string.Empty.AsMemory(), CancellationToken.None);
         var table = new TextTable("JOB", "CELL", "RESULT", "DURATION", "LOG");
         foreach (JobRecord job in finished)
         {
@@ -120,9 +123,16 @@ internal static class RunCommand
             table.AddRow(ResultsText.Number(job.Id), job.CellKey, ResultsText.Status(job), ResultsText.Duration(job.Duration), log);
         }
 
-        await table.WriteAsync(output, "", cancellationToken);
+        await table.WriteAsync(output, "", CancellationToken.None);
         int passed = finished.Count(job => job.Result == JobResult.Success);
-        await output.WriteLineAsync($"{passed}/{finished.Length} cells passed; details: cirunner show {run.Run.Id}".AsMemory(), cancellationToken);
+        await output.WriteLineAsync($"{passed}/{finished.Length} cells passed; details: cirunner show {run.Run.Id}".AsMemory(), CancellationToken.None);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Every container is removed by now: the executor kills and removes a cancelled job's container before it returns.
+            await error.WriteLineAsync($"Cancelled by Ctrl+C: {finished.Count(job => job.Result == JobResult.Cancelled)} of {finished.Length} cells cancelled.".AsMemory(), CancellationToken.None);
+            return Cancelled;
+        }
+
         return passed == finished.Length ? 0 : 1;
     }
 
@@ -207,25 +217,25 @@ internal static class RunCommand
 
     /// <summary>Runs a cell, and again while it ends in a transient error with attempts left; returns its latest attempt.</summary>
     private static async Task<JobRecord> RunJobAsync(
-        IServiceProvider provider, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, SemaphoreSlim slots, TextWriter output, CancellationToken cancellationToken)
+        IServiceProvider provider, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, SemaphoreSlim slots, RunProgressView view, CancellationToken cancellationToken)
     {
         JobStore jobs = provider.GetRequiredService<JobStore>();
         JobRecord attempt = job;
         while (true)
         {
-            (JobRecord done, JobRecord? retry) = await RunAttemptAsync(provider, jobs, run, attempt, workingCopy, slots, output, cancellationToken);
+            (JobRecord done, JobRecord? retry) = await RunAttemptAsync(provider, jobs, run, attempt, workingCopy, slots, view, cancellationToken);
             if (retry is null)
             {
                 return done;
             }
 
-            await Line(output, retry, $"queued (attempt {retry.Attempt})", CancellationToken.None);
+            await view.RetriedAsync(retry);
             attempt = retry;
         }
     }
 
     private static async Task<(JobRecord Done, JobRecord? Retry)> RunAttemptAsync(
-        IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, SemaphoreSlim slots, TextWriter output, CancellationToken cancellationToken)
+        IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, SemaphoreSlim slots, RunProgressView view, CancellationToken cancellationToken)
     {
         JobRecord? retry = null;
         await slots.WaitAsync(CancellationToken.None);
@@ -237,7 +247,7 @@ internal static class RunCommand
             }
             else
             {
-                retry = await ExecuteAsync(provider, jobs, run, job, workingCopy, output, cancellationToken);
+                retry = await ExecuteAsync(provider, jobs, run, job, workingCopy, view, cancellationToken);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -254,14 +264,13 @@ internal static class RunCommand
         }
 
         JobRecord done = (await jobs.GetAsync(job.Id, CancellationToken.None))!;
-        await Line(output, done, ResultsText.Status(done) + (done.Duration is { } d ? " in " + ResultsText.Duration(d) : "")
-            + (done.Result == JobResult.Success || done.Summary is null ? "" : ": " + done.Summary.ReplaceLineEndings(" ")), CancellationToken.None);
+        await view.FinishedAsync(done);
         return (done, retry);
     }
 
     /// <summary>Runs one attempt; returns the cell's next attempt when this one ended in a transient error and may be retried.</summary>
     private static async Task<JobRecord?> ExecuteAsync(
-        IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, TextWriter output, CancellationToken cancellationToken)
+        IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, RunProgressView view, CancellationToken cancellationToken)
     {
         JobSpec spec;
         IReadOnlyList<JobModuleRecord> lockfile;
@@ -278,8 +287,8 @@ internal static class RunCommand
 
         await jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, cancellationToken);
         await jobs.RecordModulesAsync(job.Id, lockfile, cancellationToken);
-        await Line(output, job, "running", cancellationToken);
-        JobOutcome outcome = await provider.GetRequiredService<IJobExecutor>().ExecuteAsync(spec, provider.GetRequiredService<JobRecorder>(), cancellationToken);
+        await view.RunningAsync(job);
+        JobOutcome outcome = await provider.GetRequiredService<IJobExecutor>().ExecuteAsync(spec, view.Observe(provider.GetRequiredService<JobRecorder>()), cancellationToken);
 
         // In the foreground nobody waits out an outage: a transient error is retried only if the engine answers now.
         int? retryWithin = null;
@@ -296,7 +305,4 @@ internal static class RunCommand
         JobCompletion? completion = await jobs.MarkFinishedAsync(job.Id, outcome.Result, outcome.Summary, retryWithin, CancellationToken.None);
         return completion?.Retry;
     }
-
-    private static Task Line(TextWriter output, JobRecord job, string state, CancellationToken cancellationToken) =>
-        output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  job {job.Id}  {job.CellKey}  {state}").AsMemory(), cancellationToken);
 }

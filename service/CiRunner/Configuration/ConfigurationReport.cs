@@ -76,22 +76,29 @@ public static class ConfigurationReport
             s.Name,
             "releases: " + (s.Releases.Count == 0 ? "all" : string.Join(", ", s.Releases)),
             s.Upgrade ? "upgrade" : "no upgrade",
-            "steps: " + string.Join(", ", s.Steps.Select(step => step.Kind.ToString().ToLowerInvariant())),
+            "steps: " + string.Join(", ", s.Steps.Select(step => step.Kind.ToString().ToLowerInvariant()))
+                + (s.Seed.Count > 0 ? Invariant($"; seed {s.Seed.Count}") : "")
+                + (s.Verify.Count > 0 ? Invariant($"; verify {s.Verify.Count}") : "")
+                + (s.Network is { } network ? $"; network {network}" : ""),
             "modules: " + string.Join(", ", s.Modules),
         }));
         writer.WriteLine();
 
-        IReadOnlyList<BranchCellCount> counts = CellCounter.CountByModuleBranch(settings.Modules, settings.Releases, settings.Scenarios);
-        writer.WriteLine("Cells per module and branch (scenarios needing the module x releases on that branch; upgrade cells not included):");
+        IReadOnlyList<BranchCellCount> counts = CellCounter.CountByModuleBranch(settings.Modules, settings.Releases, settings.Scenarios, settings.Matrix);
+        writer.WriteLine("Cells a commit on each module branch runs (Matrix rules applied; cirunner matrix lists them):");
         WriteTable(writer, counts.Select(c => new[]
         {
             c.Module,
             c.Branch ?? "(no tracked branch)",
             string.Join(", ", c.Releases),
             c.Branch is null ? "no cells" : Cells(c.Cells),
+            c.Branch is null ? "" : Kinds(c.Deploy, c.Upgrade, c.Rollback, c.Compatibility),
         }));
-        writer.WriteLine($"Total: {Cells(counts.Sum(c => c.Cells))}");
+        writer.WriteLine($"Total: {Cells(counts.Sum(c => c.Cells))}: {Kinds(counts.Sum(c => c.Deploy), counts.Sum(c => c.Upgrade), counts.Sum(c => c.Rollback), counts.Sum(c => c.Compatibility))}");
     }
+
+    private static string Kinds(int deploy, int upgrade, int rollback, int compatibility) =>
+        Invariant($"{deploy} deploy, {upgrade} upgrade, {rollback} rollback, {compatibility} compatibility");
 
     private static string Cells(int count) => count == 1 ? "1 cell" : Invariant($"{count} cells");
 

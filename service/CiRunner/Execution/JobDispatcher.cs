@@ -290,7 +290,7 @@ public sealed partial class JobDispatcher : BackgroundService
 
             labels = new JobLabels(run.Module, run.Branch, job.Release, job.Scenario, job.Kind);
             using Activity? activity = CiRunnerTelemetry.ActivitySource.StartActivity(
-                $"job {job.CellKey}", ActivityKind.Internal, CiRunnerTelemetry.RunContext(_service.InstanceId, run.Id));
+                $"job {job.CellKey}", ActivityKind.Internal, CiRunnerTelemetry.RunContext(run, _service.InstanceId));
             activity?.SetTag("cirunner.run.id", run.Id);
             activity?.SetTag("cirunner.job.id", job.Id);
             activity?.SetTag("cirunner.module", run.Module);

@@ -6,10 +6,12 @@ namespace CiRunner.Execution;
 
 /// <summary>Turns a stored job into what the executor runs: image, module set at exact commits, scenario files and steps.</summary>
 /// <remarks>
-/// A deploy job has one phase. An upgrade job has <c>deploy</c> (the from-release's module set as its Puppetfile pins
-/// it), then <c>upgrade</c> (the target release's module set with the commit under test, after the target's
+/// A deploy job has one phase. An upgrade job runs in one container started from the from-release's image: <c>deploy</c>
+/// (the from-release's module set as its Puppetfile pins it), then <c>upgrade</c> (the target release's module set with the commit under test, after the target's
 /// <c>UpgradePrepareCommand</c>); a rollback job adds <c>rollback</c> (the from-release's module set again). Every
-/// phase runs the scenario's steps, so its <c>command</c> steps verify each phase.
+/// phase runs the scenario's steps and ends with its <c>verify</c> steps; the <c>seed</c> steps run once, in the
+/// deploy phase between the two, so the workload they make is verified after deploy, upgrade and rollback alike.
+/// The container's network is the scenario's <c>network</c>, else <c>Docker:NetworkMode</c>.
 /// </remarks>
 public sealed class JobSpecFactory
 {
@@ -75,25 +77,30 @@ public sealed class JobSpecFactory
             lockfile.AddRange(modules.Lockfile.Select(m => m with { Phase = name }));
         }
 
+        IReadOnlyList<StepDefinition> deploySteps = [.. scenario.Steps, .. scenario.Seed, .. scenario.Verify];
+        Release image = release;
+        IReadOnlyList<StepDefinition> laterSteps = [.. scenario.Steps, .. scenario.Verify];
         if (job.Kind == JobKind.Deploy)
         {
-            AddPhase(DeployPhase, release.Puppetfile, underTest: true, scenario.Steps);
+            AddPhase(DeployPhase, release.Puppetfile, underTest: true, deploySteps);
         }
         else
         {
             Release from = (job.FromRelease is null ? null : _settings.FindRelease(job.FromRelease))
                 ?? throw new ModuleSetException($"Release '{job.FromRelease}' to upgrade from is no longer configured (Releases); the job cannot run.");
 
-            // One container holds both releases, so it starts from the target's image: the from-release's module set
-            // is deployed with the target release's packages and Puppet, then upgraded in place.
-            AddPhase(DeployPhase, from.Puppetfile, underTest: false, scenario.Steps);
+            // One container holds both releases, as an operator's node does: it starts from the from-release's image
+            // and module set, and the target's UpgradePrepareCommand (switching package repositories, upgrading
+            // packages) is what moves it to the target release before the target's module set is applied.
+            image = from;
+            AddPhase(DeployPhase, from.Puppetfile, underTest: false, deploySteps);
             IReadOnlyList<StepDefinition> upgradeSteps = release.UpgradePrepareCommand.Count == 0
-                ? scenario.Steps
-                : [new StepDefinition(StepKind.Command, "upgrade-prepare", release.UpgradePrepareCommand, ScenarioLoader.DefaultCommandTimeout), .. scenario.Steps];
+                ? laterSteps
+                : [new StepDefinition(StepKind.Command, "upgrade-prepare", release.UpgradePrepareCommand, ScenarioLoader.DefaultCommandTimeout), .. laterSteps];
             AddPhase(UpgradePhase, release.Puppetfile, underTest: true, upgradeSteps);
             if (job.Kind == JobKind.Rollback)
             {
-                AddPhase(RollbackPhase, from.Puppetfile, underTest: false, scenario.Steps);
+                AddPhase(RollbackPhase, from.Puppetfile, underTest: false, laterSteps);
             }
         }
 
@@ -101,12 +108,12 @@ public sealed class JobSpecFactory
             run.Id,
             job.Id,
             _settings.Service.InstanceId,
-            release.Image,
-            release.Name,
+            image.Image,
+            image.Name,
             phases,
             _settings.Docker.JobTimeout,
             _settings.DataPaths.JobLogFile(run.Id, job.Id),
-            ContainerLimits.FromOptions(_settings.Docker));
+            ContainerLimits.FromOptions(_settings.Docker) with { NetworkMode = scenario.Network ?? _settings.Docker.NetworkMode });
         return (spec, lockfile);
     }
 }

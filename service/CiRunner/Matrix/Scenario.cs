@@ -10,6 +10,11 @@ namespace CiRunner.Matrix;
 /// <param name="Steps">Steps in order.</param>
 /// <param name="Upgrade">Whether it takes part in upgrade cells.</param>
 /// <param name="Rollback">Whether each of its upgrade cells also gets a rollback cell (besides <see cref="MatrixRules.Rollback"/>).</param>
+/// <remarks>
+/// <see cref="Steps"/> run in every phase of a job. <see cref="Seed"/> runs once, after the deploy phase's steps, to
+/// put a workload in place; <see cref="Verify"/> runs at the end of every phase (deploy, upgrade, rollback), so a
+/// workload that the seed made must survive each of them.
+/// </remarks>
 public sealed record Scenario(
     string Name,
     string Description,
@@ -21,6 +26,15 @@ public sealed record Scenario(
     bool Upgrade,
     bool Rollback = false)
 {
+    /// <summary>Command steps run once after the deploy phase's steps (a workload seed).</summary>
+    public IReadOnlyList<StepDefinition> Seed { get; init; } = [];
+
+    /// <summary>Command steps run at the end of every phase.</summary>
+    public IReadOnlyList<StepDefinition> Verify { get; init; } = [];
+
+    /// <summary>Docker network mode of the scenario's containers; null means <c>Docker:NetworkMode</c> (<c>none</c> by default).</summary>
+    public string? Network { get; init; }
+
     public bool AppliesTo(string release) =>
         Releases.Count == 0 || Releases.Contains(release, StringComparer.Ordinal);
 

@@ -15,14 +15,16 @@ public sealed record ScenarioLoadResult(IReadOnlyList<Scenario> Scenarios, IRead
 /// <summary>
 /// Reads scenario files (<c>scenarios/*.yaml</c>). The format is documented in <c>docs/configuration.md</c>:
 /// <c>name</c>, <c>description</c>, <c>manifest</c> (beside the file), <c>modules</c>, <c>releases</c> (default all),
-/// <c>upgrade</c> (default true), <c>rollback</c> (default false) and <c>steps</c> (default <c>apply</c>, <c>idempotency</c>).
+/// <c>upgrade</c> (default true), <c>rollback</c> (default false), <c>steps</c> (default <c>apply</c>, <c>idempotency</c>;
+/// run in every phase), <c>seed</c> and <c>verify</c> (command steps: the seed once after the deploy phase, the verify
+/// steps at the end of every phase) and <c>network</c> (the containers' Docker network; default <c>Docker:NetworkMode</c>).
 /// </summary>
 public static partial class ScenarioLoader
 {
     public static readonly TimeSpan DefaultApplyTimeout = TimeSpan.FromMinutes(30);
     public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(10);
 
-    private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "rollback", "steps"];
+    private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "rollback", "steps", "seed", "verify", "network"];
     private static readonly string[] _stepKeys = ["type", "name", "command", "timeout", "noop"];
 
     /// <summary>
@@ -129,6 +131,11 @@ public static partial class ScenarioLoader
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex ScenarioName();
 
+    // Docker's own rule for network names; it also admits the built-in modes none, host and bridge. Modes that join
+    // another container's namespace (container:ID) are left out: a job must not share a network with a stranger.
+    [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NetworkName();
+
     /// <summary>Reads one parsed file; every check adds to the shared error list and carries on.</summary>
     private sealed class FileReader(string path, IReadOnlyList<Release>? releases, List<ConfigurationError> errors)
     {
@@ -164,6 +171,9 @@ public static partial class ScenarioLoader
             bool upgrade = ReadBool(entries, "upgrade", defaultValue: true);
             bool rollback = ReadBool(entries, "rollback", defaultValue: false);
             List<StepDefinition> steps = ReadSteps(entries);
+            List<StepDefinition> seed = ReadCommandSteps(entries, "seed");
+            List<StepDefinition> verify = ReadCommandSteps(entries, "verify");
+            string? network = ReadNetwork(entries);
 
             if (releases is not null && modules.Count > 0)
             {
@@ -175,7 +185,12 @@ public static partial class ScenarioLoader
                 return (null, 0);
             }
 
-            var scenario = new Scenario(name, description, Path.GetFullPath(path), manifest, modules, scenarioReleases, steps, upgrade, rollback);
+            var scenario = new Scenario(name, description, Path.GetFullPath(path), manifest, modules, scenarioReleases, steps, upgrade, rollback)
+            {
+                Seed = seed,
+                Verify = verify,
+                Network = network,
+            };
             return (scenario, LineOf(entries["name"].Value.Start));
         }
 
@@ -322,9 +337,74 @@ public static partial class ScenarioLoader
             return steps;
         }
 
-        private StepDefinition? ReadStep(YamlNode node, string key)
+        /// <summary>A <c>seed</c> or <c>verify</c> list: command steps, each a mapping (type may be left out) or an argument list.</summary>
+        private List<StepDefinition> ReadCommandSteps(Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string key)
+        {
+            var steps = new List<StepDefinition>();
+            if (!entries.TryGetValue(key, out (YamlNode Key, YamlNode Value) entry))
+            {
+                return steps;
+            }
+
+            if (entry.Value is not YamlSequenceNode sequence || sequence.Children.Count == 0)
+            {
+                Error(entry.Value.Start, key, Describe(entry.Value),
+                    "a non-empty list of command steps, like - { name: data kept, command: [test, -f, /srv/data] } or - [test, -f, /srv/data]");
+                return steps;
+            }
+
+            for (int i = 0; i < sequence.Children.Count; i++)
+            {
+                YamlNode item = sequence.Children[i];
+                string itemKey = $"{key}[{i}]";
+                if (item is YamlSequenceNode)
+                {
+                    List<string> command = StringList(item, itemKey, "a non-empty argument list like [test, -f, /srv/data]")?.Select(c => c.Text).ToList() ?? [];
+                    if (command.Count > 0)
+                    {
+                        steps.Add(new StepDefinition(StepKind.Command, $"{key}: {string.Join(' ', command)}", command, DefaultCommandTimeout));
+                    }
+
+                    continue;
+                }
+
+                if (ReadStep(item, itemKey, commandOnly: true) is { } step)
+                {
+                    // An unnamed step is named after its list, so results and logs say it was a seed or a verify step.
+                    bool named = item is YamlMappingNode mapping && mapping.Children.Keys.Any(k => Scalar(k) == "name");
+                    steps.Add(named ? step : step with { Name = $"{key}: {step.Name}" });
+                }
+            }
+
+            return steps;
+        }
+
+        private string? ReadNetwork(Dictionary<string, (YamlNode Key, YamlNode Value)> entries)
+        {
+            if (!entries.TryGetValue("network", out (YamlNode Key, YamlNode Value) entry))
+            {
+                return null;
+            }
+
+            string? text = Scalar(entry.Value);
+            if (text is null || !NetworkName().IsMatch(text))
+            {
+                Error(entry.Value.Start, "network", text ?? Describe(entry.Value),
+                    "a Docker network: none, host, bridge or the name of a network made with docker network create (leave the key out for Docker:NetworkMode)");
+                return null;
+            }
+
+            return text;
+        }
+
+        private StepDefinition? ReadStep(YamlNode node, string key, bool commandOnly = false)
         {
             const string StepTypes = "apply, idempotency or command";
+            if (commandOnly && node is not YamlMappingNode)
+            {
+                return Fail(node.Start, key, Describe(node), "a command step: a mapping with command (and optional name, timeout), or an argument list like [test, -f, /srv/data]");
+            }
+
             if (node is YamlScalarNode scalar)
             {
                 string text = scalar.Value ?? "";
@@ -343,7 +423,13 @@ public static partial class ScenarioLoader
             }
 
             Dictionary<string, (YamlNode Key, YamlNode Value)> entries = Entries(mapping, key + ".", _stepKeys);
-            string? type = RequiredString(mapping, entries, "type", key + ".");
+            string? type = commandOnly && !entries.ContainsKey("type") ? "command" : RequiredString(mapping, entries, "type", key + ".");
+            if (commandOnly && type is "apply" or "idempotency")
+            {
+                return Fail(entries["type"].Value.Start, key + ".type", type,
+                    "command: seed and verify lists hold command steps (apply and idempotency belong under steps)");
+            }
+
             StepKind? kind = type switch
             {
                 "apply" => StepKind.Apply,

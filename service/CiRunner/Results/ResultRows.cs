@@ -13,7 +13,8 @@ internal sealed class RunRow
     public const string Columns = """
         runs.id AS Id, runs.cause AS Cause, runs.module AS Module, runs.branch AS Branch, runs.commit_sha AS CommitSha,
         runs.change_ref AS ChangeRef, runs.patch_set AS PatchSet, runs.requested_by AS RequestedBy,
-        runs.created_at AS CreatedAt, runs.started_at AS StartedAt, runs.finished_at AS FinishedAt, runs.result AS Result
+        runs.created_at AS CreatedAt, runs.started_at AS StartedAt, runs.finished_at AS FinishedAt, runs.result AS Result,
+        runs.trace_parent AS TraceParent
         """;
 
     public long Id { get; set; }
@@ -40,6 +41,8 @@ internal sealed class RunRow
 
     public string? Result { get; set; }
 
+    public string? TraceParent { get; set; }
+
     public RunRecord ToRecord() => new(
         Id,
         DbValue.Parse<RunCause>(Cause),
@@ -52,7 +55,10 @@ internal sealed class RunRow
         DbValue.ParseTime(CreatedAt),
         DbValue.ParseOptionalTime(StartedAt),
         DbValue.ParseOptionalTime(FinishedAt),
-        DbValue.ParseOptional<JobResult>(Result));
+        DbValue.ParseOptional<JobResult>(Result))
+    {
+        TraceParent = TraceParent,
+    };
 }
 
 /// <summary>The job counts beside a run in lists; Dapper splits the row at <c>JobCount</c>.</summary>

@@ -23,7 +23,11 @@ public sealed record NewRun(
     string? ChangeRef = null,
     int? PatchSet = null,
     string? RequestedBy = null,
-    string? HeadRef = null);
+    string? HeadRef = null)
+{
+    /// <summary>The W3C traceparent of the run's root span, when one was recorded.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>A stored run. <see cref="Result"/> is set when its last job finishes.</summary>
 public sealed record RunRecord(
@@ -38,7 +42,11 @@ public sealed record RunRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    JobResult? Result);
+    JobResult? Result)
+{
+    /// <summary>The W3C traceparent of the run's root span; its jobs' spans are its children. Null when none was recorded.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>A run in a list, with how many of its cells passed (the latest attempt of each cell counts).</summary>
 /// <param name="Run">The run.</param>

@@ -27,8 +27,8 @@ public sealed class RunStore
         ArgumentNullException.ThrowIfNull(jobs);
 
         const string InsertRun = """
-            INSERT INTO runs (cause, module, branch, commit_sha, change_ref, patch_set, requested_by, created_at, finished_at, result)
-            VALUES (@Cause, @Module, @Branch, @CommitSha, @ChangeRef, @PatchSet, @RequestedBy, @CreatedAt, @FinishedAt, @Result)
+            INSERT INTO runs (cause, module, branch, commit_sha, change_ref, patch_set, requested_by, created_at, finished_at, result, trace_parent)
+            VALUES (@Cause, @Module, @Branch, @CommitSha, @ChangeRef, @PatchSet, @RequestedBy, @CreatedAt, @FinishedAt, @Result, @TraceParent)
             RETURNING id
             """;
         const string InsertJob = """
@@ -58,6 +58,7 @@ public sealed class RunStore
                 CreatedAt = DbValue.Time(now),
                 FinishedAt = DbValue.Time(emptyRunFinishedAt),
                 Result = DbValue.Text(emptyRunResult),
+                run.TraceParent,
             },
             transaction,
             cancellationToken: cancellationToken));
@@ -96,7 +97,10 @@ public sealed class RunStore
 
         var record = new RunRecord(
             runId, run.Cause, run.Module, run.Branch, run.CommitSha, run.ChangeRef, run.PatchSet, run.RequestedBy,
-            now, StartedAt: null, emptyRunFinishedAt, emptyRunResult);
+            now, StartedAt: null, emptyRunFinishedAt, emptyRunResult)
+        {
+            TraceParent = run.TraceParent,
+        };
         return new RunDetail(record, stored);
     }
 

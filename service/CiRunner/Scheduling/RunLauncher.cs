@@ -55,8 +55,9 @@ public sealed partial class RunLauncher
             .Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)priority))
             .ToList();
 
+        using System.Diagnostics.Activity? root = CiRunnerTelemetry.StartRun(trigger.Module, trigger.Branch, trigger.Cause.ToString().ToLowerInvariant());
         RunDetail run = await _runs.CreateAsync(
-            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, PatchSetNumber(trigger.ChangeRef), trigger.RequestedBy, trigger.HeadRef),
+            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, PatchSetNumber(trigger.ChangeRef), trigger.RequestedBy, trigger.HeadRef) { TraceParent = root?.Id },
             jobs,
             cancellationToken);
         foreach (JobRecord job in run.Jobs)
@@ -65,15 +66,10 @@ public sealed partial class RunLauncher
         }
 
         _telemetry?.RunCreated(trigger.Module, trigger.Cause.ToString().ToLowerInvariant());
-        using (System.Diagnostics.Activity? activity = CiRunnerTelemetry.ActivitySource.StartActivity(
-            "run created", System.Diagnostics.ActivityKind.Internal, CiRunnerTelemetry.RunContext(_settings.Service.InstanceId, run.Run.Id)))
-        {
-            activity?.SetTag("cirunner.run.id", run.Run.Id);
-            activity?.SetTag("cirunner.module", trigger.Module);
-            activity?.SetTag("cirunner.branch", trigger.Branch);
-            activity?.SetTag("cirunner.commit", trigger.CommitSha);
-            activity?.SetTag("cirunner.jobs", run.Jobs.Count);
-        }
+        root?.SetTag("cirunner.run.id", run.Run.Id);
+        root?.SetTag("cirunner.commit", trigger.CommitSha);
+        root?.SetTag("cirunner.jobs", run.Jobs.Count);
+        root?.Stop();
 
         LogRunCreated(run.Run.Id, trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, run.Jobs.Count);
         if (trigger.Cause == RunCause.Commit && trigger.ChangeRef is null)

@@ -120,7 +120,39 @@ public sealed class CiRunnerTelemetry
     public static string ResultName(JobResult result) => result.ToString().ToLowerInvariant();
 
     /// <summary>
-    /// The trace of a run: every job of the run is a child of this context, so a run's jobs share one trace even
+    /// Starts the root span of a new run: a trace of its own, not a child of the poll or request that caused it (that
+    /// one is linked). It ends once the run is stored; the run keeps its <see cref="Activity.Id"/> (the W3C
+    /// traceparent) and its jobs, started later and perhaps by another process, become its children through it.
+    /// </summary>
+    public static Activity? StartRun(string module, string branch, string cause)
+    {
+        Activity? causedBy = Activity.Current;
+        Activity.Current = null;
+        Activity? root = ActivitySource.StartActivity(
+            "run", ActivityKind.Internal, default(ActivityContext), links: causedBy is null ? null : [new ActivityLink(causedBy.Context)]);
+        if (root is null)
+        {
+            Activity.Current = causedBy;
+            return null;
+        }
+
+        root.SetTag("cirunner.module", module);
+        root.SetTag("cirunner.branch", branch);
+        root.SetTag("cirunner.cause", cause);
+        return root;
+    }
+
+    /// <summary>The parent of a run's job spans: the run's root span, or for a run without one the derived context below.</summary>
+    public static ActivityContext RunContext(Results.RunRecord run, string instanceId)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return run.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out ActivityContext root)
+            ? root
+            : RunContext(instanceId, run.Id);
+    }
+
+    /// <summary>
+    /// The trace of a run without a root span (created by <c>cirunner run</c>, or before traces were stored): every job of the run is a child of this context, so a run's jobs share one trace even
     /// though they start minutes apart in other activities. Derived from the instance id and the run id (run ids
     /// restart at 1 in every database), so there is nothing to store.
     /// </summary>

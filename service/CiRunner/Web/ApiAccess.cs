@@ -41,17 +41,50 @@ internal static class ApiAccess
         return null;
     }
 
-    /// <summary>An endpoint filter for reads: open unless <c>Http:ProtectReads</c> is true.</summary>
+    /// <summary>An endpoint filter for API reads: open unless <c>Http:ProtectReads</c> is true; then the token or a browser's login cookie.</summary>
     public static async ValueTask<object?> RequireReadAccess(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         HttpContext http = context.HttpContext;
         HttpOptions options = http.RequestServices.GetRequiredService<CiRunnerSettings>().Http;
-        if (options.ProtectReads && Authorize(http, options) is { } refused)
+        if (options.ProtectReads && !BrowserLogin.HasValidCookie(http, options) && Authorize(http, options) is { } refused)
         {
             return refused;
         }
 
         return await next(context);
+    }
+
+    /// <summary>
+    /// An endpoint filter for dashboard pages: like <see cref="RequireReadAccess"/>, but a browser without the login
+    /// cookie is sent to the login form (and back afterwards) instead of getting a JSON 401.
+    /// </summary>
+    public static async ValueTask<object?> RequirePageAccess(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        HttpContext http = context.HttpContext;
+        HttpOptions options = http.RequestServices.GetRequiredService<CiRunnerSettings>().Http;
+        if (!options.ProtectReads)
+        {
+            return await next(context);
+        }
+
+        if (BrowserLogin.HasValidCookie(http, options))
+        {
+            Html.LoggedIn.Value = true;
+            return await next(context);
+        }
+
+        if (Authorize(http, options) is not { } refused)
+        {
+            return await next(context);
+        }
+
+        if (options.ReadApiToken() is null)
+        {
+            return refused;
+        }
+
+        http.Response.Headers.Remove("WWW-Authenticate");
+        return Microsoft.AspNetCore.Http.Results.Redirect(BrowserLogin.LoginPath(http));
     }
 
     /// <summary>An endpoint filter for write actions: always the token.</summary>

@@ -81,7 +81,7 @@ internal static class ApiEndpoints
 
         reads.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken));
         endpoints.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken))
-            .AddEndpointFilter(ApiAccess.RequireReadAccess);
+            .AddEndpointFilter(ApiAccess.RequirePageAccess);
 
         RouteGroupBuilder writes = endpoints.MapGroup("/api").AddEndpointFilter(ApiAccess.RequireWriteAccess).AddEndpointFilter(DatabaseLockedAnswer.Filter);
 

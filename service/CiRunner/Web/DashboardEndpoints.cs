@@ -20,7 +20,7 @@ internal static class DashboardEndpoints
 
     public static void MapDashboard(this IEndpointRouteBuilder endpoints)
     {
-        RouteGroupBuilder pages = endpoints.MapGroup("").AddEndpointFilter(ApiAccess.RequireReadAccess);
+        RouteGroupBuilder pages = endpoints.MapGroup("").AddEndpointFilter(ApiAccess.RequirePageAccess);
         pages.MapGet("/", MatrixAsync);
         pages.MapGet("/runs", RunsAsync);
         pages.MapGet("/runs/{id:long}", RunAsync);
@@ -193,10 +193,10 @@ internal static class DashboardEndpoints
 
         body.Append("</tbody></table></div>");
 
-        body.Append("<h2>Module commits</h2><div class=\"scroll\"><table><thead><tr><th>module</th><th>ref</th><th>commit</th><th>from</th></tr></thead><tbody>");
+        body.Append("<h2>Module commits</h2><div class=\"scroll\"><table><thead><tr><th>phase</th><th>module</th><th>ref</th><th>commit</th><th>from</th></tr></thead><tbody>");
         foreach (JobModuleRecord module in detail.Modules)
         {
-            body.Append("<tr><td>").Append(E(module.Module)).Append("</td><td>").Append(E(module.Ref ?? "(default branch)")).Append("</td>")
+            body.Append("<tr><td>").Append(E(module.Phase)).Append("</td><td>").Append(E(module.Module)).Append("</td><td>").Append(E(module.Ref ?? "(default branch)")).Append("</td>")
                 .Append("<td><code>").Append(E(module.CommitSha)).Append("</code></td><td>").Append(E(UrlCredentials.RedactText(UrlCredentials.Redact(module.GitUrl)))).Append("</td></tr>");
         }
 

@@ -18,11 +18,15 @@ internal static class Html
         body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: var(--fg); background: var(--bg); }
         header { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; padding: .6rem 1rem; border-bottom: 1px solid var(--line); }
         header strong { margin-right: .5rem; }
-        nav a { margin-right: .8rem; }
+        nav { display: flex; flex-wrap: wrap; gap: .25rem .8rem; }
         main { padding: 1rem; max-width: 1400px; }
         a { color: #0969da; }
         @media (prefers-color-scheme: dark) { a { color: #4493f8; } }
-        a:focus-visible { outline: 3px solid #bf8700; outline-offset: 2px; }
+        a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid #bf8700; outline-offset: 2px; }
+        form.logout { margin-left: auto; }
+        form.login { display: grid; gap: .5rem; max-width: 24rem; }
+        form.login input, form.login button, form.logout button { font: inherit; padding: .35rem .5rem; }
+        .notice { border-left: 4px solid #bf8700; padding: .35rem .75rem; }
         .scroll { overflow-x: auto; margin-bottom: 1.5rem; }
         table { border-collapse: collapse; min-width: 100%; }
         th, td { border: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; }
@@ -41,11 +45,17 @@ internal static class Html
         .result-queued { background: #f4f4f4; color: #2d333b; }
         pre.log { background: #0d1117; color: #e6edf3; padding: .75rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; max-height: 70vh; overflow-y: auto; }
         code { font-size: .9em; }
-        dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+        dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .2rem 1rem; }
         dt { color: var(--muted); }
-        dd { margin: 0; }
-        @media (max-width: 600px) { main { padding: .5rem; } th, td { padding: .25rem .35rem; } dl { grid-template-columns: 1fr; } }
+        dd { margin: 0; overflow-wrap: anywhere; }
+        @media (max-width: 600px) { main { padding: .5rem; } th, td { padding: .25rem .35rem; } dl { grid-template-columns: minmax(0, 1fr); } h1 { overflow-wrap: anywhere; } }
         """;
+
+    /// <summary>
+    /// Set by the page filter for a request that came with the login cookie, so that the page offers a log-out button;
+    /// pages are built deep inside their handlers, and this keeps the HTTP context out of every one of them.
+    /// </summary>
+    public static readonly AsyncLocal<bool> LoggedIn = new();
 
     public static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
 
@@ -67,7 +77,9 @@ internal static class Html
             .Append("<header><strong>CiRunner</strong><nav aria-label=\"Main\">")
             // Spaces between the links let the menu wrap on a phone.
             .Append("<a href=\"/\">Matrix</a> <a href=\"/runs\">Runs</a> <a href=\"/queue\">Queue</a> <a href=\"/modules\">Modules</a> <a href=\"/scenarios\">Scenarios</a> ")
-            .Append("<a href=\"/healthz\">Health</a> <a href=\"/metrics\">Metrics</a></nav></header><main>")
+            .Append("<a href=\"/healthz\">Health</a> <a href=\"/metrics\">Metrics</a></nav>")
+            .Append(LoggedIn.Value ? "<form method=\"post\" action=\"/logout\" class=\"logout\"><button type=\"submit\">Log out</button></form>" : "")
+            .Append("</header><main>")
             .Append("<h1>").Append(E(title)).Append("</h1>")
             .Append(body)
             .Append("</main></body></html>");

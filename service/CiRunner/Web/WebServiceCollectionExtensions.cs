@@ -19,6 +19,7 @@ public static class WebServiceCollectionExtensions
     {
         endpoints.MapHealth();
         endpoints.MapDashboard();
+        endpoints.MapLogin();
         endpoints.MapApi();
         endpoints.MapRunsApi();
         endpoints.MapScenarios();

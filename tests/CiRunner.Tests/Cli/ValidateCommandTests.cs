@@ -21,10 +21,11 @@ public sealed class ValidateCommandTests
         Assert.Matches(@"2\.\s+2023\.1\s+SLURP\s+cirunner/release:2023\.1\s+unmaintained/2023\.1, 2023\.1-eol\s+3 modules", output);
         Assert.Matches(@"4\.\s+2024\.2\s+development\s+cirunner/release:2024\.2\s+master", output);
         Assert.Matches(@"lib-only\s+releases: 2024\.1, 2024\.2\s+no upgrade\s+steps: apply, command\s+modules: openstacklib", output);
-        Assert.Matches(@"keystone\s+unmaintained/zed\s+zed\s+1 cell\n", output.ReplaceLineEndings("\n"));
+        Assert.Matches(@"keystone\s+unmaintained/zed\s+zed\s+1 cell\s+1 deploy, 0 upgrade, 0 rollback, 0 compatibility\n", output.ReplaceLineEndings("\n"));
+        Assert.Matches(@"keystone\s+unmaintained/2023\.1\s+2023\.1\s+2 cells\s+1 deploy, 1 upgrade, 0 rollback, 0 compatibility\n", output.ReplaceLineEndings("\n"));
         Assert.Matches(@"openstacklib\s+\(no tracked branch\)\s+zed, 2023\.1\s+no cells", output);
-        Assert.Matches(@"openstacklib\s+stable/2024\.1\s+2024\.1\s+2 cells", output);
-        Assert.Contains("Total: 8 cells", output, StringComparison.Ordinal);
+        Assert.Matches(@"openstacklib\s+stable/2024\.1\s+2024\.1\s+3 cells\s+2 deploy, 1 upgrade", output);
+        Assert.Contains("Total: 13 cells: 8 deploy, 5 upgrade, 0 rollback, 0 compatibility", output, StringComparison.Ordinal);
     }
 
     [Fact]

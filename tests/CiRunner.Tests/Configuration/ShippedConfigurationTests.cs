@@ -59,7 +59,9 @@ public sealed class ShippedConfigurationTests
                 Assert.Equal(release.BranchCandidates[0], entry.Ref);
             }
 
-            Assert.All(release.Puppetfile.Modules.Where(m => settings.FindModule(m.Name) is null), m => Assert.Matches(@"^v?\d+\.\d+\.\d+$", m.Ref));
+            bool IsOpenStack(PuppetfileModule m) => m.Git!.StartsWith("https://opendev.org/openstack/puppet-", StringComparison.Ordinal);
+            Assert.All(release.Puppetfile.Modules.Where(IsOpenStack), m => Assert.Equal(release.BranchCandidates[0], m.Ref));
+            Assert.All(release.Puppetfile.Modules.Where(m => !IsOpenStack(m)), m => Assert.Matches(@"^v?\d+\.\d+\.\d+$", m.Ref));
         }
     }
 
@@ -73,6 +75,25 @@ public sealed class ShippedConfigurationTests
         Assert.Equal([StepKind.Apply, StepKind.Idempotency], scenario001.Steps.Take(2).Select(s => s.Kind));
         Scenario demo = Assert.Single(settings.Scenarios, s => s.Name == "keystone-noop");
         Assert.Contains("keystone", demo.Modules);
+    }
+
+    [Theory]
+    [InlineData("scenario001", new[] { "keystone", "glance", "nova", "neutron", "placement" })]
+    [InlineData("scenario002", new[] { "swift", "cinder", "barbican", "ironic", "zaqar", "ceilometer", "aodh", "gnocchi", "redis" })]
+    [InlineData("scenario003", new[] { "horizon", "heat", "designate", "mistral", "trove", "magnum" })]
+    [InlineData("scenario004", new[] { "ceph", "watcher", "nova", "glance" })]
+    [InlineData("scenario005", new[] { "ovn", "vswitch", "octavia", "manila", "cinder", "horizon" })]
+    public void ShippedScenarios_ModelUpstreamScenariosWithTheirServicesOnEveryRelease(string name, string[] services)
+    {
+        CiRunnerSettings settings = Load();
+
+        Scenario scenario = Assert.Single(settings.Scenarios, s => s.Name == name);
+        Assert.Superset(services.ToHashSet(), scenario.Modules.ToHashSet());
+        Assert.Equal([StepKind.Apply, StepKind.Idempotency], scenario.Steps.Select(s => s.Kind));
+        Assert.NotEmpty(scenario.Verify);
+        Assert.Empty(scenario.Releases);
+        Assert.All(settings.Releases, r => Assert.All(scenario.Modules, m => Assert.True(r.Puppetfile.Find(m) is not null, $"{m} missing from {r.Puppetfile.Path}")));
+        Assert.Null(scenario.Network);
     }
 
     private static CiRunnerSettings Load()

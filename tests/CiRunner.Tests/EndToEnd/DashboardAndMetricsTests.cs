@@ -92,19 +92,152 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     }
 
     [Fact]
-    public void Traces_OfTheRun_NestJobsUnderTheRunAndStepsUnderTheirJob()
+    public async Task Grafana_EveryPromQlExpressionOfTheShippedDashboard_RunsOnPrometheusAfterItScrapedTheService()
     {
-        ActivityTraceId trace = CiRunnerTelemetry.RunContext(_service.ServiceInstanceId, _service.Run.Run.Id).TraceId;
-        List<Activity> ofRun = _service.Activities.Where(a => a.TraceId == trace).ToList();
+        // Given the shipped Grafana dashboard's expressions, with its variables as Grafana fills them in for "All"
+        using JsonDocument dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "deploy", "grafana", "cirunner.json")));
+        List<string> expressions = Expressions(dashboard.RootElement).Distinct(StringComparer.Ordinal).ToList();
+        Assert.True(expressions.Count >= 10, $"only {expressions.Count} expressions found");
+        static string Fill(string expr) => expr.Replace("$module", ".*", StringComparison.Ordinal).Replace("$branch", ".*", StringComparison.Ordinal)
+            .Replace("$window", "1d", StringComparison.Ordinal).Replace("$__rate_interval", "1m", StringComparison.Ordinal);
+
+        // And a real Prometheus that has scraped the service (after the run) at least twice, so rates have two samples
+        using var folder = new TempDirectory();
+        int prometheusPort = FreePort.Next();
+        string config = folder.Write("prometheus.yml", $"""
+            global:
+              scrape_interval: 2s
+              scrape_timeout: 2s
+            scrape_configs:
+              - job_name: cirunner
+                static_configs:
+                  - targets: ['127.0.0.1:{_service.Port}']
+            """);
+        using Process prometheus = StartPrometheus(config, folder.Combine("tsdb"), prometheusPort);
+        try
+        {
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5), BaseAddress = new Uri($"http://127.0.0.1:{prometheusPort}") };
+            async Task<(string Status, string? Error, List<JsonElement> Series)> QueryAsync(string query)
+            {
+                using JsonDocument answer = JsonDocument.Parse(await client.GetStringAsync(new Uri("/api/v1/query?query=" + Uri.EscapeDataString(query), UriKind.Relative)));
+                JsonElement root = answer.RootElement;
+                return (root.GetProperty("status").GetString()!,
+                    root.TryGetProperty("error", out JsonElement error) ? error.GetString() : null,
+                    root.TryGetProperty("data", out JsonElement data) ? data.GetProperty("result").EnumerateArray().Select(r => r.Clone()).ToList() : []);
+            }
+
+            var waited = Stopwatch.StartNew();
+            while (true)
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(120), "Prometheus did not scrape the service twice within 120 s");
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    if ((await QueryAsync("count_over_time(cirunner_jobs_queued[5m]) >= 2")).Series.Count > 0)
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // Prometheus is still starting.
+                }
+            }
+
+            // When each expression is queried, then Prometheus accepts every one
+            var answers = new Dictionary<string, List<JsonElement>>(StringComparer.Ordinal);
+            foreach (string expression in expressions)
+            {
+                (string status, string? error, List<JsonElement> series) = await QueryAsync(Fill(expression));
+                Assert.True(status == "success", $"Prometheus refused {expression}: {error}");
+                answers[expression] = series;
+                _output.WriteLine($"{series.Count} series: {expression.ReplaceLineEndings(" ")}");
+            }
+
+            // And the key panels have data: pass rate per release and scenario, the failing cell, durations, queue depth
+            // (A scenario that never passed must show 0 %, not vanish; values are NaN here because both counters were
+            // already at 1 when Prometheus first saw them, so their increase is 0 / 0.)
+            List<List<JsonElement>> passRates = answers.Where(a => a.Key.Contains("result=\"success\"}[$window]))", StringComparison.Ordinal)).Select(a => a.Value).ToList();
+            Assert.NotEmpty(passRates);
+            Assert.All(passRates, passRate =>
+            {
+                Assert.Contains(passRate, s => Label(s, "release") == "zed" && Label(s, "scenario") == "fails");
+                Assert.Contains(passRate, s => Label(s, "release") == "zed" && Label(s, "scenario") == "converges");
+            });
+            List<JsonElement> failing = answers.Single(a => a.Key.StartsWith("cirunner_cell_result", StringComparison.Ordinal)).Value;
+            Assert.Contains(failing, s => Label(s, "module") == "demo" && Label(s, "cell") == "zed/fails");
+            Assert.DoesNotContain(failing, s => Label(s, "cell") == "zed/converges");
+            Assert.NotEmpty(answers.Single(a => a.Key.StartsWith("histogram_quantile(0.9, sum by (le, scenario)", StringComparison.Ordinal)).Value);
+            Assert.Single(answers["sum(cirunner_jobs_queued)"]);
+            Assert.Single(answers["sum(cirunner_jobs_running)"]);
+
+            // And the template variables' label queries find the module and its branch
+            foreach ((string label, string expected) in new[] { ("module", "demo"), ("branch", "master") })
+            {
+                using JsonDocument values = JsonDocument.Parse(await client.GetStringAsync(
+                    new Uri($"/api/v1/label/{label}/values?match[]=cirunner_jobs_finished_total", UriKind.Relative)));
+                Assert.Contains(expected, values.RootElement.GetProperty("data").EnumerateArray().Select(v => v.GetString()));
+            }
+        }
+        finally
+        {
+            prometheus.Kill(entireProcessTree: true);
+            await prometheus.WaitForExitAsync();
+        }
+    }
+
+    private static IEnumerable<string> Expressions(JsonElement element)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty property in element.EnumerateObject())
+            {
+                if (property.Name == "expr" && property.Value.ValueKind == JsonValueKind.String)
+                {
+                    yield return property.Value.GetString()!;
+                }
+                else
+                {
+                    foreach (string nested in Expressions(property.Value))
+                    {
+                        yield return nested;
+                    }
+                }
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (string nested in element.EnumerateArray().SelectMany(Expressions))
+            {
+                yield return nested;
+            }
+        }
+    }
+
+    private static string? Label(JsonElement series, string name) =>
+        series.GetProperty("metric").TryGetProperty(name, out JsonElement value) ? value.GetString() : null;
+
+    [Fact]
+    public void Traces_OfTheRun_ARecordedRootSpanWithTheJobsAsChildrenAndStepsUnderTheirJob()
+    {
+        // The run's root span: recorded (so exported), a root (no parent), and the traceparent the run stored
+        Activity root = Assert.Single(_service.Activities, a => a.DisplayName == "run" && Equals(a.GetTagItem("cirunner.run.id"), _service.Run.Run.Id)
+            && a.GetTagItem("cirunner.module") as string == _service.Run.Run.Module && a.Source.Name == CiRunnerTelemetry.ActivitySourceName);
+        Assert.True(root.Recorded);
+        Assert.Equal(default, root.ParentSpanId);
+        Assert.Equal(root.Id, _service.Run.Run.TraceParent);
+        Assert.Equal(("manual", 2), (root.GetTagItem("cirunner.cause"), root.GetTagItem("cirunner.jobs")));
+
+        List<Activity> ofRun = _service.Activities.Where(a => a.TraceId == root.TraceId).ToList();
         Activity failingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/fails");
         Activity passingJob = Assert.Single(ofRun, a => a.DisplayName == "job zed/converges");
         List<Activity> passingSteps = ofRun.Where(a => a.ParentSpanId == passingJob.SpanId).ToList();
 
-        Assert.Single(ofRun, a => a.DisplayName == "run created");
-        Assert.Equal(CiRunnerTelemetry.RunContext(_service.ServiceInstanceId, _service.Run.Run.Id).SpanId, failingJob.ParentSpanId);
+        Assert.Equal((root.SpanId, root.SpanId), (failingJob.ParentSpanId, passingJob.ParentSpanId));
         Assert.Equal(ActivityStatusCode.Error, failingJob.Status);
         Assert.Equal(["step apply", "step idempotency"], passingSteps.OrderBy(a => a.StartTimeUtc).Select(a => a.DisplayName));
         Assert.All(passingSteps, step => Assert.Equal("success", step.GetTagItem("cirunner.step.result")));
+        Assert.All(ofRun, span => Assert.True(span == root || ofRun.Any(parent => parent.SpanId == span.ParentSpanId), $"{span.DisplayName} has no parent in the trace"));
     }
 
     [Fact]

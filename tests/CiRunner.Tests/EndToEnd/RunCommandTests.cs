@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
 using System.Text.Json.Nodes;
 using CiRunner.Cli;
 using CiRunner.Configuration;
@@ -94,6 +96,85 @@ public sealed class RunCommandTests : IDisposable
 
         Assert.Equal(RunCommand.NothingRan, exitCode);
         Assert.Contains("'no-such-branch' is neither a branch nor a commit of demo", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_CtrlCWhileACellRuns_CancelsItRemovesItsContainerAndExits130()
+    {
+        // Given a cirunner run process whose cell holds its container in a long step
+        _folder.Write("scenarios/slow.yaml", """
+            name: slow
+            manifest: converges.pp
+            modules: [demo]
+            steps:
+              - type: command
+                name: hold
+                command: [sh, -c, "echo holding; sleep 300"]
+            """);
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "cirunner"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in new[] { "run", "--config", _configFile, "--module", "demo", "--ref", "master", "--scenario", "slow" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var output = new StringBuilder();
+        var error = new StringBuilder();
+        using Process process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (error) { error.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            // When the step is under way and the process gets SIGINT, as a terminal's Ctrl+C sends it
+            ResultsStore store = ResultsStore.Open(Path.Combine(_folder.Path, "data", "cirunner.db"));
+            await RunWaits.UntilAsync(async () =>
+                !process.HasExited && (await store.Jobs.GetAsync(1, CancellationToken.None))?.LogPath is { } log && File.Exists(log)
+                    && (await ReadSharedAsync(log)).Contains("out holding", StringComparison.Ordinal),
+                TimeSpan.FromMinutes(2), () => $"the step never started\n{output}\n{error}");
+            using (Process kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await process.WaitForExitAsync(bound.Token);
+
+            // Then it exits 130 after its summary, the job and run are stored cancelled, and no container is left
+            Assert.True(process.ExitCode == RunCommand.Cancelled, $"exit {process.ExitCode}\n{output}\n{error}");
+            Assert.Contains("0/1 cells passed", output.ToString(), StringComparison.Ordinal);
+            Assert.Matches(@"1\s+zed/slow\s+cancelled", output.ToString());
+            Assert.Contains("Cancelled by Ctrl+C: 1 of 1 cells cancelled.", error.ToString(), StringComparison.Ordinal);
+            JobRecord job = (await store.Jobs.GetAsync(1, CancellationToken.None))!;
+            Assert.Equal((JobState.Finished, JobResult.Cancelled), (job.State, job.Result));
+            Assert.Equal(JobResult.Cancelled, (await store.Runs.GetAsync(1, CancellationToken.None))!.Result);
+            Assert.Empty(await _engine.ContainersLeftAsync(_instanceId));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            foreach (Docker.DotNet.Models.ContainerListResponse left in await _engine.ContainersOfInstanceAsync(_instanceId))
+            {
+                await _engine.Docker.Containers.RemoveContainerAsync(left.ID, new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+            }
+        }
+    }
+
+    private static async Task<string> ReadSharedAsync(string path)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
     }
 
     private string WriteConfig()

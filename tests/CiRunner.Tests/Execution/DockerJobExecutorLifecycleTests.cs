@@ -214,6 +214,46 @@ public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
         await AssertNoContainerLeftAsync();
     }
 
+    [Theory]
+    [InlineData("none", "lo")]
+    [InlineData("host", null)]
+    public async Task ExecuteAsync_NetworkMode_IsTheContainersNetwork(string networkMode, string? onlyInterface)
+    {
+        // Given a job whose limits carry a scenario's network (none is every job's default)
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cancellation = new CancellationTokenSource();
+        JobSpec job = CommandJob(
+            TestJobs.Command("interfaces", "ls", "/sys/class/net"),
+            TestJobs.Command("hold", "sleep", "300")) with { Limits = TestJobs.Limits with { NetworkMode = networkMode } };
+
+        // When it runs, the engine's inspect of its container is read while the second step holds it
+        Task<JobOutcome> outcome = CreateExecutor().ExecuteAsync(
+            job, new RecordingProgress { OnStepStarted = s => { if (s.Index == 1) { running.TrySetResult(); } } }, cancellation.Token);
+        await running.Task.WaitAsync(Bound);
+        string id = Assert.Single(await Engine.ContainersOfInstanceAsync(Instance)).ID;
+        Docker.DotNet.Models.ContainerInspectResponse inspect = await Engine.Docker.Containers.InspectContainerAsync(id);
+        await cancellation.CancelAsync();
+        await outcome.WaitAsync(Bound);
+
+        // Then the container is on that network, and a job without network sees only its loopback interface
+        Assert.Equal(networkMode, inspect.HostConfig?.NetworkMode);
+        string[] interfaces = (await ReadLogAsync(job)).Split('\n')
+            .Select(line => line.Split(' ', 3))
+            .Where(parts => parts.Length == 3 && parts[1] == "out")
+            .Select(parts => parts[2].Trim())
+            .ToArray();
+        if (onlyInterface is null)
+        {
+            Assert.Contains(interfaces, i => i != "lo");
+        }
+        else
+        {
+            Assert.Equal([onlyInterface], interfaces);
+        }
+
+        await AssertNoContainerLeftAsync();
+    }
+
     /// <summary>Polls the job's log (bounded) until it contains <paramref name="text"/>; false if the job ended first.</summary>
     private static async Task<bool> LogContainsAsync(JobSpec job, string text, Task running)
     {

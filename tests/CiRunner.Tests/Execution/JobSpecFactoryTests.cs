@@ -32,6 +32,15 @@ public sealed class JobSpecFactoryTests : IDisposable
         _folder.Write("scenarios/puppetfiles/2023.1.Puppetfile", $"mod 'demo',\n  :git => '{_repository}',\n  :ref => 'master'\n");
         _folder.Write("scenarios/s.pp", "include demo\n");
         _folder.Write("scenarios/s.yaml", "name: s\nmanifest: s.pp\nmodules: [demo]\n");
+        _folder.Write("scenarios/w.yaml", """
+            name: w
+            manifest: s.pp
+            modules: [demo]
+            network: host
+            steps: [apply, idempotency, { type: command, name: check, command: ["true"] }]
+            seed: [[touch, /srv/seeded]]
+            verify: [[test, -f, /srv/seeded]]
+            """);
         var config = new JsonObject
         {
             ["Service"] = new JsonObject { ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
@@ -63,11 +72,11 @@ public sealed class JobSpecFactoryTests : IDisposable
     }
 
     [Fact]
-    public void Create_UpgradeJob_DeploysTheFromReleaseThenUpgradesInTheTargetImage()
+    public void Create_UpgradeJob_StartsFromTheFromReleasesImageAndModuleSetThenPreparesAndUpgrades()
     {
         (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));
 
-        Assert.Equal("cirunner/release:2023.1", spec.Image);
+        Assert.Equal(("cirunner/release:zed", "zed"), (spec.Image, spec.Release));
         Assert.Equal(["deploy", "upgrade"], spec.Phases.Select(p => p.Name));
         Assert.Equal(["apply", "idempotency"], spec.Phases[0].Steps.Select(s => s.Name));
         Assert.Equal(["upgrade-prepare", "apply", "idempotency"], spec.Phases[1].Steps.Select(s => s.Name));
@@ -85,6 +94,31 @@ public sealed class JobSpecFactoryTests : IDisposable
     }
 
     [Fact]
+    public void Create_SeedAndVerify_SeedOnceAfterDeployVerifyAtTheEndOfEveryPhase()
+    {
+        (JobSpec spec, _) = _factory.Create(Run(), Job(JobKind.Rollback, "zed", "w"));
+
+        Assert.Equal(
+            [
+                ("deploy", "apply"), ("deploy", "idempotency"), ("deploy", "check"), ("deploy", "seed: touch /srv/seeded"), ("deploy", "verify: test -f /srv/seeded"),
+                ("upgrade", "upgrade-prepare"), ("upgrade", "apply"), ("upgrade", "idempotency"), ("upgrade", "check"), ("upgrade", "verify: test -f /srv/seeded"),
+                ("rollback", "apply"), ("rollback", "idempotency"), ("rollback", "check"), ("rollback", "verify: test -f /srv/seeded"),
+            ],
+            spec.Phases.SelectMany(p => p.Steps.Select(s => (p.Name, s.Name))));
+        (JobSpec deploy, _) = _factory.Create(Run(), Job(JobKind.Deploy, null, "w"));
+        Assert.Equal(["apply", "idempotency", "check", "seed: touch /srv/seeded", "verify: test -f /srv/seeded"], Assert.Single(deploy.Phases).Steps.Select(s => s.Name));
+    }
+
+    [Fact]
+    public void Create_ScenarioNetwork_OverridesDockerNetworkModeForItsJobsOnly()
+    {
+        (JobSpec withNetwork, _) = _factory.Create(Run(), Job(JobKind.Deploy, null, "w"));
+        (JobSpec plain, _) = _factory.Create(Run(), Job(JobKind.Deploy, null, "s"));
+
+        Assert.Equal(("host", "none"), (withNetwork.Limits.NetworkMode, plain.Limits.NetworkMode));
+    }
+
+    [Fact]
     public void Create_UpgradeFromAnUnconfiguredRelease_SaysSo()
     {
         ModuleSetException refused = Assert.Throws<ModuleSetException>(() => _factory.Create(Run(), Job(JobKind.Upgrade, "yoga")));
@@ -95,6 +129,6 @@ public sealed class JobSpecFactoryTests : IDisposable
     private RunRecord Run() =>
         new(1, RunCause.Manual, "demo", "master", _underTest, null, null, "test", TempDatabase.Start, null, null, null);
 
-    private static JobRecord Job(JobKind kind, string? from) =>
-        new(1, 1, "key", kind, "2023.1", from, "s", 0, JobState.Queued, null, null, null, TempDatabase.Start, null, null, null, null, 1);
+    private static JobRecord Job(JobKind kind, string? from, string scenario = "s") =>
+        new(1, 1, "key", kind, "2023.1", from, scenario, 0, JobState.Queued, null, null, null, TempDatabase.Start, null, null, null, null, 1);
 }

@@ -5,10 +5,10 @@ namespace CiRunner.Tests.Fixtures;
 /// <summary>Bounded waits on stored runs, for tests that drive the real dispatcher.</summary>
 public static class RunWaits
 {
-    /// <summary>Polls the store until the run has finished; fails after three minutes.</summary>
-    public static async Task<RunRecord> ForRunAsync(RunStore runs, long runId)
+    /// <summary>Polls the store until the run has finished; fails after three minutes, or <paramref name="bound"/>.</summary>
+    public static async Task<RunRecord> ForRunAsync(RunStore runs, long runId, TimeSpan? bound = null)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var timeout = new CancellationTokenSource(bound ?? TimeSpan.FromMinutes(3));
         while (true)
         {
             RunRecord? run = await runs.GetAsync(runId, timeout.Token);
@@ -18,6 +18,23 @@ public static class RunWaits
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token);
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 200 ms until it holds; fails with <paramref name="explain"/> after <paramref name="bound"/>.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan bound, Func<string> explain)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        ArgumentNullException.ThrowIfNull(explain);
+        long started = TimeProvider.System.GetTimestamp();
+        while (!await condition())
+        {
+            if (TimeProvider.System.GetElapsedTime(started) > bound)
+            {
+                throw new TimeoutException($"Not within {bound}: {explain()}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
         }
     }
 }

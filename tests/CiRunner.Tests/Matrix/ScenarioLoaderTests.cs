@@ -76,6 +76,66 @@ public sealed class ScenarioLoaderTests
     }
 
     [Fact]
+    public void Load_SeedVerifyAndNetwork_AreCommandStepsNamedAfterTheirList()
+    {
+        using var folder = new ConfigFolder();
+        folder.Write("scenarios/workload.yaml", """
+            name: workload
+            manifest: basic.pp
+            modules: [keystone]
+            network: host
+            seed:
+              - name: make a project
+                command: [sh, -c, "echo demo > /srv/project"]
+                timeout: 2m
+              - [touch, /srv/seeded]
+            verify:
+              - type: command
+                command: [test, -f, /srv/project]
+            """);
+
+        ScenarioLoadResult result = ScenarioLoader.Load(Path.Combine(folder.Root, "scenarios"), releases: null);
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Scenario scenario = Assert.Single(result.Scenarios, s => s.Name == "workload");
+        Assert.Equal("host", scenario.Network);
+        Assert.Equal(["apply", "idempotency"], scenario.Steps.Select(s => s.Name));
+        Assert.Equal(
+            [
+                new StepDefinition(StepKind.Command, "make a project", ["sh", "-c", "echo demo > /srv/project"], TimeSpan.FromMinutes(2)),
+                new StepDefinition(StepKind.Command, "seed: touch /srv/seeded", ["touch", "/srv/seeded"], TimeSpan.FromMinutes(10)),
+            ],
+            scenario.Seed,
+            new StepComparer());
+        Assert.Equal(
+            [new StepDefinition(StepKind.Command, "verify: test -f /srv/project", ["test", "-f", "/srv/project"], TimeSpan.FromMinutes(10))],
+            scenario.Verify,
+            new StepComparer());
+        Assert.Null(Assert.Single(result.Scenarios, s => s.Name == "basic").Network);
+    }
+
+    [Theory]
+    [InlineData("seed: [apply]", "line 4, seed[0]", "apply", "a command step")]
+    [InlineData("verify:\n  - type: idempotency", "line 5, verify[0].type", "idempotency", "seed and verify lists hold command steps")]
+    [InlineData("verify:\n  - name: no command", "line 5, verify[0].command", null, "an argument list")]
+    [InlineData("verify: []", "line 4, verify", "[]", "a non-empty list of command steps")]
+    [InlineData("seed:\n  - []", "line 5, seed[0]", "[]", "a non-empty argument list")]
+    [InlineData("network: container:abc", "line 4, network", "container:abc", "a Docker network: none, host, bridge")]
+    public void Load_BadSeedVerifyOrNetwork_NamesTheLineKeyAndValue(string yaml, string location, string? value, string expected)
+    {
+        using var folder = new ConfigFolder();
+        folder.Write("scenarios/workload.yaml", "name: workload\nmanifest: basic.pp\nmodules: [keystone]\n" + yaml + "\n");
+
+        ScenarioLoadResult result = ScenarioLoader.Load(Path.Combine(folder.Root, "scenarios"), releases: null);
+
+        ConfigurationError error = Assert.Single(result.Errors);
+        Assert.EndsWith("workload.yaml", error.File, StringComparison.Ordinal);
+        Assert.Equal((location, value), (error.Location, error.Value));
+        Assert.Contains(expected, error.Expected, StringComparison.Ordinal);
+        Assert.DoesNotContain(result.Scenarios, s => s.Name == "workload");
+    }
+
+    [Fact]
     public void Load_SeveralFilesBroken_ReportsEveryFile()
     {
         using var folder = new ConfigFolder();

@@ -1,0 +1,101 @@
+using CiRunner.Configuration;
+using CiRunner.Tests.Fixtures;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Playwright;
+
+namespace CiRunner.Tests.EndToEnd;
+
+/// <summary>The dashboard's login with <c>Http:ProtectReads</c>, in Debian's headless chromium against the real service.</summary>
+public sealed class BrowserLoginTests : IDisposable
+{
+    private const string Token = "browser-s3cret";
+
+    private static readonly string[] ChromiumArgs =
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+    private readonly ConfigFolder _folder = new();
+    private readonly string _tokenVariable = $"CIRUNNER_TEST_TOKEN_{Guid.NewGuid():N}";
+    private readonly int _port = FreePort.Next();
+
+    public BrowserLoginTests()
+    {
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{_port}");
+        _folder.Set("Http:ApiTokenVariable", _tokenVariable);
+        _folder.Set("Http:ProtectReads", true);
+        _folder.Set("Service:InstanceId", DockerEngineFixture.NewInstanceId());
+        _folder.Save();
+        Environment.SetEnvironmentVariable(_tokenVariable, Token);
+    }
+
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable(_tokenVariable, null);
+        _folder.Dispose();
+    }
+
+    [Fact]
+    public async Task ProtectedDashboard_InChromium_LoginFormLeadsBackToThePage_CookieIsHttpOnlyStrict_LogoutEndsIt()
+    {
+        ConfigurationLoadResult loaded = _folder.Load();
+        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
+        await using WebApplication app = ServiceHost.Build(loaded.Settings, ConfigurationLoader.BuildConfiguration(_folder.ConfigFile));
+        await app.StartAsync();
+        try
+        {
+            using IPlaywright playwright = await Playwright.CreateAsync();
+            await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = "/usr/bin/chromium",
+                Args = ChromiumArgs,
+                Headless = true,
+            });
+            await using IBrowserContext context = await browser.NewContextAsync();
+            IPage page = await context.NewPageAsync();
+
+            // Chromium on a loaded machine (other suites share the cores) can take longer than Playwright's 30 s.
+            page.SetDefaultTimeout(120_000);
+            page.SetDefaultNavigationTimeout(120_000);
+            string baseUrl = $"http://127.0.0.1:{_port}";
+
+            // A page without login goes to the form
+            await page.GotoAsync($"{baseUrl}/queue");
+            Assert.Equal($"{baseUrl}/login?returnUrl=%2Fqueue", page.Url);
+
+            // A wrong token, typed into the field that has the focus and sent with the keyboard, is refused on the form itself
+            await page.WaitForFunctionAsync("document.activeElement && document.activeElement.id === 'token'");
+            await page.Keyboard.TypeAsync("guess");
+            await page.Keyboard.PressAsync("Enter");
+            await page.WaitForURLAsync($"{baseUrl}/login");
+            Assert.Contains("That is not the API token.", await page.Locator("[role=alert]").InnerTextAsync(), StringComparison.Ordinal);
+
+            // The right token leads back to the page asked for first
+            await page.FillAsync("#token", Token);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync($"{baseUrl}/queue");
+            Assert.Equal("Queue", await page.Locator("h1").InnerTextAsync());
+
+            BrowserContextCookiesResult cookie = Assert.Single(await context.CookiesAsync());
+            Assert.Equal(("cirunner_login", true, SameSiteAttribute.Strict, false), (cookie.Name, cookie.HttpOnly, cookie.SameSite, cookie.Secure));
+            Assert.DoesNotContain(Token, cookie.Value, StringComparison.Ordinal);
+            Assert.Equal(CiRunner.Web.BrowserLogin.CookieValue(Token), cookie.Value);
+
+            // Other pages and the API's reads open with the cookie
+            await page.GotoAsync($"{baseUrl}/runs");
+            Assert.Equal($"{baseUrl}/runs", page.Url);
+            IResponse? api = await page.GotoAsync($"{baseUrl}/api/runs");
+            Assert.Equal(200, api!.Status);
+
+            // Logging out ends it: the next page goes to the form again
+            await page.GotoAsync($"{baseUrl}/modules");
+            await page.ClickAsync("form.logout button");
+            await page.WaitForURLAsync($"{baseUrl}/login");
+            Assert.Empty(await context.CookiesAsync());
+            await page.GotoAsync($"{baseUrl}/modules");
+            Assert.Equal($"{baseUrl}/login?returnUrl=%2Fmodules", page.Url);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+}

@@ -47,7 +47,7 @@ internal static class ScenarioEndpoints
         endpoints.MapGet("/api/scenarios", (ScenarioCatalog catalog) => Microsoft.AspNetCore.Http.Results.Json(Describe(catalog)))
             .AddEndpointFilter(ApiAccess.RequireReadAccess);
         endpoints.MapGet("/scenarios", (ScenarioCatalog catalog) => Page(catalog))
-            .AddEndpointFilter(ApiAccess.RequireReadAccess);
+            .AddEndpointFilter(ApiAccess.RequirePageAccess);
     }
 
     /// <summary>The catalog as the API shows it, after a re-check of the directory.</summary>

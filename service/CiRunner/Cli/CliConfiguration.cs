@@ -11,13 +11,18 @@ internal static class CliConfiguration
     public static IConfigurationRoot Build(string configFile) => ConfigurationLoader.BuildConfiguration(configFile);
 
     /// <summary>
-    /// The <c>Docker</c> section for the verbs that only need the engine (images), bound as written, with a relative
-    /// <c>TlsCertDirectory</c> taken from the configuration file's folder as <c>serve</c> takes it.
+    /// What the verbs that only need the engine (images) read of the <c>Docker</c> section: the endpoint and the TLS
+    /// certificates, with a relative <c>TlsCertDirectory</c> taken from the configuration file's folder as <c>serve</c>
+    /// takes it. Read key by key rather than bound, so a job setting the binder cannot parse (<c>JobTimeout: 2h</c>)
+    /// does not stop an image build.
     /// </summary>
     public static DockerOptions ReadDocker(string configFile)
     {
-        DockerOptions docker = Build(configFile).GetSection(DockerOptions.SectionName).Get<DockerOptions>() ?? new DockerOptions();
-        if (docker.TlsCertDirectory is { } certificates)
+        IConfigurationRoot configuration = Build(configFile);
+        string? Value(string key) => configuration[$"{DockerOptions.SectionName}:{key}"] is { Length: > 0 } value ? value : null;
+        var docker = new DockerOptions();
+        docker.Endpoint = Value(nameof(DockerOptions.Endpoint)) ?? docker.Endpoint;
+        if (Value(nameof(DockerOptions.TlsCertDirectory)) is { } certificates)
         {
             docker.TlsCertDirectory = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configFile))!, certificates));
         }

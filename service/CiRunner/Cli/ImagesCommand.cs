@@ -65,7 +65,7 @@ internal static class ImagesCommand
             string configFile = GlobalOptions.ResolveConfigPath(parseResult);
             if (!File.Exists(configFile))
             {
-                await Console.Error.WriteLineAsync($"Configuration file '{configFile}' not found: it lists the releases and their images (--config).");
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"Configuration file '{configFile}' not found: it lists the releases and their images (--config).");
                 return 2;
             }
 
@@ -76,13 +76,13 @@ internal static class ImagesCommand
             DockerOptions docker = CliConfiguration.ReadDocker(configFile);
             if (releases.Count == 0)
             {
-                await Console.Error.WriteLineAsync($"'{configFile}' configures no releases (section {ReleaseOptions.SectionName}).");
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"'{configFile}' configures no releases (section {ReleaseOptions.SectionName}).");
                 return 2;
             }
 
             if (!TryParseBuildArgs(parseResult.GetValue(BuildArgs) ?? [], out Dictionary<string, string> buildArgs, out string? bad))
             {
-                await Console.Error.WriteLineAsync($"--build-arg '{bad}' is not KEY=VALUE.");
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"--build-arg '{bad}' is not KEY=VALUE.");
                 return 2;
             }
 
@@ -98,15 +98,15 @@ internal static class ImagesCommand
             IReadOnlyList<ImageBuildOutcome> results;
             try
             {
-                results = await releaseImages.BuildAsync(release, parseResult.GetValue(Force), ConsoleOutput(), cancellationToken);
+                results = await releaseImages.BuildAsync(release, parseResult.GetValue(Force), BuildOutput(parseResult.InvocationConfiguration.Output), cancellationToken);
             }
             catch (ArgumentException ex)
             {
-                await Console.Error.WriteLineAsync(ex.Message);
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync(ex.Message);
                 return 2;
             }
 
-            return await ReportAsync(results);
+            return await ReportAsync(results, parseResult.InvocationConfiguration);
         });
         return build;
     }
@@ -134,21 +134,21 @@ internal static class ImagesCommand
             using ILoggerFactory loggerFactory = CreateLoggerFactory();
             using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);
             var builder = new BaseImageBuilder(client, TimeProvider.System, loggerFactory.CreateLogger<BaseImageBuilder>());
-            ImageBuildOutcome result = await builder.BuildAsync(recipe, parseResult.GetValue(Force), ConsoleOutput(), cancellationToken);
-            return await ReportAsync([result]);
+            ImageBuildOutcome result = await builder.BuildAsync(recipe, parseResult.GetValue(Force), BuildOutput(parseResult.InvocationConfiguration.Output), cancellationToken);
+            return await ReportAsync([result], parseResult.InvocationConfiguration);
         });
         return command;
     }
 
-    private static async Task<int> ReportAsync(IReadOnlyList<ImageBuildOutcome> results)
+    private static async Task<int> ReportAsync(IReadOnlyList<ImageBuildOutcome> results, InvocationConfiguration console)
     {
         foreach (ImageBuildOutcome result in results)
         {
             string status = result.Status == ImageBuildStatus.UpToDate ? "up to date" : result.Status.ToString().ToLowerInvariant();
-            Console.WriteLine($"{result.Tag}: {status} in {result.Duration.TotalSeconds:F1} s (recipe {result.RecipeHash[..Math.Min(12, result.RecipeHash.Length)]}, image {result.ImageId ?? "none"})");
+            await console.Output.WriteLineAsync($"{result.Tag}: {status} in {result.Duration.TotalSeconds:F1} s (recipe {result.RecipeHash[..Math.Min(12, result.RecipeHash.Length)]}, image {result.ImageId ?? "none"})");
             if (!result.Succeeded)
             {
-                await Console.Error.WriteLineAsync($"{result.Tag}: {result.Error}");
+                await console.Error.WriteLineAsync($"{result.Tag}: {result.Error}");
             }
         }
 
@@ -174,7 +174,7 @@ internal static class ImagesCommand
         return true;
     }
 
-    private static SynchronousProgress<string> ConsoleOutput() => new(line => Console.WriteLine($"  | {line}"));
+    private static SynchronousProgress<string> BuildOutput(TextWriter output) => new(line => output.WriteLine($"  | {line}"));
 
     private static ILoggerFactory CreateLoggerFactory() =>
         LoggerFactory.Create(logging => logging.AddSimpleConsole(console => console.SingleLine = true).SetMinimumLevel(LogLevel.Information));

@@ -337,7 +337,10 @@ public sealed partial class JobDispatcher : BackgroundService
                 Interlocked.Exchange(ref _sweepDue, 1);
             }
 
-            await FinishAsync(job.Id, outcome.Result, summary, labels, outcome.Duration, outcome.Retryable ? _service.MaxAttempts : null);
+            // A job the service's own stop cancelled is the service's doing, like a transient error: its next attempt
+            // waits in the database and runs after the next start.
+            bool retry = outcome.Retryable || (outcome.Result == JobResult.Cancelled && stoppingToken.IsCancellationRequested);
+            await FinishAsync(job.Id, outcome.Result, summary, labels, outcome.Duration, retry ? _service.MaxAttempts : null);
             activity?.SetTag("cirunner.job.result", CiRunnerTelemetry.ResultName(outcome.Result));
             if (outcome.Result != JobResult.Success)
             {
@@ -354,8 +357,8 @@ public sealed partial class JobDispatcher : BackgroundService
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            string summary = stoppingToken.IsCancellationRequested ? ShutdownSummary(null) : "Cancelled through the API.";
-            await TryFinishAsync(queued.JobId, summary, labels, JobResult.Cancelled);
+            bool shutdown = stoppingToken.IsCancellationRequested;
+            await TryFinishAsync(queued.JobId, shutdown ? ShutdownSummary(null) : "Cancelled through the API.", labels, JobResult.Cancelled, shutdown ? _service.MaxAttempts : null);
         }
         catch (Exception e)
         {
@@ -424,11 +427,11 @@ public sealed partial class JobDispatcher : BackgroundService
         }
     }
 
-    private async Task TryFinishAsync(long jobId, string summary, JobLabels? labels, JobResult result = JobResult.Error)
+    private async Task TryFinishAsync(long jobId, string summary, JobLabels? labels, JobResult result = JobResult.Error, int? retryWithinAttempts = null)
     {
         try
         {
-            await FinishAsync(jobId, result, summary, labels, null);
+            await FinishAsync(jobId, result, summary, labels, null, retryWithinAttempts);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -83,7 +83,7 @@ public sealed class JobStore
     /// <param name="jobId">The job.</param>
     /// <param name="result">How it ended.</param>
     /// <param name="summary">Why; a retry adds which job repeats it.</param>
-    /// <param name="retryWithinAttempts">The most attempts a cell may have (<c>Service:MaxAttempts</c>); null when this end is never retried. Only <see cref="JobResult.Error"/> and <see cref="JobResult.Interrupted"/> are retried.</param>
+    /// <param name="retryWithinAttempts">The most attempts a cell may have (<c>Service:MaxAttempts</c>); null when this end is never retried. Only <see cref="JobResult.Error"/>, <see cref="JobResult.Interrupted"/> and <see cref="JobResult.Cancelled"/> (by the service's own stop) are retried.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
     public async Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, int? retryWithinAttempts, CancellationToken cancellationToken)
@@ -431,7 +431,7 @@ public sealed class JobStore
 
         // Only an end that says nothing about the module is worth another attempt, whatever the caller asks.
         JobRecord? retry = null;
-        if (retryWithinAttempts is { } maxAttempts && job.Attempt < maxAttempts && result is JobResult.Error or JobResult.Interrupted)
+        if (retryWithinAttempts is { } maxAttempts && job.Attempt < maxAttempts && result is JobResult.Error or JobResult.Interrupted or JobResult.Cancelled)
         {
             int attempt = job.Attempt + 1;
             long retryId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(

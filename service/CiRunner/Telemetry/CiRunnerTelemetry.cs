@@ -124,7 +124,7 @@ public sealed class CiRunnerTelemetry
     /// one is linked). It ends once the run is stored; the run keeps its <see cref="Activity.Id"/> (the W3C
     /// traceparent) and its jobs, started later and perhaps by another process, become its children through it.
     /// </summary>
-    public static Activity? StartRun(string module, string branch, string cause)
+    public static Activity? StartRun(string instanceId, string module, string branch, string cause)
     {
         Activity? causedBy = Activity.Current;
         Activity.Current = null;
@@ -136,6 +136,8 @@ public sealed class CiRunnerTelemetry
             return null;
         }
 
+        // Run ids restart at 1 per database: the instance tells runs of different services apart in one trace store.
+        root.SetTag("cirunner.instance", instanceId);
         root.SetTag("cirunner.module", module);
         root.SetTag("cirunner.branch", branch);
         root.SetTag("cirunner.cause", cause);

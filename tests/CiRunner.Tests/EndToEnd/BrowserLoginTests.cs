@@ -10,9 +10,6 @@ public sealed class BrowserLoginTests : IDisposable
 {
     private const string Token = "browser-s3cret";
 
-    private static readonly string[] ChromiumArgs =
-        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
     private readonly ConfigFolder _folder = new();
     private readonly string _tokenVariable = $"CIRUNNER_TEST_TOKEN_{Guid.NewGuid():N}";
     private readonly int _port = FreePort.Next();
@@ -43,12 +40,7 @@ public sealed class BrowserLoginTests : IDisposable
         try
         {
             using IPlaywright playwright = await Playwright.CreateAsync();
-            await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = "/usr/bin/chromium",
-                Args = ChromiumArgs,
-                Headless = true,
-            });
+            await using IBrowser browser = await SystemChromium.LaunchAsync(playwright);
             await using IBrowserContext context = await browser.NewContextAsync();
             IPage page = await context.NewPageAsync();
 
@@ -64,14 +56,12 @@ public sealed class BrowserLoginTests : IDisposable
             // A wrong token, typed into the field that has the focus and sent with the keyboard, is refused on the form itself
             await page.WaitForFunctionAsync("document.activeElement && document.activeElement.id === 'token'");
             await page.Keyboard.TypeAsync("guess");
-            await page.Keyboard.PressAsync("Enter");
-            await page.WaitForURLAsync($"{baseUrl}/login");
+            await page.NavigateByAsync(() => page.Keyboard.PressAsync("Enter"), $"{baseUrl}/login");
             Assert.Contains("That is not the API token.", await page.Locator("[role=alert]").InnerTextAsync(), StringComparison.Ordinal);
 
             // The right token leads back to the page asked for first
             await page.FillAsync("#token", Token);
-            await page.ClickAsync("button[type=submit]");
-            await page.WaitForURLAsync($"{baseUrl}/queue");
+            await page.NavigateByAsync(() => page.ClickAsync("button[type=submit]"), $"{baseUrl}/queue");
             Assert.Equal("Queue", await page.Locator("h1").InnerTextAsync());
 
             BrowserContextCookiesResult cookie = Assert.Single(await context.CookiesAsync());
@@ -87,8 +77,7 @@ public sealed class BrowserLoginTests : IDisposable
 
             // Logging out ends it: the next page goes to the form again
             await page.GotoAsync($"{baseUrl}/modules");
-            await page.ClickAsync("form.logout button");
-            await page.WaitForURLAsync($"{baseUrl}/login");
+            await page.NavigateByAsync(() => page.ClickAsync("form.logout button"), $"{baseUrl}/login");
             Assert.Empty(await context.CookiesAsync());
             await page.GotoAsync($"{baseUrl}/modules");
             Assert.Equal($"{baseUrl}/login?returnUrl=%2Fmodules", page.Url);

@@ -17,9 +17,6 @@ namespace CiRunner.Tests.EndToEnd;
 /// </summary>
 public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
 {
-    private static readonly string[] ChromiumArgs =
-        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
     private readonly ObservedService _service;
     private readonly ITestOutputHelper _output;
 
@@ -221,8 +218,9 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     public void Traces_OfTheRun_ARecordedRootSpanWithTheJobsAsChildrenAndStepsUnderTheirJob()
     {
         // The run's root span: recorded (so exported), a root (no parent), and the traceparent the run stored
+        // Other services of this test process also have a run 1: the instance tag tells this one's apart.
         Activity root = Assert.Single(_service.Activities, a => a.DisplayName == "run" && Equals(a.GetTagItem("cirunner.run.id"), _service.Run.Run.Id)
-            && a.GetTagItem("cirunner.module") as string == _service.Run.Run.Module && a.Source.Name == CiRunnerTelemetry.ActivitySourceName);
+            && a.GetTagItem("cirunner.instance") as string == _service.ServiceInstanceId && a.Source.Name == CiRunnerTelemetry.ActivitySourceName);
         Assert.True(root.Recorded);
         Assert.Equal(default, root.ParentSpanId);
         Assert.Equal(root.Id, _service.Run.Run.TraceParent);
@@ -268,12 +266,7 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     public async Task Dashboard_InChromium_ShowsFailingAndPassingCellsApartAndLeadsToTheFailureLog()
     {
         using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Args = ChromiumArgs,
-            Headless = true,
-        });
+        await using IBrowser browser = await SystemChromium.LaunchAsync(playwright);
         IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
 
         await page.GotoAsync(_service.BaseUrl.ToString());
@@ -291,8 +284,7 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         Assert.Contains("✓", passingText, StringComparison.Ordinal);
         Assert.DoesNotContain("✓", failingText, StringComparison.Ordinal);
 
-        await failing.Locator("a").ClickAsync();
-        await page.WaitForURLAsync($"**/jobs/{_service.FailingJob.Id}");
+        await page.NavigateByAsync(() => failing.Locator("a").ClickAsync(), $"**/jobs/{_service.FailingJob.Id}");
         string log = await page.Locator("#log").InnerTextAsync();
         Assert.Contains(ObservedService.FailureText, log, StringComparison.Ordinal);
         Assert.Contains("failed", await page.Locator("#job-result").InnerTextAsync(), StringComparison.Ordinal);

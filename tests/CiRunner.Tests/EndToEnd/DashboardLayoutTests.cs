@@ -17,9 +17,6 @@ namespace CiRunner.Tests.EndToEnd;
 /// </summary>
 public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
 {
-    private static readonly string[] ChromiumArgs =
-        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
     // A commit on stable/2024.1: deploy cells on 2024.1, upgrade cells from 2023.1 (adjacent and SLURP), one rollback.
     private static readonly (string Key, JobKind Kind, string Release, string? From, string Scenario, JobResult Result)[] Cells =
     [
@@ -107,8 +104,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
 
         // The upgrade cell leads to its job: phases in the steps, the summary naming the phase, and the log
         long upgradeJob = _run.Jobs.Single(j => j.CellKey == "2023.1->2024.1/basic:upgrade").Id;
-        await page.Locator("td.cell[data-cell='2023.1->2024.1/basic:upgrade'] a").ClickAsync();
-        await page.WaitForURLAsync($"{BaseUrl}/jobs/{upgradeJob}");
+        await page.NavigateByAsync(() => page.Locator("td.cell[data-cell='2023.1->2024.1/basic:upgrade'] a").ClickAsync(), $"{BaseUrl}/jobs/{upgradeJob}");
         Assert.Contains("phase upgrade", await page.Locator("#job-result").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("2023.1->2024.1/basic:upgrade (upgrade", await page.Locator("dl").First.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Equal(["deploy", "upgrade"], await page.Locator("h2:text('Steps') + div tbody tr td:nth-child(2)").AllInnerTextsAsync());
@@ -208,7 +204,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
         public static async Task<BrowserSession> StartAsync(int width, int height)
         {
             IPlaywright playwright = await Playwright.CreateAsync();
-            IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = "/usr/bin/chromium", Args = ChromiumArgs, Headless = true });
+            IBrowser browser = await SystemChromium.LaunchAsync(playwright);
             IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
 
             // Chromium on a loaded machine (other suites share the cores) can take longer than Playwright's 30 s.

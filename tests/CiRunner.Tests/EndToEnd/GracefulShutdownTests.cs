@@ -37,7 +37,7 @@ public sealed partial class GracefulShutdownTests : IDisposable
     public void Dispose() => _service.Dispose();
 
     [Fact]
-    public async Task Stop_WhileJobsRun_ShortJobFinishesLongOneIsCancelledQueuedJobRunsAfterRestart()
+    public async Task Stop_WhileJobsRun_ShortJobFinishesLongOneIsCancelledAndItsNextAttemptRunsAfterRestartWithTheQueuedJob()
     {
         // Cells run in name order: "a-short" and "b-long" take both slots, "c-later" waits in the queue.
         _service.AddCommandScenario("a-short", "sh", "-c", "sleep 3; echo short done");
@@ -51,8 +51,10 @@ public sealed partial class GracefulShutdownTests : IDisposable
         await using (WebApplication first = _service.BuildHost())
         {
             await first.StartAsync();
-            run = await first.Services.GetRequiredService<RunLauncher>()
-                .StartAsync(new RunTrigger(RunCause.Manual, "demo", "master", _service.FirstCommit, RequestedBy: "test"), CancellationToken.None);
+            // A manual run, as the API makes it: the trigger fetches the module's mirror before the jobs need it.
+            ManualRunOutcome manual = await first.Services.GetRequiredService<ManualTrigger>()
+                .StartAsync(new ManualRunRequest("demo", "master", null, "test"), CancellationToken.None);
+            run = manual.Run ?? throw new InvalidOperationException(manual.Message);
             JobStore jobs = first.Services.GetRequiredService<JobStore>();
             await WaitForStepAsync(jobs, Job(run, "a-short").Id);
             await WaitForStepAsync(jobs, Job(run, "b-long").Id);
@@ -64,25 +66,37 @@ public sealed partial class GracefulShutdownTests : IDisposable
         JobRecord shortJob = (await store.Jobs.GetAsync(Job(run, "a-short").Id, CancellationToken.None))!;
         JobRecord longJob = (await store.Jobs.GetAsync(Job(run, "b-long").Id, CancellationToken.None))!;
         JobRecord later = (await store.Jobs.GetAsync(Job(run, "c-later").Id, CancellationToken.None))!;
+        JobRecord nextAttempt = (await store.Runs.GetDetailAsync(run.Run.Id, CancellationToken.None))!.Jobs.Single(j => j.RetryOf == longJob.Id);
         Assert.Equal(JobResult.Success, shortJob.Result);
         Assert.Equal(JobResult.Cancelled, longJob.Result);
         Assert.Matches(ShutdownSummary(), longJob.Summary);
+        Assert.Equal((JobState.Queued, 2, "b-long"), (nextAttempt.State, nextAttempt.Attempt, nextAttempt.Scenario));
         Assert.Equal(JobState.Queued, later.State);
         Assert.Null((await store.Runs.GetAsync(run.Run.Id, CancellationToken.None))!.FinishedAt);
         Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));
 
-        // The next start runs what was left queued, and the run finishes with it.
+        // The next start runs what was left queued, the long cell's next attempt included; cancelling that one
+        // through the API (it would sleep for ten minutes) finishes the run.
         await using (WebApplication second = _service.BuildHost())
         {
             await second.StartAsync();
+            JobStore jobs = second.Services.GetRequiredService<JobStore>();
+            await WaitForStepAsync(jobs, nextAttempt.Id);
+            await RunWaits.UntilAsync(
+                async () => (await jobs.GetAsync(later.Id, CancellationToken.None))!.State == JobState.Finished,
+                TimeSpan.FromMinutes(2),
+                () => $"job {later.Id} (c-later) did not finish after the restart");
+            await second.Services.GetRequiredService<RunControl>().CancelRunAsync(run.Run.Id, "test", CancellationToken.None);
             RunRecord finished = await RunWaits.ForRunAsync(second.Services.GetRequiredService<RunStore>(), run.Run.Id);
             await second.StopAsync();
             Assert.Equal(JobResult.Cancelled, finished.Result);
         }
 
         JobRecord ranLater = (await store.Jobs.GetAsync(later.Id, CancellationToken.None))!;
+        JobRecord cancelledByApi = (await store.Jobs.GetAsync(nextAttempt.Id, CancellationToken.None))!;
         Assert.Equal((JobResult.Success, 1), (ranLater.Result, ranLater.Attempt));
-        Assert.Equal(3, (await store.Runs.GetDetailAsync(run.Run.Id, CancellationToken.None))!.Jobs.Count);
+        Assert.Equal(JobResult.Cancelled, cancelledByApi.Result);
+        Assert.Equal(4, (await store.Runs.GetDetailAsync(run.Run.Id, CancellationToken.None))!.Jobs.Count);
         Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));
     }
 
@@ -110,8 +124,9 @@ public sealed partial class GracefulShutdownTests : IDisposable
 
         RunDetail stopped = (await store.Runs.GetDetailAsync(runId, CancellationToken.None))!;
         Assert.Equal(0, exitCode);
-        JobRecord cancelled = Job(stopped, "a-long");
+        JobRecord cancelled = stopped.Jobs.First(j => j.Scenario == "a-long");
         Assert.Equal(JobResult.Cancelled, cancelled.Result);
+        Assert.Equal(JobState.Queued, stopped.Jobs.Single(j => j.RetryOf == cancelled.Id).State);
         Assert.Matches(ShutdownSummary().ToString().Replace("15s", "5s", StringComparison.Ordinal), cancelled.Summary);
         Assert.Equal(JobState.Queued, Job(stopped, "b-later").State);
         Assert.Empty(await _engine.ContainersLeftAsync(_service.InstanceId));

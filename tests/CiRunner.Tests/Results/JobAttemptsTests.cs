@@ -70,6 +70,22 @@ public sealed class JobAttemptsTests : IDisposable
         Assert.Equal(JobResult.Error, completion?.CompletedRun?.Result);
     }
 
+    [Theory]
+    [InlineData(JobResult.Cancelled, true)]
+    [InlineData(JobResult.Interrupted, true)]
+    [InlineData(JobResult.Failure, false)]
+    [InlineData(JobResult.Timeout, false)]
+    [InlineData(JobResult.Success, false)]
+    public async Task MarkFinished_AskedToRetry_OnlyEndsThatSayNothingAboutTheModuleGetAnotherAttempt(JobResult result, bool retried)
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+
+        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, result, "ended", retryWithinAttempts: 3, CancellationToken.None);
+
+        Assert.Equal(retried, completion?.Retry is not null);
+        Assert.Equal(retried, completion?.CompletedRun is null);
+    }
+
     [Fact]
     public async Task RunSummaries_ReadTheLatestAttemptOfEachCellOnly()
     {

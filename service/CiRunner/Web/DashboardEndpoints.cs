@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using CiRunner.Configuration;
 using CiRunner.Execution;
@@ -121,7 +122,7 @@ internal static class DashboardEndpoints
         return Page("Runs", body.ToString(), refreshSeconds: 30);
     }
 
-    private static async Task<IResult> RunAsync(long id, RunStore runs, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> RunAsync(long id, RunStore runs, ReportStore reports, TimeProvider time, CancellationToken cancellationToken)
     {
         if (await runs.GetDetailAsync(id, cancellationToken) is not { } detail)
         {
@@ -138,7 +139,39 @@ internal static class DashboardEndpoints
             .Append("<dt>result</dt><dd>").Append(Badge(run.Result, run.FinishedAt is null ? JobState.Running : JobState.Finished)).Append("</dd>")
             .Append("<dt>created</dt><dd>").Append(Age(run.CreatedAt, now)).Append("</dd></dl>");
         AppendJobsTable(body, detail.Jobs, now);
+        AppendReports(body, await reports.ListForRunAsync(run.Id, cancellationToken), now);
         return Page($"Run #{run.Id}", body.ToString(), refreshSeconds: run.FinishedAt is null ? RefreshSeconds : null);
+    }
+
+    /// <summary>Where each report of a finished run stands: a held or failed one is the operator's to act on.</summary>
+    private static void AppendReports(StringBuilder body, IReadOnlyList<RunReportRecord> reports, DateTimeOffset now)
+    {
+        if (reports.Count == 0)
+        {
+            return;
+        }
+
+        body.Append("<h2>Reports</h2><div class=\"scroll\"><table id=\"reports\"><thead><tr><th>reporter</th><th>state</th><th>attempts</th><th>detail</th><th>updated</th></tr></thead><tbody>");
+        foreach (RunReportRecord report in reports)
+        {
+            string state = DbValue.Text(report.State);
+            string css = report.State switch
+            {
+                ReportState.Sent => "result-success",
+                ReportState.Failed => "result-failure",
+                ReportState.Held => "result-error",
+                _ => "result-skipped",
+            };
+            string next = report.State == ReportState.Pending && report.NextAttemptAt is { } at ? $" <span class=\"meta\">next attempt at {E(at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture))} UTC</span>" : "";
+            string detail = string.Join(" · ", new[] { report.Detail, report.LastError is null ? null : $"last error: {report.LastError}" }.Where(t => t is not null));
+            body.Append("<tr><td>").Append(E(report.Reporter)).Append("</td>")
+                .Append("<td class=\"").Append(css).Append("\">").Append(E(state)).Append(next).Append("</td>")
+                .Append("<td>").Append(E(report.Attempts)).Append("</td>")
+                .Append("<td>").Append(E(detail)).Append("</td>")
+                .Append("<td>").Append(Age(report.UpdatedAt, now)).Append("</td></tr>");
+        }
+
+        body.Append("</tbody></table></div>");
     }
 
     private static void AppendJobsTable(StringBuilder body, IReadOnlyList<JobRecord> jobs, DateTimeOffset now)

@@ -82,10 +82,10 @@ public sealed partial class GracefulShutdownTests : IDisposable
             await second.StartAsync();
             JobStore jobs = second.Services.GetRequiredService<JobStore>();
             await WaitForStepAsync(jobs, nextAttempt.Id);
-            await RunWaits.UntilAsync(
+            await Eventually.ForAsync(
+                $"job {later.Id} (c-later) to finish after the restart",
                 async () => (await jobs.GetAsync(later.Id, CancellationToken.None))!.State == JobState.Finished,
-                TimeSpan.FromMinutes(2),
-                () => $"job {later.Id} (c-later) did not finish after the restart");
+                TimeSpan.FromMinutes(2));
             await second.Services.GetRequiredService<RunControl>().CancelRunAsync(run.Run.Id, "test", CancellationToken.None);
             RunRecord finished = await RunWaits.ForRunAsync(second.Services.GetRequiredService<RunStore>(), run.Run.Id);
             await second.StopAsync();

@@ -133,10 +133,11 @@ public sealed class RunCommandTests : IDisposable
         {
             // When the step is under way and the process gets SIGINT, as a terminal's Ctrl+C sends it
             ResultsStore store = ResultsStore.Open(Path.Combine(_folder.Path, "data", "cirunner.db"));
-            await RunWaits.UntilAsync(async () =>
-                !process.HasExited && (await store.Jobs.GetAsync(1, CancellationToken.None))?.LogPath is { } log && File.Exists(log)
+            await Eventually.ForAsync(
+                "the step to start",
+                async () => !process.HasExited && (await store.Jobs.GetAsync(1, CancellationToken.None))?.LogPath is { } log && File.Exists(log)
                     && (await ReadSharedAsync(log)).Contains("out holding", StringComparison.Ordinal),
-                TimeSpan.FromMinutes(2), () => $"the step never started\n{output}\n{error}");
+                TimeSpan.FromMinutes(2), () => $"{output}\n{error}");
             using (Process kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
                 await kill.WaitForExitAsync();

@@ -120,7 +120,7 @@ public sealed class SecretRedactionTests : IAsyncLifetime
         // ...and went nowhere else.
         foreach (string secret in (string[])[_password, _service.Token, basic[6..]])
         {
-            Assert.DoesNotContain(secret, _service.Logs.AllText, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, _service.Logs.Text, StringComparison.Ordinal);
             Assert.All(answers, answer => Assert.DoesNotContain(secret, answer, StringComparison.Ordinal));
             byte[] needle = Encoding.UTF8.GetBytes(secret);
             Assert.All(files, bytes => Assert.Equal(-1, bytes.AsSpan().IndexOf(needle)));

@@ -20,21 +20,4 @@ public static class RunWaits
             await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token);
         }
     }
-
-    /// <summary>Polls <paramref name="condition"/> every 200 ms until it holds; fails with <paramref name="explain"/> after <paramref name="bound"/>.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan bound, Func<string> explain)
-    {
-        ArgumentNullException.ThrowIfNull(condition);
-        ArgumentNullException.ThrowIfNull(explain);
-        long started = TimeProvider.System.GetTimestamp();
-        while (!await condition())
-        {
-            if (TimeProvider.System.GetElapsedTime(started) > bound)
-            {
-                throw new TimeoutException($"Not within {bound}: {explain()}");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
-    }
 }

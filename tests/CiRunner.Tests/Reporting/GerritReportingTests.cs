@@ -123,6 +123,7 @@ public sealed class GerritReportingTests : IClassFixture<GerritReportingFixture>
         RunReportRecord heldToo = await Service.WaitForReportAsync(interrupted.Id, "gerrit");
         using var client = new HttpClient { BaseAddress = Service.BaseUrl };
         using JsonDocument api = JsonDocument.Parse(await client.GetStringAsync(new Uri($"api/runs/{error.Id}", UriKind.Relative)));
+        string page = await client.GetStringAsync(new Uri($"runs/{error.Id}", UriKind.Relative));
         var show = new StringWriter();
         await ShowCommand.WriteAsync(ResultsStore.Open(Service.Settings.DataPaths.DatabaseFile), Service.Settings.DataPaths, error.Id, show, new StringWriter(), CancellationToken.None);
 
@@ -136,6 +137,7 @@ public sealed class GerritReportingTests : IClassFixture<GerritReportingFixture>
         JsonElement gerritReport = api.RootElement.GetProperty("reports").EnumerateArray().Single(r => r.GetProperty("reporter").GetString() == "gerrit");
         Assert.Equal("Held", gerritReport.GetProperty("state").GetString());
         Assert.Matches(@"gerrit\s+held\s+1\s+-\s+Not posted: job cirunner-2024\.2-basic", show.ToString());
+        Assert.Matches(@"<tr><td>gerrit</td><td class=""result-error"">held</td><td>1</td><td>Not posted: job cirunner-2024\.2-basic", page);
         Assert.Contains(Service.Logs.Lines, l => l.StartsWith("[Warning]", StringComparison.Ordinal) && l.Contains($"Run {error.Id}: the gerrit report is HELD", StringComparison.Ordinal));
     }
 

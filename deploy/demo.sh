@@ -37,7 +37,9 @@ if [ "$serve" -eq 1 ]; then
   log "starting the service on http://127.0.0.1:8080 (Ctrl+C stops it)"
   "$cirunner" serve &
   service=$!
-  trap 'kill -INT "$service" 2>/dev/null; wait "$service"' INT TERM
+  # A background job of a script starts with SIGINT ignored, so Ctrl+C reaches only this script: it passes the stop
+  # on as SIGTERM (what systemctl stop sends), and the service drains and exits.
+  trap 'kill -TERM "$service" 2>/dev/null; wait "$service"' INT TERM
   for _ in $(seq 1 60); do
     curl -sf http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break
     kill -0 "$service" 2>/dev/null || { wait "$service"; exit $?; }

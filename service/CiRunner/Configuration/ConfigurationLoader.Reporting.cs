@@ -13,16 +13,17 @@ public static partial class ConfigurationLoader
         nameof(ReportingOptions.JUnit), nameof(ReportingOptions.RetryDelay), nameof(ReportingOptions.MaxRetryDelay), nameof(ReportingOptions.Webhooks),
     ];
 
-    private static readonly string[] _webhookKeys = [nameof(WebhookOptions.Name), nameof(WebhookOptions.Url), nameof(WebhookOptions.SecretVariable)];
+    private static readonly string[] _webhookKeys = [nameof(WebhookOptions.Name), nameof(WebhookOptions.Url), nameof(WebhookOptions.SecretVariable), nameof(WebhookOptions.SecretFile)];
 
     private static readonly string[] _gerritKeys =
     [
-        nameof(GerritOptions.Url), nameof(GerritOptions.UsernameVariable), nameof(GerritOptions.PasswordVariable), nameof(GerritOptions.CiName),
+        nameof(GerritOptions.Url), nameof(GerritOptions.UsernameVariable), nameof(GerritOptions.PasswordVariable),
+        nameof(GerritOptions.UsernameFile), nameof(GerritOptions.PasswordFile), nameof(GerritOptions.CiName),
         nameof(GerritOptions.ContactUrl), nameof(GerritOptions.Voting), nameof(GerritOptions.Label), nameof(GerritOptions.Notify),
         nameof(GerritOptions.Projects), nameof(GerritOptions.RecheckInterval), nameof(GerritOptions.NonVotingScenarios),
     ];
 
-    private static ReportingOptions ReadReporting(ConfigurationReader reader)
+    private static ReportingOptions ReadReporting(ConfigurationReader reader, string baseDirectory)
     {
         const string Section = ReportingOptions.SectionName;
         var defaults = new ReportingOptions();
@@ -66,9 +67,10 @@ public static partial class ConfigurationLoader
                 string? url = reader.String($"{at}:Url", null, IsHttpUrl, "an http:// or https:// URL without a login in it", required: true);
                 string? secretVariable = reader.String($"{at}:SecretVariable", null, EnvironmentVariableName().IsMatch,
                     $"{EnvironmentVariableExpected} that holds the HMAC secret");
+                string? secretFile = ReadSecretFile(reader, $"{at}:SecretFile", $"{at}:SecretVariable", baseDirectory, "the webhook's HMAC secret");
                 if (name is not null && url is not null)
                 {
-                    reporting.Webhooks.Add(new WebhookOptions { Name = name, Url = url, SecretVariable = secretVariable });
+                    reporting.Webhooks.Add(new WebhookOptions { Name = name, Url = url, SecretVariable = secretVariable, SecretFile = secretFile });
                 }
             }
         }
@@ -79,7 +81,8 @@ public static partial class ConfigurationLoader
     /// <param name="reader">The configuration.</param>
     /// <param name="modules">The modules read so far; project names must be theirs.</param>
     /// <param name="scenarios">The scenarios, or null when scenario files had errors (names are then not checked).</param>
-    private static GerritOptions? ReadGerrit(ConfigurationReader reader, List<TrackedModule> modules, IReadOnlyList<Scenario>? scenarios)
+    /// <param name="baseDirectory">The configuration file's folder: relative secret files are found from it.</param>
+    private static GerritOptions? ReadGerrit(ConfigurationReader reader, List<TrackedModule> modules, IReadOnlyList<Scenario>? scenarios, string baseDirectory)
     {
         const string Section = GerritOptions.SectionName;
         if (!reader.IsPresent(Section) || !reader.RejectUnknownKeys(Section, _gerritKeys))
@@ -89,7 +92,7 @@ public static partial class ConfigurationLoader
 
         var defaults = new GerritOptions();
         string? url = reader.String($"{Section}:Url", null, v => IsHttpUrl(v) && !v.TrimEnd('/').EndsWith("/a", StringComparison.Ordinal),
-            "the Gerrit server's http:// or https:// base URL, like https://review.opendev.org (without /a/ and without a login: those come from UsernameVariable and PasswordVariable)", required: true);
+            "the Gerrit server's http:// or https:// base URL, like https://review.opendev.org (without /a/ and without a login: that comes from UsernameVariable and PasswordVariable, or UsernameFile and PasswordFile)", required: true);
         string? ciName = reader.String($"{Section}:CiName", null, CiName().IsMatch,
             "the CI's name as reviewers see it, like Acme Puppet CI (letters, digits, spaces, '.', '_', '-'; at most 64 characters)", required: true);
         string? contactUrl = reader.String($"{Section}:ContactUrl", null, IsHttpUrl,
@@ -103,6 +106,8 @@ public static partial class ConfigurationLoader
                 $"{EnvironmentVariableExpected} that holds the CI account's user name")!,
             PasswordVariable = reader.String($"{Section}:PasswordVariable", defaults.PasswordVariable, EnvironmentVariableName().IsMatch,
                 $"{EnvironmentVariableExpected} that holds the CI account's HTTP password")!,
+            UsernameFile = ReadSecretFile(reader, $"{Section}:UsernameFile", $"{Section}:UsernameVariable", baseDirectory, "the CI account's user name"),
+            PasswordFile = ReadSecretFile(reader, $"{Section}:PasswordFile", $"{Section}:PasswordVariable", baseDirectory, "the CI account's HTTP password"),
             Voting = reader.Bool($"{Section}:Voting", defaults.Voting),
             Label = reader.String($"{Section}:Label", defaults.Label, GerritLabel().IsMatch, "a Gerrit label name like Verified (letters, digits and '-')")!,
             Notify = reader.String($"{Section}:Notify", defaults.Notify, v => v is "NONE" or "OWNER" or "OWNER_REVIEWERS" or "ALL", NotifyValues)!,

@@ -65,7 +65,7 @@ public static partial class ConfigurationLoader
         ScheduleOptions schedule = ReadSchedule(reader);
         HttpOptions http = ReadHttp(reader, baseDirectory);
         RetentionOptions retention = ReadRetention(reader);
-        ReportingOptions reporting = ReadReporting(reader);
+        ReportingOptions reporting = ReadReporting(reader, baseDirectory);
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);
 
         int errorsBeforeReleases = reader.Errors.Count;
@@ -91,7 +91,7 @@ public static partial class ConfigurationLoader
             : MatrixRules.Empty;
 
         // Scenario names in Gerrit:NonVotingScenarios are checked only against a complete list of scenarios.
-        GerritOptions? gerrit = ReadGerrit(reader, modules, scenariosDirectoryExists && fileErrors.Count == 0 ? scenarios : null);
+        GerritOptions? gerrit = ReadGerrit(reader, modules, scenariosDirectoryExists && fileErrors.Count == 0 ? scenarios : null, baseDirectory);
 
         var errors = reader.Errors.Concat(fileErrors).ToList();
         if (errors.Count > 0)

@@ -37,12 +37,12 @@ public static class ConfigurationReport
         string Source(SecretReference secret) => secret.File is { } file ? $"file {file}" : $"${secret.Variable} ({Set(secret.Variable!)})";
         writer.WriteLine($"  http        {settings.Http.Listen}, API token from {Source(settings.Http.ApiToken)}");
         ReportingOptions reporting = settings.Reporting;
-        IEnumerable<string> webhooks = reporting.Webhooks.Select(w => w.SecretVariable is { } secret ? $"{w.Name} (signed, ${secret} {Set(secret)})" : $"{w.Name} (unsigned)");
+        IEnumerable<string> webhooks = reporting.Webhooks.Select(w => w.Secret is { } secret ? $"{w.Name} (signed, secret from {Source(secret)})" : $"{w.Name} (unsigned)");
         writer.WriteLine($"  reporting   links to {settings.Http.PublicUrl}; JUnit {(reporting.JUnit ? "on" : "off")}; webhooks: {(reporting.Webhooks.Count == 0 ? "none" : string.Join(", ", webhooks))}");
         if (settings.Gerrit is { } gerrit)
         {
             string voting = gerrit.Voting ? $"voting {gerrit.Label}" : "comment only";
-            writer.WriteLine($"  gerrit      {gerrit.Url} as '{gerrit.CiName}', {voting}, login ${gerrit.UsernameVariable} ({Set(gerrit.UsernameVariable)}) / ${gerrit.PasswordVariable} ({Set(gerrit.PasswordVariable)}), recheck read every {Duration.Format(gerrit.RecheckInterval)}");
+            writer.WriteLine($"  gerrit      {gerrit.Url} as '{gerrit.CiName}', {voting}, login {Source(gerrit.Username)} / {Source(gerrit.Password)}, recheck read every {Duration.Format(gerrit.RecheckInterval)}");
         }
 
         writer.WriteLine();

@@ -17,6 +17,22 @@ public sealed class GerritOptions
     /// <summary>The environment variable with the CI account's HTTP password (Gerrit: Settings, HTTP Credentials).</summary>
     public string PasswordVariable { get; set; } = "CIRUNNER_GERRIT_PASSWORD";
 
+    /// <summary>Instead of <see cref="UsernameVariable"/>: a file holding the user name, readable only by the service's user. Absolute after validation.</summary>
+    public string? UsernameFile { get; set; }
+
+    /// <summary>Instead of <see cref="PasswordVariable"/>: a file holding the HTTP password, readable only by the service's user. Absolute after validation.</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>Where the CI account's user name comes from.</summary>
+    public SecretReference Username => UsernameFile is { Length: > 0 } file
+        ? SecretReference.FromFile(file, $"{SectionName}:{nameof(UsernameFile)}")
+        : SecretReference.FromVariable(UsernameVariable, $"{SectionName}:{nameof(UsernameVariable)}");
+
+    /// <summary>Where the CI account's HTTP password comes from.</summary>
+    public SecretReference Password => PasswordFile is { Length: > 0 } file
+        ? SecretReference.FromFile(file, $"{SectionName}:{nameof(PasswordFile)}")
+        : SecretReference.FromVariable(PasswordVariable, $"{SectionName}:{nameof(PasswordVariable)}");
+
     /// <summary>The CI's name: the review header says it, and <c>recheck &lt;CiName&gt;</c> re-runs only this CI.</summary>
     public string CiName { get; set; } = "";
 
@@ -47,12 +63,14 @@ public sealed class GerritOptions
     /// <summary>The module whose project this is, among <paramref name="modules"/>; null when none maps to it.</summary>
     public string? ModuleOf(string project, IEnumerable<string> modules) => modules.FirstOrDefault(m => ProjectOf(m) == project);
 
-    /// <summary>The login from the environment, or null when either variable is unset or empty.</summary>
+    /// <summary>The login from its variables or files, or null when either part is unset or empty.</summary>
     public (string Username, string Password)? ReadLogin(Func<string, string?>? getEnvironmentVariable = null)
     {
-        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
-        string? username = getEnvironmentVariable(UsernameVariable);
-        string? password = getEnvironmentVariable(PasswordVariable);
-        return string.IsNullOrEmpty(username) || string.IsNullOrEmpty(password) ? null : (username, password);
+        string? username = Username.Read(getEnvironmentVariable);
+        string? password = Password.Read(getEnvironmentVariable);
+        return username is null || password is null ? null : (username, password);
     }
+
+    /// <summary>Where the login comes from, for messages: <c>the environment variable X (Gerrit:UsernameVariable) and the file Y (Gerrit:PasswordFile)</c>.</summary>
+    public string DescribeLogin() => $"{Username.Describe()} and {Password.Describe()}";
 }

@@ -35,6 +35,14 @@ public sealed class WebhookOptions
     /// <summary>The http(s) URL the JSON summary is POSTed to.</summary>
     public string Url { get; set; } = "";
 
-    /// <summary>The environment variable with the HMAC-SHA256 secret; without one, deliveries are not signed.</summary>
+    /// <summary>The environment variable with the HMAC-SHA256 secret; without it (or <see cref="SecretFile"/>), deliveries are not signed.</summary>
     public string? SecretVariable { get; set; }
+
+    /// <summary>Instead of <see cref="SecretVariable"/>: a file holding the secret, readable only by the service's user. Absolute after validation.</summary>
+    public string? SecretFile { get; set; }
+
+    /// <summary>Where the signing secret comes from; null when deliveries are not signed.</summary>
+    public SecretReference? Secret => SecretFile is { Length: > 0 } file ? SecretReference.FromFile(file, $"webhook '{Name}' SecretFile")
+        : SecretVariable is { Length: > 0 } variable ? SecretReference.FromVariable(variable, $"webhook '{Name}' SecretVariable")
+        : null;
 }

@@ -142,7 +142,7 @@ public sealed class GerritClient : IDisposable
         string what = $"{method} /{PathOnly(path)}";
         (string Username, string Password) login = _options.ReadLogin(_getEnvironmentVariable)
             ?? throw new GerritException(GerritFailure.Login, null,
-                $"No Gerrit login for {what} on {Server}: set the environment variables {_options.UsernameVariable} and {_options.PasswordVariable} (Gerrit:UsernameVariable, Gerrit:PasswordVariable) for the service to the CI account's user name and HTTP password, then restart it.");
+                $"No Gerrit login for {what} on {Server}: set {_options.DescribeLogin()} for the service to the CI account's user name and HTTP password, then restart it.");
 
         using var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{login.Username}:{login.Password}")));
@@ -186,7 +186,7 @@ public sealed class GerritClient : IDisposable
             throw response.StatusCode switch
             {
                 HttpStatusCode.Unauthorized => new GerritException(GerritFailure.Login, status,
-                    $"Gerrit {Server} refused the login for {what} ({answer}): check that {_options.UsernameVariable} holds the CI account's user name and {_options.PasswordVariable} its HTTP password (Gerrit: Settings, HTTP Credentials; not the web login password)."),
+                    $"Gerrit {Server} refused the login for {what} ({answer}): check that {_options.Username.Describe()} holds the CI account's user name and {_options.Password.Describe()} its HTTP password (Gerrit: Settings, HTTP Credentials; not the web login password)."),
                 HttpStatusCode.Forbidden => new GerritException(GerritFailure.Login, status,
                     $"Gerrit {Server} did not allow {what} ({answer}): {said}. The CI account needs the permission (for votes, the label {_options.Label} on the project)."),
                 HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout => new GerritException(GerritFailure.Transient, status, $"Gerrit {Server} answered {what} with {answer}: {said}"),

@@ -35,7 +35,7 @@ public sealed partial class GerritReporter : IRunReporter
         if (_options.ReadLogin() is null)
         {
             // Said at start, not only when the first report waits for it.
-            LogNoLogin(_options.UsernameVariable, _options.PasswordVariable, _options.Url);
+            LogNoLogin(_options.DescribeLogin(), _options.Url);
         }
 
         // A Gerrit that hiccups (a restart behind its proxy, a 503 under load) usually answers a moment later; one that
@@ -143,8 +143,8 @@ public sealed partial class GerritReporter : IRunReporter
         return ReportOutcome.Sent($"Review on change {number}, patch set {changeRef.PatchSet}: {verdict.Reason} ({voted}).");
     }
 
-    [LoggerMessage(EventId = 7102, Level = LogLevel.Error, Message = "No Gerrit login: set {UsernameVariable} and {PasswordVariable} for the service to the CI account's user name and HTTP password on {Url}; until then Gerrit reports wait and recheck is not read")]
-    private partial void LogNoLogin(string usernameVariable, string passwordVariable, string url);
+    [LoggerMessage(EventId = 7102, Level = LogLevel.Error, Message = "No Gerrit login: set {Login} for the service to the CI account's user name and HTTP password on {Url}; until then Gerrit reports wait and recheck is not read")]
+    private partial void LogNoLogin(string login, string url);
 
     [LoggerMessage(EventId = 7101, Level = LogLevel.Warning, Message = "Gerrit request failed; retry {Retry} in {Delay}: {Error}")]
     private partial void LogRetry(int retry, TimeSpan delay, string error);

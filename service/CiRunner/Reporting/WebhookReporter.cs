@@ -53,13 +53,13 @@ public sealed class WebhookReporter : IRunReporter
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         request.Headers.Add(EventHeader, "run.finished");
         request.Headers.Add(DeliveryHeader, $"{run.Run.Id}");
-        if (_options.SecretVariable is { } variable)
+        if (_options.Secret is { } source)
         {
-            string? secret = _getEnvironmentVariable(variable);
-            if (string.IsNullOrEmpty(secret))
+            string? secret = source.Read(_getEnvironmentVariable);
+            if (secret is null)
             {
                 // Sending unsigned would teach the receiver to accept unsigned deliveries; wait for the secret.
-                return ReportOutcome.Retry($"The environment variable {variable} (the secret of webhook '{_options.Name}') is not set for the service; set it and restart.");
+                return ReportOutcome.Retry($"The secret of webhook '{_options.Name}' is missing: {source.Describe()} is unset, empty or unreadable for the service; fix it (and restart for a variable).");
             }
 
             request.Headers.Add(SignatureHeader, Sign(body, secret));

@@ -111,7 +111,7 @@ public sealed class ReportingConfigurationTests
         ConfigurationReport.WriteSummary(summary, settings, name => name == "CIRUNNER_GERRIT_PASSWORD" ? "hunter2" : null);
 
         string text = summary.ToString();
-        Assert.Contains("  reporting   links to http://127.0.0.1:8080; JUnit on; webhooks: chat (signed, $CHAT_SECRET not set)", text, StringComparison.Ordinal);
+        Assert.Contains("  reporting   links to http://127.0.0.1:8080; JUnit on; webhooks: chat (signed, secret from $CHAT_SECRET (not set))", text, StringComparison.Ordinal);
         Assert.Contains("  gerrit      https://review.example.org as 'Acme CI', comment only, login $CIRUNNER_GERRIT_USERNAME (not set) / $CIRUNNER_GERRIT_PASSWORD (set), recheck read every 2m", text, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", text, StringComparison.Ordinal);
     }

@@ -87,6 +87,58 @@ public sealed class SecretFileTests : IDisposable
         Assert.Contains("or PasswordFile: a file holding it, readable only by the service's user", error.Expected, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Load_GerritLoginAndWebhookSecretFromFiles_ReadFromThereAndNamedInMessages()
+    {
+        string password = SecretFile("secrets/gerrit-password", "http-pa55\n", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        string hook = SecretFile("secrets/hook", "hmac-s3cret\n", UnixFileMode.UserRead);
+        _folder.Set("Modules:0:ChangeRefs", true);
+        _folder.Set("Gerrit", new JsonObject
+        {
+            ["Url"] = "https://review.example.org",
+            ["CiName"] = "Acme CI",
+            ["ContactUrl"] = "https://wiki.openstack.org/wiki/ThirdPartySystems/Acme_CI",
+            ["UsernameVariable"] = "GERRIT_USER",
+            ["PasswordFile"] = "secrets/gerrit-password",
+        });
+        _folder.Set("Reporting", new JsonObject
+        {
+            ["Webhooks"] = new JsonArray(new JsonObject { ["Name"] = "chat", ["Url"] = "https://chat.example.org/hook", ["SecretFile"] = hook }),
+        });
+
+        ConfigurationLoadResult loaded = _folder.Load();
+
+        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
+        GerritOptions gerrit = loaded.Settings.Gerrit!;
+        Assert.Equal(("ci-bot", "http-pa55"), gerrit.ReadLogin(name => name == "GERRIT_USER" ? "ci-bot" : null));
+        Assert.Null(gerrit.ReadLogin(_ => null));
+        Assert.Equal($"the environment variable GERRIT_USER (Gerrit:UsernameVariable) and the file {password} (Gerrit:PasswordFile)", gerrit.DescribeLogin());
+        Assert.Equal("hmac-s3cret", Assert.Single(loaded.Settings.Reporting.Webhooks).Secret!.Read());
+    }
+
+    [Fact]
+    public void Load_GerritPasswordFileOthersCanRead_OrBesideItsVariable_IsRefusedWithTheFix()
+    {
+        string password = SecretFile("secrets/gerrit-password", "http-pa55", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        _folder.Set("Modules:0:ChangeRefs", true);
+        _folder.Set("Gerrit", new JsonObject
+        {
+            ["Url"] = "https://review.example.org",
+            ["CiName"] = "Acme CI",
+            ["ContactUrl"] = "https://wiki.openstack.org/wiki/ThirdPartySystems/Acme_CI",
+            ["PasswordFile"] = "secrets/gerrit-password",
+        });
+        ConfigurationError readable = Assert.Single(_folder.Load().Errors);
+        _folder.Set("Gerrit:PasswordVariable", "GERRIT_PASSWORD");
+        File.SetUnixFileMode(password, UnixFileMode.UserRead);
+        ConfigurationError both = Assert.Single(_folder.Load().Errors);
+
+        Assert.Equal("Gerrit:PasswordFile", readable.Location);
+        Assert.Equal($"a file only its owner can read (its mode is 0644, so group or others can read it: chmod 600 {password})", readable.Expected);
+        Assert.DoesNotContain("pa55", readable.ToString(), StringComparison.Ordinal);
+        Assert.Equal(("Gerrit:PasswordFile", "either Gerrit:PasswordVariable or Gerrit:PasswordFile, not both: remove one of them"), (both.Location, both.Expected));
+    }
+
     private string SecretFile(string relativePath, string content, UnixFileMode mode)
     {
         string path = _folder.Write(relativePath, content);

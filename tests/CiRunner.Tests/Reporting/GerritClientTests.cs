@@ -47,7 +47,7 @@ public sealed class GerritClientTests : IAsyncLifetime
         GerritException refused = await Assert.ThrowsAsync<GerritException>(() => client.GetSelfAsync(CancellationToken.None));
 
         Assert.Equal(GerritFailure.Login, refused.Failure);
-        Assert.Contains("set the environment variables GERRIT_TEST_USER and GERRIT_TEST_PASSWORD", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("set the environment variable GERRIT_TEST_USER (Gerrit:UsernameVariable) and the environment variable GERRIT_TEST_PASSWORD (Gerrit:PasswordVariable)", refused.Message, StringComparison.Ordinal);
         Assert.Empty(_gerrit.Requests);
     }
 

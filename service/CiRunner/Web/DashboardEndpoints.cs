@@ -143,6 +143,13 @@ internal static class DashboardEndpoints
         return Page($"Run #{run.Id}", body.ToString(), refreshSeconds: run.FinishedAt is null ? RefreshSeconds : null);
     }
 
+    /// <summary>The summary without the result word it starts with (<c>failure: step ...</c>): the badge before it says that already.</summary>
+    private static string? WithoutResultWord(JobRecord job)
+    {
+        string prefix = job.Result is { } result ? $"{DbValue.Text(result)}: " : "";
+        return prefix.Length > 0 && job.Summary is { } summary && summary.StartsWith(prefix, StringComparison.Ordinal) ? summary[prefix.Length..] : job.Summary;
+    }
+
     /// <summary>Where each report of a finished run stands: a held or failed one is the operator's to act on.</summary>
     private static void AppendReports(StringBuilder body, IReadOnlyList<RunReportRecord> reports, DateTimeOffset now)
     {
@@ -207,7 +214,7 @@ internal static class DashboardEndpoints
         (string symbol, string word, string css) = Describe(job.Result, job.State);
         var body = new StringBuilder();
         body.Append("<p class=\"").Append(css).Append("\" style=\"padding:.4rem .6rem\" id=\"job-result\"><span class=\"sym\" aria-hidden=\"true\">").Append(symbol)
-            .Append("</span>").Append(word).Append(job.Summary is null ? "" : $": {E(job.Summary)}").Append("</p>");
+            .Append("</span>").Append(word).Append(job.Summary is null ? "" : $": {E(WithoutResultWord(job))}").Append("</p>");
         body.Append("<dl><dt>run</dt><dd><a href=\"/runs/").Append(E(job.RunId)).Append("\">#").Append(E(job.RunId)).Append("</a>")
             .Append(run is null ? "" : $" {E(run.Module)} · {E(run.Branch)} · <code>{E(run.CommitSha)}</code>").Append("</dd>")
             .Append("<dt>cell</dt><dd>").Append(E(job.CellKey)).Append(" (").Append(E(job.Kind.ToString().ToLowerInvariant())).Append(", attempt ").Append(E(job.Attempt)).Append(")</dd>")

@@ -287,7 +287,8 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         await page.NavigateByAsync(() => failing.Locator("a").ClickAsync(), $"**/jobs/{_service.FailingJob.Id}");
         string log = await page.Locator("#log").InnerTextAsync();
         Assert.Contains(ObservedService.FailureText, log, StringComparison.Ordinal);
-        Assert.Contains("failed", await page.Locator("#job-result").InnerTextAsync(), StringComparison.Ordinal);
+        string result = await page.Locator("#job-result").InnerTextAsync();
+        Assert.StartsWith("✗failed: step 'apply'", result, StringComparison.Ordinal);
 
         // Phone width: the grid scrolls inside its box instead of widening the page.
         await page.SetViewportSizeAsync(390, 800);

@@ -410,11 +410,6 @@ public sealed class JobStore
                 job_id = excluded.job_id, result = excluded.result, commit_sha = excluded.commit_sha, finished_at = excluded.finished_at
             WHERE excluded.finished_at >= cell_results.finished_at
             """;
-        const string InsertRetry = """
-            INSERT INTO jobs (run_id, cell_key, kind, release, from_release, scenario, priority, state, queued_at, attempt, retry_of)
-            VALUES (@RunId, @CellKey, @Kind, @Release, @FromRelease, @Scenario, @Priority, 'queued', @Now, @Attempt, @RetryOf)
-            RETURNING id
-            """;
         const string UnfinishedJobsOfRun = "SELECT COUNT(*) FROM jobs WHERE run_id = @RunId AND state <> 'finished'";
         const string ResultsOfRun = "SELECT result FROM jobs WHERE run_id = @RunId AND " + JobRow.LatestAttempt;
         const string FinishRun = "UPDATE runs SET finished_at = @Now, result = @Result WHERE id = @RunId";
@@ -433,29 +428,9 @@ public sealed class JobStore
         JobRecord? retry = null;
         if (retryWithinAttempts is { } maxAttempts && job.Attempt < maxAttempts && result is JobResult.Error or JobResult.Interrupted or JobResult.Cancelled)
         {
-            int attempt = job.Attempt + 1;
-            long retryId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                InsertRetry,
-                new
-                {
-                    job.RunId,
-                    job.CellKey,
-                    Kind = DbValue.Text(job.Kind),
-                    job.Release,
-                    job.FromRelease,
-                    job.Scenario,
-                    job.Priority,
-                    Now = nowText,
-                    Attempt = attempt,
-                    RetryOf = job.Id,
-                },
-                transaction,
-                cancellationToken: cancellationToken));
-            retry = new JobRecord(
-                retryId, job.RunId, job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority,
-                JobState.Queued, Result: null, Summary: null, ImageId: null, QueuedAt: now, StartedAt: null, FinishedAt: null,
-                Duration: null, LogPath: null, attempt, RetryOf: job.Id);
-            string retried = $"Retried as job {retryId} (attempt {attempt} of {maxAttempts}).";
+            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1);
+            retry = await RunStore.QueueJobAsync(connection, transaction, job.RunId, next, now, retryOf: job.Id, cancellationToken);
+            string retried = $"Retried as job {retry.Id} (attempt {retry.Attempt} of {maxAttempts}).";
             summary = string.IsNullOrEmpty(summary) ? retried : $"{summary}\n{retried}";
         }
 

@@ -31,12 +31,6 @@ public sealed class RunStore
             VALUES (@Cause, @Module, @Branch, @CommitSha, @ChangeRef, @PatchSet, @RequestedBy, @CreatedAt, @FinishedAt, @Result, @TraceParent)
             RETURNING id
             """;
-        const string InsertJob = """
-            INSERT INTO jobs (run_id, cell_key, kind, release, from_release, scenario, priority, state, queued_at, attempt)
-            VALUES (@RunId, @CellKey, @Kind, @Release, @FromRelease, @Scenario, @Priority, 'queued', @QueuedAt, @Attempt)
-            RETURNING id
-            """;
-
         DateTimeOffset now = DbValue.Now(_timeProvider);
         JobResult? emptyRunResult = jobs.Count == 0 ? JobResult.Skipped : null;
         DateTimeOffset? emptyRunFinishedAt = jobs.Count == 0 ? now : null;
@@ -66,26 +60,7 @@ public sealed class RunStore
         var stored = new List<JobRecord>(jobs.Count);
         foreach (NewJob job in jobs)
         {
-            long jobId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                InsertJob,
-                new
-                {
-                    RunId = runId,
-                    job.CellKey,
-                    Kind = DbValue.Text(job.Kind),
-                    job.Release,
-                    job.FromRelease,
-                    job.Scenario,
-                    job.Priority,
-                    QueuedAt = DbValue.Time(now),
-                    job.Attempt,
-                },
-                transaction,
-                cancellationToken: cancellationToken));
-            stored.Add(new JobRecord(
-                jobId, runId, job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority,
-                JobState.Queued, Result: null, Summary: null, ImageId: null, QueuedAt: now, StartedAt: null, FinishedAt: null,
-                Duration: null, LogPath: null, job.Attempt));
+            stored.Add(await QueueJobAsync(connection, transaction, runId, job, now, retryOf: null, cancellationToken));
         }
 
         if (run.HeadRef is { } headRef)
@@ -174,6 +149,39 @@ public sealed class RunStore
         IEnumerable<JobRow> jobs = await connection.QueryAsync<JobRow>(
             new CommandDefinition(SelectJobs, new { RunId = runId }, transaction, cancellationToken: cancellationToken));
         return new RunDetail(run, jobs.Select(j => j.ToRecord()).ToList());
+    }
+
+    /// <summary>Queues one job of a run inside the caller's transaction: a cell of a new run, or a cell's next attempt (<paramref name="retryOf"/>).</summary>
+    internal static async Task<JobRecord> QueueJobAsync(
+        SqliteConnection connection, DbTransaction transaction, long runId, NewJob job, DateTimeOffset now, long? retryOf, CancellationToken cancellationToken)
+    {
+        const string InsertJob = """
+            INSERT INTO jobs (run_id, cell_key, kind, release, from_release, scenario, priority, state, queued_at, attempt, retry_of)
+            VALUES (@RunId, @CellKey, @Kind, @Release, @FromRelease, @Scenario, @Priority, 'queued', @QueuedAt, @Attempt, @RetryOf)
+            RETURNING id
+            """;
+
+        long jobId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            InsertJob,
+            new
+            {
+                RunId = runId,
+                job.CellKey,
+                Kind = DbValue.Text(job.Kind),
+                job.Release,
+                job.FromRelease,
+                job.Scenario,
+                job.Priority,
+                QueuedAt = DbValue.Time(now),
+                job.Attempt,
+                RetryOf = retryOf,
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+        return new JobRecord(
+            jobId, runId, job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority,
+            JobState.Queued, Result: null, Summary: null, ImageId: null, QueuedAt: now, StartedAt: null, FinishedAt: null,
+            Duration: null, LogPath: null, job.Attempt, retryOf);
     }
 
     internal static async Task<RunRecord?> GetAsync(SqliteConnection connection, DbTransaction? transaction, long runId, CancellationToken cancellationToken)

@@ -165,6 +165,7 @@ public sealed class GerritReportingTests : IClassFixture<GerritReportingFixture>
 
         RunReportRecord gerrit = await Service.WaitForReportAsync(run.Id, "gerrit");
         await Service.WaitForReportAsync(run.Id, "webhook:chat");
+        await Service.WaitForReportAsync(run.Id, "junit");
 
         Assert.Equal(ReportState.Sent, gerrit.State);
         var (text, _, _, votes) = Assert.Single(Gerrit.CiMessages(1012));

@@ -33,10 +33,14 @@ public sealed class ModuleSetResolver
             bool underTest = moduleUnderTest is not null && commitUnderTest is not null && module.Name == moduleUnderTest.Name;
             string url = underTest ? moduleUnderTest!.Url : module.Git;
             string? reference = underTest ? commitUnderTest : module.Ref;
-            string repository = LocalRepository(module.Name, url)
-                ?? throw new ModuleSetException(
+            List<string> repositories = LocalRepositories(module.Name, url);
+            if (repositories.Count == 0)
+            {
+                throw new ModuleSetException(
                     $"Module '{module.Name}' ({puppetfile.Path} line {module.Line}) has no local mirror at {MirrorPath(module.Name)}; the poller creates it (cirunner serve), or use a repository path on this machine as its :git.");
-            string commit = ResolveCommit(repository, reference, module.Name);
+            }
+
+            (string repository, string commit) = ResolveCommit(repositories, reference, module.Name);
             sources.Add(new GitModuleSource(module.Name, repository, commit));
             lockfile.Add(new JobModuleRecord(module.Name, url, reference, commit));
         }
@@ -52,25 +56,49 @@ public sealed class ModuleSetResolver
     /// <summary>Where the poller keeps a module's bare mirror.</summary>
     public string MirrorPath(string module) => Path.Combine(_paths.MirrorsDirectory, module + ".git");
 
-    private string? LocalRepository(string module, string url)
+    /// <summary>
+    /// The mirror first, then a repository on this machine named by the URL: the mirror may exist before its first
+    /// fetch has finished (the service's first poll), and a local repository has every commit anyway.
+    /// </summary>
+    private List<string> LocalRepositories(string module, string url)
     {
+        var repositories = new List<string>();
         string mirror = MirrorPath(module);
         if (Repository.IsValid(mirror))
         {
-            return mirror;
+            repositories.Add(mirror);
         }
 
         string path = url.StartsWith("file://", StringComparison.Ordinal) ? new Uri(url).LocalPath : url;
-        return Path.IsPathFullyQualified(path) && Repository.IsValid(path) ? path : null;
+        if (Path.IsPathFullyQualified(path) && Repository.IsValid(path))
+        {
+            repositories.Add(path);
+        }
+
+        return repositories;
     }
 
-    private static string ResolveCommit(string repositoryPath, string? reference, string module)
+    private static (string Repository, string Commit) ResolveCommit(List<string> repositories, string? reference, string module)
+    {
+        foreach (string repositoryPath in repositories)
+        {
+            if (FindCommit(repositoryPath, reference) is { } commit)
+            {
+                return (repositoryPath, commit);
+            }
+        }
+
+        throw new ModuleSetException(reference is null
+            ? $"Module '{module}': {repositories[0]} has no default branch to use; pin a :ref."
+            : $"Module '{module}': '{reference}' is neither a branch, a tag nor a commit of {string.Join(" or ", repositories)}.");
+    }
+
+    private static string? FindCommit(string repositoryPath, string? reference)
     {
         using var repository = new Repository(repositoryPath);
         if (reference is null)
         {
-            return repository.Head.Tip?.Sha
-                ?? throw new ModuleSetException($"Module '{module}': {repositoryPath} has no default branch to use; pin a :ref.");
+            return repository.Head.Tip?.Sha;
         }
 
         foreach (string candidate in (string[])[$"refs/heads/{reference}", $"refs/tags/{reference}", $"refs/remotes/origin/{reference}", reference])
@@ -81,6 +109,6 @@ public sealed class ModuleSetResolver
             }
         }
 
-        throw new ModuleSetException($"Module '{module}': '{reference}' is neither a branch, a tag nor a commit of {repositoryPath}.");
+        return null;
     }
 }

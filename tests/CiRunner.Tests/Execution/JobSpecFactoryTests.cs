@@ -72,6 +72,17 @@ public sealed class JobSpecFactoryTests : IDisposable
     }
 
     [Fact]
+    public void Create_MirrorNotFetchedYet_TheCommitComesFromTheLocalRepositoryItMirrors()
+    {
+        // The service's first poll has created the module's mirror but not yet fetched into it.
+        Repository.Init(_folder.Combine("data", "mirrors", "demo.git"), isBare: true);
+
+        (_, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));
+
+        Assert.Equal(_underTest, Assert.Single(lockfile).CommitSha);
+    }
+
+    [Fact]
     public void Create_UpgradeJob_StartsFromTheFromReleasesImageAndModuleSetThenPreparesAndUpgrades()
     {
         (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));

@@ -48,6 +48,7 @@ internal static class Html
         dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .2rem 1rem; }
         dt { color: var(--muted); }
         dd { margin: 0; overflow-wrap: anywhere; }
+        main p, main h2 { overflow-wrap: anywhere; }
         @media (max-width: 600px) { main { padding: .5rem; } th, td { padding: .25rem .35rem; } dl { grid-template-columns: minmax(0, 1fr); } h1 { overflow-wrap: anywhere; } }
         """;
 

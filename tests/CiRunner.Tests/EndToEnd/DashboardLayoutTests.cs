@@ -162,7 +162,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
             await page.GotoAsync(BaseUrl + path);
             int pageWidth = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
             string widest = await page.EvaluateAsync<string>(
-                "w => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ')",
+                "w => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w && !e.parentElement.closest('.scroll')).slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ')",
                 width);
             Assert.True(pageWidth <= width, $"{path} is {pageWidth} px wide in a {width} px viewport: {widest}");
         }

@@ -22,6 +22,7 @@ public static partial class ConfigurationLoader
         nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
         nameof(DockerOptions.PidsLimit), nameof(DockerOptions.NetworkMode), nameof(DockerOptions.JobTimeout),
         nameof(DockerOptions.TlsCertDirectory), nameof(DockerOptions.NoNewPrivileges), nameof(DockerOptions.DropCapabilities),
+        nameof(DockerOptions.BootTimeout),
     ];
 
     // Linux capability names (capabilities(7)); Docker refuses a container with any other.
@@ -51,7 +52,8 @@ public static partial class ConfigurationLoader
     private static readonly string[] _releaseKeys =
     [
         nameof(ReleaseOptions.Name), nameof(ReleaseOptions.Branches), nameof(ReleaseOptions.Image), nameof(ReleaseOptions.Puppetfile),
-        nameof(ReleaseOptions.Slurp), nameof(ReleaseOptions.UpgradePrepareCommand),
+        nameof(ReleaseOptions.Slurp), nameof(ReleaseOptions.UpgradePrepareCommand), nameof(ReleaseOptions.Suite),
+        nameof(ReleaseOptions.Init), nameof(ReleaseOptions.PackageSnapshot),
     ];
 
     private static ServiceOptions ReadService(ConfigurationReader reader, string baseDirectory)
@@ -114,6 +116,8 @@ public static partial class ConfigurationLoader
                 "a Docker network mode such as none, bridge or host (none keeps jobs offline)")!,
             JobTimeout = reader.Duration($"{Section}:JobTimeout", defaults.JobTimeout, t => t > TimeSpan.Zero, Matrix.Duration.Expected + ", longer than zero"),
             NoNewPrivileges = reader.Bool($"{Section}:NoNewPrivileges", defaults.NoNewPrivileges),
+            BootTimeout = reader.Duration($"{Section}:BootTimeout", defaults.BootTimeout, t => t >= TimeSpan.FromSeconds(5) && t <= TimeSpan.FromHours(1),
+                Matrix.Duration.Expected + ", from 5 s to 1 h"),
             DropCapabilities = reader.StringList($"{Section}:DropCapabilities", "a JSON array of Linux capability names like [\"NET_RAW\", \"MKNOD\"]",
                 c => _capabilities.Contains(CapabilityName(c)), "a Linux capability name like NET_RAW or CAP_NET_RAW (see capabilities(7)), or ALL")
                 ?.Select(CapabilityName).Distinct(StringComparer.Ordinal).ToList() ?? defaults.DropCapabilities,
@@ -443,6 +447,10 @@ public static partial class ConfigurationLoader
             bool? slurp = reader.NullableBool($"{key}:Slurp");
             List<string>? prepare = reader.StringList($"{key}:UpgradePrepareCommand",
                 "an argument array like [\"/usr/local/bin/switch-repos\", \"2024.1\"]", a => a.Length > 0, "a non-empty argument");
+            string suite = reader.String($"{key}:Suite", "bookworm", DebianSuite().IsMatch,
+                "a Debian suite its base image is made of, like bookworm or trixie (cirunner images base --suite <suite>)")!;
+            InitSystem? init = ReadInitSystem(reader, $"{key}:Init");
+            bool packageSnapshot = reader.Bool($"{key}:PackageSnapshot", false);
 
             if (reader.Errors.Count > errorsBefore || name is null || branches is null || image is null)
             {
@@ -458,11 +466,30 @@ public static partial class ConfigurationLoader
                 Puppetfile = puppetfile,
                 Slurp = slurp,
                 UpgradePrepareCommand = prepare ?? [],
+                Suite = suite,
+                Init = init ?? InitSystem.None,
+                PackageSnapshot = packageSnapshot,
             });
         }
 
         return releases;
     }
+
+    /// <summary>An <see cref="InitSystem"/> by its lower-case name (<c>none</c>, <c>systemd</c>); null when absent or reported.</summary>
+    internal static InitSystem? ReadInitSystem(ConfigurationReader reader, string key)
+    {
+        string? text = reader.String(key, null, v => ParseInitSystem(v) is not null,
+            "none (the step script is PID 1) or systemd (the container boots systemd, as a node does)");
+        return text is null ? null : ParseInitSystem(text);
+    }
+
+    /// <summary>Parses <c>none</c> or <c>systemd</c>.</summary>
+    public static InitSystem? ParseInitSystem(string text) => text switch
+    {
+        "none" => InitSystem.None,
+        "systemd" => InitSystem.Systemd,
+        _ => null,
+    };
 
     /// <summary>Numbered releases (YYYY.N) ascend; series names (zed and older) come before all of them.</summary>
     private static (int Year, int Number, string Name)? CheckReleaseOrder(ConfigurationReader reader, string key, string name, (int Year, int Number, string Name)? newest)
@@ -526,7 +553,12 @@ public static partial class ConfigurationLoader
             }
 
             bool slurp = release.Slurp ?? NumberedRelease().Match(release.Name) is { Success: true } m && m.Groups["number"].Value == "1";
-            releases.Add(new Release(release.Name, releases.Count, release.Branches, release.Image, slurp, parsed.Puppetfile, release.UpgradePrepareCommand));
+            releases.Add(new Release(release.Name, releases.Count, release.Branches, release.Image, slurp, parsed.Puppetfile, release.UpgradePrepareCommand)
+            {
+                Suite = release.Suite,
+                Init = release.Init,
+                PackageSnapshot = release.PackageSnapshot,
+            });
         }
 
         return allLoaded;
@@ -643,6 +675,10 @@ public static partial class ConfigurationLoader
 
     [GeneratedRegex("^(?<year>[0-9]{4})\\.(?<number>[0-9]+)$", RegexOptions.CultureInvariant)]
     private static partial Regex NumberedRelease();
+
+    // Debian's suite and code names: bookworm, trixie, sid, stable, testing.
+    [GeneratedRegex("^[a-z][a-z0-9-]{1,31}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DebianSuite();
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
     private static partial Regex EnvironmentVariableName();

@@ -39,6 +39,12 @@ public sealed class DockerOptions
     /// </summary>
     public bool NoNewPrivileges { get; set; } = true;
 
+    /// <summary>
+    /// How long a container that boots systemd (<c>Releases[].Init</c>) may take to reach <c>running</c> (or
+    /// <c>degraded</c>) before the job ends as an error with the journal's tail.
+    /// </summary>
+    public TimeSpan BootTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Linux capabilities taken from job containers on top of Docker's defaults (none of them is needed to apply Puppet catalogs).</summary>
     public List<string> DropCapabilities { get; set; } = ["NET_RAW", "MKNOD"];
 }

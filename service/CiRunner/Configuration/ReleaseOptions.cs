@@ -1,3 +1,5 @@
+using CiRunner.Matrix;
+
 namespace CiRunner.Configuration;
 
 /// <summary>
@@ -25,4 +27,16 @@ public sealed class ReleaseOptions
 
     /// <summary>Command run inside the container before upgrading to this release (for example switching package repositories).</summary>
     public List<string> UpgradePrepareCommand { get; set; } = [];
+
+    /// <summary>Debian suite of the release's base image (<c>cirunner/base:&lt;suite&gt;</c>), which its recipe is built FROM.</summary>
+    public string Suite { get; set; } = "bookworm";
+
+    /// <summary>What runs as PID 1 in the release's job containers: <c>none</c> (the step script) or <c>systemd</c> (a booted node).</summary>
+    public InitSystem Init { get; set; } = InitSystem.None;
+
+    /// <summary>
+    /// Freeze the release image's packages into a package snapshot when the image is built, and move the node onto it
+    /// (offline) at the start of the upgrade phase of every upgrade cell into this release.
+    /// </summary>
+    public bool PackageSnapshot { get; set; }
 }

@@ -18,8 +18,19 @@ public sealed record BaseImageRecipe(string Tag, string Suite, string Mirror, IR
 {
     public const string DefaultTag = "cirunner/base:bookworm";
 
-    /// <summary>Debian 12 minbase with Puppet 7, the base of every release image.</summary>
-    public static BaseImageRecipe Default { get; } = new(DefaultTag, "bookworm", "http://deb.debian.org/debian", ["puppet"], TimeSpan.FromMinutes(20));
+    /// <summary>
+    /// Debian 12 minbase with Puppet 7 and systemd, the base of every release image. systemd, systemd-sysv (the
+    /// <c>/sbin/init</c> link) and dbus let a job container boot as a node does (<c>Releases[].Init</c>), so Puppet's
+    /// <c>service</c> resources start services for real; containers that do not boot it never run it.
+    /// </summary>
+    public static BaseImageRecipe Default { get; } = new(DefaultTag, "bookworm", "http://deb.debian.org/debian", ["puppet", "systemd", "systemd-sysv", "dbus"], TimeSpan.FromMinutes(20));
+
+    /// <summary>The base image of a Debian suite (<c>cirunner/base:&lt;suite&gt;</c>) with the same packages.</summary>
+    public static BaseImageRecipe ForSuite(string suite)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(suite);
+        return Default with { Suite = suite, Tag = $"cirunner/base:{suite}" };
+    }
 
     /// <summary>Bump when the way the rootfs is made changes, so existing images are rebuilt.</summary>
     internal const int BuilderVersion = 1;

@@ -29,6 +29,15 @@ public sealed record JobSpec(
     string LogFilePath,
     ContainerLimits Limits)
 {
+    /// <summary>What runs as PID 1: the step script itself, or systemd (then the steps run beside it).</summary>
+    public InitSystem Init { get; init; } = InitSystem.None;
+
+    /// <summary>How long systemd may take to come up when <see cref="Init"/> is systemd.</summary>
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The package snapshot mounted read-only at <see cref="PackageSnapshotSource.MountPath"/>; null when the job needs none.</summary>
+    public PackageSnapshotSource? PackageSnapshot { get; init; }
+
     public string RunIdText => RunId.ToString(CultureInfo.InvariantCulture);
 
     public string JobIdText => JobId.ToString(CultureInfo.InvariantCulture);
@@ -91,4 +100,17 @@ public sealed record ContainerLimits(long MemoryBytes, double Cpus, long PidsLim
         ArgumentNullException.ThrowIfNull(options);
         return new ContainerLimits(options.MemoryMb * 1024L * 1024L, options.Cpus, options.PidsLimit, options.NetworkMode, options.NoNewPrivileges, options.DropCapabilities);
     }
+}
+
+/// <summary>
+/// The package snapshot a job moves its node onto: the one frozen from <paramref name="ReleaseImage"/>, the image of
+/// <paramref name="Release"/> as it is now (a rebuilt image has a snapshot of its own).
+/// </summary>
+public sealed record PackageSnapshotSource(string Release, string ReleaseImage)
+{
+    /// <summary>Where the snapshot (an apt repository and the script that moves the node onto it) appears in the container.</summary>
+    public const string MountPath = "/cirunner/snapshot";
+
+    /// <summary>The script in the snapshot that switches apt to it and upgrades the node, offline.</summary>
+    public const string UpgradeScript = MountPath + "/upgrade-node";
 }

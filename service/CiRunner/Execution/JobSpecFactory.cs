@@ -19,6 +19,15 @@ public sealed class JobSpecFactory
     public const string UpgradePhase = "upgrade";
     public const string RollbackPhase = "rollback";
 
+    /// <summary>The step that runs the target's <c>UpgradePrepareCommand</c>.</summary>
+    public const string UpgradePrepareStep = "upgrade-prepare";
+
+    /// <summary>The step that moves the node onto the target's package snapshot.</summary>
+    public const string UpgradePackagesStep = "upgrade-packages";
+
+    /// <summary>A release upgrade of a node's packages takes minutes (about five on two cores for a keystone and glance node).</summary>
+    public static readonly TimeSpan UpgradePackagesTimeout = TimeSpan.FromMinutes(30);
+
     private readonly CiRunnerSettings _settings;
     private readonly ModuleSetResolver _resolver;
     private readonly ScenarioCatalog? _scenarios;
@@ -51,7 +60,12 @@ public sealed class JobSpecFactory
             ?? throw new ModuleSetException($"Scenario '{job.Scenario}' is no longer in {_settings.Service.ScenariosDirectory}; the job cannot run.");
         TrackedModule? moduleUnderTest = _settings.FindModule(run.Module);
         string manifest = Path.GetFileName(scenario.ManifestPath);
-        ScenarioFile[] files = [new ScenarioFile(manifest, scenario.ManifestPath)];
+        string scenarioFolder = Path.GetDirectoryName(scenario.SourcePath)!;
+        ScenarioFile[] files =
+        [
+            new ScenarioFile(manifest, scenario.ManifestPath),
+            .. scenario.Files.Select(f => new ScenarioFile(Path.GetRelativePath(scenarioFolder, f).Replace('\\', '/'), f)),
+        ];
         var phases = new List<JobPhase>();
         var lockfile = new List<JobModuleRecord>();
         void AddPhase(string name, Puppetfile puppetfile, bool underTest, IReadOnlyList<StepDefinition> steps)
@@ -79,6 +93,8 @@ public sealed class JobSpecFactory
 
         IReadOnlyList<StepDefinition> deploySteps = [.. scenario.Steps, .. scenario.Seed, .. scenario.Verify];
         Release image = release;
+        InitSystem init = scenario.InitOn(release);
+        PackageSnapshotSource? snapshot = null;
         IReadOnlyList<StepDefinition> laterSteps = [.. scenario.Steps, .. scenario.Verify];
         if (job.Kind == JobKind.Deploy)
         {
@@ -93,10 +109,20 @@ public sealed class JobSpecFactory
             // and module set, and the target's UpgradePrepareCommand (switching package repositories, upgrading
             // packages) is what moves it to the target release before the target's module set is applied.
             image = from;
+
+            // The container boots once, from the from-release's image: systemd when either release (or the scenario) asks.
+            init = scenario.Init ?? (from.Init == InitSystem.Systemd || release.Init == InitSystem.Systemd ? InitSystem.Systemd : InitSystem.None);
             AddPhase(DeployPhase, from.Puppetfile, underTest: false, deploySteps);
-            IReadOnlyList<StepDefinition> upgradeSteps = release.UpgradePrepareCommand.Count == 0
-                ? laterSteps
-                : [new StepDefinition(StepKind.Command, "upgrade-prepare", release.UpgradePrepareCommand, ScenarioLoader.DefaultCommandTimeout), .. laterSteps];
+
+            // A target with a package snapshot moves the node's packages onto it first, offline, as an operator's release
+            // upgrade does; a configured UpgradePrepareCommand replaces that step (and still finds the snapshot mounted).
+            snapshot = release.PackageSnapshot ? new PackageSnapshotSource(release.Name, release.Image) : null;
+            StepDefinition? prepare = release.UpgradePrepareCommand.Count > 0
+                ? new StepDefinition(StepKind.Command, UpgradePrepareStep, release.UpgradePrepareCommand, ScenarioLoader.DefaultCommandTimeout)
+                : snapshot is not null
+                    ? new StepDefinition(StepKind.Command, UpgradePackagesStep, ["/bin/sh", PackageSnapshotSource.UpgradeScript], UpgradePackagesTimeout)
+                    : null;
+            IReadOnlyList<StepDefinition> upgradeSteps = prepare is null ? laterSteps : [prepare, .. laterSteps];
             AddPhase(UpgradePhase, release.Puppetfile, underTest: true, upgradeSteps);
             if (job.Kind == JobKind.Rollback)
             {
@@ -113,7 +139,12 @@ public sealed class JobSpecFactory
             phases,
             _settings.Docker.JobTimeout,
             _settings.DataPaths.JobLogFile(run.Id, job.Id),
-            ContainerLimits.FromOptions(_settings.Docker) with { NetworkMode = scenario.Network ?? _settings.Docker.NetworkMode });
+            ContainerLimits.FromOptions(_settings.Docker) with { NetworkMode = scenario.Network ?? _settings.Docker.NetworkMode })
+        {
+            Init = init,
+            BootTimeout = _settings.Docker.BootTimeout,
+            PackageSnapshot = snapshot,
+        };
         return (spec, lockfile);
     }
 }

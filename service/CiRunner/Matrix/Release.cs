@@ -17,6 +17,25 @@ public sealed record Release(
     Puppetfile Puppetfile,
     IReadOnlyList<string> UpgradePrepareCommand)
 {
+    /// <summary>Debian suite of the release's base image (<c>cirunner/base:&lt;suite&gt;</c>).</summary>
+    public string Suite { get; init; } = "bookworm";
+
+    /// <summary>What runs as PID 1 in the release's job containers.</summary>
+    public InitSystem Init { get; init; } = InitSystem.None;
+
+    /// <summary>Whether the release has a package snapshot that upgrade cells into it move the node onto.</summary>
+    public bool PackageSnapshot { get; init; }
+
     /// <summary>The development release is the one that maps to <c>master</c>.</summary>
     public bool IsDevelopment => BranchCandidates.Contains("master", StringComparer.Ordinal);
+}
+
+/// <summary>What a job container runs as PID 1.</summary>
+public enum InitSystem
+{
+    /// <summary>The step script itself: nothing else runs, services that steps start live only as its children.</summary>
+    None,
+
+    /// <summary>systemd boots first, as on a node; the steps run beside it and Puppet's service resources start units for real.</summary>
+    Systemd,
 }

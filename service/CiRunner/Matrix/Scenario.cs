@@ -35,6 +35,22 @@ public sealed record Scenario(
     /// <summary>Docker network mode of the scenario's containers; null means <c>Docker:NetworkMode</c> (<c>none</c> by default).</summary>
     public string? Network { get; init; }
 
+    /// <summary>What runs as PID 1 in the scenario's containers; null means the release's <see cref="Release.Init"/>.</summary>
+    public InitSystem? Init { get; init; }
+
+    /// <summary>
+    /// Files beside the scenario file (scripts its steps call, an openrc), as full paths, copied with the manifest into
+    /// <c>/cirunner/scenario/</c> under their path relative to the scenario's folder.
+    /// </summary>
+    public IReadOnlyList<string> Files { get; init; } = [];
+
+    /// <summary>The init system of this scenario's jobs on <paramref name="release"/>: the scenario's when it says, else the release's.</summary>
+    public InitSystem InitOn(Release release)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        return Init ?? release.Init;
+    }
+
     public bool AppliesTo(string release) =>
         Releases.Count == 0 || Releases.Contains(release, StringComparer.Ordinal);
 

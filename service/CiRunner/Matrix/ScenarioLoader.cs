@@ -24,7 +24,7 @@ public static partial class ScenarioLoader
     public static readonly TimeSpan DefaultApplyTimeout = TimeSpan.FromMinutes(30);
     public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(10);
 
-    private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "rollback", "steps", "seed", "verify", "network"];
+    private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "rollback", "steps", "seed", "verify", "network", "init", "files"];
     private static readonly string[] _stepKeys = ["type", "name", "command", "timeout", "noop"];
 
     /// <summary>
@@ -174,6 +174,8 @@ public static partial class ScenarioLoader
             List<StepDefinition> seed = ReadCommandSteps(entries, "seed");
             List<StepDefinition> verify = ReadCommandSteps(entries, "verify");
             string? network = ReadNetwork(entries);
+            InitSystem? init = ReadInit(entries);
+            List<string> files = ReadFiles(entries, manifest);
 
             if (releases is not null && modules.Count > 0)
             {
@@ -190,6 +192,8 @@ public static partial class ScenarioLoader
                 Seed = seed,
                 Verify = verify,
                 Network = network,
+                Init = init,
+                Files = files,
             };
             return (scenario, LineOf(entries["name"].Value.Start));
         }
@@ -395,6 +399,60 @@ public static partial class ScenarioLoader
             }
 
             return text;
+        }
+
+        private InitSystem? ReadInit(Dictionary<string, (YamlNode Key, YamlNode Value)> entries)
+        {
+            if (!entries.TryGetValue("init", out (YamlNode Key, YamlNode Value) entry))
+            {
+                return null;
+            }
+
+            string? text = Scalar(entry.Value);
+            InitSystem? init = text is null ? null : ConfigurationLoader.ParseInitSystem(text);
+            if (init is null)
+            {
+                Error(entry.Value.Start, "init", text ?? Describe(entry.Value),
+                    "none (the step script is PID 1) or systemd (the container boots systemd, as a node does); leave it out for the release's Init");
+            }
+
+            return init;
+        }
+
+        /// <summary>The <c>files</c> list: existing files in the scenario's folder or below it, as full paths.</summary>
+        private List<string> ReadFiles(Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string? manifest)
+        {
+            var files = new List<string>();
+            if (!entries.TryGetValue("files", out (YamlNode Key, YamlNode Value) entry))
+            {
+                return files;
+            }
+
+            const string Expected = "a list of files beside the scenario file that its steps use, like [seed.sh, verify.sh]";
+            string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            foreach ((string text, Mark at) in StringList(entry.Value, "files", Expected) ?? [])
+            {
+                string full = Path.GetFullPath(Path.Combine(folder, text));
+                string relative = Path.GetRelativePath(folder, full);
+                if (Path.IsPathRooted(text) || relative.StartsWith("..", StringComparison.Ordinal) || relative == ".")
+                {
+                    Error(at, "files", text, "a path relative to the scenario file's folder, inside it (no absolute path, no ..)");
+                }
+                else if (!File.Exists(full))
+                {
+                    Error(at, "files", text, $"an existing file beside the scenario file ({full} does not exist)");
+                }
+                else if (files.Contains(full, StringComparer.Ordinal) || string.Equals(full, manifest, StringComparison.Ordinal))
+                {
+                    Error(at, "files", text, "each file once (the manifest is copied anyway)");
+                }
+                else
+                {
+                    files.Add(full);
+                }
+            }
+
+            return files;
         }
 
         private StepDefinition? ReadStep(YamlNode node, string key, bool commandOnly = false)

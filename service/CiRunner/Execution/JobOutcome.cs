@@ -29,6 +29,9 @@ public sealed record JobOutcome(
     /// not have: exit 125, 126, 127) are never retryable.
     /// </summary>
     public bool Retryable { get; init; }
+
+    /// <summary>The package snapshot the job's container mounted (part of its lockfile); null when it needed none.</summary>
+    public PackageSnapshotInfo? PackageSnapshot { get; init; }
 }
 
 /// <summary>How one step ended.</summary>

@@ -42,29 +42,37 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     /// <summary>Timers take at most about 24.8 days (int.MaxValue milliseconds); a job never needs that long.</summary>
     private static readonly TimeSpan MaximumTimeout = TimeSpan.FromDays(24);
 
+    /// <summary>What the executor allows beyond the script's own bounded wait for systemd before it gives up on the script.</summary>
+    private static readonly TimeSpan BootTimeoutMargin = TimeSpan.FromSeconds(15);
+
     private readonly IDockerClient _docker;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DockerJobExecutor> _logger;
     private readonly IImageProvisioner? _images;
     private readonly ExecutorOptions _options;
+    private readonly IPackageSnapshots? _snapshots;
+    private string? _cgroupVersion;
 
     /// <param name="docker">Engine client (see <see cref="DockerClientFactory"/>).</param>
     /// <param name="timeProvider">Clock for timestamps, durations and timeouts.</param>
     /// <param name="logger">Logger.</param>
     /// <param name="images">Builds a missing image; null: a missing image is an error naming the command that builds it.</param>
     /// <param name="options">Tunables; defaults when null.</param>
+    /// <param name="snapshots">Finds the package snapshots that upgrade jobs mount; null: a job that needs one ends in an error.</param>
     public DockerJobExecutor(
         IDockerClient docker,
         TimeProvider timeProvider,
         ILogger<DockerJobExecutor> logger,
         IImageProvisioner? images = null,
-        ExecutorOptions? options = null)
+        ExecutorOptions? options = null,
+        IPackageSnapshots? snapshots = null)
     {
         _docker = docker;
         _timeProvider = timeProvider;
         _logger = logger;
         _images = images;
         _options = options ?? new ExecutorOptions();
+        _snapshots = snapshots;
     }
 
     public async Task<JobOutcome> ExecuteAsync(JobSpec job, IJobProgress progress, CancellationToken cancellationToken)
@@ -132,6 +140,21 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         Task<Stream?> archiveTask = Task.Run(() => PrepareArchiveAsync(job, token), token);
         try
         {
+            if (job.PackageSnapshot is { } source)
+            {
+                run.Stage = $"looking up the package snapshot of release {source.Release}";
+                run.Snapshot = await FindSnapshotAsync(source, token);
+                await log.EventAsync(
+                    $"package snapshot of {source.Release}: {run.Snapshot.Id} ({run.Snapshot.PackageCount} packages, volume {run.Snapshot.Volume}), mounted read-only at {PackageSnapshotSource.MountPath}",
+                    token);
+            }
+
+            if (job.Init == InitSystem.Systemd)
+            {
+                run.Stage = "asking the engine for its cgroup version";
+                _cgroupVersion ??= await SystemdContainer.CgroupVersionAsync(_docker, token);
+            }
+
             // The image's id is looked up while the container is created: a missing image fails the creation, and only
             // then is it built (or named as missing), so an existing image costs no round trip before the creation.
             run.Stage = "creating the container";
@@ -172,6 +195,22 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 }
             }
 
+            if (job.Init == InitSystem.Systemd)
+            {
+                // systemd is PID 1: the script runs beside it as one exec, attached from its start.
+                run.Stage = "starting the container (systemd)";
+                await _docker.Containers.StartContainerAsync(run.ContainerId, new ContainerStartParameters(), token);
+                run.Started = true;
+                await progress.ContainerStartedAsync(job, run.ContainerId, run.ImageId, token);
+                await log.EventAsync(
+                    $"container {Short(run.ContainerId)} started from {run.ImageId}: booting systemd (at most {Seconds(job.BootTimeout)}, Docker:BootTimeout)",
+                    token);
+                run.Stage = "starting the step script beside systemd";
+                using MultiplexedStream exec = await StartScriptExecAsync(run.ContainerId, script, token);
+                run.Stage = "booting systemd";
+                return await FollowAsync(run, exec, markerPrefix, progress, tokens);
+            }
+
             // Attached before the start, so not a byte of the script's output is missed.
             run.Stage = "attaching to the container";
             using MultiplexedStream stream = await _docker.Containers.AttachContainerAsync(
@@ -209,6 +248,15 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(tokens.Job, stepTimer.Token);
         StepRun? current = null;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+
+        // The script bounds its own wait for systemd; this bounds a script that hangs while it waits (a stuck systemctl).
+        bool booting = run.Job.Init == InitSystem.Systemd;
+        long bootStarted = _timeProvider.GetTimestamp();
+        if (booting)
+        {
+            stepTimer.CancelAfter(run.Job.BootTimeout + BootTimeoutMargin);
+        }
+
         try
         {
             while (true)
@@ -222,7 +270,9 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                     }
 
                     await log.FlushAsync(tokens.Job);
-                    throw new JobErrorException($"the container's main process ended before the job did (killed, out of memory, the engine stopped, or no {StepScript.Shell} in the image)")
+                    throw new JobErrorException(run.Job.Init == InitSystem.Systemd
+                        ? "the step script (run beside systemd) ended before the job did (the container was killed, ran out of memory or the engine stopped)"
+                        : $"the container's main process ended before the job did (killed, out of memory, the engine stopped, or no {StepScript.Shell} in the image)")
                     {
                         ContainerEnded = true,
                     };
@@ -249,6 +299,19 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 
                     switch (marker.Kind)
                     {
+                        case StepMarkerKind.Boot:
+                            stepTimer.CancelAfter(Timeout.InfiniteTimeSpan);
+                            booting = false;
+                            if (marker.ExitCode != 0)
+                            {
+                                throw new JobErrorException(
+                                    $"systemd did not come up within {Seconds(run.Job.BootTimeout)} (Docker:BootTimeout); the journal's tail is in the log. " +
+                                    "If no job here ever boots it, the host cannot run systemd in an unprivileged container: see docs/configuration.md, \"Jobs that boot systemd\"");
+                            }
+
+                            await log.EventAsync($"systemd is up after {_timeProvider.GetElapsedTime(bootStarted).TotalSeconds:F1} s", tokens.Job);
+                            await stream.WriteAsync(StepScript.Next, 0, StepScript.Next.Length, tokens.Job);
+                            break;
                         case StepMarkerKind.Phase:
                             JobPhase phase = run.Job.Phases[marker.Index];
                             if (marker.ExitCode != 0)
@@ -286,6 +349,13 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 
                 await log.FlushAsync(tokens.Job);
             }
+        }
+        catch (OperationCanceledException) when (booting && stepTimer.IsCancellationRequested && !tokens.Job.IsCancellationRequested)
+        {
+            await LogJournalTailAsync(run);
+            throw new JobErrorException(
+                $"systemd did not answer within {Seconds(run.Job.BootTimeout + BootTimeoutMargin)} (Docker:BootTimeout and a margin); the journal's tail is in the log. " +
+                "If no job here ever boots it, the host cannot run systemd in an unprivileged container: see docs/configuration.md, \"Jobs that boot systemd\"");
         }
         catch (Exception ex) when (current is not null)
         {
@@ -409,6 +479,69 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         }
     }
 
+    /// <summary>The package snapshot the job mounts, or an error naming the command that builds it.</summary>
+    private async Task<PackageSnapshotInfo> FindSnapshotAsync(PackageSnapshotSource source, CancellationToken cancellationToken)
+    {
+        string build = ReleaseImages.BuildCommand(source.Release);
+        if (_snapshots is null)
+        {
+            throw new JobErrorException($"the job moves its node onto the package snapshot of release {source.Release}, but this executor has no snapshot lookup");
+        }
+
+        return await _snapshots.FindAsync(source, cancellationToken)
+            ?? throw new JobErrorException(
+                $"release {source.Release} has no package snapshot of its image {source.ReleaseImage} on the engine (never built, built from an older image, " +
+                $"or its build did not finish); build it with `{build}`");
+    }
+
+    /// <summary>Runs the step script beside systemd as one exec, attached (stdin carries the executor's answers).</summary>
+    private async Task<MultiplexedStream> StartScriptExecAsync(string containerId, string script, CancellationToken cancellationToken)
+    {
+        ContainerExecCreateResponse exec = await _docker.Exec.CreateContainerExecAsync(
+            containerId,
+            new ContainerExecCreateParameters
+            {
+                Cmd = [StepScript.Shell, "-c", script, "cirunner-steps"],
+                AttachStdin = true,
+                AttachStdout = true,
+                AttachStderr = true,
+            },
+            cancellationToken);
+        return await _docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters { Detach = false }, cancellationToken);
+    }
+
+    /// <summary>Writes the journal's tail into the job log (bounded): the evidence when systemd did not come up.</summary>
+    private async Task LogJournalTailAsync(JobRun run)
+    {
+        if (run.ContainerId is null || run.Log is null)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
+        string text;
+        try
+        {
+            ContainerExecCreateResponse exec = await _docker.Exec.CreateContainerExecAsync(
+                run.ContainerId,
+                new ContainerExecCreateParameters { Cmd = ["journalctl", "-b", "--no-pager", "-n", "40"], AttachStdout = true, AttachStderr = true },
+                timeout.Token);
+            using MultiplexedStream stream = await _docker.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), timeout.Token);
+            (string stdout, string stderr) = await stream.ReadOutputToEndAsync(timeout.Token);
+            text = (stdout + stderr).TrimEnd();
+        }
+        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            text = $"(the journal could not be read: {ex.Message})";
+        }
+
+        await run.Log.EventAsync("journal (last 40 lines):\n" + text, timeout.Token);
+        foreach (string line in text.Split('\n').TakeLast(_options.EvidenceLines))
+        {
+            await run.Log.OutputAsync(isStderr: false, line);
+        }
+    }
+
     private async Task<string> InspectImageIdAsync(string image, CancellationToken cancellationToken) =>
         (await _docker.Images.InspectImageAsync(image, cancellationToken)).ID;
 
@@ -446,7 +579,8 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         return built.Tag == job.Image ? built.ImageId : (await _docker.Images.InspectImageAsync(job.Image, cancellationToken)).ID;
     }
 
-    private static async Task<string> CreateContainerAsync(IDockerClient docker, JobSpec job, string script, CancellationToken cancellationToken)
+    private static async Task<string> CreateContainerAsync(
+        IDockerClient docker, JobSpec job, string script, string? cgroupVersion, PackageSnapshotInfo? snapshot, CancellationToken cancellationToken)
     {
         ContainerLimits limits = job.Limits;
         var parameters = new CreateContainerParameters
@@ -491,6 +625,25 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 Init = false,
             },
         };
+        if (job.Init == InitSystem.Systemd)
+        {
+            // systemd is PID 1 and the script comes later as an exec: nothing attaches to the container's own stdin.
+            SystemdContainer.Configure(parameters, cgroupVersion ?? "1");
+            parameters.OpenStdin = false;
+            parameters.AttachStdin = false;
+            parameters.AttachStdout = false;
+            parameters.AttachStderr = false;
+        }
+
+        if (snapshot is not null)
+        {
+            // A named volume lives on the engine, so a remote engine mounts it as well as the local one.
+            parameters.HostConfig.Mounts =
+            [
+                new Mount { Type = "volume", Source = snapshot.Volume, Target = PackageSnapshotSource.MountPath, ReadOnly = true },
+            ];
+        }
+
         CreateContainerResponse created = await docker.Containers.CreateContainerAsync(parameters, cancellationToken);
         return created.ID;
     }
@@ -605,7 +758,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     {
         using var timeout = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
         run.CreationSent = true;
-        return await CreateContainerAsync(_docker, run.Job, script, timeout.Token);
+        return await CreateContainerAsync(_docker, run.Job, script, _cgroupVersion, run.Snapshot, timeout.Token);
     }
 
     private async Task RemoveByLabelsAsync(JobRun run, CancellationToken cancellationToken)
@@ -760,6 +913,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         return new JobOutcome(result, summary, steps, run.Changes.ToList(), run.ImageId, run.ContainerId, run.StartedAt, duration)
         {
             Retryable = result == JobResult.Error && run.TransientCause is not null,
+            PackageSnapshot = run.Snapshot,
         };
     }
 
@@ -966,6 +1120,9 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         public string? ImageId { get; set; }
 
         public string? ContainerId { get; set; }
+
+        /// <summary>The package snapshot the container mounts, once found.</summary>
+        public PackageSnapshotInfo? Snapshot { get; set; }
 
         /// <summary>A create request went to the engine, so a container may exist even when <see cref="ContainerId"/> is null.</summary>
         public bool CreationSent { get; set; }

@@ -29,7 +29,9 @@ public static class ExecutionServiceCollectionExtensions
             sp.GetRequiredService<IDockerClient>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<DockerJobExecutor>>(),
-            sp.GetRequiredService<IImageProvisioner>()));
+            sp.GetRequiredService<IImageProvisioner>(),
+            options: null,
+            snapshots: sp.GetService<IPackageSnapshots>()));
         services.AddSingleton<ModuleSetResolver>();
         services.AddSingleton<JobSpecFactory>();
         services.AddSingleton<JobRecorder>();

@@ -11,6 +11,9 @@ namespace CiRunner.Execution;
 /// then waits for the executor to answer <c>next</c> on stdin: every decision (pass or fail, reading Puppet's
 /// report) stays in the executor, and a step never sees the executor's stdin. After the last step the script
 /// exits by itself, so the container ends without a kill (see <see cref="EndsOnItsOwn"/>).
+/// In a container that boots systemd (<see cref="JobSpec.Init"/>) the script is not PID 1 but runs beside systemd
+/// (one exec), first waiting, bounded, until systemd is up (a <c>boot</c> marker with 0 or 1), and the container
+/// is killed after the last step.
 /// </summary>
 internal static class StepScript
 {
@@ -46,6 +49,11 @@ internal static class StepScript
         script.Append("phase() { rm -rf /cirunner/modules /cirunner/scenario && mv \"").Append(PhasesDirectory).Append("/$1/modules\" /cirunner/modules && mv \"")
             .Append(PhasesDirectory).Append("/$1/scenario\" /cirunner/scenario; rc=$?; facts; mark \"phase:$1:$rc\"; proceed; }\n");
         script.Append("step() { i=$1; shift; mark \"start:$i\"; \"$@\" </dev/null; rc=$?; mark \"end:$i:$rc\"; }\n");
+        if (job.Init == Matrix.InitSystem.Systemd)
+        {
+            script.Append(SystemdContainer.BootFunction(job.BootTimeout));
+            script.Append("boot; mark \"boot:$boot_rc\"; proceed\n");
+        }
 
         int index = 0;
         int total = job.Phases.Sum(p => p.Steps.Count);
@@ -82,10 +90,18 @@ internal static class StepScript
         return script.ToString();
     }
 
-    /// <summary>Whether the script exits after its last step without waiting for the executor (see <see cref="Render"/>).</summary>
+    /// <summary>
+    /// Whether the container ends by itself after the last step, without waiting for the executor (see
+    /// <see cref="Render"/>); never when it boots systemd, which runs until it is killed.
+    /// </summary>
     public static bool EndsOnItsOwn(JobSpec job)
     {
         ArgumentNullException.ThrowIfNull(job);
+        if (job.Init == Matrix.InitSystem.Systemd)
+        {
+            return false;
+        }
+
         Matrix.StepDefinition? last = job.Phases.SelectMany(p => p.Steps).LastOrDefault();
         return last is not null && last.Kind != Matrix.StepKind.Idempotency;
     }
@@ -112,6 +128,7 @@ internal static class StepScript
             ["start", string i] when Number(i) is int index => new StepMarker(StepMarkerKind.Start, index, null),
             ["end", string i, string rc] when Number(i) is int index && Number(rc) is int exit => new StepMarker(StepMarkerKind.End, index, exit),
             ["phase", string p, string rc] when Number(p) is int phase && Number(rc) is int exit => new StepMarker(StepMarkerKind.Phase, phase, exit),
+            ["boot", string rc] when Number(rc) is int exit => new StepMarker(StepMarkerKind.Boot, 0, exit),
             _ => null,
         };
     }
@@ -126,6 +143,9 @@ internal enum StepMarkerKind
     Phase,
     Start,
     End,
+
+    /// <summary>systemd is up (exit 0) or did not come up in time (exit 1); only in containers that boot it.</summary>
+    Boot,
 }
 
 /// <summary>A marker line of <see cref="StepScript"/>: the phase or step index, and an exit code for phase and end markers.</summary>

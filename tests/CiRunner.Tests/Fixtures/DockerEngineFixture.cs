@@ -143,3 +143,10 @@ public sealed class DockerImagesGroup : ICollectionFixture<DockerEngineFixture>
 {
     public const string Name = "docker-images";
 }
+
+/// <summary>Jobs that boot systemd as PID 1.</summary>
+[CollectionDefinition(Name)]
+public sealed class DockerSystemdGroup : ICollectionFixture<DockerEngineFixture>
+{
+    public const string Name = "docker-systemd";
+}

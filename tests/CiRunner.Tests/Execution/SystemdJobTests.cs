@@ -1,0 +1,211 @@
+using CiRunner.Execution;
+using CiRunner.Matrix;
+using CiRunner.Tests.Fixtures;
+using Docker.DotNet.Models;
+
+namespace CiRunner.Tests.Execution;
+
+/// <summary>
+/// Jobs whose container boots systemd as PID 1, on the real engine with the base image (Debian 12 minbase, Puppet and
+/// systemd): Puppet's service resources start real units, the steps keep their results, timeouts and cancellation,
+/// and the container goes on every path.
+/// </summary>
+[Collection(DockerSystemdGroup.Name)]
+[Trait("Category", "Docker")]
+public sealed class SystemdJobTests : ExecutorTestBase
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+
+    // A unit Puppet writes and starts; its process records who its parent is, which proves systemd started it.
+    private const string ServiceManifest = """
+        file { '/etc/systemd/system/cirunner-probe.service':
+          content => "[Unit]\nDescription=CiRunner probe\n[Service]\nExecStart=/bin/sh -c 'echo started > /run/cirunner-probe; exec sleep infinity'\n[Install]\nWantedBy=multi-user.target\n",
+        }
+        ~> service { 'cirunner-probe':
+          ensure => running,
+          enable => true,
+        }
+        """;
+
+    public SystemdJobTests(DockerEngineFixture engine, ITestOutputHelper output)
+        : base(engine, output)
+    {
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SystemdJob_PuppetStartsARealUnitThatSurvivesToVerify()
+    {
+        // Given a systemd job whose manifest declares a unit and a running, enabled service, then checks in later steps
+        JobSpec job = SystemdJob(
+            ServiceManifest,
+            TestJobs.Apply(),
+            TestJobs.Idempotency(),
+            TestJobs.Command("pid 1 is systemd", "sh", "-c", "test \"$(cat /proc/1/comm)\" = systemd"),
+            TestJobs.Command("unit active", "systemctl", "is-active", "cirunner-probe"),
+            TestJobs.Command("unit enabled", "systemctl", "is-enabled", "cirunner-probe"),
+            TestJobs.Command(
+                "started by systemd",
+                "sh",
+                "-c",
+                "pid=$(systemctl show -p MainPID --value cirunner-probe); test \"$(awk '/^PPid:/ {print $2}' /proc/$pid/status)\" = 1 && cat /run/cirunner-probe"));
+        var progress = new RecordingProgress();
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, progress, CancellationToken.None);
+        string log = await ReadLogAsync(job);
+
+        // Then every step passed: the service Puppet started is a systemd unit, still active when verified
+        Assert.True(outcome.Result == JobResult.Success, outcome.Summary + "\n" + log);
+        Assert.All(outcome.Steps, s => Assert.Equal(JobResult.Success, s.Result));
+        Assert.Contains("systemd: running", log, StringComparison.Ordinal);
+        Assert.Contains("systemd is up after", log, StringComparison.Ordinal);
+        Assert.Contains("out started", log, StringComparison.Ordinal);
+        Assert.Contains("Service[cirunner-probe]/ensure: ensure changed 'stopped' to 'running'", log, StringComparison.Ordinal);
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SystemdJob_KeepsLabelsLimitsAndHardening()
+    {
+        // Given a systemd job that waits until the test has looked at its container
+        JobSpec job = SystemdJob(
+            manifest: null,
+            TestJobs.Command("wait", TimeSpan.FromSeconds(60), "sh", "-c", "sleep 60"));
+        var inspected = new TaskCompletionSource<ContainerInspectResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cancellation = new CancellationTokenSource();
+        var progress = new RecordingProgress
+        {
+            OnStepStarted = _ => Task.Run(async () =>
+            {
+                try
+                {
+                    IList<ContainerListResponse> containers = await Engine.ContainersOfInstanceAsync(Instance);
+                    inspected.TrySetResult(await Engine.Docker.Containers.InspectContainerAsync(Assert.Single(containers).ID));
+                }
+                catch (Exception ex)
+                {
+                    inspected.TrySetException(ex);
+                }
+            }),
+        };
+
+        // When it runs, and is cancelled once the container was inspected
+        Task<JobOutcome> running = CreateExecutor().ExecuteAsync(job, progress, cancellation.Token);
+        ContainerInspectResponse container = await inspected.Task.WaitAsync(Bound);
+        await cancellation.CancelAsync();
+        JobOutcome outcome = await running.WaitAsync(Bound);
+
+        // Then the container booted systemd with the job's labels, limits and hardening, and is gone
+        ContainerConfig config = container.Config!;
+        HostConfig host = container.HostConfig!;
+        Assert.Equal(SystemdContainer.InitPath, Assert.Single(config.Entrypoint!));
+        Assert.Equal(job.InstanceId, config.Labels[ContainerLabels.Instance]);
+        Assert.Equal(job.JobIdText, config.Labels[ContainerLabels.Job]);
+        Assert.Equal(TestJobs.Limits.MemoryBytes, host.Memory);
+        Assert.Equal("none", host.NetworkMode);
+        Assert.False(host.Privileged);
+        Assert.Contains("no-new-privileges", host.SecurityOpt!);
+        Assert.Contains("NET_RAW", host.CapDrop);
+        Assert.Contains("/run", host.Tmpfs!.Keys);
+        Assert.True(outcome.Result == JobResult.Cancelled, outcome.Summary);
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SystemdJobStepTimesOut_EndsAsTimeoutAndRemovesTheContainer()
+    {
+        // Given a systemd job whose step outlives its timeout
+        JobSpec job = SystemdJob(manifest: null, TestJobs.Command("slow", TimeSpan.FromSeconds(2), "sleep", "60"), TestJobs.Command("after", "true"));
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+
+        // Then it is a timeout of that step, the next one skipped, and neither systemd nor the container is left
+        Assert.True(outcome.Result == JobResult.Timeout, outcome.Summary);
+        Assert.Equal(JobResult.Timeout, outcome.Steps[0].Result);
+        Assert.Equal(JobResult.Skipped, outcome.Steps[1].Result);
+        Assert.Contains("exceeded its 2 s limit", outcome.Summary, StringComparison.Ordinal);
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SystemdJobCancelledWhileBooting_LeavesNoContainer()
+    {
+        // Given systemd jobs cancelled at several moments of their start and boot
+        var outcomes = new List<JobOutcome>();
+        foreach (int delay in new[] { 0, 150, 400, 900 })
+        {
+            using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(delay));
+            JobSpec job = SystemdJob(manifest: null, TestJobs.Command("after boot", "true"));
+
+            // When each is cancelled
+            outcomes.Add(await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), cancellation.Token).WaitAsync(Bound));
+        }
+
+        // Then each ended cancelled (or passed, when the cancellation came after its end), and no container is left
+        Assert.All(outcomes, o => Assert.True(o.Result is JobResult.Cancelled or JobResult.Success, o.Summary));
+        await AssertNoContainerLeftAsync();
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SystemdNeverComesUp_EndsAsErrorWithTheJournal()
+    {
+        // Given an image whose boot never finishes within the job's boot timeout: a unit of the boot transaction
+        // that takes a minute
+        string image = await SlowBootImageAsync();
+        JobSpec job = SystemdJob(manifest: null, TestJobs.Command("after boot", "true")) with { Image = image };
+        job = job with { BootTimeout = TimeSpan.FromSeconds(5) };
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+        string log = await ReadLogAsync(job);
+
+        // Then it is an infrastructure error, not a test failure, quoting systemd's state and the journal
+        Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
+        Assert.False(outcome.Retryable);
+        Assert.Contains("systemd did not come up within 5 s", outcome.Summary, StringComparison.Ordinal);
+        Assert.Contains("systemd: starting", log, StringComparison.Ordinal);
+        Assert.Contains("journal (last 40 lines):", log, StringComparison.Ordinal);
+        Assert.Contains("cirunner-slow-boot", log, StringComparison.Ordinal);
+        Assert.Equal(JobResult.Skipped, Assert.Single(outcome.Steps).Result);
+        await AssertNoContainerLeftAsync();
+    }
+
+    private JobSpec SystemdJob(string? manifest, params StepDefinition[] steps)
+    {
+        var files = new List<ScenarioFile>();
+        if (manifest is not null)
+        {
+            files.Add(new ScenarioFile("site.pp", Folder.Write(Path.Combine("scenario", "site.pp"), manifest)));
+        }
+
+        JobPhase phase = TestJobs.Phase("deploy", manifest is null ? null : "site.pp", [], files, steps);
+        return TestJobs.Job(Instance, Engine.PuppetImage, Folder, TimeSpan.FromMinutes(3), null, phase) with
+        {
+            Init = InitSystem.Systemd,
+            BootTimeout = TimeSpan.FromSeconds(60),
+        };
+    }
+
+    /// <summary>The base image plus a oneshot unit in the boot transaction that sleeps a minute (built once, reused).</summary>
+    private async Task<string> SlowBootImageAsync()
+    {
+        const string Tag = "cirunner-test/slow-boot:1";
+        string recipe = Folder.Combine("slow-boot");
+        Folder.Write(Path.Combine("slow-boot", "Dockerfile"), """
+            ARG BASE_IMAGE
+            FROM ${BASE_IMAGE}
+            RUN printf '[Unit]\nDescription=cirunner-slow-boot\n[Service]\nType=oneshot\nExecStart=/bin/sleep 60\n[Install]\nWantedBy=multi-user.target\n' > /etc/systemd/system/cirunner-slow-boot.service \
+             && ln -s /etc/systemd/system/cirunner-slow-boot.service /etc/systemd/system/multi-user.target.wants/cirunner-slow-boot.service
+            """);
+        var builder = new ImageBuilder(Engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(Output));
+        var args = new Dictionary<string, string>(StringComparer.Ordinal) { ["BASE_IMAGE"] = Engine.PuppetImage };
+        ImageBuildOutcome built = await builder.BuildAsync(
+            new ImageRecipe(Tag, recipe, args, "none", new Dictionary<string, string>(StringComparer.Ordinal)),
+            force: false,
+            output: null,
+            CancellationToken.None);
+        Assert.True(built.Succeeded, built.Error);
+        return Tag;
+    }
+}

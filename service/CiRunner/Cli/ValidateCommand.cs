@@ -1,21 +1,26 @@
 using System.CommandLine;
 using System.Globalization;
 using CiRunner.Configuration;
+using CiRunner.Execution;
+using Docker.DotNet;
 
 namespace CiRunner.Cli;
 
 /// <summary><c>cirunner validate</c>: load configuration, Puppetfiles and scenarios and report every error at once.</summary>
 internal static class ValidateCommand
 {
+    /// <summary>How long validate waits for the engine to answer a ping before it says it could not check.</summary>
+    private static readonly TimeSpan EngineTimeout = TimeSpan.FromSeconds(5);
+
     public static Command Create()
     {
-        var command = new Command("validate", "Check the configuration, Puppetfiles and scenarios; print a summary or every error.");
-        command.SetAction(Run);
+        var command = new Command("validate", "Check the configuration, Puppetfiles and scenarios; print a summary or every error. With the Docker engine reachable, also check that it boots systemd in a container when releases or scenarios ask for it.");
+        command.SetAction(RunAsync);
         return command;
     }
 
     /// <summary>Exit 0 with a summary on standard output, or 1 with every error on standard error, one per line.</summary>
-    private static int Run(ParseResult parseResult)
+    private static async Task<int> RunAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         TextWriter output = parseResult.InvocationConfiguration.Output;
         TextWriter error = parseResult.InvocationConfiguration.Error;
@@ -25,12 +30,58 @@ internal static class ValidateCommand
         if (!result.Succeeded)
         {
             ConfigurationReport.WriteErrors(error, result);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{result.ConfigFile}: not valid, {result.Errors.Count} {(result.Errors.Count == 1 ? "error" : "errors")} (listed on standard error)"));
             return 1;
         }
 
         ConfigurationReport.WriteSummary(output, result.Settings);
-        return 0;
+        return await CheckSystemdAsync(result.Settings, output, error, cancellationToken) ? 0 : 1;
+    }
+
+    /// <summary>
+    /// When releases or scenarios boot systemd and the engine answers, boots it once in a throwaway container: a host
+    /// that cannot is told here, not by jobs. False only when the probe ran and systemd did not come up.
+    /// </summary>
+    private static async Task<bool> CheckSystemdAsync(CiRunnerSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> images = SystemdHostCheck.CandidateImages(settings);
+        if (images.Count == 0)
+        {
+            return true;
+        }
+
+        await output.WriteLineAsync();
+        using IDockerClient docker = DockerClientFactory.Create(settings.Docker);
+        try
+        {
+            using var ping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            ping.CancelAfter(EngineTimeout);
+            await docker.System.PingAsync(ping.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException
+            || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            await output.WriteLineAsync($"systemd      not checked: the Docker engine at {settings.Docker.Endpoint} does not answer ({ex.Message})");
+            return true;
+        }
+
+        var probe = new SystemdHostProbe(docker, TimeProvider.System, settings.Service.InstanceId);
+        SystemdProbeResult? probed = await probe.ProbeAsync(images, settings.Docker.BootTimeout, cancellationToken);
+        if (probed is null)
+        {
+            await output.WriteLineAsync($"systemd      not checked yet: no image with systemd on the engine ({string.Join(", ", images)}); `cirunner images build` makes them");
+            return true;
+        }
+
+        if (probed.Works)
+        {
+            await output.WriteLineAsync($"systemd      ok: {probed.Describe()}");
+            return true;
+        }
+
+        await error.WriteLineAsync($"Docker:Endpoint: {probed.Describe()}");
+        await output.WriteLineAsync($"systemd      FAILED: releases or scenarios with Init systemd cannot run on this engine (listed on standard error)");
+        return false;
     }
 }

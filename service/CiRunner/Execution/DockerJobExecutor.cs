@@ -51,6 +51,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     private readonly IImageProvisioner? _images;
     private readonly ExecutorOptions _options;
     private readonly IPackageSnapshots? _snapshots;
+    private readonly ISystemdHostStatus? _systemd;
     private string? _cgroupVersion;
 
     /// <param name="docker">Engine client (see <see cref="DockerClientFactory"/>).</param>
@@ -59,14 +60,17 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     /// <param name="images">Builds a missing image; null: a missing image is an error naming the command that builds it.</param>
     /// <param name="options">Tunables; defaults when null.</param>
     /// <param name="snapshots">Finds the package snapshots that upgrade jobs mount; null: a job that needs one ends in an error.</param>
+    /// <param name="systemd">What the start-up check found about booting systemd here; a known failure ends such jobs at once.</param>
     public DockerJobExecutor(
         IDockerClient docker,
         TimeProvider timeProvider,
         ILogger<DockerJobExecutor> logger,
         IImageProvisioner? images = null,
         ExecutorOptions? options = null,
-        IPackageSnapshots? snapshots = null)
+        IPackageSnapshots? snapshots = null,
+        ISystemdHostStatus? systemd = null)
     {
+        _systemd = systemd;
         _docker = docker;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -151,6 +155,11 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 
             if (job.Init == InitSystem.Systemd)
             {
+                if (_systemd?.Last is { Works: false } known)
+                {
+                    throw new JobErrorException(known.Describe());
+                }
+
                 run.Stage = "asking the engine for its cgroup version";
                 _cgroupVersion ??= await SystemdContainer.CgroupVersionAsync(_docker, token);
             }
@@ -284,6 +293,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                     StepMarker? marker = StepScript.Parse(line, markerPrefix);
                     if (marker is null)
                     {
+                        current?.PackageInstall.Observe(line);
                         await from.LineAsync(log, line);
                         continue;
                     }
@@ -411,6 +421,12 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         if (result == JobResult.Error)
         {
             message = $"could not start `{Quote(step.Command)}` in image {run.Job.Image}: {Evidence(run, $"exit {exitCode}", exitCode)}";
+        }
+        else if (result == JobResult.Failure && step.PackageInstall.Describe(run.Job.Image, run.Job.Release) is { } missing)
+        {
+            // Offline, apt can only fail for want of the package in the image: the environment's fault, not the module's.
+            result = JobResult.Error;
+            message = missing;
         }
         else if (step.Step.Kind == StepKind.Idempotency && StepCommands.PuppetReportedChanges(exitCode))
         {
@@ -1041,7 +1057,11 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     private static partial void LogCleanupFailed(ILogger logger, long runId, long jobId, string containerId, string action, string error);
 
     /// <summary>A step that has started: what runs, and since when.</summary>
-    private sealed record StepRun(JobPhase Phase, StepDefinition Step, int Index, IReadOnlyList<string> Command, string Label, DateTimeOffset StartedAt, long StartedTimestamp);
+    private sealed record StepRun(JobPhase Phase, StepDefinition Step, int Index, IReadOnlyList<string> Command, string Label, DateTimeOffset StartedAt, long StartedTimestamp)
+    {
+        /// <summary>Watches the step's output for a package apt could not install.</summary>
+        public PackageInstallFailure PackageInstall { get; } = new();
+    }
 
     /// <summary>One of the container's output streams: its line splitter, and an empty line held back in case a marker follows.</summary>
     private sealed class OutputStream

@@ -31,7 +31,12 @@ public static class ExecutionServiceCollectionExtensions
             sp.GetRequiredService<ILogger<DockerJobExecutor>>(),
             sp.GetRequiredService<IImageProvisioner>(),
             options: null,
-            snapshots: sp.GetService<IPackageSnapshots>()));
+            snapshots: sp.GetService<IPackageSnapshots>(),
+            systemd: sp.GetRequiredService<SystemdHostCheck>()));
+        services.AddSingleton(sp => new SystemdHostProbe(sp.GetRequiredService<IDockerClient>(), sp.GetRequiredService<TimeProvider>(), settings.Service.InstanceId));
+        services.AddSingleton<SystemdHostCheck>();
+        services.AddSingleton<ISystemdHostStatus>(sp => sp.GetRequiredService<SystemdHostCheck>());
+        services.AddHostedService(sp => sp.GetRequiredService<SystemdHostCheck>());
         services.AddSingleton<ModuleSetResolver>();
         services.AddSingleton<JobSpecFactory>();
         services.AddSingleton<JobRecorder>();

@@ -14,7 +14,7 @@ internal static class HealthEndpoints
 
     public static void MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, ISchedulerFactory schedulers, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, ISchedulerFactory schedulers, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, ISystemdHostStatus systemd, CancellationToken cancellationToken) =>
         {
             bool healthy = true;
             string databaseStatus;
@@ -82,6 +82,13 @@ internal static class HealthEndpoints
             {
                 body[gate.Name] = gate.Open ? $"ok ({gate.Detail})" : $"held: {gate.Detail}";
                 healthy &= gate.Open;
+            }
+
+            // Known only once the start-up probe could boot an image with systemd; a host that cannot is not doing its work.
+            if (systemd.Last is { } probe)
+            {
+                body["systemd"] = probe.Works ? $"ok ({probe.Detail})" : $"error: {probe.Describe()}";
+                healthy &= probe.Works;
             }
 
             // Broken scenario files are a warning, not a failure: the service keeps running their last good definitions.

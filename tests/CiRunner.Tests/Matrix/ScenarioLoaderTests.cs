@@ -136,6 +136,50 @@ public sealed class ScenarioLoaderTests
     }
 
     [Fact]
+    public void Load_InitAndFiles_AreReadAsFullPathsBesideTheScenario()
+    {
+        using var folder = new ConfigFolder();
+        folder.Write("scenarios/real/seed.sh", "echo seed\n");
+        folder.Write("scenarios/openrc", "export OS_AUTH_URL=x\n");
+        folder.Write("scenarios/real.yaml", """
+            name: real
+            manifest: basic.pp
+            modules: [keystone]
+            init: systemd
+            files: [real/seed.sh, openrc]
+            """);
+
+        ScenarioLoadResult result = ScenarioLoader.Load(Path.Combine(folder.Root, "scenarios"), releases: null);
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Scenario scenario = Assert.Single(result.Scenarios, s => s.Name == "real");
+        Assert.Equal(InitSystem.Systemd, scenario.Init);
+        Assert.Equal(
+            [Path.Combine(folder.Root, "scenarios", "real", "seed.sh"), Path.Combine(folder.Root, "scenarios", "openrc")],
+            scenario.Files);
+        Assert.Null(Assert.Single(result.Scenarios, s => s.Name == "basic").Init);
+    }
+
+    [Theory]
+    [InlineData("init: sysvinit", "line 4, init", "sysvinit", "none (the step script is PID 1) or systemd")]
+    [InlineData("files: [missing.sh]", "line 4, files", "missing.sh", "an existing file beside the scenario file")]
+    [InlineData("files: [../outside.sh]", "line 4, files", "../outside.sh", "inside it (no absolute path, no ..)")]
+    [InlineData("files: [/etc/passwd]", "line 4, files", "/etc/passwd", "inside it (no absolute path, no ..)")]
+    [InlineData("files: [basic.pp]", "line 4, files", "basic.pp", "each file once (the manifest is copied anyway)")]
+    public void Load_BadInitOrFiles_NamesTheLineKeyAndValue(string yaml, string location, string value, string expected)
+    {
+        using var folder = new ConfigFolder();
+        folder.Write("outside.sh", "echo out\n");
+        folder.Write("scenarios/workload.yaml", "name: workload\nmanifest: basic.pp\nmodules: [keystone]\n" + yaml + "\n");
+
+        ScenarioLoadResult result = ScenarioLoader.Load(Path.Combine(folder.Root, "scenarios"), releases: null);
+
+        ConfigurationError error = Assert.Single(result.Errors);
+        Assert.Equal((location, value), (error.Location, error.Value));
+        Assert.Contains(expected, error.Expected, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_SeveralFilesBroken_ReportsEveryFile()
     {
         using var folder = new ConfigFolder();

@@ -67,12 +67,14 @@ public static partial class PuppetReportParser
                         continue;
                     }
 
+                    string? property = Scalar(evt, "property");
+                    bool secret = IsSecret(property);
                     changes.Add(new IdempotencyChange(
                         type,
                         title,
-                        Scalar(evt, "property"),
-                        Render(Child(evt, "previous_value")),
-                        Render(Child(evt, "desired_value")),
+                        property,
+                        Redacted(Render(Child(evt, "previous_value")), secret),
+                        Redacted(Render(Child(evt, "desired_value")), secret),
                         module,
                         file,
                         line));
@@ -87,6 +89,20 @@ public static partial class PuppetReportParser
 
         return changes;
     }
+
+    /// <summary>
+    /// Whether a property holds a secret. Puppet redacts only values its module marks Sensitive, and many providers
+    /// (keystone_user's password in the Zed modules) do not, so the report carries the plain value; it must not reach
+    /// logs, pages, reviews or the database. "absent" stays readable: that a secret was unset is the finding.
+    /// </summary>
+    public static bool IsSecret(string? property) =>
+        property is not null
+        && (property.Contains("password", StringComparison.OrdinalIgnoreCase)
+            || property.Contains("secret", StringComparison.OrdinalIgnoreCase)
+            || property.Contains("token", StringComparison.OrdinalIgnoreCase));
+
+    private static string? Redacted(string? value, bool secret) =>
+        secret && value is not null && value != "absent" ? "(redacted)" : value;
 
     /// <summary>The module folder in <c>/cirunner/modules/&lt;module&gt;/...</c>; null for scenario manifests and unknown paths.</summary>
     public static string? ModuleOf(string? manifestPath)

@@ -96,4 +96,38 @@ public sealed class PuppetReportParserTests
     {
         Assert.Equal(module, PuppetReportParser.ModuleOf(path));
     }
+
+    [Fact]
+    public void ParseChanges_PasswordProperty_RedactsTheValueButKeepsAbsent()
+    {
+        // Given a report like the Zed keystone modules' second apply: a user's password "set" again, in plain text
+        const string Report = """
+            --- !ruby/object:Puppet::Transaction::Report
+            resource_statuses:
+              Keystone_user[admin]:
+                title: admin
+                file: "/cirunner/modules/keystone/manifests/bootstrap.pp"
+                line: 172
+                resource_type: Keystone_user
+                changed: true
+                events:
+                - property: password
+                  previous_value:
+                  desired_value: a_big_secret
+                  status: success
+                - property: email
+                  previous_value: old@localhost
+                  desired_value: admin@localhost
+                  status: success
+            """;
+
+        // When it is parsed
+        IReadOnlyList<IdempotencyChange> changes = PuppetReportParser.ParseChanges(Report);
+
+        // Then the secret never leaves the report, and the rest reads as usual
+        Assert.Equal(
+            ["Keystone_user[admin] password: absent -> (redacted) (module keystone)", "Keystone_user[admin] email: old@localhost -> admin@localhost (module keystone)"],
+            changes.Select(c => c.Describe()));
+        Assert.DoesNotContain(changes, c => c.NewValue == "a_big_secret" || c.OldValue == "a_big_secret");
+    }
 }

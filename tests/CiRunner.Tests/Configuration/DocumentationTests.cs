@@ -29,6 +29,8 @@ public sealed partial class DocumentationTests
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, "scenario001.yaml"), Block("yaml"));
         File.WriteAllText(Path.Combine(directory, "scenario001.pp"), "notify { 'x': }\n");
+        Directory.CreateDirectory(Path.Combine(directory, "scenario001"));
+        File.WriteAllText(Path.Combine(directory, "scenario001", "seed.sh"), "true\n");
 
         ScenarioLoadResult result = ScenarioLoader.Load(directory, releases: null);
 

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.EndToEnd;
 
+[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerShutdownGroup : ICollectionFixture<DockerEngineFixture>
 {

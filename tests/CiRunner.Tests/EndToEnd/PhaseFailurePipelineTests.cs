@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CiRunner.Tests.EndToEnd;
 
 /// <summary>Service pipelines of their own, beside the other Docker collections.</summary>
+[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerPhasesGroup : ICollectionFixture<DockerEngineFixture>
 {

@@ -12,6 +12,7 @@ using CiRunner.Tests.Fixtures;
 namespace CiRunner.Tests.EndToEnd;
 
 /// <summary><c>cirunner run</c> on the real engine: no service, the same database, executor and recorder.</summary>
+[Trait("Category", "Docker")]
 [Collection(DockerServiceGroup.Name)]
 public sealed class RunCommandTests : IDisposable
 {

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.EndToEnd;
 
+[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerServiceGroup : ICollectionFixture<DockerEngineFixture>
 {

@@ -15,6 +15,7 @@ namespace CiRunner.Tests.EndToEnd;
 /// directory, version 2 declares it a file. Version 2 deploys cleanly on a fresh container, and fails only when it
 /// upgrades version 1's state, which is what upgrade cells are for.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerServiceGroup.Name)]
 public sealed class UpgradePipelineTests : IDisposable
 {

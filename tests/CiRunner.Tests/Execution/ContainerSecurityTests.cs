@@ -11,6 +11,7 @@ namespace CiRunner.Tests.Execution;
 /// What a job container is allowed, read back from the engine (inspect, while the job runs) and from inside
 /// (<c>/proc/self/status</c>), with a Puppet run that still manages files, users and commands as another user.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerResilienceGroup.Name)]
 public sealed class ContainerSecurityTests : ExecutorTestBase
 {

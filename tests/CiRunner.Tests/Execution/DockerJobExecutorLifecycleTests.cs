@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CiRunner.Tests.Execution;
 
 /// <summary>How jobs end other than by their steps: timeouts, cancellation, infrastructure errors, and a crashed process.</summary>
+[Trait("Category", "Docker")]
 [Collection(DockerLifecycleGroup.Name)]
 public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
 {

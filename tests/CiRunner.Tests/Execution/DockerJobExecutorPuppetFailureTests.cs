@@ -4,6 +4,7 @@ using CiRunner.Tests.Fixtures;
 namespace CiRunner.Tests.Execution;
 
 /// <summary>Puppet jobs that fail, on the real engine; a collection of their own, so they run beside the passing ones.</summary>
+[Trait("Category", "Docker")]
 [Collection(DockerPuppetFailuresGroup.Name)]
 public sealed class DockerJobExecutorPuppetFailureTests : ExecutorTestBase
 {

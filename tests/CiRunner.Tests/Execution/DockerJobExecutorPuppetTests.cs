@@ -5,6 +5,7 @@ using LibGit2Sharp;
 namespace CiRunner.Tests.Execution;
 
 /// <summary>Puppet jobs on the real engine with the real Puppet image.</summary>
+[Trait("Category", "Docker")]
 [Collection(DockerPuppetGroup.Name)]
 public sealed class DockerJobExecutorPuppetTests : ExecutorTestBase
 {

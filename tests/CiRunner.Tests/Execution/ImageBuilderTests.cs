@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CiRunner.Tests.Execution;
 
 /// <summary>Recipe builds on the real engine, FROM the Puppet base image (no network needed).</summary>
+[Trait("Category", "Docker")]
 [Collection(DockerImagesGroup.Name)]
 public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
 {

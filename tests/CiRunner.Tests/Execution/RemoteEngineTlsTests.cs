@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.Execution;
 
+[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class RemoteEngineGroup : ICollectionFixture<DockerEngineFixture>
 {

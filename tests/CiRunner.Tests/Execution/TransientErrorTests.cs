@@ -8,6 +8,7 @@ namespace CiRunner.Tests.Execution;
 /// Which infrastructure errors the executor calls retryable: a container ended from outside the job is; a command
 /// the image lacks is not (it would fail the same way again). Decided from the container's state, never from text.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerLifecycleGroup.Name)]
 public sealed class TransientErrorTests : ExecutorTestBase
 {

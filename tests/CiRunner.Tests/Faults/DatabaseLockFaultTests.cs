@@ -10,6 +10,7 @@ using CiRunner.Tests.Fixtures;
 namespace CiRunner.Tests.Faults;
 
 /// <summary>The service's fault tests on the real engine; a collection of their own, beside the other Docker groups.</summary>
+[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerResilienceGroup : ICollectionFixture<DockerEngineFixture>
 {

@@ -15,6 +15,7 @@ namespace CiRunner.Tests.Faults;
 /// are held with a visible reason and start once space is freed; a job that fills the disk itself ends as an error
 /// that says so.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerResilienceGroup.Name)]
 public sealed class DiskFullFaultTests : IAsyncLifetime
 {

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.Faults;
 
+[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerRestartGroup : ICollectionFixture<DockerEngineFixture>
 {

@@ -13,6 +13,7 @@ namespace CiRunner.Tests.Faults;
 /// and the health check, and runs keep using its last good definition; fixing it, adding a file and deleting one take
 /// effect for the next run.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerResilienceGroup.Name)]
 public sealed class ScenarioReloadTests : IAsyncLifetime
 {

@@ -19,6 +19,7 @@ namespace CiRunner.Tests.Faults;
 /// and API answer is read, and then the captured logs, the answers and every byte under the data directory (the
 /// database with its WAL, logs, mirrors) are searched for the secrets.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerResilienceGroup.Name)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class SecretRedactionTests : IAsyncLifetime

@@ -4,6 +4,7 @@ using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.Faults;
 
+[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class ServiceCrashGroup : ICollectionFixture<DockerEngineFixture>
 {

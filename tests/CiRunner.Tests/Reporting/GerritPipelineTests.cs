@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace CiRunner.Tests.Reporting;
 
 /// <summary>The whole third-party CI path on the real Docker engine, beside the other Docker groups.</summary>
+[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerReportingGroup : ICollectionFixture<DockerEngineFixture>
 {

@@ -47,6 +47,26 @@ class { 'apache::mod::wsgi':
 # by that name is the same character set, and stable. The scenario keystone-db shows the finding itself.
 $db_charset = { 'charset' => 'utf8mb3', 'collate' => 'utf8mb3_general_ci' }
 
+# The admin credentials in /root/openrc, as puppet-openstack-integration writes them (openstack_extras::auth_file).
+# Without them, the zed keystone module's providers validate every Keystone_user's password against an empty auth URL
+# (keystone.rb looks up configs['auth.auth_url'], a string key in a hash of symbols; 2024.2's has configs[:'auth.auth_url']):
+# "Missing value auth-url required for auth plugin password", so each run "changes" each password (the idempotency
+# step: Keystone_user[admin] password: absent -> (redacted)). The providers read OS_AUTH_URL from this file first.
+file { '/root/openrc':
+  mode    => '0600',
+  content => @("OPENRC"),
+    export OS_AUTH_URL=http://${host}:5000/v3
+    export OS_USERNAME=admin
+    export OS_PASSWORD=${password}
+    export OS_PROJECT_NAME=admin
+    export OS_USER_DOMAIN_NAME=Default
+    export OS_PROJECT_DOMAIN_NAME=Default
+    export OS_IDENTITY_API_VERSION=3
+    export OS_INTERFACE=public
+    | OPENRC
+}
+File['/root/openrc'] -> Keystone_user <| |>
+
 # Identity
 class { 'keystone::db::mysql':
   password => $password,

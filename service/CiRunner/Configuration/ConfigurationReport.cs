@@ -82,6 +82,15 @@ public static class ConfigurationReport
                 + (s.Network is { } network ? $"; network {network}" : ""),
             "modules: " + string.Join(", ", s.Modules),
         }));
+        foreach (Scenario parsedOnly in settings.Scenarios.Where(s => !s.Runnable))
+        {
+            writer.WriteLine($"  {parsedOnly.Name}: parsed and checked only, no cells (parsed-only):");
+            foreach (string reason in parsedOnly.ParsedOnly)
+            {
+                writer.WriteLine($"    - {reason}");
+            }
+        }
+
         writer.WriteLine();
 
         IReadOnlyList<BranchCellCount> counts = CellCounter.CountByModuleBranch(settings.Modules, settings.Releases, settings.Scenarios, settings.Matrix);

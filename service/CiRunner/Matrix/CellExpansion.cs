@@ -23,7 +23,7 @@ public static class CellExpansion
 
         return TargetReleases(branch, releases)
             .SelectMany(release => scenarios
-                .Where(scenario => scenario.Needs(module.Name) && scenario.AppliesTo(release.Name))
+                .Where(scenario => scenario.Runnable && scenario.Needs(module.Name) && scenario.AppliesTo(release.Name))
                 .Select(scenario => new Cell(JobKind.Deploy, release.Name, null, scenario.Name)))
             .ToList();
     }
@@ -48,7 +48,8 @@ public static class CellExpansion
             return [];
         }
 
-        List<Scenario> needed = scenarios.Where(s => s.Needs(module.Name)).ToList();
+        // A scenario that says it cannot run in one container gets no cells of any kind, included ones too.
+        List<Scenario> needed = scenarios.Where(s => s.Runnable && s.Needs(module.Name)).ToList();
         var cells = new List<Cell>(deploy);
         cells.AddRange(CompatibilityCells(branch, releases, needed, rules));
         cells.AddRange(UpgradeCells(branch, releases, needed, rules));

@@ -44,6 +44,16 @@ public sealed record Scenario(
     /// </summary>
     public IReadOnlyList<string> Files { get; init; } = [];
 
+    /// <summary>
+    /// Why the scenario is not run (<c>parsed-only</c>): each names a part that cannot run in one unprivileged, offline
+    /// container, or what the images lack for it, and why. Such a scenario is parsed and checked but gets no cells, and
+    /// <c>validate</c> and the scenarios page say so.
+    /// </summary>
+    public IReadOnlyList<string> ParsedOnly { get; init; } = [];
+
+    /// <summary>Whether the scenario gets cells (see <see cref="ParsedOnly"/>).</summary>
+    public bool Runnable => ParsedOnly.Count == 0;
+
     /// <summary>The init system of this scenario's jobs on <paramref name="release"/>: the scenario's when it says, else the release's.</summary>
     public InitSystem InitOn(Release release)
     {

@@ -24,7 +24,7 @@ public static partial class ScenarioLoader
     public static readonly TimeSpan DefaultApplyTimeout = TimeSpan.FromMinutes(30);
     public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(10);
 
-    private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "rollback", "steps", "seed", "verify", "network", "init", "files"];
+    private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "rollback", "steps", "seed", "verify", "network", "init", "files", "parsed-only"];
     private static readonly string[] _stepKeys = ["type", "name", "command", "timeout", "noop"];
 
     /// <summary>
@@ -176,6 +176,10 @@ public static partial class ScenarioLoader
             string? network = ReadNetwork(entries);
             InitSystem? init = ReadInit(entries);
             List<string> files = ReadFiles(entries, manifest);
+            List<string> notRun = entries.TryGetValue("parsed-only", out (YamlNode Key, YamlNode Value) parsedOnly)
+                ? StringList(parsedOnly.Value, "parsed-only", "a list of the reasons the scenario is not run, each naming the part and why, like \"nova-compute: needs /dev/kvm\"")?
+                    .Select(item => item.Text).ToList() ?? []
+                : [];
 
             if (releases is not null && modules.Count > 0)
             {
@@ -194,6 +198,7 @@ public static partial class ScenarioLoader
                 Network = network,
                 Init = init,
                 Files = files,
+                ParsedOnly = notRun,
             };
             return (scenario, LineOf(entries["name"].Value.Start));
         }

@@ -107,6 +107,17 @@ public sealed class CellExpansionTests
     }
 
     [Fact]
+    public void Expand_ParsedOnlyScenario_GetsNoCellsEvenWhenIncluded()
+    {
+        Scenario[] scenarios = [Scenario("s1", upgrade: true), Scenario("ceph", upgrade: true) with { ParsedOnly = ["ceph: OSDs need block devices"] }];
+
+        IReadOnlyList<Cell> cells = CellExpansion.Expand(_keystone, "unmaintained/2023.1", _releases, scenarios,
+            Rules(include: [new CellPattern(JobKind.Deploy, "2023.1", null, "ceph")]));
+
+        Assert.Equal(["2023.1/s1", "zed->2023.1/s1:upgrade"], cells.Select(c => c.Key));
+    }
+
+    [Fact]
     public void Expand_UntrackedBranch_HasNoCellsWhateverTheRules()
     {
         var module = _keystone with { Branches = [BranchPattern.Parse("master")] };

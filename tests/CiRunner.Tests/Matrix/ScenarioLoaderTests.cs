@@ -160,6 +160,27 @@ public sealed class ScenarioLoaderTests
         Assert.Null(Assert.Single(result.Scenarios, s => s.Name == "basic").Init);
     }
 
+    [Fact]
+    public void Load_ParsedOnly_KeepsTheReasonsAndGetsNoCells()
+    {
+        using var folder = new ConfigFolder();
+        folder.Write("scenarios/ceph.yaml", """
+            name: ceph
+            manifest: basic.pp
+            modules: [keystone]
+            parsed-only:
+              - "ceph: OSDs need block devices"
+            """);
+
+        ScenarioLoadResult result = ScenarioLoader.Load(Path.Combine(folder.Root, "scenarios"), releases: null);
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Scenario scenario = Assert.Single(result.Scenarios, s => s.Name == "ceph");
+        Assert.Equal(["ceph: OSDs need block devices"], scenario.ParsedOnly);
+        Assert.False(scenario.Runnable);
+        Assert.True(Assert.Single(result.Scenarios, s => s.Name == "basic").Runnable);
+    }
+
     [Theory]
     [InlineData("init: sysvinit", "line 4, init", "sysvinit", "none (the step script is PID 1) or systemd")]
     [InlineData("files: [missing.sh]", "line 4, files", "missing.sh", "an existing file beside the scenario file")]

@@ -84,6 +84,29 @@ public sealed class ReleaseImagesTests : IDisposable
         Assert.Equal(ImageBuilder.HashRecipe(before.RecipeFor(zed)), ImageBuilder.HashRecipe(before.RecipeFor(zed)));
     }
 
+    [Fact]
+    public void ShippedRecipes_ZedOnBookwormAnd2024Point2OnTrixie_InstallTheKeystoneAndGlanceNode()
+    {
+        string recipes = Path.Combine(RepositoryRoot.Path, "deploy", "images");
+        string zed = File.ReadAllText(Path.Combine(recipes, "zed", "Dockerfile"));
+        string dalmatian = File.ReadAllText(Path.Combine(recipes, "2024.2", "Dockerfile"));
+
+        string[] node =
+        [
+            "puppet-module-keystone", "puppet-module-glance", "puppet-module-nova", "puppet-module-neutron", "puppet-module-placement",
+            "puppet-module-openstacklib", "puppet-module-oslo", "puppet-module-puppetlabs-stdlib", "puppet-module-puppetlabs-inifile",
+            "puppet-module-puppetlabs-mysql", "puppet-module-puppetlabs-apache", "puppet-module-saz-memcached", "mariadb-server", "keystone",
+            "glance", "apache2", "libapache2-mod-wsgi-py3", "memcached", "python3-memcache", "python3-pymemcache", "python3-openstackclient",
+            "python3-pymysql", "python3-glanceclient", "${EXTRA_PACKAGES}", "--no-install-recommends", "rm -rf /var/lib/apt/lists/*",
+        ];
+        Assert.All(node, package => Assert.Contains(package, zed, StringComparison.Ordinal));
+        Assert.All(node, package => Assert.Contains(package, dalmatian, StringComparison.Ordinal));
+        Assert.Contains("      mime-support", zed, StringComparison.Ordinal);
+        Assert.DoesNotContain("      mime-support", dalmatian, StringComparison.Ordinal);
+        Assert.Contains("ARG BASE_IMAGE=cirunner/base:bookworm", zed, StringComparison.Ordinal);
+        Assert.Contains("ARG BASE_IMAGE=cirunner/base:trixie", dalmatian, StringComparison.Ordinal);
+    }
+
     private ReleaseImages Create(Func<string, BaseImageRecipe>? baseRecipes = null)
     {
         // The client is never used by RecipeFor; no engine is contacted.

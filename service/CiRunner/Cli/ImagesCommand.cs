@@ -25,7 +25,7 @@ internal static class ImagesCommand
 
     private static readonly Option<bool> Force = new("--force")
     {
-        Description = "Build even when an image with the recipe's hash label exists.",
+        Description = "Build even when an image with the recipe's hash label exists, without the build cache (fresh packages), and its package snapshot again.",
     };
 
     private static readonly Option<string> Suite = new("--suite")
@@ -42,7 +42,7 @@ internal static class ImagesCommand
 
     private static readonly Option<string?> Tag = new("--tag")
     {
-        Description = $"Base image tag (default: {BaseImageRecipe.DefaultTag}, or cirunner/base:<suite>).",
+        Description = "Base image tag (default: cirunner/base:<suite>, the tag release recipes of that Suite are built FROM).",
     };
 
     public static Command Create()
@@ -55,7 +55,7 @@ internal static class ImagesCommand
 
     private static Command CreateBuild()
     {
-        var build = new Command("build", "Build release images from Service:ImageRecipesDirectory (<release>/Dockerfile, else the shared openstack/ recipe); up-to-date images (same recipe hash) are skipped.");
+        var build = new Command("build", "Build release images from Service:ImageRecipesDirectory (<release>/Dockerfile, else the shared openstack/ recipe) FROM cirunner/base:<Suite>, and the package snapshots of releases with PackageSnapshot; what is up to date (same recipe hash, a complete snapshot of the image) is skipped.");
         build.Options.Add(Release);
         build.Options.Add(BuildArgs);
         build.Options.Add(Recipes);
@@ -71,15 +71,20 @@ internal static class ImagesCommand
 
             IConfigurationRoot configuration = CliConfiguration.Build(configFile);
 
-            // Bound directly for now; the validated settings loader replaces this when it lands.
-            List<ReleaseOptions> releases = configuration.GetSection(ReleaseOptions.SectionName).Get<List<ReleaseOptions>>() ?? [];
-            DockerOptions docker = CliConfiguration.ReadDocker(configFile);
-            if (releases.Count == 0)
+            // The Releases section validated as serve validates it (Suite, Init, PackageSnapshot too), without the
+            // Puppetfiles and scenarios an image build does not need.
+            (IReadOnlyList<ReleaseOptions> releases, IReadOnlyList<ConfigurationError> errors) = ConfigurationLoader.LoadReleases(configuration, configFile);
+            if (errors.Count > 0)
             {
-                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"'{configFile}' configures no releases (section {ReleaseOptions.SectionName}).");
+                foreach (ConfigurationError error in errors)
+                {
+                    await parseResult.InvocationConfiguration.Error.WriteLineAsync(error.Format(Path.GetDirectoryName(Path.GetFullPath(configFile))!));
+                }
+
                 return 2;
             }
 
+            DockerOptions docker = CliConfiguration.ReadDocker(configFile);
             if (!TryParseBuildArgs(parseResult.GetValue(BuildArgs) ?? [], out Dictionary<string, string> buildArgs, out string? bad))
             {
                 await parseResult.InvocationConfiguration.Error.WriteLineAsync($"--build-arg '{bad}' is not KEY=VALUE.");
@@ -94,8 +99,10 @@ internal static class ImagesCommand
             using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);
             var imageBuilder = new ImageBuilder(client, TimeProvider.System, loggerFactory.CreateLogger<ImageBuilder>());
             var baseBuilder = new BaseImageBuilder(client, TimeProvider.System, loggerFactory.CreateLogger<BaseImageBuilder>());
-            using var releaseImages = new ReleaseImages(releases, recipes, imageBuilder, baseBuilder, BaseImageRecipe.Default, buildArgs);
-            IReadOnlyList<ImageBuildOutcome> results;
+            var snapshots = new DockerPackageSnapshots(client, TimeProvider.System, loggerFactory.CreateLogger<DockerPackageSnapshots>());
+            var snapshotBuilder = new PackageSnapshotBuilder(client, snapshots, TimeProvider.System, loggerFactory.CreateLogger<PackageSnapshotBuilder>());
+            using var releaseImages = new ReleaseImages(releases, recipes, imageBuilder, baseBuilder, BaseImageRecipe.ForSuite, buildArgs, snapshotBuilder);
+            ReleaseImagesBuild results;
             try
             {
                 results = await releaseImages.BuildAsync(release, parseResult.GetValue(Force), BuildOutput(parseResult.InvocationConfiguration.Output), cancellationToken);
@@ -106,7 +113,8 @@ internal static class ImagesCommand
                 return 2;
             }
 
-            return await ReportAsync(results, parseResult.InvocationConfiguration);
+            int exitCode = await ReportAsync(results.Images, parseResult.InvocationConfiguration);
+            return await ReportAsync(results.Snapshots, parseResult.InvocationConfiguration) == 0 ? exitCode : 1;
         });
         return build;
     }
@@ -124,12 +132,11 @@ internal static class ImagesCommand
             DockerOptions docker = File.Exists(configFile)
                 ? CliConfiguration.ReadDocker(configFile)
                 : new DockerOptions();
-            string suite = parseResult.GetValue(Suite)!;
-            BaseImageRecipe recipe = BaseImageRecipe.Default with
+            BaseImageRecipe suiteRecipe = BaseImageRecipe.ForSuite(parseResult.GetValue(Suite)!);
+            BaseImageRecipe recipe = suiteRecipe with
             {
-                Suite = suite,
                 Mirror = parseResult.GetValue(Mirror)!,
-                Tag = parseResult.GetValue(Tag) ?? $"cirunner/base:{suite}",
+                Tag = parseResult.GetValue(Tag) ?? suiteRecipe.Tag,
             };
             using ILoggerFactory loggerFactory = CreateLoggerFactory();
             using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);
@@ -149,6 +156,32 @@ internal static class ImagesCommand
             if (!result.Succeeded)
             {
                 await console.Error.WriteLineAsync($"{result.Tag}: {result.Error}");
+            }
+        }
+
+        return results.All(r => r.Succeeded) ? 0 : 1;
+    }
+
+    /// <summary>One line per package snapshot: up to date or built (with how long), its id, packages, size and volume; or why it failed.</summary>
+    private static async Task<int> ReportAsync(IReadOnlyList<PackageSnapshotOutcome> results, InvocationConfiguration console)
+    {
+        foreach (PackageSnapshotOutcome result in results)
+        {
+            string what = $"package snapshot of {result.Release} ({result.Image})";
+            if (result.Snapshot is { } snapshot)
+            {
+                string status = result.Status == PackageSnapshotStatus.Built ? $"built in {result.Duration.TotalSeconds:F1} s" : "up to date";
+                await console.Output.WriteLineAsync(
+                    $"{what}: {status}: {snapshot.Info.Id}, {snapshot.Info.PackageCount} packages, {snapshot.SizeBytes / 1e6:F0} MB, volume {snapshot.Info.Volume}");
+                foreach (string removed in result.RemovedVolumes)
+                {
+                    await console.Output.WriteLineAsync($"  removed the replaced snapshot volume {removed}");
+                }
+            }
+            else
+            {
+                await console.Output.WriteLineAsync($"{what}: failed in {result.Duration.TotalSeconds:F1} s");
+                await console.Error.WriteLineAsync($"{what}: {result.Error}");
             }
         }
 

@@ -302,7 +302,7 @@ internal static class RunCommand
             }
         }
 
-        JobCompletion? completion = await jobs.MarkFinishedAsync(job.Id, outcome.Result, outcome.Summary, retryWithin, CancellationToken.None);
+        JobCompletion? completion = await jobs.MarkFinishedAsync(job.Id, outcome.Result, outcome.Summary, retryWithin, outcome.PackageSnapshot, CancellationToken.None);
         return completion?.Retry;
     }
 }

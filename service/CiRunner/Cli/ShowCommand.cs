@@ -122,6 +122,12 @@ internal static class ShowCommand
             await modules.WriteAsync(output, indent: "    ", cancellationToken);
         }
 
+        // The rest of the lockfile: the packages the upgrade phase moved the node onto.
+        if (job.PackageSnapshot is { } snapshot)
+        {
+            await WriteLineAsync(output, $"  Package snapshot (upgrade): {snapshot}", cancellationToken);
+        }
+
         if (detail.Steps.Count > 0)
         {
             await WriteLineAsync(output, "  Steps:", cancellationToken);

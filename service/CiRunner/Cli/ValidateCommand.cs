@@ -3,6 +3,7 @@ using System.Globalization;
 using CiRunner.Configuration;
 using CiRunner.Execution;
 using Docker.DotNet;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CiRunner.Cli;
 
@@ -11,6 +12,9 @@ internal static class ValidateCommand
 {
     /// <summary>How long validate waits for the engine to answer a ping before it says it could not check.</summary>
     private static readonly TimeSpan EngineTimeout = TimeSpan.FromSeconds(5);
+
+    // A package snapshot is checked by a container start (about half a second each).
+    private static readonly TimeSpan InventoryTimeout = TimeSpan.FromMinutes(1);
 
     private static readonly Option<bool> NoEngine = new("--no-engine")
     {
@@ -47,6 +51,9 @@ internal static class ValidateCommand
             return 0;
         }
 
+        // What the engine lacks (a release image, a package snapshot) is reported with the command that builds it and
+        // leaves the exit code alone; a host that cannot boot systemd for releases that need it does not.
+        await WriteEngineInventoryAsync(output, result.Settings, cancellationToken);
         return await CheckSystemdAsync(result.Settings, output, error, cancellationToken) ? 0 : 1;
     }
 
@@ -95,4 +102,54 @@ internal static class ValidateCommand
         await output.WriteLineAsync($"systemd      FAILED: releases or scenarios with Init systemd cannot run on this engine (listed on standard error)");
         return false;
     }
+
+    private static async Task WriteEngineInventoryAsync(TextWriter output, CiRunnerSettings settings, CancellationToken cancellationToken)
+    {
+        string endpoint = settings.Docker.Endpoint;
+        await output.WriteLineAsync();
+        IReadOnlyList<ReleaseInventoryEntry> entries;
+        try
+        {
+            using IDockerClient client = DockerClientFactory.Create(settings.Docker);
+            using (var ping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                ping.CancelAfter(EngineTimeout);
+                await client.System.PingAsync(ping.Token);
+            }
+
+            using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            reading.CancelAfter(InventoryTimeout);
+            var snapshots = new DockerPackageSnapshots(client, TimeProvider.System, NullLogger<DockerPackageSnapshots>.Instance);
+            entries = await ReleaseInventory.ReadAsync(client, snapshots, settings.Releases.Select(r => (r.Name, r.Image, r.PackageSnapshot)), reading.Token);
+        }
+        catch (Exception ex) when (IsEngineTrouble(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            string reason = ex is OperationCanceledException ? "no answer in time" : ex.Message.ReplaceLineEndings(" ");
+            await output.WriteLineAsync(
+                $"Note: the Docker engine at {endpoint} did not answer ({reason}); release images and package snapshots were not checked (cirunner images build builds them).");
+            return;
+        }
+
+        await output.WriteLineAsync($"Release images and package snapshots on the Docker engine ({endpoint}):");
+        var table = new TextTable("RELEASE", "WHAT", "STATE");
+        foreach (ReleaseInventoryEntry entry in entries)
+        {
+            string build = $"missing: build it with `{ReleaseImages.BuildCommand(entry.Release)}`";
+            table.AddRow(entry.Release, $"image {entry.Image}", entry.ImageId is { } imageId ? $"present ({imageId})" : build);
+            if (entry.WantsSnapshot)
+            {
+                string state = entry.Snapshot is { } snapshot
+                    ? string.Create(CultureInfo.InvariantCulture,
+                        $"present: {snapshot.Info.Id} ({snapshot.Info.PackageCount} packages, {snapshot.SizeBytes / 1e6:F0} MB, volume {snapshot.Info.Volume})")
+                    : build;
+                table.AddRow(entry.Release, "package snapshot", state);
+            }
+        }
+
+        await table.WriteAsync(output, indent: "  ", cancellationToken);
+    }
+
+    private static bool IsEngineTrouble(Exception ex) =>
+        ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException or TimeoutException
+            or OperationCanceledException or ArgumentException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException;
 }

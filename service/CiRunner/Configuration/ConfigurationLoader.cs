@@ -47,6 +47,19 @@ public static partial class ConfigurationLoader
     }
 
     /// <summary>
+    /// Only the <c>Releases</c> section, validated key by key as <see cref="Load(IConfiguration, string)"/> validates it
+    /// (Suite, Init, PackageSnapshot included), without reading Puppetfiles or scenarios: what <c>images build</c>
+    /// needs, so an image build neither depends on the module mirrors nor stops at a binder exception.
+    /// </summary>
+    public static (IReadOnlyList<ReleaseOptions> Releases, IReadOnlyList<ConfigurationError> Errors) LoadReleases(IConfiguration configuration, string configFile)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var reader = new ConfigurationReader(configuration, Path.GetFullPath(configFile));
+        List<ReleaseOptions?> releases = ReadReleases(reader);
+        return (releases.OfType<ReleaseOptions>().ToList(), reader.Errors);
+    }
+
+    /// <summary>
     /// Validates an already built configuration. <paramref name="configFile"/> anchors relative paths and names
     /// the file in errors; it need not be where <paramref name="configuration"/> came from (tests use memory).
     /// </summary>

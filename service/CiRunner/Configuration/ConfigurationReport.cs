@@ -66,6 +66,7 @@ public static class ConfigurationReport
             r.Image,
             string.Join(", ", r.BranchCandidates),
             Invariant($"{r.Puppetfile.Modules.Count} modules"),
+            r.Suite + (r.Init == InitSystem.Systemd ? ", init systemd" : "") + (r.PackageSnapshot ? ", package snapshot" : ""),
             r.UpgradePrepareCommand.Count > 0 ? "prepare: " + string.Join(' ', r.UpgradePrepareCommand) : "",
         }));
         writer.WriteLine();

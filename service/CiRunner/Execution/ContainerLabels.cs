@@ -23,6 +23,27 @@ public static class ContainerLabels
     /// <summary>On images: SHA-256 of the recipe that built the image; a different hash means rebuild.</summary>
     public const string RecipeHash = "cirunner.recipe-hash";
 
-    /// <summary>On release images: the OpenStack release the image is for.</summary>
+    /// <summary>On release images and package snapshot volumes: the OpenStack release the image is for.</summary>
     public const string Release = "cirunner.release";
+
+    /// <summary>On package snapshot volumes: always <see cref="ManagedValue"/>; what finds them among other volumes.</summary>
+    public const string Snapshot = "cirunner.snapshot";
+
+    /// <summary>On package snapshot volumes: the release image's reference (<c>cirunner/release:2024.2</c>) it was frozen from.</summary>
+    public const string Image = "cirunner.image";
+
+    /// <summary>On package snapshot volumes: the id of the release image the snapshot was frozen from.</summary>
+    public const string ImageId = "cirunner.image-id";
+
+    /// <summary>On package snapshot volumes: the snapshot's id (<c>sha256:</c> and the hash of its package list and upgrade script).</summary>
+    public const string SnapshotId = "cirunner.snapshot.id";
+
+    /// <summary>On package snapshot volumes: how many packages the snapshot holds, in invariant decimal.</summary>
+    public const string SnapshotPackages = "cirunner.snapshot.packages";
+
+    /// <summary>
+    /// On the throwaway containers that list, build and check package snapshots: what they are for. They are removed
+    /// as soon as they end; an exited one is a leftover of a process that died, and the next snapshot build removes it.
+    /// </summary>
+    public const string Throwaway = "cirunner.throwaway";
 }

@@ -18,13 +18,26 @@ public static class ExecutionServiceCollectionExtensions
             sp.GetRequiredService<ILogger<DockerEngineMonitor>>()));
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton<BaseImageBuilder>();
+
+        // Package snapshots: found by the executor (and validate) through IPackageSnapshots, built after release images.
+        services.AddSingleton<DockerPackageSnapshots>();
+        services.AddSingleton<IPackageSnapshots>(sp => sp.GetRequiredService<DockerPackageSnapshots>());
+        services.AddSingleton<PackageSnapshotBuilder>();
         services.AddSingleton<IImageProvisioner>(sp => new ReleaseImages(
-            settings.Releases.Select(release => new ReleaseOptions { Name = release.Name, Image = release.Image }).ToList(),
+            settings.Releases.Select(release => new ReleaseOptions
+            {
+                Name = release.Name,
+                Image = release.Image,
+                Suite = release.Suite,
+                Init = release.Init,
+                PackageSnapshot = release.PackageSnapshot,
+            }).ToList(),
             settings.Service.ImageRecipesDirectory,
             sp.GetRequiredService<ImageBuilder>(),
             sp.GetRequiredService<BaseImageBuilder>(),
-            BaseImageRecipe.Default,
-            new Dictionary<string, string>(StringComparer.Ordinal)));
+            BaseImageRecipe.ForSuite,
+            new Dictionary<string, string>(StringComparer.Ordinal),
+            sp.GetRequiredService<PackageSnapshotBuilder>()));
         services.AddSingleton<IJobExecutor>(sp => new DockerJobExecutor(
             sp.GetRequiredService<IDockerClient>(),
             sp.GetRequiredService<TimeProvider>(),

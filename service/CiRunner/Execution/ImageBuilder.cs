@@ -17,7 +17,14 @@ public sealed record ImageRecipe(
     string Directory,
     IReadOnlyDictionary<string, string> BuildArgs,
     string NetworkMode,
-    IReadOnlyDictionary<string, string> Labels);
+    IReadOnlyDictionary<string, string> Labels)
+{
+    /// <summary>
+    /// The recipe hash of the image it is built FROM, when CiRunner builds that one too (a release's base image);
+    /// part of this recipe's hash, so a changed base rebuilds the images made from it.
+    /// </summary>
+    public string? ParentHash { get; init; }
+}
 
 /// <summary>
 /// Builds an image from a recipe folder through the engine's build API, and skips the build when an image
@@ -36,8 +43,18 @@ public sealed partial class ImageBuilder
         _logger = logger;
     }
 
-    /// <summary>SHA-256 over the recipe's files (paths and contents, in ordinal path order) and its build arguments.</summary>
-    public static string HashRecipe(string directory, IReadOnlyDictionary<string, string> buildArgs)
+    /// <summary>The recipe's hash: see <see cref="HashRecipe(string, IReadOnlyDictionary{string, string}, string?)"/>.</summary>
+    public static string HashRecipe(ImageRecipe recipe)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        return HashRecipe(recipe.Directory, recipe.BuildArgs, recipe.ParentHash);
+    }
+
+    /// <summary>
+    /// SHA-256 over the recipe's files (paths and contents, in ordinal path order), its build arguments and, when
+    /// given, the recipe hash of the image it is built FROM.
+    /// </summary>
+    public static string HashRecipe(string directory, IReadOnlyDictionary<string, string> buildArgs, string? parentHash = null)
     {
         ArgumentNullException.ThrowIfNull(buildArgs);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -52,6 +69,11 @@ public sealed partial class ImageBuilder
         foreach (KeyValuePair<string, string> arg in buildArgs.OrderBy(a => a.Key, StringComparer.Ordinal))
         {
             hash.AppendData(Encoding.UTF8.GetBytes($"arg {arg.Key}={arg.Value}\n"));
+        }
+
+        if (parentHash is not null)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes($"parent {parentHash}\n"));
         }
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -73,7 +95,7 @@ public sealed partial class ImageBuilder
         }
     }
 
-    /// <summary>Builds the recipe unless an image with its tag and hash exists (or <paramref name="force"/>).</summary>
+    /// <summary>Builds the recipe unless an image with its tag and hash exists (or <paramref name="force"/>, which also bypasses the build cache).</summary>
     public async Task<ImageBuildOutcome> BuildAsync(ImageRecipe recipe, bool force, IProgress<string>? output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recipe);
@@ -83,7 +105,7 @@ public sealed partial class ImageBuilder
             return new ImageBuildOutcome(recipe.Tag, ImageBuildStatus.Failed, null, "", $"recipe folder '{recipe.Directory}' has no Dockerfile", [], TimeSpan.Zero);
         }
 
-        string hash = HashRecipe(recipe.Directory, recipe.BuildArgs);
+        string hash = HashRecipe(recipe);
         (string? existingId, string? existingHash) = await InspectAsync(_docker, recipe.Tag, cancellationToken);
         if (!force && existingId is not null && string.Equals(existingHash, hash, StringComparison.Ordinal))
         {
@@ -106,6 +128,10 @@ public sealed partial class ImageBuilder
                 NetworkMode = recipe.NetworkMode,
                 Remove = true,
                 ForceRemove = true,
+
+                // A forced build fetches the packages again: the build cache would hand back the stale layers (and the
+                // package versions a mirror may no longer have, which a package snapshot cannot freeze).
+                NoCache = force,
             };
             var progress = new SynchronousProgress<JSONMessage>(message =>
             {

@@ -340,7 +340,7 @@ public sealed partial class JobDispatcher : BackgroundService
             // A job the service's own stop cancelled is the service's doing, like a transient error: its next attempt
             // waits in the database and runs after the next start.
             bool retry = outcome.Retryable || (outcome.Result == JobResult.Cancelled && stoppingToken.IsCancellationRequested);
-            await FinishAsync(job.Id, outcome.Result, summary, labels, outcome.Duration, retry ? _service.MaxAttempts : null);
+            await FinishAsync(job.Id, outcome.Result, summary, labels, outcome.Duration, retry ? _service.MaxAttempts : null, outcome.PackageSnapshot);
             activity?.SetTag("cirunner.job.result", CiRunnerTelemetry.ResultName(outcome.Result));
             if (outcome.Result != JobResult.Success)
             {
@@ -376,10 +376,11 @@ public sealed partial class JobDispatcher : BackgroundService
         }
     }
 
-    private async Task FinishAsync(long jobId, JobResult result, string summary, JobLabels? labels, TimeSpan? duration, int? retryWithinAttempts = null)
+    private async Task FinishAsync(
+        long jobId, JobResult result, string summary, JobLabels? labels, TimeSpan? duration, int? retryWithinAttempts = null, PackageSnapshotInfo? packageSnapshot = null)
     {
-        // The stopping token may be cancelled already; a job's end must still be recorded.
-        JobCompletion? completion = await MarkFinishedDespiteLocksAsync(jobId, result, summary, retryWithinAttempts);
+        // The stopping token may be cancelled already; a job's end must still be recorded (with its package snapshot, part of its lockfile).
+        JobCompletion? completion = await MarkFinishedDespiteLocksAsync(jobId, result, summary, retryWithinAttempts, packageSnapshot);
         if (completion is not null && labels is not null)
         {
             _telemetry?.JobFinished(labels, result, duration ?? completion.Job.Duration);
@@ -408,13 +409,13 @@ public sealed partial class JobDispatcher : BackgroundService
     /// <c>Service:DatabaseLockTimeout</c>) or its disk is full, the write is tried again until it goes through or the
     /// service stops, when the job is left running in the store and the next start marks it interrupted.
     /// </summary>
-    private async Task<JobCompletion?> MarkFinishedDespiteLocksAsync(long jobId, JobResult result, string summary, int? retryWithinAttempts)
+    private async Task<JobCompletion?> MarkFinishedDespiteLocksAsync(long jobId, JobResult result, string summary, int? retryWithinAttempts, PackageSnapshotInfo? packageSnapshot)
     {
         while (true)
         {
             try
             {
-                return await _jobs.MarkFinishedAsync(jobId, result, summary, retryWithinAttempts, CancellationToken.None);
+                return await _jobs.MarkFinishedAsync(jobId, result, summary, retryWithinAttempts, packageSnapshot, CancellationToken.None);
             }
             catch (Exception e) when ((e is DatabaseLockedException || ResultsDatabase.IsDiskFull(e)) && !_stopping.IsCancellationRequested)
             {

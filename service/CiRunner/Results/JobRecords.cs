@@ -47,7 +47,22 @@ public sealed record JobRecord(
     string? LogPath,
     int Attempt,
     long? RetryOf = null,
-    DateTimeOffset? PrunedAt = null);
+    DateTimeOffset? PrunedAt = null)
+{
+    /// <summary>The package snapshot the job's node moved onto (part of its lockfile); null when it used none.</summary>
+    public JobPackageSnapshotRecord? PackageSnapshot { get; init; }
+}
+
+/// <summary>The package snapshot a job used, as its lockfile keeps it.</summary>
+/// <param name="Release">The release whose image the snapshot was frozen from (an upgrade job's target).</param>
+/// <param name="Volume">The Docker volume that held it.</param>
+/// <param name="Id"><c>sha256:</c> and the hash of its package list and upgrade script: equal ids, equal packages.</param>
+/// <param name="PackageCount">How many packages it holds.</param>
+public sealed record JobPackageSnapshotRecord(string Release, string Volume, string Id, int PackageCount)
+{
+    /// <summary>How <c>show</c> and the job page say it: <c>2024.2 sha256:abcd... (558 packages)</c>.</summary>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Release} {Id} ({PackageCount} packages)");
+}
 
 /// <summary>A job with everything it recorded: its module lockfile, steps in order and idempotency changes.</summary>
 public sealed record JobDetail(

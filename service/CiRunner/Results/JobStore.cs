@@ -86,12 +86,26 @@ public sealed class JobStore
     /// <param name="retryWithinAttempts">The most attempts a cell may have (<c>Service:MaxAttempts</c>); null when this end is never retried. Only <see cref="JobResult.Error"/>, <see cref="JobResult.Interrupted"/> and <see cref="JobResult.Cancelled"/> (by the service's own stop) are retried.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
-    public async Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, int? retryWithinAttempts, CancellationToken cancellationToken)
+    public Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, int? retryWithinAttempts, CancellationToken cancellationToken) =>
+        MarkFinishedAsync(jobId, result, summary, retryWithinAttempts, packageSnapshot: null, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="MarkFinishedAsync(long, JobResult, string?, int?, CancellationToken)"/>, and records the package
+    /// snapshot the job's node moved onto (<see cref="JobOutcome.PackageSnapshot"/>) in the same transaction, as part
+    /// of its lockfile.
+    /// </summary>
+    public async Task<JobCompletion?> MarkFinishedAsync(
+        long jobId, JobResult result, string? summary, int? retryWithinAttempts, PackageSnapshotInfo? packageSnapshot, CancellationToken cancellationToken)
     {
         DateTimeOffset now = DbValue.Now(_timeProvider);
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
         await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
+        if (packageSnapshot is not null)
+        {
+            await RecordPackageSnapshotAsync(connection, transaction, jobId, packageSnapshot, cancellationToken);
+        }
+
         JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, retryWithinAttempts, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
@@ -334,6 +348,22 @@ public sealed class JobStore
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static async Task RecordPackageSnapshotAsync(
+        SqliteConnection connection, DbTransaction transaction, long jobId, PackageSnapshotInfo snapshot, CancellationToken cancellationToken)
+    {
+        const string SetSnapshot = """
+            UPDATE jobs SET package_snapshot_release = @Release, package_snapshot_volume = @Volume,
+                package_snapshot_id = @Id, package_snapshot_packages = @PackageCount
+            WHERE id = @JobId AND state <> 'finished'
+            """;
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            SetSnapshot,
+            new { JobId = jobId, snapshot.Release, snapshot.Volume, snapshot.Id, snapshot.PackageCount },
+            transaction,
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>One job, or null when no job has that id.</summary>

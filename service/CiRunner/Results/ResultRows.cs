@@ -83,7 +83,9 @@ internal sealed class JobRow
         jobs.from_release AS FromRelease, jobs.scenario AS Scenario, jobs.priority AS Priority, jobs.state AS State,
         jobs.result AS Result, jobs.summary AS Summary, jobs.image_id AS ImageId, jobs.queued_at AS QueuedAt,
         jobs.started_at AS StartedAt, jobs.finished_at AS FinishedAt, jobs.duration_ms AS DurationMs,
-        jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.retry_of AS RetryOf, jobs.pruned_at AS PrunedAt
+        jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.retry_of AS RetryOf, jobs.pruned_at AS PrunedAt,
+        jobs.package_snapshot_release AS PackageSnapshotRelease, jobs.package_snapshot_volume AS PackageSnapshotVolume,
+        jobs.package_snapshot_id AS PackageSnapshotId, jobs.package_snapshot_packages AS PackageSnapshotPackages
         """;
 
     /// <summary>A condition on <c>jobs</c>: no later attempt retries this job, so it is its cell's latest.</summary>
@@ -129,6 +131,14 @@ internal sealed class JobRow
 
     public string? PrunedAt { get; set; }
 
+    public string? PackageSnapshotRelease { get; set; }
+
+    public string? PackageSnapshotVolume { get; set; }
+
+    public string? PackageSnapshotId { get; set; }
+
+    public long? PackageSnapshotPackages { get; set; }
+
     public JobRecord ToRecord() => new(
         Id,
         RunId,
@@ -149,7 +159,12 @@ internal sealed class JobRow
         LogPath,
         checked((int)Attempt),
         RetryOf,
-        DbValue.ParseOptionalTime(PrunedAt));
+        DbValue.ParseOptionalTime(PrunedAt))
+    {
+        PackageSnapshot = PackageSnapshotRelease is { } release && PackageSnapshotVolume is { } volume && PackageSnapshotId is { } id && PackageSnapshotPackages is { } packages
+            ? new JobPackageSnapshotRecord(release, volume, id, checked((int)packages))
+            : null,
+    };
 }
 
 internal sealed class StepRow

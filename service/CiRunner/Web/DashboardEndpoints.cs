@@ -242,6 +242,14 @@ internal static class DashboardEndpoints
 
         body.Append("</tbody></table></div>");
 
+        // The rest of the lockfile: the packages the upgrade phase moved the node onto.
+        if (job.PackageSnapshot is { } snapshot)
+        {
+            body.Append("<h2>Package snapshot</h2><dl id=\"package-snapshot\"><dt>phase</dt><dd>upgrade</dd><dt>release</dt><dd>").Append(E(snapshot.Release))
+                .Append("</dd><dt>id</dt><dd><code>").Append(E(snapshot.Id)).Append("</code></dd><dt>packages</dt><dd>").Append(E(snapshot.PackageCount))
+                .Append("</dd><dt>volume</dt><dd><code>").Append(E(snapshot.Volume)).Append("</code></dd></dl>");
+        }
+
         body.Append("<h2>Idempotency changes</h2>");
         if (detail.Changes.Count == 0)
         {

@@ -164,6 +164,24 @@ public sealed class ResultsVerbsTests : IDisposable
     }
 
     [Fact]
+    public async Task Show_UpgradeJobWithPackageSnapshot_PrintsItBesideTheModuleLockfile()
+    {
+        ResultsStore store = _temp.CreateStore();
+        RunDetail run = await store.Runs.CreateAsync(Samples.Run(), [Samples.Upgrade(to: "2024.2")], CancellationToken.None);
+        long jobId = run.Jobs[0].Id;
+        await store.Jobs.RecordModulesAsync(jobId, [new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.2", Samples.Sha, "upgrade")], CancellationToken.None);
+        await store.Jobs.MarkStartedAsync(jobId, null, null, CancellationToken.None);
+        string id = "sha256:" + new string('a', 64);
+        await store.Jobs.MarkFinishedAsync(jobId, JobResult.Success, "passed", null, new PackageSnapshotInfo("2024.2", "cirunner-snapshot-2024.2-0123456789ab", id, "sha256:image", 558), CancellationToken.None);
+
+        (int exitCode, string output, _) = await InvokeAsync("show", run.Run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"  Modules \(upgrade\):\n    MODULE\s+REF\s+COMMIT\s+GIT\n    keystone  stable/2024\.2  " + Samples.Sha + @".*\n  Package snapshot \(upgrade\): 2024\.2 " + id + @" \(558 packages\)\n",
+            output.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public async Task Show_UnknownRun_OneLineErrorExit1()
     {
         await _temp.CreateDatabase().EnsureSchemaAsync(CancellationToken.None);

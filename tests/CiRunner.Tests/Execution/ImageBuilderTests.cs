@@ -126,7 +126,7 @@ public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
         _folder.Combine("images"),
         CreateBuilder(),
         new BaseImageBuilder(_engine.Docker, TimeProvider.System, NullLogger<BaseImageBuilder>.Instance),
-        BaseImageRecipe.Default with { Tag = _engine.PuppetImage },
+        BaseImageRecipe.ForSuite,
         new Dictionary<string, string>());
 
     private ImageBuilder CreateBuilder() => new(_engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(_output));

@@ -77,6 +77,28 @@ public sealed class JobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task MarkFinishedAsync_WithPackageSnapshot_KeepsItInTheJobsLockfile()
+    {
+        // Given an upgrade job whose node moved onto a package snapshot, and a deploy job that used none
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Upgrade(), Samples.Deploy()], CancellationToken.None);
+        long upgrade = run.Jobs[0].Id;
+        await _store.Jobs.MarkStartedAsync(upgrade, null, null, CancellationToken.None);
+        var snapshot = new PackageSnapshotInfo("2024.1", "cirunner-snapshot-2024.1-0123456789ab", "sha256:abcd", "sha256:image", 558);
+
+        // When both finish, the upgrade job with its snapshot
+        await _store.Jobs.MarkFinishedAsync(upgrade, JobResult.Success, "passed", retryWithinAttempts: null, snapshot, CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(run.Jobs[1].Id, JobResult.Success, "passed", CancellationToken.None);
+
+        // Then the job (and its detail) carries release, volume, id and package count; the other job none
+        var expected = new JobPackageSnapshotRecord("2024.1", "cirunner-snapshot-2024.1-0123456789ab", "sha256:abcd", 558);
+        Assert.Equal(expected, (await _store.Jobs.GetAsync(upgrade, CancellationToken.None))?.PackageSnapshot);
+        Assert.Equal(expected, (await _store.Jobs.GetDetailAsync(upgrade, CancellationToken.None))?.Job.PackageSnapshot);
+        Assert.Equal(expected, (await _store.Runs.GetDetailAsync(run.Run.Id, CancellationToken.None))?.Jobs.Single(j => j.Id == upgrade).PackageSnapshot);
+        Assert.Null((await _store.Jobs.GetAsync(run.Jobs[1].Id, CancellationToken.None))?.PackageSnapshot);
+        Assert.Equal("2024.1 sha256:abcd (558 packages)", expected.ToString());
+    }
+
+    [Fact]
     public async Task MarkFinishedAsync_LastJobOfRun_CompletesRunWithCombinedResult()
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2"), Samples.Upgrade()], CancellationToken.None);

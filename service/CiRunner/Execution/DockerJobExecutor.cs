@@ -504,10 +504,21 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             throw new JobErrorException($"the job moves its node onto the package snapshot of release {source.Release}, but this executor has no snapshot lookup");
         }
 
-        return await _snapshots.FindAsync(source, cancellationToken)
-            ?? throw new JobErrorException(
-                $"release {source.Release} has no package snapshot of its image {source.ReleaseImage} on the engine (never built, built from an older image, " +
-                $"or its build did not finish); build it with `{build}`");
+        if (await _snapshots.FindAsync(source, cancellationToken) is { } found)
+        {
+            return found;
+        }
+
+        // As for a missing image: the release's recipe builds its image and then the snapshot of that image.
+        if (_images is not null && await _images.ProvisionSnapshotAsync(source.Release, cancellationToken)
+            && await _snapshots.FindAsync(source, cancellationToken) is { } made)
+        {
+            return made;
+        }
+
+        throw new JobErrorException(
+            $"release {source.Release} has no package snapshot of its image {source.ReleaseImage} on the engine (never built, built from an older image, " +
+            $"or its build did not finish); build it with `{build}`");
     }
 
     /// <summary>Runs the step script beside systemd as one exec, attached (stdin carries the executor's answers).</summary>

@@ -51,6 +51,13 @@ public static partial class PuppetReportParser
 
             string reference = (key as YamlScalarNode)?.Value ?? "";
             string type = Scalar(status, "resource_type") ?? TypeOf(reference);
+
+            // stdlib's anchors do nothing: one marked changed only passed a refresh on from a real change listed anyway.
+            if (string.Equals(type, "Anchor", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             string title = Scalar(status, "title") ?? TitleOf(reference);
             string? file = Scalar(status, "file");
             int? line = int.TryParse(Scalar(status, "line"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed) ? parsed : null;

@@ -7,6 +7,12 @@ public interface IImageProvisioner
 {
     /// <summary>Builds the image if a recipe for it is known; returns null when there is none.</summary>
     Task<ImageBuildOutcome?> ProvisionAsync(string image, string? release, IProgress<string>? output, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes the package snapshot of <paramref name="release"/>'s image exist (building the image first when needed), as
+    /// <c>cirunner images build --release</c> does; false when the release has no recipe or the build failed.
+    /// </summary>
+    Task<bool> ProvisionSnapshotAsync(string release, CancellationToken cancellationToken);
 }
 
 /// <summary>What <see cref="ReleaseImages.BuildAsync"/> did: every image (base images first) and every package snapshot.</summary>
@@ -132,6 +138,17 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
     }
 
     public void Dispose() => _buildLock.Dispose();
+
+    public async Task<bool> ProvisionSnapshotAsync(string release, CancellationToken cancellationToken)
+    {
+        ReleaseOptions? match = _releases.FirstOrDefault(r => string.Equals(r.Name, release, StringComparison.Ordinal));
+        if (match is not { PackageSnapshot: true })
+        {
+            return false;
+        }
+
+        return (await BuildAsync(release, force: false, output: null, cancellationToken)).Succeeded;
+    }
 
     public async Task<ImageBuildOutcome?> ProvisionAsync(string image, string? release, IProgress<string>? output, CancellationToken cancellationToken)
     {

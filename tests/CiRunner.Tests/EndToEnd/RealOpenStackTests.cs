@@ -125,7 +125,8 @@ public sealed partial class RealOpenStackTests
         Assert.Contains("not idempotent", job.Job.Summary, StringComparison.Ordinal);
         IdempotencyChangeRecord charset = Assert.Single(job.Changes, c => c.ResourceType == "Mysql_database" && c.Property == "charset");
         Assert.Equal(("keystone", "utf8mb3", "utf8", "openstacklib"), (charset.Title, charset.PreviousValue, charset.DesiredValue, charset.Module));
-        Assert.Contains("Mysql_database[keystone] charset 'utf8mb3' -> 'utf8'", job.Job.Summary, StringComparison.Ordinal);
+        Assert.Contains("Mysql_database[keystone] charset: utf8mb3 -> utf8 (module openstacklib)", job.Job.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("Anchor[", job.Job.Summary, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -130,4 +130,35 @@ public sealed class PuppetReportParserTests
             changes.Select(c => c.Describe()));
         Assert.DoesNotContain(changes, c => c.NewValue == "a_big_secret" || c.OldValue == "a_big_secret");
     }
+
+    [Fact]
+    public void ParseChanges_AnchorPassingARefreshOn_IsNotAChange()
+    {
+        // Given a report where a real change refreshed an anchor (as keystone::deps' anchors are)
+        const string Report = """
+            resource_statuses:
+              Mysql_database[keystone]:
+                title: keystone
+                file: "/cirunner/modules/openstacklib/manifests/db/mysql.pp"
+                line: 74
+                resource_type: Mysql_database
+                changed: true
+                events:
+                - property: charset
+                  previous_value: utf8mb3
+                  desired_value: utf8
+                  status: success
+              Anchor[keystone::db::end]:
+                title: keystone::db::end
+                file: "/cirunner/modules/keystone/manifests/deps.pp"
+                line: 41
+                resource_type: Anchor
+                changed: true
+                events: []
+            """;
+
+        // Then only the real change is listed
+        IdempotencyChange change = Assert.Single(PuppetReportParser.ParseChanges(Report));
+        Assert.Equal("Mysql_database[keystone] charset: utf8mb3 -> utf8 (module openstacklib)", change.Describe());
+    }
 }

@@ -52,11 +52,14 @@ public sealed class TempestStepDockerTests : ExecutorTestBase
         _image = image;
     }
 
-    [Fact]
-    public async Task ExecuteAsync_TempestAgainstNothing_FailsNamingTheTestsAndStoresEveryResult()
+    [Theory]
+    [InlineData(InitSystem.None)]
+    [InlineData(InitSystem.Systemd)]
+    public async Task ExecuteAsync_TempestAgainstNothing_FailsNamingTheTestsAndStoresEveryResult(InitSystem init)
     {
-        // Given a job of a stored run: a tempest step on the identity smoke tests, test_list_api_versions excluded,
-        // with the scenario's tempest.conf; the step's results go through the recorder into a temp SQLite file
+        // Given a job of a stored run, its container booting systemd or not: a tempest step (the last) on the identity
+        // smoke tests, test_list_api_versions excluded, with the scenario's tempest.conf; the step's results go
+        // through the recorder into a temp SQLite file
         string image = await _image.EnsureAsync(Engine, Output);
         using var database = new TempDatabase();
         ResultsStore store = database.CreateStore();
@@ -72,6 +75,8 @@ public sealed class TempestStepDockerTests : ExecutorTestBase
         {
             RunId = run.Run.Id,
             JobId = run.Jobs[0].Id,
+            Init = init,
+            BootTimeout = TimeSpan.FromSeconds(60),
         };
 
         // When it runs

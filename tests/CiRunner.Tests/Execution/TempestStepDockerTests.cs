@@ -142,45 +142,55 @@ public sealed class DockerTempestGroup : ICollectionFixture<DockerEngineFixture>
 }
 
 /// <summary>
-/// <c>cirunner-test/tempest:&lt;random&gt;</c>: the Puppet base image with Debian's <c>tempest</c>, <c>subunit</c> and
-/// <c>python3-junitxml</c>, built once for the collection from Debian's mirror (network host; about two minutes) and
-/// removed after it.
+/// Images for the tempest tests, <c>cirunner-test/tempest:&lt;random&gt;</c>: the Puppet base image with Debian's
+/// <c>tempest</c>, <c>subunit</c> and <c>python3-junitxml</c> (and for the real deployment, Keystone, Glance and the
+/// modules that deploy them), each built once for the collection from Debian's mirror (network host) and removed after it.
 /// </summary>
 public sealed class TempestImage : IAsyncLifetime, IDisposable
 {
-    private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly string _tag = $"cirunner-test/tempest:{Guid.NewGuid():N}";
-    private string? _endpoint;
-    private bool _built;
+    /// <summary>What every tempest step needs in its image.</summary>
+    public const string TempestPackages = "tempest subunit python3-junitxml";
 
-    public async Task<string> EnsureAsync(DockerEngineFixture engine, ITestOutputHelper output)
+    /// <summary>A Zed Keystone and Glance node as the keystone-glance manifest deploys it (the zed release image's packages).</summary>
+    public const string KeystoneGlancePackages =
+        "puppet-module-keystone puppet-module-glance puppet-module-puppetlabs-mysql puppet-module-puppetlabs-apache puppet-module-saz-memcached " +
+        "mariadb-server keystone glance apache2 libapache2-mod-wsgi-py3 memcached python3-memcache python3-pymemcache python3-openstackclient " +
+        "python3-pymysql python3-glanceclient mime-support";
+
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly Dictionary<string, string> _tags = new(StringComparer.Ordinal);
+    private string? _endpoint;
+
+    /// <summary>The tag of an image with <paramref name="packages"/> on top of the Puppet image, built on first use.</summary>
+    public async Task<string> EnsureAsync(DockerEngineFixture engine, ITestOutputHelper output, string packages = TempestPackages)
     {
         ArgumentNullException.ThrowIfNull(engine);
         await _lock.WaitAsync();
         try
         {
-            if (!_built)
+            if (!_tags.TryGetValue(packages, out string? tag))
             {
+                tag = $"cirunner-test/tempest:{Guid.NewGuid():N}";
                 using var recipe = new TempDirectory();
-                recipe.Write("Dockerfile", """
+                recipe.Write("Dockerfile", $$"""
                     ARG BASE_IMAGE
                     FROM ${BASE_IMAGE}
                     RUN apt-get update \
-                     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tempest subunit python3-junitxml \
+                     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {{packages}} \
                      && apt-get clean && rm -rf /var/lib/apt/lists/*
                     """);
                 var builder = new ImageBuilder(engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(output));
                 _endpoint = engine.Endpoint;
+                _tags[packages] = tag;
                 ImageBuildOutcome built = await builder.BuildAsync(
-                    new ImageRecipe(_tag, recipe.Path, new Dictionary<string, string> { [ReleaseImages.BaseImageArgument] = engine.PuppetImage }, "host", new Dictionary<string, string>()),
+                    new ImageRecipe(tag, recipe.Path, new Dictionary<string, string> { [ReleaseImages.BaseImageArgument] = engine.PuppetImage }, "host", new Dictionary<string, string>()),
                     force: false,
                     output: null,
                     CancellationToken.None);
-                Assert.True(built.Succeeded, $"building {_tag} failed: {built.Error}\n{string.Join('\n', built.OutputTail)}");
-                _built = true;
+                Assert.True(built.Succeeded, $"building {tag} failed: {built.Error}\n{string.Join('\n', built.OutputTail)}");
             }
 
-            return _tag;
+            return tag;
         }
         finally
         {
@@ -192,13 +202,18 @@ public sealed class TempestImage : IAsyncLifetime, IDisposable
 
     public async Task DisposeAsync()
     {
-        if (_endpoint is not null)
+        if (_endpoint is null)
         {
-            // A client of its own: the engine fixture may be disposed first.
-            using DockerClient docker = new DockerClientBuilder().WithEndpoint(new Uri(_endpoint)).Build();
+            return;
+        }
+
+        // A client of its own: the engine fixture may be disposed first.
+        using DockerClient docker = new DockerClientBuilder().WithEndpoint(new Uri(_endpoint)).Build();
+        foreach (string tag in _tags.Values)
+        {
             try
             {
-                await docker.Images.DeleteImageAsync(_tag, new ImageDeleteParameters { Force = true });
+                await docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true });
             }
             catch (DockerImageNotFoundException)
             {

@@ -11,7 +11,6 @@ namespace CiRunner.Tests.Execution;
 /// quick run leave it out.
 /// </summary>
 [Collection(DockerTempestGroup.Name)]
-[Trait("Category", "Docker")]
 [Trait("Category", "RealOpenStack")]
 public sealed class TempestRealOpenStackTests : ExecutorTestBase
 {

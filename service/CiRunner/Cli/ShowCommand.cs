@@ -15,7 +15,7 @@ internal static class ShowCommand
             Description = "The run's id, as listed by 'cirunner runs'.",
         };
 
-        var command = new Command("show", "Show a run and its jobs: results, durations, images, module commits, steps and idempotency changes.");
+        var command = new Command("show", "Show a run and its jobs: results, durations, images, module commits, steps, idempotency changes and Tempest tests.");
         command.Arguments.Add(runId);
         command.SetAction((parseResult, cancellationToken) => ResultsVerb.InvokeAsync(
             parseResult,
@@ -162,6 +162,37 @@ internal static class ShowCommand
                     cancellationToken);
             }
         }
+
+        await WriteTempestAsync(detail, output, cancellationToken);
+    }
+
+    /// <summary>Each tempest step's counts, then every failed test with the Python traceback it ended with.</summary>
+    private static async Task WriteTempestAsync(JobDetail detail, TextWriter output, CancellationToken cancellationToken)
+    {
+        foreach (IGrouping<long, TempestTestRecord> step in detail.TempestTests.GroupBy(t => t.StepId))
+        {
+            TempestTestRecord first = step.First();
+            string name = detail.Steps.FirstOrDefault(s => s.Id == step.Key)?.Name ?? "tempest";
+            await WriteLineAsync(
+                output,
+                $"  Tempest, step {first.StepOrdinal} '{name}' (phase {first.Phase}): {step.Count()} tests, {TempestCounts(step)}",
+                cancellationToken);
+            foreach (TempestTestRecord test in step.Where(t => t.Status == TempestTestStatus.Failed))
+            {
+                await WriteLineAsync(output, $"    FAILED {test.TestId} ({ResultsText.Duration(test.Duration)})", cancellationToken);
+                foreach (string line in TempestResultParser.PythonTraceback(test.Traceback ?? "").TrimEnd().ReplaceLineEndings("\n").Split('\n'))
+                {
+                    await WriteLineAsync(output, $"      {line}", cancellationToken);
+                }
+            }
+        }
+    }
+
+    /// <summary><c>17 passed, 1 failed, 0 skipped</c>.</summary>
+    internal static string TempestCounts(IEnumerable<TempestTestRecord> tests)
+    {
+        List<TempestTestRecord> all = tests.ToList();
+        return $"{all.Count(t => t.Status == TempestTestStatus.Passed)} passed, {all.Count(t => t.Status == TempestTestStatus.Failed)} failed, {all.Count(t => t.Status == TempestTestStatus.Skipped)} skipped";
     }
 
     /// <summary>Where each report of the run stands (JUnit, Gerrit, webhooks): held and failed ones need the operator.</summary>

@@ -418,6 +418,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     {
         (JobResult result, string? message) = StepCommands.Interpret(step.Step.Kind, exitCode);
         IReadOnlyList<IdempotencyChange> changes = [];
+        IReadOnlyList<TempestTestResult> tests = [];
         if (result == JobResult.Error)
         {
             message = $"could not start `{Quote(step.Command)}` in image {run.Job.Image}: {Evidence(run, $"exit {exitCode}", exitCode)}";
@@ -436,15 +437,20 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 ? $"; changed: {string.Join("; ", changes.Select(c => c.Describe()))}"
                 : $"; the changed resources could not be read from Puppet's report: {readError}";
         }
+        else if (step.Step.Kind == StepKind.Tempest)
+        {
+            // The script waits for an answer, so the container, and Tempest's results in it, are still there.
+            (result, message, tests) = await TempestResults.ReadAsync(_docker, run.ContainerId!, exitCode, cancellationToken);
+        }
 
-        return await RecordStepAsync(run, step, result, exitCode, message, changes, progress);
+        return await RecordStepAsync(run, step, result, exitCode, message, changes, progress, tests);
     }
 
     private async Task<StepOutcome> RecordStepAsync(
-        JobRun run, StepRun step, JobResult result, long? exitCode, string? message, IReadOnlyList<IdempotencyChange> changes, IJobProgress progress)
+        JobRun run, StepRun step, JobResult result, long? exitCode, string? message, IReadOnlyList<IdempotencyChange> changes, IJobProgress progress, IReadOnlyList<TempestTestResult>? tests = null)
     {
         TimeSpan duration = _timeProvider.GetElapsedTime(step.StartedTimestamp);
-        var outcome = new StepOutcome(step.Phase.Name, step.Index, step.Step.Name, step.Step.Kind, result, exitCode, step.StartedAt, duration, message);
+        var outcome = new StepOutcome(step.Phase.Name, step.Index, step.Step.Name, step.Step.Kind, result, exitCode, step.StartedAt, duration, message) { TempestTests = tests ?? [] };
         run.Steps.Add(outcome);
         run.Changes.AddRange(changes);
         LogStepFinished(_logger, run.Job.RunId, run.Job.JobId, step.Step.Name, result, exitCode, duration.TotalSeconds);

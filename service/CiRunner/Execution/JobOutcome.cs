@@ -38,7 +38,7 @@ public sealed record JobOutcome(
 /// <param name="Phase">Phase name.</param>
 /// <param name="Index">0-based position among all steps of the job.</param>
 /// <param name="Name">Step name.</param>
-/// <param name="Kind">Apply, idempotency or command.</param>
+/// <param name="Kind">Apply, idempotency, command or tempest.</param>
 /// <param name="Result">The step's result.</param>
 /// <param name="ExitCode">Exit code of the step's process; null when it never ran or was killed before it ended.</param>
 /// <param name="StartedAt">When the step started (UTC); null for skipped steps.</param>
@@ -53,7 +53,11 @@ public sealed record StepOutcome(
     long? ExitCode,
     DateTimeOffset? StartedAt,
     TimeSpan Duration,
-    string? Message);
+    string? Message)
+{
+    /// <summary>Every test a tempest step ran, as its results say; empty for other steps (and a tempest step without results).</summary>
+    public IReadOnlyList<TempestTestResult> TempestTests { get; init; } = [];
+}
 
 /// <summary>The step that is about to run, for progress reporting.</summary>
 public sealed record StepStart(string Phase, int Index, string Name, StepKind Kind, IReadOnlyList<string> Command, DateTimeOffset StartedAt);

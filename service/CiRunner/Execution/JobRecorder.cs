@@ -52,5 +52,10 @@ public sealed class JobRecorder : IJobProgress
                     change.ResourceType, change.Title, change.Property ?? "", change.OldValue, change.NewValue, change.Module, change.File, change.Line)).ToList(),
                 cancellationToken);
         }
+
+        if (outcome.TempestTests.Count > 0)
+        {
+            await _jobs.AddTempestTestsAsync(job.JobId, step.Id, outcome.TempestTests, cancellationToken);
+        }
     }
 }

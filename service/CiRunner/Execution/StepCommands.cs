@@ -11,6 +11,31 @@ public static class StepCommands
     /// <summary><c>puppet config print lastrunreport</c> in Debian's Puppet 7.</summary>
     public const string LastRunReportPath = "/var/cache/puppet/state/last_run_report.yaml";
 
+    /// <summary>Where a tempest step works: its stestr workspace, include and exclude lists, and the results of its run.</summary>
+    public const string TempestDirectory = "/cirunner/tempest";
+
+    /// <summary>Every test of a tempest step's run as JUnit XML (<c>stestr last --subunit | subunit2junitxml</c>), read by the executor.</summary>
+    public const string TempestResultsPath = TempestDirectory + "/results.xml";
+
+    /// <summary>
+    /// A tempest step: checks the tools are there (exit 127 like a missing command otherwise), starts from an empty
+    /// workspace (no earlier step's results can pass for this one's), writes the include and exclude lists from the
+    /// arguments (<c>+regex</c>, <c>-regex</c>), runs Tempest, then converts the run's subunit stream to JUnit XML even
+    /// when tests failed, and exits with Tempest's status. Arguments: the configuration file, the workers, the regexes.
+    /// </summary>
+    private const string TempestScript = """
+        d=/cirunner/tempest c=$1 w=$2; shift 2
+        for t in tempest stestr subunit2junitxml; do command -v $t >/dev/null || { echo "cirunner: no $t in this image (Debian packages tempest, subunit, python3-junitxml)" >&2; exit 127; }; done
+        python3 -c 'import junitxml' 2>/dev/null || { echo 'cirunner: subunit2junitxml needs the Debian package python3-junitxml' >&2; exit 127; }
+        [ -f "$c" ] || { echo "cirunner: Tempest's configuration $c does not exist" >&2; exit 1; }
+        rm -rf $d && mkdir -p $d/workspace && cd $d/workspace || exit 1
+        : > ../include-list; : > ../exclude-list
+        for r; do case $r in +*) printf '%s\n' "${r#+}" >> ../include-list;; -*) printf '%s\n' "${r#-}" >> ../exclude-list;; esac; done
+        tempest run --config-file "$c" --concurrency "$w" --include-list ../include-list --exclude-list ../exclude-list; rc=$?
+        if stestr last --subunit > ../results.subunit; then subunit2junitxml < ../results.subunit > ../results.xml; fi
+        exit $rc
+        """;
+
     /// <summary>The argument array a step runs in the container.</summary>
     public static IReadOnlyList<string> For(StepDefinition step, string? manifest)
     {
@@ -35,9 +60,29 @@ public static class StepCommands
                 }
 
                 return step.Command;
+            case StepKind.Tempest:
+                return Tempest(step);
             default:
                 throw new ArgumentOutOfRangeException(nameof(step), step.Kind, "Unknown step kind.");
         }
+    }
+
+    /// <summary>
+    /// Whether the container must still be there after the step, for the executor to read what it left: Puppet's
+    /// report after an idempotency step, the results after a tempest step.
+    /// </summary>
+    public static bool LeavesFilesToRead(StepKind kind) => kind is StepKind.Idempotency or StepKind.Tempest;
+
+    private static string[] Tempest(StepDefinition step)
+    {
+        TempestSettings tempest = step.Tempest ?? throw new ArgumentException($"Tempest step '{step.Name}' has no Tempest settings.", nameof(step));
+        string config = tempest.ConfigPath.StartsWith('/') ? tempest.ConfigPath : $"{ScenarioDirectory}/{tempest.ConfigPath}";
+        return
+        [
+            "sh", "-c", TempestScript, "tempest", config, tempest.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            .. tempest.Include.Select(r => "+" + r),
+            .. tempest.Exclude.Select(r => "-" + r),
+        ];
     }
 
     /// <summary>
@@ -74,6 +119,8 @@ public static class StepCommands
                 6 => (JobResult.Failure, "not idempotent: the second puppet apply changed resources and reported failures (exit 6)"),
                 _ => (JobResult.Failure, $"second puppet apply exited {exitCode}"),
             },
+            // The executor reads the results and names the failing tests; this is what the exit code alone says.
+            StepKind.Tempest => exitCode == 0 ? (JobResult.Success, null) : (JobResult.Failure, $"tempest run exited {exitCode}"),
             _ => exitCode == 0 ? (JobResult.Success, null) : (JobResult.Failure, $"command exited {exitCode}"),
         };
     }

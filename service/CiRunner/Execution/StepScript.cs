@@ -76,10 +76,10 @@ internal static class StepScript
                 script.Append('\n');
                 index++;
 
-                // After the last step the script ends by itself (and the engine removes the container), unless
-                // it is an idempotency step: then Puppet's report must stay readable until the executor is done.
+                // After the last step the script ends by itself (and the engine removes the container), unless the
+                // step leaves files to read (Puppet's report, Tempest's results) that must stay until the executor is done.
                 bool last = index == total;
-                if (!last || step.Kind == Matrix.StepKind.Idempotency)
+                if (!last || StepCommands.LeavesFilesToRead(step.Kind))
                 {
                     script.Append("proceed\n");
                 }
@@ -103,7 +103,7 @@ internal static class StepScript
         }
 
         Matrix.StepDefinition? last = job.Phases.SelectMany(p => p.Steps).LastOrDefault();
-        return last is not null && last.Kind != Matrix.StepKind.Idempotency;
+        return last is not null && !StepCommands.LeavesFilesToRead(last.Kind);
     }
 
     /// <summary>Single-quotes an argument for sh: nothing inside single quotes is special except the quote itself.</summary>

@@ -78,12 +78,19 @@ public enum StepKind
 
     /// <summary>A verification command given as an argument array.</summary>
     Command,
+
+    /// <summary>Debian's <c>tempest run</c> against the deployed services; every test's result is kept (see <see cref="TempestSettings"/>).</summary>
+    Tempest,
 }
 
 /// <summary>One step of a scenario.</summary>
-/// <param name="Kind">Apply, idempotency or command.</param>
+/// <param name="Kind">Apply, idempotency, command or tempest.</param>
 /// <param name="Name">Name shown in logs and results.</param>
 /// <param name="Command">Argument array for <see cref="StepKind.Command"/>; empty otherwise.</param>
 /// <param name="Timeout">Time the step may take before the container is killed.</param>
 /// <param name="Noop">Apply with <c>--noop</c>: the catalog compiles and is evaluated against real module code, nothing changes.</param>
-public sealed record StepDefinition(StepKind Kind, string Name, IReadOnlyList<string> Command, TimeSpan Timeout, bool Noop = false);
+public sealed record StepDefinition(StepKind Kind, string Name, IReadOnlyList<string> Command, TimeSpan Timeout, bool Noop = false)
+{
+    /// <summary>What a <see cref="StepKind.Tempest"/> step runs; null for every other kind.</summary>
+    public TempestSettings? Tempest { get; init; }
+}

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using CiRunner.Configuration;
 using YamlDotNet.Core;
@@ -18,14 +19,20 @@ public sealed record ScenarioLoadResult(IReadOnlyList<Scenario> Scenarios, IRead
 /// <c>upgrade</c> (default true), <c>rollback</c> (default false), <c>steps</c> (default <c>apply</c>, <c>idempotency</c>;
 /// run in every phase), <c>seed</c> and <c>verify</c> (command steps: the seed once after the deploy phase, the verify
 /// steps at the end of every phase) and <c>network</c> (the containers' Docker network; default <c>Docker:NetworkMode</c>).
+/// A <c>tempest</c> step (under <c>steps</c>) names its <c>tempest.conf</c>, which is copied with the scenario's files
+/// when it is one of them.
 /// </summary>
 public static partial class ScenarioLoader
 {
     public static readonly TimeSpan DefaultApplyTimeout = TimeSpan.FromMinutes(30);
     public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(10);
 
+    /// <summary>The identity and image smoke tests take one to three minutes; a full API run of both, well under half an hour.</summary>
+    public static readonly TimeSpan DefaultTempestTimeout = TimeSpan.FromMinutes(30);
+
     private static readonly string[] _scenarioKeys = ["name", "description", "manifest", "modules", "releases", "upgrade", "rollback", "steps", "seed", "verify", "network", "init", "files", "parsed-only"];
-    private static readonly string[] _stepKeys = ["type", "name", "command", "timeout", "noop"];
+    private static readonly string[] _stepKeys = ["type", "name", "command", "timeout", "noop", "config", "include", "exclude", "concurrency"];
+    private static readonly string[] _tempestKeys = ["config", "include", "exclude", "concurrency"];
 
     /// <summary>
     /// Loads every <c>*.yaml</c> / <c>*.yml</c> file directly in <paramref name="directory"/>.
@@ -141,6 +148,9 @@ public static partial class ScenarioLoader
     {
         private int _errorsAtStart;
 
+        // Configuration files that tempest steps take from beside the scenario file: copied like the files list.
+        private readonly List<string> _tempestConfigs = [];
+
         public (Scenario? Scenario, int NameLine) Read(YamlStream stream)
         {
             _errorsAtStart = errors.Count;
@@ -176,6 +186,7 @@ public static partial class ScenarioLoader
             string? network = ReadNetwork(entries);
             InitSystem? init = ReadInit(entries);
             List<string> files = ReadFiles(entries, manifest);
+            files.AddRange(_tempestConfigs.Where(config => !files.Contains(config, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal));
             List<string> notRun = entries.TryGetValue("parsed-only", out (YamlNode Key, YamlNode Value) parsedOnly)
                 ? StringList(parsedOnly.Value, "parsed-only", "a list of the reasons the scenario is not run, each naming the part and why, like \"nova-compute: needs /dev/kvm\"")?
                     .Select(item => item.Text).ToList() ?? []
@@ -323,7 +334,7 @@ public static partial class ScenarioLoader
 
             if (entry.Value is not YamlSequenceNode sequence || sequence.Children.Count == 0)
             {
-                Error(entry.Value.Start, "steps", Describe(entry.Value), "a non-empty list of steps (apply, idempotency, or a mapping with type: command)");
+                Error(entry.Value.Start, "steps", Describe(entry.Value), "a non-empty list of steps (apply, idempotency, tempest, or a mapping with type: command)");
                 return steps;
             }
 
@@ -462,7 +473,7 @@ public static partial class ScenarioLoader
 
         private StepDefinition? ReadStep(YamlNode node, string key, bool commandOnly = false)
         {
-            const string StepTypes = "apply, idempotency or command";
+            const string StepTypes = "apply, idempotency, command or tempest";
             if (commandOnly && node is not YamlMappingNode)
             {
                 return Fail(node.Start, key, Describe(node), "a command step: a mapping with command (and optional name, timeout), or an argument list like [test, -f, /srv/data]");
@@ -475,6 +486,9 @@ public static partial class ScenarioLoader
                 {
                     "apply" => new StepDefinition(StepKind.Apply, "apply", [], DefaultApplyTimeout),
                     "idempotency" => new StepDefinition(StepKind.Idempotency, "idempotency", [], DefaultApplyTimeout),
+                    "tempest" => ReadTempest(null, node.Start, key) is { } defaults
+                        ? new StepDefinition(StepKind.Tempest, "tempest", [], DefaultTempestTimeout) { Tempest = defaults }
+                        : null,
                     "command" => Fail(node.Start, key, text, "a command step as a mapping: { type: command, command: [test, -f, /etc/x] }"),
                     _ => Fail(node.Start, key, text, $"a step type: {StepTypes}"),
                 };
@@ -487,10 +501,10 @@ public static partial class ScenarioLoader
 
             Dictionary<string, (YamlNode Key, YamlNode Value)> entries = Entries(mapping, key + ".", _stepKeys);
             string? type = commandOnly && !entries.ContainsKey("type") ? "command" : RequiredString(mapping, entries, "type", key + ".");
-            if (commandOnly && type is "apply" or "idempotency")
+            if (commandOnly && type is "apply" or "idempotency" or "tempest")
             {
                 return Fail(entries["type"].Value.Start, key + ".type", type,
-                    "command: seed and verify lists hold command steps (apply and idempotency belong under steps)");
+                    "command: seed and verify lists hold command steps (apply, idempotency and tempest belong under steps)");
             }
 
             StepKind? kind = type switch
@@ -498,6 +512,7 @@ public static partial class ScenarioLoader
                 "apply" => StepKind.Apply,
                 "idempotency" => StepKind.Idempotency,
                 "command" => StepKind.Command,
+                "tempest" => StepKind.Tempest,
                 _ => null,
             };
             if (type is not null && kind is null)
@@ -508,7 +523,7 @@ public static partial class ScenarioLoader
             List<string> command = [];
             if (entries.TryGetValue("command", out (YamlNode Key, YamlNode Value) commandEntry))
             {
-                if (kind is StepKind.Apply or StepKind.Idempotency)
+                if (kind is StepKind.Apply or StepKind.Idempotency or StepKind.Tempest)
                 {
                     Error(commandEntry.Key.Start, key + ".command", Describe(commandEntry.Value), "no command: only type: command steps run one");
                 }
@@ -527,7 +542,12 @@ public static partial class ScenarioLoader
                 Error(mapping.Start, key + ".command", null, "an argument list like [test, -f, /etc/keystone/keystone.conf]");
             }
 
-            TimeSpan timeout = kind == StepKind.Command ? DefaultCommandTimeout : DefaultApplyTimeout;
+            TimeSpan timeout = kind switch
+            {
+                StepKind.Command => DefaultCommandTimeout,
+                StepKind.Tempest => DefaultTempestTimeout,
+                _ => DefaultApplyTimeout,
+            };
             if (entries.TryGetValue("timeout", out (YamlNode Key, YamlNode Value) timeoutEntry))
             {
                 string text = Scalar(timeoutEntry.Value) ?? Describe(timeoutEntry.Value);
@@ -538,13 +558,26 @@ public static partial class ScenarioLoader
             }
 
             bool noop = ReadBool(entries, "noop", defaultValue: false, key + ".noop");
-            if (noop && kind == StepKind.Command)
+            if (noop && kind is StepKind.Command or StepKind.Tempest)
             {
                 Error(entries["noop"].Key.Start, key + ".noop", "true", "no noop: only apply and idempotency steps take it");
             }
 
+            TempestSettings? tempest = null;
+            if (kind == StepKind.Tempest)
+            {
+                tempest = ReadTempest(entries, mapping.Start, key);
+            }
+            else
+            {
+                foreach (string tempestKey in _tempestKeys.Where(entries.ContainsKey))
+                {
+                    Error(entries[tempestKey].Key.Start, $"{key}.{tempestKey}", Describe(entries[tempestKey].Value), $"no {tempestKey}: only type: tempest steps take it");
+                }
+            }
+
             string? name = OptionalString(entries, "name", key + ".");
-            if (kind is null)
+            if (kind is null || (kind == StepKind.Tempest && tempest is null))
             {
                 return null;
             }
@@ -553,9 +586,107 @@ public static partial class ScenarioLoader
             {
                 StepKind.Command => string.Join(' ', command),
                 StepKind.Idempotency => "idempotency",
+                StepKind.Tempest => "tempest",
                 _ => "apply",
             };
-            return new StepDefinition(kind.Value, name, command, timeout, noop);
+            return new StepDefinition(kind.Value, name, command, timeout, noop) { Tempest = tempest };
+        }
+
+        /// <summary>
+        /// A tempest step's <c>config</c>, <c>include</c>, <c>exclude</c> and <c>concurrency</c>, each defaulted when left
+        /// out (<paramref name="entries"/> is null for the plain <c>- tempest</c>); null when any is wrong.
+        /// </summary>
+        private TempestSettings? ReadTempest(Dictionary<string, (YamlNode Key, YamlNode Value)>? entries, Mark at, string key)
+        {
+            int before = errors.Count;
+            YamlNode? Value(string name) => entries is not null && entries.TryGetValue(name, out (YamlNode Key, YamlNode Value) entry) ? entry.Value : null;
+
+            string config = TempestSettings.DefaultConfig;
+            Mark configAt = at;
+            if (Value("config") is { } configNode)
+            {
+                configAt = configNode.Start;
+                config = Scalar(configNode) ?? "";
+            }
+
+            CheckTempestConfig(config, configAt, key);
+            IReadOnlyList<string> include = Value("include") is { } includeNode ? Regexes(includeNode, key + ".include") : TempestSettings.DefaultInclude;
+            IReadOnlyList<string> exclude = Value("exclude") is { } excludeNode ? Regexes(excludeNode, key + ".exclude") : [];
+
+            int concurrency = TempestSettings.DefaultConcurrency;
+            if (Value("concurrency") is { } concurrencyNode)
+            {
+                string text = Scalar(concurrencyNode) ?? Describe(concurrencyNode);
+                if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out concurrency) || concurrency is < 1 or > 64)
+                {
+                    Error(concurrencyNode.Start, key + ".concurrency", text, "a whole number of Tempest workers from 1 to 64");
+                }
+            }
+
+            return errors.Count > before ? null : new TempestSettings(config, include, exclude, concurrency);
+        }
+
+        /// <summary>
+        /// A relative <c>config</c> is a file beside the scenario file, copied with it to <c>/cirunner/scenario/</c>; an
+        /// absolute one is a path inside the container (a file Puppet writes, say), which only the job can check.
+        /// </summary>
+        private void CheckTempestConfig(string config, Mark at, string key)
+        {
+            if (config.Length == 0 || config.Any(char.IsWhiteSpace))
+            {
+                Error(at, key + ".config", config.Length == 0 ? "an empty value" : config,
+                    "Tempest's configuration file: a path beside the scenario file (tempest.conf, copied with it) or an absolute path in the container");
+                return;
+            }
+
+            if (config.StartsWith('/'))
+            {
+                return;
+            }
+
+            string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            string full = Path.GetFullPath(Path.Combine(folder, config));
+            string relative = Path.GetRelativePath(folder, full);
+            if (Path.IsPathRooted(config) || relative.StartsWith("..", StringComparison.Ordinal) || relative == ".")
+            {
+                Error(at, key + ".config", config, "a path relative to the scenario file's folder, inside it (no ..), or an absolute path in the container");
+            }
+            else if (!File.Exists(full))
+            {
+                Error(at, key + ".config", config,
+                    $"an existing Tempest configuration file beside the scenario file ({full} does not exist), or an absolute path in the container");
+            }
+            else
+            {
+                _tempestConfigs.Add(full);
+            }
+        }
+
+        /// <summary>An include or exclude list: test id regexes as stestr reads them, one per line of a list file.</summary>
+        private List<string> Regexes(YamlNode node, string key)
+        {
+            var regexes = new List<string>();
+            foreach ((string text, Mark at) in StringList(node, key, "a non-empty list of regular expressions matching Tempest test ids, like ['^tempest\\.api\\.identity\\.']") ?? [])
+            {
+                // stestr reads everything after a '#' as a comment, and strips the rest: such a regex would silently change.
+                if (text.Trim().Length == 0 || text.Contains('#', StringComparison.Ordinal) || text != text.Trim())
+                {
+                    Error(at, key, text, "a regular expression without '#' (stestr reads the rest of the line as a comment) and without spaces around it");
+                    continue;
+                }
+
+                try
+                {
+                    _ = new Regex(text, RegexOptions.None, TimeSpan.FromSeconds(1));
+                    regexes.Add(text);
+                }
+                catch (ArgumentException e)
+                {
+                    Error(at, key, text, $"a regular expression ({e.Message})");
+                }
+            }
+
+            return regexes;
         }
 
         private bool ReadBool(Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string key, bool defaultValue, string? errorKey = null)

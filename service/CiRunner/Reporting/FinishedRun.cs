@@ -11,6 +11,9 @@ namespace CiRunner.Reporting;
 /// <param name="LogFile">The job's log file, absolute; null when the job never started or its log is gone.</param>
 public sealed record ReportedCell(JobRecord Job, string Name, StepRecord? FailedStep, string? LogFile)
 {
+    /// <summary>Every test the job's tempest steps ran (each its own test case in JUnit).</summary>
+    public IReadOnlyList<TempestTestRecord> TempestTests { get; init; } = [];
+
     /// <summary>The final result; a job of a finished run always has one.</summary>
     public JobResult Result => Job.Result ?? JobResult.Error;
 }
@@ -50,7 +53,7 @@ public sealed class FinishedRunReader
         {
             JobDetail? jobDetail = await _jobs.GetDetailAsync(job.Id, cancellationToken);
             StepRecord? failed = jobDetail?.Steps.FirstOrDefault(s => s.Result != JobResult.Success);
-            cells.Add(new ReportedCell(job, JobNames.For(job), failed, ResolveLog(job.LogPath)));
+            cells.Add(new ReportedCell(job, JobNames.For(job), failed, ResolveLog(job.LogPath)) { TempestTests = jobDetail?.TempestTests ?? [] });
         }
 
         return new FinishedRun(detail.Run, cells);

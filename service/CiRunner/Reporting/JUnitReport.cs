@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Xml.Linq;
 using CiRunner.Execution;
+using CiRunner.Results;
 
 namespace CiRunner.Reporting;
 
@@ -9,6 +10,9 @@ namespace CiRunner.Reporting;
 /// per run, one test case per cell (its last attempt), named as in the Gerrit comment. A failure or timeout is a
 /// <c>&lt;failure&gt;</c>, infrastructure trouble an <c>&lt;error&gt;</c>, a job that did not run to a verdict
 /// (cancelled, superseded, skipped) <c>&lt;skipped&gt;</c>; each carries the failing step and the end of the log.
+/// After a cell's test case come its Tempest tests, one test case each, named by Tempest's test id with the class
+/// name <c>&lt;module&gt;.&lt;branch&gt;.&lt;cell&gt;.&lt;phase&gt;</c> (an upgrade cell runs Tempest after deploy and
+/// after upgrade): a failed test carries its traceback, a skipped one its reason.
 /// </summary>
 public static class JUnitReport
 {
@@ -22,10 +26,11 @@ public static class JUnitReport
         ArgumentNullException.ThrowIfNull(logTails);
         ArgumentNullException.ThrowIfNull(links);
 
-        int tests = run.Cells.Count;
-        int failures = run.Cells.Count(c => IsFailure(c.Result));
+        List<TempestTestRecord> tempest = run.Cells.SelectMany(c => c.TempestTests).ToList();
+        int tests = run.Cells.Count + tempest.Count;
+        int failures = run.Cells.Count(c => IsFailure(c.Result)) + tempest.Count(t => t.Status == TempestTestStatus.Failed);
         int errors = run.Cells.Count(c => IsError(c.Result));
-        int skipped = run.Cells.Count(c => IsSkipped(c.Result));
+        int skipped = run.Cells.Count(c => IsSkipped(c.Result)) + tempest.Count(t => t.Status == TempestTestStatus.Skipped);
         double seconds = run.Cells.Sum(c => c.Job.Duration?.TotalSeconds ?? 0);
         string classname = $"{run.Run.Module}.{run.Run.Branch}";
 
@@ -58,6 +63,10 @@ public static class JUnitReport
         foreach (ReportedCell cell in run.Cells)
         {
             suite.Add(TestCase(cell, classname, logTails.GetValueOrDefault(cell.Job.Id, ""), links));
+            foreach (TempestTestRecord test in cell.TempestTests)
+            {
+                suite.Add(TempestTestCase(cell, test, $"{classname}.{cell.Name}.{test.Phase}", links));
+            }
         }
 
         var suites = new XElement("testsuites",
@@ -93,6 +102,28 @@ public static class JUnitReport
         }
 
         testCase.Add(new XElement("system-out", $"Cell {cell.Job.CellKey}, attempt {cell.Job.Attempt}, job {cell.Job.Id}: {links.Job(cell.Job.Id)}"));
+        return testCase;
+    }
+
+    private static XElement TempestTestCase(ReportedCell cell, TempestTestRecord test, string classname, ReportLinks links)
+    {
+        var testCase = new XElement("testcase",
+            new XAttribute("name", LogTail.Clean(test.TestId)),
+            new XAttribute("classname", classname),
+            new XAttribute("time", Seconds(test.Duration.TotalSeconds)));
+        if (test.Status == TempestTestStatus.Failed)
+        {
+            string where = $"Tempest step {test.StepOrdinal} (phase {test.Phase}) of job {cell.Job.Id}: {links.Job(cell.Job.Id)}";
+            testCase.Add(new XElement("failure",
+                new XAttribute("type", "tempest"),
+                new XAttribute("message", LogTail.Clean(test.FailureLine ?? "failed")),
+                LogTail.Clean($"{where}\n\n{test.Traceback}".TrimEnd())));
+        }
+        else if (test.Status == TempestTestStatus.Skipped)
+        {
+            testCase.Add(new XElement("skipped", new XAttribute("type", "tempest"), new XAttribute("message", LogTail.Clean(test.SkipReason ?? ""))));
+        }
+
         return testCase;
     }
 

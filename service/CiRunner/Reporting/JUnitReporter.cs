@@ -59,6 +59,6 @@ public sealed class JUnitReporter : IRunReporter
             return ReportOutcome.Retry($"Could not write {file}: {e.Message}");
         }
 
-        return ReportOutcome.Sent($"{file} ({run.Cells.Count} test cases)");
+        return ReportOutcome.Sent($"{file} ({run.Cells.Count + run.Cells.Sum(c => c.TempestTests.Count)} test cases)");
     }
 }

@@ -64,12 +64,16 @@ public sealed record JobPackageSnapshotRecord(string Release, string Volume, str
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Release} {Id} ({PackageCount} packages)");
 }
 
-/// <summary>A job with everything it recorded: its module lockfile, steps in order and idempotency changes.</summary>
+/// <summary>A job with everything it recorded: its module lockfile, steps in order, idempotency changes and Tempest tests.</summary>
 public sealed record JobDetail(
     JobRecord Job,
     IReadOnlyList<JobModuleRecord> Modules,
     IReadOnlyList<StepRecord> Steps,
-    IReadOnlyList<IdempotencyChangeRecord> Changes);
+    IReadOnlyList<IdempotencyChangeRecord> Changes)
+{
+    /// <summary>Every test its tempest steps ran, by step, failed tests first, then by test id.</summary>
+    public IReadOnlyList<TempestTestRecord> TempestTests { get; init; } = [];
+}
 
 /// <summary>What finishing a job did.</summary>
 /// <param name="Job">The job as now stored.</param>

@@ -325,6 +325,47 @@ public sealed class JobStore
         await transaction.CommitAsync(cancellationToken);
     }
 
+    /// <summary>Records every test a tempest step ran, all in one transaction.</summary>
+    /// <exception cref="ArgumentException">The step does not belong to the job.</exception>
+    public async Task AddTempestTestsAsync(long jobId, long stepId, IReadOnlyList<TempestTestResult> tests, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tests);
+
+        const string StepOfJob = "SELECT phase AS Phase, ordinal AS Ordinal FROM steps WHERE id = @StepId AND job_id = @JobId";
+        const string InsertTest = """
+            INSERT INTO tempest_tests
+                (job_id, step_id, phase, step_ordinal, test_id, class_name, status, duration_ms, traceback, skip_reason)
+            VALUES
+                (@JobId, @StepId, @Phase, @StepOrdinal, @TestId, @ClassName, @Status, @DurationMs, @Traceback, @SkipReason)
+            """;
+
+        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
+        StepOfJobRow step = await connection.QuerySingleOrDefaultAsync<StepOfJobRow>(
+            new CommandDefinition(StepOfJob, new { JobId = jobId, StepId = stepId }, transaction, cancellationToken: cancellationToken))
+            ?? throw new ArgumentException($"Step {stepId} is not a step of job {jobId}.", nameof(stepId));
+
+        // One statement, many parameter sets: Dapper runs it per test inside the transaction.
+        await connection.ExecuteAsync(new CommandDefinition(
+            InsertTest,
+            tests.Select(test => new
+            {
+                JobId = jobId,
+                StepId = stepId,
+                step.Phase,
+                StepOrdinal = step.Ordinal,
+                test.TestId,
+                test.ClassName,
+                Status = DbValue.Text(test.Status),
+                DurationMs = DbValue.Milliseconds(test.Duration),
+                test.Traceback,
+                test.SkipReason,
+            }),
+            transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+    }
+
     /// <summary>Records the job's lockfile: the commit of every module each phase installed. Recording a module of a phase again replaces it.</summary>
     public async Task RecordModulesAsync(long jobId, IReadOnlyList<JobModuleRecord> modules, CancellationToken cancellationToken)
     {
@@ -376,7 +417,7 @@ public sealed class JobStore
     // Phases in the order a job runs them, whatever their names sort to.
     private const string PhaseOrder = "CASE job_modules.phase WHEN 'deploy' THEN 0 WHEN 'upgrade' THEN 1 WHEN 'rollback' THEN 2 ELSE 3 END";
 
-    /// <summary>One job with its modules (by phase, then name), steps (in order) and idempotency changes, or null when no job has that id.</summary>
+    /// <summary>One job with its modules (by phase, then name), steps (in order), idempotency changes and Tempest tests, or null when no job has that id.</summary>
     public async Task<JobDetail?> GetDetailAsync(long jobId, CancellationToken cancellationToken)
     {
         const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY " + PhaseOrder + ", job_modules.module";
@@ -384,6 +425,10 @@ public sealed class JobStore
         const string SelectChanges = "SELECT " + IdempotencyChangeRow.Columns + """
              FROM idempotency_changes WHERE idempotency_changes.job_id = @JobId
             ORDER BY idempotency_changes.step_id, idempotency_changes.id
+            """;
+        const string SelectTempestTests = "SELECT " + TempestTestRow.Columns + """
+             FROM tempest_tests WHERE tempest_tests.job_id = @JobId
+            ORDER BY tempest_tests.step_ordinal, CASE tempest_tests.status WHEN 'failed' THEN 0 WHEN 'skipped' THEN 1 ELSE 2 END, tempest_tests.test_id
             """;
 
         await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
@@ -400,11 +445,15 @@ public sealed class JobStore
         IEnumerable<JobModuleRow> modules = await connection.QueryAsync<JobModuleRow>(new CommandDefinition(SelectModules, parameters, transaction, cancellationToken: cancellationToken));
         IEnumerable<StepRow> steps = await connection.QueryAsync<StepRow>(new CommandDefinition(SelectSteps, parameters, transaction, cancellationToken: cancellationToken));
         IEnumerable<IdempotencyChangeRow> changes = await connection.QueryAsync<IdempotencyChangeRow>(new CommandDefinition(SelectChanges, parameters, transaction, cancellationToken: cancellationToken));
+        IEnumerable<TempestTestRow> tempestTests = await connection.QueryAsync<TempestTestRow>(new CommandDefinition(SelectTempestTests, parameters, transaction, cancellationToken: cancellationToken));
         return new JobDetail(
             job,
             modules.Select(m => m.ToRecord()).ToList(),
             steps.Select(s => s.ToRecord()).ToList(),
-            changes.Select(c => c.ToRecord()).ToList());
+            changes.Select(c => c.ToRecord()).ToList())
+        {
+            TempestTests = tempestTests.Select(t => t.ToRecord()).ToList(),
+        };
     }
 
     private static async Task<JobRecord?> GetAsync(SqliteConnection connection, DbTransaction? transaction, long jobId, CancellationToken cancellationToken)
@@ -506,4 +555,6 @@ public sealed class JobStore
     }
 
     private static KeyNotFoundException NoSuchJob(long jobId) => new($"Job {jobId} does not exist.");
+
+    private sealed record StepOfJobRow(string Phase, long Ordinal);
 }

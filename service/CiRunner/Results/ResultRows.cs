@@ -257,6 +257,51 @@ internal sealed class IdempotencyChangeRow
         Line is { } line ? checked((int)line) : null);
 }
 
+internal sealed class TempestTestRow
+{
+    public const string Columns = """
+        tempest_tests.id AS Id, tempest_tests.job_id AS JobId, tempest_tests.step_id AS StepId, tempest_tests.phase AS Phase,
+        tempest_tests.step_ordinal AS StepOrdinal, tempest_tests.test_id AS TestId, tempest_tests.class_name AS ClassName,
+        tempest_tests.status AS Status, tempest_tests.duration_ms AS DurationMs, tempest_tests.traceback AS Traceback,
+        tempest_tests.skip_reason AS SkipReason
+        """;
+
+    public long Id { get; set; }
+
+    public long JobId { get; set; }
+
+    public long StepId { get; set; }
+
+    public string Phase { get; set; } = "";
+
+    public long StepOrdinal { get; set; }
+
+    public string TestId { get; set; } = "";
+
+    public string ClassName { get; set; } = "";
+
+    public string Status { get; set; } = "";
+
+    public long DurationMs { get; set; }
+
+    public string? Traceback { get; set; }
+
+    public string? SkipReason { get; set; }
+
+    public TempestTestRecord ToRecord() => new(
+        Id,
+        JobId,
+        StepId,
+        Phase,
+        checked((int)StepOrdinal),
+        TestId,
+        ClassName,
+        DbValue.Parse<TempestTestStatus>(Status),
+        TimeSpan.FromMilliseconds(DurationMs),
+        Traceback,
+        SkipReason);
+}
+
 internal sealed class JobModuleRow
 {
     public const string Columns = """

@@ -10,7 +10,7 @@ namespace CiRunner.Results;
 public sealed record PruneResult(int Jobs, IReadOnlyList<string> LogFiles);
 
 /// <summary>
-/// Removes the details of old jobs: steps, idempotency changes, lockfile rows and the log reference. Runs and job
+/// Removes the details of old jobs: steps, idempotency changes, Tempest tests, lockfile rows and the log reference. Runs and job
 /// rows (the summaries) stay, and so does every detail of a job that is some cell's latest result, which the
 /// dashboard and reports still link to.
 /// </summary>
@@ -37,6 +37,7 @@ public sealed class RetentionStore
               AND id NOT IN (SELECT job_id FROM cell_results)
             """;
         const string DeleteChanges = "DELETE FROM idempotency_changes WHERE job_id IN @Ids";
+        const string DeleteTempestTests = "DELETE FROM tempest_tests WHERE job_id IN @Ids";
         const string DeleteSteps = "DELETE FROM steps WHERE job_id IN @Ids";
         const string DeleteModules = "DELETE FROM job_modules WHERE job_id IN @Ids";
         // The time stays, so the job's page says its log expired rather than that it never had one.
@@ -52,7 +53,7 @@ public sealed class RetentionStore
         foreach (long[] slice in expired.Select(job => job.Id).Chunk(500))
         {
             var ids = new { Ids = slice, Now = now };
-            foreach (string statement in (string[])[DeleteChanges, DeleteSteps, DeleteModules, ForgetLogs])
+            foreach (string statement in (string[])[DeleteChanges, DeleteTempestTests, DeleteSteps, DeleteModules, ForgetLogs])
             {
                 await connection.ExecuteAsync(new CommandDefinition(statement, ids, transaction, cancellationToken: cancellationToken));
             }

@@ -55,6 +55,38 @@ public sealed record NewIdempotencyChange(
     string? ManifestFile,
     int? Line);
 
+/// <summary>A stored Tempest test: one test of a tempest step's run (see <see cref="TempestTestResult"/>).</summary>
+/// <param name="Id">Row id.</param>
+/// <param name="JobId">The job.</param>
+/// <param name="StepId">The tempest step that ran it.</param>
+/// <param name="Phase">That step's phase (<c>deploy</c>, <c>upgrade</c>, <c>rollback</c>).</param>
+/// <param name="StepOrdinal">That step's ordinal in the job.</param>
+/// <param name="TestId">Tempest's test id, attributes included.</param>
+/// <param name="ClassName">The test class.</param>
+/// <param name="Status">Passed, failed or skipped.</param>
+/// <param name="Duration">As Tempest measured it.</param>
+/// <param name="Traceback">A failed test's traceback.</param>
+/// <param name="SkipReason">A skipped test's reason.</param>
+public sealed record TempestTestRecord(
+    long Id,
+    long JobId,
+    long StepId,
+    string Phase,
+    int StepOrdinal,
+    string TestId,
+    string ClassName,
+    TempestTestStatus Status,
+    TimeSpan Duration,
+    string? Traceback,
+    string? SkipReason)
+{
+    /// <summary>The id without its attributes (<c>[id-...,smoke]</c>).</summary>
+    public string ShortName => TempestResultParser.WithoutAttributes(TestId);
+
+    /// <summary>The exception a failed test ended with, when its traceback says.</summary>
+    public string? FailureLine => Traceback is null ? null : TempestResultParser.FailureLine(Traceback);
+}
+
 /// <summary>A stored idempotency change.</summary>
 public sealed record IdempotencyChangeRecord(
     long Id,

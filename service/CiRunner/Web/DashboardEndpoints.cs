@@ -269,6 +269,8 @@ internal static class DashboardEndpoints
             body.Append("</tbody></table></div>");
         }
 
+        AppendTempest(body, detail);
+
         body.Append("<h2>Log</h2>");
         (string Text, bool Truncated)? tail = await logs.ReadTailAsync(id, LogTailBytes, cancellationToken);
         if (tail is null && await logs.ExpiredAsync(id, cancellationToken) is { } expired)
@@ -287,6 +289,61 @@ internal static class DashboardEndpoints
         }
 
         return Page($"Job #{job.Id}: {job.CellKey}", body.ToString(), refreshSeconds: job.State == JobState.Finished ? null : RefreshSeconds);
+    }
+
+    /// <summary>
+    /// Each tempest step's counts, its failed tests with their tracebacks, then (folded) the skipped tests with their
+    /// reasons and the passed ones: what a maintainer reads first when a deployment passes Puppet and fails Tempest.
+    /// </summary>
+    private static void AppendTempest(StringBuilder body, JobDetail detail)
+    {
+        if (detail.TempestTests.Count == 0)
+        {
+            return;
+        }
+
+        body.Append("<section id=\"tempest\"><h2>Tempest</h2>");
+        foreach (IGrouping<long, TempestTestRecord> step in detail.TempestTests.GroupBy(t => t.StepId))
+        {
+            TempestTestRecord first = step.First();
+            List<TempestTestRecord> failed = step.Where(t => t.Status == TempestTestStatus.Failed).ToList();
+            List<TempestTestRecord> skipped = step.Where(t => t.Status == TempestTestStatus.Skipped).ToList();
+            List<TempestTestRecord> passed = step.Where(t => t.Status == TempestTestStatus.Passed).ToList();
+            string name = detail.Steps.FirstOrDefault(s => s.Id == step.Key)?.Name ?? "tempest";
+            body.Append("<h3>Step ").Append(E(first.StepOrdinal)).Append(' ').Append(E(name)).Append(", phase ").Append(E(first.Phase)).Append("</h3>")
+                .Append("<p class=\"tempest-counts\">").Append(E(step.Count())).Append(" tests: ")
+                .Append(Badge(JobResult.Success)).Append(' ').Append(E(passed.Count)).Append(" · ")
+                .Append(Badge(JobResult.Failure)).Append(' ').Append(E(failed.Count)).Append(" · ")
+                .Append(Badge(JobResult.Skipped)).Append(' ').Append(E(skipped.Count)).Append("</p>");
+            foreach (TempestTestRecord test in failed)
+            {
+                body.Append("<details class=\"tempest-failed\" open><summary>").Append(Badge(JobResult.Failure)).Append(" <code>").Append(E(test.TestId)).Append("</code> ")
+                    .Append("<span class=\"meta\">").Append(Duration(test.Duration)).Append(test.FailureLine is { } line ? $" · {E(line)}" : "").Append("</span></summary>")
+                    .Append("<pre class=\"log\">").Append(E(test.Traceback)).Append("</pre></details>");
+            }
+
+            AppendTempestList(body, "skipped", skipped, t => t.SkipReason);
+            AppendTempestList(body, "passed", passed, _ => null);
+        }
+
+        body.Append("</section>");
+    }
+
+    private static void AppendTempestList(StringBuilder body, string status, List<TempestTestRecord> tests, Func<TempestTestRecord, string?> note)
+    {
+        if (tests.Count == 0)
+        {
+            return;
+        }
+
+        body.Append("<details class=\"tempest-").Append(status).Append("\"><summary>").Append(E(tests.Count)).Append(' ').Append(status).Append("</summary><ul>");
+        foreach (TempestTestRecord test in tests)
+        {
+            body.Append("<li><code>").Append(E(test.TestId)).Append("</code> <span class=\"meta\">").Append(Duration(test.Duration))
+                .Append(note(test) is { Length: > 0 } text ? $" · {E(text)}" : "").Append("</span></li>");
+        }
+
+        body.Append("</ul></details>");
     }
 
     private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, TimeProvider time, CancellationToken cancellationToken)

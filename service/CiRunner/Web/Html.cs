@@ -49,6 +49,7 @@ internal static class Html
         dt { color: var(--muted); }
         dd { margin: 0; overflow-wrap: anywhere; }
         main p, main h2 { overflow-wrap: anywhere; }
+        #tempest h3, #tempest summary, #tempest li { overflow-wrap: anywhere; }
         @media (max-width: 600px) { main { padding: .5rem; } th, td { padding: .25rem .35rem; } dl { grid-template-columns: minmax(0, 1fr); } h1 { overflow-wrap: anywhere; } }
         """;
 

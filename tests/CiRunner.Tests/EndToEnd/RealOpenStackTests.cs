@@ -32,7 +32,10 @@ public sealed partial class RealOpenStackTests
         // Then every step passed, in the deploy phase
         Assert.True(deploy.Job.Result == JobResult.Success, deploy.Job.Summary + "\n" + Tail(log));
         Assert.Equal(
-            [("deploy", "apply"), ("deploy", "idempotency"), ("deploy", "seed a project, a user and an image through the API"), ("deploy", "the workload user gets a token and downloads the image intact")],
+            [
+                ("deploy", "apply"), ("deploy", "idempotency"), ("deploy", "tempest"), ("deploy", "seed a project, a user and an image through the API"),
+                ("deploy", "the workload user gets a token and downloads the image intact"),
+            ],
             deploy.Steps.Select(s => (s.Phase, s.Name)));
         Assert.All(deploy.Steps, s => Assert.Equal(JobResult.Success, s.Result));
 
@@ -80,9 +83,9 @@ public sealed partial class RealOpenStackTests
         // Then it ran deploy (zed), then upgrade: the packages moved onto the snapshot first, then the 2024.2 modules
         Assert.Equal(
             [
-                ("deploy", "apply"), ("deploy", "idempotency"), ("deploy", "seed a project, a user and an image through the API"),
+                ("deploy", "apply"), ("deploy", "idempotency"), ("deploy", "tempest"), ("deploy", "seed a project, a user and an image through the API"),
                 ("deploy", "the workload user gets a token and downloads the image intact"),
-                ("upgrade", "upgrade-packages"), ("upgrade", "apply"), ("upgrade", "idempotency"),
+                ("upgrade", "upgrade-packages"), ("upgrade", "apply"), ("upgrade", "idempotency"), ("upgrade", "tempest"),
                 ("upgrade", "the workload user gets a token and downloads the image intact"),
             ],
             upgrade.Steps.Select(s => (s.Phase, s.Name)));
@@ -115,6 +118,22 @@ public sealed partial class RealOpenStackTests
     }
 
     [Fact]
+    public void TempestRunsAfterDeployAndAfterUpgrade_EveryTestStoredAndNoneFailed()
+    {
+        // Given the identity and image smoke tests run by the scenario's tempest step
+        JobDetail deploy = _real.Deploy;
+        JobDetail upgrade = _real.Upgrade;
+
+        // Then every test's result is stored with its job: Tempest 33 on zed, and 43 after the upgrade to Debian 13
+        Assert.True(deploy.TempestTests.Count(t => t.Status == TempestTestStatus.Passed) >= 10, Describe(deploy.TempestTests));
+        Assert.DoesNotContain(deploy.TempestTests, t => t.Status == TempestTestStatus.Failed);
+        Assert.Contains(upgrade.TempestTests, t => t.Phase == "deploy" && t.Status == TempestTestStatus.Passed);
+        Assert.True(upgrade.TempestTests.Count(t => t.Phase == "upgrade" && t.Status == TempestTestStatus.Passed) >= 10, Describe(upgrade.TempestTests));
+        Assert.DoesNotContain(upgrade.TempestTests, t => t.Status == TempestTestStatus.Failed);
+        Assert.Contains(upgrade.TempestTests, t => t.Phase == "upgrade" && t.TestId.StartsWith("tempest.api.image.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void KeystoneDb_IdempotencyNamesTheRealCharsetFinding()
     {
         // Given keystone's database as the modules make it on MariaDB 10.11
@@ -131,6 +150,9 @@ public sealed partial class RealOpenStackTests
 
     [Fact]
     public void EveryCell_LeavesNoContainer() => Assert.Equal(0, _real.ContainersLeft);
+
+    private static string Describe(IReadOnlyList<TempestTestRecord> tests) =>
+        string.Join('\n', tests.Select(t => $"{t.Phase} {t.Status} {t.TestId}"));
 
     private static string Tail(string log) => string.Join('\n', log.Split('\n').TakeLast(40));
 

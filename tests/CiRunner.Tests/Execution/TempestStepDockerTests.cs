@@ -3,8 +3,6 @@ using CiRunner.Matrix;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using CiRunner.Tests.Results;
-using Docker.DotNet;
-using Docker.DotNet.Models;
 
 namespace CiRunner.Tests.Execution;
 
@@ -142,9 +140,9 @@ public sealed class DockerTempestGroup : ICollectionFixture<DockerEngineFixture>
 }
 
 /// <summary>
-/// Images for the tempest tests, <c>cirunner-test/tempest:&lt;random&gt;</c>: the Puppet base image with Debian's
-/// <c>tempest</c>, <c>subunit</c> and <c>python3-junitxml</c> (and for the real deployment, Keystone, Glance and the
-/// modules that deploy them), each built once for the collection from Debian's mirror (network host) and removed after it.
+/// Images for the tempest tests, <c>cirunner-test/tempest:&lt;hash&gt;</c>: the Puppet base image with Debian's
+/// <c>tempest</c>, <c>subunit</c> and <c>python3-junitxml</c>, built once per machine from Debian's mirror (network
+/// host) and reused while its recipe's hash label matches, like every image the tests build.
 /// </summary>
 public sealed class TempestImage : IAsyncLifetime, IDisposable
 {
@@ -170,7 +168,7 @@ public sealed class TempestImage : IAsyncLifetime, IDisposable
         {
             if (!_tags.TryGetValue(packages, out string? tag))
             {
-                tag = $"cirunner-test/tempest:{Guid.NewGuid():N}";
+                tag = $"cirunner-test/tempest:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(packages)))[..12]}";
                 using var recipe = new TempDirectory();
                 recipe.Write("Dockerfile", $$"""
                     ARG BASE_IMAGE
@@ -200,27 +198,8 @@ public sealed class TempestImage : IAsyncLifetime, IDisposable
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        if (_endpoint is null)
-        {
-            return;
-        }
-
-        // A client of its own: the engine fixture may be disposed first.
-        using DockerClient docker = new DockerClientBuilder().WithEndpoint(new Uri(_endpoint)).Build();
-        foreach (string tag in _tags.Values)
-        {
-            try
-            {
-                await docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true });
-            }
-            catch (DockerImageNotFoundException)
-            {
-                // The build failed before tagging it.
-            }
-        }
-    }
+    // Kept for the next run on this machine (its hash label says when it is stale), as the base and release images are.
+    public Task DisposeAsync() => Task.CompletedTask;
 
     public void Dispose() => _lock.Dispose();
 }

@@ -152,7 +152,7 @@ public sealed class SystemdJobTests : ExecutorTestBase
     {
         // Given an image whose boot never finishes within the job's boot timeout: a unit of the boot transaction
         // that takes a minute
-        string image = await SlowBootImageAsync();
+        string image = await SlowBootImageAsync(Engine, Folder, Output);
         JobSpec job = SystemdJob(manifest: null, TestJobs.Command("after boot", "true")) with { Image = image };
         job = job with { BootTimeout = TimeSpan.FromSeconds(5) };
 
@@ -188,18 +188,18 @@ public sealed class SystemdJobTests : ExecutorTestBase
     }
 
     /// <summary>The base image plus a oneshot unit in the boot transaction that sleeps a minute (built once, reused).</summary>
-    private async Task<string> SlowBootImageAsync()
+    internal static async Task<string> SlowBootImageAsync(DockerEngineFixture engine, TempDirectory folder, ITestOutputHelper output)
     {
         const string Tag = "cirunner-test/slow-boot:1";
-        string recipe = Folder.Combine("slow-boot");
-        Folder.Write(Path.Combine("slow-boot", "Dockerfile"), """
+        string recipe = folder.Combine("slow-boot");
+        folder.Write(Path.Combine("slow-boot", "Dockerfile"), """
             ARG BASE_IMAGE
             FROM ${BASE_IMAGE}
             RUN printf '[Unit]\nDescription=cirunner-slow-boot\n[Service]\nType=oneshot\nExecStart=/bin/sleep 60\n[Install]\nWantedBy=multi-user.target\n' > /etc/systemd/system/cirunner-slow-boot.service \
              && ln -s /etc/systemd/system/cirunner-slow-boot.service /etc/systemd/system/multi-user.target.wants/cirunner-slow-boot.service
             """);
-        var builder = new ImageBuilder(Engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(Output));
-        var args = new Dictionary<string, string>(StringComparer.Ordinal) { ["BASE_IMAGE"] = Engine.PuppetImage };
+        var builder = new ImageBuilder(engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(output));
+        var args = new Dictionary<string, string>(StringComparer.Ordinal) { ["BASE_IMAGE"] = engine.PuppetImage };
         ImageBuildOutcome built = await builder.BuildAsync(
             new ImageRecipe(Tag, recipe, args, "none", new Dictionary<string, string>(StringComparer.Ordinal)),
             force: false,

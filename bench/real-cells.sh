@@ -2,7 +2,8 @@
 # The real scenario, keystone-glance, through `cirunner run` as a maintainer runs it: its deploy cell on zed (Debian
 # 12), its deploy cell on 2024.2 (Debian 13) and its upgrade cell zed -> 2024.2, on the offline demo's module
 # repositories. Prints each phase's time split into package work (upgrade-packages), puppet apply, idempotency and
-# verify (the seed and verify command steps), read from the results database, then each cell's result and time.
+# verify (the seed and verify command steps; Tempest's smoke tests apart), read from the results database, then each
+# cell's result and time.
 # The last line is: real cells: deploy-zed=<result>/<s>s deploy-2024.2=<result>/<s>s upgrade=<result>/<s>s
 #
 # Needs root, the .NET SDK and Debian's mirror (setup, demo modules and images the first time; images are reused while
@@ -44,18 +45,19 @@ log "cells (PARALLEL=$PARALLEL); progress lines follow"
 db="$demo/cirunner.db"
 query() { sqlite3 -separator ' ' "$db" "$1"; }
 
-echo "cell                          phase    packages  apply  idempotency  verify  (seconds)"
+echo "cell                                 phase    packages  apply  idempotency  verify  tempest  (seconds)"
 query "
   SELECT j.cell_key, s.phase,
          SUM(CASE WHEN s.name = 'upgrade-packages' THEN s.duration_ms ELSE 0 END) / 1000,
          SUM(CASE WHEN s.kind IN ('apply', 'Apply') THEN s.duration_ms ELSE 0 END) / 1000,
          SUM(CASE WHEN s.kind IN ('idempotency', 'Idempotency') THEN s.duration_ms ELSE 0 END) / 1000,
-         SUM(CASE WHEN s.kind IN ('command', 'Command') AND s.name <> 'upgrade-packages' THEN s.duration_ms ELSE 0 END) / 1000
+         SUM(CASE WHEN s.kind IN ('command', 'Command') AND s.name <> 'upgrade-packages' THEN s.duration_ms ELSE 0 END) / 1000,
+         SUM(CASE WHEN s.kind IN ('tempest', 'Tempest') THEN s.duration_ms ELSE 0 END) / 1000
   FROM jobs j JOIN steps s ON s.job_id = j.id
   WHERE j.run_id > $runs_before
   GROUP BY j.id, s.phase ORDER BY j.id, MIN(s.ordinal)" |
-  while read -r cell phase packages apply idempotency verify; do
-    printf '%-29s %-8s %8s  %5s  %11s  %6s\n' "$cell" "$phase" "$packages" "$apply" "$idempotency" "$verify"
+  while read -r cell phase packages apply idempotency verify tempest; do
+    printf '%-36s %-8s %8s  %5s  %11s  %6s  %7s\n' "$cell" "$phase" "$packages" "$apply" "$idempotency" "$verify" "$tempest"
   done
 
 # The latest attempt of each cell, as run results read it.

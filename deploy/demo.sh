@@ -37,7 +37,7 @@ docker_root="$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/
 free_gb="$(df -P -BG "$docker_root" 2>/dev/null | awk 'NR == 2 { sub(/G$/, "", $4); print $4 }')"
 log "building the images, each only when missing or its recipe changed; the first time this takes about 15 minutes:"
 log "  base images cirunner/base:bookworm and :trixie (debootstrap, offline)      ~2 min each, ~0.3 GB each"
-log "  release images cirunner/release:zed and :2024.2 (Debian's OpenStack packages) ~4 min each, ~1.4 GB each"
+log "  release images cirunner/release:zed and :2024.2 (Debian's OpenStack packages) ~4-5 min each, 1.4 and 1.7 GB"
 log "  the 2024.2 package snapshot (apt repository the upgrade cells use, offline)  ~1 min, ~0.2 GB"
 log "  disk: ~4 GB of images plus ~2 GB while jobs run, under $docker_root (${free_gb:-?} GB free now)"
 if [ -n "$free_gb" ] && [ "$free_gb" -lt 7 ]; then

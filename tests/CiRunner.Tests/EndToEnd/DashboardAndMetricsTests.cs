@@ -15,6 +15,7 @@ namespace CiRunner.Tests.EndToEnd;
 /// The service after a real run with a passing and a failing cell, seen from outside: a real Prometheus scraping
 /// <c>/metrics</c>, the dashboard in Debian's headless chromium, and the JSON API with its token rules.
 /// </summary>
+[Trait("Category", "Docker")]
 public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
 {
     private readonly ObservedService _service;

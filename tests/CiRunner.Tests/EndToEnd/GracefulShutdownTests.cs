@@ -9,7 +9,6 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.EndToEnd;
 
-[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerShutdownGroup : ICollectionFixture<DockerEngineFixture>
 {
@@ -21,6 +20,7 @@ public sealed class DockerShutdownGroup : ICollectionFixture<DockerEngineFixture
 /// time, the ones still running then are cancelled with their containers removed, and queued jobs wait in the
 /// database for the next start.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerShutdownGroup.Name)]
 public sealed partial class GracefulShutdownTests : IDisposable
 {

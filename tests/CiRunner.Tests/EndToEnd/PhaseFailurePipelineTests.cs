@@ -11,7 +11,6 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CiRunner.Tests.EndToEnd;
 
 /// <summary>Service pipelines of their own, beside the other Docker collections.</summary>
-[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerPhasesGroup : ICollectionFixture<DockerEngineFixture>
 {
@@ -23,6 +22,7 @@ public sealed class DockerPhasesGroup : ICollectionFixture<DockerEngineFixture>
 /// a rollback that version 1 refuses (version 2 migrated a schema forward), a workload seed lost by an upgrade, and
 /// a broken manifest or a non-idempotent one on the module's branch.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerPhasesGroup.Name)]
 public sealed class PhaseFailurePipelineTests : IDisposable
 {

@@ -15,6 +15,7 @@ namespace CiRunner.Tests.EndToEnd;
 /// The real <c>cirunner serve</c> with Quartz, polling a git repository in a temp folder every 5 s (the smallest
 /// interval the configuration allows), beside a module whose remote is unreachable.
 /// </summary>
+[Trait("Category", "Service")]
 public sealed class PollingServeTests : IDisposable
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);

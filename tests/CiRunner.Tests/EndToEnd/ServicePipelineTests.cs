@@ -11,7 +11,6 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.EndToEnd;
 
-[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerServiceGroup : ICollectionFixture<DockerEngineFixture>
 {
@@ -22,6 +21,7 @@ public sealed class DockerServiceGroup : ICollectionFixture<DockerEngineFixture>
 /// The service's own path from a trigger to stored results, on the real engine: RunLauncher queues, the dispatcher
 /// runs the jobs in containers, the store keeps results, steps, lockfiles and logs.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerServiceGroup.Name)]
 public sealed class ServicePipelineTests : IDisposable
 {

@@ -10,7 +10,6 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.Execution;
 
-[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class RemoteEngineGroup : ICollectionFixture<DockerEngineFixture>
 {
@@ -22,6 +21,7 @@ public sealed class RemoteEngineGroup : ICollectionFixture<DockerEngineFixture>
 /// loopback, certificates made by openssl in a temp folder, and the service configured with <c>Docker:Endpoint</c>
 /// <c>tcp://</c> and <c>Docker:TlsCertDirectory</c>.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(RemoteEngineGroup.Name)]
 public sealed class RemoteEngineTlsTests : IDisposable
 {

@@ -10,7 +10,6 @@ using CiRunner.Tests.Fixtures;
 namespace CiRunner.Tests.Faults;
 
 /// <summary>The service's fault tests on the real engine; a collection of their own, beside the other Docker groups.</summary>
-[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerResilienceGroup : ICollectionFixture<DockerEngineFixture>
 {
@@ -21,6 +20,7 @@ public sealed class DockerResilienceGroup : ICollectionFixture<DockerEngineFixtu
 /// Another process (Debian's sqlite3 shell) holds an exclusive lock on the service's database while the service
 /// polls a real git repository, creates runs and runs jobs on the real engine.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerResilienceGroup.Name)]
 public sealed class DatabaseLockFaultTests : IAsyncLifetime
 {

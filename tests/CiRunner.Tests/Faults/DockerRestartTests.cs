@@ -10,7 +10,6 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CiRunner.Tests.Faults;
 
-[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerRestartGroup : ICollectionFixture<DockerEngineFixture>
 {
@@ -22,6 +21,7 @@ public sealed class DockerRestartGroup : ICollectionFixture<DockerEngineFixture>
 /// the job ends <c>error</c> with evidence and is retried, queued jobs wait for the engine meanwhile (the queue says
 /// so), the service keeps answering and reports the engine down then up, and the retry passes once it is back.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerRestartGroup.Name)]
 public sealed class DockerRestartTests : IDisposable
 {

@@ -4,7 +4,6 @@ using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.Faults;
 
-[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class ServiceCrashGroup : ICollectionFixture<DockerEngineFixture>
 {
@@ -17,6 +16,7 @@ public sealed class ServiceCrashGroup : ICollectionFixture<DockerEngineFixture>
 /// (its run created) but not yet run before the kill runs exactly once. No run is lost, no container is left, every
 /// job ends in a final state.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(ServiceCrashGroup.Name)]
 public sealed class ServiceCrashTests : IDisposable
 {

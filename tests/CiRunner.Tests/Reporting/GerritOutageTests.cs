@@ -9,6 +9,7 @@ namespace CiRunner.Tests.Reporting;
 /// Reports that cannot be delivered at once: Gerrit down (the report waits in the outbox, also across a restart),
 /// a wrong password (a clear error, the report waits), and the comment-only mode. Each test has a service of its own.
 /// </summary>
+[Trait("Category", "Service")]
 public sealed class GerritOutageTests : IAsyncLifetime
 {
     private readonly ITestOutputHelper _output;

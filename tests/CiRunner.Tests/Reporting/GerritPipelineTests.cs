@@ -11,7 +11,6 @@ using Microsoft.Extensions.Logging;
 namespace CiRunner.Tests.Reporting;
 
 /// <summary>The whole third-party CI path on the real Docker engine, beside the other Docker groups.</summary>
-[Trait("Category", "Docker")]
 [CollectionDefinition(Name)]
 public sealed class DockerReportingGroup : ICollectionFixture<DockerEngineFixture>
 {
@@ -22,6 +21,7 @@ public sealed class DockerReportingGroup : ICollectionFixture<DockerEngineFixtur
 /// A new patch set on a module's <c>refs/changes/*</c> is polled, run in Puppet containers, and reviewed on the
 /// Gerrit stand-in with links that really serve the jobs' logs.
 /// </summary>
+[Trait("Category", "Docker")]
 [Collection(DockerReportingGroup.Name)]
 public sealed class GerritPipelineTests : IAsyncLifetime, IDisposable
 {

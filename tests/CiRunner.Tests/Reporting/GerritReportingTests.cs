@@ -39,6 +39,7 @@ public sealed class GerritReportingFixture : IAsyncLifetime
 /// The real service reporting finished runs to Gerrit (a stand-in that follows Gerrit's REST documentation), to JUnit
 /// and to a webhook; runs are finished through the stores, as the executor would finish them.
 /// </summary>
+[Trait("Category", "Service")]
 public sealed class GerritReportingTests : IClassFixture<GerritReportingFixture>
 {
     private readonly GerritReportingFixture _fixture;

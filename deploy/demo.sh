@@ -71,8 +71,8 @@ if [ "$serve" -eq 1 ]; then
   for branch in unmaintained/zed stable/2024.2; do
     "$cirunner" trigger --module keystone --branch "$branch" || log "warning: the trigger of keystone $branch failed (above)"
   done
-  log "the cells are queued, 2 run at a time: a noop cell takes about a minute, keystone-db 2-4 minutes (it fails at"
-  log "idempotency: the module set's real charset finding), a keystone-glance deploy 5-10 minutes,"
+  log "the cells are queued, 2 run at a time: a noop cell takes about a minute, keystone-db under a minute (it fails on"
+  log "purpose: real findings of the module set, charset on zed, TLS on 2024.2), a keystone-glance deploy 4-6 minutes,"
   log "the upgrade and rollback cells 15-30 minutes each (about 45 minutes in all)."
   log "watch them on the dashboard, http://127.0.0.1:8080/, or in another shell:"
   log "  export CIRUNNER_CONFIG=$CIRUNNER_CONFIG"

@@ -362,7 +362,8 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
 
         Assert.Equal(HttpStatusCode.Created, rerun.StatusCode);
         Assert.Contains("<meta http-equiv=\"refresh\" content=\"5\">", runningPage, StringComparison.Ordinal);
-        Assert.Contains("running", runningPage, StringComparison.Ordinal);
+        // The job's own result line, not the bare word: "running" is also in the CSS class .result-running every page inlines.
+        Assert.Contains("id=\"job-result\"><span class=\"sym\" aria-hidden=\"true\">▶</span>running", runningPage, StringComparison.Ordinal);
         Assert.Equal(1, created.RootElement.GetProperty("jobs").GetInt32());
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
         Assert.Single(cancelled.RootElement.GetProperty("stoppingRunningJobs").EnumerateArray());

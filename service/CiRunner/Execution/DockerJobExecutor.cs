@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Formats.Tar;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -465,37 +464,22 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         return outcome;
     }
 
+    // Puppet's last_run_report of a whole OpenStack node is a few MB; the bound only stops a runaway file.
+    private const long MaxReportBytes = 256L * 1024 * 1024;
+
     private async Task<(IReadOnlyList<IdempotencyChange> Changes, string? Error)> ReadChangesAsync(JobRun run, CancellationToken cancellationToken)
     {
+        (string? yaml, string? problem) = await ContainerFile.ReadTextAsync(_docker, run.ContainerId!, StepCommands.LastRunReportPath, MaxReportBytes, cancellationToken);
+        if (yaml is null)
+        {
+            return ([], problem);
+        }
+
         try
         {
-            var parameters = new ContainerPathStatParameters { Path = StepCommands.LastRunReportPath };
-            ContainerArchiveResponse archive = await _docker.Containers.GetArchiveFromContainerAsync(run.ContainerId!, parameters, false, cancellationToken);
-            if (archive.Stream is null)
-            {
-                return ([], $"the engine returned no archive for {StepCommands.LastRunReportPath}");
-            }
-
-            // TarReader stops short on the engine's response stream read in place; a report is small, so buffer it.
-            using var tar = new MemoryStream();
-            await using (Stream response = archive.Stream)
-            {
-                await response.CopyToAsync(tar, cancellationToken);
-            }
-
-            tar.Position = 0;
-            await using var reader = new TarReader(tar);
-            TarEntry? entry = await reader.GetNextEntryAsync(copyData: false, cancellationToken);
-            if (entry?.DataStream is null)
-            {
-                return ([], $"{StepCommands.LastRunReportPath} is empty");
-            }
-
-            using var text = new StreamReader(entry.DataStream);
-            string yaml = await text.ReadToEndAsync(cancellationToken);
             return (PuppetReportParser.ParseChanges(yaml), null);
         }
-        catch (Exception ex) when (ex is DockerApiException or FormatException or InvalidDataException or IOException)
+        catch (FormatException ex)
         {
             return ([], Describe(ex));
         }

@@ -51,20 +51,10 @@ public sealed class ExpiredLogTests : IAsyncLifetime, IDisposable
         var retention = new RetentionJob(store.Retention, Options.Create(new RetentionOptions { MaxAge = TimeSpan.FromDays(90) }), _settings.DataPaths, time, NullLogger<RetentionJob>.Instance);
         Assert.Equal(1, (await retention.RunAsync(CancellationToken.None)).Jobs);
 
-        _app = ServiceHost.Build(_settings, ConfigurationLoader.BuildConfiguration(_settings.ConfigFile));
-        await _app.StartAsync();
+        _app = await InProcessHost.StartAsync(_settings);
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-    }
+    public Task DisposeAsync() => InProcessHost.StopAsync(_app);
 
     /// <summary>After <see cref="DisposeAsync"/>: the service no longer writes into the folders.</summary>
     public void Dispose()

@@ -56,20 +56,10 @@ public sealed class PackageSnapshotLockfileTests : IAsyncLifetime, IDisposable
         await store.Jobs.MarkFinishedAsync(_upgradeJob, JobResult.Success, "passed", null, snapshot, CancellationToken.None);
         await store.Jobs.MarkFinishedAsync(_deployJob, JobResult.Success, "passed", CancellationToken.None);
 
-        _app = ServiceHost.Build(settings, ConfigurationLoader.BuildConfiguration(settings.ConfigFile));
-        await _app.StartAsync();
+        _app = await InProcessHost.StartAsync(settings);
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-    }
+    public Task DisposeAsync() => InProcessHost.StopAsync(_app);
 
     public void Dispose()
     {

@@ -63,20 +63,10 @@ public sealed class TempestResultsViewTests : IAsyncLifetime, IDisposable
             CancellationToken.None);
         await store.Jobs.MarkFinishedAsync(_jobId, JobResult.Failure, $"failure: step 'tempest' (tempest, phase deploy): {tempest.Message}", CancellationToken.None);
 
-        _app = ServiceHost.Build(_settings, ConfigurationLoader.BuildConfiguration(_settings.ConfigFile));
-        await _app.StartAsync();
+        _app = await InProcessHost.StartAsync(_settings);
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-    }
+    public Task DisposeAsync() => InProcessHost.StopAsync(_app);
 
     public void Dispose()
     {

@@ -4,7 +4,6 @@ using CiRunner.Execution;
 using CiRunner.Matrix;
 using CiRunner.Polling;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using LibGit2Sharp;
 
 namespace CiRunner.Cli;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using CiRunner.Configuration;
-using CiRunner.Execution;
 using CiRunner.Results;
 
 namespace CiRunner.Cli;
@@ -180,7 +179,7 @@ internal static class ShowCommand
             foreach (TempestTestRecord test in step.Where(t => t.Status == TempestTestStatus.Failed))
             {
                 await WriteLineAsync(output, $"    FAILED {test.TestId} ({ResultsText.Duration(test.Duration)})", cancellationToken);
-                foreach (string line in TempestResultParser.PythonTraceback(test.Traceback ?? "").TrimEnd().ReplaceLineEndings("\n").Split('\n'))
+                foreach (string line in TempestText.PythonTraceback(test.Traceback ?? "").TrimEnd().ReplaceLineEndings("\n").Split('\n'))
                 {
                     await WriteLineAsync(output, $"      {line}", cancellationToken);
                 }

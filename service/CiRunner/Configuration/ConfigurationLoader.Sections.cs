@@ -142,14 +142,14 @@ public static partial class ConfigurationLoader
         }
 
         string full = Path.GetFullPath(Path.Combine(baseDirectory, directory));
-        string[] missing = [.. Execution.DockerClientFactory.TlsFiles.Where(file => !File.Exists(Path.Combine(full, file)))];
+        string[] missing = [.. DockerTlsDirectory.Files.Where(file => !File.Exists(Path.Combine(full, file)))];
         if (missing.Length > 0)
         {
-            reader.Error(key, directory, $"a directory with {string.Join(", ", Execution.DockerClientFactory.TlsFiles)} (missing in {full}: {string.Join(", ", missing)})");
+            reader.Error(key, directory, $"a directory with {string.Join(", ", DockerTlsDirectory.Files)} (missing in {full}: {string.Join(", ", missing)})");
             return null;
         }
 
-        if (Execution.DockerClientFactory.TlsProblem(full) is { } problem)
+        if (DockerTlsDirectory.Problem(full) is { } problem)
         {
             reader.Error(key, directory, $"PEM files a TLS client can use ({problem})");
             return null;

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using CiRunner.Configuration;
 using Docker.DotNet;
 using Docker.DotNet.X509;
@@ -8,9 +7,6 @@ namespace CiRunner.Execution;
 /// <summary>Creates the engine client from the <c>Docker</c> section; the one place that knows how.</summary>
 public static class DockerClientFactory
 {
-    /// <summary>The files a TLS certificate directory holds, named as <c>DOCKER_CERT_PATH</c> names them.</summary>
-    public static IReadOnlyList<string> TlsFiles { get; } = ["ca.pem", "cert.pem", "key.pem"];
-
     public static IDockerClient Create(DockerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -27,19 +23,5 @@ public static class DockerClientFactory
         }
 
         return builder.Build();
-    }
-
-    /// <summary>Why the certificates in <paramref name="directory"/> cannot be used, or null when they load.</summary>
-    public static string? TlsProblem(string directory)
-    {
-        try
-        {
-            _ = DockerTlsCertificates.LoadFromDirectory(directory).CreateCredentials();
-            return null;
-        }
-        catch (Exception e) when (e is CryptographicException or IOException or ArgumentException or UnauthorizedAccessException)
-        {
-            return e.Message;
-        }
     }
 }

@@ -1,5 +1,3 @@
-using CiRunner.Matrix;
-
 namespace CiRunner.Execution;
 
 /// <summary>How a job ended: an expected outcome is a value, whatever the result.</summary>

@@ -72,46 +72,6 @@ public static class TempestResultParser
         return tests;
     }
 
-    /// <summary><c>test_x[id-...,smoke]</c> without the attributes in brackets.</summary>
-    public static string WithoutAttributes(string testId)
-    {
-        ArgumentNullException.ThrowIfNull(testId);
-        int bracket = testId.IndexOf('[', StringComparison.Ordinal);
-        return bracket > 0 && testId.EndsWith(']') ? testId[..bracket] : testId;
-    }
-
-    /// <summary>
-    /// The line naming the exception at the end of a Python traceback (the first unindented line after the last
-    /// <c>Traceback (most recent call last):</c>); else the traceback's last non-empty line.
-    /// </summary>
-    public static string? FailureLine(string traceback)
-    {
-        ArgumentNullException.ThrowIfNull(traceback);
-        string[] lines = traceback.ReplaceLineEndings("\n").Split('\n');
-        int start = Array.FindLastIndex(lines, l => l.StartsWith("Traceback (most recent call last):", StringComparison.Ordinal));
-        if (start >= 0)
-        {
-            string? line = lines.Skip(start + 1).FirstOrDefault(l => l.Length > 0 && !char.IsWhiteSpace(l[0]));
-            if (line is not null)
-            {
-                return line;
-            }
-        }
-
-        return lines.LastOrDefault(l => l.Trim().Length > 0)?.Trim();
-    }
-
-    /// <summary>
-    /// The Python traceback of a failure without the log lines the test captured before it (what a terminal needs);
-    /// the whole text when it has no traceback.
-    /// </summary>
-    public static string PythonTraceback(string traceback)
-    {
-        ArgumentNullException.ThrowIfNull(traceback);
-        int start = traceback.IndexOf("Traceback (most recent call last):", StringComparison.Ordinal);
-        return start > 0 ? traceback[start..] : traceback;
-    }
-
     /// <summary><c>setUpClass (tempest.api.x.Class)</c> names its class in parentheses.</summary>
     private static string? ClassOfFixture(string name)
     {

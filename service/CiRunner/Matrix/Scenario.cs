@@ -67,22 +67,6 @@ public sealed record Scenario(
     public bool Needs(string module) => Modules.Contains(module, StringComparer.Ordinal);
 }
 
-/// <summary>What a step does.</summary>
-public enum StepKind
-{
-    /// <summary><c>puppet apply --detailed-exitcodes</c>: exit 0 and 2 pass.</summary>
-    Apply,
-
-    /// <summary>A second apply: any change is a failure.</summary>
-    Idempotency,
-
-    /// <summary>A verification command given as an argument array.</summary>
-    Command,
-
-    /// <summary>Debian's <c>tempest run</c> against the deployed services; every test's result is kept (see <see cref="TempestSettings"/>).</summary>
-    Tempest,
-}
-
 /// <summary>One step of a scenario.</summary>
 /// <param name="Kind">Apply, idempotency, command or tempest.</param>
 /// <param name="Name">Name shown in logs and results.</param>

@@ -27,11 +27,11 @@ public sealed record TrackedModule(
 /// names and paths are configured, so secrets never reach files, logs or the database; the values are read when a
 /// remote is contacted.
 /// </summary>
-public sealed record ModuleCredentials(Configuration.SecretReference Username, Configuration.SecretReference Password)
+public sealed record ModuleCredentials(SecretReference Username, SecretReference Password)
 {
     /// <summary>A login from two environment variables.</summary>
     public ModuleCredentials(string usernameVariable, string passwordVariable)
-        : this(Configuration.SecretReference.FromVariable(usernameVariable), Configuration.SecretReference.FromVariable(passwordVariable))
+        : this(SecretReference.FromVariable(usernameVariable), SecretReference.FromVariable(passwordVariable))
     {
     }
 

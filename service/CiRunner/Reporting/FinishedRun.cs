@@ -1,5 +1,4 @@
 using CiRunner.Configuration;
-using CiRunner.Execution;
 using CiRunner.Results;
 
 namespace CiRunner.Reporting;

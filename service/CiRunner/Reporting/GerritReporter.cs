@@ -1,7 +1,6 @@
 using System.Globalization;
 using CiRunner.Configuration;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using Polly;
 using Polly.Retry;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using CiRunner.Configuration;
-using CiRunner.Execution;
 
 namespace CiRunner.Reporting;
 

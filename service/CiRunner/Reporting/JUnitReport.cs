@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Xml.Linq;
-using CiRunner.Execution;
 using CiRunner.Results;
 
 namespace CiRunner.Reporting;

@@ -33,7 +33,7 @@ public sealed class JUnitReporter : IRunReporter
     {
         ArgumentNullException.ThrowIfNull(run);
         var tails = new Dictionary<long, string>();
-        foreach (ReportedCell cell in run.Cells.Where(c => c.Result != Execution.JobResult.Success))
+        foreach (ReportedCell cell in run.Cells.Where(c => c.Result != JobResult.Success))
         {
             tails[cell.Job.Id] = await LogTail.ReadAsync(cell.LogFile, TailLines, TailBytes, cancellationToken);
         }

@@ -1,4 +1,3 @@
-using CiRunner.Matrix;
 using CiRunner.Results;
 
 namespace CiRunner.Reporting;

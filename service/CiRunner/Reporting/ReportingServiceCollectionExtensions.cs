@@ -34,6 +34,8 @@ public static class ReportingServiceCollectionExtensions
             }
         }
 
+        // Always: without a Gerrit section it removes a recheck job stored while one was configured.
+        services.AddSingleton<IScheduledJobSource, RecheckSchedule>();
         if (settings.Gerrit is { } gerrit)
         {
             services.AddSingleton(_ => new GerritClient(gerrit));

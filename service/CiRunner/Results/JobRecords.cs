@@ -1,6 +1,3 @@
-using CiRunner.Matrix;
-using CiRunner.Execution;
-
 namespace CiRunner.Results;
 
 /// <summary>A job to queue with its run: one matrix cell.</summary>

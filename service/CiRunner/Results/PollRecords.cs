@@ -1,5 +1,3 @@
-using CiRunner.Execution;
-
 namespace CiRunner.Results;
 
 /// <summary>

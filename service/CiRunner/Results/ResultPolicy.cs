@@ -1,5 +1,3 @@
-using CiRunner.Execution;
-
 namespace CiRunner.Results;
 
 /// <summary>How job results add up: to a run's result, and to a matrix cell's latest verdict.</summary>

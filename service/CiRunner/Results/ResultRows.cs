@@ -1,7 +1,3 @@
-using CiRunner.Execution;
-using CiRunner.Matrix;
-using CiRunner.Scheduling;
-
 namespace CiRunner.Results;
 
 // Rows as Dapper reads them: the database's own types (text times, lower-case enums, 64-bit integers), each with

@@ -1,6 +1,3 @@
-using CiRunner.Execution;
-using CiRunner.Scheduling;
-
 namespace CiRunner.Results;
 
 /// <summary>A run to create: what triggered it and which commit it tests.</summary>

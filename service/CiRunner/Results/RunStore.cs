@@ -1,5 +1,4 @@
 using System.Data.Common;
-using CiRunner.Execution;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -108,9 +107,8 @@ public sealed class RunStore
         return runs.ToList();
     }
 
-    /// <summary>One run, or null when no run has that id.</summary>
     /// <summary>The commit of the latest run of a module branch with this cause (branch runs only), or null when there is none.</summary>
-    public async Task<string?> LastCommitAsync(string module, string branch, Scheduling.RunCause cause, CancellationToken cancellationToken)
+    public async Task<string?> LastCommitAsync(string module, string branch, RunCause cause, CancellationToken cancellationToken)
     {
         const string SelectLast = """
             SELECT commit_sha FROM runs

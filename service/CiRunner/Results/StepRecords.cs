@@ -1,5 +1,3 @@
-using CiRunner.Execution;
-using CiRunner.Matrix;
 
 namespace CiRunner.Results;
 
@@ -81,10 +79,10 @@ public sealed record TempestTestRecord(
     string? SkipReason)
 {
     /// <summary>The id without its attributes (<c>[id-...,smoke]</c>).</summary>
-    public string ShortName => TempestResultParser.WithoutAttributes(TestId);
+    public string ShortName => TempestText.WithoutAttributes(TestId);
 
     /// <summary>The exception a failed test ended with, when its traceback says.</summary>
-    public string? FailureLine => Traceback is null ? null : TempestResultParser.FailureLine(Traceback);
+    public string? FailureLine => Traceback is null ? null : TempestText.FailureLine(Traceback);
 }
 
 /// <summary>A stored idempotency change.</summary>

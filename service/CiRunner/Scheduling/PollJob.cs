@@ -1,5 +1,4 @@
 using CiRunner.Configuration;
-using CiRunner.Polling;
 using Quartz;
 
 namespace CiRunner.Scheduling;

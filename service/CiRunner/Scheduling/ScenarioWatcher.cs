@@ -1,4 +1,4 @@
-using CiRunner.Matrix;
+using CiRunner.Configuration;
 
 namespace CiRunner.Scheduling;
 

@@ -6,7 +6,7 @@ namespace CiRunner.Scheduling;
 
 /// <summary>
 /// Makes the persistent schedule match the configuration at start: a poll job and trigger per module, the
-/// nightly trigger, and nothing for modules no longer configured. A trigger whose schedule did not change is
+/// nightly trigger, the jobs of every <see cref="IScheduledJobSource"/>, and nothing for modules no longer configured. A trigger whose schedule did not change is
 /// kept as stored, so its next fire time and any misfire from while the service was down survive the restart.
 /// </summary>
 internal sealed partial class ScheduleSynchronizer : IHostedService
@@ -14,10 +14,13 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
     private readonly ISchedulerFactory _schedulerFactory;
     private readonly CiRunnerSettings _settings;
     private readonly TimeProvider _timeProvider;
+    private readonly IEnumerable<IScheduledJobSource> _sources;
     private readonly ILogger<ScheduleSynchronizer> _logger;
 
-    public ScheduleSynchronizer(ISchedulerFactory schedulerFactory, CiRunnerSettings settings, TimeProvider timeProvider, ILogger<ScheduleSynchronizer> logger)
+    public ScheduleSynchronizer(
+        ISchedulerFactory schedulerFactory, CiRunnerSettings settings, IEnumerable<IScheduledJobSource> sources, TimeProvider timeProvider, ILogger<ScheduleSynchronizer> logger)
     {
+        _sources = sources;
         _schedulerFactory = schedulerFactory;
         _settings = settings;
         _timeProvider = timeProvider;
@@ -88,7 +91,10 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
 
         await SynchronizeNightlyAsync(scheduler, cancellationToken);
         await SynchronizeRetentionAsync(scheduler, cancellationToken);
-        await SynchronizeRecheckAsync(scheduler, cancellationToken);
+        foreach (IScheduledJobSource source in _sources)
+        {
+            await source.SynchronizeAsync(scheduler, cancellationToken);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -105,37 +111,6 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
         }
 
         await SynchronizeCronJobAsync<RetentionJob>(scheduler, RetentionJob.Key, RetentionJob.TriggerKey, "Retention: prune old logs and job details", _settings.Retention.Cron, cancellationToken);
-    }
-
-    /// <summary>The recheck poll, only with a Gerrit section; an unchanged interval keeps its stored trigger.</summary>
-    private async Task SynchronizeRecheckAsync(IScheduler scheduler, CancellationToken cancellationToken)
-    {
-        if (_settings.Gerrit is not { } gerrit)
-        {
-            await scheduler.DeleteJob(RecheckJob.Key, cancellationToken);
-            return;
-        }
-
-        IJobDetail job = JobBuilder.Create<RecheckJob>().WithIdentity(RecheckJob.Key).WithDescription("Read Gerrit comments for recheck").StoreDurably().Build();
-        await scheduler.AddJob(job, AddJobOptions.Replacing, cancellationToken);
-        if (await scheduler.GetTrigger(RecheckJob.TriggerKey, cancellationToken) is ISimpleTrigger existing && existing.RepeatInterval == gerrit.RecheckInterval)
-        {
-            return;
-        }
-
-        ITrigger trigger = TriggerBuilder.Create(_timeProvider)
-            .WithIdentity(RecheckJob.TriggerKey)
-            .ForJob(RecheckJob.Key)
-            .StartAt(_timeProvider.GetUtcNow())
-            .WithSchedule(SimpleScheduleBuilder.Create()
-                .WithInterval(gerrit.RecheckInterval)
-                .RepeatForever()
-
-                // Missed polls are not worth catching up one by one: the next poll reads everything since the last.
-                .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-            .Build();
-        await scheduler.ScheduleJob(trigger, ScheduleJobOptions.Replacing, cancellationToken);
-        LogRecheckScheduled(gerrit.RecheckInterval);
     }
 
     /// <summary>Stores a cron-driven job; an unchanged trigger is kept, so its next fire time survives a restart.</summary>
@@ -177,9 +152,6 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
 
     [LoggerMessage(EventId = 6303, Level = LogLevel.Information, Message = "{Job} scheduled by cron {Cron}")]
     private partial void LogCronScheduled(string job, string cron);
-
-    [LoggerMessage(EventId = 6305, Level = LogLevel.Information, Message = "Reading Gerrit comments for recheck every {Interval}")]
-    private partial void LogRecheckScheduled(TimeSpan interval);
 
     [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "{Job} not scheduled: cron {Cron} ({Reason})")]
     private partial void LogCronNotScheduled(string job, string cron, string reason);

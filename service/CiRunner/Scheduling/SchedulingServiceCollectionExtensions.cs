@@ -1,5 +1,4 @@
 using CiRunner.Configuration;
-using CiRunner.Matrix;
 using CiRunner.Polling;
 using CiRunner.Results;
 using Microsoft.Extensions.DependencyInjection.Extensions;

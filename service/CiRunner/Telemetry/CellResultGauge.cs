@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using CiRunner.Execution;
 using CiRunner.Results;
 
 namespace CiRunner.Telemetry;

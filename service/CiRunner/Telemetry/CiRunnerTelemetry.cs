@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text;
-using CiRunner.Execution;
-using CiRunner.Matrix;
 
 namespace CiRunner.Telemetry;
 

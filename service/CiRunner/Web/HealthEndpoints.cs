@@ -1,5 +1,5 @@
+using CiRunner.Configuration;
 using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
 using Docker.DotNet;
 using Quartz;

@@ -1,5 +1,5 @@
 using System.Text;
-using CiRunner.Matrix;
+using CiRunner.Configuration;
 using static CiRunner.Web.Html;
 
 namespace CiRunner.Web;

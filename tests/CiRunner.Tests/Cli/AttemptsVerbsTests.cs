@@ -1,6 +1,5 @@
 using System.CommandLine;
 using CiRunner.Cli;
-using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using CiRunner.Tests.Results;

@@ -1,9 +1,6 @@
 using System.CommandLine;
 using CiRunner.Cli;
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 using CiRunner.Tests.Results;
 using Dapper;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CiRunner.Configuration;
 using CiRunner.Matrix;
 using CiRunner.Tests.Fixtures;
 

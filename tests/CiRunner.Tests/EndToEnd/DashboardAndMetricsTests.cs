@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Telemetry;
 using CiRunner.Tests.Fixtures;

@@ -1,8 +1,5 @@
 using CiRunner.Configuration;
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using CiRunner.Configuration;
-using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 

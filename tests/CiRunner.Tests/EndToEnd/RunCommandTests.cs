@@ -4,9 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using CiRunner.Cli;
 using CiRunner.Configuration;
-using CiRunner.Execution;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.EndToEnd;

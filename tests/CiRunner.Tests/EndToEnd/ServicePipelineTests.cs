@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;

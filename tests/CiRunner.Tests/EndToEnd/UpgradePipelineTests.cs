@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using CiRunner.Configuration;
-using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;

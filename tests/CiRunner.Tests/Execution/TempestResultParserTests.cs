@@ -104,7 +104,7 @@ public sealed class TempestResultParserTests
     {
         TempestTestResult failed = TempestResultParser.Parse(Captured("tempest-43-credentials-failure.junit.xml")).Single(t => t.Status == TempestTestStatus.Failed);
 
-        string traceback = TempestResultParser.PythonTraceback(failed.Traceback!);
+        string traceback = TempestText.PythonTraceback(failed.Traceback!);
 
         Assert.StartsWith("Traceback (most recent call last):", traceback, StringComparison.Ordinal);
         Assert.DoesNotContain("pythonlogging", traceback, StringComparison.Ordinal);

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using CiRunner.Execution;
-using CiRunner.Matrix;
-using CiRunner.Polling;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;

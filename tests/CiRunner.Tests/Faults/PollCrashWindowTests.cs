@@ -1,6 +1,5 @@
-using CiRunner.Execution;
-using CiRunner.Polling;
 using CiRunner.Results;
+using CiRunner.Scheduling;
 using CiRunner.Tests.Polling;
 using Microsoft.Data.Sqlite;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using CiRunner.Execution;
-using CiRunner.Matrix;
+using CiRunner.Configuration;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using Microsoft.Extensions.Logging;

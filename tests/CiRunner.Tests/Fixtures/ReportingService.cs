@@ -1,10 +1,7 @@
 using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using CiRunner.Execution;
-using CiRunner.Matrix;
-using CiRunner.Reporting;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 
@@ -101,7 +100,7 @@ public sealed class GerritOutageTests : IAsyncLifetime
         await using ReportingService service = ReportingService.Create(_gerrit);
         service.Logs.Output = _output;
         await service.StartAsync();
-        RunRecord run = await service.FinishRunAsync(CiRunner.Scheduling.RunCause.PatchSet, Sha(), "refs/changes/99/3099/1", new CellOutcome("basic", JobResult.Success));
+        RunRecord run = await service.FinishRunAsync(RunCause.PatchSet, Sha(), "refs/changes/99/3099/1", new CellOutcome("basic", JobResult.Success));
 
         RunReportRecord report = await service.WaitForReportAsync(run.Id, "gerrit");
 

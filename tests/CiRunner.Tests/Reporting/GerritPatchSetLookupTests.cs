@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using CiRunner.Configuration;
-using CiRunner.Polling;
 using CiRunner.Reporting;
 using CiRunner.Results;
 using CiRunner.Scheduling;

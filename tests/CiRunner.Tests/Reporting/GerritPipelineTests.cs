@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 using LibGit2Sharp;
 using Microsoft.AspNetCore.Builder;

@@ -2,9 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using CiRunner.Cli;
-using CiRunner.Execution;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,5 +1,3 @@
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Reporting;
 using static CiRunner.Tests.Reporting.ReportSamples;
 

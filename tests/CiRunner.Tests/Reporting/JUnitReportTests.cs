@@ -1,6 +1,4 @@
 using System.Xml.Linq;
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Reporting;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using CiRunner.Reporting;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 using CiRunner.Tests.Polling;
 

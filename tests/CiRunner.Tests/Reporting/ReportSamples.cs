@@ -1,8 +1,6 @@
-using CiRunner.Execution;
 using CiRunner.Matrix;
 using CiRunner.Reporting;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 
 namespace CiRunner.Tests.Reporting;
 

@@ -1,6 +1,5 @@
 using System.Xml.Linq;
 using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Reporting;
 using CiRunner.Results;
 using static CiRunner.Tests.Reporting.ReportSamples;

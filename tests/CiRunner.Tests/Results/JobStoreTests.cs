@@ -1,7 +1,4 @@
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.Results;

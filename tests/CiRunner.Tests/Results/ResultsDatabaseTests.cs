@@ -86,7 +86,7 @@ public sealed class ResultsDatabaseTests : IDisposable
         Assert.Equal(ResultsDatabase.CodeSchemaVersion, await store.Database.ReadSchemaVersionAsync(CancellationToken.None));
         Assert.NotNull(run);
         Assert.Equal("nova", run.Run.Module);
-        Assert.Equal(CiRunner.Execution.JobResult.Failure, run.Run.Result);
+        Assert.Equal(JobResult.Failure, run.Run.Result);
         Assert.Equal(TimeSpan.FromSeconds(599), Assert.Single(run.Jobs).Duration);
         Assert.Equal(2, (await store.Runs.ListRecentAsync(null, null, 10, CancellationToken.None)).Count);
         Assert.Equal("aaaa", (await store.PollState.GetAsync("nova", "stable/2024.1", CancellationToken.None))?.CommitSha);
@@ -94,7 +94,7 @@ public sealed class ResultsDatabaseTests : IDisposable
         {
             // Migration 2 built cell_results from the history: the nightly's verdict, not the patch set's.
             CellResultRecord cell = Assert.Single(await store.Cells.ListAsync("nova", "stable/2024.1", CancellationToken.None));
-            Assert.Equal((10L, CiRunner.Execution.JobResult.Failure, "aaaa"), (cell.JobId, cell.Result, cell.CommitSha));
+            Assert.Equal((10L, JobResult.Failure, "aaaa"), (cell.JobId, cell.Result, cell.CommitSha));
         }
     }
 

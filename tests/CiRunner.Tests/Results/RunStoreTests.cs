@@ -1,7 +1,4 @@
-using CiRunner.Matrix;
-using CiRunner.Execution;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 using Dapper;
 using Microsoft.Data.Sqlite;

@@ -1,7 +1,4 @@
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 
 namespace CiRunner.Tests.Results;
 

@@ -1,5 +1,4 @@
 using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 

@@ -1,6 +1,4 @@
 using CiRunner.Configuration;
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;

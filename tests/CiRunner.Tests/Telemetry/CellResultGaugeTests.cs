@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Telemetry;
 using CiRunner.Tests.Fixtures;

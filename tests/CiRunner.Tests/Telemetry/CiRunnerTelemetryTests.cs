@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Telemetry;
 
 namespace CiRunner.Tests.Telemetry;

@@ -3,8 +3,6 @@ using System.Net;
 using System.Text.Json;
 using CiRunner.Cli;
 using CiRunner.Configuration;
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;

@@ -1,4 +1,3 @@
-using CiRunner.Execution;
 using CiRunner.Web;
 
 namespace CiRunner.Tests.Web;

@@ -1,10 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using CiRunner.Configuration;
-using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 using Microsoft.AspNetCore.Builder;
 

@@ -5,9 +5,7 @@ using System.Text.Json;
 using CiRunner.Cli;
 using CiRunner.Configuration;
 using CiRunner.Execution;
-using CiRunner.Matrix;
 using CiRunner.Results;
-using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
 using Microsoft.AspNetCore.Builder;
 

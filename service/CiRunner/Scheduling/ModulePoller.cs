@@ -1,11 +1,11 @@
 using CiRunner.Matrix;
 using CiRunner.Results;
-using CiRunner.Scheduling;
+using CiRunner.Polling;
 using CiRunner.Telemetry;
 using Polly;
 using Polly.Retry;
 
-namespace CiRunner.Polling;
+namespace CiRunner.Scheduling;
 
 /// <summary>How one poll of a module ended.</summary>
 /// <param name="Module">The module.</param>

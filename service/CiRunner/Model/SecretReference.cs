@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace CiRunner.Configuration;
+namespace CiRunner.Model;
 
 /// <summary>
 /// Where a secret (the API token, a git password) comes from: an environment variable whose name is configured, or a
@@ -62,7 +62,7 @@ public sealed record SecretReference(string? Variable, string? File, string Key)
     {
         ArgumentNullException.ThrowIfNull(text);
         string? secret = Read(getEnvironmentVariable);
-        return secret is { Length: >= 4 } ? text.Replace(secret, ConfigurationError.Redacted, StringComparison.Ordinal) : text;
+        return secret is { Length: >= 4 } ? text.Replace(secret, "***", StringComparison.Ordinal) : text;
     }
 
     /// <summary>

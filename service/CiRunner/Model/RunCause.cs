@@ -1,4 +1,4 @@
-namespace CiRunner.Scheduling;
+namespace CiRunner.Model;
 
 /// <summary>What triggered a run. Stored in lower case.</summary>
 public enum RunCause

@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using CiRunner.Configuration;
+using CiRunner.Matrix;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
-namespace CiRunner.Matrix;
+namespace CiRunner.Configuration;
 
 /// <summary>The scenarios read from a directory, or every error found in its files.</summary>
 public sealed record ScenarioLoadResult(IReadOnlyList<Scenario> Scenarios, IReadOnlyList<ConfigurationError> Errors)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace CiRunner.Reporting;
+namespace CiRunner.Model;
 
 /// <summary>A Gerrit patch-set ref, <c>refs/changes/45/12345/3</c>: change 12345, patch set 3.</summary>
 public readonly record struct ChangeRef(int Number, int PatchSet)

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using CiRunner.Execution;
+using CiRunner.Telemetry;
 
-namespace CiRunner.Telemetry;
+namespace CiRunner.Execution;
 
 /// <summary>
 /// Wraps the progress hooks of one job: records each step's duration and a step activity (a child of the job's

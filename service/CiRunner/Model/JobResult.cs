@@ -1,4 +1,4 @@
-namespace CiRunner.Execution;
+namespace CiRunner.Model;
 
 /// <summary>How a job (or step) ended. Stored in lower case.</summary>
 public enum JobResult

@@ -1,9 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.RegularExpressions;
-using CiRunner.Configuration;
+using CiRunner.Matrix;
 
-namespace CiRunner.Matrix;
+namespace CiRunner.Configuration;
 
 /// <summary>The outcome of parsing one Puppetfile: the module set, or every error found (never both).</summary>
 public sealed record PuppetfileParseResult(Puppetfile? Puppetfile, IReadOnlyList<ConfigurationError> Errors)

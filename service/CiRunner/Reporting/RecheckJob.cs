@@ -1,7 +1,6 @@
-using CiRunner.Reporting;
 using Quartz;
 
-namespace CiRunner.Scheduling;
+namespace CiRunner.Reporting;
 
 /// <summary>
 /// Reads Gerrit's change messages for <c>recheck</c> comments every <c>Gerrit:RecheckInterval</c> (scheduled only when

@@ -1,6 +1,4 @@
-using CiRunner.Scheduling;
-
-namespace CiRunner.Execution;
+namespace CiRunner.Model;
 
 /// <summary>Queue priority: a person waiting beats a patch set, which beats a branch commit, which beats the nightly run.</summary>
 public enum JobPriority

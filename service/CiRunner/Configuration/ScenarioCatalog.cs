@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using CiRunner.Configuration;
+using CiRunner.Matrix;
 
-namespace CiRunner.Matrix;
+namespace CiRunner.Configuration;
 
 /// <summary>What the service runs now, read from the scenarios directory.</summary>
 /// <param name="Scenarios">The scenarios runs use, in file-name order.</param>

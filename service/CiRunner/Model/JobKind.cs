@@ -1,4 +1,4 @@
-namespace CiRunner.Matrix;
+namespace CiRunner.Model;
 
 /// <summary>What a job's cell does. Stored in lower case.</summary>
 public enum JobKind

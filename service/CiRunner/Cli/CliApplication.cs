@@ -12,20 +12,32 @@ internal static class CliApplication
     /// </summary>
     public static readonly TimeSpan TerminationTimeout = TimeSpan.FromSeconds(100);
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>The process's entry point: the console, and Ctrl+C and SIGTERM given <see cref="TerminationTimeout"/>.</summary>
+    public static Task<int> RunAsync(string[] args) =>
+        InvokeAsync(args, new InvocationConfiguration { ProcessTerminationTimeout = TerminationTimeout }, CancellationToken.None);
+
+    /// <summary>
+    /// Parses and runs one command line, writing to <paramref name="configuration"/>'s writers. A command line that
+    /// does not parse gets one line per problem and exit code <see cref="BadInput.ExitCode"/> (<see cref="BadInput"/>)
+    /// instead of System.CommandLine's error and help screen.
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration configuration, CancellationToken cancellationToken)
     {
-        RootCommand root = Build();
-        ParseResult parsed = root.Parse(args);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ParseResult parsed = Build().Parse(args);
+        if (BadInput.Applies(parsed))
+        {
+            return await BadInput.ReportAsync(parsed, configuration.Error);
+        }
 
         // serve's host handles SIGTERM and Ctrl+C itself, and drains running jobs for Service:DrainTimeout before
         // it returns. System.CommandLine would also take the signal and end the process after its timeout, mid-drain.
-        var configuration = new InvocationConfiguration { ProcessTerminationTimeout = TerminationTimeout };
         if (parsed.CommandResult.Command.Name == ServeCommand.Name)
         {
             configuration.ProcessTerminationTimeout = null;
         }
 
-        return await parsed.InvokeAsync(configuration);
+        return await parsed.InvokeAsync(configuration, cancellationToken);
     }
 
     internal static RootCommand Build()

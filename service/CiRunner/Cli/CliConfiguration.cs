@@ -30,6 +30,16 @@ internal static class CliConfiguration
         return docker;
     }
 
+    /// <summary>
+    /// One line for a configuration file <see cref="Build"/> could not read (not JSON, say): the file and the parser's
+    /// own reason, which the outer exception leaves out.
+    /// </summary>
+    public static string Unreadable(string configFile, InvalidDataException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return $"--config: '{configFile}' cannot be read: {exception.GetBaseException().Message.ReplaceLineEndings(" ").TrimEnd('.')}; fix it ('cirunner validate' lists every error)";
+    }
+
     /// <summary>The data directory layout, with relative paths taken from the configuration file's folder.</summary>
     public static DataPaths ReadDataPaths(ParseResult parseResult)
     {

@@ -11,6 +11,7 @@ internal static class GlobalOptions
     {
         Description = $"Configuration file (default: ${ConfigEnvironmentVariable}, else ./appsettings.json). Environment variables CIRUNNER__Section__Key override it.",
         Recursive = true,
+        CustomParser = CliValues.FilePath("--config /etc/cirunner/appsettings.json"),
     };
 
     /// <summary>The configuration file a verb should read: the option, then the environment, then the working folder.</summary>

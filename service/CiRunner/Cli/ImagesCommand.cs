@@ -10,17 +10,20 @@ internal static class ImagesCommand
     private static readonly Option<string?> Release = new("--release", "-r")
     {
         Description = "Build only this release's image (default: every configured release).",
+        CustomParser = CliValues.NonBlank("a configured release, like 2024.1"),
     };
 
     private static readonly Option<string[]> BuildArgs = new("--build-arg")
     {
         Description = "KEY=VALUE passed to every release recipe (for example OPENSTACK_APT_SOURCES for releases Debian does not ship); repeatable.",
         Arity = ArgumentArity.ZeroOrMore,
+        CustomParser = CliValues.KeyValues("--build-arg OPENSTACK_APT_SOURCES=..."),
     };
 
     private static readonly Option<DirectoryInfo?> Recipes = new("--recipes")
     {
         Description = "Folder with one recipe folder per release (default: Service:ImageRecipesDirectory, deploy/images beside the configuration file).",
+        CustomParser = CliValues.ExistingFolder("the folder with one recipe folder per release, like deploy/images"),
     };
 
     private static readonly Option<bool> Force = new("--force")
@@ -32,17 +35,20 @@ internal static class ImagesCommand
     {
         Description = "Debian suite of the base image.",
         DefaultValueFactory = _ => BaseImageRecipe.Default.Suite,
+        CustomParser = CliValues.SuiteName(),
     };
 
-    private static readonly Option<string> Mirror = new("--mirror")
+    private static readonly Option<Uri> Mirror = new("--mirror")
     {
         Description = "Debian mirror debootstrap downloads from.",
-        DefaultValueFactory = _ => BaseImageRecipe.Default.Mirror,
+        DefaultValueFactory = _ => new Uri(BaseImageRecipe.Default.Mirror),
+        CustomParser = CliValues.HttpUrl("http://deb.debian.org/debian"),
     };
 
     private static readonly Option<string?> Tag = new("--tag")
     {
         Description = "Base image tag (default: cirunner/base:<suite>, the tag release recipes of that Suite are built FROM).",
+        CustomParser = CliValues.ImageTag("cirunner/base:bookworm"),
     };
 
     public static Command Create()
@@ -69,7 +75,16 @@ internal static class ImagesCommand
                 return 2;
             }
 
-            IConfigurationRoot configuration = CliConfiguration.Build(configFile);
+            IConfigurationRoot configuration;
+            try
+            {
+                configuration = CliConfiguration.Build(configFile);
+            }
+            catch (InvalidDataException exception)
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync(CliConfiguration.Unreadable(configFile, exception));
+                return BadInput.ExitCode;
+            }
 
             // The Releases section validated as serve validates it (Suite, Init, PackageSnapshot too), without the
             // Puppetfiles and scenarios an image build does not need.
@@ -84,17 +99,19 @@ internal static class ImagesCommand
                 return 2;
             }
 
-            DockerOptions docker = CliConfiguration.ReadDocker(configFile);
-            if (!TryParseBuildArgs(parseResult.GetValue(BuildArgs) ?? [], out Dictionary<string, string> buildArgs, out string? bad))
+            string? release = parseResult.GetValue(Release);
+            if (release is not null && !releases.Any(r => string.Equals(r.Name, release, StringComparison.Ordinal)))
             {
-                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"--build-arg '{bad}' is not KEY=VALUE.");
-                return 2;
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync(
+                    $"--release: '{release}' is not configured; configured releases: {string.Join(", ", releases.Select(r => r.Name))}");
+                return BadInput.ExitCode;
             }
 
+            DockerOptions docker = CliConfiguration.ReadDocker(configFile);
+            Dictionary<string, string> buildArgs = BuildArgsByKey(parseResult.GetValue(BuildArgs) ?? []);
             string recipesDirectory = CliConfiguration.ReadServiceValue(configuration, nameof(ServiceOptions.ImageRecipesDirectory)) ?? new ServiceOptions().ImageRecipesDirectory;
             string recipes = parseResult.GetValue(Recipes)?.FullName
                 ?? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, recipesDirectory));
-            string? release = parseResult.GetValue(Release);
             using ILoggerFactory loggerFactory = CreateLoggerFactory();
             using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);
             var imageBuilder = new ImageBuilder(client, TimeProvider.System, loggerFactory.CreateLogger<ImageBuilder>());
@@ -129,13 +146,21 @@ internal static class ImagesCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             string configFile = GlobalOptions.ResolveConfigPath(parseResult);
-            DockerOptions docker = File.Exists(configFile)
-                ? CliConfiguration.ReadDocker(configFile)
-                : new DockerOptions();
+            DockerOptions docker;
+            try
+            {
+                docker = File.Exists(configFile) ? CliConfiguration.ReadDocker(configFile) : new DockerOptions();
+            }
+            catch (InvalidDataException exception)
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync(CliConfiguration.Unreadable(configFile, exception));
+                return BadInput.ExitCode;
+            }
+
             BaseImageRecipe suiteRecipe = BaseImageRecipe.ForSuite(parseResult.GetValue(Suite)!);
             BaseImageRecipe recipe = suiteRecipe with
             {
-                Mirror = parseResult.GetValue(Mirror)!,
+                Mirror = parseResult.GetValue(Mirror)!.OriginalString,
                 Tag = parseResult.GetValue(Tag) ?? suiteRecipe.Tag,
             };
             using ILoggerFactory loggerFactory = CreateLoggerFactory();
@@ -188,23 +213,17 @@ internal static class ImagesCommand
         return results.All(r => r.Succeeded) ? 0 : 1;
     }
 
-    private static bool TryParseBuildArgs(string[] values, out Dictionary<string, string> buildArgs, out string? bad)
+    /// <summary>The <c>--build-arg</c> pairs (their form checked by <see cref="CliValues.KeyValues"/>); a key given twice takes its last value.</summary>
+    private static Dictionary<string, string> BuildArgsByKey(string[] values)
     {
-        buildArgs = new Dictionary<string, string>(StringComparer.Ordinal);
+        var buildArgs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string value in values)
         {
             int equals = value.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0)
-            {
-                bad = value;
-                return false;
-            }
-
             buildArgs[value[..equals]] = value[(equals + 1)..];
         }
 
-        bad = null;
-        return true;
+        return buildArgs;
     }
 
     private static SynchronousProgress<string> BuildOutput(TextWriter output) => new(line => output.WriteLine($"  | {line}"));

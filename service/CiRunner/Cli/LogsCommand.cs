@@ -14,6 +14,7 @@ internal static class LogsCommand
         var jobId = new Argument<long>("job-id")
         {
             Description = "The job's id, as listed by 'cirunner show <run-id>'.",
+            CustomParser = CliValues.Id("a job", "'cirunner show <run-id>'"),
         };
 
         var command = new Command("logs", "Print a job's log.");

@@ -9,8 +9,16 @@ internal static class MatrixCommand
 {
     public static Command Create()
     {
-        var module = new Option<string?>("--module", "-m") { Description = "Only this module (default: every configured module)." };
-        var branch = new Option<string?>("--branch", "-b") { Description = "Only this branch (default: each branch the module is tested on for some release)." };
+        var module = new Option<string?>("--module", "-m")
+        {
+            Description = "Only this module (default: every configured module).",
+            CustomParser = CliValues.NonBlank("a module's short name, like keystone"),
+        };
+        var branch = new Option<string?>("--branch", "-b")
+        {
+            Description = "Only this branch (default: each branch the module is tested on for some release).",
+            CustomParser = CliValues.NonBlank("a branch, like stable/2024.1"),
+        };
         var command = new Command("matrix", "Print the cells (kind, from -> to release, scenario, key) a commit on each module branch runs.");
         command.Options.Add(module);
         command.Options.Add(branch);
@@ -33,8 +41,8 @@ internal static class MatrixCommand
             TrackedModule? module = settings.FindModule(moduleName);
             if (module is null)
             {
-                await error.WriteLineAsync($"Module '{moduleName}' is not configured; configured: {string.Join(", ", settings.Modules.Select(m => m.Name))}.".AsMemory(), cancellationToken);
-                return 1;
+                await error.WriteLineAsync($"--module: '{moduleName}' is not configured; configured: {string.Join(", ", settings.Modules.Select(m => m.Name))}".AsMemory(), cancellationToken);
+                return BadInput.ExitCode;
             }
 
             modules = [module];

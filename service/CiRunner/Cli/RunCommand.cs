@@ -23,14 +23,28 @@ internal static class RunCommand
 
     public static Command Create()
     {
-        var module = new Option<string>("--module", "-m") { Description = "The module under test (short name, e.g. keystone).", Required = true };
+        var module = new Option<string>("--module", "-m")
+        {
+            Description = "The module under test (short name, e.g. keystone).",
+            Required = true,
+            CustomParser = CliValues.NonBlank("a module's short name, like keystone"),
+        };
         var reference = new Option<string>("--ref", "-r")
         {
             Description = "A branch or commit of the module's repository, or a local working-copy path (tested as it is, uncommitted changes included).",
             Required = true,
+            CustomParser = CliValues.NonBlank("a branch, a commit or a working-copy path, like stable/2024.1"),
         };
-        var release = new Option<string?>("--release") { Description = "Only cells of this release (the upgrade target); a release the branch does not map to runs as a compatibility cell." };
-        var scenario = new Option<string?>("--scenario", "-s") { Description = "Only cells of this scenario." };
+        var release = new Option<string?>("--release")
+        {
+            Description = "Only cells of this release (the upgrade target); a release the branch does not map to runs as a compatibility cell.",
+            CustomParser = CliValues.NonBlank("a configured release, like 2024.1"),
+        };
+        var scenario = new Option<string?>("--scenario", "-s")
+        {
+            Description = "Only cells of this scenario.",
+            CustomParser = CliValues.NonBlank("a scenario's name, like scenario001"),
+        };
         var upgrade = new Option<bool>("--upgrade") { Description = "Also run the upgrade cells (from the previous release, and the SLURP skip-level path)." };
         var rollback = new Option<bool>("--rollback") { Description = "Also run rollback cells (upgrade, then back to the from-release's module set)." };
 
@@ -64,9 +78,9 @@ internal static class RunCommand
 
         TrackedModule? module = settings.FindModule(request.Module);
         Release? release = request.Release is null ? null : settings.FindRelease(request.Release);
-        string? problem = module is null ? $"Module '{request.Module}' is not configured; configured: {string.Join(", ", settings.Modules.Select(m => m.Name))}."
-            : request.Release is not null && release is null ? $"Release '{request.Release}' is not configured; configured: {string.Join(", ", settings.Releases.Select(r => r.Name))}."
-            : request.Scenario is not null && settings.FindScenario(request.Scenario) is null ? $"Scenario '{request.Scenario}' is not in {settings.Service.ScenariosDirectory}."
+        string? problem = module is null ? $"--module: '{request.Module}' is not configured; configured: {string.Join(", ", settings.Modules.Select(m => m.Name))}"
+            : request.Release is not null && release is null ? $"--release: '{request.Release}' is not configured; configured: {string.Join(", ", settings.Releases.Select(r => r.Name))}"
+            : request.Scenario is not null && settings.FindScenario(request.Scenario) is null ? $"--scenario: '{request.Scenario}' is not in {settings.Service.ScenariosDirectory}"
             : null;
         if (problem is not null)
         {
@@ -181,7 +195,7 @@ internal static class RunCommand
         string? commit = await mirrors.FindCommitAsync(module, reference, cancellationToken);
         if (commit is null)
         {
-            return (null, $"'{reference}' is neither a branch nor a commit of {module.Name} ({UrlCredentials.Redact(module.Url)}), nor a local directory.");
+            return (null, $"--ref: '{reference}' is neither a branch nor a commit of {module.Name} ({UrlCredentials.Redact(module.Url)}), nor a local directory");
         }
 
         // A commit is tested on the branch of the release asked for, else on a branch that contains it and maps to a release.
@@ -189,7 +203,7 @@ internal static class RunCommand
             : (await mirrors.BranchesContainingAsync(module, commit, cancellationToken))
                 .FirstOrDefault(b => settings.Releases.Any(r => r.BranchCandidates.Contains(b, StringComparer.Ordinal)));
         return branch is null
-            ? (null, $"Commit {ResultsText.ShortSha(commit)} of {module.Name} is on no branch that maps to a release; give --release.")
+            ? (null, $"--release: not given, and commit {ResultsText.ShortSha(commit)} of {module.Name} is on no branch that maps to a release; give the release to test it on")
             : (new ResolvedRef(branch, commit, null), null);
     }
 
@@ -210,7 +224,7 @@ internal static class RunCommand
         }
 
         return branch is null
-            ? (null, $"{path} is not on a branch; give --release to say which release it is tested on.")
+            ? (null, $"--release: not given, and {path} is not on a branch; give the release to test it on")
             : (new ResolvedRef(branch, commit, new DirectoryModuleSource(module.Name, path)), null);
     }
 

@@ -13,12 +13,19 @@ internal static class RunsCommand
         var module = new Option<string?>("--module", "-m")
         {
             Description = "Only runs of this module (short name, e.g. keystone).",
+            CustomParser = CliValues.NonBlank("a module's short name, like keystone"),
         };
         var branch = new Option<string?>("--branch", "-b")
         {
             Description = "Only runs on this branch (e.g. stable/2024.1).",
+            CustomParser = CliValues.NonBlank("a branch, like stable/2024.1"),
         };
-        Option<int> limit = CreateLimit();
+        var limit = new Option<int>("--limit", "-n")
+        {
+            Description = "How many runs to list, newest first.",
+            DefaultValueFactory = _ => DefaultLimit,
+            CustomParser = CliValues.WholeNumber(1, "--limit 20"),
+        };
 
         var command = new Command("runs", "List recent runs: cause, module, branch, commit, result and how many jobs passed.");
         command.Options.Add(module);
@@ -59,22 +66,5 @@ internal static class RunsCommand
 
         await table.WriteAsync(output, indent: "", cancellationToken);
         return 0;
-    }
-
-    private static Option<int> CreateLimit()
-    {
-        var limit = new Option<int>("--limit", "-n")
-        {
-            Description = "How many runs to list, newest first.",
-            DefaultValueFactory = _ => DefaultLimit,
-        };
-        limit.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1)
-            {
-                result.AddError("--limit must be at least 1.");
-            }
-        });
-        return limit;
     }
 }

@@ -12,6 +12,7 @@ internal static class ShowCommand
         var runId = new Argument<long>("run-id")
         {
             Description = "The run's id, as listed by 'cirunner runs'.",
+            CustomParser = CliValues.Id("a run", "'cirunner runs'"),
         };
 
         var command = new Command("show", "Show a run and its jobs: results, durations, images, module commits, steps, idempotency changes and Tempest tests.");

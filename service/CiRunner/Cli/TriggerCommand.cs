@@ -13,10 +13,27 @@ internal static class TriggerCommand
 
     public static Command Create()
     {
-        var module = new Option<string>("--module", "-m") { Description = "The module (short name, e.g. keystone).", Required = true };
-        var branch = new Option<string?>("--branch", "-b") { Description = "Test this branch at its head (or, with --commit, the branch the commit is tested on)." };
-        var commit = new Option<string?>("--commit") { Description = "Test this commit (full or abbreviated id); the service fetches first and refuses an unknown one." };
-        var url = new Option<Uri?>("--url") { Description = "The service's base URL (default: Http:Listen from the configuration)." };
+        var module = new Option<string>("--module", "-m")
+        {
+            Description = "The module (short name, e.g. keystone).",
+            Required = true,
+            CustomParser = CliValues.NonBlank("a module's short name, like keystone"),
+        };
+        var branch = new Option<string?>("--branch", "-b")
+        {
+            Description = "Test this branch at its head (or, with --commit, the branch the commit is tested on).",
+            CustomParser = CliValues.NonBlank("a branch, like stable/2024.1"),
+        };
+        var commit = new Option<string?>("--commit")
+        {
+            Description = "Test this commit (full or abbreviated id); the service fetches first and refuses an unknown one.",
+            CustomParser = CliValues.CommitId(),
+        };
+        var url = new Option<Uri?>("--url")
+        {
+            Description = "The service's base URL (default: Http:Listen from the configuration).",
+            CustomParser = CliValues.HttpUrl("http://127.0.0.1:8080"),
+        };
 
         var command = new Command("trigger", "Start a manual run of a branch or commit in the running service. Needs the API token in the variable named by Http:ApiTokenVariable.");
         command.Options.Add(module);
@@ -25,9 +42,11 @@ internal static class TriggerCommand
         command.Options.Add(url);
         command.Validators.Add(result =>
         {
-            if (string.IsNullOrWhiteSpace(result.GetValue(branch)) && string.IsNullOrWhiteSpace(result.GetValue(commit)))
+            // Whether they were given, not their values: this runs before the options' parsers, and reading a value
+            // that does not parse would throw here instead of reporting it.
+            if (result.GetResult(branch) is null && result.GetResult(commit) is null)
             {
-                result.AddError("Give --branch, --commit, or both.");
+                result.AddError("--branch/--commit: neither given; give --branch B (its head), --commit SHA, or both");
             }
         });
         command.SetAction((parseResult, cancellationToken) => RunAsync(

@@ -45,8 +45,7 @@ public sealed class AttemptsVerbsTests : IDisposable
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        ParseResult parseResult = CliApplication.Build().Parse(["--config", _config, .. args]);
-        int exitCode = await parseResult.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, CancellationToken.None);
+        int exitCode = await CliApplication.InvokeAsync(["--config", _config, .. args], new InvocationConfiguration { Output = output, Error = error }, CancellationToken.None);
         return (exitCode, output + error.ToString());
     }
 }

@@ -44,22 +44,22 @@ public sealed class MatrixCommandTests
     }
 
     [Fact]
-    public async Task Matrix_UnknownModule_ExitsOneNamingTheConfiguredOnes()
+    public async Task Matrix_UnknownModule_ExitsTwoNamingTheOptionAndTheConfiguredOnes()
     {
         using var folder = new ConfigFolder();
         folder.Save();
 
         (int exitCode, _, string error) = await RunAsync("matrix", "--config", folder.ConfigFile, "--module", "nova");
 
-        Assert.Equal(1, exitCode);
-        Assert.Contains("Module 'nova' is not configured; configured: keystone, openstacklib.", error, StringComparison.Ordinal);
+        Assert.Equal(2, exitCode);
+        Assert.Equal("--module: 'nova' is not configured; configured: keystone, openstacklib", error.TrimEnd());
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int exitCode = await CliApplication.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        int exitCode = await CliApplication.InvokeAsync(args, new InvocationConfiguration { Output = output, Error = error }, CancellationToken.None);
         return (exitCode, output.ToString(), error.ToString());
     }
 }

@@ -20,10 +20,10 @@ public sealed class TriggerCommandTests
     {
         var error = new StringWriter();
 
-        int exitCode = await CliApplication.Build().Parse(["trigger", "--module", "keystone"])
-            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = error });
+        int exitCode = await CliApplication.InvokeAsync(
+            ["trigger", "--module", "keystone"], new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = error }, CancellationToken.None);
 
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains("Give --branch, --commit, or both.", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(BadInput.ExitCode, exitCode);
+        Assert.Equal("--branch/--commit: neither given; give --branch B (its head), --commit SHA, or both", error.ToString().TrimEnd());
     }
 }

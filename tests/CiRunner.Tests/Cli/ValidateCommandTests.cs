@@ -73,7 +73,7 @@ public sealed class ValidateCommandTests
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int exitCode = await CliApplication.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        int exitCode = await CliApplication.InvokeAsync(args, new InvocationConfiguration { Output = output, Error = error }, CancellationToken.None);
         return (exitCode, output.ToString(), error.ToString());
     }
 }

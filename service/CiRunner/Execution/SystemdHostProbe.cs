@@ -31,6 +31,9 @@ public sealed class SystemdHostProbe
     /// <summary>The label that marks probe containers (besides <see cref="ContainerLabels.Managed"/>).</summary>
     public const string ProbeLabel = "cirunner.probe";
 
+    // Bound of the create request and of the removal (well under a second on an engine that answers).
+    private static readonly TimeSpan CleanupTimeout = TimeSpan.FromSeconds(30);
+
     private readonly IDockerClient _docker;
     private readonly TimeProvider _timeProvider;
     private readonly string? _instanceId;
@@ -96,11 +99,12 @@ public sealed class SystemdHostProbe
         long started = _timeProvider.GetTimestamp();
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bound.CancelAfter(timeout + TimeSpan.FromSeconds(15));
-        string? id = null;
+        var container = new ManagedContainer(_docker, _timeProvider, CleanupTimeout);
         try
         {
-            id = (await _docker.Containers.CreateContainerAsync(parameters, bound.Token)).ID;
-            await _docker.Containers.StartContainerAsync(id, new ContainerStartParameters(), bound.Token);
+            string id = await container.CreateAsync(parameters);
+            bound.Token.ThrowIfCancellationRequested();
+            await container.StartAsync(bound.Token);
             ContainerExecCreateResponse exec = await _docker.Exec.CreateContainerExecAsync(
                 id,
                 new ContainerExecCreateParameters
@@ -129,23 +133,8 @@ public sealed class SystemdHostProbe
         }
         finally
         {
-            if (id is not null)
-            {
-                await RemoveAsync(id);
-            }
-        }
-    }
-
-    private async Task RemoveAsync(string id)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _timeProvider);
-        try
-        {
-            await _docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }, timeout.Token);
-        }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
-        {
-            // Already going (auto-remove), or the engine went away: the next start's reaper sweeps managed containers.
+            // Removed at once rather than killed: the caller may look for leftovers right after the answer.
+            await container.RemoveAsync();
         }
     }
 

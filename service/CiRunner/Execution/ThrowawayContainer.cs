@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Formats.Tar;
-using System.Net;
 using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -86,13 +85,8 @@ internal static class ThrowawayContainer
         };
 
         cancellationToken.ThrowIfCancellationRequested();
-        string containerId;
-        using (var creating = new CancellationTokenSource(EngineCallTimeout, timeProvider))
-        {
-            // Not cancelled by the caller: an interrupted create could leave a container whose id never arrives.
-            containerId = (await docker.Containers.CreateContainerAsync(parameters, creating.Token)).ID;
-        }
-
+        var container = new ManagedContainer(docker, timeProvider, EngineCallTimeout);
+        string containerId = await container.CreateAsync(parameters);
         using var timeout = new CancellationTokenSource(run.Timeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
@@ -108,7 +102,7 @@ internal static class ThrowawayContainer
                 containerId,
                 new ContainerAttachParameters { Stream = true, Stdout = true, Stderr = true },
                 linked.Token);
-            await docker.Containers.StartContainerAsync(containerId, new ContainerStartParameters(), linked.Token);
+            await container.StartAsync(linked.Token);
             (string standardOutput, List<string> errors, IReadOnlyList<string> tail) = await ReadAsync(stream, run.CaptureStandardOutput, output, linked.Token);
             ContainerWaitResponse exit = await docker.Containers.WaitContainerAsync(containerId, linked.Token);
             return new ThrowawayResult(containerId, exit.StatusCode, standardOutput, errors, tail);
@@ -119,7 +113,7 @@ internal static class ThrowawayContainer
         }
         finally
         {
-            await RemoveAsync(docker, containerId, timeProvider);
+            await container.RemoveAsync();
         }
     }
 
@@ -143,27 +137,10 @@ internal static class ThrowawayContainer
         IList<ContainerListResponse> leftovers = await docker.Containers.ListContainersAsync(parameters, cancellationToken);
         foreach (ContainerListResponse leftover in leftovers)
         {
-            await RemoveAsync(docker, leftover.ID, timeProvider);
+            await ManagedContainer.Existing(docker, timeProvider, EngineCallTimeout, leftover.ID).RemoveAsync();
         }
 
         return leftovers.Count;
-    }
-
-    private static async Task RemoveAsync(IDockerClient docker, string containerId, TimeProvider timeProvider)
-    {
-        using var removing = new CancellationTokenSource(EngineCallTimeout, timeProvider);
-        try
-        {
-            await docker.Containers.RemoveContainerAsync(containerId, new ContainerRemoveParameters { Force = true }, removing.Token);
-        }
-        catch (DockerContainerNotFoundException)
-        {
-            // Gone already.
-        }
-        catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
-        {
-            // Its removal is already in progress.
-        }
     }
 
     private static async Task<(string StandardOutput, List<string> Errors, IReadOnlyList<string> Tail)> ReadAsync(

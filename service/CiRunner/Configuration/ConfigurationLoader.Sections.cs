@@ -244,7 +244,7 @@ public static partial class ConfigurationLoader
 
     /// <summary>
     /// A secret file's key: relative to the configuration file's folder, exclusive with its variable key, and the file
-    /// itself must be safe (<see cref="SecretReference.CheckFile"/>). Null when unset or wrong.
+    /// itself must be safe (<see cref="SecretValues.CheckFile"/>). Null when unset or wrong.
     /// </summary>
     private static string? ReadSecretFile(ConfigurationReader reader, string fileKey, string variableKey, string baseDirectory, string what)
     {
@@ -261,7 +261,7 @@ public static partial class ConfigurationLoader
         }
 
         string full = Path.GetFullPath(Path.Combine(baseDirectory, file));
-        if (SecretReference.CheckFile(full) is { } problem)
+        if (SecretValues.CheckFile(full) is { } problem)
         {
             reader.Error(fileKey, file, problem);
             return null;

@@ -25,7 +25,7 @@ public sealed record TrackedModule(
 /// <summary>
 /// Where an https login comes from (environment variables or files readable only by the service's user). Only the
 /// names and paths are configured, so secrets never reach files, logs or the database; the values are read when a
-/// remote is contacted.
+/// remote is contacted (<c>Configuration.SecretValues</c> reads them).
 /// </summary>
 public sealed record ModuleCredentials(SecretReference Username, SecretReference Password)
 {
@@ -34,15 +34,4 @@ public sealed record ModuleCredentials(SecretReference Username, SecretReference
         : this(SecretReference.FromVariable(usernameVariable), SecretReference.FromVariable(passwordVariable))
     {
     }
-
-    /// <summary>The login, or null when either part is unset.</summary>
-    public (string Username, string Password)? Read(Func<string, string?>? getEnvironmentVariable = null)
-    {
-        string? username = Username.Read(getEnvironmentVariable);
-        string? password = Password.Read(getEnvironmentVariable);
-        return username is null || password is null ? null : (username, password);
-    }
-
-    /// <summary>The text with the password replaced by <c>***</c>, in case a library quotes it.</summary>
-    public string Redact(string text) => Password.Redact(text);
 }

@@ -1,3 +1,4 @@
+using CiRunner.Configuration;
 using CiRunner.Matrix;
 using CiRunner.Results;
 using CiRunner.Polling;

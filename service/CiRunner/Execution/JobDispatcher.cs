@@ -22,6 +22,7 @@ public sealed partial class JobDispatcher : BackgroundService
 
     private readonly JobQueue _queue;
     private readonly JobStore _jobs;
+    private readonly JobProgressStore _progress;
     private readonly RunStore _runs;
     private readonly JobSpecFactory _specs;
     private readonly IJobExecutor _executor;
@@ -52,6 +53,7 @@ public sealed partial class JobDispatcher : BackgroundService
     public JobDispatcher(
         JobQueue queue,
         JobStore jobs,
+        JobProgressStore progress,
         RunStore runs,
         JobSpecFactory specs,
         IJobExecutor executor,
@@ -73,6 +75,7 @@ public sealed partial class JobDispatcher : BackgroundService
         _cellGauge = cellGauge;
         _queue = queue;
         _jobs = jobs;
+        _progress = progress;
         _runs = runs;
         _specs = specs;
         _executor = executor;
@@ -307,7 +310,7 @@ public sealed partial class JobDispatcher : BackgroundService
             {
                 if (await _jobs.MarkStartedAsync(job.Id, null, null, stoppingToken))
                 {
-                    await FinishAsync(job.Id, JobResult.Error, e.Message, labels, TimeSpan.Zero);
+                    await FinishAsync(job.Id, End(JobResult.Error, e.Message), labels, TimeSpan.Zero);
                 }
 
                 return;
@@ -321,7 +324,7 @@ public sealed partial class JobDispatcher : BackgroundService
 
             started = true;
             _telemetry?.JobStarted();
-            await _jobs.RecordModulesAsync(job.Id, lockfile, stoppingToken);
+            await _progress.RecordModulesAsync(job.Id, lockfile, stoppingToken);
             LogJobStarted(job.Id, run.Id, job.CellKey, spec.Image);
             IJobProgress progress = _telemetry is null
                 ? _recorder
@@ -330,17 +333,22 @@ public sealed partial class JobDispatcher : BackgroundService
             string summary = outcome.Result != JobResult.Cancelled ? outcome.Summary
                 : stoppingToken.IsCancellationRequested ? ShutdownSummary(outcome.Summary)
                 : $"Cancelled through the API ({outcome.Summary}).";
-            if (outcome.Retryable)
+            if (outcome.TransientCause is not null)
             {
                 // The engine let this job down: ask it again before the next start, and clean up after it.
                 _engine?.Invalidate();
                 Interlocked.Exchange(ref _sweepDue, 1);
             }
 
-            // A job the service's own stop cancelled is the service's doing, like a transient error: its next attempt
-            // waits in the database and runs after the next start.
-            bool retry = outcome.Retryable || (outcome.Result == JobResult.Cancelled && stoppingToken.IsCancellationRequested);
-            await FinishAsync(job.Id, outcome.Result, summary, labels, outcome.Duration, retry ? _service.MaxAttempts : null, outcome.PackageSnapshot);
+            // A job the service's own stop cancelled is the service's doing, like a transient error (RetryPolicy):
+            // its next attempt waits in the database and runs after the next start.
+            JobEnd end = End(outcome.Result, summary) with
+            {
+                TransientCause = outcome.TransientCause is not null,
+                ServiceStopping = stoppingToken.IsCancellationRequested,
+                PackageSnapshot = outcome.PackageSnapshot,
+            };
+            await FinishAsync(job.Id, end, labels, outcome.Duration);
             activity?.SetTag("cirunner.job.result", CiRunnerTelemetry.ResultName(outcome.Result));
             if (outcome.Result != JobResult.Success)
             {
@@ -358,13 +366,13 @@ public sealed partial class JobDispatcher : BackgroundService
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             bool shutdown = stoppingToken.IsCancellationRequested;
-            await TryFinishAsync(queued.JobId, shutdown ? ShutdownSummary(null) : "Cancelled through the API.", labels, JobResult.Cancelled, shutdown ? _service.MaxAttempts : null);
+            await TryFinishAsync(queued.JobId, End(JobResult.Cancelled, shutdown ? ShutdownSummary(null) : "Cancelled through the API.") with { ServiceStopping = shutdown }, labels);
         }
         catch (Exception e)
         {
             // One job's trouble (a locked database, a bug) must not stop the dispatcher or the other jobs.
             LogJobCrashed(e, queued.JobId, queued.RunId);
-            await TryFinishAsync(queued.JobId, $"CiRunner could not run the job: {e.Message}", labels);
+            await TryFinishAsync(queued.JobId, End(JobResult.Error, $"CiRunner could not run the job: {e.Message}"), labels);
         }
         finally
         {
@@ -376,14 +384,16 @@ public sealed partial class JobDispatcher : BackgroundService
         }
     }
 
-    private async Task FinishAsync(
-        long jobId, JobResult result, string summary, JobLabels? labels, TimeSpan? duration, int? retryWithinAttempts = null, PackageSnapshotInfo? packageSnapshot = null)
+    /// <summary>An end with the cell's attempt limit; <see cref="RetryPolicy"/> decides on the facts the caller adds.</summary>
+    private JobEnd End(JobResult result, string summary) => new(result, summary) { MaxAttempts = _service.MaxAttempts };
+
+    private async Task FinishAsync(long jobId, JobEnd end, JobLabels? labels, TimeSpan? duration)
     {
         // The stopping token may be cancelled already; a job's end must still be recorded (with its package snapshot, part of its lockfile).
-        JobCompletion? completion = await MarkFinishedDespiteLocksAsync(jobId, result, summary, retryWithinAttempts, packageSnapshot);
+        JobCompletion? completion = await MarkFinishedDespiteLocksAsync(jobId, end);
         if (completion is not null && labels is not null)
         {
-            _telemetry?.JobFinished(labels, result, duration ?? completion.Job.Duration);
+            _telemetry?.JobFinished(labels, end.Result, duration ?? completion.Job.Duration);
         }
 
         if (completion?.Retry is { } retry)
@@ -409,17 +419,17 @@ public sealed partial class JobDispatcher : BackgroundService
     /// <c>Service:DatabaseLockTimeout</c>) or its disk is full, the write is tried again until it goes through or the
     /// service stops, when the job is left running in the store and the next start marks it interrupted.
     /// </summary>
-    private async Task<JobCompletion?> MarkFinishedDespiteLocksAsync(long jobId, JobResult result, string summary, int? retryWithinAttempts, PackageSnapshotInfo? packageSnapshot)
+    private async Task<JobCompletion?> MarkFinishedDespiteLocksAsync(long jobId, JobEnd end)
     {
         while (true)
         {
             try
             {
-                return await _jobs.MarkFinishedAsync(jobId, result, summary, retryWithinAttempts, packageSnapshot, CancellationToken.None);
+                return await _jobs.MarkFinishedAsync(jobId, end, CancellationToken.None);
             }
             catch (Exception e) when ((e is DatabaseLockedException || ResultsDatabase.IsDiskFull(e)) && !_stopping.IsCancellationRequested)
             {
-                LogFinishDeferred(jobId, result, e.Message);
+                LogFinishDeferred(jobId, end.Result, e.Message);
                 if (ResultsDatabase.IsDiskFull(e))
                 {
                     await Task.Delay(DiskSpaceGuard.DefaultRecheckInterval, CancellationToken.None);
@@ -428,11 +438,11 @@ public sealed partial class JobDispatcher : BackgroundService
         }
     }
 
-    private async Task TryFinishAsync(long jobId, string summary, JobLabels? labels, JobResult result = JobResult.Error, int? retryWithinAttempts = null)
+    private async Task TryFinishAsync(long jobId, JobEnd end, JobLabels? labels)
     {
         try
         {
-            await FinishAsync(jobId, result, summary, labels, null, retryWithinAttempts);
+            await FinishAsync(jobId, end, labels, null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

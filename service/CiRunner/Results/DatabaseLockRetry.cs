@@ -8,7 +8,7 @@ namespace CiRunner.Results;
 /// The results database's one answer to another process holding it locked: a write that still finds it busy after
 /// SQLite's own busy timeout is tried again with backoff until <see cref="Timeout"/> has passed, then fails with a
 /// <see cref="DatabaseLockedException"/> that says what holds the lock and what to do. Only units that stored
-/// nothing when they failed come through here (a <c>BEGIN IMMEDIATE</c>, a single statement, a whole migration), so a
+/// nothing when they failed come through here (the <c>BEGIN IMMEDIATE</c> of <see cref="ResultsDatabase.WriteAsync{T}"/>, a whole migration), so a
 /// retry never writes anything twice.
 /// </summary>
 internal sealed class DatabaseLockRetry

@@ -90,6 +90,35 @@ internal sealed class DatabaseLockRetry
         }
     }
 
+    /// <summary>
+    /// The same retry one level up, for a unit of work that must be stored however long the database stays
+    /// unusable (a job's end, start-up recovery): after each failure <paramref name="keepTrying"/> accepts (a
+    /// <see cref="DatabaseLockedException"/>, which already waited <see cref="Timeout"/>; a full disk) it is
+    /// reported to <paramref name="onDeferred"/> and the whole unit runs again, at once after a lock and after
+    /// <paramref name="diskFullPause"/> on a full disk. It ends when the unit goes through, when
+    /// <paramref name="keepTrying"/> says no (the failure is thrown), or when the execution's token is cancelled.
+    /// </summary>
+    public static ResiliencePipeline UntilStored(
+        TimeProvider timeProvider, Func<Exception, bool> keepTrying, TimeSpan diskFullPause, Action<Exception> onDeferred)
+    {
+        ArgumentNullException.ThrowIfNull(keepTrying);
+        ArgumentNullException.ThrowIfNull(onDeferred);
+        return new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && keepTrying(e)),
+                MaxRetryAttempts = int.MaxValue,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
+                    args.Outcome.Exception is { } e && ResultsDatabase.IsDiskFull(e) ? diskFullPause : TimeSpan.Zero),
+                OnRetry = args =>
+                {
+                    onDeferred(args.Outcome.Exception!);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
     private TimeSpan Elapsed(ResilienceContext context) =>
         _timeProvider.GetElapsedTime(context.Properties.GetValue(StartedKey, _timeProvider.GetTimestamp()));
 }

@@ -299,23 +299,26 @@ internal static class RunCommand
         }
 
         await jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, cancellationToken);
-        await jobs.RecordModulesAsync(job.Id, lockfile, cancellationToken);
+        await provider.GetRequiredService<JobProgressStore>().RecordModulesAsync(job.Id, lockfile, cancellationToken);
         await view.RunningAsync(job);
         JobOutcome outcome = await provider.GetRequiredService<IJobExecutor>().ExecuteAsync(spec, view.Observe(provider.GetRequiredService<JobRecorder>()), cancellationToken);
 
-        // In the foreground nobody waits out an outage: a transient error is retried only if the engine answers now.
-        int? retryWithin = null;
-        if (outcome.Retryable && !cancellationToken.IsCancellationRequested)
+        // In the foreground nobody waits out an outage: a transient cause counts only if the engine answers now.
+        bool transient = false;
+        if (outcome.TransientCause is not null && !cancellationToken.IsCancellationRequested)
         {
             DockerEngineMonitor engine = provider.GetRequiredService<DockerEngineMonitor>();
             engine.Invalidate();
-            if (await engine.IsAvailableAsync(cancellationToken))
-            {
-                retryWithin = provider.GetRequiredService<CiRunnerSettings>().Service.MaxAttempts;
-            }
+            transient = await engine.IsAvailableAsync(cancellationToken);
         }
 
-        JobCompletion? completion = await jobs.MarkFinishedAsync(job.Id, outcome.Result, outcome.Summary, retryWithin, outcome.PackageSnapshot, CancellationToken.None);
+        var end = new JobEnd(outcome.Result, outcome.Summary)
+        {
+            TransientCause = transient,
+            MaxAttempts = provider.GetRequiredService<CiRunnerSettings>().Service.MaxAttempts,
+            PackageSnapshot = outcome.PackageSnapshot,
+        };
+        JobCompletion? completion = await jobs.MarkFinishedAsync(job.Id, end, CancellationToken.None);
         return completion?.Retry;
     }
 }

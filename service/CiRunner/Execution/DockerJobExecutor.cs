@@ -283,7 +283,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         LogJobFinished(_logger, run.Job.RunId, run.Job.JobId, result, duration.TotalSeconds, summary);
         return new JobOutcome(result, summary, steps, run.Changes.ToList(), run.ImageId, run.ContainerId, run.StartedAt, duration)
         {
-            Retryable = result == JobResult.Error && run.TransientCause is not null,
+            TransientCause = run.TransientCause,
             PackageSnapshot = run.Snapshot,
         };
     }

@@ -5,7 +5,12 @@ namespace CiRunner.Execution;
 
 public static class ExecutionServiceCollectionExtensions
 {
-    /// <summary>The queue, the Docker executor and the dispatcher that connects them.</summary>
+    /// <summary>
+    /// The queue, the Docker executor and the dispatcher that connects them. Call it after <c>AddResultsStore</c>
+    /// and before <c>AddScheduling</c>: hosted services start in registration order and stop in reverse, so the
+    /// schema is migrated before <see cref="JobDispatcher"/> recovers, triggers stop firing before it drains, and the
+    /// database is checkpointed only after the last job's end is written.
+    /// </summary>
     public static IServiceCollection AddExecution(this IServiceCollection services, CiRunnerSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -55,6 +60,14 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton<JobRecorder>();
         services.AddSingleton<DiskSpaceGuard>();
         services.AddSingleton<IJobStartGate>(sp => sp.GetRequiredService<DiskSpaceGuard>());
+
+        // The dispatcher's parts; JobDispatcher is the one hosted service among them and runs them in order:
+        // StartupRecovery first, then the dispatch loop (NextJobSource, JobRunner, JobCompletionWriter).
+        services.AddSingleton<RunningJobs>();
+        services.AddSingleton<StartupRecovery>();
+        services.AddSingleton<NextJobSource>();
+        services.AddSingleton<JobCompletionWriter>();
+        services.AddSingleton<JobRunner>();
         services.AddSingleton<JobDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<JobDispatcher>());
         return services;

@@ -20,13 +20,13 @@ public sealed record JobOutcome(
     TimeSpan Duration)
 {
     /// <summary>
-    /// The job ended in an infrastructure <see cref="JobResult.Error"/> that another attempt need not meet: the
-    /// engine stopped answering or restarted, the connection to it broke, or the container was killed from outside
-    /// (not for lack of memory). The dispatcher queues the cell again while <c>Service:MaxAttempts</c> allows.
-    /// Deterministic errors (a missing image without a recipe, a broken module set, a command that the image does
-    /// not have: exit 125, 126, 127) are never retryable.
+    /// Why the job's infrastructure <see cref="JobResult.Error"/> need not happen again: the engine stopped answering
+    /// or restarted, the connection to it broke, or the container was killed from outside (not for lack of memory).
+    /// Null for every other end, and for deterministic errors (a missing image without a recipe, a broken module set,
+    /// a command that the image does not have: exit 125, 126, 127). The executor only reports it;
+    /// <c>Results.RetryPolicy</c> decides whether the cell gets another attempt.
     /// </summary>
-    public bool Retryable { get; init; }
+    public string? TransientCause { get; init; }
 
     /// <summary>The package snapshot the job's container mounted (part of its lockfile); null when it needed none.</summary>
     public PackageSnapshotInfo? PackageSnapshot { get; init; }

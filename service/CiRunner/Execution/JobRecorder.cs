@@ -5,9 +5,9 @@ namespace CiRunner.Execution;
 /// <summary>Writes a running job's progress into the results store as it happens, so <c>show</c> and the dashboard follow it.</summary>
 public sealed class JobRecorder : IJobProgress
 {
-    private readonly JobStore _jobs;
+    private readonly JobProgressStore _jobs;
 
-    public JobRecorder(JobStore jobs)
+    public JobRecorder(JobProgressStore jobs)
     {
         _jobs = jobs;
     }

@@ -8,7 +8,7 @@ namespace CiRunner.Results;
 /// The results database's one answer to another process holding it locked: a write that still finds it busy after
 /// SQLite's own busy timeout is tried again with backoff until <see cref="Timeout"/> has passed, then fails with a
 /// <see cref="DatabaseLockedException"/> that says what holds the lock and what to do. Only units that stored
-/// nothing when they failed come through here (a <c>BEGIN IMMEDIATE</c>, a single statement, a whole migration), so a
+/// nothing when they failed come through here (the <c>BEGIN IMMEDIATE</c> of <see cref="ResultsDatabase.WriteAsync{T}"/>, a whole migration), so a
 /// retry never writes anything twice.
 /// </summary>
 internal sealed class DatabaseLockRetry
@@ -88,6 +88,35 @@ internal sealed class DatabaseLockRetry
         {
             ResilienceContextPool.Shared.Return(context);
         }
+    }
+
+    /// <summary>
+    /// The same retry one level up, for a unit of work that must be stored however long the database stays
+    /// unusable (a job's end, start-up recovery): after each failure <paramref name="keepTrying"/> accepts (a
+    /// <see cref="DatabaseLockedException"/>, which already waited <see cref="Timeout"/>; a full disk) it is
+    /// reported to <paramref name="onDeferred"/> and the whole unit runs again, at once after a lock and after
+    /// <paramref name="diskFullPause"/> on a full disk. It ends when the unit goes through, when
+    /// <paramref name="keepTrying"/> says no (the failure is thrown), or when the execution's token is cancelled.
+    /// </summary>
+    public static ResiliencePipeline UntilStored(
+        TimeProvider timeProvider, Func<Exception, bool> keepTrying, TimeSpan diskFullPause, Action<Exception> onDeferred)
+    {
+        ArgumentNullException.ThrowIfNull(keepTrying);
+        ArgumentNullException.ThrowIfNull(onDeferred);
+        return new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && keepTrying(e)),
+                MaxRetryAttempts = int.MaxValue,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
+                    args.Outcome.Exception is { } e && ResultsDatabase.IsDiskFull(e) ? diskFullPause : TimeSpan.Zero),
+                OnRetry = args =>
+                {
+                    onDeferred(args.Outcome.Exception!);
+                    return default;
+                },
+            })
+            .Build();
     }
 
     private TimeSpan Elapsed(ResilienceContext context) =>

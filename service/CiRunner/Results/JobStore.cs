@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using CiRunner.Execution;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -6,7 +7,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CiRunner.Results;
 
-/// <summary>Jobs: their life from queued to finished, and what they record on the way (modules, steps, changes).</summary>
+/// <summary>
+/// Jobs: their life from queued to finished (ending each within <see cref="RetryPolicy"/>'s attempts) and reading
+/// them back. What a job records on the way (modules, steps, changes) is <see cref="JobProgressStore"/>.
+/// </summary>
 public sealed class JobStore
 {
     private readonly ResultsDatabase _database;
@@ -29,7 +33,7 @@ public sealed class JobStore
     /// <param name="logPath">The job's log file, absolute or relative to the data directory.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
-    public async Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, CancellationToken cancellationToken)
+    public Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, CancellationToken cancellationToken)
     {
         const string StartJob = """
             UPDATE jobs SET state = 'running', started_at = @Now, image_id = @ImageId, log_path = @LogPath
@@ -43,71 +47,53 @@ public sealed class JobStore
         string now = DbValue.Time(DbValue.Now(_timeProvider));
         var parameters = new { JobId = jobId, Now = now, ImageId = imageId, LogPath = logPath };
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        int updated = await connection.ExecuteAsync(new CommandDefinition(StartJob, parameters, transaction, cancellationToken: cancellationToken));
-        if (updated == 0)
-        {
-            _ = await GetAsync(connection, transaction, jobId, cancellationToken) ?? throw NoSuchJob(jobId);
-            return false;
-        }
+        return _database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                int updated = await connection.ExecuteAsync(new CommandDefinition(StartJob, parameters, transaction, cancellationToken: cancellationToken));
+                if (updated == 0)
+                {
+                    _ = await GetAsync(connection, transaction, jobId, cancellationToken) ?? throw NoSuchJob(jobId);
+                    return false;
+                }
 
-        await connection.ExecuteAsync(new CommandDefinition(StartRun, parameters, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
-        return true;
+                await connection.ExecuteAsync(new CommandDefinition(StartRun, parameters, transaction, cancellationToken: cancellationToken));
+                return true;
+            },
+            cancellationToken);
     }
 
-    /// <summary>Records the image a running job's container started from, once the engine resolved it.</summary>
-    public async Task SetImageAsync(long jobId, string imageId, CancellationToken cancellationToken)
-    {
-        const string SetImage = "UPDATE jobs SET image_id = @ImageId WHERE id = @JobId";
-
-        await _database.ExecuteWriteAsync(SetImage, new { JobId = jobId, ImageId = imageId }, cancellationToken);
-    }
-
-    /// <summary>
-    /// Finishes a queued or running job with its result. In the same transaction it updates the cell's latest
-    /// result (see <see cref="ResultPolicy.UpdatesCell"/>) and, when this was the run's last unfinished job,
-    /// finishes the run. Returns null when the job had already finished.
-    /// </summary>
+    /// <summary>Finishes a queued or running job with its result, never retried; see <see cref="MarkFinishedAsync(long, JobEnd, CancellationToken)"/>.</summary>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
     public Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, CancellationToken cancellationToken) =>
-        MarkFinishedAsync(jobId, result, summary, retryWithinAttempts: null, cancellationToken);
+        MarkFinishedAsync(jobId, new JobEnd(result, summary), cancellationToken);
 
     /// <summary>
-    /// Like <see cref="MarkFinishedAsync(long, JobResult, string?, CancellationToken)"/>, and when
-    /// <paramref name="retryWithinAttempts"/> is set and the job's attempt is below it, queues the cell's next attempt
-    /// as a new job of the same run (<see cref="JobCompletion.Retry"/>) in the same transaction: the run does not
-    /// finish in between, and the retried job does not become its cell's latest result.
+    /// Finishes a queued or running job as <paramref name="end"/> says, all in one transaction: it records the
+    /// package snapshot the job's node moved onto (part of its lockfile); when <see cref="RetryPolicy"/> grants the
+    /// end another attempt, it queues the cell's next attempt as a new job of the same run
+    /// (<see cref="JobCompletion.Retry"/>), so the run does not finish in between and the retried job does not become
+    /// its cell's latest result; otherwise it updates the cell's latest result (see
+    /// <see cref="ResultPolicy.UpdatesCell"/>) and, when this was the run's last unfinished job, finishes the run.
+    /// Returns null when the job had already finished.
     /// </summary>
-    /// <param name="jobId">The job.</param>
-    /// <param name="result">How it ended.</param>
-    /// <param name="summary">Why; a retry adds which job repeats it.</param>
-    /// <param name="retryWithinAttempts">The most attempts a cell may have (<c>Service:MaxAttempts</c>); null when this end is never retried. Only <see cref="JobResult.Error"/>, <see cref="JobResult.Interrupted"/> and <see cref="JobResult.Cancelled"/> (by the service's own stop) are retried.</param>
-    /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
-    public Task<JobCompletion?> MarkFinishedAsync(long jobId, JobResult result, string? summary, int? retryWithinAttempts, CancellationToken cancellationToken) =>
-        MarkFinishedAsync(jobId, result, summary, retryWithinAttempts, packageSnapshot: null, cancellationToken);
-
-    /// <summary>
-    /// Like <see cref="MarkFinishedAsync(long, JobResult, string?, int?, CancellationToken)"/>, and records the package
-    /// snapshot the job's node moved onto (<see cref="JobOutcome.PackageSnapshot"/>) in the same transaction, as part
-    /// of its lockfile.
-    /// </summary>
-    public async Task<JobCompletion?> MarkFinishedAsync(
-        long jobId, JobResult result, string? summary, int? retryWithinAttempts, PackageSnapshotInfo? packageSnapshot, CancellationToken cancellationToken)
+    public async Task<JobCompletion?> MarkFinishedAsync(long jobId, JobEnd end, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(end);
         DateTimeOffset now = DbValue.Now(_timeProvider);
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        if (packageSnapshot is not null)
-        {
-            await RecordPackageSnapshotAsync(connection, transaction, jobId, packageSnapshot, cancellationToken);
-        }
+        JobCompletion? completion = await _database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                if (end.PackageSnapshot is { } snapshot)
+                {
+                    await JobFinisher.RecordPackageSnapshotAsync(connection, transaction, jobId, snapshot, cancellationToken);
+                }
 
-        JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, retryWithinAttempts, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+                return await JobFinisher.FinishAsync(connection, transaction, jobId, end, now, cancellationToken);
+            },
+            cancellationToken);
 
         if (completion?.CompletedRun is { Result: { } runResult } run)
         {
@@ -119,36 +105,19 @@ public sealed class JobStore
 
     /// <summary>
     /// Finishes every job still marked running with <paramref name="result"/>, all in one transaction. At start,
-    /// before any job runs, those are the jobs a previous process left behind when it died.
+    /// before any job runs, those are the jobs a previous process left behind when it died. Each job's next attempt
+    /// is queued while <see cref="RetryPolicy"/> grants one within <paramref name="maxAttempts"/>.
     /// </summary>
-    public Task<IReadOnlyList<JobCompletion>> FinishAllRunningAsync(JobResult result, string? summary, CancellationToken cancellationToken) =>
-        FinishAllRunningAsync(result, summary, retryWithinAttempts: null, cancellationToken);
-
-    /// <summary>
-    /// Like <see cref="FinishAllRunningAsync(JobResult, string?, CancellationToken)"/>, queuing each job's next attempt
-    /// while it has attempts left (see <see cref="MarkFinishedAsync(long, JobResult, string?, int?, CancellationToken)"/>).
-    /// </summary>
-    public async Task<IReadOnlyList<JobCompletion>> FinishAllRunningAsync(JobResult result, string? summary, int? retryWithinAttempts, CancellationToken cancellationToken)
+    /// <param name="result">How they ended (<see cref="JobResult.Interrupted"/> at start).</param>
+    /// <param name="summary">Why.</param>
+    /// <param name="maxAttempts">The most attempts a cell may have (<c>Service:MaxAttempts</c>); 1 never retries.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task<IReadOnlyList<JobCompletion>> FinishAllRunningAsync(JobResult result, string? summary, int maxAttempts, CancellationToken cancellationToken)
     {
         const string SelectRunning = "SELECT id FROM jobs WHERE state = 'running' ORDER BY id";
 
-        DateTimeOffset now = DbValue.Now(_timeProvider);
-
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        IEnumerable<long> running = await connection.QueryAsync<long>(new CommandDefinition(SelectRunning, transaction: transaction, cancellationToken: cancellationToken));
-        var completions = new List<JobCompletion>();
-        foreach (long jobId in running.ToList())
-        {
-            JobCompletion? completion = await FinishAsync(connection, transaction, jobId, result, summary, now, retryWithinAttempts, cancellationToken);
-            if (completion is not null)
-            {
-                completions.Add(completion);
-            }
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-
+        var end = new JobEnd(result, summary) { MaxAttempts = maxAttempts };
+        IReadOnlyList<JobCompletion> completions = await FinishEachAsync(SelectRunning, parameters: null, end, cancellationToken);
         foreach (JobCompletion completion in completions)
         {
             _logger.RunningJobClosed(completion.Job.Id, completion.Job.RunId, result);
@@ -156,6 +125,10 @@ public sealed class JobStore
 
         return completions;
     }
+
+    /// <summary>Like <see cref="FinishAllRunningAsync(JobResult, string?, int, CancellationToken)"/>, never retried.</summary>
+    public Task<IReadOnlyList<JobCompletion>> FinishAllRunningAsync(JobResult result, string? summary, CancellationToken cancellationToken) =>
+        FinishAllRunningAsync(result, summary, maxAttempts: 1, cancellationToken);
 
     /// <summary>
     /// Ends as <see cref="JobResult.Superseded"/> every job that is still queued in an earlier run of the same
@@ -200,26 +173,31 @@ public sealed class JobStore
         return SupersedeAsync(SelectQueued, new { Module = module, Prefix = changeRefPrefix, NewerRunId = newerRunId }, newerRunId, cancellationToken);
     }
 
-    private async Task<IReadOnlyList<JobCompletion>> SupersedeAsync(string selectQueued, object parameters, long newerRunId, CancellationToken cancellationToken)
+    private Task<IReadOnlyList<JobCompletion>> SupersedeAsync(string selectQueued, object parameters, long newerRunId, CancellationToken cancellationToken) =>
+        FinishEachAsync(selectQueued, parameters, new JobEnd(JobResult.Superseded, $"superseded by run {newerRunId}"), cancellationToken);
+
+    /// <summary>Finishes, in one transaction, every job <paramref name="selectJobs"/> names, as <paramref name="end"/> says.</summary>
+    private async Task<IReadOnlyList<JobCompletion>> FinishEachAsync(
+        string selectJobs, object? parameters, JobEnd end, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
     {
         DateTimeOffset now = DbValue.Now(_timeProvider);
-        string summary = $"superseded by run {newerRunId}";
-
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        IEnumerable<long> queued = await connection.QueryAsync<long>(new CommandDefinition(selectQueued, parameters, transaction, cancellationToken: cancellationToken));
-        var completions = new List<JobCompletion>();
-        foreach (long jobId in queued.ToList())
-        {
-            JobCompletion? completion = await FinishAsync(connection, transaction, jobId, JobResult.Superseded, summary, now, retryWithinAttempts: null, cancellationToken);
-            if (completion is not null)
+        return await _database.WriteAsync<IReadOnlyList<JobCompletion>>(
+            async (connection, transaction) =>
             {
-                completions.Add(completion);
-            }
-        }
+                IEnumerable<long> jobIds = await connection.QueryAsync<long>(new CommandDefinition(selectJobs, parameters, transaction, cancellationToken: cancellationToken));
+                var completions = new List<JobCompletion>();
+                foreach (long jobId in jobIds.ToList())
+                {
+                    if (await JobFinisher.FinishAsync(connection, transaction, jobId, end, now, cancellationToken) is { } completion)
+                    {
+                        completions.Add(completion);
+                    }
+                }
 
-        await transaction.CommitAsync(cancellationToken);
-        return completions;
+                return completions;
+            },
+            cancellationToken,
+            operation);
     }
 
     /// <summary>Jobs in a state: the queue (highest priority, then oldest first) or the ones running.</summary>
@@ -234,177 +212,6 @@ public sealed class JobStore
         IEnumerable<JobRow> rows = await connection.QueryAsync<JobRow>(
             new CommandDefinition(SelectByState, new { State = DbValue.Text(state) }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
-    }
-
-    /// <summary>Records a finished step of a job.</summary>
-    /// <exception cref="SqliteException">The job does not exist, or it already has a step with that ordinal.</exception>
-    public async Task<StepRecord> AddStepAsync(long jobId, NewStep step, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(step);
-
-        const string InsertStep = """
-            INSERT INTO steps (job_id, ordinal, phase, name, kind, started_at, finished_at, duration_ms, exit_code, result)
-            VALUES (@JobId, @Ordinal, @Phase, @Name, @Kind, @StartedAt, @FinishedAt, @DurationMs, @ExitCode, @Result)
-            RETURNING id
-            """;
-
-        DateTimeOffset startedAt = DbValue.Truncate(step.StartedAt);
-        DateTimeOffset finishedAt = DbValue.Truncate(step.FinishedAt);
-        TimeSpan duration = finishedAt - startedAt;
-
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        long stepId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            InsertStep,
-            new
-            {
-                JobId = jobId,
-                step.Ordinal,
-                step.Phase,
-                step.Name,
-                Kind = DbValue.Text(step.Kind),
-                StartedAt = DbValue.Time(startedAt),
-                FinishedAt = DbValue.Time(finishedAt),
-                DurationMs = DbValue.Milliseconds(duration),
-                step.ExitCode,
-                Result = DbValue.Text(step.Result),
-            },
-            transaction,
-            cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
-
-        return new StepRecord(stepId, jobId, step.Ordinal, step.Phase, step.Name, step.Kind, startedAt, finishedAt, duration, step.ExitCode, step.Result);
-    }
-
-    /// <summary>Records the resources an idempotency step changed, all in one transaction.</summary>
-    /// <exception cref="ArgumentException">The step does not belong to the job.</exception>
-    public async Task AddIdempotencyChangesAsync(long jobId, long stepId, IReadOnlyList<NewIdempotencyChange> changes, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(changes);
-
-        const string StepOfJob = "SELECT COUNT(*) FROM steps WHERE id = @StepId AND job_id = @JobId";
-        const string InsertChange = """
-            INSERT INTO idempotency_changes
-                (job_id, step_id, resource_type, title, property, previous_value, desired_value, module, manifest_file, line)
-            VALUES
-                (@JobId, @StepId, @ResourceType, @Title, @Property, @PreviousValue, @DesiredValue, @Module, @ManifestFile, @Line)
-            """;
-
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-
-        // job_id is kept beside step_id so a job's changes are read without a join; it must agree with the step.
-        long matching = await connection.ExecuteScalarAsync<long>(
-            new CommandDefinition(StepOfJob, new { JobId = jobId, StepId = stepId }, transaction, cancellationToken: cancellationToken));
-        if (matching == 0)
-        {
-            throw new ArgumentException($"Step {stepId} is not a step of job {jobId}.", nameof(stepId));
-        }
-
-        foreach (NewIdempotencyChange change in changes)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                InsertChange,
-                new
-                {
-                    JobId = jobId,
-                    StepId = stepId,
-                    change.ResourceType,
-                    change.Title,
-                    change.Property,
-                    change.PreviousValue,
-                    change.DesiredValue,
-                    change.Module,
-                    change.ManifestFile,
-                    change.Line,
-                },
-                transaction,
-                cancellationToken: cancellationToken));
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    /// <summary>Records every test a tempest step ran, all in one transaction.</summary>
-    /// <exception cref="ArgumentException">The step does not belong to the job.</exception>
-    public async Task AddTempestTestsAsync(long jobId, long stepId, IReadOnlyList<TempestTestResult> tests, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(tests);
-
-        const string StepOfJob = "SELECT phase AS Phase, ordinal AS Ordinal FROM steps WHERE id = @StepId AND job_id = @JobId";
-        const string InsertTest = """
-            INSERT INTO tempest_tests
-                (job_id, step_id, phase, step_ordinal, test_id, class_name, status, duration_ms, traceback, skip_reason)
-            VALUES
-                (@JobId, @StepId, @Phase, @StepOrdinal, @TestId, @ClassName, @Status, @DurationMs, @Traceback, @SkipReason)
-            """;
-
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        StepOfJobRow step = await connection.QuerySingleOrDefaultAsync<StepOfJobRow>(
-            new CommandDefinition(StepOfJob, new { JobId = jobId, StepId = stepId }, transaction, cancellationToken: cancellationToken))
-            ?? throw new ArgumentException($"Step {stepId} is not a step of job {jobId}.", nameof(stepId));
-
-        // One statement, many parameter sets: Dapper runs it per test inside the transaction.
-        await connection.ExecuteAsync(new CommandDefinition(
-            InsertTest,
-            tests.Select(test => new
-            {
-                JobId = jobId,
-                StepId = stepId,
-                step.Phase,
-                StepOrdinal = step.Ordinal,
-                test.TestId,
-                test.ClassName,
-                Status = DbValue.Text(test.Status),
-                DurationMs = DbValue.Milliseconds(test.Duration),
-                test.Traceback,
-                test.SkipReason,
-            }),
-            transaction,
-            cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    /// <summary>Records the job's lockfile: the commit of every module each phase installed. Recording a module of a phase again replaces it.</summary>
-    public async Task RecordModulesAsync(long jobId, IReadOnlyList<JobModuleRecord> modules, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(modules);
-
-        const string UpsertModule = """
-            INSERT INTO job_modules (job_id, phase, module, git_url, ref, commit_sha)
-            VALUES (@JobId, @Phase, @Module, @GitUrl, @Ref, @CommitSha)
-            ON CONFLICT (job_id, phase, module) DO UPDATE SET git_url = excluded.git_url, ref = excluded.ref, commit_sha = excluded.commit_sha
-            """;
-
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        foreach (JobModuleRecord module in modules)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                UpsertModule,
-                new { JobId = jobId, module.Phase, module.Module, module.GitUrl, module.Ref, module.CommitSha },
-                transaction,
-                cancellationToken: cancellationToken));
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    private static async Task RecordPackageSnapshotAsync(
-        SqliteConnection connection, DbTransaction transaction, long jobId, PackageSnapshotInfo snapshot, CancellationToken cancellationToken)
-    {
-        const string SetSnapshot = """
-            UPDATE jobs SET package_snapshot_release = @Release, package_snapshot_volume = @Volume,
-                package_snapshot_id = @Id, package_snapshot_packages = @PackageCount
-            WHERE id = @JobId AND state <> 'finished'
-            """;
-
-        await connection.ExecuteAsync(new CommandDefinition(
-            SetSnapshot,
-            new { JobId = jobId, snapshot.Release, snapshot.Volume, snapshot.Id, snapshot.PackageCount },
-            transaction,
-            cancellationToken: cancellationToken));
     }
 
     /// <summary>One job, or null when no job has that id.</summary>
@@ -456,7 +263,7 @@ public sealed class JobStore
         };
     }
 
-    private static async Task<JobRecord?> GetAsync(SqliteConnection connection, DbTransaction? transaction, long jobId, CancellationToken cancellationToken)
+    internal static async Task<JobRecord?> GetAsync(SqliteConnection connection, DbTransaction? transaction, long jobId, CancellationToken cancellationToken)
     {
         const string SelectJob = "SELECT " + JobRow.Columns + " FROM jobs WHERE jobs.id = @JobId";
 
@@ -465,96 +272,5 @@ public sealed class JobStore
         return row?.ToRecord();
     }
 
-    /// <summary>Finishes one job inside the caller's transaction; see <see cref="MarkFinishedAsync(long, JobResult, string?, int?, CancellationToken)"/>.</summary>
-    private static async Task<JobCompletion?> FinishAsync(
-        SqliteConnection connection,
-        DbTransaction transaction,
-        long jobId,
-        JobResult result,
-        string? summary,
-        DateTimeOffset now,
-        int? retryWithinAttempts,
-        CancellationToken cancellationToken)
-    {
-        const string FinishJob = """
-            UPDATE jobs SET state = 'finished', result = @Result, summary = @Summary, finished_at = @Now, duration_ms = @DurationMs
-            WHERE id = @JobId AND state <> 'finished'
-            """;
-
-        // The newest finish wins; an older job closed late (crash recovery) must not hide a newer verdict.
-        const string UpsertCell = """
-            INSERT INTO cell_results (module, branch, cell_key, job_id, result, commit_sha, finished_at)
-            VALUES (@Module, @Branch, @CellKey, @JobId, @Result, @CommitSha, @Now)
-            ON CONFLICT (module, branch, cell_key) DO UPDATE SET
-                job_id = excluded.job_id, result = excluded.result, commit_sha = excluded.commit_sha, finished_at = excluded.finished_at
-            WHERE excluded.finished_at >= cell_results.finished_at
-            """;
-        const string UnfinishedJobsOfRun = "SELECT COUNT(*) FROM jobs WHERE run_id = @RunId AND state <> 'finished'";
-        const string ResultsOfRun = "SELECT result FROM jobs WHERE run_id = @RunId AND " + JobRow.LatestAttempt;
-        const string FinishRun = "UPDATE runs SET finished_at = @Now, result = @Result WHERE id = @RunId";
-
-        JobRecord job = await GetAsync(connection, transaction, jobId, cancellationToken) ?? throw NoSuchJob(jobId);
-        if (job.State == JobState.Finished)
-        {
-            return null;
-        }
-
-        TimeSpan? duration = job.StartedAt is { } startedAt ? now - startedAt : null;
-        string resultText = DbValue.Text(result);
-        string nowText = DbValue.Time(now);
-
-        // Only an end that says nothing about the module is worth another attempt, whatever the caller asks.
-        JobRecord? retry = null;
-        if (retryWithinAttempts is { } maxAttempts && job.Attempt < maxAttempts && result is JobResult.Error or JobResult.Interrupted or JobResult.Cancelled)
-        {
-            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1);
-            retry = await RunStore.QueueJobAsync(connection, transaction, job.RunId, next, now, retryOf: job.Id, cancellationToken);
-            string retried = $"Retried as job {retry.Id} (attempt {retry.Attempt} of {maxAttempts}).";
-            summary = string.IsNullOrEmpty(summary) ? retried : $"{summary}\n{retried}";
-        }
-
-        await connection.ExecuteAsync(new CommandDefinition(
-            FinishJob,
-            new { JobId = jobId, Result = resultText, Summary = summary, Now = nowText, DurationMs = duration is { } d ? DbValue.Milliseconds(d) : (long?)null },
-            transaction,
-            cancellationToken: cancellationToken));
-
-        RunRecord run = await RunStore.GetAsync(connection, transaction, job.RunId, cancellationToken)
-            ?? throw new InvalidOperationException($"Job {jobId} belongs to run {job.RunId}, which does not exist.");
-
-        // A retried attempt is not the cell's verdict: its next attempt's result will be.
-        if (retry is null && ResultPolicy.UpdatesCell(result, run.ChangeRef))
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                UpsertCell,
-                new { run.Module, run.Branch, job.CellKey, JobId = jobId, Result = resultText, run.CommitSha, Now = nowText },
-                transaction,
-                cancellationToken: cancellationToken));
-        }
-
-        JobRecord finished = job with { State = JobState.Finished, Result = result, Summary = summary, FinishedAt = now, Duration = duration };
-
-        var runParameters = new { RunId = run.Id };
-        long unfinished = await connection.ExecuteScalarAsync<long>(new CommandDefinition(UnfinishedJobsOfRun, runParameters, transaction, cancellationToken: cancellationToken));
-        if (unfinished > 0)
-        {
-            return new JobCompletion(finished, CompletedRun: null, retry);
-        }
-
-        IEnumerable<string> jobResults = await connection.QueryAsync<string>(new CommandDefinition(ResultsOfRun, runParameters, transaction, cancellationToken: cancellationToken));
-        JobResult runResult = ResultPolicy.CombineRun(jobResults.Select(r => DbValue.Parse<JobResult>(r)));
-        await connection.ExecuteAsync(new CommandDefinition(
-            FinishRun,
-            new { RunId = run.Id, Now = nowText, Result = DbValue.Text(runResult) },
-            transaction,
-            cancellationToken: cancellationToken));
-
-        // The reporters' outbox, in the same transaction: a finished run is never left unreported, whatever happens next.
-        await ReportStore.RequestAsync(connection, transaction, run.Id, nowText, cancellationToken);
-        return new JobCompletion(finished, run with { FinishedAt = now, Result = runResult });
-    }
-
-    private static KeyNotFoundException NoSuchJob(long jobId) => new($"Job {jobId} does not exist.");
-
-    private sealed record StepOfJobRow(string Phase, long Ordinal);
+    internal static KeyNotFoundException NoSuchJob(long jobId) => new($"Job {jobId} does not exist.");
 }

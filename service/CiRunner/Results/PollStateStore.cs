@@ -43,10 +43,9 @@ public sealed class PollStateStore
     public async Task<BranchHeadRecord> UpsertAsync(string module, string branch, string commitSha, CancellationToken cancellationToken)
     {
         DateTimeOffset now = DbValue.Now(_timeProvider);
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        await UpsertAsync(connection, transaction, module, branch, commitSha, now, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await _database.WriteAsync(
+            (connection, transaction) => UpsertAsync(connection, transaction, module, branch, commitSha, now, cancellationToken),
+            cancellationToken);
         return new BranchHeadRecord(module, branch, commitSha, now, DeletedAt: null);
     }
 

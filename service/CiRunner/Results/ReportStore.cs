@@ -94,29 +94,35 @@ public sealed class ReportStore
         const string AnyRequest = "SELECT EXISTS (SELECT 1 FROM report_requests)";
 
         string now = DbValue.Time(DbValue.Now(_timeProvider));
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
 
         // Asked every second: a read first, so that an empty outbox never takes the write lock from running jobs.
-        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(AnyRequest, cancellationToken: cancellationToken)))
+        await using (SqliteConnection reader = await _database.OpenAsync(cancellationToken))
         {
-            return [];
-        }
-
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        IEnumerable<RunRow> runs = await connection.QueryAsync<RunRow>(new CommandDefinition(SelectRequested, new { Limit = limit }, transaction, cancellationToken: cancellationToken));
-        var planned = new List<long>();
-        foreach (RunRecord run in runs.Select(r => r.ToRecord()).ToList())
-        {
-            foreach (string reporter in reportersFor(run))
+            if (!await reader.ExecuteScalarAsync<bool>(new CommandDefinition(AnyRequest, cancellationToken: cancellationToken)))
             {
-                await connection.ExecuteAsync(new CommandDefinition(InsertReport, new { RunId = run.Id, Reporter = reporter, Now = now }, transaction, cancellationToken: cancellationToken));
+                return [];
             }
-
-            await connection.ExecuteAsync(new CommandDefinition(DeleteRequest, new { RunId = run.Id }, transaction, cancellationToken: cancellationToken));
-            planned.Add(run.Id);
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        List<long> planned = await _database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                IEnumerable<RunRow> runs = await connection.QueryAsync<RunRow>(new CommandDefinition(SelectRequested, new { Limit = limit }, transaction, cancellationToken: cancellationToken));
+                var planned = new List<long>();
+                foreach (RunRecord run in runs.Select(r => r.ToRecord()).ToList())
+                {
+                    foreach (string reporter in reportersFor(run))
+                    {
+                        await connection.ExecuteAsync(new CommandDefinition(InsertReport, new { RunId = run.Id, Reporter = reporter, Now = now }, transaction, cancellationToken: cancellationToken));
+                    }
+
+                    await connection.ExecuteAsync(new CommandDefinition(DeleteRequest, new { RunId = run.Id }, transaction, cancellationToken: cancellationToken));
+                    planned.Add(run.Id);
+                }
+
+                return planned;
+            },
+            cancellationToken);
         return planned;
     }
 

@@ -65,33 +65,51 @@ public sealed class ResultsDatabase
     }
 
     /// <summary>
-    /// Begins a write transaction (<c>BEGIN IMMEDIATE</c>) on <paramref name="connection"/>. While another process holds
-    /// the database locked it is tried again with backoff, up to <see cref="LockTimeout"/>; nothing has been written
-    /// when it fails, so the caller's whole unit of work simply did not happen.
+    /// The one way Results writes: opens a connection, begins a write transaction (<c>BEGIN IMMEDIATE</c>), runs
+    /// <paramref name="write"/> in it and commits. While another process holds the database locked the begin is tried
+    /// again with backoff, up to <see cref="LockTimeout"/>; nothing has been written when it fails, so the caller's
+    /// whole unit of work simply did not happen. An exception from <paramref name="write"/> rolls everything back.
     /// </summary>
+    /// <param name="write">The unit of work; it runs every statement on the connection and transaction it is given.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <param name="operation">What is written, for the lock's log lines and <see cref="DatabaseLockedException.Operation"/>: the store method.</param>
     /// <exception cref="DatabaseLockedException">The database stayed locked for <see cref="LockTimeout"/>.</exception>
-    public Task<DbTransaction> BeginWriteAsync(SqliteConnection connection, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    public async Task<T> WriteAsync<T>(
+        Func<SqliteConnection, DbTransaction, Task<T>> write, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
     {
-        ArgumentNullException.ThrowIfNull(connection);
-        return _lockRetry.ExecuteAsync(operation, async token => await connection.BeginTransactionAsync(token), cancellationToken);
+        ArgumentNullException.ThrowIfNull(write);
+        await using SqliteConnection connection = await OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await _lockRetry.ExecuteAsync(
+            operation, async token => await connection.BeginTransactionAsync(token), cancellationToken);
+        T result = await write(connection, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
     }
 
-    /// <summary>
-    /// Runs one writing statement in a connection and transaction of its own, waiting out another process's lock
-    /// like <see cref="BeginWriteAsync"/>. Returns the number of rows it changed.
-    /// </summary>
+    /// <summary>Like <see cref="WriteAsync{T}"/> for a unit of work that returns nothing.</summary>
+    /// <exception cref="DatabaseLockedException">The database stayed locked for <see cref="LockTimeout"/>.</exception>
+    public Task WriteAsync(Func<SqliteConnection, DbTransaction, Task> write, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        return WriteAsync(
+            async (connection, transaction) =>
+            {
+                await write(connection, transaction);
+                return true;
+            },
+            cancellationToken,
+            operation);
+    }
+
+    /// <summary>One writing statement through <see cref="WriteAsync{T}"/>. Returns the number of rows it changed.</summary>
     /// <exception cref="DatabaseLockedException">The database stayed locked for <see cref="LockTimeout"/>.</exception>
     public Task<int> ExecuteWriteAsync(string sql, object? parameters, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sql);
-        return _lockRetry.ExecuteAsync(
-            operation,
-            async token =>
-            {
-                await using SqliteConnection connection = await OpenAsync(token);
-                return await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: token));
-            },
-            cancellationToken);
+        return WriteAsync(
+            (connection, transaction) => connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken)),
+            cancellationToken,
+            operation);
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ public static class ResultsServiceCollectionExtensions
 
     /// <summary>
     /// Registers <see cref="ResultsDatabase"/>, <see cref="ResultsStore"/> and its parts (<see cref="RunStore"/>,
-    /// <see cref="JobStore"/>, <see cref="PollStateStore"/>, <see cref="PollStatusStore"/>, <see cref="CellResultStore"/>) as singletons, and a
+    /// <see cref="JobStore"/>, <see cref="JobProgressStore"/>, <see cref="PollStateStore"/>, <see cref="PollStatusStore"/>, <see cref="CellResultStore"/>) as singletons, and a
     /// hosted service that migrates the schema at start, so a database from a newer CiRunner stops the host
     /// before anything else touches it. Register it before the hosted services that use the store.
     /// </summary>
@@ -36,6 +36,7 @@ public static class ResultsServiceCollectionExtensions
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Runs);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Jobs);
+        services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().JobProgress);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().PollState);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().PollStatus);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Cells);

@@ -17,6 +17,7 @@ public sealed class ResultsStore
         Database = database;
         Runs = new RunStore(database, timeProvider);
         Jobs = new JobStore(database, timeProvider, loggerFactory.CreateLogger<JobStore>());
+        JobProgress = new JobProgressStore(database);
         PollState = new PollStateStore(database, timeProvider);
         PollStatus = new PollStatusStore(database, timeProvider);
         Cells = new CellResultStore(database);
@@ -30,6 +31,9 @@ public sealed class ResultsStore
     public RunStore Runs { get; }
 
     public JobStore Jobs { get; }
+
+    /// <summary>What running jobs record as they go: lockfiles, steps, idempotency changes, Tempest tests.</summary>
+    public JobProgressStore JobProgress { get; }
 
     public PollStateStore PollState { get; }
 

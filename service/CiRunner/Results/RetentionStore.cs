@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -43,23 +42,27 @@ public sealed class RetentionStore
         // The time stays, so the job's page says its log expired rather than that it never had one.
         const string ForgetLogs = "UPDATE jobs SET log_path = NULL, pruned_at = @Now WHERE id IN @Ids";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-        List<ExpiredJob> expired = (await connection.QueryAsync<ExpiredJob>(
-            new CommandDefinition(SelectExpired, new { Cutoff = DbValue.Time(cutoff) }, transaction, cancellationToken: cancellationToken))).ToList();
-
-        // SQLite caps the number of parameters in one statement; prune in slices.
-        string now = DbValue.Time(DbValue.Now(_timeProvider));
-        foreach (long[] slice in expired.Select(job => job.Id).Chunk(500))
-        {
-            var ids = new { Ids = slice, Now = now };
-            foreach (string statement in (string[])[DeleteChanges, DeleteTempestTests, DeleteSteps, DeleteModules, ForgetLogs])
+        List<ExpiredJob> expired = await _database.WriteAsync(
+            async (connection, transaction) =>
             {
-                await connection.ExecuteAsync(new CommandDefinition(statement, ids, transaction, cancellationToken: cancellationToken));
-            }
-        }
+                List<ExpiredJob> expired = (await connection.QueryAsync<ExpiredJob>(
+                    new CommandDefinition(SelectExpired, new { Cutoff = DbValue.Time(cutoff) }, transaction, cancellationToken: cancellationToken))).ToList();
 
-        await transaction.CommitAsync(cancellationToken);
+                // SQLite caps the number of parameters in one statement; prune in slices.
+                string now = DbValue.Time(DbValue.Now(_timeProvider));
+                foreach (long[] slice in expired.Select(job => job.Id).Chunk(500))
+                {
+                    var ids = new { Ids = slice, Now = now };
+                    foreach (string statement in (string[])[DeleteChanges, DeleteTempestTests, DeleteSteps, DeleteModules, ForgetLogs])
+                    {
+                        await connection.ExecuteAsync(new CommandDefinition(statement, ids, transaction, cancellationToken: cancellationToken));
+                    }
+                }
+
+                return expired;
+            },
+            cancellationToken);
+
         return new PruneResult(expired.Count, expired.Where(job => job.LogPath is not null).Select(job => job.LogPath!).ToList());
     }
 

@@ -34,40 +34,42 @@ public sealed class RunStore
         JobResult? emptyRunResult = jobs.Count == 0 ? JobResult.Skipped : null;
         DateTimeOffset? emptyRunFinishedAt = jobs.Count == 0 ? now : null;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        await using DbTransaction transaction = await _database.BeginWriteAsync(connection, cancellationToken);
-
-        long runId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            InsertRun,
-            new
+        (long runId, List<JobRecord> stored) = await _database.WriteAsync(
+            async (connection, transaction) =>
             {
-                Cause = DbValue.Text(run.Cause),
-                run.Module,
-                run.Branch,
-                run.CommitSha,
-                run.ChangeRef,
-                run.PatchSet,
-                run.RequestedBy,
-                CreatedAt = DbValue.Time(now),
-                FinishedAt = DbValue.Time(emptyRunFinishedAt),
-                Result = DbValue.Text(emptyRunResult),
-                run.TraceParent,
+                long runId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                    InsertRun,
+                    new
+                    {
+                        Cause = DbValue.Text(run.Cause),
+                        run.Module,
+                        run.Branch,
+                        run.CommitSha,
+                        run.ChangeRef,
+                        run.PatchSet,
+                        run.RequestedBy,
+                        CreatedAt = DbValue.Time(now),
+                        FinishedAt = DbValue.Time(emptyRunFinishedAt),
+                        Result = DbValue.Text(emptyRunResult),
+                        run.TraceParent,
+                    },
+                    transaction,
+                    cancellationToken: cancellationToken));
+
+                var stored = new List<JobRecord>(jobs.Count);
+                foreach (NewJob job in jobs)
+                {
+                    stored.Add(await QueueJobAsync(connection, transaction, runId, job, now, retryOf: null, cancellationToken));
+                }
+
+                if (run.HeadRef is { } headRef)
+                {
+                    await PollStateStore.UpsertAsync(connection, transaction, run.Module, headRef, run.CommitSha, now, cancellationToken);
+                }
+
+                return (runId, stored);
             },
-            transaction,
-            cancellationToken: cancellationToken));
-
-        var stored = new List<JobRecord>(jobs.Count);
-        foreach (NewJob job in jobs)
-        {
-            stored.Add(await QueueJobAsync(connection, transaction, runId, job, now, retryOf: null, cancellationToken));
-        }
-
-        if (run.HeadRef is { } headRef)
-        {
-            await PollStateStore.UpsertAsync(connection, transaction, run.Module, headRef, run.CommitSha, now, cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
+            cancellationToken);
 
         var record = new RunRecord(
             runId, run.Cause, run.Module, run.Branch, run.CommitSha, run.ChangeRef, run.PatchSet, run.RequestedBy,

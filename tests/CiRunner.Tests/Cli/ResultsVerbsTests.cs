@@ -112,11 +112,11 @@ public sealed class ResultsVerbsTests : IDisposable
             Samples.Run(cause: RunCause.PatchSet, changeRef: "refs/changes/45/12345/3", patchSet: 3), [Samples.Deploy(), Samples.Upgrade()], CancellationToken.None);
         long jobId = run.Jobs[0].Id;
         await store.Jobs.MarkStartedAsync(jobId, "sha256:4f1a2b3c4d5e6f708192a3b4c5d6e7f8", "logs/1/1.log", CancellationToken.None);
-        await store.Jobs.RecordModulesAsync(jobId, [new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.1", Samples.Sha)], CancellationToken.None);
-        await store.Jobs.AddStepAsync(jobId, Samples.Step(1, TempDatabase.Start), CancellationToken.None);
-        StepRecord idempotency = await store.Jobs.AddStepAsync(
+        await store.JobProgress.RecordModulesAsync(jobId, [new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.1", Samples.Sha)], CancellationToken.None);
+        await store.JobProgress.AddStepAsync(jobId, Samples.Step(1, TempDatabase.Start), CancellationToken.None);
+        StepRecord idempotency = await store.JobProgress.AddStepAsync(
             jobId, Samples.Step(2, TempDatabase.Start.AddMinutes(1), StepKind.Idempotency, exitCode: 2, JobResult.Failure), CancellationToken.None);
-        await store.Jobs.AddIdempotencyChangesAsync(jobId, idempotency.Id, [Samples.Change()], CancellationToken.None);
+        await store.JobProgress.AddIdempotencyChangesAsync(jobId, idempotency.Id, [Samples.Change()], CancellationToken.None);
         _temp.Time.Advance(TimeSpan.FromSeconds(185));
         await store.Jobs.MarkFinishedAsync(jobId, JobResult.Failure, "idempotency: 1 change", CancellationToken.None);
         await store.Jobs.MarkFinishedAsync(run.Jobs[1].Id, JobResult.Skipped, "no upgrade path", CancellationToken.None);
@@ -147,7 +147,7 @@ public sealed class ResultsVerbsTests : IDisposable
     {
         ResultsStore store = _temp.CreateStore();
         RunDetail run = await store.Runs.CreateAsync(Samples.Run(), [Samples.Upgrade()], CancellationToken.None);
-        await store.Jobs.RecordModulesAsync(run.Jobs[0].Id,
+        await store.JobProgress.RecordModulesAsync(run.Jobs[0].Id,
             [new("keystone", "https://opendev.org/openstack/puppet-keystone", "unmaintained/2023.1", "aaaa", "deploy"),
              new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.1", Samples.Sha, "upgrade")],
             CancellationToken.None);
@@ -166,10 +166,10 @@ public sealed class ResultsVerbsTests : IDisposable
         ResultsStore store = _temp.CreateStore();
         RunDetail run = await store.Runs.CreateAsync(Samples.Run(), [Samples.Upgrade(to: "2024.2")], CancellationToken.None);
         long jobId = run.Jobs[0].Id;
-        await store.Jobs.RecordModulesAsync(jobId, [new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.2", Samples.Sha, "upgrade")], CancellationToken.None);
+        await store.JobProgress.RecordModulesAsync(jobId, [new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.2", Samples.Sha, "upgrade")], CancellationToken.None);
         await store.Jobs.MarkStartedAsync(jobId, null, null, CancellationToken.None);
         string id = "sha256:" + new string('a', 64);
-        await store.Jobs.MarkFinishedAsync(jobId, JobResult.Success, "passed", null, new PackageSnapshotInfo("2024.2", "cirunner-snapshot-2024.2-0123456789ab", id, "sha256:image", 558), CancellationToken.None);
+        await store.Jobs.MarkFinishedAsync(jobId, new JobEnd(JobResult.Success, "passed") { PackageSnapshot = new PackageSnapshotInfo("2024.2", "cirunner-snapshot-2024.2-0123456789ab", id, "sha256:image", 558) }, CancellationToken.None);
 
         (int exitCode, string output, _) = await InvokeAsync("show", run.Run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 

@@ -45,6 +45,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
         // The run is stored after the start, so the dispatcher never sees its jobs queued.
         RunStore runs = _app.Services.GetRequiredService<RunStore>();
         JobStore jobs = _app.Services.GetRequiredService<JobStore>();
+        JobProgressStore progress = _app.Services.GetRequiredService<JobProgressStore>();
         _run = await runs.CreateAsync(
             new NewRun(RunCause.Commit, "keystone", "stable/2024.1", new string('a', 40)),
             Cells.Select(c => new NewJob(c.Key, c.Kind, c.Release, c.From, c.Scenario)).ToList(),
@@ -54,7 +55,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
             (string Key, JobKind Kind, string Release, string? From, string Scenario, JobResult Result) cell = Cells.Single(c => c.Key == job.CellKey);
             string log = _folder.Write($"data/logs/{job.Id}.log", $"== job {job.Id}\nerr Error: {job.CellKey} went {cell.Result}\n");
             await jobs.MarkStartedAsync(job.Id, "sha256:" + new string('b', 64), log, CancellationToken.None);
-            await jobs.RecordModulesAsync(job.Id, cell.From is null
+            await progress.RecordModulesAsync(job.Id, cell.From is null
                 ? [new JobModuleRecord("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.1", new string('a', 40))]
                 :
                 [
@@ -62,8 +63,8 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
                     new JobModuleRecord("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.1", new string('a', 40), "upgrade"),
                 ], CancellationToken.None);
             string phase = cell.Kind == JobKind.Deploy ? "deploy" : "upgrade";
-            await jobs.AddStepAsync(job.Id, new NewStep(0, "deploy", "apply", StepKind.Apply, TempDatabase.Start, TempDatabase.Start.AddSeconds(3), 2, JobResult.Success), CancellationToken.None);
-            await jobs.AddStepAsync(job.Id, new NewStep(1, phase, "idempotency", StepKind.Idempotency, TempDatabase.Start, TempDatabase.Start.AddSeconds(2), 0, cell.Result), CancellationToken.None);
+            await progress.AddStepAsync(job.Id, new NewStep(0, "deploy", "apply", StepKind.Apply, TempDatabase.Start, TempDatabase.Start.AddSeconds(3), 2, JobResult.Success), CancellationToken.None);
+            await progress.AddStepAsync(job.Id, new NewStep(1, phase, "idempotency", StepKind.Idempotency, TempDatabase.Start, TempDatabase.Start.AddSeconds(2), 0, cell.Result), CancellationToken.None);
             await jobs.MarkFinishedAsync(job.Id, cell.Result, $"{cell.Result.ToString().ToLowerInvariant()}: step 'idempotency' (idempotency, phase {phase})", CancellationToken.None);
         }
     }

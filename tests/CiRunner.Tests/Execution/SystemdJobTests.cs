@@ -162,7 +162,7 @@ public sealed class SystemdJobTests : ExecutorTestBase
 
         // Then it is an infrastructure error, not a test failure, quoting systemd's state and the journal
         Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
-        Assert.False(outcome.Retryable);
+        Assert.Null(outcome.TransientCause);
         Assert.Contains("systemd did not come up within 5 s", outcome.Summary, StringComparison.Ordinal);
         Assert.Contains("systemd: starting", log, StringComparison.Ordinal);
         Assert.Contains("journal (last 40 lines):", log, StringComparison.Ordinal);

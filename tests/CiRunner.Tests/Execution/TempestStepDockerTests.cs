@@ -78,7 +78,7 @@ public sealed class TempestStepDockerTests : ExecutorTestBase
         };
 
         // When it runs
-        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new JobRecorder(store.Jobs), CancellationToken.None);
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new JobRecorder(store.JobProgress), CancellationToken.None);
         string log = await ReadLogAsync(job);
 
         // Then the step failed on its tests, the summary names the first ones, and the container is gone

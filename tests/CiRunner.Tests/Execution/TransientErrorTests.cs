@@ -20,7 +20,7 @@ public sealed class TransientErrorTests : ExecutorTestBase
     }
 
     [Fact]
-    public async Task ExecuteAsync_ContainerKilledFromOutside_IsARetryableErrorWithEvidence()
+    public async Task ExecuteAsync_ContainerKilledFromOutside_IsAnErrorWithATransientCauseAndEvidence()
     {
         var running = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var progress = new RecordingProgress { OnStepStarted = _ => running.TrySetResult("started") };
@@ -33,19 +33,19 @@ public sealed class TransientErrorTests : ExecutorTestBase
         JobOutcome outcome = await executing.WaitAsync(Bound);
 
         Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
-        Assert.True(outcome.Retryable, outcome.Summary);
+        Assert.NotNull(outcome.TransientCause);
         Assert.Contains($"container {progress.ContainerId![..12]}", outcome.Summary, StringComparison.Ordinal);
         Assert.Matches("transient: container [0-9a-f]{12} (was killed from outside \\(exit 137, not out of memory\\)|disappeared from the engine)", outcome.Summary);
         await AssertNoContainerLeftAsync();
     }
 
     [Fact]
-    public async Task ExecuteAsync_CommandTheImageLacks_IsAnErrorThatIsNotRetried()
+    public async Task ExecuteAsync_CommandTheImageLacks_IsAnErrorWithoutATransientCause()
     {
         JobOutcome outcome = await CreateExecutor().ExecuteAsync(Job(TestJobs.Command("missing", "no-such-command-in-the-image")), new RecordingProgress(), CancellationToken.None);
 
         Assert.True(outcome.Result == JobResult.Error, outcome.Summary);
-        Assert.False(outcome.Retryable, outcome.Summary);
+        Assert.Null(outcome.TransientCause);
         Assert.DoesNotContain("transient", outcome.Summary, StringComparison.Ordinal);
         await AssertNoContainerLeftAsync();
     }

@@ -151,6 +151,7 @@ public sealed class ReportingService : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(cells);
         RunStore runs = Services.GetRequiredService<RunStore>();
         JobStore jobs = Services.GetRequiredService<JobStore>();
+        JobProgressStore progress = Services.GetRequiredService<JobProgressStore>();
         DataPaths paths = Services.GetRequiredService<DataPaths>();
         int? patchSet = ChangeRef.TryParse(changeRef, out ChangeRef parsed) ? parsed.PatchSet : null;
         RunDetail run = await runs.CreateAsync(
@@ -166,7 +167,7 @@ public sealed class ReportingService : IAsyncDisposable
             if (cell.FailedApply)
             {
                 DateTimeOffset now = TimeProvider.System.GetUtcNow();
-                await jobs.AddStepAsync(job.Id, new NewStep(1, "deploy", "apply", StepKind.Apply, now.AddSeconds(-3), now, 4, JobResult.Failure), CancellationToken.None);
+                await progress.AddStepAsync(job.Id, new NewStep(1, "deploy", "apply", StepKind.Apply, now.AddSeconds(-3), now, 4, JobResult.Failure), CancellationToken.None);
             }
 
             await jobs.MarkFinishedAsync(job.Id, cell.Result, cell.Summary, CancellationToken.None);

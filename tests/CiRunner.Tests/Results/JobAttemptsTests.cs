@@ -26,7 +26,7 @@ public sealed class JobAttemptsTests : IDisposable
         long first = run.Jobs[0].Id;
         await _store.Jobs.MarkStartedAsync(first, null, null, CancellationToken.None);
 
-        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(first, JobResult.Error, "engine gone", retryWithinAttempts: 3, CancellationToken.None);
+        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(first, EngineGone(maxAttempts: 3), CancellationToken.None);
 
         JobRecord retry = Assert.IsType<JobRecord>(completion?.Retry);
         Assert.Null(completion!.CompletedRun);
@@ -45,10 +45,10 @@ public sealed class JobAttemptsTests : IDisposable
         long jobId = run.Jobs[0].Id;
         for (int attempt = 1; attempt < 3; attempt++)
         {
-            jobId = (await _store.Jobs.MarkFinishedAsync(jobId, JobResult.Error, "engine gone", 3, CancellationToken.None))!.Retry!.Id;
+            jobId = (await _store.Jobs.MarkFinishedAsync(jobId, EngineGone(maxAttempts: 3), CancellationToken.None))!.Retry!.Id;
         }
 
-        JobCompletion? last = await _store.Jobs.MarkFinishedAsync(jobId, JobResult.Error, "engine gone", 3, CancellationToken.None);
+        JobCompletion? last = await _store.Jobs.MarkFinishedAsync(jobId, EngineGone(maxAttempts: 3), CancellationToken.None);
 
         Assert.Null(last?.Retry);
         Assert.Equal(JobResult.Error, last?.CompletedRun?.Result);
@@ -59,27 +59,29 @@ public sealed class JobAttemptsTests : IDisposable
     }
 
     [Fact]
-    public async Task MarkFinished_NotRetryable_NeverQueuesAnotherAttempt()
+    public async Task MarkFinished_ErrorWithoutTransientCause_NeverQueuesAnotherAttempt()
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
 
-        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, JobResult.Error, "no image", retryWithinAttempts: null, CancellationToken.None);
+        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, new JobEnd(JobResult.Error, "no image") { MaxAttempts = 3 }, CancellationToken.None);
 
         Assert.Null(completion?.Retry);
         Assert.Equal(JobResult.Error, completion?.CompletedRun?.Result);
     }
 
     [Theory]
+    [InlineData(JobResult.Error, true)]
     [InlineData(JobResult.Cancelled, true)]
     [InlineData(JobResult.Interrupted, true)]
     [InlineData(JobResult.Failure, false)]
     [InlineData(JobResult.Timeout, false)]
     [InlineData(JobResult.Success, false)]
-    public async Task MarkFinished_AskedToRetry_OnlyEndsThatSayNothingAboutTheModuleGetAnotherAttempt(JobResult result, bool retried)
+    public async Task MarkFinished_EveryRetryFactTrue_OnlyEndsThatSayNothingAboutTheModuleGetAnotherAttempt(JobResult result, bool retried)
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        var end = new JobEnd(result, "ended") { TransientCause = true, ServiceStopping = true, MaxAttempts = 3 };
 
-        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, result, "ended", retryWithinAttempts: 3, CancellationToken.None);
+        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, end, CancellationToken.None);
 
         Assert.Equal(retried, completion?.Retry is not null);
         Assert.Equal(retried, completion?.CompletedRun is null);
@@ -90,9 +92,9 @@ public sealed class JobAttemptsTests : IDisposable
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
         await _store.Jobs.MarkFinishedAsync(run.Jobs[1].Id, JobResult.Success, null, CancellationToken.None);
-        JobRecord retry = (await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, JobResult.Error, "engine gone", 3, CancellationToken.None))!.Retry!;
+        JobRecord retry = (await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, EngineGone(maxAttempts: 3), CancellationToken.None))!.Retry!;
 
-        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(retry.Id, JobResult.Success, null, 3, CancellationToken.None);
+        JobCompletion? completion = await _store.Jobs.MarkFinishedAsync(retry.Id, new JobEnd(JobResult.Success, null) { MaxAttempts = 3 }, CancellationToken.None);
 
         // The error of the first attempt is history: the run passed, with two jobs of two.
         Assert.Equal(JobResult.Success, completion?.CompletedRun?.Result);
@@ -107,10 +109,10 @@ public sealed class JobAttemptsTests : IDisposable
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
         await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, CancellationToken.None);
-        JobRecord second = (await _store.Jobs.MarkFinishedAsync(run.Jobs[1].Id, JobResult.Interrupted, "crash", 2, CancellationToken.None))!.Retry!;
+        JobRecord second = (await _store.Jobs.MarkFinishedAsync(run.Jobs[1].Id, new JobEnd(JobResult.Interrupted, "crash") { MaxAttempts = 2 }, CancellationToken.None))!.Retry!;
         await _store.Jobs.MarkStartedAsync(second.Id, null, null, CancellationToken.None);
 
-        IReadOnlyList<JobCompletion> closed = await _store.Jobs.FinishAllRunningAsync(JobResult.Interrupted, "crash", retryWithinAttempts: 2, CancellationToken.None);
+        IReadOnlyList<JobCompletion> closed = await _store.Jobs.FinishAllRunningAsync(JobResult.Interrupted, "crash", maxAttempts: 2, CancellationToken.None);
 
         // The first cell had attempts left; the second was on its last one, so its interruption ends the run.
         Assert.Equal(2, closed.Count);
@@ -120,4 +122,7 @@ public sealed class JobAttemptsTests : IDisposable
         Assert.Equal([retried.Id], (await _store.Jobs.ListByStateAsync(JobState.Queued, CancellationToken.None)).Select(j => j.Id));
         Assert.Null((await _store.Runs.GetAsync(run.Run.Id, CancellationToken.None))!.FinishedAt);
     }
+
+    /// <summary>An error the executor found a transient cause for: the engine went away.</summary>
+    private static JobEnd EngineGone(int maxAttempts) => new(JobResult.Error, "engine gone") { TransientCause = true, MaxAttempts = maxAttempts };
 }

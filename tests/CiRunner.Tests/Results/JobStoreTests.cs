@@ -83,7 +83,7 @@ public sealed class JobStoreTests : IDisposable
         var snapshot = new PackageSnapshotInfo("2024.1", "cirunner-snapshot-2024.1-0123456789ab", "sha256:abcd", "sha256:image", 558);
 
         // When both finish, the upgrade job with its snapshot
-        await _store.Jobs.MarkFinishedAsync(upgrade, JobResult.Success, "passed", retryWithinAttempts: null, snapshot, CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(upgrade, new JobEnd(JobResult.Success, "passed") { PackageSnapshot = snapshot }, CancellationToken.None);
         await _store.Jobs.MarkFinishedAsync(run.Jobs[1].Id, JobResult.Success, "passed", CancellationToken.None);
 
         // Then the job (and its detail) carries release, volume, id and package count; the other job none
@@ -175,12 +175,12 @@ public sealed class JobStoreTests : IDisposable
         ];
         DateTimeOffset stepStart = TempDatabase.Start.AddSeconds(10.1234567);
 
-        await _store.Jobs.RecordModulesAsync(jobId, modules, CancellationToken.None);
-        StepRecord apply = await _store.Jobs.AddStepAsync(jobId, Samples.Step(1, stepStart), CancellationToken.None);
-        StepRecord again = await _store.Jobs.AddStepAsync(
+        await _store.JobProgress.RecordModulesAsync(jobId, modules, CancellationToken.None);
+        StepRecord apply = await _store.JobProgress.AddStepAsync(jobId, Samples.Step(1, stepStart), CancellationToken.None);
+        StepRecord again = await _store.JobProgress.AddStepAsync(
             jobId, Samples.Step(2, stepStart.AddMinutes(1), StepKind.Idempotency, exitCode: 2, JobResult.Failure), CancellationToken.None);
         NewIdempotencyChange[] changes = [Samples.Change(), Samples.Change("DEFAULT/use_stderr") with { PreviousValue = null, Module = null, ManifestFile = null, Line = null }];
-        await _store.Jobs.AddIdempotencyChangesAsync(jobId, again.Id, changes, CancellationToken.None);
+        await _store.JobProgress.AddIdempotencyChangesAsync(jobId, again.Id, changes, CancellationToken.None);
 
         JobDetail? detail = await _store.Jobs.GetDetailAsync(jobId, CancellationToken.None);
 
@@ -204,9 +204,9 @@ public sealed class JobStoreTests : IDisposable
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
         long jobId = run.Jobs[0].Id;
-        await _store.Jobs.RecordModulesAsync(jobId, [new("nova", "https://example.invalid/nova", "master", "aaaa")], CancellationToken.None);
+        await _store.JobProgress.RecordModulesAsync(jobId, [new("nova", "https://example.invalid/nova", "master", "aaaa")], CancellationToken.None);
 
-        await _store.Jobs.RecordModulesAsync(jobId, [new("nova", "https://example.invalid/nova", "master", "bbbb")], CancellationToken.None);
+        await _store.JobProgress.RecordModulesAsync(jobId, [new("nova", "https://example.invalid/nova", "master", "bbbb")], CancellationToken.None);
 
         Assert.Equal("bbbb", Assert.Single((await _store.Jobs.GetDetailAsync(jobId, CancellationToken.None))!.Modules).CommitSha);
     }
@@ -217,7 +217,7 @@ public sealed class JobStoreTests : IDisposable
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Upgrade()], CancellationToken.None);
         long jobId = run.Jobs[0].Id;
 
-        await _store.Jobs.RecordModulesAsync(jobId,
+        await _store.JobProgress.RecordModulesAsync(jobId,
             [new("nova", "https://example.invalid/nova", "master", "bbbb", "upgrade"), new("nova", "https://example.invalid/nova", "stable/2023.1", "aaaa", "deploy")],
             CancellationToken.None);
 
@@ -228,10 +228,10 @@ public sealed class JobStoreTests : IDisposable
     public async Task AddIdempotencyChangesAsync_StepOfAnotherJob_Throws()
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
-        StepRecord step = await _store.Jobs.AddStepAsync(run.Jobs[0].Id, Samples.Step(1, TempDatabase.Start), CancellationToken.None);
+        StepRecord step = await _store.JobProgress.AddStepAsync(run.Jobs[0].Id, Samples.Step(1, TempDatabase.Start), CancellationToken.None);
 
         await Assert.ThrowsAsync<ArgumentException>(
-            () => _store.Jobs.AddIdempotencyChangesAsync(run.Jobs[1].Id, step.Id, [Samples.Change()], CancellationToken.None));
+            () => _store.JobProgress.AddIdempotencyChangesAsync(run.Jobs[1].Id, step.Id, [Samples.Change()], CancellationToken.None));
         Assert.Empty((await _store.Jobs.GetDetailAsync(run.Jobs[1].Id, CancellationToken.None))!.Changes);
     }
 

@@ -157,6 +157,24 @@ public sealed class ResultsDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteAsync_UnitThrows_NothingOfItIsStored()
+    {
+        ResultsDatabase database = _temp.CreateDatabase();
+        const string InsertHead = "INSERT INTO branch_heads (module, branch, commit_sha, updated_at) VALUES ('keystone', 'master', 'abc', '2026-01-01T00:00:00.000Z')";
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                await connection.ExecuteAsync(new CommandDefinition(InsertHead, transaction: transaction));
+                throw new InvalidOperationException("the second half of the unit failed");
+            },
+            CancellationToken.None));
+
+        await using SqliteConnection reader = await database.OpenAsync(CancellationToken.None);
+        Assert.Equal(0L, await reader.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM branch_heads"));
+    }
+
+    [Fact]
     public async Task OpenAsync_AnyConnection_HasWalBusyTimeoutAndForeignKeys()
     {
         await using SqliteConnection connection = await _temp.CreateDatabase().OpenAsync(CancellationToken.None);

@@ -29,7 +29,7 @@ public sealed class TempestTestStoreTests : IDisposable
         StepOutcome outcome = TempestOutcome(phase: "upgrade", index: 7, Passed("tempest.api.b.B.test_ok[id-2,smoke]"), Failed("tempest.api.a.A.test_broken[id-1,smoke]"), Skipped());
 
         // When the recorder hears of it
-        await new JobRecorder(_store.Jobs).StepFinishedAsync(job, outcome, [], CancellationToken.None);
+        await new JobRecorder(_store.JobProgress).StepFinishedAsync(job, outcome, [], CancellationToken.None);
 
         // Then the job's detail has every test, failed first, with the step's phase and ordinal and the traceback as it was
         JobDetail detail = (await _store.Jobs.GetDetailAsync(jobId, CancellationToken.None))!;
@@ -56,10 +56,10 @@ public sealed class TempestTestStoreTests : IDisposable
     public async Task AddTempestTestsAsync_StepOfAnotherJob_Throws()
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
-        StepRecord step = await _store.Jobs.AddStepAsync(run.Jobs[0].Id, Samples.Step(1, TempDatabase.Start, StepKind.Tempest), CancellationToken.None);
+        StepRecord step = await _store.JobProgress.AddStepAsync(run.Jobs[0].Id, Samples.Step(1, TempDatabase.Start, StepKind.Tempest), CancellationToken.None);
 
         await Assert.ThrowsAsync<ArgumentException>(
-            () => _store.Jobs.AddTempestTestsAsync(run.Jobs[1].Id, step.Id, [Passed("tempest.x.Y.test_z")], CancellationToken.None));
+            () => _store.JobProgress.AddTempestTestsAsync(run.Jobs[1].Id, step.Id, [Passed("tempest.x.Y.test_z")], CancellationToken.None));
         Assert.Empty((await _store.Jobs.GetDetailAsync(run.Jobs[1].Id, CancellationToken.None))!.TempestTests);
     }
 
@@ -97,8 +97,8 @@ public sealed class TempestTestStoreTests : IDisposable
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(commitSha: commit), [Samples.Deploy()], CancellationToken.None);
         long jobId = run.Jobs[0].Id;
         await _store.Jobs.MarkStartedAsync(jobId, null, null, CancellationToken.None);
-        StepRecord step = await _store.Jobs.AddStepAsync(jobId, Samples.Step(3, _temp.Time.GetUtcNow(), StepKind.Tempest, exitCode: 1, JobResult.Failure), CancellationToken.None);
-        await _store.Jobs.AddTempestTestsAsync(jobId, step.Id, [Passed("tempest.b.B.test_ok"), Failed("tempest.a.A.test_broken"), Skipped()], CancellationToken.None);
+        StepRecord step = await _store.JobProgress.AddStepAsync(jobId, Samples.Step(3, _temp.Time.GetUtcNow(), StepKind.Tempest, exitCode: 1, JobResult.Failure), CancellationToken.None);
+        await _store.JobProgress.AddTempestTestsAsync(jobId, step.Id, [Passed("tempest.b.B.test_ok"), Failed("tempest.a.A.test_broken"), Skipped()], CancellationToken.None);
         await _store.Jobs.MarkFinishedAsync(jobId, JobResult.Failure, "failure: step 'tempest'", CancellationToken.None);
         return jobId;
     }

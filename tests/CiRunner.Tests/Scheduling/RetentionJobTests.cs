@@ -82,12 +82,12 @@ public sealed class RetentionJobTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(log)!);
         await File.WriteAllTextAsync(log, "job log\n");
         Assert.True(await store.Jobs.MarkStartedAsync(jobId, "sha256:image", log, CancellationToken.None));
-        await store.Jobs.RecordModulesAsync(jobId, [new JobModuleRecord("keystone", "/repos/keystone", "master", commit)], CancellationToken.None);
+        await store.JobProgress.RecordModulesAsync(jobId, [new JobModuleRecord("keystone", "/repos/keystone", "master", commit)], CancellationToken.None);
         DateTimeOffset now = _database.Time.GetUtcNow();
         for (int i = 0; i < (bulk ? 2000 : 2); i++)
         {
             // Long step names make the old jobs' details weigh enough to see the file shrink.
-            await store.Jobs.AddStepAsync(jobId, new NewStep(i, "deploy", new string('x', bulk ? 1000 : 10) + i, StepKind.Command, now, now, 0, JobResult.Success), CancellationToken.None);
+            await store.JobProgress.AddStepAsync(jobId, new NewStep(i, "deploy", new string('x', bulk ? 1000 : 10) + i, StepKind.Command, now, now, 0, JobResult.Success), CancellationToken.None);
         }
 
         await store.Jobs.MarkFinishedAsync(jobId, result, $"summary of {commit}", CancellationToken.None);

@@ -117,7 +117,7 @@ public sealed class ExpiredLogTests : IAsyncLifetime, IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(log)!);
         await File.WriteAllTextAsync(log, "job log\n");
         Assert.True(await store.Jobs.MarkStartedAsync(jobId, "sha256:image", log, CancellationToken.None));
-        await store.Jobs.AddStepAsync(jobId, new NewStep(0, "deploy", "apply", StepKind.Apply, run.Run.CreatedAt, run.Run.CreatedAt, 2, JobResult.Failure), CancellationToken.None);
+        await store.JobProgress.AddStepAsync(jobId, new NewStep(0, "deploy", "apply", StepKind.Apply, run.Run.CreatedAt, run.Run.CreatedAt, 2, JobResult.Failure), CancellationToken.None);
         await store.Jobs.MarkFinishedAsync(jobId, commit.StartsWith('a') ? JobResult.Failure : JobResult.Success, $"summary of {commit[..4]}", CancellationToken.None);
         return jobId;
     }

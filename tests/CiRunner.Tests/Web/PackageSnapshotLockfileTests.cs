@@ -50,7 +50,7 @@ public sealed class PackageSnapshotLockfileTests : IAsyncLifetime, IDisposable
         }
 
         var snapshot = new PackageSnapshotInfo("2024.2", Volume, SnapshotId, "sha256:release-image", 558);
-        await store.Jobs.MarkFinishedAsync(_upgradeJob, JobResult.Success, "passed", null, snapshot, CancellationToken.None);
+        await store.Jobs.MarkFinishedAsync(_upgradeJob, new JobEnd(JobResult.Success, "passed") { PackageSnapshot = snapshot }, CancellationToken.None);
         await store.Jobs.MarkFinishedAsync(_deployJob, JobResult.Success, "passed", CancellationToken.None);
 
         _app = await InProcessHost.StartAsync(settings);

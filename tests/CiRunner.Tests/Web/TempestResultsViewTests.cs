@@ -50,7 +50,7 @@ public sealed class TempestResultsViewTests : IAsyncLifetime, IDisposable
         (_runId, _jobId) = (run.Run.Id, run.Jobs[0].Id);
         Assert.True(await store.Jobs.MarkStartedAsync(_jobId, "sha256:image", null, CancellationToken.None));
         JobSpec job = TestJobs.Job("i", "image", _scratch) with { RunId = _runId, JobId = _jobId };
-        var recorder = new JobRecorder(store.Jobs);
+        var recorder = new JobRecorder(store.JobProgress);
         DateTimeOffset started = TimeProvider.System.GetUtcNow();
         await recorder.StepFinishedAsync(job, new StepOutcome("deploy", 0, "apply", StepKind.Apply, JobResult.Success, 2, started, TimeSpan.FromSeconds(150), null), [], CancellationToken.None);
         TempestStepResult tempest = TempestResults.Judge(1, TempestResultParser.Parse(Captured("tempest-33-glance-down.junit.xml")));

@@ -1,0 +1,86 @@
+using CiRunner.Configuration;
+using CiRunner.Results;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace CiRunner.Execution;
+
+/// <summary>
+/// What the dispatcher does before it starts any job: recovers what an earlier process of this instance left.
+/// Its containers are reaped, jobs that were running end as interrupted (and are queued again as their next
+/// attempt while <c>Service:MaxAttempts</c> allows), and jobs still queued in the database are queued again.
+/// </summary>
+public sealed partial class StartupRecovery
+{
+    private const string InterruptedSummary = "The service stopped while this job ran; its container was removed when the service started again.";
+
+    private readonly JobStore _jobs;
+    private readonly JobQueue _queue;
+    private readonly OrphanReaper _reaper;
+    private readonly ServiceOptions _service;
+    private readonly ILogger<StartupRecovery> _logger;
+    private readonly ResiliencePipeline _untilStored;
+    private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public StartupRecovery(JobStore jobs, JobQueue queue, OrphanReaper reaper, IOptions<ServiceOptions> service, TimeProvider timeProvider, ILogger<StartupRecovery> logger)
+    {
+        _jobs = jobs;
+        _queue = queue;
+        _reaper = reaper;
+        _service = service.Value;
+        _logger = logger;
+
+        // Nothing can start before earlier jobs are closed; the lock ends some time, the service waits for it.
+        _untilStored = DatabaseLockRetry.UntilStored(
+            timeProvider, e => e is DatabaseLockedException, DiskSpaceGuard.DefaultRecheckInterval, e => LogRecoveryDeferred(e.Message));
+    }
+
+    /// <summary>Completes when recovery is done, whether or not it succeeded (for tests and health).</summary>
+    public Task Recovered => _recovered.Task;
+
+    public async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            try
+            {
+                IReadOnlyList<ReapedContainer> reaped = await _reaper.ReapAsync(_service.InstanceId, cancellationToken);
+                LogReaped(reaped.Count, _service.InstanceId);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The engine may be down; its containers are reaped at the next start, and jobs still end below.
+                LogReapFailed(e, _service.InstanceId);
+            }
+
+            // Interrupted is never the job's fault: each is queued again (below, with the other queued jobs) while attempts are left.
+            IReadOnlyList<JobCompletion> interrupted = await _untilStored.ExecuteAsync(
+                async token => await _jobs.FinishAllRunningAsync(JobResult.Interrupted, InterruptedSummary, _service.MaxAttempts, token),
+                cancellationToken);
+
+            IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
+            foreach (JobRecord job in queued)
+            {
+                _queue.Enqueue(new QueuedJob(job.RunId, job.Id, (JobPriority)job.Priority));
+            }
+
+            LogRecovered(interrupted.Count, queued.Count);
+        }
+        finally
+        {
+            _recovered.TrySetResult();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} containers left by an earlier process of instance '{InstanceId}'")]
+    private partial void LogReaped(int count, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for containers left by instance '{InstanceId}' (is the Docker engine running?)")]
+    private partial void LogReapFailed(Exception exception, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Start-up recovery waits for the results database. {Reason}")]
+    private partial void LogRecoveryDeferred(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recovered: {Interrupted} jobs marked interrupted, {Queued} queued jobs queued again")]
+    private partial void LogRecovered(int interrupted, int queued);
+}

@@ -1,0 +1,129 @@
+using System.Data.Common;
+using CiRunner.Execution;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace CiRunner.Results;
+
+/// <summary>
+/// Finishes one job inside the caller's write transaction, with everything that must change with it: the cell's
+/// next attempt when <see cref="RetryPolicy"/> grants one, the cell's latest verdict (<see cref="ResultPolicy"/>),
+/// and, when it was the run's last unfinished job, the run and the reporters' outbox.
+/// </summary>
+internal static class JobFinisher
+{
+    /// <summary>Finishes the job; null when it had already finished.</summary>
+    /// <exception cref="KeyNotFoundException">No job has that id.</exception>
+    public static async Task<JobCompletion?> FinishAsync(
+        SqliteConnection connection, DbTransaction transaction, long jobId, JobEnd end, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        const string FinishJob = """
+            UPDATE jobs SET state = 'finished', result = @Result, summary = @Summary, finished_at = @Now, duration_ms = @DurationMs
+            WHERE id = @JobId AND state <> 'finished'
+            """;
+
+        JobRecord job = await JobStore.GetAsync(connection, transaction, jobId, cancellationToken) ?? throw JobStore.NoSuchJob(jobId);
+        if (job.State == JobState.Finished)
+        {
+            return null;
+        }
+
+        TimeSpan? duration = job.StartedAt is { } startedAt ? now - startedAt : null;
+        string? summary = end.Summary;
+        string resultText = DbValue.Text(end.Result);
+        string nowText = DbValue.Time(now);
+
+        JobRecord? retry = null;
+        if (end.Retries(job.Attempt))
+        {
+            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1);
+            retry = await RunStore.QueueJobAsync(connection, transaction, job.RunId, next, now, retryOf: job.Id, cancellationToken);
+            string retried = RetryPolicy.RetriedNote(retry.Id, retry.Attempt, end.MaxAttempts);
+            summary = string.IsNullOrEmpty(summary) ? retried : $"{summary}\n{retried}";
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            FinishJob,
+            new { JobId = jobId, Result = resultText, Summary = summary, Now = nowText, DurationMs = duration is { } d ? DbValue.Milliseconds(d) : (long?)null },
+            transaction,
+            cancellationToken: cancellationToken));
+
+        RunRecord run = await RunStore.GetAsync(connection, transaction, job.RunId, cancellationToken)
+            ?? throw new InvalidOperationException($"Job {jobId} belongs to run {job.RunId}, which does not exist.");
+
+        // A retried attempt is not the cell's verdict: its next attempt's result will be.
+        if (retry is null && ResultPolicy.UpdatesCell(end.Result, run.ChangeRef))
+        {
+            await UpdateCellAsync(connection, transaction, run, job, resultText, nowText, cancellationToken);
+        }
+
+        JobRecord finished = job with { State = JobState.Finished, Result = end.Result, Summary = summary, FinishedAt = now, Duration = duration };
+        RunRecord? completedRun = await FinishRunIfDoneAsync(connection, transaction, run, now, cancellationToken);
+        return new JobCompletion(finished, completedRun, retry);
+    }
+
+    /// <summary>Keeps the package snapshot a job's node moved onto in its lockfile; a finished job is left as it is.</summary>
+    public static Task RecordPackageSnapshotAsync(
+        SqliteConnection connection, DbTransaction transaction, long jobId, PackageSnapshotInfo snapshot, CancellationToken cancellationToken)
+    {
+        const string SetSnapshot = """
+            UPDATE jobs SET package_snapshot_release = @Release, package_snapshot_volume = @Volume,
+                package_snapshot_id = @Id, package_snapshot_packages = @PackageCount
+            WHERE id = @JobId AND state <> 'finished'
+            """;
+
+        return connection.ExecuteAsync(new CommandDefinition(
+            SetSnapshot,
+            new { JobId = jobId, snapshot.Release, snapshot.Volume, snapshot.Id, snapshot.PackageCount },
+            transaction,
+            cancellationToken: cancellationToken));
+    }
+
+    private static async Task UpdateCellAsync(
+        SqliteConnection connection, DbTransaction transaction, RunRecord run, JobRecord job, string resultText, string nowText, CancellationToken cancellationToken)
+    {
+        // The newest finish wins; an older job closed late (crash recovery) must not hide a newer verdict.
+        const string UpsertCell = """
+            INSERT INTO cell_results (module, branch, cell_key, job_id, result, commit_sha, finished_at)
+            VALUES (@Module, @Branch, @CellKey, @JobId, @Result, @CommitSha, @Now)
+            ON CONFLICT (module, branch, cell_key) DO UPDATE SET
+                job_id = excluded.job_id, result = excluded.result, commit_sha = excluded.commit_sha, finished_at = excluded.finished_at
+            WHERE excluded.finished_at >= cell_results.finished_at
+            """;
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            UpsertCell,
+            new { run.Module, run.Branch, job.CellKey, JobId = job.Id, Result = resultText, run.CommitSha, Now = nowText },
+            transaction,
+            cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Finishes the run when none of its jobs is left unfinished, and asks for its reports; null while some are.</summary>
+    private static async Task<RunRecord?> FinishRunIfDoneAsync(
+        SqliteConnection connection, DbTransaction transaction, RunRecord run, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        const string UnfinishedJobsOfRun = "SELECT COUNT(*) FROM jobs WHERE run_id = @RunId AND state <> 'finished'";
+        const string ResultsOfRun = "SELECT result FROM jobs WHERE run_id = @RunId AND " + JobRow.LatestAttempt;
+        const string FinishRun = "UPDATE runs SET finished_at = @Now, result = @Result WHERE id = @RunId";
+
+        var runParameters = new { RunId = run.Id };
+        long unfinished = await connection.ExecuteScalarAsync<long>(new CommandDefinition(UnfinishedJobsOfRun, runParameters, transaction, cancellationToken: cancellationToken));
+        if (unfinished > 0)
+        {
+            return null;
+        }
+
+        string nowText = DbValue.Time(now);
+        IEnumerable<string> jobResults = await connection.QueryAsync<string>(new CommandDefinition(ResultsOfRun, runParameters, transaction, cancellationToken: cancellationToken));
+        JobResult runResult = ResultPolicy.CombineRun(jobResults.Select(r => DbValue.Parse<JobResult>(r)));
+        await connection.ExecuteAsync(new CommandDefinition(
+            FinishRun,
+            new { RunId = run.Id, Now = nowText, Result = DbValue.Text(runResult) },
+            transaction,
+            cancellationToken: cancellationToken));
+
+        // The reporters' outbox, in the same transaction: a finished run is never left unreported, whatever happens next.
+        await ReportStore.RequestAsync(connection, transaction, run.Id, nowText, cancellationToken);
+        return run with { FinishedAt = now, Result = runResult };
+    }
+}

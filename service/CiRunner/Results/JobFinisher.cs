@@ -1,5 +1,4 @@
 using System.Data.Common;
-using CiRunner.Execution;
 using Dapper;
 using Microsoft.Data.Sqlite;
 

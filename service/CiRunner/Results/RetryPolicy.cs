@@ -1,4 +1,3 @@
-using CiRunner.Execution;
 
 namespace CiRunner.Results;
 

@@ -1,4 +1,3 @@
-using CiRunner.Execution;
 using CiRunner.Results;
 
 namespace CiRunner.Tests.Results;

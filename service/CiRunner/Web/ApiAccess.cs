@@ -69,7 +69,7 @@ internal static class ApiAccess
 
         if (BrowserLogin.HasValidCookie(http, options))
         {
-            Html.LoggedIn.Value = true;
+            BrowserLogin.MarkLoggedIn(http);
             return await next(context);
         }
 

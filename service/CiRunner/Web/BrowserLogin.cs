@@ -13,6 +13,8 @@ internal static class BrowserLogin
 {
     public const string CookieName = "cirunner_login";
 
+    private static readonly object LoggedInItem = new();
+
     private static readonly byte[] Label = Encoding.UTF8.GetBytes("cirunner dashboard login v1");
 
     /// <summary>The cookie value that <paramref name="token"/> gives.</summary>
@@ -36,6 +38,19 @@ internal static class BrowserLogin
 
         return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(given), Encoding.ASCII.GetBytes(CookieValue(token)));
     }
+
+    /// <summary>
+    /// Marks a page request that came with a valid login cookie, so that the page offers a log-out button (the page
+    /// filter checks the cookie once; the layout reads the mark).
+    /// </summary>
+    public static void MarkLoggedIn(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        http.Items[LoggedInItem] = true;
+    }
+
+    /// <summary>Whether <see cref="MarkLoggedIn"/> marked this request.</summary>
+    public static bool IsLoggedIn(HttpContext? http) => http?.Items.ContainsKey(LoggedInItem) == true;
 
     public static CookieOptions CookieOptions(HttpContext http)
     {

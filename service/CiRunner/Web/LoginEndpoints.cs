@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using CiRunner.Configuration;
-using static CiRunner.Web.Html;
+using CiRunner.Web.Pages;
 
 namespace CiRunner.Web;
 
@@ -48,31 +48,15 @@ internal static class LoginEndpoints
         return Microsoft.AspNetCore.Http.Results.Redirect(BrowserLogin.SafeReturnPath(returnUrl));
     }
 
-    private static IResult Form(HttpOptions options, string? returnUrl, string? message, int statusCode)
-    {
-        var body = new StringBuilder();
-        if (options.ReadApiToken() is null)
-        {
-            body.Append("<p class=\"notice\" role=\"alert\">Logging in is disabled: no API token is set. Set the environment variable <code>")
-                .Append(E(options.ApiTokenVariable)).Append("</code> for the service (the name comes from <code>Http:ApiTokenVariable</code>) and restart it.</p>");
-            return Page("Log in", body.ToString(), statusCode: statusCode);
-        }
-
-        if (!options.ProtectReads)
-        {
-            body.Append("<p class=\"meta\">The dashboard is open to everyone here (<code>Http:ProtectReads</code> is off); logging in changes nothing.</p>");
-        }
-
-        if (message is not null)
-        {
-            body.Append("<p class=\"notice\" role=\"alert\">").Append(E(message)).Append("</p>");
-        }
-
-        body.Append("<form class=\"login\" method=\"post\" action=\"/login\">")
-            .Append("<label for=\"token\">API token (the value of <code>").Append(E(options.ApiTokenVariable)).Append("</code>)</label>")
-            .Append("<input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required autofocus>")
-            .Append("<input type=\"hidden\" name=\"returnUrl\" value=\"").Append(E(BrowserLogin.SafeReturnPath(returnUrl))).Append("\">")
-            .Append("<button type=\"submit\">Log in</button></form>");
-        return Page("Log in", body.ToString(), statusCode: statusCode);
-    }
+    private static IResult Form(HttpOptions options, string? returnUrl, string? message, int statusCode) =>
+        PageResult.Render<LoginPage>(
+            new
+            {
+                TokenMissing = options.ReadApiToken() is null,
+                options.ProtectReads,
+                TokenVariable = options.ApiTokenVariable,
+                Message = message,
+                ReturnPath = BrowserLogin.SafeReturnPath(returnUrl),
+            },
+            statusCode);
 }

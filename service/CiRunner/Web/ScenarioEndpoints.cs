@@ -1,6 +1,5 @@
-using System.Text;
 using CiRunner.Configuration;
-using static CiRunner.Web.Html;
+using CiRunner.Web.Pages;
 
 namespace CiRunner.Web;
 
@@ -77,43 +76,10 @@ internal static class ScenarioEndpoints
             : $"{state.Errors.Count} problem(s) in scenario files; the files are rejected"
               + (state.KeptScenarios.Count == 0 ? "" : $" and the previous definitions of {string.Join(", ", state.KeptScenarios)} stay in use");
 
-    /// <summary>A banner linking to <c>/scenarios</c>, or nothing when every scenario file is valid.</summary>
-    public static string Banner(ScenarioCatalog catalog) =>
-        Warning(catalog.Refresh()) is { } warning
-            ? $"<p class=\"result-error\" style=\"padding:.4rem .6rem\" id=\"scenario-errors\" role=\"status\"><span class=\"sym\" aria-hidden=\"true\">!</span>{E(warning)}: <a href=\"/scenarios\">see which</a>.</p>"
-            : "";
-
     private static IResult Page(ScenarioCatalog catalog)
     {
         ScenariosBody described = Describe(catalog);
-        var body = new StringBuilder();
-        body.Append("<p class=\"meta\">Read from <code>").Append(E(catalog.Directory)).Append("</code>, again whenever a file there changes. ")
-            .Append("A broken file is rejected and the last good definition of its scenario stays in use until the file is fixed.</p>");
-        if (described.Errors.Count > 0)
-        {
-            body.Append(Banner(catalog)).Append("<h2>Problems</h2><ul id=\"errors\">");
-            foreach (ScenarioErrorBody error in described.Errors)
-            {
-                body.Append("<li><code>").Append(E(error.Message)).Append("</code></li>");
-            }
-
-            body.Append("</ul>");
-        }
-
-        body.Append("<h2>In use</h2><div class=\"scroll\"><table><thead><tr><th>scenario</th><th>file</th><th>modules</th><th>releases</th><th>steps</th><th>upgrade</th></tr></thead><tbody>");
-        foreach (ScenarioBody scenario in described.Scenarios)
-        {
-            body.Append("<tr><td>").Append(E(scenario.Name))
-                .Append(scenario.PreviousDefinitionKept ? " <span class=\"result-error\" style=\"padding:0 .3rem\">previous definition: its file is broken</span>" : "")
-                .Append("</td><td><code>").Append(E(scenario.File)).Append("</code></td>")
-                .Append("<td>").Append(E(string.Join(", ", scenario.Modules))).Append("</td>")
-                .Append("<td>").Append(E(scenario.Releases.Count == 0 ? "all" : string.Join(", ", scenario.Releases))).Append("</td>")
-                .Append("<td>").Append(E(string.Join(", ", scenario.Steps))).Append("</td>")
-                .Append("<td>").Append(scenario.Upgrade ? (scenario.Rollback ? "yes, with rollback" : "yes") : "no").Append("</td></tr>");
-        }
-
-        body.Append("</tbody></table></div>");
-        return Html.Page("Scenarios", body.ToString(), refreshSeconds: 30);
+        return PageResult.Render<ScenariosPage>(new { catalog.Directory, Described = described, Warning = Warning(catalog.Refresh()) });
     }
 
     private static string BaseDirectory(ScenarioCatalog catalog) => Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(catalog.Directory)) ?? catalog.Directory;

@@ -183,7 +183,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
         await browser.ScreenshotAsync($"matrix-{width}");
     }
 
-    private static string Word(JobResult result) => CiRunner.Web.Html.Describe(result).Word;
+    private static string Word(JobResult result) => CiRunner.Web.Pages.PageText.Describe(result).Word;
 
     /// <summary>Chromium with one page; screenshots go to <c>$CIRUNNER_TEST_SCREENSHOTS</c> when it is set, for people to look at.</summary>
     private sealed class BrowserSession : IAsyncDisposable

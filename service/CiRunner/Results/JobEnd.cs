@@ -1,5 +1,3 @@
-using CiRunner.Execution;
-
 namespace CiRunner.Results;
 
 /// <summary>
@@ -11,7 +9,7 @@ namespace CiRunner.Results;
 /// <param name="Summary">Why; a retry adds which job repeats it.</param>
 public sealed record JobEnd(JobResult Result, string? Summary)
 {
-    /// <summary>The executor found the error's cause outside the job (<see cref="JobOutcome.TransientCause"/>).</summary>
+    /// <summary>The executor found the error's cause outside the job (the executor's <c>JobOutcome.TransientCause</c>; Results sits below Execution, so it names it only in prose).</summary>
     public bool TransientCause { get; init; }
 
     /// <summary>The service's own stop ended the job.</summary>

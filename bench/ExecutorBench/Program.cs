@@ -24,7 +24,15 @@ string endpoint = args.Length > 3 ? args[3] : "unix:///var/run/docker.sock";
 int warmUpJobs = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 30;
 
 using DockerClient docker = new DockerClientBuilder().WithEndpoint(new Uri(endpoint)).Build();
-var executor = new DockerJobExecutor(docker, TimeProvider.System, NullLogger<DockerJobExecutor>.Instance);
+// The image exists (the script builds it) and the step needs no systemd: nothing to build, nothing probed.
+var executor = new DockerJobExecutor(
+    docker,
+    TimeProvider.System,
+    NullLogger<DockerJobExecutor>.Instance,
+    new NoRecipes(),
+    new ExecutorOptions(),
+    new DockerPackageSnapshots(docker, TimeProvider.System, NullLogger<DockerPackageSnapshots>.Instance),
+    new NotProbed());
 string instance = $"bench-{Guid.NewGuid():N}";
 DirectoryInfo logs = Directory.CreateTempSubdirectory("cirunner-bench-");
 var limits = new ContainerLimits(256L * 1024 * 1024, 1.0, 64, "none");
@@ -93,4 +101,19 @@ async Task WaitUntilRemovedAsync()
 
         await Task.Delay(5);
     }
+}
+
+/// <summary>The bench's image is built beforehand: a missing one is an error, not a build.</summary>
+internal sealed class NoRecipes : IImageProvisioner
+{
+    public Task<ImageBuildOutcome?> ProvisionAsync(string image, string? release, IProgress<string>? output, CancellationToken cancellationToken) =>
+        Task.FromResult<ImageBuildOutcome?>(null);
+
+    public Task<bool> ProvisionSnapshotAsync(string release, CancellationToken cancellationToken) => Task.FromResult(false);
+}
+
+/// <summary>The bench's jobs do not boot systemd.</summary>
+internal sealed class NotProbed : ISystemdHostStatus
+{
+    public SystemdProbeResult? Last => null;
 }

@@ -21,6 +21,9 @@ public static class CiRunnerSettingsServiceCollectionExtensions
         services.AddSingleton(Options.Create(settings.Http));
         services.AddSingleton(Options.Create(settings.Retention));
         services.AddSingleton(Options.Create(settings.Reporting));
+
+        // The scenario files as they are now (reloaded as they change): what every run and job is made from.
+        services.AddSingleton<ScenarioCatalog>();
         return services;
     }
 }

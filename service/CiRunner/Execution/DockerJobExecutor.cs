@@ -19,7 +19,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DockerJobExecutor> _logger;
     private readonly ExecutorOptions _options;
-    private readonly ISystemdHostStatus? _systemd;
+    private readonly ISystemdHostStatus _systemd;
     private readonly JobPrerequisites _prerequisites;
     private readonly StepStreamFollower _follower;
     private string? _cgroupVersion;
@@ -27,24 +27,24 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     /// <param name="docker">Engine client (see <see cref="DockerClientFactory"/>).</param>
     /// <param name="timeProvider">Clock for timestamps, durations and timeouts.</param>
     /// <param name="logger">Logger.</param>
-    /// <param name="images">Builds a missing image; null: a missing image is an error naming the command that builds it.</param>
-    /// <param name="options">Tunables; defaults when null.</param>
-    /// <param name="snapshots">Finds the package snapshots that upgrade jobs mount; null: a job that needs one ends in an error.</param>
+    /// <param name="images">Builds a missing image from its release's recipe; without one, a missing image is an error naming the command that builds it.</param>
+    /// <param name="options">Tunables.</param>
+    /// <param name="snapshots">Finds the package snapshots that upgrade jobs mount.</param>
     /// <param name="systemd">What the start-up check found about booting systemd here; a known failure ends such jobs at once.</param>
     public DockerJobExecutor(
         IDockerClient docker,
         TimeProvider timeProvider,
         ILogger<DockerJobExecutor> logger,
-        IImageProvisioner? images = null,
-        ExecutorOptions? options = null,
-        IPackageSnapshots? snapshots = null,
-        ISystemdHostStatus? systemd = null)
+        IImageProvisioner images,
+        ExecutorOptions options,
+        IPackageSnapshots snapshots,
+        ISystemdHostStatus systemd)
     {
         _systemd = systemd;
         _docker = docker;
         _timeProvider = timeProvider;
         _logger = logger;
-        _options = options ?? new ExecutorOptions();
+        _options = options;
         _prerequisites = new JobPrerequisites(docker, logger, images, snapshots, _options.EvidenceLines);
         _follower = new StepStreamFollower(docker, timeProvider, _options, new StepOutcomes(docker, timeProvider, logger, _options));
     }
@@ -128,7 +128,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
 
             if (job.Init == InitSystem.Systemd)
             {
-                if (_systemd?.Last is { Works: false } known)
+                if (_systemd.Last is { Works: false } known)
                 {
                     throw new JobErrorException(known.Describe());
                 }

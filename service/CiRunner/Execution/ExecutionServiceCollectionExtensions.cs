@@ -1,5 +1,7 @@
 using CiRunner.Configuration;
+using CiRunner.Telemetry;
 using Docker.DotNet;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CiRunner.Execution;
 
@@ -15,6 +17,8 @@ public static class ExecutionServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(settings);
         services.AddSingleton<IDockerClient>(_ => DockerClientFactory.Create(settings.Docker));
+        // The meter the queue and the jobs count on; AddTelemetry (the service, not `cirunner run`) also exports it.
+        services.TryAddSingleton<CiRunnerTelemetry>();
         services.AddSingleton<JobQueue>();
         services.AddSingleton<OrphanReaper>();
         services.AddSingleton(sp => new DockerEngineMonitor(
@@ -48,9 +52,9 @@ public static class ExecutionServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<DockerJobExecutor>>(),
             sp.GetRequiredService<IImageProvisioner>(),
-            options: null,
-            snapshots: sp.GetService<IPackageSnapshots>(),
-            systemd: sp.GetRequiredService<SystemdHostCheck>()));
+            new ExecutorOptions(),
+            sp.GetRequiredService<IPackageSnapshots>(),
+            sp.GetRequiredService<SystemdHostCheck>()));
         services.AddSingleton(sp => new SystemdHostProbe(sp.GetRequiredService<IDockerClient>(), sp.GetRequiredService<TimeProvider>(), settings.Service.InstanceId));
         services.AddSingleton<SystemdHostCheck>();
         services.AddSingleton<ISystemdHostStatus>(sp => sp.GetRequiredService<SystemdHostCheck>());

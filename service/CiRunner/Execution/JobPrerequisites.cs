@@ -12,16 +12,16 @@ internal sealed partial class JobPrerequisites
 {
     private readonly IDockerClient _docker;
     private readonly ILogger _logger;
-    private readonly IImageProvisioner? _images;
-    private readonly IPackageSnapshots? _snapshots;
+    private readonly IImageProvisioner _images;
+    private readonly IPackageSnapshots _snapshots;
     private readonly int _evidenceLines;
 
     /// <param name="docker">The engine.</param>
     /// <param name="logger">Logger.</param>
-    /// <param name="images">Builds a missing image (and a missing snapshot's image); null: a missing one is an error.</param>
-    /// <param name="snapshots">Finds package snapshots; null: a job that needs one ends in an error.</param>
+    /// <param name="images">Builds a missing image (and a missing snapshot's image) when its release has a recipe.</param>
+    /// <param name="snapshots">Finds package snapshots.</param>
     /// <param name="evidenceLines">Output lines of a failed build quoted in the error.</param>
-    public JobPrerequisites(IDockerClient docker, ILogger logger, IImageProvisioner? images, IPackageSnapshots? snapshots, int evidenceLines)
+    public JobPrerequisites(IDockerClient docker, ILogger logger, IImageProvisioner images, IPackageSnapshots snapshots, int evidenceLines)
     {
         _docker = docker;
         _logger = logger;
@@ -38,18 +38,13 @@ internal sealed partial class JobPrerequisites
     {
         ArgumentNullException.ThrowIfNull(source);
         string build = ReleaseImages.BuildCommand(source.Release);
-        if (_snapshots is null)
-        {
-            throw new JobErrorException($"the job moves its node onto the package snapshot of release {source.Release}, but this executor has no snapshot lookup");
-        }
-
         if (await _snapshots.FindAsync(source, cancellationToken) is { } found)
         {
             return found;
         }
 
         // As for a missing image: the release's recipe builds its image and then the snapshot of that image.
-        if (_images is not null && await _images.ProvisionSnapshotAsync(source.Release, cancellationToken)
+        if (await _images.ProvisionSnapshotAsync(source.Release, cancellationToken)
             && await _snapshots.FindAsync(source, cancellationToken) is { } made)
         {
             return made;
@@ -69,11 +64,6 @@ internal sealed partial class JobPrerequisites
         string hint = job.Release is null
             ? $"image '{job.Image}' is missing; build or load it on the engine"
             : $"image '{job.Image}' is missing; build it with `{ReleaseImages.BuildCommand(job.Release)}`";
-        if (_images is null)
-        {
-            throw new JobErrorException(hint);
-        }
-
         run.Stage = $"building missing image {job.Image}";
         await run.Log!.EventAsync($"image {job.Image} is missing: building it", cancellationToken);
         ImageBuildOutcome? built = await _images.ProvisionAsync(job.Image, job.Release, null, cancellationToken);

@@ -17,13 +17,13 @@ public sealed class JobQueue : IDisposable
     private readonly Lock _lock = new();
     private readonly PriorityQueue<QueuedJob, (int Priority, long Sequence)> _queue = new();
     private readonly SemaphoreSlim _available = new(0);
-    private readonly CiRunnerTelemetry? _telemetry;
+    private readonly CiRunnerTelemetry _telemetry;
     private long _sequence;
 
     // Put-back jobs go before every job queued normally (whose sequence starts at 0).
     private long _frontSequence;
 
-    public JobQueue(CiRunnerTelemetry? telemetry = null)
+    public JobQueue(CiRunnerTelemetry telemetry)
     {
         _telemetry = telemetry;
     }
@@ -47,7 +47,7 @@ public sealed class JobQueue : IDisposable
             _queue.Enqueue(job, (-(int)job.Priority, _sequence++));
         }
 
-        _telemetry?.JobQueued();
+        _telemetry.JobQueued();
         _available.Release();
     }
 
@@ -62,7 +62,7 @@ public sealed class JobQueue : IDisposable
             _queue.Enqueue(job, (-(int)job.Priority, --_frontSequence));
         }
 
-        _telemetry?.JobQueued();
+        _telemetry.JobQueued();
         _available.Release();
     }
 
@@ -98,7 +98,7 @@ public sealed class JobQueue : IDisposable
                 // A removal may have taken the job this signal was for; then wait for the next one.
                 if (_queue.TryDequeue(out QueuedJob? job, out _))
                 {
-                    _telemetry?.JobDequeued();
+                    _telemetry.JobDequeued();
                     return job;
                 }
             }
@@ -129,7 +129,7 @@ public sealed class JobQueue : IDisposable
                 _queue.Enqueue(job, key);
             }
 
-            _telemetry?.JobDequeued(removed.Count);
+            _telemetry.JobDequeued(removed.Count);
             return removed;
         }
     }

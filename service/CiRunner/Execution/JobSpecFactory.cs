@@ -30,12 +30,12 @@ public sealed class JobSpecFactory
 
     private readonly CiRunnerSettings _settings;
     private readonly ModuleSetResolver _resolver;
-    private readonly ScenarioCatalog? _scenarios;
+    private readonly ScenarioCatalog _scenarios;
 
     /// <param name="settings">Releases, modules, Docker limits and paths.</param>
     /// <param name="resolver">Resolves module sets to exact commits.</param>
-    /// <param name="scenarios">The service's live scenarios (reloaded as files change); without it, <see cref="CiRunnerSettings.Scenarios"/>.</param>
-    public JobSpecFactory(CiRunnerSettings settings, ModuleSetResolver resolver, ScenarioCatalog? scenarios = null)
+    /// <param name="scenarios">The live scenarios (reloaded as files change).</param>
+    public JobSpecFactory(CiRunnerSettings settings, ModuleSetResolver resolver, ScenarioCatalog scenarios)
     {
         _settings = settings;
         _resolver = resolver;
@@ -56,7 +56,7 @@ public sealed class JobSpecFactory
         ArgumentNullException.ThrowIfNull(job);
         Release release = _settings.FindRelease(job.Release)
             ?? throw new ModuleSetException($"Release '{job.Release}' is no longer configured (Releases); the job cannot run.");
-        Scenario scenario = (_scenarios is null ? _settings.FindScenario(job.Scenario) : _scenarios.Find(job.Scenario))
+        Scenario scenario = _scenarios.Find(job.Scenario)
             ?? throw new ModuleSetException($"Scenario '{job.Scenario}' is no longer in {_settings.Service.ScenariosDirectory}; the job cannot run.");
         TrackedModule? moduleUnderTest = _settings.FindModule(run.Module);
         string manifest = Path.GetFileName(scenario.ManifestPath);

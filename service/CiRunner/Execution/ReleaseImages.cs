@@ -45,7 +45,7 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
     private readonly BaseImageBuilder _baseImageBuilder;
     private readonly Func<string, BaseImageRecipe> _baseRecipes;
     private readonly IReadOnlyDictionary<string, string> _buildArgs;
-    private readonly PackageSnapshotBuilder? _snapshots;
+    private readonly PackageSnapshotBuilder _snapshots;
     private readonly SemaphoreSlim _buildLock = new(1, 1);
 
     /// <param name="releases">Configured releases.</param>
@@ -54,7 +54,7 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
     /// <param name="baseImageBuilder">Builds the base images.</param>
     /// <param name="baseRecipes">The base image of a Debian suite (<see cref="BaseImageRecipe.ForSuite"/>); each release recipe starts FROM its suite's.</param>
     /// <param name="buildArgs">Extra build arguments for every release recipe (a package repository, for example).</param>
-    /// <param name="snapshots">Builds package snapshots for releases with <c>PackageSnapshot</c>; null builds none.</param>
+    /// <param name="snapshots">Builds package snapshots for releases with <c>PackageSnapshot</c>.</param>
     public ReleaseImages(
         IReadOnlyList<ReleaseOptions> releases,
         string recipesRoot,
@@ -62,7 +62,7 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
         BaseImageBuilder baseImageBuilder,
         Func<string, BaseImageRecipe> baseRecipes,
         IReadOnlyDictionary<string, string> buildArgs,
-        PackageSnapshotBuilder? snapshots = null)
+        PackageSnapshotBuilder snapshots)
     {
         _releases = releases;
         _recipesRoot = recipesRoot;
@@ -123,7 +123,7 @@ public sealed class ReleaseImages : IImageProvisioner, IDisposable
             foreach (ReleaseOptions each in selected)
             {
                 ImageBuildOutcome image = await BuildReleaseAsync(each, force, bases, images, output, cancellationToken);
-                if (image.Succeeded && each.PackageSnapshot && _snapshots is not null)
+                if (image.Succeeded && each.PackageSnapshot)
                 {
                     snapshots.Add(await _snapshots.EnsureAsync(each.Name, each.Image, force, output, cancellationToken));
                 }

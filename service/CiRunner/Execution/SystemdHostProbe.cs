@@ -41,7 +41,7 @@ public sealed class SystemdHostProbe
     /// <param name="docker">The engine jobs run on.</param>
     /// <param name="timeProvider">Clock for the bound.</param>
     /// <param name="instanceId">The service instance, so that its reaper removes a probe container a crash left; null for none.</param>
-    public SystemdHostProbe(IDockerClient docker, TimeProvider timeProvider, string? instanceId = null)
+    public SystemdHostProbe(IDockerClient docker, TimeProvider timeProvider, string? instanceId)
     {
         _docker = docker;
         _timeProvider = timeProvider;

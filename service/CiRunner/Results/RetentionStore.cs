@@ -18,10 +18,10 @@ public sealed class RetentionStore
     private readonly ResultsDatabase _database;
     private readonly TimeProvider _timeProvider;
 
-    public RetentionStore(ResultsDatabase database, TimeProvider? timeProvider = null)
+    public RetentionStore(ResultsDatabase database, TimeProvider timeProvider)
     {
         _database = database;
-        _timeProvider = timeProvider ?? TimeProvider.System;
+        _timeProvider = timeProvider;
     }
 
     /// <summary>Prunes jobs that finished before <paramref name="cutoff"/>, in one transaction.</summary>

@@ -32,8 +32,8 @@ public sealed partial class ModulePoller
     private readonly ILogger<ModulePoller> _logger;
     private readonly ResiliencePipeline _fetchRetry;
     private readonly TimeProvider _timeProvider;
-    private readonly CiRunnerTelemetry? _telemetry;
-    private readonly IPatchSetLookup? _patchSets;
+    private readonly CiRunnerTelemetry _telemetry;
+    private readonly IReadOnlyList<IPatchSetLookup> _patchSets;
 
     public ModulePoller(
         ModuleMirrors mirrors,
@@ -42,10 +42,11 @@ public sealed partial class ModulePoller
         RunLauncher launcher,
         TimeProvider timeProvider,
         ILogger<ModulePoller> logger,
-        CiRunnerTelemetry? telemetry = null,
-        IPatchSetLookup? patchSets = null)
+        CiRunnerTelemetry telemetry,
+        IEnumerable<IPatchSetLookup> patchSets)
     {
-        _patchSets = patchSets;
+        // Registered only with a Gerrit section: none means every patch set's branch is inferred from history.
+        _patchSets = [.. patchSets];
         _timeProvider = timeProvider;
         _telemetry = telemetry;
         _mirrors = mirrors;
@@ -86,7 +87,7 @@ public sealed partial class ModulePoller
         using System.Diagnostics.Activity? activity = CiRunnerTelemetry.ActivitySource.StartActivity("poll");
         activity?.SetTag("cirunner.module", module.Name);
         ModulePollOutcome outcome = await PollOnceAsync(module, cancellationToken);
-        _telemetry?.PollFinished(module.Name, _timeProvider.GetElapsedTime(started), outcome.Succeeded, outcome.Changes.Count(c => c.Triggers));
+        _telemetry.PollFinished(module.Name, _timeProvider.GetElapsedTime(started), outcome.Succeeded, outcome.Changes.Count(c => c.Triggers));
         if (!outcome.Succeeded)
         {
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, outcome.Error);
@@ -190,13 +191,16 @@ public sealed partial class ModulePoller
     /// <summary>The patch set's target branch: the review server's answer when it has one, else the guess from history.</summary>
     private async Task<string> TargetBranchAsync(TrackedModule module, HeadChange change, MirrorRefs refs, CancellationToken cancellationToken)
     {
-        if (_patchSets is not null && await _patchSets.FindAsync(module, change.Ref, change.CommitSha, cancellationToken) is { } known)
+        foreach (IPatchSetLookup lookup in _patchSets)
         {
-            return known.Branch;
+            if (await lookup.FindAsync(module, change.Ref, change.CommitSha, cancellationToken) is { } known)
+            {
+                return known.Branch;
+            }
         }
 
         string inferred = await _mirrors.TargetBranchOfPatchSetAsync(module, change.CommitSha, refs, cancellationToken);
-        if (_patchSets is not null)
+        if (_patchSets.Count > 0)
         {
             LogTargetBranchInferred(module.Name, change.Ref, inferred);
         }

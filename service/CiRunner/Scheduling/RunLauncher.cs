@@ -14,9 +14,9 @@ public sealed partial class RunLauncher
     private readonly JobStore _jobs;
     private readonly JobQueue _queue;
     private readonly ILogger<RunLauncher> _logger;
-    private readonly CiRunnerTelemetry? _telemetry;
+    private readonly CiRunnerTelemetry _telemetry;
 
-    private readonly ScenarioCatalog? _scenarios;
+    private readonly ScenarioCatalog _scenarios;
 
     /// <param name="settings">Modules, releases and matrix rules.</param>
     /// <param name="runs">Where runs are stored.</param>
@@ -24,8 +24,8 @@ public sealed partial class RunLauncher
     /// <param name="queue">Where new jobs are queued.</param>
     /// <param name="logger">Run creation is logged here.</param>
     /// <param name="telemetry">Counts created runs.</param>
-    /// <param name="scenarios">The service's live scenarios, re-checked before each run; without it, <see cref="CiRunnerSettings.Scenarios"/>.</param>
-    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobStore jobs, JobQueue queue, ILogger<RunLauncher> logger, CiRunnerTelemetry? telemetry = null, ScenarioCatalog? scenarios = null)
+    /// <param name="scenarios">The service's live scenarios, re-checked before each run.</param>
+    public RunLauncher(CiRunnerSettings settings, RunStore runs, JobStore jobs, JobQueue queue, ILogger<RunLauncher> logger, CiRunnerTelemetry telemetry, ScenarioCatalog scenarios)
     {
         _scenarios = scenarios;
         _telemetry = telemetry;
@@ -49,7 +49,7 @@ public sealed partial class RunLauncher
 
         JobPriority priority = JobPriorities.For(trigger.Cause);
         // A missed file event costs nothing: the directory is compared with what was loaded before every run.
-        IReadOnlyList<Scenario> scenarios = _scenarios?.Refresh().Scenarios ?? _settings.Scenarios;
+        IReadOnlyList<Scenario> scenarios = _scenarios.Refresh().Scenarios;
         IReadOnlyList<Cell> cells = CellExpansion.Expand(module, trigger.Branch, _settings.Releases, scenarios, _settings.Matrix);
         List<NewJob> jobs = cells
             .Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)priority))
@@ -65,7 +65,7 @@ public sealed partial class RunLauncher
             _queue.Enqueue(new QueuedJob(run.Run.Id, job.Id, priority));
         }
 
-        _telemetry?.RunCreated(trigger.Module, trigger.Cause.ToString().ToLowerInvariant());
+        _telemetry.RunCreated(trigger.Module, trigger.Cause.ToString().ToLowerInvariant());
         root?.SetTag("cirunner.run.id", run.Run.Id);
         root?.SetTag("cirunner.commit", trigger.CommitSha);
         root?.SetTag("cirunner.jobs", run.Jobs.Count);

@@ -24,7 +24,6 @@ public static class SchedulingServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(settings);
 
-        services.AddSingleton<ScenarioCatalog>();
         services.AddHostedService<ScenarioWatcher>();
         services.AddSingleton(sp => new ModuleMirrors(settings.DataPaths));
         services.AddSingleton<ModulePoller>();

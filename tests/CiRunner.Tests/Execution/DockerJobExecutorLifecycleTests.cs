@@ -155,7 +155,7 @@ public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
     {
         // Given an engine endpoint nobody listens on
         using IDockerClient nowhere = new DockerClientBuilder().WithEndpoint(new Uri($"unix://{Folder.Combine("no-engine.sock")}")).Build();
-        var executor = new DockerJobExecutor(nowhere, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(Output));
+        var executor = TestExecutors.Create(nowhere, new TestOutputLogger<DockerJobExecutor>(Output));
         JobSpec job = CommandJob(TestJobs.Command("never", "true"));
 
         // When a job runs there
@@ -171,7 +171,7 @@ public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
     {
         // Given a first process whose job is running in its container...
         DockerClient firstClient = new DockerClientBuilder().WithEndpoint(new Uri(Engine.Endpoint)).Build();
-        var first = new DockerJobExecutor(firstClient, TimeProvider.System, NullLogger<DockerJobExecutor>.Instance);
+        var first = TestExecutors.Create(firstClient, NullLogger<DockerJobExecutor>.Instance);
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         JobSpec job = CommandJob(TestJobs.Command("long", "sleep", "300"));
         Task<JobOutcome> abandoned = first.ExecuteAsync(job, new RecordingProgress { OnStepStarted = _ => running.TrySetResult() }, CancellationToken.None);

@@ -70,7 +70,7 @@ public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
         // Given a configured release whose image does not exist yet, with a recipe
         _folder.Write("images/testrelease/Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo testrelease > /etc/release-name\n");
         using ReleaseImages images = CreateReleaseImages(new ReleaseOptions { Name = "testrelease", Image = _tag });
-        var executor = new DockerJobExecutor(_engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output), images);
+        var executor = TestExecutors.Create(_engine.Docker, new TestOutputLogger<DockerJobExecutor>(_output), images);
         string instance = DockerEngineFixture.NewInstanceId();
         JobSpec job = TestJobs.Job(instance, _tag, _folder, release: "testrelease", phases:
             TestJobs.Phase("main", null, [], [], TestJobs.Command("release", "grep", "-qx", "testrelease", "/etc/release-name")));
@@ -90,7 +90,7 @@ public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
         // Given a configured release whose image is missing and whose recipe fails
         _folder.Write("images/broken/Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo no-such-package >&2 && false\n");
         using ReleaseImages images = CreateReleaseImages(new ReleaseOptions { Name = "broken", Image = _tag });
-        var executor = new DockerJobExecutor(_engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(_output), images);
+        var executor = TestExecutors.Create(_engine.Docker, new TestOutputLogger<DockerJobExecutor>(_output), images);
         string instance = DockerEngineFixture.NewInstanceId();
         JobSpec job = TestJobs.Job(instance, _tag, _folder, release: "broken", phases: TestJobs.Phase("main", null, [], [], TestJobs.Command("never", "true")));
 
@@ -127,7 +127,12 @@ public sealed class ImageBuilderTests : IAsyncLifetime, IDisposable
         CreateBuilder(),
         new BaseImageBuilder(_engine.Docker, TimeProvider.System, NullLogger<BaseImageBuilder>.Instance),
         BaseImageRecipe.ForSuite,
-        new Dictionary<string, string>());
+        new Dictionary<string, string>(),
+        new PackageSnapshotBuilder(
+            _engine.Docker,
+            new DockerPackageSnapshots(_engine.Docker, TimeProvider.System, NullLogger<DockerPackageSnapshots>.Instance),
+            TimeProvider.System,
+            NullLogger<PackageSnapshotBuilder>.Instance));
 
     private ImageBuilder CreateBuilder() => new(_engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(_output));
 }

@@ -1,4 +1,5 @@
 using CiRunner.Execution;
+using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.Execution;
 
@@ -7,7 +8,7 @@ public sealed class JobQueueTests
     [Fact]
     public async Task DequeueAsync_MixedPriorities_ManualThenPatchSetThenCommitThenNightly()
     {
-        using var queue = new JobQueue();
+        using var queue = new JobQueue(TestTelemetry.Private());
         queue.Enqueue(new QueuedJob(1, 1, JobPriority.Nightly));
         queue.Enqueue(new QueuedJob(2, 2, JobPriority.BranchCommit));
         queue.Enqueue(new QueuedJob(3, 3, JobPriority.Manual));
@@ -25,7 +26,7 @@ public sealed class JobQueueTests
     [Fact]
     public async Task DequeueAsync_SamePriority_FirstInFirstOut()
     {
-        using var queue = new JobQueue();
+        using var queue = new JobQueue(TestTelemetry.Private());
         for (long id = 1; id <= 50; id++)
         {
             queue.Enqueue(new QueuedJob(1, id, JobPriority.BranchCommit));
@@ -40,7 +41,7 @@ public sealed class JobQueueTests
     [Fact]
     public async Task DequeueAsync_EmptyQueue_WaitsForTheNextEnqueue()
     {
-        using var queue = new JobQueue();
+        using var queue = new JobQueue(TestTelemetry.Private());
         Task<QueuedJob> waiting = queue.DequeueAsync(CancellationToken.None);
         Assert.False(waiting.IsCompleted);
 
@@ -53,7 +54,7 @@ public sealed class JobQueueTests
     [Fact]
     public async Task DequeueAsync_Cancelled_Throws()
     {
-        using var queue = new JobQueue();
+        using var queue = new JobQueue(TestTelemetry.Private());
         using var cancellation = new CancellationTokenSource();
         Task<QueuedJob> waiting = queue.DequeueAsync(cancellation.Token);
 
@@ -65,7 +66,7 @@ public sealed class JobQueueTests
     [Fact]
     public async Task RemoveWhere_RemovesMatchingJobs_OthersKeepTheirOrder()
     {
-        using var queue = new JobQueue();
+        using var queue = new JobQueue(TestTelemetry.Private());
         queue.Enqueue(new QueuedJob(1, 1, JobPriority.BranchCommit));
         queue.Enqueue(new QueuedJob(2, 2, JobPriority.BranchCommit));
         queue.Enqueue(new QueuedJob(1, 3, JobPriority.BranchCommit));
@@ -82,7 +83,7 @@ public sealed class JobQueueTests
     [Fact]
     public void Snapshot_ListsJobsInDequeueOrder()
     {
-        using var queue = new JobQueue();
+        using var queue = new JobQueue(TestTelemetry.Private());
         queue.Enqueue(new QueuedJob(1, 1, JobPriority.Nightly));
         queue.Enqueue(new QueuedJob(1, 2, JobPriority.Manual));
         queue.Enqueue(new QueuedJob(1, 3, JobPriority.Nightly));

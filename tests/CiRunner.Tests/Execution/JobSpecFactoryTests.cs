@@ -3,6 +3,7 @@ using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
+using Microsoft.Extensions.Logging.Abstractions;
 using LibGit2Sharp;
 
 namespace CiRunner.Tests.Execution;
@@ -53,7 +54,10 @@ public sealed class JobSpecFactoryTests : IDisposable
         };
         ConfigurationLoadResult loaded = ConfigurationLoader.Load(_folder.Write("appsettings.json", config.ToJsonString()));
         Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
-        _factory = new JobSpecFactory(loaded.Settings, new ModuleSetResolver(loaded.Settings.DataPaths));
+        _factory = new JobSpecFactory(
+            loaded.Settings,
+            new ModuleSetResolver(loaded.Settings.DataPaths),
+            new ScenarioCatalog(loaded.Settings, TimeProvider.System, NullLogger<ScenarioCatalog>.Instance));
     }
 
     public void Dispose() => _folder.Dispose();

@@ -117,6 +117,11 @@ public sealed class ReleaseImagesTests : IDisposable
             new ImageBuilder(client, TimeProvider.System, NullLogger<ImageBuilder>.Instance),
             new BaseImageBuilder(client, TimeProvider.System, NullLogger<BaseImageBuilder>.Instance),
             baseRecipes ?? BaseImageRecipe.ForSuite,
-            new Dictionary<string, string>(StringComparer.Ordinal));
+            new Dictionary<string, string>(StringComparer.Ordinal),
+            new PackageSnapshotBuilder(
+                client,
+                new DockerPackageSnapshots(client, TimeProvider.System, NullLogger<DockerPackageSnapshots>.Instance),
+                TimeProvider.System,
+                NullLogger<PackageSnapshotBuilder>.Instance));
     }
 }

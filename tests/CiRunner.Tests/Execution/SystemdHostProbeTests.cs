@@ -62,7 +62,7 @@ public sealed class SystemdHostProbeTests : ExecutorTestBase
     {
         // Given the start-up check found that this engine cannot boot systemd
         var failed = new KnownStatus(new SystemdProbeResult(false, "cirunner/base:bookworm", "it did not come up within 120 s; systemd: offline"));
-        var executor = new DockerJobExecutor(Engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(Output), systemd: failed);
+        var executor = TestExecutors.Create(Engine.Docker, new TestOutputLogger<DockerJobExecutor>(Output), systemd: failed);
         JobSpec job = TestJobs.Job(Instance, Engine.PuppetImage, Folder, phases: TestJobs.Phase("deploy", null, [], [], TestJobs.Command("after boot", "true")))
             with { Init = InitSystem.Systemd };
 

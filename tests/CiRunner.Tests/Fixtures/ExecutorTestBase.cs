@@ -38,7 +38,7 @@ public abstract class ExecutorTestBase : IDisposable
     }
 
     protected DockerJobExecutor CreateExecutor(IImageProvisioner? images = null) =>
-        new(Engine.Docker, TimeProvider.System, new TestOutputLogger<DockerJobExecutor>(Output), images);
+        TestExecutors.Create(Engine.Docker, new TestOutputLogger<DockerJobExecutor>(Output), images);
 
     /// <summary>The job's log, also written to the test output.</summary>
     protected async Task<string> ReadLogAsync(JobSpec job)

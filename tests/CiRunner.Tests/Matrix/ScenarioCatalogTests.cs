@@ -120,9 +120,9 @@ public sealed class ScenarioCatalogTests : IDisposable
     [Fact]
     public async Task RunLauncher_FileChangedWithoutAnyWatcher_NextRunUsesTheNewScenarios()
     {
-        using var queue = new JobQueue();
+        using var queue = new JobQueue(TestTelemetry.Private());
         ResultsStore store = ResultsStore.Open(_settings.DataPaths.DatabaseFile);
-        var launcher = new RunLauncher(_settings, store.Runs, store.Jobs, queue, new TestOutputLogger<RunLauncher>(_output), telemetry: null, scenarios: _catalog);
+        var launcher = new RunLauncher(_settings, store.Runs, store.Jobs, queue, new TestOutputLogger<RunLauncher>(_output), TestTelemetry.Private(), _catalog);
         _folder.Write("scenarios/extra.yaml", "name: extra\nmanifest: basic.pp\nmodules: [keystone]\nreleases: [2024.2]\n");
 
         RunDetail run = await launcher.StartAsync(new RunTrigger(RunCause.Manual, "keystone", "master", new string('a', 40)), CancellationToken.None);

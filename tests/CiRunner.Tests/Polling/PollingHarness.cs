@@ -3,6 +3,7 @@ using CiRunner.Execution;
 using CiRunner.Polling;
 using CiRunner.Results;
 using CiRunner.Scheduling;
+using CiRunner.Telemetry;
 using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.Polling;
@@ -58,10 +59,12 @@ internal sealed class PollingHarness : IDisposable
         Queue?.Dispose();
         Mirrors?.Dispose();
         Store = ResultsStore.Open(Settings.DataPaths.DatabaseFile);
-        Queue = new JobQueue();
+        CiRunnerTelemetry telemetry = TestTelemetry.Private();
+        Queue = new JobQueue(telemetry);
         Mirrors = new ModuleMirrors(Settings.DataPaths);
-        Launcher = new RunLauncher(Settings, Store.Runs, Store.Jobs, Queue, new TestOutputLogger<RunLauncher>(_output));
-        Poller = new ModulePoller(Mirrors, Store.PollState, Store.PollStatus, Launcher, TimeProvider.System, new TestOutputLogger<ModulePoller>(_output));
+        var scenarios = new ScenarioCatalog(Settings, TimeProvider.System, new TestOutputLogger<ScenarioCatalog>(_output));
+        Launcher = new RunLauncher(Settings, Store.Runs, Store.Jobs, Queue, new TestOutputLogger<RunLauncher>(_output), telemetry, scenarios);
+        Poller = new ModulePoller(Mirrors, Store.PollState, Store.PollStatus, Launcher, TimeProvider.System, new TestOutputLogger<ModulePoller>(_output), telemetry, patchSets: []);
     }
 
     public Task<ModulePollOutcome> PollAsync() => Poller.PollAsync(Keystone, CancellationToken.None);

@@ -110,6 +110,6 @@ public sealed class GerritPatchSetLookupTests : IAsyncLifetime, IDisposable
         _harness.Launcher,
         TimeProvider.System,
         _loggers.CreateLogger<ModulePoller>(),
-        telemetry: null,
-        patchSets: new GerritPatchSetLookup(_harness.Settings, _client, _loggers.CreateLogger<GerritPatchSetLookup>()));
+        TestTelemetry.Private(),
+        patchSets: [new GerritPatchSetLookup(_harness.Settings, _client, _loggers.CreateLogger<GerritPatchSetLookup>())]);
 }

@@ -176,8 +176,7 @@ internal static class ImagesCommand
     {
         foreach (ImageBuildOutcome result in results)
         {
-            string status = result.Status == ImageBuildStatus.UpToDate ? "up to date" : result.Status.ToString().ToLowerInvariant();
-            await console.Output.WriteLineAsync($"{result.Tag}: {status} in {result.Duration.TotalSeconds:F1} s (recipe {result.RecipeHash[..Math.Min(12, result.RecipeHash.Length)]}, image {result.ImageId ?? "none"})");
+            await console.Output.WriteLineAsync($"{result.Tag}: {result.StatusText} in {result.Duration.TotalSeconds:F1} s (recipe {result.RecipeHash[..Math.Min(12, result.RecipeHash.Length)]}, image {result.ImageId ?? "none"})");
             if (!result.Succeeded)
             {
                 await console.Error.WriteLineAsync($"{result.Tag}: {result.Error}");

@@ -68,7 +68,7 @@ internal static class MatrixCommand
                 foreach (Cell cell in cells)
                 {
                     string release = cell.FromRelease is null ? cell.Release : $"{cell.FromRelease} -> {cell.Release}";
-                    table.AddRow(cell.Kind.ToString().ToLowerInvariant(), release, cell.Scenario, cell.Key);
+                    table.AddRow(cell.Kind.ToWire(), release, cell.Scenario, cell.Key);
                 }
 
                 await table.WriteAsync(output, "  ", cancellationToken);

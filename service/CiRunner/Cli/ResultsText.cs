@@ -3,7 +3,7 @@ using CiRunner.Results;
 
 namespace CiRunner.Cli;
 
-/// <summary>How the results verbs spell values: the database's lower-case words, UTC times, short durations.</summary>
+/// <summary>How the results verbs spell values: enums by their wire names, UTC times, short durations.</summary>
 internal static class ResultsText
 {
     public const string None = "-";
@@ -47,17 +47,13 @@ internal static class ResultsText
         return hex.Length > 12 ? hex[..12] : hex;
     }
 
-    public static string Word<TEnum>(TEnum value)
-        where TEnum : struct, Enum =>
-        DbValue.Text(value);
-
     /// <summary>A run's result, or where it is while it has none.</summary>
     public static string Status(RunRecord run) =>
-        run.Result is { } result ? Word(result) : run.StartedAt is null ? "queued" : "running";
+        run.Result is { } result ? result.ToWire() : run.StartedAt is null ? JobState.Queued.ToWire() : JobState.Running.ToWire();
 
     /// <summary>A job's result, or its state while it has none.</summary>
     public static string Status(JobRecord job) =>
-        job.Result is { } result ? Word(result) : Word(job.State);
+        job.Result is { } result ? result.ToWire() : job.State.ToWire();
 
     public static string OrNone(string? text) => string.IsNullOrEmpty(text) ? None : text;
 

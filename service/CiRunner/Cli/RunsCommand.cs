@@ -55,7 +55,7 @@ internal static class RunsCommand
             RunRecord run = summary.Run;
             table.AddRow(
                 ResultsText.Number(run.Id),
-                ResultsText.Word(run.Cause),
+                run.Cause.ToWire(),
                 run.Module,
                 run.Branch,
                 ResultsText.ShortSha(run.CommitSha),

@@ -40,7 +40,7 @@ internal static class ShowCommand
         int passed = latest.Count(j => j.Result == JobResult.Success);
         int retried = detail.Jobs.Count - latest.Count;
         HashSet<long> retriedIds = [.. detail.Jobs.Where(j => j.RetryOf is not null).Select(j => j.RetryOf!.Value)];
-        await WriteLineAsync(output, $"Run {run.Id}: {ResultsText.Word(run.Cause)} of {run.Module} {run.Branch} at {run.CommitSha}", cancellationToken);
+        await WriteLineAsync(output, $"Run {run.Id}: {run.Cause.ToWire()} of {run.Module} {run.Branch} at {run.CommitSha}", cancellationToken);
         if (run.ChangeRef is not null)
         {
             await WriteLineAsync(output, $"  Change:     {run.ChangeRef} (patch set {ResultsText.OrNone(run.PatchSet)})", cancellationToken);
@@ -96,7 +96,7 @@ internal static class ShowCommand
         string upgrade = job.FromRelease is null ? job.Release : $"{job.FromRelease} -> {job.Release}";
         await WriteLineAsync(output, "", cancellationToken);
         string retryOf = job.RetryOf is { } earlier ? $", retry of job {earlier}" : "";
-        await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({ResultsText.Word(job.Kind)} {upgrade}, {job.Scenario}, attempt {job.Attempt}{retryOf})", cancellationToken);
+        await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({job.Kind.ToWire()} {upgrade}, {job.Scenario}, attempt {job.Attempt}{retryOf})", cancellationToken);
         string duration = job.Duration is null ? "" : $" after {ResultsText.Duration(job.Duration)}";
         await WriteLineAsync(output, $"  Result:     {ResultsText.Status(job)}{duration}", cancellationToken);
         await WriteLineAsync(output, $"  Queued:     {Utc(job.QueuedAt)}, started {Utc(job.StartedAt)}, finished {Utc(job.FinishedAt)}", cancellationToken);
@@ -138,10 +138,10 @@ internal static class ShowCommand
                     ResultsText.Number(step.Ordinal),
                     step.Phase,
                     step.Name,
-                    ResultsText.Word(step.Kind),
+                    step.Kind.ToWire(),
                     ResultsText.OrNone(step.ExitCode),
                     ResultsText.Duration(step.Duration),
-                    ResultsText.Word(step.Result));
+                    step.Result.ToWire());
             }
 
             await steps.WriteAsync(output, indent: "    ", cancellationToken);
@@ -216,7 +216,7 @@ internal static class ShowCommand
             };
             table.AddRow(
                 report.Reporter,
-                report.State.ToString().ToLowerInvariant(),
+                report.State.ToWire(),
                 ResultsText.Number(report.Attempts),
                 report.State == ReportState.Pending ? Utc(report.NextAttemptAt) : ResultsText.None,
                 detail.ReplaceLineEndings(" "));

@@ -47,8 +47,8 @@ public static partial class ConfigurationLoader
                 continue;
             }
 
-            string? kindText = reader.String($"{at}:Kind", null, k => k is "deploy" or "upgrade" or "rollback", "deploy, upgrade or rollback");
-            JobKind? kind = kindText is null ? null : Enum.Parse<JobKind>(kindText, ignoreCase: true);
+            string? kindText = reader.String($"{at}:Kind", null, k => WireNames.TryParseWire(k, out JobKind _), "deploy, upgrade or rollback");
+            JobKind? kind = WireNames.TryParseWire(kindText, out JobKind parsed) ? parsed : null;
             string? release = reader.String($"{at}:Release", null, n => NameOrPattern(n, releases.Select(r => r.Name), isInclude),
                 $"a configured release{wildcard}: {releaseNames}", required: isInclude);
             string? fromRelease = reader.String($"{at}:FromRelease", null, n => NameOrPattern(n, releases.Select(r => r.Name), isInclude),

@@ -77,7 +77,7 @@ public static class ConfigurationReport
             s.Name,
             "releases: " + (s.Releases.Count == 0 ? "all" : string.Join(", ", s.Releases)),
             s.Upgrade ? "upgrade" : "no upgrade",
-            "steps: " + string.Join(", ", s.Steps.Select(step => step.Kind.ToString().ToLowerInvariant()))
+            "steps: " + string.Join(", ", s.Steps.Select(step => step.Kind.ToWire()))
                 + (s.Seed.Count > 0 ? Invariant($"; seed {s.Seed.Count}") : "")
                 + (s.Verify.Count > 0 ? Invariant($"; verify {s.Verify.Count}") : "")
                 + (s.Network is { } network ? $"; network {network}" : ""),

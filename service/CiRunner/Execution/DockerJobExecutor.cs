@@ -247,7 +247,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             try
             {
                 string removal = run.ContainerId is null ? "" : run.Container.Ended ? $"; container {Short(run.ContainerId)} removed" : $"; container {Short(run.ContainerId)} NOT removed (the reaper removes it at the next start)";
-                await run.Log.EventAsync($"job finished: {summary}\n{Lower(result)} in {outcome.Duration.TotalSeconds:F2} s{removal}", timeout.Token);
+                await run.Log.EventAsync($"job finished: {summary}\n{result.ToWire()} in {outcome.Duration.TotalSeconds:F2} s{removal}", timeout.Token);
             }
             catch (Exception ex) when (ex is IOException or OperationCanceledException)
             {

@@ -29,6 +29,15 @@ public sealed record ImageBuildOutcome(
     TimeSpan Duration)
 {
     public bool Succeeded => Status != ImageBuildStatus.Failed;
+
+    /// <summary>The status in a sentence (<c>up to date</c>, <c>built</c>, <c>failed</c>), for the job log and <c>cirunner images</c>; never stored or sent.</summary>
+    public string StatusText => Status switch
+    {
+        ImageBuildStatus.UpToDate => "up to date",
+        ImageBuildStatus.Built => "built",
+        ImageBuildStatus.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(Status), Status, "Unknown image build status."),
+    };
 }
 
 /// <summary>Keeps the last lines of a build's output and forwards each line; calls back on the caller's thread, in order.</summary>

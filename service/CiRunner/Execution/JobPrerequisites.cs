@@ -1,5 +1,4 @@
 using Docker.DotNet;
-using static CiRunner.Execution.JobSummaries;
 
 namespace CiRunner.Execution;
 
@@ -72,7 +71,7 @@ internal sealed partial class JobPrerequisites
             throw new JobErrorException(hint + " (no recipe for it is known)");
         }
 
-        await run.Log!.EventAsync(string.Join('\n', built.OutputTail.Prepend($"image build {Lower(built.Status)} in {built.Duration.TotalSeconds:F1} s; last output:")), cancellationToken);
+        await run.Log!.EventAsync(string.Join('\n', built.OutputTail.Prepend($"image build {built.StatusText} in {built.Duration.TotalSeconds:F1} s; last output:")), cancellationToken);
         if (!built.Succeeded || built.ImageId is null)
         {
             throw new JobErrorException(

@@ -132,10 +132,10 @@ public sealed partial class JobRunner
                 PackageSnapshot = outcome.PackageSnapshot,
             };
             await _completions.FinishAsync(job.Id, end, labels, outcome.Duration, stoppingToken);
-            activity?.SetTag("cirunner.job.result", CiRunnerTelemetry.ResultName(outcome.Result));
+            activity?.SetTag("cirunner.job.result", outcome.Result.ToWire());
             if (outcome.Result != JobResult.Success)
             {
-                activity?.SetStatus(ActivityStatusCode.Error, outcome.Result.ToString());
+                activity?.SetStatus(ActivityStatusCode.Error, outcome.Result.ToWire());
             }
 
             LogJobFinished(job.Id, run.Id, job.CellKey, outcome.Result, outcome.Duration.TotalSeconds);

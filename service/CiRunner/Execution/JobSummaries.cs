@@ -19,8 +19,8 @@ internal static class JobSummaries
     {
         ArgumentNullException.ThrowIfNull(step);
         ArgumentNullException.ThrowIfNull(tail);
-        string where = $"step '{step.Name}' ({step.Kind.ToString().ToLowerInvariant()}, phase {step.Phase})";
-        string text = $"{Lower(step.Result)}: {where}: {step.Message}";
+        string where = $"step '{step.Name}' ({step.Kind.ToWire()}, phase {step.Phase})";
+        string text = $"{step.Result.ToWire()}: {where}: {step.Message}";
         if (step.Result == JobResult.Failure)
         {
             // Puppet's own error lines say more than any exit code.
@@ -64,9 +64,6 @@ internal static class JobSummaries
     public static string Short(string id) => id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..19] : id[..Math.Min(12, id.Length)];
 
     public static string Seconds(TimeSpan span) => $"{span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s";
-
-    public static string Lower<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
 
     /// <summary>A command as the log shows it: arguments with whitespace (or empty) in single quotes.</summary>
     public static string Quote(IReadOnlyList<string> command) =>

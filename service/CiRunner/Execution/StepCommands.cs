@@ -46,7 +46,7 @@ public static class StepCommands
             case StepKind.Idempotency:
                 if (string.IsNullOrEmpty(manifest))
                 {
-                    throw new ArgumentException($"Step '{step.Name}' is a puppet {step.Kind.ToString().ToLowerInvariant()} step but its phase has no manifest.", nameof(manifest));
+                    throw new ArgumentException($"Step '{step.Name}' is a puppet {step.Kind.ToWire()} step but its phase has no manifest.", nameof(manifest));
                 }
 
                 // --color=false: the log is a file, not a terminal; ANSI codes would only obscure it.

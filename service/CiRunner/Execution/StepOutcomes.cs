@@ -34,7 +34,7 @@ internal sealed partial class StepOutcomes
         string label = $"step {index + 1}/{run.TotalSteps} {phase.Name}/{step.Name}";
         run.Stage = $"running {label}";
         var started = new StepRun(phase, step, index, command, label, _timeProvider.GetUtcNow(), _timeProvider.GetTimestamp());
-        await run.Log!.EventAsync($"{label} ({Lower(step.Kind)}, timeout {Seconds(step.Timeout)}): {Quote(command)}", cancellationToken);
+        await run.Log!.EventAsync($"{label} ({step.Kind.ToWire()}, timeout {Seconds(step.Timeout)}): {Quote(command)}", cancellationToken);
         await progress.StepStartedAsync(run.Job, new StepStart(phase.Name, index, step.Name, step.Kind, command, started.StartedAt), cancellationToken);
         return started;
     }
@@ -84,7 +84,7 @@ internal sealed partial class StepOutcomes
 
         using var record = new CancellationTokenSource(_options.CleanupTimeout, _timeProvider);
         await run.Log!.EventAsync(
-            $"{step.Label}: {Lower(result)}, exit {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}, {duration.TotalSeconds:F2} s" +
+            $"{step.Label}: {result.ToWire()}, exit {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}, {duration.TotalSeconds:F2} s" +
             (message is null ? "" : $" - {message}"),
             record.Token);
         await progress.StepFinishedAsync(run.Job, outcome, changes, record.Token);

@@ -36,8 +36,7 @@ public sealed class TelemetryJobProgress : IJobProgress
         ArgumentNullException.ThrowIfNull(outcome);
         if (outcome.StartedAt is DateTimeOffset startedAt)
         {
-            string result = CiRunnerTelemetry.ResultName(outcome.Result);
-            _telemetry.StepFinished(_labels, outcome.Phase, outcome.Name, result, outcome.Duration);
+            _telemetry.StepFinished(_labels, outcome.Phase, outcome.Name, outcome.Result, outcome.Duration);
 
             // The step is over when the executor reports it, so its activity is written after the fact with its real times.
             using Activity? activity = CiRunnerTelemetry.ActivitySource.StartActivity(
@@ -46,7 +45,7 @@ public sealed class TelemetryJobProgress : IJobProgress
             {
                 activity.SetTag("cirunner.step.phase", outcome.Phase);
                 activity.SetTag("cirunner.step.index", outcome.Index);
-                activity.SetTag("cirunner.step.result", result);
+                activity.SetTag("cirunner.step.result", outcome.Result.ToWire());
                 activity.SetTag("cirunner.step.changes", changes?.Count ?? 0);
                 if (outcome.Result != JobResult.Success)
                 {

@@ -12,5 +12,5 @@ public sealed record Cell(JobKind Kind, string Release, string? FromRelease, str
     /// <summary>Stable key of the cell across runs: <c>zed/scenario001</c>, <c>2023.1-&gt;2024.1/scenario001:upgrade</c>.</summary>
     public string Key => Kind == JobKind.Deploy
         ? $"{Release}/{Scenario}"
-        : string.Create(CultureInfo.InvariantCulture, $"{FromRelease}->{Release}/{Scenario}:{Kind.ToString().ToLowerInvariant()}");
+        : string.Create(CultureInfo.InvariantCulture, $"{FromRelease}->{Release}/{Scenario}:{Kind.ToWire()}");
 }

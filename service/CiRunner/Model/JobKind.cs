@@ -1,6 +1,6 @@
 namespace CiRunner.Model;
 
-/// <summary>What a job's cell does. Stored in lower case.</summary>
+/// <summary>What a job's cell does. Spelled as <see cref="WireNames"/> says.</summary>
 public enum JobKind
 {
     /// <summary>Deploy one release with its module set.</summary>

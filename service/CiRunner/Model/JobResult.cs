@@ -1,6 +1,6 @@
 namespace CiRunner.Model;
 
-/// <summary>How a job (or step) ended. Stored in lower case.</summary>
+/// <summary>How a job (or step) ended. Spelled as <see cref="WireNames"/> says.</summary>
 public enum JobResult
 {
     Success,

@@ -1,6 +1,6 @@
 namespace CiRunner.Model;
 
-/// <summary>What triggered a run. Stored in lower case.</summary>
+/// <summary>What triggered a run. Spelled as <see cref="WireNames"/> says.</summary>
 public enum RunCause
 {
     Commit,

@@ -37,8 +37,8 @@ public static class JUnitReport
             Property("module", run.Run.Module),
             Property("branch", run.Run.Branch),
             Property("commit", run.Run.CommitSha),
-            Property("cause", run.Run.Cause.ToString().ToLowerInvariant()),
-            Property("result", Word(run.Result)),
+            Property("cause", run.Run.Cause.ToWire()),
+            Property("result", run.Result.ToWire()),
             Property("run_url", links.Run(run.Run.Id)));
         if (run.Run.ChangeRef is not null)
         {
@@ -85,19 +85,19 @@ public static class JUnitReport
             new XAttribute("classname", classname),
             new XAttribute("time", Seconds(cell.Job.Duration?.TotalSeconds ?? 0)));
 
-        string summary = LogTail.Clean(cell.Job.Summary ?? Word(cell.Result));
+        string summary = LogTail.Clean(cell.Job.Summary ?? cell.Result.ToWire());
         JobResult result = cell.Result;
         if (IsFailure(result) || IsError(result))
         {
             string body = $"{Evidence(cell, links)}\n\n{logTail}".TrimEnd();
             testCase.Add(new XElement(IsFailure(result) ? "failure" : "error",
-                new XAttribute("type", Word(result)),
+                new XAttribute("type", result.ToWire()),
                 new XAttribute("message", summary),
                 body));
         }
         else if (IsSkipped(result))
         {
-            testCase.Add(new XElement("skipped", new XAttribute("type", Word(result)), new XAttribute("message", summary)));
+            testCase.Add(new XElement("skipped", new XAttribute("type", result.ToWire()), new XAttribute("message", summary)));
         }
 
         testCase.Add(new XElement("system-out", $"Cell {cell.Job.CellKey}, attempt {cell.Job.Attempt}, job {cell.Job.Id}: {links.Job(cell.Job.Id)}"));
@@ -130,7 +130,7 @@ public static class JUnitReport
     private static string Evidence(ReportedCell cell, ReportLinks links)
     {
         string step = cell.FailedStep is { } failed
-            ? $"Failed step: '{failed.Name}' ({failed.Kind.ToString().ToLowerInvariant()}, phase {failed.Phase}){(failed.ExitCode is { } code ? $", exit code {code}" : "")}, {Word(failed.Result)}"
+            ? $"Failed step: '{failed.Name}' ({failed.Kind.ToWire()}, phase {failed.Phase}){(failed.ExitCode is { } code ? $", exit code {code}" : "")}, {failed.Result.ToWire()}"
             : "No step failed: the job ended before or between its steps.";
         return LogTail.Clean($"{step}\nLog: {links.JobLog(cell.Job.Id)}");
     }
@@ -143,7 +143,6 @@ public static class JUnitReport
 
     private static XElement Property(string name, string value) => new("property", new XAttribute("name", name), new XAttribute("value", value));
 
-    private static string Word(JobResult result) => result.ToString().ToLowerInvariant();
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -30,10 +30,10 @@ internal static class DbValue
     public static TimeSpan? Duration(long? milliseconds) =>
         milliseconds is { } value ? TimeSpan.FromMilliseconds(value) : null;
 
-    /// <summary>Enum members are stored as their lower-case names (<c>PatchSet</c> is <c>patchset</c>).</summary>
+    /// <summary>Enum members are stored as their wire names (<c>PatchSet</c> is <c>patchset</c>; see <see cref="WireNames"/>).</summary>
     public static string Text<TEnum>(TEnum value)
         where TEnum : struct, Enum =>
-        EnumText<TEnum>.ToText[value];
+        WireNames.Name(value);
 
     public static string? Text<TEnum>(TEnum? value)
         where TEnum : struct, Enum =>
@@ -41,24 +41,11 @@ internal static class DbValue
 
     public static TEnum Parse<TEnum>(string text)
         where TEnum : struct, Enum =>
-        EnumText<TEnum>.FromText.TryGetValue(text, out TEnum value)
+        WireNames.TryParseWire(text, out TEnum value)
             ? value
             : throw new FormatException($"'{text}' in the results database is not a {typeof(TEnum).Name}; was it written by a newer CiRunner?");
 
     public static TEnum? ParseOptional<TEnum>(string? text)
         where TEnum : struct, Enum =>
         text is null ? null : Parse<TEnum>(text);
-
-    private static class EnumText<TEnum>
-        where TEnum : struct, Enum
-    {
-        public static readonly Dictionary<TEnum, string> ToText = Enum.GetValues<TEnum>().ToDictionary(
-            member => member,
-            member => member.ToString().ToLowerInvariant());
-
-        public static readonly Dictionary<string, TEnum> FromText = ToText.ToDictionary(
-            pair => pair.Value,
-            pair => pair.Key,
-            StringComparer.Ordinal);
-    }
 }

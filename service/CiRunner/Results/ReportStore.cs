@@ -4,24 +4,6 @@ using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
-/// <summary>Where a run's report to one reporter stands. Stored in lower case.</summary>
-public enum ReportState
-{
-    /// <summary>Not delivered yet; due at <see cref="RunReportRecord.NextAttemptAt"/>.</summary>
-    Pending,
-
-    Sent,
-
-    /// <summary>Not posted on purpose (an infrastructure error, a merge conflict): the operator decides what to do.</summary>
-    Held,
-
-    /// <summary>Refused for good by the other side (an unknown change, a rejected request).</summary>
-    Failed,
-
-    /// <summary>Nothing to report (no jobs ran, the change was superseded or closed).</summary>
-    Skipped,
-}
-
 /// <summary>One run's report to one reporter.</summary>
 /// <param name="RunId">The run.</param>
 /// <param name="Reporter">The reporter: <c>junit</c>, <c>gerrit</c> or <c>webhook:&lt;name&gt;</c>.</param>

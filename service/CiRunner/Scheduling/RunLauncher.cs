@@ -55,7 +55,7 @@ public sealed partial class RunLauncher
             .Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)priority))
             .ToList();
 
-        using System.Diagnostics.Activity? root = CiRunnerTelemetry.StartRun(_settings.Service.InstanceId, trigger.Module, trigger.Branch, trigger.Cause.ToString().ToLowerInvariant());
+        using System.Diagnostics.Activity? root = CiRunnerTelemetry.StartRun(_settings.Service.InstanceId, trigger.Module, trigger.Branch, trigger.Cause);
         RunDetail run = await _runs.CreateAsync(
             new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, PatchSetNumber(trigger.ChangeRef), trigger.RequestedBy, trigger.HeadRef) { TraceParent = root?.Id },
             jobs,
@@ -65,7 +65,7 @@ public sealed partial class RunLauncher
             _queue.Enqueue(new QueuedJob(run.Run.Id, job.Id, priority));
         }
 
-        _telemetry.RunCreated(trigger.Module, trigger.Cause.ToString().ToLowerInvariant());
+        _telemetry.RunCreated(trigger.Module, trigger.Cause);
         root?.SetTag("cirunner.run.id", run.Run.Id);
         root?.SetTag("cirunner.commit", trigger.CommitSha);
         root?.SetTag("cirunner.jobs", run.Jobs.Count);

@@ -98,7 +98,7 @@ public sealed partial class CellResultGauge : IDisposable
                         { "module", cell.Module },
                         { "branch", cell.Branch },
                         { "cell", cell.CellKey },
-                        { "result", CiRunnerTelemetry.ResultName(result) },
+                        { "result", result.ToWire() },
                     });
             }
         }

@@ -77,7 +77,7 @@ public sealed class CiRunnerTelemetry
     {
         ArgumentNullException.ThrowIfNull(labels);
         TagList tags = labels.ToTags();
-        tags.Add("result", ResultName(result));
+        tags.Add("result", result.ToWire());
         _jobsFinished.Add(1, tags);
         if (duration is { } d)
         {
@@ -85,13 +85,13 @@ public sealed class CiRunnerTelemetry
         }
     }
 
-    public void StepFinished(JobLabels labels, string phase, string step, string result, TimeSpan duration)
+    public void StepFinished(JobLabels labels, string phase, string step, JobResult result, TimeSpan duration)
     {
         ArgumentNullException.ThrowIfNull(labels);
         TagList tags = labels.ToTags();
         tags.Add("phase", phase);
         tags.Add("step", step);
-        tags.Add("result", result);
+        tags.Add("result", result.ToWire());
         _stepDuration.Record(duration.TotalSeconds, tags);
     }
 
@@ -111,18 +111,15 @@ public sealed class CiRunnerTelemetry
         }
     }
 
-    public void RunCreated(string module, string cause) =>
-        _runsCreated.Add(1, new TagList { { "module", module }, { "cause", cause } });
-
-    /// <summary>The lower-case result names used in metric labels and on the dashboard (<c>success</c>, <c>failure</c>, ...).</summary>
-    public static string ResultName(JobResult result) => result.ToString().ToLowerInvariant();
+    public void RunCreated(string module, RunCause cause) =>
+        _runsCreated.Add(1, new TagList { { "module", module }, { "cause", cause.ToWire() } });
 
     /// <summary>
     /// Starts the root span of a new run: a trace of its own, not a child of the poll or request that caused it (that
     /// one is linked). It ends once the run is stored; the run keeps its <see cref="Activity.Id"/> (the W3C
     /// traceparent) and its jobs, started later and perhaps by another process, become its children through it.
     /// </summary>
-    public static Activity? StartRun(string instanceId, string module, string branch, string cause)
+    public static Activity? StartRun(string instanceId, string module, string branch, RunCause cause)
     {
         Activity? causedBy = Activity.Current;
         Activity.Current = null;
@@ -138,7 +135,7 @@ public sealed class CiRunnerTelemetry
         root.SetTag("cirunner.instance", instanceId);
         root.SetTag("cirunner.module", module);
         root.SetTag("cirunner.branch", branch);
-        root.SetTag("cirunner.cause", cause);
+        root.SetTag("cirunner.cause", cause.ToWire());
         return root;
     }
 
@@ -174,6 +171,6 @@ public sealed record JobLabels(string Module, string Branch, string Release, str
         { "branch", Branch },
         { "release", Release },
         { "scenario", Scenario },
-        { "kind", Kind.ToString().ToLowerInvariant() },
+        { "kind", Kind.ToWire() },
     };
 }

@@ -1,5 +1,4 @@
 using System.Text.Encodings.Web;
-using System.Text.Json.Serialization;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -9,12 +8,12 @@ namespace CiRunner.Web;
 
 public static class WebServiceCollectionExtensions
 {
-    /// <summary>What the dashboard and the API need beyond the stages: run control, log access, readable enums in JSON.</summary>
+    /// <summary>What the dashboard and the API need beyond the stages: run control, log access, enums as their wire names in JSON.</summary>
     public static IServiceCollection AddWeb(this IServiceCollection services)
     {
         services.AddSingleton<RunControl>();
         services.AddSingleton<JobLogs>();
-        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new WireEnumJsonConverter()));
         services.AddPages();
         return services;
     }

@@ -314,8 +314,8 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         using JsonDocument healthBody = JsonDocument.Parse(await health.Content.ReadAsStringAsync());
 
         Assert.Contains(runs.RootElement.EnumerateArray(), r => r.GetProperty("run").GetProperty("id").GetInt64() == _service.Run.Run.Id);
-        Assert.Equal("Failure", run.RootElement.GetProperty("run").GetProperty("result").GetString());
-        Assert.Equal("Failure", job.RootElement.GetProperty("job").GetProperty("result").GetString());
+        Assert.Equal("failure", run.RootElement.GetProperty("run").GetProperty("result").GetString());
+        Assert.Equal("failure", job.RootElement.GetProperty("job").GetProperty("result").GetString());
         Assert.Equal(["zed/converges", "zed/fails"], cells.RootElement.EnumerateArray().Select(c => c.GetProperty("cellKey").GetString()).Order(StringComparer.Ordinal));
         Assert.Equal(JsonValueKind.Array, queue.RootElement.ValueKind);
         Assert.Contains(ObservedService.FailureText, apiLog, StringComparison.Ordinal);

@@ -134,7 +134,7 @@ public sealed class GerritReportingTests : IClassFixture<GerritReportingFixture>
         Assert.Empty(Gerrit.CiMessages(1005));
         Assert.DoesNotContain(Gerrit.Requests, r => r.Path.Contains("~1004", StringComparison.Ordinal) || r.Path.Contains("~1005", StringComparison.Ordinal));
         JsonElement gerritReport = api.RootElement.GetProperty("reports").EnumerateArray().Single(r => r.GetProperty("reporter").GetString() == "gerrit");
-        Assert.Equal("Held", gerritReport.GetProperty("state").GetString());
+        Assert.Equal("held", gerritReport.GetProperty("state").GetString());
         Assert.Matches(@"gerrit\s+held\s+1\s+-\s+Not posted: job cirunner-2024\.2-basic", show.ToString());
         Assert.Matches(@"<tr><td>gerrit</td><td class=""result-error"">held</td><td>1</td><td>Not posted: job cirunner-2024\.2-basic", page);
         Assert.Contains(Service.Logs.Lines, l => l.StartsWith("[Warning]", StringComparison.Ordinal) && l.Contains($"Run {error.Id}: the gerrit report is HELD", StringComparison.Ordinal));

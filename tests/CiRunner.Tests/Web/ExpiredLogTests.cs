@@ -84,7 +84,7 @@ public sealed class ExpiredLogTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.Gone, apiLog.StatusCode);
         Assert.Contains(expired, await apiLog.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.String, job.GetProperty("prunedAt").ValueKind);
-        Assert.Equal("Failure", job.GetProperty("result").GetString());
+        Assert.Equal("failure", job.GetProperty("result").GetString());
         Assert.Equal(1, exitCode);
         Assert.Contains(expired, error.ToString(), StringComparison.Ordinal);
         Assert.Contains(why, error.ToString(), StringComparison.Ordinal);

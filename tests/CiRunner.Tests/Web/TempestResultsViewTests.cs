@@ -106,10 +106,10 @@ public sealed class TempestResultsViewTests : IAsyncLifetime, IDisposable
         JsonElement[] tests = [.. detail.GetProperty("tempestTests").EnumerateArray()];
         Assert.Equal(20, tests.Length);
         JsonElement first = tests[0];
-        Assert.Equal((FailedTest, "Failed", "deploy", 1), (first.GetProperty("testId").GetString(), first.GetProperty("status").GetString(), first.GetProperty("phase").GetString(), first.GetProperty("stepOrdinal").GetInt32()));
+        Assert.Equal((FailedTest, "failed", "deploy", 1), (first.GetProperty("testId").GetString(), first.GetProperty("status").GetString(), first.GetProperty("phase").GetString(), first.GetProperty("stepOrdinal").GetInt32()));
         Assert.Contains("in test_delete_image", first.GetProperty("traceback").GetString(), StringComparison.Ordinal);
         Assert.StartsWith("urllib3.exceptions.MaxRetryError: ", first.GetProperty("failureLine").GetString(), StringComparison.Ordinal);
-        Assert.Equal(["Failed", "Failed", "Failed", "Skipped", "Skipped", "Skipped"], tests.Take(6).Select(t => t.GetProperty("status").GetString()));
+        Assert.Equal(["failed", "failed", "failed", "skipped", "skipped", "skipped"], tests.Take(6).Select(t => t.GetProperty("status").GetString()));
         Assert.Equal("Identity api v2 is not enabled", tests[3].GetProperty("skipReason").GetString());
     }
 

@@ -43,8 +43,5 @@ internal static class PageText
         TimeSpan d => $"{(int)d.TotalHours} h {d.Minutes} min",
     };
 
-    public static string Lower<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
-
     public static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,135 +1,56 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using CiRunner.Matrix;
-using Quartz;
+using Microsoft.Extensions.Options;
 
 namespace CiRunner.Configuration;
 
 // One method per section: what each key may hold, and what the error says when it does not.
 public static partial class ConfigurationLoader
 {
-    private const string EnvironmentVariableExpected = "an environment variable name (letters, digits and _, not starting with a digit)";
+    private static readonly string[] _moduleKeys = OptionsBinder.KeysOf<ModuleOptions>();
+    private static readonly string[] _credentialKeys = OptionsBinder.KeysOf<ModuleCredentialsOptions>();
+    private static readonly string[] _releaseKeys = OptionsBinder.KeysOf<ReleaseOptions>();
 
-    private static readonly string[] _serviceKeys =
-    [
-        nameof(ServiceOptions.InstanceId), nameof(ServiceOptions.DataDirectory), nameof(ServiceOptions.ScenariosDirectory), nameof(ServiceOptions.ImageRecipesDirectory),
-        nameof(ServiceOptions.DrainTimeout), nameof(ServiceOptions.MaxAttempts),
-        nameof(ServiceOptions.DatabaseLockTimeout), nameof(ServiceOptions.MinFreeDiskMb),
-    ];
+    /// <summary>
+    /// Binds and validates a section whose rules are on its options class, then runs <paramref name="check"/> (what
+    /// needs the file system); unknown keys are reported first. Absent, the section is the defaults; a plain value
+    /// instead of an object is reported, and is the defaults too.
+    /// </summary>
+    private static T ReadSection<T>(ConfigurationReader reader, string section, IValidateOptions<T> validator, Action<T>? check = null)
+        where T : class, new() => TryReadSection(reader, section, validator, check) ?? new T();
 
-    private static readonly string[] _dockerKeys =
-    [
-        nameof(DockerOptions.Endpoint), nameof(DockerOptions.ParallelJobs), nameof(DockerOptions.MemoryMb), nameof(DockerOptions.Cpus),
-        nameof(DockerOptions.PidsLimit), nameof(DockerOptions.NetworkMode), nameof(DockerOptions.JobTimeout),
-        nameof(DockerOptions.TlsCertDirectory), nameof(DockerOptions.NoNewPrivileges), nameof(DockerOptions.DropCapabilities),
-        nameof(DockerOptions.BootTimeout),
-    ];
+    /// <summary>As <see cref="ReadSection"/>, but null when the section is a plain value rather than an object.</summary>
+    private static T? TryReadSection<T>(ConfigurationReader reader, string section, IValidateOptions<T> validator, Action<T>? check = null)
+        where T : class, new() =>
+        reader.RejectUnknownKeys(section, OptionsBinder.KeysOf<T>()) ? OptionsBinder.Bind(reader, section, validator, check) : null;
 
-    // Linux capability names (capabilities(7)); Docker refuses a container with any other.
-    private static readonly HashSet<string> _capabilities = new(StringComparer.Ordinal)
-    {
-        "ALL", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE",
-        "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
-        "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
-        "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
-        "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-    };
-
-    private static readonly string[] _scheduleKeys = 
-    [
-        nameof(ScheduleOptions.PollInterval), nameof(ScheduleOptions.PollJitter), nameof(ScheduleOptions.NightlyCron),
-        nameof(ScheduleOptions.NightlySkipUnchanged), nameof(ScheduleOptions.NightlyBranches),
-    ];
-
-    private static readonly string[] _retentionKeys = [nameof(RetentionOptions.Enabled), nameof(RetentionOptions.MaxAge), nameof(RetentionOptions.Cron)];
-    private static readonly string[] _httpKeys = [nameof(HttpOptions.Listen), nameof(HttpOptions.ApiTokenVariable), nameof(HttpOptions.ApiTokenFile), nameof(HttpOptions.ProtectReads), nameof(HttpOptions.PublicUrl)];
-    private static readonly string[] _moduleKeys = [nameof(ModuleOptions.Name), nameof(ModuleOptions.Url), nameof(ModuleOptions.Branches), nameof(ModuleOptions.Credentials), nameof(ModuleOptions.ChangeRefs)];
-    private static readonly string[] _credentialKeys =
-    [
-        nameof(ModuleCredentialsOptions.UsernameVariable), nameof(ModuleCredentialsOptions.UsernameFile),
-        nameof(ModuleCredentialsOptions.PasswordVariable), nameof(ModuleCredentialsOptions.PasswordFile),
-    ];
-    private static readonly string[] _releaseKeys =
-    [
-        nameof(ReleaseOptions.Name), nameof(ReleaseOptions.Branches), nameof(ReleaseOptions.Image), nameof(ReleaseOptions.Puppetfile),
-        nameof(ReleaseOptions.Slurp), nameof(ReleaseOptions.UpgradePrepareCommand), nameof(ReleaseOptions.Suite),
-        nameof(ReleaseOptions.Init), nameof(ReleaseOptions.PackageSnapshot),
-    ];
-
-    private static ServiceOptions ReadService(ConfigurationReader reader, string baseDirectory)
-    {
-        const string Section = ServiceOptions.SectionName;
-        var defaults = new ServiceOptions();
-        reader.RejectUnknownKeys(Section, _serviceKeys);
-        string instanceId = reader.String($"{Section}:InstanceId", defaults.InstanceId, InstanceId().IsMatch,
-            "lower-case letters, digits, '.', '_' or '-', at most 63 characters (it labels this instance's containers)")!;
-        string dataDirectory = reader.String($"{Section}:DataDirectory", defaults.DataDirectory, IsPath,
-            "a directory path, absolute or relative to the configuration file's folder")!;
-        string scenariosKey = $"{Section}:ScenariosDirectory";
-        string scenariosDirectory = reader.String(scenariosKey, defaults.ScenariosDirectory, IsPath,
-            "an existing directory of scenario files, absolute or relative to the configuration file's folder")!;
-        string scenariosFull = Path.GetFullPath(Path.Combine(baseDirectory, scenariosDirectory));
-        if (!reader.IsReported(scenariosKey) && !Directory.Exists(scenariosFull))
+    private static ServiceOptions ReadService(ConfigurationReader reader, string baseDirectory) =>
+        ReadSection(reader, ServiceOptions.SectionName, new ServiceOptionsValidator(), service =>
         {
-            reader.Error(scenariosKey, scenariosDirectory, $"an existing directory of scenario files ({scenariosFull} does not exist)");
-        }
+            string scenariosKey = $"{ServiceOptions.SectionName}:{nameof(ServiceOptions.ScenariosDirectory)}";
+            string scenariosFull = Path.GetFullPath(Path.Combine(baseDirectory, service.ScenariosDirectory));
+            if (!reader.IsReported(scenariosKey) && !Directory.Exists(scenariosFull))
+            {
+                reader.Error(scenariosKey, service.ScenariosDirectory, $"an existing directory of scenario files ({scenariosFull} does not exist)");
+            }
 
-        // Not required to exist: without recipes a missing image fails its job with the command that builds it.
-        string recipesDirectory = reader.String($"{Section}:ImageRecipesDirectory", defaults.ImageRecipesDirectory, IsPath,
-            "a directory path, absolute or relative to the configuration file's folder")!;
+            // Not required to exist: without recipes a missing image fails its job with the command that builds it.
+            service.DataDirectory = Path.GetFullPath(Path.Combine(baseDirectory, service.DataDirectory));
+            service.ScenariosDirectory = scenariosFull;
+            service.ImageRecipesDirectory = Path.GetFullPath(Path.Combine(baseDirectory, service.ImageRecipesDirectory));
+        });
 
-        TimeSpan drainTimeout = reader.Duration($"{Section}:DrainTimeout", defaults.DrainTimeout, t => t >= TimeSpan.Zero && t <= TimeSpan.FromHours(24),
-            Matrix.Duration.Expected + ", from 0s (cancel running jobs at once) to 24h");
-        int maxAttempts = reader.Int($"{Section}:MaxAttempts", defaults.MaxAttempts, 1, 10,
-            "a whole number from 1 (never retry) to 10");
-
-        return new ServiceOptions
+    private static DockerOptions ReadDocker(ConfigurationReader reader, string baseDirectory) =>
+        ReadSection(reader, DockerOptions.SectionName, new DockerOptionsValidator(), docker =>
         {
-            InstanceId = instanceId,
-            DrainTimeout = drainTimeout,
-            MaxAttempts = maxAttempts,
-            DataDirectory = Path.GetFullPath(Path.Combine(baseDirectory, dataDirectory)),
-            ScenariosDirectory = scenariosFull,
-            ImageRecipesDirectory = Path.GetFullPath(Path.Combine(baseDirectory, recipesDirectory)),
-            DatabaseLockTimeout = reader.Duration($"{Section}:DatabaseLockTimeout", defaults.DatabaseLockTimeout,
-                t => t >= TimeSpan.FromSeconds(5) && t <= TimeSpan.FromHours(1),
-                Matrix.Duration.Expected + ", from 5s (one wait of SQLite's busy timeout) to 1h"),
-            MinFreeDiskMb = reader.Int($"{Section}:MinFreeDiskMb", defaults.MinFreeDiskMb, 0, 1024 * 1024 * 1024,
-                "a whole number of MiB, 0 or more (0 turns the free-space check off)"),
-        };
-    }
+            docker.DropCapabilities = [.. docker.DropCapabilities.Select(OptionValues.CapabilityName).Distinct(StringComparer.Ordinal)];
+            docker.TlsCertDirectory = CheckTlsCertDirectory(reader, $"{DockerOptions.SectionName}:{nameof(DockerOptions.TlsCertDirectory)}", docker.TlsCertDirectory, docker.Endpoint, baseDirectory);
+        });
 
-    private static DockerOptions ReadDocker(ConfigurationReader reader, string baseDirectory)
+    /// <summary>The TLS certificate directory, made absolute, once its three files exist and load; null when not configured or wrong.</summary>
+    private static string? CheckTlsCertDirectory(ConfigurationReader reader, string key, string? directory, string endpoint, string baseDirectory)
     {
-        const string Section = DockerOptions.SectionName;
-        var defaults = new DockerOptions();
-        reader.RejectUnknownKeys(Section, _dockerKeys);
-        var docker = new DockerOptions
-        {
-            Endpoint = reader.String($"{Section}:Endpoint", defaults.Endpoint, IsDockerEndpoint,
-                "a Docker engine endpoint: unix:///var/run/docker.sock, tcp://host:2376 or npipe://./pipe/docker_engine")!,
-            ParallelJobs = reader.Int($"{Section}:ParallelJobs", defaults.ParallelJobs, 1, 64, "a whole number from 1 to 64"),
-            MemoryMb = reader.Int($"{Section}:MemoryMb", defaults.MemoryMb, 64, int.MaxValue, "a whole number of MiB, at least 64"),
-            Cpus = reader.Double($"{Section}:Cpus", defaults.Cpus, c => c > 0 && c <= 1024, "a number of cores greater than 0 (fractions allowed, like 1.5)"),
-            PidsLimit = reader.Int($"{Section}:PidsLimit", defaults.PidsLimit, 16, int.MaxValue, "a whole number of processes, at least 16"),
-            NetworkMode = reader.String($"{Section}:NetworkMode", defaults.NetworkMode, v => v.Length > 0 && !v.Any(char.IsWhiteSpace),
-                "a Docker network mode such as none, bridge or host (none keeps jobs offline)")!,
-            JobTimeout = reader.Duration($"{Section}:JobTimeout", defaults.JobTimeout, t => t > TimeSpan.Zero, Matrix.Duration.Expected + ", longer than zero"),
-            NoNewPrivileges = reader.Bool($"{Section}:NoNewPrivileges", defaults.NoNewPrivileges),
-            BootTimeout = reader.Duration($"{Section}:BootTimeout", defaults.BootTimeout, t => t >= TimeSpan.FromSeconds(5) && t <= TimeSpan.FromHours(1),
-                Matrix.Duration.Expected + ", from 5 s to 1 h"),
-            DropCapabilities = reader.StringList($"{Section}:DropCapabilities", "a JSON array of Linux capability names like [\"NET_RAW\", \"MKNOD\"]",
-                c => _capabilities.Contains(CapabilityName(c)), "a Linux capability name like NET_RAW or CAP_NET_RAW (see capabilities(7)), or ALL")
-                ?.Select(CapabilityName).Distinct(StringComparer.Ordinal).ToList() ?? defaults.DropCapabilities,
-        };
-        docker.TlsCertDirectory = ReadTlsCertDirectory(reader, $"{Section}:TlsCertDirectory", docker.Endpoint, baseDirectory);
-        return docker;
-    }
-
-    /// <summary>The TLS certificate directory, made absolute, once its three files exist and load; null when not configured.</summary>
-    private static string? ReadTlsCertDirectory(ConfigurationReader reader, string key, string endpoint, string baseDirectory)
-    {
-        string? directory = reader.String(key, null, IsPath, "a directory with ca.pem, cert.pem and key.pem, absolute or relative to the configuration file's folder");
         if (directory is null || reader.IsReported(key))
         {
             return null;
@@ -158,89 +79,13 @@ public static partial class ConfigurationLoader
         return full;
     }
 
-    private static string CapabilityName(string name)
-    {
-        string upper = name.Trim().ToUpperInvariant();
-        return upper.StartsWith("CAP_", StringComparison.Ordinal) ? upper[4..] : upper;
-    }
-
-    private static ScheduleOptions ReadSchedule(ConfigurationReader reader)
-    {
-        const string Section = ScheduleOptions.SectionName;
-        var defaults = new ScheduleOptions();
-        reader.RejectUnknownKeys(Section, _scheduleKeys);
-        var schedule = new ScheduleOptions
+    private static HttpOptions ReadHttp(ConfigurationReader reader, string baseDirectory) =>
+        ReadSection(reader, HttpOptions.SectionName, new HttpOptionsValidator(), http =>
         {
-            PollInterval = reader.Duration($"{Section}:PollInterval", defaults.PollInterval, t => t >= TimeSpan.FromSeconds(5),
-                Matrix.Duration.Expected + ", at least 5s (remotes should not be polled harder)"),
-            NightlySkipUnchanged = reader.Bool($"{Section}:NightlySkipUnchanged", defaults.NightlySkipUnchanged),
-        };
-
-        string jitterKey = $"{Section}:PollJitter";
-        schedule.PollJitter = reader.Duration(jitterKey, defaults.PollJitter, t => t >= TimeSpan.Zero,
-            Matrix.Duration.Expected + ", 0s or longer");
-        if (!reader.IsReported(jitterKey) && !reader.IsReported($"{Section}:PollInterval") && schedule.PollJitter > schedule.PollInterval)
-        {
-            reader.Error(jitterKey, reader.String(jitterKey, null, _ => true, ""), $"a duration no longer than Schedule:PollInterval ({schedule.PollInterval})");
-        }
-
-        string nightlyBranchesKey = $"{Section}:NightlyBranches";
-        List<string>? nightlyBranches = reader.StringList(nightlyBranchesKey, "a JSON array of branch patterns like [\"stable/*\"]",
-            p => BranchPattern.TryParse(p, out _), "a branch name or pattern with * (like stable/*)");
-        if (nightlyBranches is { Count: 0 } && !reader.IsReported(nightlyBranchesKey))
-        {
-            reader.Error(nightlyBranchesKey, "[]", "at least one branch pattern, like [\"stable/*\"]");
-        }
-
-        schedule.NightlyBranches = nightlyBranches ?? defaults.NightlyBranches;
-
-        string cronKey = $"{Section}:NightlyCron";
-        string cron = reader.String(cronKey, defaults.NightlyCron, _ => true, "a Quartz cron expression")!;
-        if (!reader.IsReported(cronKey) && CronProblem(cron) is { } problem)
-        {
-            reader.Error(cronKey, cron, $"a Quartz cron expression with seconds first, like 0 0 2 * * ? for 02:00 every day ({problem})");
-        }
-
-        schedule.NightlyCron = cron;
-        return schedule;
-    }
-
-    private static RetentionOptions ReadRetention(ConfigurationReader reader)
-    {
-        const string Section = RetentionOptions.SectionName;
-        var defaults = new RetentionOptions();
-        reader.RejectUnknownKeys(Section, _retentionKeys);
-        string cronKey = $"{Section}:Cron";
-        string cron = reader.String(cronKey, defaults.Cron, _ => true, "a Quartz cron expression")!;
-        if (!reader.IsReported(cronKey) && CronProblem(cron) is { } problem)
-        {
-            reader.Error(cronKey, cron, $"a Quartz cron expression with seconds first, like 0 30 3 * * ? for 03:30 every day ({problem})");
-        }
-
-        return new RetentionOptions
-        {
-            Enabled = reader.Bool($"{Section}:Enabled", defaults.Enabled),
-            MaxAge = reader.Duration($"{Section}:MaxAge", defaults.MaxAge, t => t >= TimeSpan.FromHours(1),
-                Matrix.Duration.Expected + ", at least 1h"),
-            Cron = cron,
-        };
-    }
-
-    private static HttpOptions ReadHttp(ConfigurationReader reader, string baseDirectory)
-    {
-        const string Section = HttpOptions.SectionName;
-        var defaults = new HttpOptions();
-        reader.RejectUnknownKeys(Section, _httpKeys);
-        var http = new HttpOptions
-        {
-            Listen = reader.String($"{Section}:Listen", defaults.Listen, IsListenUrl, "an http:// or https:// URL with a host and port, like http://127.0.0.1:8080")!,
-            ApiTokenVariable = reader.String($"{Section}:ApiTokenVariable", defaults.ApiTokenVariable, EnvironmentVariableName().IsMatch, EnvironmentVariableExpected)!,
-            ApiTokenFile = ReadSecretFile(reader, $"{Section}:ApiTokenFile", $"{Section}:ApiTokenVariable", baseDirectory, "the API token"),
-            ProtectReads = reader.Bool($"{Section}:ProtectReads", defaults.ProtectReads),
-        };
-        http.PublicUrl = ReadPublicUrl(reader, $"{Section}:PublicUrl", http.Listen);
-        return http;
-    }
+            const string Section = HttpOptions.SectionName;
+            http.ApiTokenFile = CheckSecretFile(reader, $"{Section}:ApiTokenFile", http.ApiTokenFile, $"{Section}:ApiTokenVariable", baseDirectory);
+            http.PublicUrl = http.PublicUrl?.TrimEnd('/') ?? DerivePublicUrl(http.Listen);
+        });
 
     /// <summary>
     /// A secret file's key: relative to the configuration file's folder, exclusive with its variable key, and the file
@@ -248,8 +93,14 @@ public static partial class ConfigurationLoader
     /// </summary>
     private static string? ReadSecretFile(ConfigurationReader reader, string fileKey, string variableKey, string baseDirectory, string what)
     {
-        string? file = reader.String(fileKey, null, IsPath, $"the path of a file holding {what}, readable only by the service's user");
-        if (file is null)
+        string? file = reader.String(fileKey, null, OptionValues.IsPath, $"the path of a file holding {what}, readable only by the service's user");
+        return CheckSecretFile(reader, fileKey, file, variableKey, baseDirectory);
+    }
+
+    /// <summary>A secret file as read from <paramref name="fileKey"/>, checked as <see cref="ReadSecretFile"/> says; null when unset or wrong.</summary>
+    private static string? CheckSecretFile(ConfigurationReader reader, string fileKey, string? file, string variableKey, string baseDirectory)
+    {
+        if (file is null || reader.IsReported(fileKey))
         {
             return null;
         }
@@ -366,8 +217,8 @@ public static partial class ConfigurationLoader
             return ReadSecretFile(reader, fileKey, variableKey, baseDirectory, what) is { } file ? SecretReference.FromFile(file, fileKey) : null;
         }
 
-        string? variable = reader.String(variableKey, null, EnvironmentVariableName().IsMatch,
-            $"{EnvironmentVariableExpected} that holds {what} (or {part}File: a file holding it, readable only by the service's user)", required: true);
+        string? variable = reader.String(variableKey, null, OptionValues.IsEnvironmentVariableName,
+            $"{OptionValues.EnvironmentVariableExpected} that holds {what} (or {part}File: a file holding it, readable only by the service's user)", required: true);
         return variable is null ? null : SecretReference.FromVariable(variable, variableKey);
     }
 
@@ -442,7 +293,7 @@ public static partial class ConfigurationLoader
 
             string? image = reader.String($"{key}:Image", null, ImageReference().IsMatch,
                 "a container image reference like cirunner/release:2024.1", required: true);
-            string? puppetfile = reader.String($"{key}:Puppetfile", null, v => v.Trim().Length > 0 && IsPath(v),
+            string? puppetfile = reader.String($"{key}:Puppetfile", null, v => v.Trim().Length > 0 && OptionValues.IsPath(v),
                 "a Puppetfile path relative to the scenarios directory (default puppetfiles/<release>.Puppetfile)");
             bool? slurp = reader.NullableBool($"{key}:Slurp");
             List<string>? prepare = reader.StringList($"{key}:UpgradePrepareCommand",
@@ -577,69 +428,6 @@ public static partial class ConfigurationLoader
         }
     }
 
-    private static string? CronProblem(string cron)
-    {
-        if (CronExpression.TryParse(cron, out _))
-        {
-            return null;
-        }
-
-        try
-        {
-            CronExpression.Parse(cron);
-            return "not accepted by Quartz";
-        }
-        catch (FormatException e)
-        {
-            return e.Message.TrimEnd('.');
-        }
-    }
-
-    private static bool IsPath(string value)
-    {
-        if (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
-        {
-            return false;
-        }
-
-        try
-        {
-            _ = Path.GetFullPath(value);
-            return true;
-        }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            return false;
-        }
-    }
-
-    private static bool IsDockerEndpoint(string value)
-    {
-        if (!Uri.TryCreate(value, UriKind.Absolute, out Uri? uri))
-        {
-            return false;
-        }
-
-        return uri.Scheme switch
-        {
-            "unix" => uri.AbsolutePath.Length > 1,
-            "tcp" => uri.Host.Length > 0 && uri.Port > 0 && uri.AbsolutePath is "/" or "",
-            "npipe" => uri.AbsolutePath.Length > 1,
-            _ => false,
-        };
-    }
-
-    private static bool IsListenUrl(string value)
-    {
-        // Kestrel's "any address" hosts are not valid URI hosts; check the rest of the URL with a stand-in.
-        string candidate = value.Replace("://*", "://any", StringComparison.Ordinal).Replace("://+", "://any", StringComparison.Ordinal);
-        return Uri.TryCreate(candidate, UriKind.Absolute, out Uri? uri)
-            && uri.Scheme is "http" or "https"
-            && uri.Host.Length > 0
-            && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment)
-            && uri.UserInfo.Length == 0;
-    }
-
     private static bool IsLocalPath(string url) => !url.Contains("://", StringComparison.Ordinal) && !ScpLikeUrl().IsMatch(url);
 
     private static bool IsGitUrl(string value)
@@ -651,7 +439,7 @@ public static partial class ConfigurationLoader
 
         if (IsLocalPath(value))
         {
-            return IsPath(value);
+            return OptionValues.IsPath(value);
         }
 
         if (ScpLikeUrl().IsMatch(value))
@@ -663,9 +451,6 @@ public static partial class ConfigurationLoader
             && uri.Scheme is "https" or "http" or "ssh" or "git" or "file"
             && (uri.Scheme == "file" || uri.Host.Length > 0);
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9_.-]{0,62}$", RegexOptions.CultureInvariant)]
-    private static partial Regex InstanceId();
 
     [GeneratedRegex("^[a-z][a-z0-9_]*$", RegexOptions.CultureInvariant)]
     private static partial Regex ModuleName();
@@ -679,9 +464,6 @@ public static partial class ConfigurationLoader
     // Debian's suite and code names: bookworm, trixie, sid, stable, testing.
     [GeneratedRegex("^[a-z][a-z0-9-]{1,31}$", RegexOptions.CultureInvariant)]
     private static partial Regex DebianSuite();
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex EnvironmentVariableName();
 
     // scp-like git remotes: user@host:path (the user part keeps Windows drive paths like C:\x out).
     [GeneratedRegex(@"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:.+$", RegexOptions.CultureInvariant)]

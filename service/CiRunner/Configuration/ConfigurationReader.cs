@@ -25,6 +25,9 @@ internal sealed class ConfigurationReader
 
     public List<ConfigurationError> Errors => _values.Errors;
 
+    /// <summary>Typed reads of raw values, for the options binder.</summary>
+    public ErrorCollectingReader Values => _values;
+
     public void Error(string key, string? value, string expected) => _values.Error(SourceOf(key), value, expected);
 
     public bool IsReported(string key) => _values.IsReported(SourceOf(key));
@@ -119,7 +122,14 @@ internal sealed class ConfigurationReader
         Read(key, raw => _values.Duration(raw, expected, isValid)) ?? fallback;
 
     /// <summary>A JSON array of strings; null when the key is absent, empty when it is an empty array.</summary>
-    public List<string>? StringList(string key, string expected, Func<string, bool> isValidItem, string itemExpected)
+    public List<string>? StringList(string key, string expected, Func<string, bool> isValidItem, string itemExpected) =>
+        StringItems(key, expected, isValidItem, itemExpected)?.ConvertAll(item => item.Text);
+
+    /// <summary>
+    /// As <see cref="StringList"/>, with each item's key (<c>Docker:DropCapabilities:3</c>): once a bad item is left
+    /// out, an item's index in the list is no longer the one in its key.
+    /// </summary>
+    public List<(string Text, string Key)>? StringItems(string key, string expected, Func<string, bool> isValidItem, string itemExpected)
     {
         if (IsReported(key) || !IsPresent(key))
         {
@@ -134,8 +144,10 @@ internal sealed class ConfigurationReader
             return null;
         }
 
-        IEnumerable<RawValue> items = Entries(key, expected).Select(item => new RawValue(item.Value, "(an object)", SourceOf(item.Path)));
-        return _values.Texts(items, itemExpected, isValidItem).Select(item => item.Text).ToList();
+        List<IConfigurationSection> entries = Entries(key, expected);
+        Dictionary<ValueLocation, string> keys = entries.ToDictionary(entry => SourceOf(entry.Path), entry => entry.Path);
+        IEnumerable<RawValue> items = entries.Select(entry => new RawValue(entry.Value, "(an object)", SourceOf(entry.Path)));
+        return [.. _values.Texts(items, itemExpected, isValidItem).Select(item => (item.Text, keys[item.At]))];
     }
 
     /// <summary>The raw section, for maps whose keys are names rather than options.</summary>

@@ -5,9 +5,10 @@ using Microsoft.Extensions.Configuration.EnvironmentVariables;
 namespace CiRunner.Configuration;
 
 /// <summary>
-/// Reads configuration values as raw strings and converts them itself, so that a wrong type becomes a
-/// <see cref="ConfigurationError"/> naming the key and the value (the binder would throw on the first one and
-/// stop), and so that every error is collected rather than only the first.
+/// The configuration side of <see cref="ErrorCollectingReader"/>: finds each key's raw value and where it came from
+/// (the file, or the <c>CIRUNNER__</c> variable that overrides it), and leaves converting to the shared reader, so that a
+/// wrong type becomes a <see cref="ConfigurationError"/> naming the key and the value (the binder would throw on the
+/// first one and stop) and every error is collected rather than only the first. Also rejects secrets and unknown keys.
 /// </summary>
 internal sealed class ConfigurationReader
 {

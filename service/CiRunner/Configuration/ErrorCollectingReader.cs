@@ -67,8 +67,11 @@ internal sealed class ErrorCollectingReader
         return value.Text;
     }
 
-    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; null (and an error) otherwise.</summary>
-    public int? WholeNumber(RawValue value, string expected, int min = int.MinValue, int max = int.MaxValue)
+    /// <summary>
+    /// A whole number from <paramref name="min"/> to <paramref name="max"/>; null (and an error) otherwise. Configuration
+    /// accepts a sign and surrounding spaces (<see cref="NumberStyles.Integer"/>); scenario files digits only.
+    /// </summary>
+    public int? WholeNumber(RawValue value, string expected, int min = int.MinValue, int max = int.MaxValue, NumberStyles styles = NumberStyles.Integer)
     {
         string? text = Text(value, _ => true, expected);
         if (text is null)
@@ -76,7 +79,7 @@ internal sealed class ErrorCollectingReader
             return null;
         }
 
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int number) && number >= min && number <= max)
+        if (int.TryParse(text, styles, CultureInfo.InvariantCulture, out int number) && number >= min && number <= max)
         {
             return number;
         }

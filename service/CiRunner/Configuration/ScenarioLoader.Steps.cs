@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using CiRunner.Matrix;
 using YamlDotNet.Core;
@@ -228,7 +229,7 @@ public static partial class ScenarioLoader
             int concurrency = TempestSettings.DefaultConcurrency;
             if (Value("concurrency") is { } concurrencyNode)
             {
-                concurrency = Reader.WholeNumber(Raw(concurrencyNode, key + ".concurrency"), "a whole number of Tempest workers from 1 to 64", 1, 64) ?? concurrency;
+                concurrency = Reader.WholeNumber(Raw(concurrencyNode, key + ".concurrency"), "a whole number of Tempest workers from 1 to 64", 1, 64, NumberStyles.None) ?? concurrency;
             }
 
             return Reader.Errors.Count > before ? null : new TempestSettings(config, include, exclude, concurrency);

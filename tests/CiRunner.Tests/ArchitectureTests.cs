@@ -42,6 +42,7 @@ public sealed class ArchitectureTests
         "System.Runtime.CompilerServices",
         "System.Text.RegularExpressions.Generated",
         "__Blazor",
+        "__OptionValidationStaticInstances",
     ];
 
     /// <summary>

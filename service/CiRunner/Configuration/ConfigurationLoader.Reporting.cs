@@ -6,45 +6,17 @@ namespace CiRunner.Configuration;
 // The reporting sections: Reporting (JUnit, webhooks, retries), Gerrit, and Http:PublicUrl, which reports link to.
 public static partial class ConfigurationLoader
 {
-    private const string NotifyValues = "NONE, OWNER, OWNER_REVIEWERS or ALL";
-
-    private static readonly string[] _reportingKeys =
-    [
-        nameof(ReportingOptions.JUnit), nameof(ReportingOptions.RetryDelay), nameof(ReportingOptions.MaxRetryDelay), nameof(ReportingOptions.Webhooks),
-    ];
-
-    private static readonly string[] _webhookKeys = [nameof(WebhookOptions.Name), nameof(WebhookOptions.Url), nameof(WebhookOptions.SecretVariable), nameof(WebhookOptions.SecretFile)];
-
-    private static readonly string[] _gerritKeys =
-    [
-        nameof(GerritOptions.Url), nameof(GerritOptions.UsernameVariable), nameof(GerritOptions.PasswordVariable),
-        nameof(GerritOptions.UsernameFile), nameof(GerritOptions.PasswordFile), nameof(GerritOptions.CiName),
-        nameof(GerritOptions.ContactUrl), nameof(GerritOptions.Voting), nameof(GerritOptions.Label), nameof(GerritOptions.Notify),
-        nameof(GerritOptions.Projects), nameof(GerritOptions.RecheckInterval), nameof(GerritOptions.NonVotingScenarios),
-    ];
+    private static readonly string[] _webhookKeys = OptionsBinder.KeysOf<WebhookOptions>();
 
     private static ReportingOptions ReadReporting(ConfigurationReader reader, string baseDirectory)
     {
         const string Section = ReportingOptions.SectionName;
-        var defaults = new ReportingOptions();
-        if (!reader.IsPresent(Section) || !reader.RejectUnknownKeys(Section, _reportingKeys))
+        if (!reader.IsPresent(Section))
         {
-            return defaults;
+            return new ReportingOptions();
         }
 
-        var reporting = new ReportingOptions
-        {
-            JUnit = reader.Bool($"{Section}:JUnit", defaults.JUnit),
-            RetryDelay = reader.Duration($"{Section}:RetryDelay", defaults.RetryDelay, t => t >= TimeSpan.FromSeconds(1), Duration.Expected + ", at least 1s"),
-        };
-
-        string maxKey = $"{Section}:MaxRetryDelay";
-        reporting.MaxRetryDelay = reader.Duration(maxKey, defaults.MaxRetryDelay, t => t >= TimeSpan.FromSeconds(1), Duration.Expected + ", at least 1s");
-        if (!reader.IsReported(maxKey) && !reader.IsReported($"{Section}:RetryDelay") && reporting.MaxRetryDelay < reporting.RetryDelay)
-        {
-            reader.Error(maxKey, reader.String(maxKey, null, _ => true, ""), $"a duration no shorter than Reporting:RetryDelay ({reporting.RetryDelay})");
-        }
-
+        ReportingOptions reporting = ReadSection(reader, Section, new ReportingOptionsValidator());
         string webhooksKey = $"{Section}:Webhooks";
         if (reader.IsPresent(webhooksKey))
         {
@@ -64,9 +36,9 @@ public static partial class ConfigurationLoader
                     reader.Error($"{at}:Name", name, $"a webhook name not used before (already used by {names[name]})");
                 }
 
-                string? url = reader.String($"{at}:Url", null, IsHttpUrl, "an http:// or https:// URL without a login in it", required: true);
-                string? secretVariable = reader.String($"{at}:SecretVariable", null, EnvironmentVariableName().IsMatch,
-                    $"{EnvironmentVariableExpected} that holds the HMAC secret");
+                string? url = reader.String($"{at}:Url", null, OptionValues.IsHttpUrl, "an http:// or https:// URL without a login in it", required: true);
+                string? secretVariable = reader.String($"{at}:SecretVariable", null, OptionValues.IsEnvironmentVariableName,
+                    $"{OptionValues.EnvironmentVariableExpected} that holds the HMAC secret");
                 string? secretFile = ReadSecretFile(reader, $"{at}:SecretFile", $"{at}:SecretVariable", baseDirectory, "the webhook's HMAC secret");
                 if (name is not null && url is not null)
                 {
@@ -85,35 +57,21 @@ public static partial class ConfigurationLoader
     private static GerritOptions? ReadGerrit(ConfigurationReader reader, List<TrackedModule> modules, IReadOnlyList<Scenario>? scenarios, string baseDirectory)
     {
         const string Section = GerritOptions.SectionName;
-        if (!reader.IsPresent(Section) || !reader.RejectUnknownKeys(Section, _gerritKeys))
+        if (!reader.IsPresent(Section))
         {
             return null;
         }
 
-        var defaults = new GerritOptions();
-        string? url = reader.String($"{Section}:Url", null, v => IsHttpUrl(v) && !v.TrimEnd('/').EndsWith("/a", StringComparison.Ordinal),
-            "the Gerrit server's http:// or https:// base URL, like https://review.opendev.org (without /a/ and without a login: that comes from UsernameVariable and PasswordVariable, or UsernameFile and PasswordFile)", required: true);
-        string? ciName = reader.String($"{Section}:CiName", null, CiName().IsMatch,
-            "the CI's name as reviewers see it, like Acme Puppet CI (letters, digits, spaces, '.', '_', '-'; at most 64 characters)", required: true);
-        string? contactUrl = reader.String($"{Section}:ContactUrl", null, IsHttpUrl,
-            "the http(s) URL of the CI's contact page, like https://wiki.openstack.org/wiki/ThirdPartySystems/Acme_CI", required: true);
-        var gerrit = new GerritOptions
+        GerritOptions? gerrit = TryReadSection(reader, Section, new GerritOptionsValidator(), gerrit =>
         {
-            Url = url?.TrimEnd('/') ?? "",
-            CiName = ciName ?? "",
-            ContactUrl = contactUrl ?? "",
-            UsernameVariable = reader.String($"{Section}:UsernameVariable", defaults.UsernameVariable, EnvironmentVariableName().IsMatch,
-                $"{EnvironmentVariableExpected} that holds the CI account's user name")!,
-            PasswordVariable = reader.String($"{Section}:PasswordVariable", defaults.PasswordVariable, EnvironmentVariableName().IsMatch,
-                $"{EnvironmentVariableExpected} that holds the CI account's HTTP password")!,
-            UsernameFile = ReadSecretFile(reader, $"{Section}:UsernameFile", $"{Section}:UsernameVariable", baseDirectory, "the CI account's user name"),
-            PasswordFile = ReadSecretFile(reader, $"{Section}:PasswordFile", $"{Section}:PasswordVariable", baseDirectory, "the CI account's HTTP password"),
-            Voting = reader.Bool($"{Section}:Voting", defaults.Voting),
-            Label = reader.String($"{Section}:Label", defaults.Label, GerritLabel().IsMatch, "a Gerrit label name like Verified (letters, digits and '-')")!,
-            Notify = reader.String($"{Section}:Notify", defaults.Notify, v => v is "NONE" or "OWNER" or "OWNER_REVIEWERS" or "ALL", NotifyValues)!,
-            RecheckInterval = reader.Duration($"{Section}:RecheckInterval", defaults.RecheckInterval, t => t >= TimeSpan.FromSeconds(5),
-                Duration.Expected + ", at least 5s"),
-        };
+            gerrit.Url = gerrit.Url.TrimEnd('/');
+            gerrit.UsernameFile = CheckSecretFile(reader, $"{Section}:UsernameFile", gerrit.UsernameFile, $"{Section}:UsernameVariable", baseDirectory);
+            gerrit.PasswordFile = CheckSecretFile(reader, $"{Section}:PasswordFile", gerrit.PasswordFile, $"{Section}:PasswordVariable", baseDirectory);
+        });
+        if (gerrit is null)
+        {
+            return null;
+        }
 
         ReadGerritProjects(reader, $"{Section}:Projects", modules, gerrit.Projects);
 
@@ -162,14 +120,6 @@ public static partial class ConfigurationLoader
         }
     }
 
-    /// <summary><c>Http:PublicUrl</c> as given (without a trailing slash), else <paramref name="listen"/> with a wildcard host made this machine's name.</summary>
-    private static string ReadPublicUrl(ConfigurationReader reader, string key, string listen)
-    {
-        string? publicUrl = reader.String(key, null, IsHttpUrl,
-            "the http:// or https:// URL reviewers reach the dashboard at, like https://ci.example.org (no login, query or fragment)");
-        return publicUrl?.TrimEnd('/') ?? DerivePublicUrl(listen);
-    }
-
     /// <summary>The listen URL as a link: <c>*</c>, <c>+</c>, <c>0.0.0.0</c> and <c>[::]</c> listen everywhere, which nobody can browse to.</summary>
     internal static string DerivePublicUrl(string listen)
     {
@@ -180,21 +130,8 @@ public static partial class ConfigurationLoader
         return url.TrimEnd('/');
     }
 
-    private static bool IsHttpUrl(string value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out Uri? uri)
-        && uri.Scheme is "http" or "https"
-        && uri.Host.Length > 0
-        && uri.UserInfo.Length == 0
-        && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment);
-
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$", RegexOptions.CultureInvariant)]
     private static partial Regex WebhookName();
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$", RegexOptions.CultureInvariant)]
-    private static partial Regex CiName();
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9-]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex GerritLabel();
 
     // Gerrit project names: path segments without spaces, no leading or trailing slash, no .git suffix.
     [GeneratedRegex(@"^(?!.*\.git$)[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*$", RegexOptions.CultureInvariant)]

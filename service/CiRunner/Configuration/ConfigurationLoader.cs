@@ -75,9 +75,9 @@ public static partial class ConfigurationLoader
 
         ServiceOptions service = ReadService(reader, baseDirectory);
         DockerOptions docker = ReadDocker(reader, baseDirectory);
-        ScheduleOptions schedule = ReadSchedule(reader);
+        ScheduleOptions schedule = ReadSection(reader, ScheduleOptions.SectionName, new ScheduleOptionsValidator());
         HttpOptions http = ReadHttp(reader, baseDirectory);
-        RetentionOptions retention = ReadRetention(reader);
+        RetentionOptions retention = ReadSection(reader, RetentionOptions.SectionName, new RetentionOptionsValidator());
         ReportingOptions reporting = ReadReporting(reader, baseDirectory);
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);
 

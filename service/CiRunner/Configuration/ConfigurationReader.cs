@@ -5,9 +5,10 @@ using Microsoft.Extensions.Configuration.EnvironmentVariables;
 namespace CiRunner.Configuration;
 
 /// <summary>
-/// Reads configuration values as raw strings and converts them itself, so that a wrong type becomes a
-/// <see cref="ConfigurationError"/> naming the key and the value (the binder would throw on the first one and
-/// stop), and so that every error is collected rather than only the first.
+/// The configuration side of <see cref="ErrorCollectingReader"/>: finds each key's raw value and where it came from
+/// (the file, or the <c>CIRUNNER__</c> variable that overrides it), and leaves converting to the shared reader, so that a
+/// wrong type becomes a <see cref="ConfigurationError"/> naming the key and the value (the binder would throw on the
+/// first one and stop) and every error is collected rather than only the first. Also rejects secrets and unknown keys.
 /// </summary>
 internal sealed class ConfigurationReader
 {
@@ -15,7 +16,7 @@ internal sealed class ConfigurationReader
     private readonly string _configFile;
 
     // One error per key: a value that is both secret and malformed is reported once, as a secret.
-    private readonly HashSet<string> _reported = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ErrorCollectingReader _values = new(oneErrorPerLocation: true);
 
     public ConfigurationReader(IConfiguration configuration, string configFile)
     {
@@ -23,20 +24,14 @@ internal sealed class ConfigurationReader
         _configFile = configFile;
     }
 
-    public List<ConfigurationError> Errors { get; } = [];
+    public List<ConfigurationError> Errors => _values.Errors;
 
-    public void Error(string key, string? value, string expected)
-    {
-        if (!_reported.Add(key))
-        {
-            return;
-        }
+    /// <summary>Typed reads of raw values, for the options binder.</summary>
+    public ErrorCollectingReader Values => _values;
 
-        (string file, string location) = SourceOf(key);
-        Errors.Add(new ConfigurationError(file, location, value, expected));
-    }
+    public void Error(string key, string? value, string expected) => _values.Error(SourceOf(key), value, expected);
 
-    public bool IsReported(string key) => _reported.Contains(key);
+    public bool IsReported(string key) => _values.IsReported(SourceOf(key));
 
     /// <summary>
     /// Whether the key is set at all. An empty JSON array or <c>null</c> is stored as a key without a value, which
@@ -79,6 +74,21 @@ internal sealed class ConfigurationReader
         }
     }
 
+    /// <summary>
+    /// The key's raw value; null when the key is absent or holds JSON <c>null</c>. A key holding an object or an array
+    /// has no text, and is shown as <c>(an object)</c> in errors.
+    /// </summary>
+    public RawValue? Raw(string key)
+    {
+        IConfigurationSection section = _configuration.GetSection(key);
+        if (!IsPresent(key) || (section.Value is null && !section.GetChildren().Any()))
+        {
+            return null;
+        }
+
+        return new RawValue(section.Value, "(an object)", SourceOf(key));
+    }
+
     public string? String(string key, string? fallback, Func<string, bool> isValid, string expected, bool required = false)
     {
         if (IsReported(key))
@@ -86,8 +96,7 @@ internal sealed class ConfigurationReader
             return fallback;
         }
 
-        IConfigurationSection section = _configuration.GetSection(key);
-        if (!IsPresent(key) || (section.Value is null && !section.GetChildren().Any()))
+        if (Raw(key) is not { } raw)
         {
             if (required)
             {
@@ -97,94 +106,31 @@ internal sealed class ConfigurationReader
             return fallback;
         }
 
-        if (section.Value is null)
-        {
-            Error(key, "(an object)", expected);
-            return fallback;
-        }
-
-        if (!isValid(section.Value))
-        {
-            Error(key, section.Value, expected);
-            return fallback;
-        }
-
-        return section.Value;
+        return _values.Text(raw, isValid, expected) ?? fallback;
     }
 
-    public int Int(string key, int fallback, int min, int max, string expected)
-    {
-        string? text = String(key, null, _ => true, expected);
-        if (text is null)
-        {
-            return fallback;
-        }
+    public int Int(string key, int fallback, int min, int max, string expected) =>
+        Read(key, raw => _values.WholeNumber(raw, expected, min, max)) ?? fallback;
 
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
-        {
-            return value;
-        }
-
-        Error(key, text, expected);
-        return fallback;
-    }
-
-    public double Double(string key, double fallback, Func<double, bool> isValid, string expected)
-    {
-        string? text = String(key, null, _ => true, expected);
-        if (text is null)
-        {
-            return fallback;
-        }
-
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && double.IsFinite(value) && isValid(value))
-        {
-            return value;
-        }
-
-        Error(key, text, expected);
-        return fallback;
-    }
+    public double Double(string key, double fallback, Func<double, bool> isValid, string expected) =>
+        Read(key, raw => _values.Number(raw, expected, isValid)) ?? fallback;
 
     public bool Bool(string key, bool fallback) => NullableBool(key) ?? fallback;
 
-    public bool? NullableBool(string key)
-    {
-        const string Expected = "true or false";
-        string? text = String(key, null, _ => true, Expected);
-        if (text is null)
-        {
-            return null;
-        }
+    public bool? NullableBool(string key) => Read(key, _values.Bool);
 
-        if (bool.TryParse(text, out bool value))
-        {
-            return value;
-        }
-
-        Error(key, text, Expected);
-        return null;
-    }
-
-    public TimeSpan Duration(string key, TimeSpan fallback, Func<TimeSpan, bool> isValid, string expected)
-    {
-        string? text = String(key, null, _ => true, expected);
-        if (text is null)
-        {
-            return fallback;
-        }
-
-        if (Matrix.Duration.TryParse(text, out TimeSpan value) && isValid(value))
-        {
-            return value;
-        }
-
-        Error(key, text, expected);
-        return fallback;
-    }
+    public TimeSpan Duration(string key, TimeSpan fallback, Func<TimeSpan, bool> isValid, string expected) =>
+        Read(key, raw => _values.Duration(raw, expected, isValid)) ?? fallback;
 
     /// <summary>A JSON array of strings; null when the key is absent, empty when it is an empty array.</summary>
-    public List<string>? StringList(string key, string expected, Func<string, bool> isValidItem, string itemExpected)
+    public List<string>? StringList(string key, string expected, Func<string, bool> isValidItem, string itemExpected) =>
+        StringItems(key, expected, isValidItem, itemExpected)?.ConvertAll(item => item.Text);
+
+    /// <summary>
+    /// As <see cref="StringList"/>, with each item's key (<c>Docker:DropCapabilities:3</c>): once a bad item is left
+    /// out, an item's index in the list is no longer the one in its key.
+    /// </summary>
+    public List<(string Text, string Key)>? StringItems(string key, string expected, Func<string, bool> isValidItem, string itemExpected)
     {
         if (IsReported(key) || !IsPresent(key))
         {
@@ -199,29 +145,10 @@ internal sealed class ConfigurationReader
             return null;
         }
 
-        var items = new List<string>();
-        foreach (IConfigurationSection item in Entries(key, expected))
-        {
-            if (IsReported(item.Path))
-            {
-                continue;
-            }
-
-            if (item.Value is null)
-            {
-                Error(item.Path, "(an object)", itemExpected);
-            }
-            else if (!isValidItem(item.Value))
-            {
-                Error(item.Path, item.Value, itemExpected);
-            }
-            else
-            {
-                items.Add(item.Value);
-            }
-        }
-
-        return items;
+        List<IConfigurationSection> entries = Entries(key, expected);
+        Dictionary<ValueLocation, string> keys = entries.ToDictionary(entry => SourceOf(entry.Path), entry => entry.Path);
+        IEnumerable<RawValue> items = entries.Select(entry => new RawValue(entry.Value, "(an object)", SourceOf(entry.Path)));
+        return [.. _values.Texts(items, itemExpected, isValidItem).Select(item => (item.Text, keys[item.At]))];
     }
 
     /// <summary>The raw section, for maps whose keys are names rather than options.</summary>
@@ -278,6 +205,10 @@ internal sealed class ConfigurationReader
         return true;
     }
 
+    // A typed read of a key that is present and not yet reported; null when absent, reported or wrong.
+    private T? Read<T>(string key, Func<RawValue, T?> read)
+        where T : struct => IsReported(key) || Raw(key) is not { } raw ? null : read(raw);
+
     private static bool IsSecretName(string name)
     {
         // `PasswordVariable` and `ApiTokenVariable` name a variable, `PasswordFile` a file, which is exactly what is wanted.
@@ -295,7 +226,7 @@ internal sealed class ConfigurationReader
     }
 
     // Names the place to fix: the environment variable when one overrides the file, else the file and key.
-    private (string File, string Location) SourceOf(string key)
+    private ValueLocation SourceOf(string key)
     {
         if (_configuration is IConfigurationRoot root)
         {
@@ -304,12 +235,12 @@ internal sealed class ConfigurationReader
                 if (provider.TryGet(key, out _))
                 {
                     return provider is EnvironmentVariablesConfigurationProvider
-                        ? ("environment", ConfigurationLoader.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal))
-                        : (_configFile, key);
+                        ? new ValueLocation("environment", ConfigurationLoader.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal))
+                        : new ValueLocation(_configFile, key);
                 }
             }
         }
 
-        return (_configFile, key);
+        return new ValueLocation(_configFile, key);
     }
 }

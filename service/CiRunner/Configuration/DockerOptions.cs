@@ -6,32 +6,40 @@ public sealed class DockerOptions
     public const string SectionName = "Docker";
 
     /// <summary>Engine endpoint: <c>unix:///var/run/docker.sock</c> or <c>tcp://host:2376</c>.</summary>
+    [Text(TextKind.DockerEndpoint, ErrorMessage = "a Docker engine endpoint: unix:///var/run/docker.sock, tcp://host:2376 or npipe://./pipe/docker_engine")]
     public string Endpoint { get; set; } = "unix:///var/run/docker.sock";
+
+    /// <summary>How many jobs run at once.</summary>
+    [WholeNumber(1, 64, ErrorMessage = "a whole number from 1 to 64")]
+    public int ParallelJobs { get; set; } = 2;
+
+    /// <summary>Memory limit per job container, in MiB.</summary>
+    [WholeNumber(64, int.MaxValue, ErrorMessage = "a whole number of MiB, at least 64")]
+    public int MemoryMb { get; set; } = 2048;
+
+    /// <summary>CPU limit per job container, in cores (fractions allowed).</summary>
+    [Number(0, 1024, ErrorMessage = "a number of cores greater than 0 (fractions allowed, like 1.5)")]
+    public double Cpus { get; set; } = 1.0;
+
+    /// <summary>Maximum number of processes per job container.</summary>
+    [WholeNumber(16, int.MaxValue, ErrorMessage = "a whole number of processes, at least 16")]
+    public int PidsLimit { get; set; } = 1024;
+
+    /// <summary>Network mode of job containers; <c>none</c> keeps jobs offline and repeatable.</summary>
+    [Text(TextKind.Word, ErrorMessage = "a Docker network mode such as none, bridge or host (none keeps jobs offline)")]
+    public string NetworkMode { get; set; } = "none";
+
+    /// <summary>Upper bound for a whole job, whatever its steps say.</summary>
+    [Duration(MinimumIsExclusive = true, ErrorMessage = Matrix.Duration.Expected + ", longer than zero")]
+    public TimeSpan JobTimeout { get; set; } = TimeSpan.FromHours(2);
 
     /// <summary>
     /// For a <c>tcp://</c> endpoint with TLS: a directory holding <c>ca.pem</c>, <c>cert.pem</c> and <c>key.pem</c>, as
     /// <c>DOCKER_CERT_PATH</c> does for the docker CLI; the engine is verified against the CA and CiRunner presents
     /// the client certificate. Absolute once validated (relative to the configuration file's folder); null for no TLS.
     /// </summary>
+    [Text(TextKind.Path, ErrorMessage = "a directory with ca.pem, cert.pem and key.pem, absolute or relative to the configuration file's folder")]
     public string? TlsCertDirectory { get; set; }
-
-    /// <summary>How many jobs run at once.</summary>
-    public int ParallelJobs { get; set; } = 2;
-
-    /// <summary>Memory limit per job container, in MiB.</summary>
-    public int MemoryMb { get; set; } = 2048;
-
-    /// <summary>CPU limit per job container, in cores (fractions allowed).</summary>
-    public double Cpus { get; set; } = 1.0;
-
-    /// <summary>Maximum number of processes per job container.</summary>
-    public int PidsLimit { get; set; } = 1024;
-
-    /// <summary>Network mode of job containers; <c>none</c> keeps jobs offline and repeatable.</summary>
-    public string NetworkMode { get; set; } = "none";
-
-    /// <summary>Upper bound for a whole job, whatever its steps say.</summary>
-    public TimeSpan JobTimeout { get; set; } = TimeSpan.FromHours(2);
 
     /// <summary>
     /// Runs job containers with <c>no-new-privileges</c>: nothing in them gains privileges through setuid binaries or
@@ -39,12 +47,15 @@ public sealed class DockerOptions
     /// </summary>
     public bool NoNewPrivileges { get; set; } = true;
 
+    /// <summary>Linux capabilities taken from job containers on top of Docker's defaults (none of them is needed to apply Puppet catalogs).</summary>
+    [ListOf(ItemKind.Capability, ListFix = "a JSON array of Linux capability names like [\"NET_RAW\", \"MKNOD\"]",
+        ErrorMessage = "a Linux capability name like NET_RAW or CAP_NET_RAW (see capabilities(7)), or ALL")]
+    public List<string> DropCapabilities { get; set; } = ["NET_RAW", "MKNOD"];
+
     /// <summary>
     /// How long a container that boots systemd (<c>Releases[].Init</c>) may take to reach <c>running</c> (or
     /// <c>degraded</c>) before the job ends as an error with the journal's tail.
     /// </summary>
+    [Duration(Minimum = "5s", Maximum = "1h", ErrorMessage = Matrix.Duration.Expected + ", from 5 s to 1 h")]
     public TimeSpan BootTimeout { get; set; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>Linux capabilities taken from job containers on top of Docker's defaults (none of them is needed to apply Puppet catalogs).</summary>
-    public List<string> DropCapabilities { get; set; } = ["NET_RAW", "MKNOD"];
 }

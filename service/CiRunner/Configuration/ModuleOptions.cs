@@ -18,11 +18,11 @@ public sealed class ModuleOptions
     /// <summary>Branch patterns to track (<c>master</c>, <c>stable/*</c>); <c>*</c> matches any run of characters, <c>/</c> included.</summary>
     public List<string> Branches { get; set; } = ["master", "stable/*"];
 
-    /// <summary>Also fetch Gerrit patch-set refs (<c>refs/changes/*</c>) and start a run for each new patch set.</summary>
-    public bool ChangeRefs { get; set; }
-
     /// <summary>For https remotes that need a login: names of the environment variables that hold it, never the values.</summary>
     public ModuleCredentialsOptions? Credentials { get; set; }
+
+    /// <summary>Also fetch Gerrit patch-set refs (<c>refs/changes/*</c>) and start a run for each new patch set.</summary>
+    public bool ChangeRefs { get; set; }
 }
 
 /// <summary>

@@ -1,7 +1,9 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace CiRunner.Configuration;
 
 /// <summary>The <c>Reporting</c> section: JUnit XML per run, webhooks, and how undelivered reports are retried.</summary>
-public sealed class ReportingOptions
+public sealed class ReportingOptions : IValidatableObject
 {
     public const string SectionName = "Reporting";
 
@@ -9,13 +11,25 @@ public sealed class ReportingOptions
     public bool JUnit { get; set; } = true;
 
     /// <summary>The wait before a report's second attempt; it doubles with each failed attempt up to <see cref="MaxRetryDelay"/>.</summary>
+    [Duration(Minimum = "1s", ErrorMessage = Matrix.Duration.Expected + ", at least 1s")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The longest wait between two attempts. Reports are retried until they are delivered.</summary>
+    [Duration(Minimum = "1s", ErrorMessage = Matrix.Duration.Expected + ", at least 1s")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>Endpoints that get every finished run's summary as JSON.</summary>
+    [ReadByLoader]
     public List<WebhookOptions> Webhooks { get; set; } = [];
+
+    /// <summary>The rule across keys: the longest wait is no shorter than the first.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxRetryDelay < RetryDelay)
+        {
+            yield return new ValidationResult($"a duration no shorter than {SectionName}:{nameof(RetryDelay)} ({RetryDelay})", [nameof(MaxRetryDelay), nameof(RetryDelay)]);
+        }
+    }
 
     /// <summary>The wait before attempt <paramref name="attempt"/> + 1, after <paramref name="attempt"/> failed ones.</summary>
     public TimeSpan BackoffAfter(int attempt)

@@ -12,8 +12,10 @@ public sealed class RetentionOptions
     /// Logs, steps, idempotency changes and lockfiles of jobs that finished longer ago are removed. Runs and job
     /// summaries stay, and so does everything of the job that is a cell's latest result.
     /// </summary>
+    [Duration(Minimum = "1h", ErrorMessage = Matrix.Duration.Expected + ", at least 1h")]
     public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(90);
 
     /// <summary>Quartz cron expression (seconds first) for the pruning job.</summary>
+    [QuartzCron(ErrorMessage = "a Quartz cron expression with seconds first, like 0 30 3 * * ? for 03:30 every day")]
     public string Cron { get; set; } = "0 30 3 * * ?";
 }

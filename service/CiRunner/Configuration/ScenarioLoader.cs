@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using CiRunner.Matrix;
 using YamlDotNet.Core;
-using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace CiRunner.Configuration;
@@ -41,7 +39,8 @@ public static partial class ScenarioLoader
     /// </summary>
     public static ScenarioLoadResult Load(string directory, IReadOnlyList<Release>? releases)
     {
-        var errors = new List<ConfigurationError>();
+        var reader = new ErrorCollectingReader();
+        List<ConfigurationError> errors = reader.Errors;
         var scenarios = new List<Scenario>();
         if (!Directory.Exists(directory))
         {
@@ -61,7 +60,7 @@ public static partial class ScenarioLoader
         var firstFile = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string file in files)
         {
-            (Scenario? scenario, int nameLine) = LoadFile(file, releases, errors);
+            (Scenario? scenario, int nameLine) = LoadFile(file, releases, reader);
             if (scenario is null)
             {
                 continue;
@@ -81,59 +80,17 @@ public static partial class ScenarioLoader
         return new ScenarioLoadResult(scenarios, errors);
     }
 
-    private static (Scenario? Scenario, int NameLine) LoadFile(string path, IReadOnlyList<Release>? releases, List<ConfigurationError> errors)
+    private static (Scenario? Scenario, int NameLine) LoadFile(string path, IReadOnlyList<Release>? releases, ErrorCollectingReader reader)
     {
-        var stream = new YamlStream();
-        MarkTrackingParser? parser = null;
-        try
+        if (YamlNodeReader.Load(path, reader) is not { } stream)
         {
-            using var reader = new StreamReader(path);
-            parser = new MarkTrackingParser(new Parser(reader));
-            stream.Load(parser);
-        }
-        catch (YamlException e)
-        {
-            errors.Add(new ConfigurationError(path, $"line {e.Start.Line}", OneLine(e.Message), "valid YAML"));
-            return (null, 0);
-        }
-        catch (InvalidOperationException e)
-        {
-            // YamlDotNet's scanner throws this without a position for some truncated flow collections ("[a, b" at
-            // the end of the file); the last event it produced is the best position there is.
-            long line = parser?.LastMark.Line ?? 1;
-            errors.Add(new ConfigurationError(path, $"line {line}", OneLine(e.Message), "valid YAML (is a [ or { left unclosed?)"));
-            return (null, 0);
-        }
-        catch (IOException e)
-        {
-            errors.Add(new ConfigurationError(path, "file", null, $"a readable scenario file ({e.Message})"));
             return (null, 0);
         }
 
-        var file = new FileReader(path, releases, errors);
+        var file = new FileReader(path, releases, reader);
         return file.Read(stream);
     }
 
-    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
-
-    /// <summary>Passes events through and remembers where the last one started.</summary>
-    private sealed class MarkTrackingParser(IParser inner) : IParser
-    {
-        public Mark LastMark { get; private set; } = Mark.Empty;
-
-        public ParsingEvent? Current => inner.Current;
-
-        public bool MoveNext()
-        {
-            bool moved = inner.MoveNext();
-            if (moved && inner.Current is { } current)
-            {
-                LastMark = current.Start;
-            }
-
-            return moved;
-        }
-    }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex ScenarioName();
@@ -144,7 +101,7 @@ public static partial class ScenarioLoader
     private static partial Regex NetworkName();
 
     /// <summary>Reads one parsed file; every check adds to the shared error list and carries on.</summary>
-    private sealed class FileReader(string path, IReadOnlyList<Release>? releases, List<ConfigurationError> errors)
+    private sealed partial class FileReader(string file, IReadOnlyList<Release>? releases, ErrorCollectingReader reader) : YamlNodeReader(file, reader)
     {
         private int _errorsAtStart;
 
@@ -153,7 +110,7 @@ public static partial class ScenarioLoader
 
         public (Scenario? Scenario, int NameLine) Read(YamlStream stream)
         {
-            _errorsAtStart = errors.Count;
+            _errorsAtStart = Reader.Errors.Count;
             if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
             {
                 Mark at = stream.Documents.Count == 0 ? Mark.Empty : stream.Documents[0].RootNode.Start;
@@ -197,12 +154,12 @@ public static partial class ScenarioLoader
                 CheckModulesAgainstPuppetfiles(entries, modules, scenarioReleases);
             }
 
-            if (errors.Count > _errorsAtStart || name is null || manifest is null)
+            if (Reader.Errors.Count > _errorsAtStart || name is null || manifest is null)
             {
                 return (null, 0);
             }
 
-            var scenario = new Scenario(name, description, Path.GetFullPath(path), manifest, modules, scenarioReleases, steps, upgrade, rollback)
+            var scenario = new Scenario(name, description, Path.GetFullPath(FilePath), manifest, modules, scenarioReleases, steps, upgrade, rollback)
             {
                 Seed = seed,
                 Verify = verify,
@@ -229,7 +186,7 @@ public static partial class ScenarioLoader
                 return null;
             }
 
-            string full = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, manifest));
+            string full = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(FilePath))!, manifest));
             if (!File.Exists(full))
             {
                 Error(at, "manifest", manifest, $"an existing manifest file beside the scenario file ({full} does not exist)");
@@ -322,83 +279,6 @@ public static partial class ScenarioLoader
             }
         }
 
-        private List<StepDefinition> ReadSteps(Dictionary<string, (YamlNode Key, YamlNode Value)> entries)
-        {
-            var steps = new List<StepDefinition>();
-            if (!entries.TryGetValue("steps", out (YamlNode Key, YamlNode Value) entry))
-            {
-                steps.Add(new StepDefinition(StepKind.Apply, "apply", [], DefaultApplyTimeout));
-                steps.Add(new StepDefinition(StepKind.Idempotency, "idempotency", [], DefaultApplyTimeout));
-                return steps;
-            }
-
-            if (entry.Value is not YamlSequenceNode sequence || sequence.Children.Count == 0)
-            {
-                Error(entry.Value.Start, "steps", Describe(entry.Value), "a non-empty list of steps (apply, idempotency, tempest, or a mapping with type: command)");
-                return steps;
-            }
-
-            for (int i = 0; i < sequence.Children.Count; i++)
-            {
-                StepDefinition? step = ReadStep(sequence.Children[i], $"steps[{i}]");
-                if (step is null)
-                {
-                    continue;
-                }
-
-                if (step.Kind == StepKind.Idempotency && !steps.Any(s => s.Kind == StepKind.Apply))
-                {
-                    Error(sequence.Children[i].Start, $"steps[{i}]", "idempotency", "an apply step before the idempotency step (it re-applies the manifest)");
-                }
-
-                steps.Add(step);
-            }
-
-            return steps;
-        }
-
-        /// <summary>A <c>seed</c> or <c>verify</c> list: command steps, each a mapping (type may be left out) or an argument list.</summary>
-        private List<StepDefinition> ReadCommandSteps(Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string key)
-        {
-            var steps = new List<StepDefinition>();
-            if (!entries.TryGetValue(key, out (YamlNode Key, YamlNode Value) entry))
-            {
-                return steps;
-            }
-
-            if (entry.Value is not YamlSequenceNode sequence || sequence.Children.Count == 0)
-            {
-                Error(entry.Value.Start, key, Describe(entry.Value),
-                    "a non-empty list of command steps, like - { name: data kept, command: [test, -f, /srv/data] } or - [test, -f, /srv/data]");
-                return steps;
-            }
-
-            for (int i = 0; i < sequence.Children.Count; i++)
-            {
-                YamlNode item = sequence.Children[i];
-                string itemKey = $"{key}[{i}]";
-                if (item is YamlSequenceNode)
-                {
-                    List<string> command = StringList(item, itemKey, "a non-empty argument list like [test, -f, /srv/data]")?.Select(c => c.Text).ToList() ?? [];
-                    if (command.Count > 0)
-                    {
-                        steps.Add(new StepDefinition(StepKind.Command, $"{key}: {string.Join(' ', command)}", command, DefaultCommandTimeout));
-                    }
-
-                    continue;
-                }
-
-                if (ReadStep(item, itemKey, commandOnly: true) is { } step)
-                {
-                    // An unnamed step is named after its list, so results and logs say it was a seed or a verify step.
-                    bool named = item is YamlMappingNode mapping && mapping.Children.Keys.Any(k => Scalar(k) == "name");
-                    steps.Add(named ? step : step with { Name = $"{key}: {step.Name}" });
-                }
-            }
-
-            return steps;
-        }
-
         private string? ReadNetwork(Dictionary<string, (YamlNode Key, YamlNode Value)> entries)
         {
             if (!entries.TryGetValue("network", out (YamlNode Key, YamlNode Value) entry))
@@ -445,7 +325,7 @@ public static partial class ScenarioLoader
             }
 
             const string Expected = "a list of files beside the scenario file that its steps use, like [seed.sh, verify.sh]";
-            string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            string folder = Path.GetDirectoryName(Path.GetFullPath(FilePath))!;
             foreach ((string text, Mark at) in StringList(entry.Value, "files", Expected) ?? [])
             {
                 string full = Path.GetFullPath(Path.Combine(folder, text));
@@ -470,348 +350,6 @@ public static partial class ScenarioLoader
 
             return files;
         }
-
-        private StepDefinition? ReadStep(YamlNode node, string key, bool commandOnly = false)
-        {
-            const string StepTypes = "apply, idempotency, command or tempest";
-            if (commandOnly && node is not YamlMappingNode)
-            {
-                return Fail(node.Start, key, Describe(node), "a command step: a mapping with command (and optional name, timeout), or an argument list like [test, -f, /srv/data]");
-            }
-
-            if (node is YamlScalarNode scalar)
-            {
-                string text = scalar.Value ?? "";
-                return text switch
-                {
-                    "apply" => new StepDefinition(StepKind.Apply, "apply", [], DefaultApplyTimeout),
-                    "idempotency" => new StepDefinition(StepKind.Idempotency, "idempotency", [], DefaultApplyTimeout),
-                    "tempest" => ReadTempest(null, node.Start, key) is { } defaults
-                        ? new StepDefinition(StepKind.Tempest, "tempest", [], DefaultTempestTimeout) { Tempest = defaults }
-                        : null,
-                    "command" => Fail(node.Start, key, text, "a command step as a mapping: { type: command, command: [test, -f, /etc/x] }"),
-                    _ => Fail(node.Start, key, text, $"a step type: {StepTypes}"),
-                };
-            }
-
-            if (node is not YamlMappingNode mapping)
-            {
-                return Fail(node.Start, key, Describe(node), $"a step: {StepTypes}, or a mapping with type, name, command, timeout");
-            }
-
-            Dictionary<string, (YamlNode Key, YamlNode Value)> entries = Entries(mapping, key + ".", _stepKeys);
-            string? type = commandOnly && !entries.ContainsKey("type") ? "command" : RequiredString(mapping, entries, "type", key + ".");
-            if (commandOnly && type is "apply" or "idempotency" or "tempest")
-            {
-                return Fail(entries["type"].Value.Start, key + ".type", type,
-                    "command: seed and verify lists hold command steps (apply, idempotency and tempest belong under steps)");
-            }
-
-            StepKind? kind = type switch
-            {
-                "apply" => StepKind.Apply,
-                "idempotency" => StepKind.Idempotency,
-                "command" => StepKind.Command,
-                "tempest" => StepKind.Tempest,
-                _ => null,
-            };
-            if (type is not null && kind is null)
-            {
-                Error(entries["type"].Value.Start, key + ".type", type, $"a step type: {StepTypes}");
-            }
-
-            List<string> command = [];
-            if (entries.TryGetValue("command", out (YamlNode Key, YamlNode Value) commandEntry))
-            {
-                if (kind is StepKind.Apply or StepKind.Idempotency or StepKind.Tempest)
-                {
-                    Error(commandEntry.Key.Start, key + ".command", Describe(commandEntry.Value), "no command: only type: command steps run one");
-                }
-                else
-                {
-                    command = StringList(commandEntry.Value, key + ".command", "a non-empty argument list like [test, -f, /etc/keystone/keystone.conf]")?
-                        .Select(item => item.Text).ToList() ?? [];
-                    if (command.Any(string.IsNullOrWhiteSpace))
-                    {
-                        Error(commandEntry.Value.Start, key + ".command", string.Join(' ', command), "non-empty arguments");
-                    }
-                }
-            }
-            else if (kind == StepKind.Command)
-            {
-                Error(mapping.Start, key + ".command", null, "an argument list like [test, -f, /etc/keystone/keystone.conf]");
-            }
-
-            TimeSpan timeout = kind switch
-            {
-                StepKind.Command => DefaultCommandTimeout,
-                StepKind.Tempest => DefaultTempestTimeout,
-                _ => DefaultApplyTimeout,
-            };
-            if (entries.TryGetValue("timeout", out (YamlNode Key, YamlNode Value) timeoutEntry))
-            {
-                string text = Scalar(timeoutEntry.Value) ?? Describe(timeoutEntry.Value);
-                if (!Duration.TryParse(text, out timeout) || timeout <= TimeSpan.Zero)
-                {
-                    Error(timeoutEntry.Value.Start, key + ".timeout", text, Duration.Expected + ", longer than zero");
-                }
-            }
-
-            bool noop = ReadBool(entries, "noop", defaultValue: false, key + ".noop");
-            if (noop && kind is StepKind.Command or StepKind.Tempest)
-            {
-                Error(entries["noop"].Key.Start, key + ".noop", "true", "no noop: only apply and idempotency steps take it");
-            }
-
-            TempestSettings? tempest = null;
-            if (kind == StepKind.Tempest)
-            {
-                tempest = ReadTempest(entries, mapping.Start, key);
-            }
-            else
-            {
-                foreach (string tempestKey in _tempestKeys.Where(entries.ContainsKey))
-                {
-                    Error(entries[tempestKey].Key.Start, $"{key}.{tempestKey}", Describe(entries[tempestKey].Value), $"no {tempestKey}: only type: tempest steps take it");
-                }
-            }
-
-            string? name = OptionalString(entries, "name", key + ".");
-            if (kind is null || (kind == StepKind.Tempest && tempest is null))
-            {
-                return null;
-            }
-
-            name ??= kind switch
-            {
-                StepKind.Command => string.Join(' ', command),
-                StepKind.Idempotency => "idempotency",
-                StepKind.Tempest => "tempest",
-                _ => "apply",
-            };
-            return new StepDefinition(kind.Value, name, command, timeout, noop) { Tempest = tempest };
-        }
-
-        /// <summary>
-        /// A tempest step's <c>config</c>, <c>include</c>, <c>exclude</c> and <c>concurrency</c>, each defaulted when left
-        /// out (<paramref name="entries"/> is null for the plain <c>- tempest</c>); null when any is wrong.
-        /// </summary>
-        private TempestSettings? ReadTempest(Dictionary<string, (YamlNode Key, YamlNode Value)>? entries, Mark at, string key)
-        {
-            int before = errors.Count;
-            YamlNode? Value(string name) => entries is not null && entries.TryGetValue(name, out (YamlNode Key, YamlNode Value) entry) ? entry.Value : null;
-
-            string config = TempestSettings.DefaultConfig;
-            Mark configAt = at;
-            if (Value("config") is { } configNode)
-            {
-                configAt = configNode.Start;
-                config = Scalar(configNode) ?? "";
-            }
-
-            CheckTempestConfig(config, configAt, key);
-            IReadOnlyList<string> include = Value("include") is { } includeNode ? Regexes(includeNode, key + ".include") : TempestSettings.DefaultInclude;
-            IReadOnlyList<string> exclude = Value("exclude") is { } excludeNode ? Regexes(excludeNode, key + ".exclude") : [];
-
-            int concurrency = TempestSettings.DefaultConcurrency;
-            if (Value("concurrency") is { } concurrencyNode)
-            {
-                string text = Scalar(concurrencyNode) ?? Describe(concurrencyNode);
-                if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out concurrency) || concurrency is < 1 or > 64)
-                {
-                    Error(concurrencyNode.Start, key + ".concurrency", text, "a whole number of Tempest workers from 1 to 64");
-                }
-            }
-
-            return errors.Count > before ? null : new TempestSettings(config, include, exclude, concurrency);
-        }
-
-        /// <summary>
-        /// A relative <c>config</c> is a file beside the scenario file, copied with it to <c>/cirunner/scenario/</c>; an
-        /// absolute one is a path inside the container (a file Puppet writes, say), which only the job can check.
-        /// </summary>
-        private void CheckTempestConfig(string config, Mark at, string key)
-        {
-            if (config.Length == 0 || config.Any(char.IsWhiteSpace))
-            {
-                Error(at, key + ".config", config.Length == 0 ? "an empty value" : config,
-                    "Tempest's configuration file: a path beside the scenario file (tempest.conf, copied with it) or an absolute path in the container");
-                return;
-            }
-
-            if (config.StartsWith('/'))
-            {
-                return;
-            }
-
-            string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-            string full = Path.GetFullPath(Path.Combine(folder, config));
-            string relative = Path.GetRelativePath(folder, full);
-            if (Path.IsPathRooted(config) || relative.StartsWith("..", StringComparison.Ordinal) || relative == ".")
-            {
-                Error(at, key + ".config", config, "a path relative to the scenario file's folder, inside it (no ..), or an absolute path in the container");
-            }
-            else if (!File.Exists(full))
-            {
-                Error(at, key + ".config", config,
-                    $"an existing Tempest configuration file beside the scenario file ({full} does not exist), or an absolute path in the container");
-            }
-            else
-            {
-                _tempestConfigs.Add(full);
-            }
-        }
-
-        /// <summary>An include or exclude list: test id regexes as stestr reads them, one per line of a list file.</summary>
-        private List<string> Regexes(YamlNode node, string key)
-        {
-            var regexes = new List<string>();
-            foreach ((string text, Mark at) in StringList(node, key, "a non-empty list of regular expressions matching Tempest test ids, like ['^tempest\\.api\\.identity\\.']") ?? [])
-            {
-                // stestr reads everything after a '#' as a comment, and strips the rest: such a regex would silently change.
-                if (text.Trim().Length == 0 || text.Contains('#', StringComparison.Ordinal) || text != text.Trim())
-                {
-                    Error(at, key, text, "a regular expression without '#' (stestr reads the rest of the line as a comment) and without spaces around it");
-                    continue;
-                }
-
-                try
-                {
-                    _ = new Regex(text, RegexOptions.None, TimeSpan.FromSeconds(1));
-                    regexes.Add(text);
-                }
-                catch (ArgumentException e)
-                {
-                    Error(at, key, text, $"a regular expression ({e.Message})");
-                }
-            }
-
-            return regexes;
-        }
-
-        private bool ReadBool(Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string key, bool defaultValue, string? errorKey = null)
-        {
-            if (!entries.TryGetValue(key, out (YamlNode Key, YamlNode Value) entry))
-            {
-                return defaultValue;
-            }
-
-            string? text = Scalar(entry.Value);
-            if (bool.TryParse(text, out bool value))
-            {
-                return value;
-            }
-
-            Error(entry.Value.Start, errorKey ?? key, text ?? Describe(entry.Value), "true or false");
-            return defaultValue;
-        }
-
-        private Dictionary<string, (YamlNode Key, YamlNode Value)> Entries(YamlMappingNode mapping, string prefix, string[] known)
-        {
-            var entries = new Dictionary<string, (YamlNode Key, YamlNode Value)>(StringComparer.Ordinal);
-            foreach ((YamlNode key, YamlNode value) in mapping.Children)
-            {
-                string name = Scalar(key) ?? Describe(key);
-                if (!known.Contains(name, StringComparer.Ordinal))
-                {
-                    Error(key.Start, prefix + name, name, $"one of the keys {string.Join(", ", known)}");
-                    continue;
-                }
-
-                // YamlDotNet rejects duplicate keys itself, so TryAdd only guards against its behaviour changing.
-                entries.TryAdd(name, (key, value));
-            }
-
-            return entries;
-        }
-
-        private string? RequiredString(YamlMappingNode mapping, Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string key, string prefix = "")
-        {
-            if (!entries.TryGetValue(key, out (YamlNode Key, YamlNode Value) entry))
-            {
-                Error(mapping.Start, prefix + key, null, $"a {key}");
-                return null;
-            }
-
-            string? value = OptionalString(entries, key, prefix);
-            if (value is not null && value.Trim().Length == 0)
-            {
-                Error(entry.Value.Start, prefix + key, value, $"a non-empty {key}");
-                return null;
-            }
-
-            return value;
-        }
-
-        private string? OptionalString(Dictionary<string, (YamlNode Key, YamlNode Value)> entries, string key, string prefix = "")
-        {
-            if (!entries.TryGetValue(key, out (YamlNode Key, YamlNode Value) entry))
-            {
-                return null;
-            }
-
-            string? value = Scalar(entry.Value);
-            if (value is null)
-            {
-                Error(entry.Value.Start, prefix + key, Describe(entry.Value), "a text value");
-            }
-
-            return value;
-        }
-
-        private List<(string Text, Mark At)>? StringList(YamlNode node, string key, string expected)
-        {
-            if (node is not YamlSequenceNode sequence || sequence.Children.Count == 0)
-            {
-                Error(node.Start, key, Describe(node), expected);
-                return null;
-            }
-
-            var items = new List<(string Text, Mark At)>();
-            foreach (YamlNode child in sequence.Children)
-            {
-                string? text = Scalar(child);
-                if (text is null)
-                {
-                    Error(child.Start, key, Describe(child), expected);
-                }
-                else
-                {
-                    items.Add((text, child.Start));
-                }
-            }
-
-            return items;
-        }
-
-        // A plain empty scalar (`key:`) or `~` is YAML's null: treated as "no value", never as an empty string.
-        private static string? Scalar(YamlNode node) =>
-            node is YamlScalarNode scalar && !(scalar.Style == YamlDotNet.Core.ScalarStyle.Plain && scalar.Value is "" or "~" or "null" or null)
-                ? scalar.Value
-                : null;
-
-        private static string Describe(YamlNode node) => node switch
-        {
-            YamlScalarNode scalar when string.IsNullOrEmpty(scalar.Value) || scalar.Value is "~" or "null" => "an empty value",
-            YamlScalarNode scalar => scalar.Value!,
-            YamlSequenceNode { Children.Count: 0 } => "[]",
-            YamlSequenceNode => "a list",
-            YamlMappingNode => "a mapping",
-            _ => "an alias",
-        };
-
-        private static int LineOf(Mark mark) => Math.Max(1, (int)mark.Line);
-
-        private StepDefinition? Fail(Mark at, string key, string value, string expected)
-        {
-            Error(at, key, value, expected);
-            return null;
-        }
-
-        private void Error(Mark at, string key, string? value, string expected)
-        {
-            string location = key.Length == 0 ? $"line {LineOf(at)}" : $"line {LineOf(at)}, {key}";
-            errors.Add(new ConfigurationError(path, location, value, expected));
-        }
     }
 }
+

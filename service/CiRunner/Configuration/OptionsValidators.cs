@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Options;
+
+namespace CiRunner.Configuration;
+
+// One source-generated validator per section. The rules are the attributes on each options class (and, for rules across
+// keys, its IValidatableObject); ConfigurationLoader runs these validators on what it binds, and IOptions<T> runs them at start.
+
+[OptionsValidator]
+public sealed partial class ServiceOptionsValidator : IValidateOptions<ServiceOptions>;
+
+[OptionsValidator]
+public sealed partial class DockerOptionsValidator : IValidateOptions<DockerOptions>;
+
+[OptionsValidator]
+public sealed partial class ScheduleOptionsValidator : IValidateOptions<ScheduleOptions>;
+
+[OptionsValidator]
+public sealed partial class RetentionOptionsValidator : IValidateOptions<RetentionOptions>;
+
+[OptionsValidator]
+public sealed partial class HttpOptionsValidator : IValidateOptions<HttpOptions>;
+
+[OptionsValidator]
+public sealed partial class ReportingOptionsValidator : IValidateOptions<ReportingOptions>;
+
+[OptionsValidator]
+public sealed partial class GerritOptionsValidator : IValidateOptions<GerritOptions>;

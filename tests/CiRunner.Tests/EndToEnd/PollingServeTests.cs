@@ -267,8 +267,8 @@ public sealed class PollingServeTests : IDisposable
 
                 try
                 {
+                    // Any answer will do: with no engine behind the folder's endpoint the service reports itself degraded (503).
                     using HttpResponseMessage response = await client.GetAsync(new Uri(Url, "healthz"));
-                    response.EnsureSuccessStatusCode();
                     return;
                 }
                 catch (HttpRequestException) when (waited.Elapsed < Patience)

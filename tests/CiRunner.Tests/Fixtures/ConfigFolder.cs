@@ -12,9 +12,14 @@ namespace CiRunner.Tests.Fixtures;
 /// Releases: zed and 2023.1 (unmaintained branches), 2024.1 (stable), 2024.2 (development, master).
 /// Modules: keystone tracks master, stable/*, unmaintained/*; openstacklib only master and stable/*.
 /// Scenarios: basic (keystone, openstacklib, stdlib; all releases), lib-only (openstacklib; 2024.1 and 2024.2).
+/// Docker:Endpoint is <see cref="NoEngine"/>, so a test that reaches the engine without saying so fails on any machine;
+/// a test that needs the engine sets its endpoint (<see cref="DockerEngineFixture.Endpoint"/>) and is in category Docker.
 /// </remarks>
 public sealed class ConfigFolder : IDisposable
 {
+    /// <summary>A socket path where no engine ever listens.</summary>
+    public const string NoEngine = "unix:///nonexistent/cirunner-tests/docker.sock";
+
     public const string Puppetfile = """
         # Module set for tests
         forge 'https://forgeapi.puppet.com'
@@ -59,7 +64,7 @@ public sealed class ConfigFolder : IDisposable
     {
         Root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cirunner-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Root);
-        Config = JsonNode.Parse("""
+        Config = JsonNode.Parse($$"""
             {
               "Service": { "DataDirectory": "data", "ScenariosDirectory": "scenarios" },
               "Modules": [
@@ -72,7 +77,7 @@ public sealed class ConfigFolder : IDisposable
                 { "Name": "2024.1", "Branches": ["stable/2024.1"], "Image": "cirunner/release:2024.1" },
                 { "Name": "2024.2", "Branches": ["master"], "Image": "cirunner/release:2024.2" }
               ],
-              "Docker": { "Endpoint": "unix:///var/run/docker.sock", "ParallelJobs": 2 },
+              "Docker": { "Endpoint": "{{NoEngine}}", "ParallelJobs": 2 },
               "Schedule": { "PollInterval": "00:05:00", "NightlyCron": "0 0 2 * * ?" },
               "Http": { "Listen": "http://127.0.0.1:8080", "ApiTokenVariable": "CIRUNNER_API_TOKEN" },
               "Logging": { "LogLevel": { "Default": "Information" } }

@@ -379,12 +379,11 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     private async Task WaitForContainerStartedAsync(long runId)
     {
         RunStore runs = _service.Services.GetRequiredService<RunStore>();
-        var waited = Stopwatch.StartNew();
-        while ((await runs.GetDetailAsync(runId, CancellationToken.None))!.Jobs.Single().ImageId is null)
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "the rerun job's container did not start within 60 s");
-            await Task.Delay(TimeSpan.FromMilliseconds(20));
-        }
+        await Eventually.TrueAsync(
+            "the rerun job's container to start",
+            async () => (await runs.GetDetailAsync(runId, CancellationToken.None))!.Jobs.Single().ImageId is not null,
+            TimeSpan.FromSeconds(60),
+            interval: TimeSpan.FromMilliseconds(20));
     }
 
     private Process StartPrometheus(string configFile, string storage, int port)

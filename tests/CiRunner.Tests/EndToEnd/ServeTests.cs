@@ -90,8 +90,7 @@ public sealed class ServeTests : IDisposable
     private static async Task<(HttpStatusCode Status, JsonElement Body)> WaitForHealthAsync(int port, Task<int> serving)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        (HttpStatusCode status, JsonElement body) = await Eventually.ForAsync("serve to answer /healthz", async () =>
         {
             if (serving.IsCompleted)
             {
@@ -102,12 +101,13 @@ public sealed class ServeTests : IDisposable
             {
                 using HttpResponseMessage response = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
                 using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-                return (response.StatusCode, document.RootElement.Clone());
+                return Tuple.Create(response.StatusCode, document.RootElement.Clone());
             }
-            catch (HttpRequestException) when (waited.Elapsed < TimeSpan.FromSeconds(60))
+            catch (HttpRequestException)
             {
-                await Task.Delay(100);
+                return null;
             }
-        }
+        }, TimeSpan.FromSeconds(60));
+        return (status, body);
     }
 }

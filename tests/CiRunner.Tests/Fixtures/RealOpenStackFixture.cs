@@ -165,20 +165,8 @@ public sealed class RealOpenStackFixture : IAsyncLifetime, IDisposable
         return await Docker.Containers.ListContainersAsync(parameters);
     }
 
-    private async Task<int> CountContainersLeftAsync()
-    {
-        long started = TimeProvider.System.GetTimestamp();
-        while (true)
-        {
-            int left = (await ContainersOfInstanceAsync()).Count;
-            if (left == 0 || TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromSeconds(30))
-            {
-                return left;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
-    }
+    private Task<int> CountContainersLeftAsync() =>
+        Eventually.LastValueAsync(async () => (await ContainersOfInstanceAsync()).Count, left => left == 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
 
     /// <summary>Runs one of the demo's scripts as a user would, failing with its output when it fails.</summary>
     private static async Task RunScriptAsync(string script, string argument)

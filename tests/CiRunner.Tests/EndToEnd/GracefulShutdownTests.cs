@@ -31,7 +31,7 @@ public sealed partial class GracefulShutdownTests : IDisposable
     {
         _engine = engine;
         _output = output;
-        _service = new ServiceFolder(engine.PuppetImage);
+        _service = new ServiceFolder(engine.PuppetImage, engine.Endpoint);
     }
 
     public void Dispose() => _service.Dispose();

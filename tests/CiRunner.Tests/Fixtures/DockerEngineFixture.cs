@@ -22,9 +22,12 @@ public sealed class DockerEngineFixture : IAsyncLifetime
 
     public IDockerClient Docker { get; private set; } = null!;
 
-    public string Endpoint { get; } = Environment.GetEnvironmentVariable(EndpointVariable) is { Length: > 0 } endpoint
+    /// <summary>The engine every Docker test uses: <see cref="EndpointVariable"/>, else the local socket.</summary>
+    public static string EngineEndpoint { get; } = Environment.GetEnvironmentVariable(EndpointVariable) is { Length: > 0 } endpoint
         ? endpoint
         : "unix:///var/run/docker.sock";
+
+    public string Endpoint { get; } = EngineEndpoint;
 
     /// <summary>The Puppet image (Debian 12 minbase + Puppet 7).</summary>
     public string PuppetImage { get; private set; } = "";

@@ -52,7 +52,7 @@ public sealed class RealOpenStackFixture : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        Docker = new DockerClientBuilder().WithEndpoint(new Uri(DockerEngineFixtureEndpoint())).Build();
+        Docker = new DockerClientBuilder().WithEndpoint(new Uri(DockerEngineFixture.EngineEndpoint)).Build();
         string demo = _folder.Combine("demo");
         await RunScriptAsync("deploy/demo/make-demo-modules.sh", demo);
         await RunScriptAsync("deploy/demo/write-demo-config.sh", demo);
@@ -116,9 +116,6 @@ public sealed class RealOpenStackFixture : IAsyncLifetime, IDisposable
     }
 
     public void Dispose() => _folder.Dispose();
-
-    private static string DockerEngineFixtureEndpoint() =>
-        Environment.GetEnvironmentVariable(DockerEngineFixture.EndpointVariable) is { Length: > 0 } endpoint ? endpoint : "unix:///var/run/docker.sock";
 
     /// <summary>The demo's configuration, narrowed to the cells the tests read, with this fixture's instance and a free port.</summary>
     private void ShapeConfiguration(string configFile)

@@ -15,7 +15,7 @@ public sealed class ServiceFolder : IDisposable
     private readonly TempDirectory _folder = new();
     private int _pushes;
 
-    public ServiceFolder(string image, string dockerEndpoint = "unix:///var/run/docker.sock")
+    public ServiceFolder(string image, string dockerEndpoint)
     {
         Repository = _folder.Combine("remotes", "puppet-demo");
         FirstCommit = GitRepositories.Create(Repository, "master", new Dictionary<string, string>

@@ -11,7 +11,6 @@ namespace CiRunner.Tests.Cli;
 /// a valid configuration (<see cref="ConfigFolder"/>), for the checks that need to know what is configured, and
 /// <c>{broken}</c> a configuration file that is not JSON.
 /// </summary>
-[Trait("Category", "Fast")]
 public sealed class BadInputTests : IDisposable
 {
     private readonly ConfigFolder _folder = new();

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Configuration;
 
 namespace CiRunner.Tests.Cli;
 
-[Trait("Category", "Fast")]
 public sealed class ImagesCommandTests : IDisposable
 {
     private readonly TempDirectory _folder = new();

@@ -7,7 +7,6 @@ using Docker.DotNet.Models;
 namespace CiRunner.Tests.Cli;
 
 /// <summary><c>validate</c> without an engine: a note, never an error, so it stays usable offline.</summary>
-[Trait("Category", "Fast")]
 public sealed class ValidateWithoutEngineTests
 {
     [Fact]
@@ -49,6 +48,7 @@ public sealed class ValidateEngineTests : IAsyncLifetime, IDisposable
         // Given zed on an image the engine has with a complete snapshot of it, and 2024.2 on a missing image, both with
         // PackageSnapshot (the snapshot stands in for a real one: a volume with the labels and the completion marker)
         const string Id = "sha256:5f2c7a0e9d1b4c3a8e6f0d2b1a9c8e7f6d5c4b3a2918f7e6d5c4b3a2f1e0d9c8";
+        _folder.Set("Docker:Endpoint", _engine.Endpoint);
         _folder.Set("Releases:0:Image", _engine.PuppetImage);
         _folder.Set("Releases:0:PackageSnapshot", true);
         _folder.Set("Releases:3:Image", _missingImage);
@@ -84,7 +84,7 @@ public sealed class ValidateEngineTests : IAsyncLifetime, IDisposable
         // Then each release's image and wanted snapshot has a line: present with its id, or the command that builds it
         Assert.Equal(0, exitCode);
         Assert.Equal("", error);
-        Assert.Contains("Release images and package snapshots on the Docker engine (unix:///var/run/docker.sock):", output, StringComparison.Ordinal);
+        Assert.Contains($"Release images and package snapshots on the Docker engine ({_engine.Endpoint}):", output, StringComparison.Ordinal);
         Assert.Matches($@"zed\s+image {_engine.PuppetImage}\s+present \({_engine.PuppetImageId}\)", output);
         Assert.Matches($@"zed\s+package snapshot\s+present: {Id} \(558 packages, 182 MB, volume {_volume}\)", output);
         Assert.Matches($@"2024\.2\s+image {_missingImage}\s+missing: build it with `cirunner images build --release 2024\.2`", output);

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Builder;
 namespace CiRunner.Tests.EndToEnd;
 
 /// <summary>The token rules with <c>Http:ProtectReads: true</c>, on the real service: reads need the token like writes; probes stay open.</summary>
-[Trait("Category", "Docker")]
+[Trait("Category", "Service")]
 public sealed class ApiAccessTests : IDisposable
 {
     private static readonly string[] Pages = ["/", "/runs", "/queue", "/modules", "/scenarios", "/runs/1", "/jobs/1/log"];

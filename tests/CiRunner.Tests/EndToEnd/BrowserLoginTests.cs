@@ -6,7 +6,7 @@ using Microsoft.Playwright;
 namespace CiRunner.Tests.EndToEnd;
 
 /// <summary>The dashboard's login with <c>Http:ProtectReads</c>, in Debian's headless chromium against the real service.</summary>
-[Trait("Category", "Docker")]
+[Trait("Category", "Service")]
 public sealed class BrowserLoginTests : IDisposable
 {
     private const string Token = "browser-s3cret";

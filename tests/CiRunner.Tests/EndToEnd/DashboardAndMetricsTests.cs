@@ -46,24 +46,27 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         {
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             var query = new Uri($"http://127.0.0.1:{prometheusPort}/api/v1/query?query=cirunner_jobs_finished_total");
-            List<Dictionary<string, string>> series = [];
             var waited = Stopwatch.StartNew();
-            while (series.Count < 2 && waited.Elapsed < TimeSpan.FromSeconds(120))
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(500));
-                try
+            List<Dictionary<string, string>> series = await Eventually.LastValueAsync(
+                async () =>
                 {
-                    using JsonDocument answer = JsonDocument.Parse(await client.GetStringAsync(query));
-                    series = answer.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
-                        .Select(r => r.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? ""))
-                        .Where(m => m.GetValueOrDefault("module") == "demo")
-                        .ToList();
-                }
-                catch (HttpRequestException)
-                {
-                    // Prometheus is still starting.
-                }
-            }
+                    try
+                    {
+                        using JsonDocument answer = JsonDocument.Parse(await client.GetStringAsync(query));
+                        return answer.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
+                            .Select(r => r.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? ""))
+                            .Where(m => m.GetValueOrDefault("module") == "demo")
+                            .ToList();
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // Prometheus is still starting.
+                        return [];
+                    }
+                },
+                found => found.Count >= 2,
+                TimeSpan.FromSeconds(120),
+                TimeSpan.FromMilliseconds(500));
 
             if (series.Count < 2)
             {
@@ -123,23 +126,22 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
                     root.TryGetProperty("data", out JsonElement data) ? data.GetProperty("result").EnumerateArray().Select(r => r.Clone()).ToList() : []);
             }
 
-            var waited = Stopwatch.StartNew();
-            while (true)
-            {
-                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(120), "Prometheus did not scrape the service twice within 120 s");
-                await Task.Delay(TimeSpan.FromMilliseconds(500));
-                try
+            await Eventually.TrueAsync(
+                "Prometheus to scrape the service twice",
+                async () =>
                 {
-                    if ((await QueryAsync("count_over_time(cirunner_jobs_queued[5m]) >= 2")).Series.Count > 0)
+                    try
                     {
-                        break;
+                        return (await QueryAsync("count_over_time(cirunner_jobs_queued[5m]) >= 2")).Series.Count > 0;
                     }
-                }
-                catch (HttpRequestException)
-                {
-                    // Prometheus is still starting.
-                }
-            }
+                    catch (HttpRequestException)
+                    {
+                        // Prometheus is still starting.
+                        return false;
+                    }
+                },
+                TimeSpan.FromSeconds(120),
+                interval: TimeSpan.FromMilliseconds(500));
 
             // When each expression is queried, then Prometheus accepts every one
             var answers = new Dictionary<string, List<JsonElement>>(StringComparer.Ordinal);
@@ -379,12 +381,11 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     private async Task WaitForContainerStartedAsync(long runId)
     {
         RunStore runs = _service.Services.GetRequiredService<RunStore>();
-        var waited = Stopwatch.StartNew();
-        while ((await runs.GetDetailAsync(runId, CancellationToken.None))!.Jobs.Single().ImageId is null)
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "the rerun job's container did not start within 60 s");
-            await Task.Delay(TimeSpan.FromMilliseconds(20));
-        }
+        await Eventually.TrueAsync(
+            "the rerun job's container to start",
+            async () => (await runs.GetDetailAsync(runId, CancellationToken.None))!.Jobs.Single().ImageId is not null,
+            TimeSpan.FromSeconds(60),
+            interval: TimeSpan.FromMilliseconds(20));
     }
 
     private Process StartPrometheus(string configFile, string storage, int port)

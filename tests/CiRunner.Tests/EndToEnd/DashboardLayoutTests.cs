@@ -12,7 +12,7 @@ namespace CiRunner.Tests.EndToEnd;
 /// leads to its job, that the keyboard reaches every cell with a visible outline, and that the page fits a phone
 /// and a laptop screen. The results are stored through the real stores; running them is the pipeline tests' part.
 /// </summary>
-[Trait("Category", "Docker")]
+[Trait("Category", "Service")]
 public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
 {
     // A commit on stable/2024.1: deploy cells on 2024.1, upgrade cells from 2023.1 (adjacent and SLURP), one rollback.

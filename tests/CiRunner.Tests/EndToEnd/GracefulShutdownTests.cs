@@ -31,7 +31,7 @@ public sealed partial class GracefulShutdownTests : IDisposable
     {
         _engine = engine;
         _output = output;
-        _service = new ServiceFolder(engine.PuppetImage);
+        _service = new ServiceFolder(engine.PuppetImage, engine.Endpoint);
     }
 
     public void Dispose() => _service.Dispose();
@@ -43,9 +43,7 @@ public sealed partial class GracefulShutdownTests : IDisposable
         _service.AddCommandScenario("a-short", "sh", "-c", "sleep 3; echo short done");
         _service.AddCommandScenario("b-long", "sleep", "600");
         _service.AddCommandScenario("c-later", "true");
-        _service.Config["Docker"]!["ParallelJobs"] = 2;
-        _service.Config["Service"]!["DrainTimeout"] = "15s";
-        _service.Config["Schedule"]!["PollInterval"] = "1h";
+        _service.Configuration.Set("Docker:ParallelJobs", 2).Set("Service:DrainTimeout", "15s").Set("Schedule:PollInterval", "1h");
 
         RunDetail run;
         await using (WebApplication first = _service.BuildHost())
@@ -106,8 +104,7 @@ public sealed partial class GracefulShutdownTests : IDisposable
         // What systemctl stop does: SIGTERM to the real process. The drain runs to its end before the exit.
         _service.AddCommandScenario("a-long", "sleep", "600");
         _service.AddCommandScenario("b-later", "true");
-        _service.Config["Service"]!["DrainTimeout"] = "5s";
-        _service.Config["Schedule"]!["PollInterval"] = "1h";
+        _service.Configuration.Set("Service:DrainTimeout", "5s").Set("Schedule:PollInterval", "1h");
         ResultsStore store = ResultsStore.Open(_service.DatabaseFile);
 
         int exitCode;
@@ -149,21 +146,18 @@ public sealed partial class GracefulShutdownTests : IDisposable
     private static JobRecord Job(RunDetail run, string scenario) => run.Jobs.Single(j => j.Scenario == scenario);
 
     /// <summary>Waits until the job's log says its step started (the container runs it), so the stop finds it running.</summary>
-    private static async Task WaitForStepAsync(JobStore jobs, long jobId)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        while (true)
+    private static Task WaitForStepAsync(JobStore jobs, long jobId) =>
+        Eventually.TrueAsync($"job {jobId}'s log to say its step started", async () =>
         {
-            JobRecord? job = await jobs.GetAsync(jobId, timeout.Token);
+            JobRecord? job = await jobs.GetAsync(jobId, CancellationToken.None);
             if (job?.LogPath is { } log && File.Exists(log) && (await ReadSharedAsync(log)).Contains("step 1/1 ", StringComparison.Ordinal))
             {
-                return;
+                return true;
             }
 
             Assert.False(job?.State == JobState.Finished, $"job {jobId} ended before the stop: {job?.Result} {job?.Summary}");
-            await Task.Delay(100, timeout.Token);
-        }
-    }
+            return false;
+        }, TimeSpan.FromMinutes(2));
 
     private static async Task<string> ReadSharedAsync(string path)
     {

@@ -258,24 +258,25 @@ public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
     /// <summary>Polls the job's log (bounded) until it contains <paramref name="text"/>; false if the job ended first.</summary>
     private static async Task<bool> LogContainsAsync(JobSpec job, string text, Task running)
     {
-        long started = TimeProvider.System.GetTimestamp();
-        while (!running.IsCompleted && TimeProvider.System.GetElapsedTime(started) < Bound)
-        {
-            if (File.Exists(job.LogFilePath))
-            {
-                // The executor keeps the file open for writing; share it as a follower (tail -f) would.
-                await using var stream = new FileStream(job.LogFilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                using var reader = new StreamReader(stream);
-                if ((await reader.ReadToEndAsync()).Contains(text, StringComparison.Ordinal))
-                {
-                    return true;
-                }
-            }
+        (bool found, _) = await Eventually.LastValueAsync(
+            async () => running.IsCompleted ? (Found: false, Ended: true) : (Found: (await ReadSharedLogAsync(job)).Contains(text, StringComparison.Ordinal), Ended: false),
+            state => state.Found || state.Ended,
+            Bound,
+            TimeSpan.FromMilliseconds(50));
+        return found;
+    }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(50));
+    private static async Task<string> ReadSharedLogAsync(JobSpec job)
+    {
+        if (!File.Exists(job.LogFilePath))
+        {
+            return "";
         }
 
-        return false;
+        // The executor keeps the file open for writing; share it as a follower (tail -f) would.
+        await using var stream = new FileStream(job.LogFilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
     }
 
     private JobSpec CommandJob(params CiRunner.Matrix.StepDefinition[] steps) => CommandJob(null, steps);

@@ -2,7 +2,6 @@ using CiRunner.Execution;
 
 namespace CiRunner.Tests.Execution;
 
-[Trait("Category", "Fast")]
 public sealed class PackageInstallFailureTests
 {
     /// <summary>

@@ -5,7 +5,6 @@ using CiRunner.Execution;
 namespace CiRunner.Tests.Execution;
 
 /// <summary>How a package snapshot is identified and named, without an engine.</summary>
-[Trait("Category", "Fast")]
 public sealed class PackageSnapshotRecipeTests
 {
     private const string ImageId = "sha256:1111111111111111111111111111111111111111111111111111111111111111";

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CiRunner.Tests.Execution;
 
-[Trait("Category", "Fast")]
 public sealed class ReleaseImagesTests : IDisposable
 {
     private readonly TempDirectory _recipes = new();

@@ -48,8 +48,7 @@ public sealed class RemoteEngineTlsTests : IDisposable
 
         using var service = new ServiceFolder(_engine.PuppetImage, endpoint);
         service.AddCommandScenario("over-tls", "sh", "-c", "echo ran over tls");
-        service.Config["Docker"]!["TlsCertDirectory"] = client;
-        service.Config["Schedule"]!["PollInterval"] = "1h";
+        service.Configuration.Set("Docker:TlsCertDirectory", client).Set("Schedule:PollInterval", "1h");
         RunRecord finished;
         await using (WebApplication app = service.BuildHost())
         {

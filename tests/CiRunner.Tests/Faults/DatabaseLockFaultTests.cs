@@ -89,7 +89,7 @@ public sealed class DatabaseLockFaultTests : IAsyncLifetime
     [Fact]
     public async Task LockHeldPastTheTimeout_ClearErrorInLogAndPollStatus_JobStaysQueued_ServiceWorksAfterRelease()
     {
-        ((System.Text.Json.Nodes.JsonObject)_service.Config["Service"]!)["DatabaseLockTimeout"] = "5s";
+        _service.Configuration.Set("Service:DatabaseLockTimeout", "5s");
         await _service.StartAsync();
         await WaitForFirstPollAsync();
 
@@ -164,17 +164,5 @@ public sealed class DatabaseLockFaultTests : IAsyncLifetime
         return json.RootElement.GetProperty("runId").GetInt64();
     }
 
-    private static async Task WaitAsync(string what, Func<Task<bool>> condition)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (waited.Elapsed > TimeSpan.FromSeconds(90))
-            {
-                throw new TimeoutException($"Waited 90 s for {what}.");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitAsync(string what, Func<Task<bool>> condition) => Eventually.TrueAsync(what, condition, TimeSpan.FromSeconds(90));
 }

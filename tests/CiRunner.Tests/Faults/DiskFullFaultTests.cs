@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CiRunner.Cli;
 using CiRunner.Execution;
 using CiRunner.Results;
@@ -38,9 +37,7 @@ public sealed class DiskFullFaultTests : IAsyncLifetime
         await using TmpfsMount disk = await TmpfsMount.MountAsync(sizeMb: 64);
         try
         {
-            JsonObject service = _service.Config["Service"]!.AsObject();
-            service["DataDirectory"] = disk.Path;
-            service["MinFreeDiskMb"] = 32;
+            _service.Configuration.Set("Service:DataDirectory", disk.Path).Set("Service:MinFreeDiskMb", 32);
             await _service.StartAsync();
             using HttpClient client = _service.Client();
             string filler = disk.Fill(leaveFreeMb: 16);
@@ -97,12 +94,10 @@ public sealed class DiskFullFaultTests : IAsyncLifetime
         await using TmpfsMount disk = await TmpfsMount.MountAsync(sizeMb: 64);
         try
         {
-            JsonObject service = _service.Config["Service"]!.AsObject();
-            service["DataDirectory"] = disk.Path;
-            service["MinFreeDiskMb"] = 4;
+            _service.Configuration.Set("Service:DataDirectory", disk.Path).Set("Service:MinFreeDiskMb", 4);
 
             // One job at a time: the flood job fills the disk, and the quick one waits (held) until the test frees it.
-            _service.Config["Docker"]!["ParallelJobs"] = 1;
+            _service.Configuration.Set("Docker:ParallelJobs", 1);
 
             // About 20 MB of output (1000-character lines) into the job log, with 10 MiB left.
             _service.Folder.Write("scenarios/flood.yaml", """

@@ -46,7 +46,7 @@ public sealed class DockerRestartTests : IDisposable
         await daemon.LoadImageAsync(_engine.Docker, _engine.PuppetImage);
         _service = new ServiceFolder(_engine.PuppetImage, daemon.Endpoint);
         _service.AddCommandScenario("work", "sleep", "5");
-        _service.Config["Schedule"]!["PollInterval"] = "1h";
+        _service.Configuration.Set("Schedule:PollInterval", "1h");
 
         await using WebApplication app = _service.BuildHost();
         await app.StartAsync();
@@ -141,20 +141,6 @@ public sealed class DockerRestartTests : IDisposable
         });
 
     /// <summary>The instance's containers still there after a bounded wait (auto-remove finishes just after a job ends).</summary>
-    private async Task<IList<ContainerListResponse>> ContainersLeftAsync(PrivateDockerDaemon daemon)
-    {
-        IList<ContainerListResponse> left = [];
-        for (int i = 0; i < 150; i++)
-        {
-            left = await ContainersAsync(daemon);
-            if (left.Count == 0)
-            {
-                break;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return left;
-    }
+    private Task<IList<ContainerListResponse>> ContainersLeftAsync(PrivateDockerDaemon daemon) =>
+        Eventually.LastValueAsync(() => ContainersAsync(daemon), left => left.Count == 0, TimeSpan.FromSeconds(15));
 }

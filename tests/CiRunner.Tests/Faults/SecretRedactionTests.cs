@@ -3,7 +3,6 @@ using System.CommandLine;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CiRunner.Cli;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
@@ -54,16 +53,12 @@ public sealed class SecretRedactionTests : IAsyncLifetime
         string tokenFile = SecretFile("secrets/api-token", _service.Token + "\n");
         string passwordFile = SecretFile("secrets/git-password", _password + "\n");
         Environment.SetEnvironmentVariable(_userVariable, "ci-bot");
-        JsonObject http = _service.Config["Http"]!.AsObject();
-        http.Remove("ApiTokenVariable");
-        http["ApiTokenFile"] = tokenFile;
-        _service.Config["Modules"]!.AsArray().Add(new JsonObject
-        {
-            ["Name"] = "locked",
-            ["Url"] = $"http://127.0.0.1:{port}/puppet-locked.git",
-            ["Branches"] = new JsonArray("master"),
-            ["Credentials"] = new JsonObject { ["UsernameVariable"] = _userVariable, ["PasswordFile"] = passwordFile },
-        });
+        _service.Configuration
+            .Set("Http:ApiTokenVariable", null)
+            .Set("Http:ApiTokenFile", tokenFile)
+            .AddModule("locked", $"http://127.0.0.1:{port}/puppet-locked.git", "master")
+            .Set("Modules:1:Credentials:UsernameVariable", _userVariable)
+            .Set("Modules:1:Credentials:PasswordFile", passwordFile);
     }
 
     public async Task DisposeAsync()
@@ -131,21 +126,10 @@ public sealed class SecretRedactionTests : IAsyncLifetime
     private async Task<ModulePollStatus> WaitForFailedPollAsync()
     {
         PollStatusStore store = _service.Get<PollStatusStore>();
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            if (await store.GetAsync("locked", CancellationToken.None) is { LastError: not null } status)
-            {
-                return status;
-            }
-
-            if (waited.Elapsed > TimeSpan.FromSeconds(90))
-            {
-                throw new TimeoutException("Waited 90 s for the poll of the module whose remote refuses the login.");
-            }
-
-            await Task.Delay(100);
-        }
+        return await Eventually.ForAsync(
+            "the poll of the module whose remote refuses the login",
+            async () => await store.GetAsync("locked", CancellationToken.None) is { LastError: not null } status ? status : null,
+            TimeSpan.FromSeconds(90));
     }
 
     private string SecretFile(string relativePath, string content)

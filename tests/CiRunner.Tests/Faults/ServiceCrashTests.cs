@@ -29,7 +29,7 @@ public sealed class ServiceCrashTests : IDisposable
     {
         _engine = engine;
         _output = output;
-        _service = new ServiceFolder(engine.PuppetImage);
+        _service = new ServiceFolder(engine.PuppetImage, engine.Endpoint);
     }
 
     public void Dispose() => _service.Dispose();

@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
@@ -17,7 +16,7 @@ namespace CiRunner.Tests.Faults;
 /// <c>master</c>), one release <c>zed</c> on the test Puppet image, and a scenario <c>quick</c> whose only step is
 /// a command printing <c>quick-v1</c>, so a job takes about a second of container time. Polls are driven by the test
 /// (the schedule polls once at start, then hourly); logs are captured in <see cref="Logs"/>. Tests edit
-/// <see cref="Config"/> or the files before <see cref="StartAsync"/>. The owning test class passes on xunit's
+/// <see cref="Configuration"/> or the files before <see cref="StartAsync"/>. The owning test class passes on xunit's
 /// <see cref="IAsyncLifetime.DisposeAsync"/>, which stops the service and deletes its folders.
 /// </summary>
 public sealed class ServiceUnderTest : IAsyncLifetime
@@ -43,16 +42,21 @@ public sealed class ServiceUnderTest : IAsyncLifetime
         Folder.Write("scenarios/puppetfiles/zed.Puppetfile", $"mod 'demo',\n  :git => '{Remote.Path}',\n  :ref => 'master'\n");
         Folder.Write("scenarios/quick.pp", "notify { 'quick': }\n");
         Folder.Write("scenarios/quick.yaml", QuickScenario);
-        Config = new JsonObject
-        {
-            ["Service"] = new JsonObject { [nameof(ServiceOptions.InstanceId)] = InstanceId, ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
-            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = Remote.Path, ["Branches"] = new JsonArray("master") }),
-            ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = engine.PuppetImage }),
-            ["Docker"] = new JsonObject { ["ParallelJobs"] = 2, ["MemoryMb"] = 256 },
-            ["Schedule"] = new JsonObject { ["PollInterval"] = "1h", ["PollJitter"] = "0s" },
-            ["Http"] = new JsonObject { ["Listen"] = $"http://127.0.0.1:{Port}", ["ApiTokenVariable"] = TokenVariable },
-            ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Information", ["Quartz"] = "Warning" } },
-        };
+        Configuration = new TestConfiguration()
+            .Set("Service:InstanceId", InstanceId)
+            .Set("Service:DataDirectory", "data")
+            .Set("Service:ScenariosDirectory", "scenarios")
+            .AddModule("demo", Remote.Path, "master")
+            .AddRelease("zed", engine.PuppetImage, "master")
+            .Set("Docker:Endpoint", engine.Endpoint)
+            .Set("Docker:ParallelJobs", 2)
+            .Set("Docker:MemoryMb", 256)
+            .Set("Schedule:PollInterval", "1h")
+            .Set("Schedule:PollJitter", "0s")
+            .Set("Http:Listen", $"http://127.0.0.1:{Port}")
+            .Set("Http:ApiTokenVariable", TokenVariable)
+            .Set("Logging:LogLevel:Default", "Information")
+            .Set("Logging:LogLevel:Quartz", "Warning");
     }
 
     public TempDirectory Folder { get; } = new();
@@ -63,7 +67,7 @@ public sealed class ServiceUnderTest : IAsyncLifetime
 
     public CapturedLogs Logs { get; }
 
-    public JsonObject Config { get; }
+    public TestConfiguration Configuration { get; }
 
     public int Port { get; } = FreePort.Next();
 
@@ -86,7 +90,7 @@ public sealed class ServiceUnderTest : IAsyncLifetime
     /// <summary>Writes the configuration, loads it as <c>serve</c> does (failing on any error) and starts the service.</summary>
     public async Task StartAsync()
     {
-        string configFile = Folder.Write("appsettings.json", Config.ToJsonString());
+        string configFile = Configuration.WriteTo(Folder.Combine("appsettings.json"));
         ConfigurationLoadResult loaded = ConfigurationLoader.Load(configFile);
         if (!loaded.Succeeded)
         {

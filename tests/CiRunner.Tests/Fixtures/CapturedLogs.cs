@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace CiRunner.Tests.Fixtures;
@@ -41,23 +40,11 @@ public sealed class CapturedLogs : ILoggerProvider
     /// <summary>Waits (bounded) until a matching line has been logged, and returns it.</summary>
     public async Task<CapturedLog> WaitForAsync(string what, Func<CapturedLog, bool> match, TimeSpan? timeout = null)
     {
-        TimeSpan patience = timeout ?? TimeSpan.FromSeconds(90);
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            CapturedLog? found = _entries.FirstOrDefault(match);
-            if (found is not null)
-            {
-                return found;
-            }
-
-            if (waited.Elapsed > patience)
-            {
-                throw new TimeoutException($"Waited {patience} for the service to log {what}.");
-            }
-
-            await Task.Delay(50);
-        }
+        return await Eventually.ForAsync(
+            $"the service to log {what}",
+            () => Task.FromResult(_entries.FirstOrDefault(match)),
+            timeout ?? TimeSpan.FromSeconds(90),
+            interval: TimeSpan.FromMilliseconds(50));
     }
 
     public void Dispose()

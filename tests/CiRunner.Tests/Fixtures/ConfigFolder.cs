@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 
@@ -6,15 +5,20 @@ namespace CiRunner.Tests.Fixtures;
 
 /// <summary>
 /// A small, valid configuration in a temp folder of its own: appsettings.json, one Puppetfile per release and two
-/// scenarios. Tests break one thing (edit <see cref="Config"/>, or overwrite a file) and load it.
+/// scenarios. Tests break one thing (edit <see cref="Configuration"/>, or overwrite a file) and load it.
 /// </summary>
 /// <remarks>
 /// Releases: zed and 2023.1 (unmaintained branches), 2024.1 (stable), 2024.2 (development, master).
 /// Modules: keystone tracks master, stable/*, unmaintained/*; openstacklib only master and stable/*.
 /// Scenarios: basic (keystone, openstacklib, stdlib; all releases), lib-only (openstacklib; 2024.1 and 2024.2).
+/// Docker:Endpoint is <see cref="NoEngine"/>, so a test that reaches the engine without saying so fails on any machine;
+/// a test that needs the engine sets its endpoint (<see cref="DockerEngineFixture.Endpoint"/>) and is in category Docker.
 /// </remarks>
 public sealed class ConfigFolder : IDisposable
 {
+    /// <summary>A socket path where no engine ever listens.</summary>
+    public const string NoEngine = "unix:///nonexistent/cirunner-tests/docker.sock";
+
     public const string Puppetfile = """
         # Module set for tests
         forge 'https://forgeapi.puppet.com'
@@ -59,25 +63,22 @@ public sealed class ConfigFolder : IDisposable
     {
         Root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cirunner-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Root);
-        Config = JsonNode.Parse("""
-            {
-              "Service": { "DataDirectory": "data", "ScenariosDirectory": "scenarios" },
-              "Modules": [
-                { "Name": "keystone", "Url": "https://opendev.org/openstack/puppet-keystone", "Branches": ["master", "stable/*", "unmaintained/*"] },
-                { "Name": "openstacklib", "Url": "https://opendev.org/openstack/puppet-openstacklib", "Branches": ["master", "stable/*"] }
-              ],
-              "Releases": [
-                { "Name": "zed", "Branches": ["unmaintained/zed", "zed-eol"], "Image": "cirunner/release:zed" },
-                { "Name": "2023.1", "Branches": ["unmaintained/2023.1", "2023.1-eol"], "Image": "cirunner/release:2023.1" },
-                { "Name": "2024.1", "Branches": ["stable/2024.1"], "Image": "cirunner/release:2024.1" },
-                { "Name": "2024.2", "Branches": ["master"], "Image": "cirunner/release:2024.2" }
-              ],
-              "Docker": { "Endpoint": "unix:///var/run/docker.sock", "ParallelJobs": 2 },
-              "Schedule": { "PollInterval": "00:05:00", "NightlyCron": "0 0 2 * * ?" },
-              "Http": { "Listen": "http://127.0.0.1:8080", "ApiTokenVariable": "CIRUNNER_API_TOKEN" },
-              "Logging": { "LogLevel": { "Default": "Information" } }
-            }
-            """)!.AsObject();
+        Configuration = new TestConfiguration()
+            .Set("Service:DataDirectory", "data")
+            .Set("Service:ScenariosDirectory", "scenarios")
+            .AddModule("keystone", "https://opendev.org/openstack/puppet-keystone", "master", "stable/*", "unmaintained/*")
+            .AddModule("openstacklib", "https://opendev.org/openstack/puppet-openstacklib", "master", "stable/*")
+            .AddRelease("zed", "cirunner/release:zed", "unmaintained/zed", "zed-eol")
+            .AddRelease("2023.1", "cirunner/release:2023.1", "unmaintained/2023.1", "2023.1-eol")
+            .AddRelease("2024.1", "cirunner/release:2024.1", "stable/2024.1")
+            .AddRelease("2024.2", "cirunner/release:2024.2", "master")
+            .Set("Docker:Endpoint", NoEngine)
+            .Set("Docker:ParallelJobs", 2)
+            .Set("Schedule:PollInterval", "00:05:00")
+            .Set("Schedule:NightlyCron", "0 0 2 * * ?")
+            .Set("Http:Listen", "http://127.0.0.1:8080")
+            .Set("Http:ApiTokenVariable", "CIRUNNER_API_TOKEN")
+            .Set("Logging:LogLevel:Default", "Information");
 
         foreach (string release in new[] { "zed", "2023.1", "2024.1", "2024.2" })
         {
@@ -94,38 +95,12 @@ public sealed class ConfigFolder : IDisposable
     public string ConfigFile => System.IO.Path.Combine(Root, "appsettings.json");
 
     /// <summary>The appsettings.json content; written by <see cref="Save"/> (and by <see cref="Load"/>).</summary>
-    public JsonObject Config { get; }
+    public TestConfiguration Configuration { get; }
 
-    public JsonNode Section(string path)
-    {
-        JsonNode node = Config;
-        foreach (string part in path.Split(':'))
-        {
-            node = int.TryParse(part, out int index) ? node[index]! : node[part]!;
-        }
-
-        return node;
-    }
+    public JsonNode Section(string path) => Configuration.Get(path);
 
     /// <summary>Sets (or with null, removes) a key such as <c>Docker:ParallelJobs</c> or <c>Releases:2:Image</c>.</summary>
-    public void Set(string path, JsonNode? value)
-    {
-        int last = path.LastIndexOf(':');
-        JsonNode parent = last < 0 ? Config : Section(path[..last]);
-        string key = path[(last + 1)..];
-        if (parent is JsonArray array)
-        {
-            array[int.Parse(key, System.Globalization.CultureInfo.InvariantCulture)] = value;
-        }
-        else if (value is null)
-        {
-            parent.AsObject().Remove(key);
-        }
-        else
-        {
-            parent[key] = value;
-        }
-    }
+    public void Set(string path, object? value) => Configuration.Set(path, value);
 
     public string Write(string relativePath, string content)
     {
@@ -135,7 +110,7 @@ public sealed class ConfigFolder : IDisposable
         return path;
     }
 
-    public void Save() => File.WriteAllText(ConfigFile, Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    public void Save() => Configuration.WriteTo(ConfigFile);
 
     public ConfigurationLoadResult Load()
     {

@@ -22,9 +22,12 @@ public sealed class DockerEngineFixture : IAsyncLifetime
 
     public IDockerClient Docker { get; private set; } = null!;
 
-    public string Endpoint { get; } = Environment.GetEnvironmentVariable(EndpointVariable) is { Length: > 0 } endpoint
+    /// <summary>The engine every Docker test uses: <see cref="EndpointVariable"/>, else the local socket.</summary>
+    public static string EngineEndpoint { get; } = Environment.GetEnvironmentVariable(EndpointVariable) is { Length: > 0 } endpoint
         ? endpoint
         : "unix:///var/run/docker.sock";
+
+    public string Endpoint { get; } = EngineEndpoint;
 
     /// <summary>The Puppet image (Debian 12 minbase + Puppet 7).</summary>
     public string PuppetImage { get; private set; } = "";
@@ -93,21 +96,8 @@ public sealed class DockerEngineFixture : IAsyncLifetime
     /// The instance's containers that are still there after a bounded wait: the executor returns once a container
     /// is killed, and the engine's auto-remove finishes a moment later.
     /// </summary>
-    public async Task<IList<ContainerListResponse>> ContainersLeftAsync(string instanceId)
-    {
-        TimeSpan bound = TimeSpan.FromSeconds(15);
-        long started = TimeProvider.System.GetTimestamp();
-        while (true)
-        {
-            IList<ContainerListResponse> left = await ContainersOfInstanceAsync(instanceId);
-            if (left.Count == 0 || TimeProvider.System.GetElapsedTime(started) > bound)
-            {
-                return left;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(50));
-        }
-    }
+    public Task<IList<ContainerListResponse>> ContainersLeftAsync(string instanceId) =>
+        Eventually.LastValueAsync(() => ContainersOfInstanceAsync(instanceId), left => left.Count == 0, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50));
 
     public Task DisposeAsync()
     {

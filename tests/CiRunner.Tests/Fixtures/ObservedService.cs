@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using CiRunner.Results;
 using CiRunner.Scheduling;
@@ -74,15 +73,18 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
         _folder.Write("scenarios/converges.yaml", "name: converges\nmanifest: converges.pp\nmodules: [demo]\nsteps:\n  - apply\n  - idempotency\n");
         _folder.Write("scenarios/fails.pp", "include nosuchclass\n");
         _folder.Write("scenarios/fails.yaml", "name: fails\nmanifest: fails.pp\nmodules: [demo]\n");
-        var config = new JsonObject
-        {
-            ["Service"] = new JsonObject { ["InstanceId"] = ServiceInstanceId, ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
-            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = repository, ["Branches"] = new JsonArray("master") }),
-            ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = _engine.PuppetImage }),
-            ["Docker"] = new JsonObject { ["ParallelJobs"] = 2, ["MemoryMb"] = 512 },
-            ["Http"] = new JsonObject { ["Listen"] = $"http://127.0.0.1:{Port}", ["ApiTokenVariable"] = TokenVariable },
-        };
-        string configFile = _folder.Write("appsettings.json", config.ToJsonString());
+        string configFile = new TestConfiguration()
+            .Set("Service:InstanceId", ServiceInstanceId)
+            .Set("Service:DataDirectory", "data")
+            .Set("Service:ScenariosDirectory", "scenarios")
+            .AddModule("demo", repository, "master")
+            .AddRelease("zed", _engine.PuppetImage, "master")
+            .Set("Docker:Endpoint", _engine.Endpoint)
+            .Set("Docker:ParallelJobs", 2)
+            .Set("Docker:MemoryMb", 512)
+            .Set("Http:Listen", $"http://127.0.0.1:{Port}")
+            .Set("Http:ApiTokenVariable", TokenVariable)
+            .WriteTo(_folder.Combine("appsettings.json"));
         ConfigurationLoadResult loaded = ConfigurationLoader.Load(configFile);
         if (!loaded.Succeeded)
         {

@@ -151,8 +151,7 @@ public sealed class PrivateDockerDaemon : IAsyncDisposable
         _process?.Dispose();
         _process = process;
 
-        var waited = Stopwatch.StartNew();
-        while (true)
+        await Eventually.TrueAsync("the private dockerd to answer a ping", async () =>
         {
             if (process.HasExited)
             {
@@ -163,18 +162,13 @@ public sealed class PrivateDockerDaemon : IAsyncDisposable
             {
                 using var ping = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await Client.System.PingAsync(ping.Token);
-                return;
+                return true;
             }
             catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or DockerApiException)
             {
-                if (waited.Elapsed > StartBound)
-                {
-                    throw new TimeoutException($"The private dockerd did not answer within {StartBound}.\n{Log}");
-                }
-
-                await Task.Delay(100);
+                return false;
             }
-        }
+        }, StartBound, () => Log);
     }
 
     private void Append(string? line)

@@ -52,7 +52,7 @@ public sealed class RealOpenStackFixture : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        Docker = new DockerClientBuilder().WithEndpoint(new Uri(DockerEngineFixtureEndpoint())).Build();
+        Docker = new DockerClientBuilder().WithEndpoint(new Uri(DockerEngineFixture.EngineEndpoint)).Build();
         string demo = _folder.Combine("demo");
         await RunScriptAsync("deploy/demo/make-demo-modules.sh", demo);
         await RunScriptAsync("deploy/demo/write-demo-config.sh", demo);
@@ -117,9 +117,6 @@ public sealed class RealOpenStackFixture : IAsyncLifetime, IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private static string DockerEngineFixtureEndpoint() =>
-        Environment.GetEnvironmentVariable(DockerEngineFixture.EndpointVariable) is { Length: > 0 } endpoint ? endpoint : "unix:///var/run/docker.sock";
-
     /// <summary>The demo's configuration, narrowed to the cells the tests read, with this fixture's instance and a free port.</summary>
     private void ShapeConfiguration(string configFile)
     {
@@ -165,20 +162,8 @@ public sealed class RealOpenStackFixture : IAsyncLifetime, IDisposable
         return await Docker.Containers.ListContainersAsync(parameters);
     }
 
-    private async Task<int> CountContainersLeftAsync()
-    {
-        long started = TimeProvider.System.GetTimestamp();
-        while (true)
-        {
-            int left = (await ContainersOfInstanceAsync()).Count;
-            if (left == 0 || TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromSeconds(30))
-            {
-                return left;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
-    }
+    private Task<int> CountContainersLeftAsync() =>
+        Eventually.LastValueAsync(async () => (await ContainersOfInstanceAsync()).Count, left => left == 0, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
 
     /// <summary>Runs one of the demo's scripts as a user would, failing with its output when it fails.</summary>
     private static async Task RunScriptAsync(string script, string argument)

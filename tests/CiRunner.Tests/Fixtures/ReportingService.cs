@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
@@ -68,45 +67,45 @@ public sealed class ReportingService : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(gerrit);
         var service = new ReportingService(gerrit);
-        ConfigFolder folder = service.Folder;
-        ((JsonArray)folder.Section("Modules")).RemoveAt(1);
-        folder.Set("Modules:0:Url", service.Remote.Path);
-        folder.Set("Modules:0:ChangeRefs", true);
+        TestConfiguration configuration = service.Folder.Configuration
+            .Set("Modules:1", null)
+            .Set("Modules:0:Url", service.Remote.Path)
+            .Set("Modules:0:ChangeRefs", true);
         for (int i = 0; i < 4; i++)
         {
-            folder.Set($"Releases:{i}:Image", Polling.PollingHarness.AbsentImage);
+            configuration.Set($"Releases:{i}:Image", Polling.PollingHarness.AbsentImage);
         }
 
-        folder.Set("Service:InstanceId", DockerEngineFixture.NewInstanceId());
-        folder.Set("Schedule:PollJitter", "0s");
-        folder.Set("Http", new JsonObject
-        {
-            ["Listen"] = $"http://127.0.0.1:{service.Port}",
-            ["ApiTokenVariable"] = service.TokenVariable,
-            ["PublicUrl"] = "https://ci.example.org/",
-        });
-        folder.Set("Gerrit", new JsonObject
-        {
-            ["Url"] = gerrit.Url.ToString(),
-            [nameof(GerritOptions.UsernameVariable)] = service.UsernameVariable,
-            [nameof(GerritOptions.PasswordVariable)] = service.PasswordVariable,
-            ["CiName"] = CiName,
-            ["ContactUrl"] = ContactUrl,
-            ["Voting"] = true,
-            ["NonVotingScenarios"] = new JsonArray("lib-only"),
-            ["RecheckInterval"] = "5s",
-        });
-        var reporting = new JsonObject { ["RetryDelay"] = "1s", ["MaxRetryDelay"] = "2s" };
+        configuration
+            .Set("Service:InstanceId", DockerEngineFixture.NewInstanceId())
+            .Set("Schedule:PollJitter", "0s")
+            .Set("Http:Listen", $"http://127.0.0.1:{service.Port}")
+            .Set("Http:ApiTokenVariable", service.TokenVariable)
+            .Set("Http:PublicUrl", "https://ci.example.org/")
+            .Set("Gerrit:Url", gerrit.Url)
+            .Set("Gerrit:UsernameVariable", service.UsernameVariable)
+            .Set("Gerrit:PasswordVariable", service.PasswordVariable)
+            .Set("Gerrit:CiName", CiName)
+            .Set("Gerrit:ContactUrl", ContactUrl)
+            .Set("Gerrit:Voting", true)
+            .Set("Gerrit:NonVotingScenarios:0", "lib-only")
+            .Set("Gerrit:RecheckInterval", "5s")
+            .Set("Reporting:RetryDelay", "1s")
+            .Set("Reporting:MaxRetryDelay", "2s");
         if (webhook is not null)
         {
-            reporting["Webhooks"] = new JsonArray(new JsonObject { ["Name"] = "chat", ["Url"] = webhook.Url.ToString(), [nameof(WebhookOptions.SecretVariable)] = service.SecretVariable });
+            configuration
+                .Set("Reporting:Webhooks:0:Name", "chat")
+                .Set("Reporting:Webhooks:0:Url", webhook.Url)
+                .Set("Reporting:Webhooks:0:SecretVariable", service.SecretVariable);
             Environment.SetEnvironmentVariable(service.SecretVariable, webhook.Secret);
         }
 
-        folder.Set("Reporting", reporting);
-
         // Debug, so that a credential logged at any useful level would be caught by the tests that look for one.
-        folder.Set("Logging", JsonNode.Parse("""{ "LogLevel": { "Default": "Debug", "Quartz": "Warning", "Microsoft": "Warning" } }"""));
+        configuration
+            .Set("Logging:LogLevel:Default", "Debug")
+            .Set("Logging:LogLevel:Quartz", "Warning")
+            .Set("Logging:LogLevel:Microsoft", "Warning");
         Environment.SetEnvironmentVariable(service.UsernameVariable, gerrit.Username);
         Environment.SetEnvironmentVariable(service.PasswordVariable, gerrit.Password);
         configure?.Invoke(service);
@@ -188,27 +187,13 @@ public sealed class ReportingService : IAsyncDisposable
     {
         ReportStore reports = Services.GetRequiredService<ReportStore>();
         until ??= r => r.State != ReportState.Pending;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        RunReportRecord? last = null;
-        while (!timeout.IsCancellationRequested)
-        {
-            last = (await reports.ListForRunAsync(runId, CancellationToken.None)).FirstOrDefault(r => r.Reporter == reporter);
-            if (last is not null && until(last))
-            {
-                return last;
-            }
-
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
-
-        throw new TimeoutException($"Run {runId}'s {reporter} report did not get there within two minutes; last seen: {last?.ToString() ?? "no report"}.");
+        RunReportRecord? last = await Eventually.LastValueAsync(
+            async () => (await reports.ListForRunAsync(runId, CancellationToken.None)).FirstOrDefault(r => r.Reporter == reporter),
+            r => r is not null && until(r),
+            TimeSpan.FromMinutes(2));
+        return last is not null && until(last)
+            ? last
+            : throw new TimeoutException($"Run {runId}'s {reporter} report did not get there within two minutes; last seen: {last?.ToString() ?? "no report"}.");
     }
 
     public async ValueTask DisposeAsync()

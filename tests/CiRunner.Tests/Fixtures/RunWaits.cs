@@ -6,18 +6,13 @@ namespace CiRunner.Tests.Fixtures;
 public static class RunWaits
 {
     /// <summary>Polls the store until the run has finished; fails after three minutes, or <paramref name="bound"/>.</summary>
-    public static async Task<RunRecord> ForRunAsync(RunStore runs, long runId, TimeSpan? bound = null)
+    public static Task<RunRecord> ForRunAsync(RunStore runs, long runId, TimeSpan? bound = null)
     {
-        using var timeout = new CancellationTokenSource(bound ?? TimeSpan.FromMinutes(3));
-        while (true)
-        {
-            RunRecord? run = await runs.GetAsync(runId, timeout.Token);
-            if (run?.FinishedAt is not null)
-            {
-                return run;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token);
-        }
+        ArgumentNullException.ThrowIfNull(runs);
+        return Eventually.ForAsync(
+            $"run {runId} to finish",
+            async () => await runs.GetAsync(runId, CancellationToken.None) is { FinishedAt: not null } run ? run : null,
+            bound ?? TimeSpan.FromMinutes(3),
+            interval: TimeSpan.FromMilliseconds(200));
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using CiRunner.Configuration;
 using Microsoft.AspNetCore.Builder;
 
@@ -16,7 +15,7 @@ public sealed class ServiceFolder : IDisposable
     private readonly TempDirectory _folder = new();
     private int _pushes;
 
-    public ServiceFolder(string image, string dockerEndpoint = "unix:///var/run/docker.sock")
+    public ServiceFolder(string image, string dockerEndpoint)
     {
         Repository = _folder.Combine("remotes", "puppet-demo");
         FirstCommit = GitRepositories.Create(Repository, "master", new Dictionary<string, string>
@@ -26,16 +25,22 @@ public sealed class ServiceFolder : IDisposable
         });
         _folder.Write("scenarios/puppetfiles/zed.Puppetfile", $"mod 'demo',\n  :git => '{Repository}',\n  :ref => 'master'\n");
         _folder.Write("scenarios/demo.pp", "include demo\n");
-        Config = new JsonObject
-        {
-            ["Service"] = new JsonObject { [nameof(InstanceId)] = InstanceId, ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
-            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = Repository, ["Branches"] = new JsonArray("master") }),
-            ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = image }),
-            ["Docker"] = new JsonObject { ["Endpoint"] = dockerEndpoint, ["ParallelJobs"] = 1, ["MemoryMb"] = 256 },
-            ["Schedule"] = new JsonObject { ["PollInterval"] = "5s", ["PollJitter"] = "0s" },
-            ["Http"] = new JsonObject { ["Listen"] = $"http://127.0.0.1:{Port}", ["ApiTokenVariable"] = TokenVariable },
-            ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Information", ["Microsoft.AspNetCore"] = "Warning", ["Quartz"] = "Warning" } },
-        };
+        Configuration = new TestConfiguration()
+            .Set("Service:InstanceId", InstanceId)
+            .Set("Service:DataDirectory", "data")
+            .Set("Service:ScenariosDirectory", "scenarios")
+            .AddModule("demo", Repository, "master")
+            .AddRelease("zed", image, "master")
+            .Set("Docker:Endpoint", dockerEndpoint)
+            .Set("Docker:ParallelJobs", 1)
+            .Set("Docker:MemoryMb", 256)
+            .Set("Schedule:PollInterval", "5s")
+            .Set("Schedule:PollJitter", "0s")
+            .Set("Http:Listen", $"http://127.0.0.1:{Port}")
+            .Set("Http:ApiTokenVariable", TokenVariable)
+            .Set("Logging:LogLevel:Default", "Information")
+            .Set("Logging:LogLevel:Microsoft.AspNetCore", "Warning")
+            .Set("Logging:LogLevel:Quartz", "Warning");
     }
 
     public string InstanceId { get; } = DockerEngineFixture.NewInstanceId();
@@ -55,7 +60,7 @@ public sealed class ServiceFolder : IDisposable
     public string FirstCommit { get; }
 
     /// <summary>The configuration; edit it, then <see cref="Save"/> or <see cref="Load"/>.</summary>
-    public JsonObject Config { get; }
+    public TestConfiguration Configuration { get; }
 
     public string ConfigFile => _folder.Combine("appsettings.json");
 
@@ -90,8 +95,7 @@ public sealed class ServiceFolder : IDisposable
 
     public string Save()
     {
-        File.WriteAllText(ConfigFile, Config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-        return ConfigFile;
+        return Configuration.WriteTo(ConfigFile);
     }
 
     public CiRunnerSettings Load()

@@ -87,8 +87,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async Task WaitForHealthAsync(Uri baseUrl)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var waited = Stopwatch.StartNew();
-        while (true)
+        await Eventually.TrueAsync("cirunner serve to answer /healthz", async () =>
         {
             if (_process.HasExited)
             {
@@ -98,18 +97,13 @@ public sealed class ServiceProcess : IAsyncDisposable
             try
             {
                 using HttpResponseMessage response = await client.GetAsync(new Uri(baseUrl, "healthz"));
-                return;
+                return true;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                if (waited.Elapsed > HealthBound)
-                {
-                    throw new TimeoutException($"cirunner serve did not answer /healthz within {HealthBound}:\n{Output}");
-                }
-
-                await Task.Delay(100);
+                return false;
             }
-        }
+        }, HealthBound, () => Output);
     }
 
     /// <summary><c>kill -9</c>: the process dies at once, in whatever it was doing.</summary>

@@ -3,16 +3,24 @@ using CiRunner.Matrix;
 using CiRunner.Polling;
 using CiRunner.Results;
 using CiRunner.Scheduling;
+using CiRunner.Tests.Fixtures;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CiRunner.Tests.Polling;
 
 /// <summary>Polls of a real git repository into a real mirror and database, without the host.</summary>
 public sealed class ModulePollerTests : IDisposable
 {
+    /// <summary>ModulePoller's LogFetchRetry: "Fetching {Module} from {Url} failed; retry {Retry} in {Delay}".</summary>
+    private const int FetchRetryEvent = 6003;
+
     private readonly PollingHarness _harness;
+    private readonly ITestOutputHelper _output;
 
     public ModulePollerTests(ITestOutputHelper output)
     {
+        _output = output;
         _harness = new PollingHarness(output);
     }
 
@@ -142,6 +150,31 @@ public sealed class ModulePollerTests : IDisposable
     }
 
     [Fact]
+    public async Task Poll_UnreachableRemote_RetriesTheFetchTwiceWaitingOnTheServicesClock_ThenFails()
+    {
+        // Given a poller whose clock moves only when the test moves it
+        var time = new FakeTimeProvider(TempDatabase.Start);
+        using var logs = new CapturedLogs(_output);
+        using var loggers = new LoggerFactory([logs]);
+        var poller = new ModulePoller(_harness.Mirrors, _harness.Store.PollState, _harness.Store.PollStatus, _harness.Launcher, time, loggers.CreateLogger<ModulePoller>());
+        var unreachable = new TrackedModule("openstacklib", "https://127.0.0.1:1/puppet-openstacklib", [BranchPattern.Parse("master")], null);
+        int Retries() => logs.Entries.Count(l => l.EventId.Id == FetchRetryEvent);
+
+        // When it polls a remote that refuses connections
+        Task<ModulePollOutcome> polling = poller.PollAsync(unreachable, CancellationToken.None);
+
+        // Then after the first failed fetch it waits for its backoff on that clock: the retry comes once the clock moves on
+        await logs.WaitForAsync("the first fetch retry", l => l.EventId.Id == FetchRetryEvent, TimeSpan.FromSeconds(30));
+        Assert.False(polling.IsCompleted, "the poll ended without waiting for its retries");
+        await Eventually.TrueAsync("the second fetch retry", () => Task.FromResult(Advance(time) && Retries() == 2), TimeSpan.FromSeconds(30), () => logs.Text);
+        await Eventually.TrueAsync("the poll to end", () => Task.FromResult(Advance(time) && polling.IsCompleted), TimeSpan.FromSeconds(30), () => logs.Text);
+        ModulePollOutcome outcome = await polling;
+        Assert.False(outcome.Succeeded);
+        Assert.Equal(2, Retries());
+        Assert.Contains(logs.Entries, l => l.EventId.Id == FetchRetryEvent && l.Message.Contains("retry 2 in", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Poll_NewerHead_SupersedesQueuedJobsOfEarlierRuns_RunningJobsGoOn()
     {
         _harness.Remote.Commit("master");
@@ -209,5 +242,12 @@ public sealed class ModulePollerTests : IDisposable
         Assert.Null(other.Result);
         Assert.DoesNotContain(harness.Queue.Snapshot(), j => j.RunId == first.Id);
         Assert.Contains(harness.Queue.Snapshot(), j => j.RunId == newest);
+    }
+
+    /// <summary>Moves the clock past any backoff the retry strategy can choose (a minute is far above its jittered seconds).</summary>
+    private static bool Advance(FakeTimeProvider time)
+    {
+        time.Advance(TimeSpan.FromMinutes(1));
+        return true;
     }
 }

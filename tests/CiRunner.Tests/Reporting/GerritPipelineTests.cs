@@ -154,23 +154,6 @@ public sealed class GerritPipelineTests : IAsyncLifetime, IDisposable
         return commit;
     }
 
-    private static async Task<T> WaitAsync<T>(string what, Func<Task<T?>> probe)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        while (true)
-        {
-            T? value = await probe();
-            if (value is not null && value is not false)
-            {
-                return value;
-            }
-
-            if (timeout.IsCancellationRequested)
-            {
-                throw new TimeoutException($"Waited three minutes for {what}.");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
-    }
+    private static Task<T> WaitAsync<T>(string what, Func<Task<T?>> probe) =>
+        Eventually.ForAsync(what, probe, TimeSpan.FromMinutes(3), interval: TimeSpan.FromMilliseconds(200));
 }

@@ -351,23 +351,6 @@ public sealed class GerritReportingTests : IClassFixture<GerritReportingFixture>
         return text.ToString();
     }
 
-    private static async Task<T> WaitAsync<T>(string what, Func<Task<T?>> probe)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        while (true)
-        {
-            T? value = await probe();
-            if (value is not null && value is not false)
-            {
-                return value;
-            }
-
-            if (timeout.IsCancellationRequested)
-            {
-                throw new TimeoutException($"Waited two minutes for {what}.");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200));
-        }
-    }
+    private static Task<T> WaitAsync<T>(string what, Func<Task<T?>> probe) =>
+        Eventually.ForAsync(what, probe, TimeSpan.FromMinutes(2), interval: TimeSpan.FromMilliseconds(200));
 }

@@ -75,18 +75,6 @@ public sealed class CellResultGaugeTests : IDisposable
     }
 
     /// <summary>After an invalidation the read runs in the background; later scrapes see it.</summary>
-    private async Task<List<(int Value, Dictionary<string, string?> Tags)>> ObserveUntilAsync(Func<List<(int Value, Dictionary<string, string?> Tags)>, bool> done)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            List<(int Value, Dictionary<string, string?> Tags)> values = Observe();
-            if (done(values))
-            {
-                return values;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(20), timeout.Token);
-        }
-    }
+    private Task<List<(int Value, Dictionary<string, string?> Tags)>> ObserveUntilAsync(Func<List<(int Value, Dictionary<string, string?> Tags)>, bool> done) =>
+        Eventually.LastValueAsync(() => Task.FromResult(Observe()), done, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
 }

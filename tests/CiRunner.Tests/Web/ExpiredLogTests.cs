@@ -18,7 +18,7 @@ namespace CiRunner.Tests.Web;
 /// cell's latest result) is marked as such on its page, on the log link, in the API and by <c>cirunner logs</c>,
 /// rather than shown as a job that never had a log.
 /// </summary>
-[Trait("Category", "Docker")]
+[Trait("Category", "Service")]
 public sealed class ExpiredLogTests : IAsyncLifetime, IDisposable
 {
     private readonly ConfigFolder _folder = new();

@@ -11,6 +11,7 @@ namespace CiRunner.Tests.Web;
 /// The package snapshot an upgrade job used is part of its lockfile: <c>GET /api/jobs/{id}</c>, <c>GET /api/runs/{id}</c>
 /// and the job page show it beside the module commits.
 /// </summary>
+[Trait("Category", "Service")]
 public sealed class PackageSnapshotLockfileTests : IAsyncLifetime, IDisposable
 {
     private const string SnapshotId = "sha256:5f2c7a0e9d1b4c3a8e6f0d2b1a9c8e7f6d5c4b3a2918f7e6d5c4b3a2f1e0d9c8";

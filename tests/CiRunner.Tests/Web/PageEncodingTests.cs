@@ -10,6 +10,7 @@ namespace CiRunner.Tests.Web;
 /// Every page renders stored values through Razor components, which encode whatever they output: markup and quotes in
 /// a branch, a cell, a summary, a step, a log, a report, a poll error or a scenario file come out as text, never as markup.
 /// </summary>
+[Trait("Category", "Service")]
 public sealed class PageEncodingTests : IAsyncLifetime, IDisposable
 {
     private const string Hostile = "<script>alert(1)</script>\"'";
@@ -75,8 +76,14 @@ public sealed class PageEncodingTests : IAsyncLifetime, IDisposable
         await store.Jobs.MarkFinishedAsync(_upgradeJob, new JobEnd(JobResult.Success, "passed") { PackageSnapshot = new PackageSnapshotInfo("2024.2", Hostile, Hostile, "sha256:x", 3) }, CancellationToken.None);
         await store.Reports.PlanAsync(_ => ["gerrit"], 10, CancellationToken.None);
         await store.Reports.SettleAsync(_runId, "gerrit", ReportState.Failed, Hostile, Hostile, CancellationToken.None);
-        RunDetail queued = await store.Runs.CreateAsync(new NewRun(RunCause.Commit, "keystone", Hostile, new string('c', 40)), [new NewJob($"2024.1/{Hostile}", JobKind.Deploy, "2024.1", null, "basic")], CancellationToken.None);
+        // and a commit run on a branch named with it, one cell decided (the matrix shows it) and one still queued
+        RunDetail queued = await store.Runs.CreateAsync(
+            new NewRun(RunCause.Commit, "keystone", Hostile, new string('c', 40)),
+            [new NewJob($"2024.1/{Hostile}", JobKind.Deploy, "2024.1", null, "basic"), new NewJob($"2024.2/{Hostile}", JobKind.Deploy, "2024.2", null, "basic")],
+            CancellationToken.None);
         _queuedJob = queued.Jobs[0].Id;
+        Assert.True(await store.Jobs.MarkStartedAsync(queued.Jobs[1].Id, "sha256:image", null, CancellationToken.None));
+        await store.Jobs.MarkFinishedAsync(queued.Jobs[1].Id, JobResult.Failure, "failed", CancellationToken.None);
         await store.PollStatus.RecordFailureAsync("keystone", $"git fetch failed: {Hostile}", CancellationToken.None);
         await store.PollState.UpsertAsync("keystone", Hostile, new string('d', 40), CancellationToken.None);
 
@@ -129,7 +136,7 @@ public sealed class PageEncodingTests : IAsyncLifetime, IDisposable
         string jobPage = answers.Single(a => a.Page == $"/jobs/{_failedJob}").Html;
         Assert.Contains($"<pre class=\"log\" id=\"log\">step output {Encoded}", jobPage, StringComparison.Ordinal);
         Assert.Contains($"<td>{Encoded}</td><td>command</td>", jobPage, StringComparison.Ordinal);
-        Assert.Contains($"data-cell=\"2024.1/{Encoded}\"", answers.Single(a => a.Page == "/").Html, StringComparison.Ordinal);
+        Assert.Contains($"data-cell=\"2024.2/{Encoded}\"", answers.Single(a => a.Page == "/").Html, StringComparison.Ordinal);
         Assert.Contains($"name=\"returnUrl\" value=\"/runs?b={Encoded}\"", answers.Single(a => a.Page.StartsWith("/login", StringComparison.Ordinal)).Html, StringComparison.Ordinal);
     }
 }

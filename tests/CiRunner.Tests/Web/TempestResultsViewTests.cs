@@ -16,7 +16,7 @@ namespace CiRunner.Tests.Web;
 /// the job page, <c>GET /api/jobs/{id}</c> and <c>cirunner show</c> present it: the counts, and each failed test with
 /// its traceback.
 /// </summary>
-[Trait("Category", "Docker")]
+[Trait("Category", "Service")]
 public sealed class TempestResultsViewTests : IAsyncLifetime, IDisposable
 {
     private const string FailedTest = "tempest.api.image.v2.test_images.BasicOperationsImagesTest.test_delete_image[id-f848bb94-1c6e-45a4-8726-39e3a5b23535,smoke]";

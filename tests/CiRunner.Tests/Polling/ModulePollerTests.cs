@@ -156,7 +156,7 @@ public sealed class ModulePollerTests : IDisposable
         var time = new FakeTimeProvider(TempDatabase.Start);
         using var logs = new CapturedLogs(_output);
         using var loggers = new LoggerFactory([logs]);
-        var poller = new ModulePoller(_harness.Mirrors, _harness.Store.PollState, _harness.Store.PollStatus, _harness.Launcher, time, loggers.CreateLogger<ModulePoller>());
+        var poller = new ModulePoller(_harness.Mirrors, _harness.Store.PollState, _harness.Store.PollStatus, _harness.Launcher, time, loggers.CreateLogger<ModulePoller>(), TestTelemetry.Private(), patchSets: []);
         var unreachable = new TrackedModule("openstacklib", "https://127.0.0.1:1/puppet-openstacklib", [BranchPattern.Parse("master")], null);
         int Retries() => logs.Entries.Count(l => l.EventId.Id == FetchRetryEvent);
 
@@ -166,6 +166,9 @@ public sealed class ModulePollerTests : IDisposable
         // Then after the first failed fetch it waits for its backoff on that clock: the retry comes once the clock moves on
         await logs.WaitForAsync("the first fetch retry", l => l.EventId.Id == FetchRetryEvent, TimeSpan.FromSeconds(30));
         Assert.False(polling.IsCompleted, "the poll ended without waiting for its retries");
+        // (the wall clock passes more than the longest first backoff, about 1.5 s with jitter: a poller on the wall clock retries in it)
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.True(Retries() == 1 && !polling.IsCompleted, "the retry came on the wall clock, not the service's clock:\n" + logs.Text);
         await Eventually.TrueAsync("the second fetch retry", () => Task.FromResult(Advance(time) && Retries() == 2), TimeSpan.FromSeconds(30), () => logs.Text);
         await Eventually.TrueAsync("the poll to end", () => Task.FromResult(Advance(time) && polling.IsCompleted), TimeSpan.FromSeconds(30), () => logs.Text);
         ModulePollOutcome outcome = await polling;

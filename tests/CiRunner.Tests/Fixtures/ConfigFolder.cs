@@ -118,6 +118,25 @@ public sealed class ConfigFolder : IDisposable
         return ConfigurationLoader.Load(ConfigFile);
     }
 
+    /// <summary>
+    /// The configuration of a page or API test's service: an instance id of its own, both modules on
+    /// <paramref name="remote"/> (given a first commit), loopback <paramref name="port"/>; then
+    /// <paramref name="adjust"/>, and loading, which must succeed.
+    /// </summary>
+    public CiRunnerSettings LoadLocalSite(GitRemote remote, int port, Action<ConfigFolder>? adjust = null)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        remote.Commit("master");
+        Set("Service:InstanceId", DockerEngineFixture.NewInstanceId());
+        Set("Modules:0:Url", remote.Path);
+        Set("Modules:1:Url", remote.Path);
+        Set("Http:Listen", $"http://127.0.0.1:{port}");
+        adjust?.Invoke(this);
+        ConfigurationLoadResult loaded = Load();
+        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
+        return loaded.Settings!;
+    }
+
     public void Dispose()
     {
         try

@@ -31,14 +31,7 @@ public sealed class ExpiredLogTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _remote.Commit("master");
-        _folder.Set("Service:InstanceId", DockerEngineFixture.NewInstanceId());
-        _folder.Set("Modules:0:Url", _remote.Path);
-        _folder.Set("Modules:1:Url", _remote.Path);
-        _folder.Set("Http:Listen", $"http://127.0.0.1:{_port}");
-        ConfigurationLoadResult loaded = _folder.Load();
-        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
-        _settings = loaded.Settings;
+        _settings = _folder.LoadLocalSite(_remote, _port);
 
         // Given: two jobs of one cell finished 100 days ago; retention at 90 days prunes the older one.
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddDays(-100));

@@ -26,14 +26,7 @@ public sealed class PackageSnapshotLockfileTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _remote.Commit("master");
-        _folder.Set("Service:InstanceId", DockerEngineFixture.NewInstanceId());
-        _folder.Set("Modules:0:Url", _remote.Path);
-        _folder.Set("Modules:1:Url", _remote.Path);
-        _folder.Set("Http:Listen", $"http://127.0.0.1:{_port}");
-        ConfigurationLoadResult loaded = _folder.Load();
-        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
-        CiRunnerSettings settings = loaded.Settings;
+        CiRunnerSettings settings = _folder.LoadLocalSite(_remote, _port);
 
         // Given a finished run with an upgrade job that moved its node onto a snapshot, and a deploy job that used none
         var store = new ResultsStore(new ResultsDatabase(settings.DataPaths.DatabaseFile, TimeProvider.System), TimeProvider.System);

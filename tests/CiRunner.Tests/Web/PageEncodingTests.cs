@@ -27,22 +27,17 @@ public sealed class PageEncodingTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _remote.Commit("master");
-        _folder.Set("Service:InstanceId", DockerEngineFixture.NewInstanceId());
-        _folder.Set("Modules:0:Url", _remote.Path);
-        _folder.Set("Modules:1:Url", _remote.Path);
-        _folder.Set("Http:Listen", $"http://127.0.0.1:{_port}");
-        _folder.Set("Http:ApiTokenVariable", null);
-        string token = _folder.Write("token", "the-token\n");
-        if (!OperatingSystem.IsWindows())
+        CiRunnerSettings settings = _folder.LoadLocalSite(_remote, _port, site =>
         {
-            File.SetUnixFileMode(token, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+            site.Set("Http:ApiTokenVariable", null);
+            string token = site.Write("token", "the-token\n");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(token, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
 
-        _folder.Set("Http:ApiTokenFile", token);
-        ConfigurationLoadResult loaded = _folder.Load();
-        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
-        CiRunnerSettings settings = loaded.Settings;
+            site.Set("Http:ApiTokenFile", token);
+        });
 
         // Given a run on a branch named with markup and quotes, whose jobs, steps, log, report and poll errors carry it too
         var store = new ResultsStore(new ResultsDatabase(settings.DataPaths.DatabaseFile, TimeProvider.System), TimeProvider.System);

@@ -32,14 +32,7 @@ public sealed class TempestResultsViewTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _remote.Commit("master");
-        _folder.Set("Service:InstanceId", DockerEngineFixture.NewInstanceId());
-        _folder.Set("Modules:0:Url", _remote.Path);
-        _folder.Set("Modules:1:Url", _remote.Path);
-        _folder.Set("Http:Listen", $"http://127.0.0.1:{_port}");
-        ConfigurationLoadResult loaded = _folder.Load();
-        Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
-        _settings = loaded.Settings;
+        _settings = _folder.LoadLocalSite(_remote, _port);
 
         // Given a finished job: apply passed, then its tempest step failed, recorded as the executor hands it over
         ResultsStore store = new(new ResultsDatabase(_settings.DataPaths.DatabaseFile, TimeProvider.System), TimeProvider.System);

@@ -114,7 +114,7 @@ internal static class RunCommand
 
         RunDetail run = await runs.CreateAsync(
             new NewRun(RunCause.Manual, module!.Name, resolved.Branch, resolved.CommitSha, RequestedBy: Environment.UserName),
-            cells.Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)JobPriorities.For(RunCause.Manual))).ToList(),
+            cells.Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, JobPriorities.For(RunCause.Manual))).ToList(),
             cancellationToken);
         string source = resolved.WorkingCopy is null ? ResultsText.ShortSha(resolved.CommitSha) : $"working copy {resolved.WorkingCopy.DirectoryPath}";
         await output.WriteLineAsync($"Run {run.Run.Id}: {module.Name} {resolved.Branch} ({source}), {cells.Count} {(cells.Count == 1 ? "cell" : "cells")}, {settings.Docker.ParallelJobs} at a time; Ctrl+C cancels".AsMemory(), cancellationToken);

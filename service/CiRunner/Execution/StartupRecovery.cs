@@ -61,7 +61,7 @@ public sealed partial class StartupRecovery
             IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
             foreach (JobRecord job in queued)
             {
-                _queue.Enqueue(new QueuedJob(job.RunId, job.Id, (JobPriority)job.Priority));
+                _queue.Enqueue(new QueuedJob(job.RunId, job.Id, job.Priority));
             }
 
             LogRecovered(interrupted.Count, queued.Count);

@@ -14,7 +14,7 @@ public sealed record NewJob(
     string Release,
     string? FromRelease,
     string Scenario,
-    int Priority = 0,
+    JobPriority Priority = JobPriority.Nightly,
     int Attempt = 1);
 
 /// <summary>
@@ -32,7 +32,7 @@ public sealed record JobRecord(
     string Release,
     string? FromRelease,
     string Scenario,
-    int Priority,
+    JobPriority Priority,
     JobState State,
     JobResult? Result,
     string? Summary,

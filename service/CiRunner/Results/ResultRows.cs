@@ -143,7 +143,7 @@ internal sealed class JobRow
         Release,
         FromRelease,
         Scenario,
-        checked((int)Priority),
+        (JobPriority)checked((int)Priority),
         DbValue.Parse<JobState>(State),
         DbValue.ParseOptional<JobResult>(Result),
         Summary,

@@ -52,7 +52,7 @@ public sealed partial class RunLauncher
         IReadOnlyList<Scenario> scenarios = _scenarios.Refresh().Scenarios;
         IReadOnlyList<Cell> cells = CellExpansion.Expand(module, trigger.Branch, _settings.Releases, scenarios, _settings.Matrix);
         List<NewJob> jobs = cells
-            .Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, (int)priority))
+            .Select(cell => new NewJob(cell.Key, cell.Kind, cell.Release, cell.FromRelease, cell.Scenario, priority))
             .ToList();
 
         using System.Diagnostics.Activity? root = CiRunnerTelemetry.StartRun(_settings.Service.InstanceId, trigger.Module, trigger.Branch, trigger.Cause);

@@ -98,7 +98,7 @@ public sealed class DatabaseLockFaultTests : IAsyncLifetime
         string head = (await store.PollState.GetAsync("demo", "master", CancellationToken.None))!.CommitSha;
         RunDetail queued = await store.Runs.CreateAsync(
             new NewRun(RunCause.Manual, "demo", "master", head, RequestedBy: "test"),
-            [new NewJob("zed/quick", JobKind.Deploy, "zed", null, "quick", Priority: (int)JobPriority.Manual)],
+            [new NewJob("zed/quick", JobKind.Deploy, "zed", null, "quick", Priority: JobPriority.Manual)],
             CancellationToken.None);
 
         string pushed;

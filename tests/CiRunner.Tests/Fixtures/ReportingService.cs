@@ -155,7 +155,7 @@ public sealed class ReportingService : IAsyncDisposable
         int? patchSet = ChangeRef.TryParse(changeRef, out ChangeRef parsed) ? parsed.PatchSet : null;
         RunDetail run = await runs.CreateAsync(
             new NewRun(cause, "keystone", "master", commit, changeRef, patchSet, "test"),
-            cells.Select(c => new NewJob(c.Key, JobKind.Deploy, "2024.2", null, c.Scenario, (int)JobPriority.PatchSet, c.Attempt)).ToList(),
+            cells.Select(c => new NewJob(c.Key, JobKind.Deploy, "2024.2", null, c.Scenario, JobPriority.PatchSet, c.Attempt)).ToList(),
             CancellationToken.None);
         foreach ((JobRecord job, CellOutcome cell) in run.Jobs.Zip(cells))
         {

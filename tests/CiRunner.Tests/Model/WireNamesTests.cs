@@ -153,6 +153,7 @@ public sealed partial class WireNamesTests : IDisposable
                 JsonElement jobBody = JsonSerializer.SerializeToElement(detail, api);
                 seen.Add((job.Kind, jobBody.GetProperty("job").GetProperty("kind").GetString()));
                 seen.Add((job.State, jobBody.GetProperty("job").GetProperty("state").GetString()));
+                seen.Add((job.Priority, jobBody.GetProperty("job").GetProperty("priority").GetString()));
                 if (job.Result is { } result)
                 {
                     seen.Add((result, jobBody.GetProperty("job").GetProperty("result").GetString()));

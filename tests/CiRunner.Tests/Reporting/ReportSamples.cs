@@ -28,7 +28,7 @@ internal static class ReportSamples
     {
         string key = new Cell(kind, release, fromRelease, scenario).Key;
         var job = new JobRecord(
-            jobId, 42, key, kind, release, fromRelease, scenario, 2, JobState.Finished, result, summary, null,
+            jobId, 42, key, kind, release, fromRelease, scenario, JobPriority.PatchSet, JobState.Finished, result, summary, null,
             Started, duration is null ? null : Started, duration is null ? Finished : Started + duration.Value, duration, logFile, attempt);
         return new ReportedCell(job, JobNames.For(job), failedStep, logFile);
     }

@@ -22,7 +22,7 @@ public sealed class JobAttemptsTests : IDisposable
     [Fact]
     public async Task MarkFinished_RetryableWithAttemptsLeft_QueuesTheNextAttemptAndKeepsTheRunOpen()
     {
-        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(priority: 3)], CancellationToken.None);
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(priority: JobPriority.Manual)], CancellationToken.None);
         long first = run.Jobs[0].Id;
         await _store.Jobs.MarkStartedAsync(first, null, null, CancellationToken.None);
 
@@ -30,7 +30,7 @@ public sealed class JobAttemptsTests : IDisposable
 
         JobRecord retry = Assert.IsType<JobRecord>(completion?.Retry);
         Assert.Null(completion!.CompletedRun);
-        Assert.Equal((run.Run.Id, "2024.1/scenario001", 2, 3, JobState.Queued, (long?)first), (retry.RunId, retry.CellKey, retry.Attempt, retry.Priority, retry.State, retry.RetryOf));
+        Assert.Equal((run.Run.Id, "2024.1/scenario001", 2, JobPriority.Manual, JobState.Queued, (long?)first), (retry.RunId, retry.CellKey, retry.Attempt, retry.Priority, retry.State, retry.RetryOf));
         Assert.Equal(retry, await _store.Jobs.GetAsync(retry.Id, CancellationToken.None));
         Assert.Equal($"engine gone\nRetried as job {retry.Id} (attempt 2 of 3).", (await _store.Jobs.GetAsync(first, CancellationToken.None))!.Summary);
         Assert.Null((await _store.Runs.GetAsync(run.Run.Id, CancellationToken.None))!.FinishedAt);

@@ -244,9 +244,9 @@ public sealed class JobStoreTests : IDisposable
     [Fact]
     public async Task ListByStateAsync_Queued_HighestPriorityThenOldestFirst()
     {
-        RunDetail older = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(priority: 0), Samples.Deploy("2024.2", priority: 0)], CancellationToken.None);
+        RunDetail older = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(priority: JobPriority.Nightly), Samples.Deploy("2024.2", priority: JobPriority.Nightly)], CancellationToken.None);
         _temp.Time.Advance(TimeSpan.FromMinutes(1));
-        RunDetail newer = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(priority: 9)], CancellationToken.None);
+        RunDetail newer = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(priority: JobPriority.Manual)], CancellationToken.None);
         await _store.Jobs.MarkStartedAsync(older.Jobs[1].Id, null, null, CancellationToken.None);
 
         IReadOnlyList<JobRecord> queued = await _store.Jobs.ListByStateAsync(JobState.Queued, CancellationToken.None);

@@ -33,7 +33,7 @@ public sealed class RunStoreTests : IDisposable
             read.Run);
         JobRecord upgrade = read.Jobs[1];
         Assert.Equal(
-            new JobRecord(upgrade.Id, created.Run.Id, "2023.1->2024.1/scenario001:upgrade", JobKind.Upgrade, "2024.1", "2023.1", "scenario001", 5,
+            new JobRecord(upgrade.Id, created.Run.Id, "2023.1->2024.1/scenario001:upgrade", JobKind.Upgrade, "2024.1", "2023.1", "scenario001", JobPriority.Manual,
                 JobState.Queued, null, null, null, TempDatabase.Start, null, null, null, null, 2),
             upgrade);
         Assert.True(read.Jobs[0].Id < upgrade.Id);

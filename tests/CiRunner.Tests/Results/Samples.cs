@@ -16,11 +16,11 @@ internal static class Samples
         int? patchSet = null) =>
         new(cause, module, branch, commitSha, changeRef, patchSet, RequestedBy: cause == RunCause.Manual ? "alice" : null);
 
-    public static NewJob Deploy(string release = "2024.1", string scenario = "scenario001", int priority = 0) =>
+    public static NewJob Deploy(string release = "2024.1", string scenario = "scenario001", JobPriority priority = JobPriority.Nightly) =>
         new($"{release}/{scenario}", JobKind.Deploy, release, FromRelease: null, scenario, priority);
 
     public static NewJob Upgrade(string from = "2023.1", string to = "2024.1", string scenario = "scenario001") =>
-        new($"{from}->{to}/{scenario}:upgrade", JobKind.Upgrade, to, from, scenario, Priority: 5, Attempt: 2);
+        new($"{from}->{to}/{scenario}:upgrade", JobKind.Upgrade, to, from, scenario, Priority: JobPriority.Manual, Attempt: 2);
 
     public static NewStep Step(int ordinal, DateTimeOffset startedAt, StepKind kind = StepKind.Apply, int? exitCode = 2, JobResult result = JobResult.Success) =>
         new(ordinal, "deploy", $"{kind.ToString().ToUpperInvariant()} {ordinal}", kind, startedAt, startedAt.AddSeconds(42.5), exitCode, result);

@@ -48,7 +48,7 @@ internal static class ServiceHost
         Directory.CreateDirectory(settings.DataPaths.Root);
         builder.Services.AddCiRunnerSettings(settings);
         builder.Services.AddTelemetry(settings);
-        builder.Services.AddResultsStore(settings.DataPaths);
+        builder.Services.AddResultsStore(settings);
         builder.Services.AddExecution(settings);
         builder.Services.AddSingleton<RunLauncher>();
 

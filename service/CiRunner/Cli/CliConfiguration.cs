@@ -50,6 +50,26 @@ internal static class CliConfiguration
     }
 
     /// <summary>
+    /// The <c>Store</c> section as written, key by key like <see cref="ReadDocker"/>, with a relative
+    /// <c>ConnectionStringFile</c> taken from the configuration file's folder.
+    /// </summary>
+    public static StoreOptions ReadStore(ParseResult parseResult)
+    {
+        string configFile = GlobalOptions.ResolveConfigPath(parseResult);
+        IConfigurationRoot configuration = Build(configFile);
+        string? Value(string key) => configuration[$"{StoreOptions.SectionName}:{key}"] is { Length: > 0 } value ? value : null;
+        var store = new StoreOptions();
+        store.Provider = Value(nameof(StoreOptions.Provider))?.ToLowerInvariant() ?? store.Provider;
+        store.ConnectionStringVariable = Value(nameof(StoreOptions.ConnectionStringVariable)) ?? store.ConnectionStringVariable;
+        if (Value(nameof(StoreOptions.ConnectionStringFile)) is { } file)
+        {
+            store.ConnectionStringFile = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(configFile)!, file));
+        }
+
+        return store;
+    }
+
+    /// <summary>
     /// One <c>Service</c> key as written. Read as text rather than bound: the binder cannot read CiRunner's durations
     /// (<c>30s</c>), and a verb that only needs a path must not fail on a key it does not use.
     /// </summary>

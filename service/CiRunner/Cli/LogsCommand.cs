@@ -41,7 +41,7 @@ internal static class LogsCommand
         JobRecord? job = await store.Jobs.GetAsync(jobId, cancellationToken);
         if (job is null)
         {
-            await error.WriteLineAsync($"No job {jobId} in {store.Database.DatabaseFile}.".AsMemory(), cancellationToken);
+            await error.WriteLineAsync($"No job {jobId} in {store.Database.Location}.".AsMemory(), cancellationToken);
             return 1;
         }
 

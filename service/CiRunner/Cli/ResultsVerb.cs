@@ -1,7 +1,6 @@
 using System.CommandLine;
 using CiRunner.Configuration;
 using CiRunner.Results;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Cli;
 
@@ -31,9 +30,20 @@ internal static class ResultsVerb
             return 1;
         }
 
+        StoreOptions storeOptions;
+        try
+        {
+            storeOptions = CliConfiguration.ReadStore(parseResult);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or InvalidDataException)
+        {
+            await error.WriteLineAsync(exception.Message.AsMemory(), cancellationToken);
+            return 1;
+        }
+
         // Checked before opening: opening would create an empty database, and an empty one answers every
         // question with "not found", which hides a wrong --config or data directory.
-        if (!File.Exists(paths.DatabaseFile))
+        if (!storeOptions.IsPostgreSql && !File.Exists(paths.DatabaseFile))
         {
             await error.WriteLineAsync(
                 $"No results database at {paths.DatabaseFile}: no run has happened yet (or Service:DataDirectory points elsewhere).".AsMemory(),
@@ -41,20 +51,34 @@ internal static class ResultsVerb
             return 1;
         }
 
+        StoreDialect dialect;
         try
         {
-            ResultsStore store = ResultsStore.Open(paths.DatabaseFile);
-            return await body(store, paths, output, error, cancellationToken);
+            dialect = StoreDialects.For(storeOptions, paths);
         }
-        catch (DatabaseSchemaTooNewException exception)
+        catch (Exception exception) when (exception is InvalidOperationException or ArgumentException)
         {
             await error.WriteLineAsync(exception.Message.AsMemory(), cancellationToken);
             return 1;
         }
-        catch (SqliteException exception)
+
+        await using (dialect)
         {
-            await error.WriteLineAsync($"Cannot read the results database {paths.DatabaseFile}: {exception.Message}".AsMemory(), cancellationToken);
-            return 1;
+            try
+            {
+                ResultsStore store = ResultsStore.Open(dialect);
+                return await body(store, paths, output, error, cancellationToken);
+            }
+            catch (DatabaseSchemaTooNewException exception)
+            {
+                await error.WriteLineAsync(exception.Message.AsMemory(), cancellationToken);
+                return 1;
+            }
+            catch (Exception exception) when (dialect.IsDatabaseError(exception))
+            {
+                await error.WriteLineAsync($"Cannot read the results database {dialect.Location}: {exception.Message}".AsMemory(), cancellationToken);
+                return 1;
+            }
         }
     }
 }

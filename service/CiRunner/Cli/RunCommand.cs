@@ -106,7 +106,7 @@ internal static class RunCommand
         services.AddLogging();
         services.AddSingleton(TimeProvider.System);
         services.AddCiRunnerSettings(settings);
-        services.AddResultsStore(settings.DataPaths);
+        services.AddResultsStore(settings);
         services.AddExecution(settings);
         await using ServiceProvider provider = services.BuildServiceProvider();
         await provider.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);

@@ -29,7 +29,7 @@ internal static class ShowCommand
         RunDetail? detail = await store.Runs.GetDetailAsync(runId, cancellationToken);
         if (detail is null)
         {
-            await error.WriteLineAsync($"No run {runId} in {store.Database.DatabaseFile}.".AsMemory(), cancellationToken);
+            await error.WriteLineAsync($"No run {runId} in {store.Database.Location}.".AsMemory(), cancellationToken);
             return 1;
         }
 

@@ -25,6 +25,9 @@ public sealed record CiRunnerSettings
 
     public required HttpOptions Http { get; init; }
 
+    /// <summary>The <c>Store</c> section: SQLite (the default) or PostgreSQL.</summary>
+    public StoreOptions Store { get; init; } = new();
+
     public required RetentionOptions Retention { get; init; }
 
     /// <summary>The <c>Reporting</c> section (JUnit, webhooks, retries); defaults when not configured.</summary>

@@ -82,6 +82,30 @@ public static partial class ConfigurationLoader
             http.PublicUrl = http.PublicUrl?.TrimEnd('/') ?? DerivePublicUrl(http.Listen);
         });
 
+    private static StoreOptions ReadStore(ConfigurationReader reader, string baseDirectory) =>
+        ReadSection(reader, StoreOptions.SectionName, new StoreOptionsValidator(), store =>
+        {
+            const string Section = StoreOptions.SectionName;
+            string fileKey = $"{Section}:{nameof(StoreOptions.ConnectionStringFile)}";
+            string variableKey = $"{Section}:{nameof(StoreOptions.ConnectionStringVariable)}";
+            store.ConnectionStringFile = CheckSecretFile(reader, fileKey, store.ConnectionStringFile, variableKey, baseDirectory);
+            if (!store.IsPostgreSql || reader.IsReported(fileKey) || reader.IsReported(variableKey) || reader.IsReported($"{Section}:{nameof(StoreOptions.Provider)}"))
+            {
+                return;
+            }
+
+            // Without it the service could not store anything: say so now, not at the first write.
+            if (store.ConnectionStringFile is { } file && store.ConnectionString.Read() is null)
+            {
+                reader.Error(fileKey, file, "a file holding the PostgreSQL connection string, like Host=db.example.org;Database=cirunner;Username=cirunner;Password=... (it is empty)");
+            }
+            else if (store.ConnectionStringFile is null && store.ConnectionString.Read() is null)
+            {
+                reader.Error(variableKey, store.ConnectionStringVariable,
+                    $"the name of a set environment variable holding the PostgreSQL connection string ({store.ConnectionStringVariable} is not set: export {store.ConnectionStringVariable}='Host=...;Database=cirunner;Username=cirunner;Password=...')");
+            }
+        });
+
     /// <summary>
     /// A secret file's key: relative to the configuration file's folder, exclusive with its variable key, and the file
     /// itself must be safe (<see cref="SecretValues.CheckFile"/>). Null when unset or wrong.

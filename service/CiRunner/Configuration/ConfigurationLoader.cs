@@ -77,6 +77,7 @@ public static partial class ConfigurationLoader
         DockerOptions docker = ReadDocker(reader, baseDirectory);
         ScheduleOptions schedule = ReadSection(reader, ScheduleOptions.SectionName, new ScheduleOptionsValidator());
         HttpOptions http = ReadHttp(reader, baseDirectory);
+        StoreOptions store = ReadStore(reader, baseDirectory);
         RetentionOptions retention = ReadSection(reader, RetentionOptions.SectionName, new RetentionOptionsValidator());
         ReportingOptions reporting = ReadReporting(reader, baseDirectory);
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);
@@ -120,6 +121,7 @@ public static partial class ConfigurationLoader
             Docker = docker,
             Schedule = schedule,
             Http = http,
+            Store = store,
             Retention = retention,
             Reporting = reporting,
             Gerrit = gerrit,

@@ -218,6 +218,7 @@ internal sealed class ConfigurationReader
         }
 
         return name.EndsWith("password", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith("connectionstring", StringComparison.OrdinalIgnoreCase)
             || name.EndsWith("passwd", StringComparison.OrdinalIgnoreCase)
             || name.EndsWith("token", StringComparison.OrdinalIgnoreCase)
             || name.EndsWith("secret", StringComparison.OrdinalIgnoreCase)

@@ -36,6 +36,9 @@ public static class ConfigurationReport
         writer.WriteLine($"  schedule    poll every {Duration.Format(settings.Schedule.PollInterval)}, nightly '{settings.Schedule.NightlyCron}'{(settings.Schedule.NightlySkipUnchanged ? ", skipping unchanged branches" : "")}");
         string Source(SecretReference secret) => secret.File is { } file ? $"file {file}" : $"${secret.Variable} ({Set(secret.Variable!)})";
         writer.WriteLine($"  http        {settings.Http.Listen}, API token from {Source(settings.Http.ApiToken)}");
+        writer.WriteLine(settings.Store.IsPostgreSql
+            ? $"  store       postgresql, connection string from {Source(settings.Store.ConnectionString)}; Quartz clustered in the same database"
+            : $"  store       sqlite, {settings.DataPaths.DatabaseFile}");
         ReportingOptions reporting = settings.Reporting;
         IEnumerable<string> webhooks = reporting.Webhooks.Select(w => w.Secret is { } secret ? $"{w.Name} (signed, secret from {Source(secret)})" : $"{w.Name} (unsigned)");
         writer.WriteLine($"  reporting   links to {settings.Http.PublicUrl}; JUnit {(reporting.JUnit ? "on" : "off")}; webhooks: {(reporting.Webhooks.Count == 0 ? "none" : string.Join(", ", webhooks))}");

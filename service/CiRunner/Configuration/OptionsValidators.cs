@@ -25,3 +25,6 @@ public sealed partial class ReportingOptionsValidator : IValidateOptions<Reporti
 
 [OptionsValidator]
 public sealed partial class GerritOptionsValidator : IValidateOptions<GerritOptions>;
+
+[OptionsValidator]
+public sealed partial class StoreOptionsValidator : IValidateOptions<StoreOptions>;

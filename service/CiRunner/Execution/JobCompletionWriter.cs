@@ -69,8 +69,9 @@ public sealed partial class JobCompletionWriter
     private async Task<JobCompletion?> MarkFinishedDespiteLocksAsync(long jobId, JobEnd end, CancellationToken stoppingToken)
     {
         ResiliencePipeline untilStored = DatabaseLockRetry.UntilStored(
+            _jobs.IsDiskFull,
             _timeProvider,
-            e => (e is DatabaseLockedException || ResultsDatabase.IsDiskFull(e)) && !stoppingToken.IsCancellationRequested,
+            e => (e is DatabaseLockedException || _jobs.IsDiskFull(e)) && !stoppingToken.IsCancellationRequested,
             DiskSpaceGuard.DefaultRecheckInterval,
             e => LogFinishDeferred(jobId, end.Result, e.Message));
 

@@ -32,7 +32,7 @@ public sealed partial class StartupRecovery
 
         // Nothing can start before earlier jobs are closed; the lock ends some time, the service waits for it.
         _untilStored = DatabaseLockRetry.UntilStored(
-            timeProvider, e => e is DatabaseLockedException, DiskSpaceGuard.DefaultRecheckInterval, e => LogRecoveryDeferred(e.Message));
+            jobs.IsDiskFull, timeProvider, e => e is DatabaseLockedException, DiskSpaceGuard.DefaultRecheckInterval, e => LogRecoveryDeferred(e.Message));
     }
 
     /// <summary>Completes when recovery is done, whether or not it succeeded (for tests and health).</summary>

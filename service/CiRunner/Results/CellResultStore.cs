@@ -1,5 +1,5 @@
+using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -21,7 +21,7 @@ public sealed class CellResultStore
             ORDER BY cell_key
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<CellResultRow> rows = await connection.QueryAsync<CellResultRow>(
             new CommandDefinition(SelectOfBranch, new { Module = module, Branch = branch }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
@@ -32,7 +32,7 @@ public sealed class CellResultStore
     {
         const string SelectAll = "SELECT " + CellResultRow.Columns + " FROM cell_results ORDER BY module, branch, cell_key";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<CellResultRow> rows = await connection.QueryAsync<CellResultRow>(
             new CommandDefinition(SelectAll, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Polly;
 using Polly.Retry;
 
@@ -6,29 +5,24 @@ namespace CiRunner.Results;
 
 /// <summary>
 /// The results database's one answer to another process holding it locked: a write that still finds it busy after
-/// SQLite's own busy timeout is tried again with backoff until <see cref="Timeout"/> has passed, then fails with a
+/// the database's own lock wait is tried again with backoff until <see cref="Timeout"/> has passed, then fails with a
 /// <see cref="DatabaseLockedException"/> that says what holds the lock and what to do. Only units that stored
 /// nothing when they failed come through here (the <c>BEGIN IMMEDIATE</c> of <see cref="ResultsDatabase.WriteAsync{T}"/>, a whole migration), so a
 /// retry never writes anything twice.
 /// </summary>
 internal sealed class DatabaseLockRetry
 {
-    // SQLITE_BUSY: another connection (here: another process) holds the lock. SQLITE_LOCKED: a conflict inside a
-    // shared cache, which a retry also waits out.
-    private const int SqliteBusy = 5;
-    private const int SqliteLocked = 6;
-
     private static readonly ResiliencePropertyKey<long> StartedKey = new("cirunner.db.lock.started");
     private static readonly ResiliencePropertyKey<bool> RetriedKey = new("cirunner.db.lock.retried");
 
-    private readonly string _databaseFile;
+    private readonly StoreDialect _dialect;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _pipeline;
 
-    public DatabaseLockRetry(string databaseFile, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
+    public DatabaseLockRetry(StoreDialect dialect, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
     {
-        _databaseFile = databaseFile;
+        _dialect = dialect;
         _timeProvider = timeProvider;
         _logger = logger;
         Timeout = timeout;
@@ -36,7 +30,7 @@ internal sealed class DatabaseLockRetry
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = args => ValueTask.FromResult(
-                    args.Outcome.Exception is SqliteException e && IsLocked(e) && Elapsed(args.Context) < Timeout),
+                    args.Outcome.Exception is { } e && dialect.IsLocked(e) && Elapsed(args.Context) < Timeout),
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 Delay = TimeSpan.FromMilliseconds(250),
@@ -47,7 +41,7 @@ internal sealed class DatabaseLockRetry
                     if (args.AttemptNumber == 0)
                     {
                         args.Context.Properties.Set(RetriedKey, true);
-                        _logger.DatabaseLocked(_databaseFile, args.Context.OperationKey ?? "a write", Timeout);
+                        _logger.DatabaseLocked(_dialect.Location, args.Context.OperationKey ?? "a write", Timeout);
                     }
 
                     return default;
@@ -58,9 +52,6 @@ internal sealed class DatabaseLockRetry
 
     /// <summary>How long a write keeps trying before it gives up.</summary>
     public TimeSpan Timeout { get; }
-
-    public static bool IsLocked(SqliteException exception) =>
-        (exception.SqliteErrorCode & 0xFF) is SqliteBusy or SqliteLocked;
 
     /// <summary>Runs <paramref name="write"/>, again while the database is locked, up to <see cref="Timeout"/>.</summary>
     /// <exception cref="DatabaseLockedException">The database stayed locked for the whole timeout.</exception>
@@ -75,14 +66,14 @@ internal sealed class DatabaseLockRetry
             if (context.Properties.GetValue(RetriedKey, false))
             {
                 double waited = _timeProvider.GetElapsedTime(started).TotalSeconds;
-                _logger.DatabaseLockReleased(_databaseFile, operation, waited);
+                _logger.DatabaseLockReleased(_dialect.Location, operation, waited);
             }
 
             return result;
         }
-        catch (SqliteException e) when (IsLocked(e))
+        catch (Exception e) when (_dialect.IsLocked(e))
         {
-            throw new DatabaseLockedException(_databaseFile, operation, _timeProvider.GetElapsedTime(started), e);
+            throw new DatabaseLockedException(_dialect.Location, operation, _timeProvider.GetElapsedTime(started), _dialect.LockHolders, e);
         }
         finally
         {
@@ -99,8 +90,9 @@ internal sealed class DatabaseLockRetry
     /// <paramref name="keepTrying"/> says no (the failure is thrown), or when the execution's token is cancelled.
     /// </summary>
     public static ResiliencePipeline UntilStored(
-        TimeProvider timeProvider, Func<Exception, bool> keepTrying, TimeSpan diskFullPause, Action<Exception> onDeferred)
+        Func<Exception, bool> isDiskFull, TimeProvider timeProvider, Func<Exception, bool> keepTrying, TimeSpan diskFullPause, Action<Exception> onDeferred)
     {
+        ArgumentNullException.ThrowIfNull(isDiskFull);
         ArgumentNullException.ThrowIfNull(keepTrying);
         ArgumentNullException.ThrowIfNull(onDeferred);
         return new ResiliencePipelineBuilder { TimeProvider = timeProvider }
@@ -109,7 +101,7 @@ internal sealed class DatabaseLockRetry
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && keepTrying(e)),
                 MaxRetryAttempts = int.MaxValue,
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
-                    args.Outcome.Exception is { } e && ResultsDatabase.IsDiskFull(e) ? diskFullPause : TimeSpan.Zero),
+                    args.Outcome.Exception is { } e && isDiskFull(e) ? diskFullPause : TimeSpan.Zero),
                 OnRetry = args =>
                 {
                     onDeferred(args.Outcome.Exception!);

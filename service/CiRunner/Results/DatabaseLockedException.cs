@@ -6,20 +6,19 @@ namespace CiRunner.Results;
 /// </summary>
 public sealed class DatabaseLockedException : Exception
 {
-    public DatabaseLockedException(string databaseFile, string operation, TimeSpan waited, Exception innerException)
+    public DatabaseLockedException(string location, string operation, TimeSpan waited, string lockHolders, Exception innerException)
         : base(
-            $"The results database {databaseFile} is locked by another process: {operation} waited {Seconds(waited)} " +
-            "(Service:DatabaseLockTimeout) without getting the write lock. Another program holds a write transaction or an " +
-            "exclusive lock on the file: an open sqlite3 shell, a backup or copy tool, or a second CiRunner on the same data " +
-            "directory. End that transaction or close the program; CiRunner carries on by itself once the lock is released.",
+            $"The results database {location} is locked by another process: {operation} waited {Seconds(waited)} " +
+            $"(Service:DatabaseLockTimeout) without getting the write lock. {lockHolders}; CiRunner carries on by itself once the lock is released.",
             innerException)
     {
-        DatabaseFile = databaseFile;
+        Location = location;
         Operation = operation;
         Waited = waited;
     }
 
-    public string DatabaseFile { get; }
+    /// <summary>The SQLite file, or <c>postgresql://host:port/name</c>.</summary>
+    public string Location { get; }
 
     /// <summary>The store method that could not write (<c>MarkStartedAsync</c>).</summary>
     public string Operation { get; }

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -14,7 +13,7 @@ internal static class JobFinisher
     /// <summary>Finishes the job; null when it had already finished.</summary>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
     public static async Task<JobCompletion?> FinishAsync(
-        SqliteConnection connection, DbTransaction transaction, long jobId, JobEnd end, DateTimeOffset now, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, long jobId, JobEnd end, DateTimeOffset now, CancellationToken cancellationToken)
     {
         const string FinishJob = """
             UPDATE jobs SET state = 'finished', result = @Result, summary = @Summary, finished_at = @Now, duration_ms = @DurationMs
@@ -63,7 +62,7 @@ internal static class JobFinisher
 
     /// <summary>Keeps the package snapshot a job's node moved onto in its lockfile; a finished job is left as it is.</summary>
     public static Task RecordPackageSnapshotAsync(
-        SqliteConnection connection, DbTransaction transaction, long jobId, PackageSnapshotInfo snapshot, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, long jobId, PackageSnapshotInfo snapshot, CancellationToken cancellationToken)
     {
         const string SetSnapshot = """
             UPDATE jobs SET package_snapshot_release = @Release, package_snapshot_volume = @Volume,
@@ -79,7 +78,7 @@ internal static class JobFinisher
     }
 
     private static async Task UpdateCellAsync(
-        SqliteConnection connection, DbTransaction transaction, RunRecord run, JobRecord job, string resultText, string nowText, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, RunRecord run, JobRecord job, string resultText, string nowText, CancellationToken cancellationToken)
     {
         // The newest finish wins; an older job closed late (crash recovery) must not hide a newer verdict.
         const string UpsertCell = """
@@ -99,7 +98,7 @@ internal static class JobFinisher
 
     /// <summary>Finishes the run when none of its jobs is left unfinished, and asks for its reports; null while some are.</summary>
     private static async Task<RunRecord?> FinishRunIfDoneAsync(
-        SqliteConnection connection, DbTransaction transaction, RunRecord run, DateTimeOffset now, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, RunRecord run, DateTimeOffset now, CancellationToken cancellationToken)
     {
         const string UnfinishedJobsOfRun = "SELECT COUNT(*) FROM jobs WHERE run_id = @RunId AND state <> 'finished'";
         const string ResultsOfRun = "SELECT result FROM jobs WHERE run_id = @RunId AND " + JobRow.LatestAttempt;

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -26,7 +25,7 @@ public sealed class JobProgressStore
     }
 
     /// <summary>Records a finished step of a job.</summary>
-    /// <exception cref="SqliteException">The job does not exist, or it already has a step with that ordinal.</exception>
+    /// <exception cref="DbException">The job does not exist, or it already has a step with that ordinal.</exception>
     public async Task<StepRecord> AddStepAsync(long jobId, NewStep step, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(step);
@@ -171,7 +170,7 @@ public sealed class JobProgressStore
     /// <summary>The step's phase and place, checking that it is a step of the job.</summary>
     /// <exception cref="ArgumentException">The step does not belong to the job.</exception>
     private static async Task<StepOfJobRow> StepOfJobAsync(
-        SqliteConnection connection, DbTransaction transaction, long jobId, long stepId, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, long jobId, long stepId, CancellationToken cancellationToken)
     {
         const string StepOfJob = "SELECT phase AS Phase, ordinal AS Ordinal FROM steps WHERE id = @StepId AND job_id = @JobId";
 

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Dapper;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CiRunner.Results;
@@ -22,6 +21,9 @@ public sealed class JobStore
         _timeProvider = timeProvider;
         _logger = logger ?? NullLogger<JobStore>.Instance;
     }
+
+    /// <summary>Whether a write failed because the database's disk is full (worth trying again once space is freed).</summary>
+    public bool IsDiskFull(Exception exception) => _database.IsDiskFull(exception);
 
     /// <summary>
     /// Moves a queued job to running, stamps its start (and its run's first start). Returns false when the job is
@@ -207,7 +209,7 @@ public sealed class JobStore
             ORDER BY jobs.priority DESC, jobs.queued_at, jobs.id
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<JobRow> rows = await connection.QueryAsync<JobRow>(
             new CommandDefinition(SelectByState, new { State = DbValue.Text(state) }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
@@ -216,7 +218,7 @@ public sealed class JobStore
     /// <summary>One job, or null when no job has that id.</summary>
     public async Task<JobRecord?> GetAsync(long jobId, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         return await GetAsync(connection, transaction: null, jobId, cancellationToken);
     }
 
@@ -237,10 +239,10 @@ public sealed class JobStore
             ORDER BY tempest_tests.step_ordinal, CASE tempest_tests.status WHEN 'failed' THEN 0 WHEN 'skipped' THEN 1 ELSE 2 END, tempest_tests.test_id
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
 
-        // A deferred (read) transaction: the job and its parts come from the same snapshot.
-        await using SqliteTransaction transaction = connection.BeginTransaction(deferred: true);
+        // A read transaction: the job and its parts come from the same snapshot.
+        await using DbTransaction transaction = await _database.Dialect.BeginReadAsync(connection, cancellationToken);
         JobRecord? job = await GetAsync(connection, transaction, jobId, cancellationToken);
         if (job is null)
         {
@@ -262,7 +264,7 @@ public sealed class JobStore
         };
     }
 
-    internal static async Task<JobRecord?> GetAsync(SqliteConnection connection, DbTransaction? transaction, long jobId, CancellationToken cancellationToken)
+    internal static async Task<JobRecord?> GetAsync(DbConnection connection, DbTransaction? transaction, long jobId, CancellationToken cancellationToken)
     {
         const string SelectJob = "SELECT " + JobRow.Columns + " FROM jobs WHERE jobs.id = @JobId";
 

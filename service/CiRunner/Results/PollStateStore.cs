@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -21,7 +20,7 @@ public sealed class PollStateStore
     {
         const string SelectHead = "SELECT " + BranchHeadRow.Columns + " FROM branch_heads WHERE module = @Module AND branch = @Branch";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         BranchHeadRow? row = await connection.QuerySingleOrDefaultAsync<BranchHeadRow>(
             new CommandDefinition(SelectHead, new { Module = module, Branch = branch }, cancellationToken: cancellationToken));
         return row?.ToRecord();
@@ -33,7 +32,7 @@ public sealed class PollStateStore
         const string SelectAll = "SELECT " + BranchHeadRow.Columns + " FROM branch_heads ORDER BY module, branch";
         const string SelectOfModule = "SELECT " + BranchHeadRow.Columns + " FROM branch_heads WHERE module = @Module ORDER BY branch";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<BranchHeadRow> rows = await connection.QueryAsync<BranchHeadRow>(
             new CommandDefinition(module is null ? SelectAll : SelectOfModule, new { Module = module }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
@@ -50,7 +49,7 @@ public sealed class PollStateStore
     }
 
     /// <summary>Stores a head inside the caller's transaction (<see cref="RunStore"/> stores a run and the head it was started for together).</summary>
-    internal static Task UpsertAsync(SqliteConnection connection, DbTransaction transaction, string module, string branch, string commitSha, DateTimeOffset now, CancellationToken cancellationToken)
+    internal static Task UpsertAsync(DbConnection connection, DbTransaction transaction, string module, string branch, string commitSha, DateTimeOffset now, CancellationToken cancellationToken)
     {
         const string UpsertHead = """
             INSERT INTO branch_heads (module, branch, commit_sha, updated_at, deleted_at)

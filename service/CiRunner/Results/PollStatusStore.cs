@@ -1,5 +1,5 @@
+using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -58,8 +58,8 @@ public sealed class PollStatusStore
             INSERT INTO module_poll_status (module, last_poll_at, last_error, last_error_at, consecutive_failures, total_failures)
             VALUES (@Module, @Now, @Error, @Now, 1, 1)
             ON CONFLICT (module) DO UPDATE SET last_poll_at = excluded.last_poll_at, last_error = excluded.last_error,
-                last_error_at = excluded.last_error_at, consecutive_failures = consecutive_failures + 1,
-                total_failures = total_failures + 1
+                last_error_at = excluded.last_error_at, consecutive_failures = module_poll_status.consecutive_failures + 1,
+                total_failures = module_poll_status.total_failures + 1
             """;
 
         await ExecuteAsync(Failure, new { Module = module, Error = error, Now = DbValue.Time(DbValue.Now(_timeProvider)) }, cancellationToken);
@@ -69,7 +69,7 @@ public sealed class PollStatusStore
     {
         const string SelectOne = "SELECT " + Columns + " FROM module_poll_status WHERE module = @Module";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         Row? row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(SelectOne, new { Module = module }, cancellationToken: cancellationToken));
         return row?.ToRecord();
     }
@@ -78,7 +78,7 @@ public sealed class PollStatusStore
     {
         const string SelectAll = "SELECT " + Columns + " FROM module_poll_status ORDER BY module";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(SelectAll, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
     }

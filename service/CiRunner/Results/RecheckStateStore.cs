@@ -1,5 +1,5 @@
+using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -35,7 +35,7 @@ public sealed class RecheckStateStore
             FROM recheck_projects WHERE project = @Project
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         ProjectRow? row = await connection.QuerySingleOrDefaultAsync<ProjectRow>(new CommandDefinition(SelectProject, new { Project = project }, cancellationToken: cancellationToken));
         return row is null ? null : new RecheckProjectState(row.Project, row.BaselineAt, row.LastUpdated, DbValue.ParseTime(row.LastPolledAt), row.LastError);
     }
@@ -46,7 +46,7 @@ public sealed class RecheckStateStore
         const string Upsert = """
             INSERT INTO recheck_projects (project, baseline_at, last_updated, last_polled_at, last_error)
             VALUES (@Project, @BaselineAt, @LastUpdated, @Now, NULL)
-            ON CONFLICT (project) DO UPDATE SET last_updated = COALESCE(excluded.last_updated, last_updated),
+            ON CONFLICT (project) DO UPDATE SET last_updated = COALESCE(excluded.last_updated, recheck_projects.last_updated),
                 last_polled_at = excluded.last_polled_at, last_error = NULL
             """;
 
@@ -70,7 +70,7 @@ public sealed class RecheckStateStore
     {
         const string SelectCursor = "SELECT last_message_at FROM recheck_cursors WHERE change_number = @Change";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(SelectCursor, new { Change = changeNumber }, cancellationToken: cancellationToken));
     }
 

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -48,9 +47,9 @@ public sealed class ReportStore
     }
 
     /// <summary>Records, inside the caller's transaction, that a finished run still has to be reported.</summary>
-    internal static Task RequestAsync(SqliteConnection connection, DbTransaction transaction, long runId, string now, CancellationToken cancellationToken)
+    internal static Task RequestAsync(DbConnection connection, DbTransaction transaction, long runId, string now, CancellationToken cancellationToken)
     {
-        const string InsertRequest = "INSERT OR IGNORE INTO report_requests (run_id, requested_at) VALUES (@RunId, @Now)";
+        const string InsertRequest = "INSERT INTO report_requests (run_id, requested_at) VALUES (@RunId, @Now) ON CONFLICT DO NOTHING";
 
         return connection.ExecuteAsync(new CommandDefinition(InsertRequest, new { RunId = runId, Now = now }, transaction, cancellationToken: cancellationToken));
     }
@@ -68,8 +67,9 @@ public sealed class ReportStore
             ORDER BY report_requests.run_id LIMIT @Limit
             """;
         const string InsertReport = """
-            INSERT OR IGNORE INTO run_reports (run_id, reporter, state, attempts, next_attempt_at, created_at, updated_at)
+            INSERT INTO run_reports (run_id, reporter, state, attempts, next_attempt_at, created_at, updated_at)
             VALUES (@RunId, @Reporter, 'pending', 0, @Now, @Now, @Now)
+            ON CONFLICT DO NOTHING
             """;
         const string DeleteRequest = "DELETE FROM report_requests WHERE run_id = @RunId";
 
@@ -78,7 +78,7 @@ public sealed class ReportStore
         string now = DbValue.Time(DbValue.Now(_timeProvider));
 
         // Asked every second: a read first, so that an empty outbox never takes the write lock from running jobs.
-        await using (SqliteConnection reader = await _database.OpenAsync(cancellationToken))
+        await using (DbConnection reader = await _database.OpenAsync(cancellationToken))
         {
             if (!await reader.ExecuteScalarAsync<bool>(new CommandDefinition(AnyRequest, cancellationToken: cancellationToken)))
             {
@@ -116,7 +116,7 @@ public sealed class ReportStore
             ORDER BY next_attempt_at, run_id LIMIT @Limit
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(
             SelectDue, new { Now = DbValue.Time(DbValue.Now(_timeProvider)), Reporter = reporter, Limit = limit }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
@@ -125,10 +125,10 @@ public sealed class ReportStore
     /// <summary>Pending reports of reporters not in <paramref name="reporters"/> (a reporter removed from the configuration).</summary>
     public async Task<IReadOnlyList<RunReportRecord>> ListPendingOfOthersAsync(IReadOnlyCollection<string> reporters, CancellationToken cancellationToken)
     {
-        const string SelectPending = "SELECT " + Columns + " FROM run_reports WHERE state = 'pending' AND reporter NOT IN @Reporters ORDER BY run_id";
+        string selectPending = $"SELECT {Columns} FROM run_reports WHERE state = 'pending' AND reporter {_database.Dialect.NotInList("@Reporters")} ORDER BY run_id";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(SelectPending, new { Reporters = reporters }, cancellationToken: cancellationToken));
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
+        IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(selectPending, new { Reporters = reporters.ToArray() }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
     }
 
@@ -137,7 +137,7 @@ public sealed class ReportStore
     {
         const string SelectOfRun = "SELECT " + Columns + " FROM run_reports WHERE run_id = @RunId ORDER BY reporter";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(SelectOfRun, new { RunId = runId }, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
     }
@@ -154,7 +154,7 @@ public sealed class ReportStore
             RETURNING attempts
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         long? attempts = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
             CountAttempt, new { RunId = runId, Reporter = reporter, Now = DbValue.Time(DbValue.Now(_timeProvider)) }, cancellationToken: cancellationToken));
         return attempts is { } value ? checked((int)value) : throw new KeyNotFoundException($"Run {runId} has no report for {reporter}.");

@@ -6,11 +6,18 @@ namespace CiRunner.Results;
 /// <summary>Registers the results store.</summary>
 public static class ResultsServiceCollectionExtensions
 {
-    /// <summary>The results store on the data directory's database file; see <see cref="AddResultsStore(IServiceCollection, string)"/>.</summary>
-    public static IServiceCollection AddResultsStore(this IServiceCollection services, DataPaths paths)
+    /// <summary>The results store the settings' <c>Store</c> section names; see <see cref="AddResultsStore(IServiceCollection, Func{StoreDialect})"/>.</summary>
+    public static IServiceCollection AddResultsStore(this IServiceCollection services, CiRunnerSettings settings)
     {
-        ArgumentNullException.ThrowIfNull(paths);
-        return services.AddResultsStore(paths.DatabaseFile);
+        ArgumentNullException.ThrowIfNull(settings);
+        return services.AddResultsStore(() => StoreDialects.For(settings.Store, settings.DataPaths));
+    }
+
+    /// <summary>The results store on a SQLite file; see <see cref="AddResultsStore(IServiceCollection, Func{StoreDialect})"/>.</summary>
+    public static IServiceCollection AddResultsStore(this IServiceCollection services, string databaseFile)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databaseFile);
+        return services.AddResultsStore(() => new SqliteDialect(databaseFile));
     }
 
     /// <summary>
@@ -19,14 +26,15 @@ public static class ResultsServiceCollectionExtensions
     /// hosted service that migrates the schema at start, so a database from a newer CiRunner stops the host
     /// before anything else touches it. Register it before the hosted services that use the store.
     /// </summary>
-    public static IServiceCollection AddResultsStore(this IServiceCollection services, string databaseFile)
+    public static IServiceCollection AddResultsStore(this IServiceCollection services, Func<StoreDialect> dialect)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentException.ThrowIfNullOrWhiteSpace(databaseFile);
+        ArgumentNullException.ThrowIfNull(dialect);
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => dialect());
         services.AddSingleton(sp => new ResultsDatabase(
-            databaseFile,
+            sp.GetRequiredService<StoreDialect>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ResultsDatabase>>(),
             sp.GetService<Microsoft.Extensions.Options.IOptions<ServiceOptions>>()?.Value.DatabaseLockTimeout));

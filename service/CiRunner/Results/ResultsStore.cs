@@ -4,8 +4,8 @@ namespace CiRunner.Results;
 
 /// <summary>
 /// The results store in one object: the database and a store per concern. The service gets it (and each part)
-/// from DI through <see cref="ResultsServiceCollectionExtensions.AddResultsStore(IServiceCollection, Configuration.DataPaths)"/>;
-/// command-line verbs build it with <see cref="Open"/>.
+/// from DI through <see cref="ResultsServiceCollectionExtensions.AddResultsStore(IServiceCollection, Configuration.CiRunnerSettings)"/>;
+/// command-line verbs build it with <see cref="Open(StoreDialect, TimeProvider?, ILoggerFactory?)"/>.
 /// </summary>
 public sealed class ResultsStore
 {
@@ -49,12 +49,16 @@ public sealed class ResultsStore
     /// <summary>What the Gerrit recheck poller has read.</summary>
     public RecheckStateStore Rechecks { get; }
 
-    /// <summary>A store on a database file, for code that runs without the service's container (CLI verbs, tests).</summary>
-    public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    /// <summary>A store on a SQLite file, for code that runs without the service's container (CLI verbs, tests).</summary>
+    public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null) =>
+        Open(new SqliteDialect(databaseFile), timeProvider, loggerFactory);
+
+    /// <summary>A store on any database, for code that runs without the service's container (CLI verbs, tests).</summary>
+    public static ResultsStore Open(StoreDialect dialect, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
         timeProvider ??= TimeProvider.System;
         loggerFactory ??= NullLoggerFactory.Instance;
-        var database = new ResultsDatabase(databaseFile, timeProvider, loggerFactory.CreateLogger<ResultsDatabase>());
+        var database = new ResultsDatabase(dialect, timeProvider, loggerFactory.CreateLogger<ResultsDatabase>());
         return new ResultsStore(database, timeProvider, loggerFactory);
     }
 }

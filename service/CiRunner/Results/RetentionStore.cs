@@ -1,5 +1,4 @@
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -35,12 +34,13 @@ public sealed class RetentionStore
                    OR EXISTS (SELECT 1 FROM job_modules WHERE job_modules.job_id = jobs.id))
               AND id NOT IN (SELECT job_id FROM cell_results)
             """;
-        const string DeleteChanges = "DELETE FROM idempotency_changes WHERE job_id IN @Ids";
-        const string DeleteTempestTests = "DELETE FROM tempest_tests WHERE job_id IN @Ids";
-        const string DeleteSteps = "DELETE FROM steps WHERE job_id IN @Ids";
-        const string DeleteModules = "DELETE FROM job_modules WHERE job_id IN @Ids";
+        string ofExpired = _database.Dialect.InList("@Ids");
+        string deleteChanges = $"DELETE FROM idempotency_changes WHERE job_id {ofExpired}";
+        string deleteTempestTests = $"DELETE FROM tempest_tests WHERE job_id {ofExpired}";
+        string deleteSteps = $"DELETE FROM steps WHERE job_id {ofExpired}";
+        string deleteModules = $"DELETE FROM job_modules WHERE job_id {ofExpired}";
         // The time stays, so the job's page says its log expired rather than that it never had one.
-        const string ForgetLogs = "UPDATE jobs SET log_path = NULL, pruned_at = @Now WHERE id IN @Ids";
+        string forgetLogs = $"UPDATE jobs SET log_path = NULL, pruned_at = @Now WHERE id {ofExpired}";
 
         List<ExpiredJob> expired = await _database.WriteAsync(
             async (connection, transaction) =>
@@ -53,7 +53,7 @@ public sealed class RetentionStore
                 foreach (long[] slice in expired.Select(job => job.Id).Chunk(500))
                 {
                     var ids = new { Ids = slice, Now = now };
-                    foreach (string statement in (string[])[DeleteChanges, DeleteTempestTests, DeleteSteps, DeleteModules, ForgetLogs])
+                    foreach (string statement in (string[])[deleteChanges, deleteTempestTests, deleteSteps, deleteModules, forgetLogs])
                     {
                         await connection.ExecuteAsync(new CommandDefinition(statement, ids, transaction, cancellationToken: cancellationToken));
                     }
@@ -67,27 +67,10 @@ public sealed class RetentionStore
     }
 
     /// <summary>
-    /// Gives freed pages back to the file system. The first time it switches the database to incremental
-    /// auto-vacuum, which only takes effect through one full VACUUM; after that an incremental vacuum is enough.
+    /// Gives the space of pruned rows back: on SQLite the file shrinks (incremental auto-vacuum); PostgreSQL's autovacuum
+    /// does it on its own.
     /// </summary>
-    public async Task CompactAsync(CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
-        long mode = await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA auto_vacuum", cancellationToken: cancellationToken));
-        const long Incremental = 2;
-        if (mode != Incremental)
-        {
-            await connection.ExecuteAsync(new CommandDefinition("PRAGMA auto_vacuum = INCREMENTAL", cancellationToken: cancellationToken));
-            await connection.ExecuteAsync(new CommandDefinition("VACUUM", cancellationToken: cancellationToken));
-        }
-        else
-        {
-            await connection.ExecuteAsync(new CommandDefinition("PRAGMA incremental_vacuum", cancellationToken: cancellationToken));
-        }
-
-        // In WAL mode the file shrinks only once the log is written back.
-        await connection.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken: cancellationToken));
-    }
+    public Task CompactAsync(CancellationToken cancellationToken) => _database.Dialect.CompactAsync(cancellationToken);
 
     private sealed record ExpiredJob(long Id, string? LogPath);
 }

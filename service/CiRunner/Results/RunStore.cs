@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
@@ -101,7 +100,7 @@ public sealed class RunStore
             (null, not null) => ByBranch,
         };
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         IEnumerable<RunSummary> runs = await connection.QueryAsync<RunRow, RunCountsRow, RunSummary>(
             new CommandDefinition(sql, new { Module = module, Branch = branch, Limit = limit }, cancellationToken: cancellationToken),
             (run, counts) => new RunSummary(run.ToRecord(), checked((int)counts.JobCount), checked((int)counts.PassedCount)),
@@ -118,7 +117,7 @@ public sealed class RunStore
             ORDER BY id DESC LIMIT 1
             """;
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
             SelectLast,
             new { Module = module, Branch = branch, Cause = DbValue.Text(cause) },
@@ -127,7 +126,7 @@ public sealed class RunStore
 
     public async Task<RunRecord?> GetAsync(long runId, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
         return await GetAsync(connection, transaction: null, runId, cancellationToken);
     }
 
@@ -136,10 +135,10 @@ public sealed class RunStore
     {
         const string SelectJobs = "SELECT " + JobRow.Columns + " FROM jobs WHERE jobs.run_id = @RunId ORDER BY jobs.id";
 
-        await using SqliteConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
 
-        // A deferred (read) transaction: the run and its jobs come from the same snapshot.
-        await using SqliteTransaction transaction = connection.BeginTransaction(deferred: true);
+        // A read transaction: the run and its jobs come from the same snapshot.
+        await using DbTransaction transaction = await _database.Dialect.BeginReadAsync(connection, cancellationToken);
         RunRecord? run = await GetAsync(connection, transaction, runId, cancellationToken);
         if (run is null)
         {
@@ -153,7 +152,7 @@ public sealed class RunStore
 
     /// <summary>Queues one job of a run inside the caller's transaction: a cell of a new run, or a cell's next attempt (<paramref name="retryOf"/>).</summary>
     internal static async Task<JobRecord> QueueJobAsync(
-        SqliteConnection connection, DbTransaction transaction, long runId, NewJob job, DateTimeOffset now, long? retryOf, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, long runId, NewJob job, DateTimeOffset now, long? retryOf, CancellationToken cancellationToken)
     {
         const string InsertJob = """
             INSERT INTO jobs (run_id, cell_key, kind, release, from_release, scenario, priority, state, queued_at, attempt, retry_of)
@@ -184,7 +183,7 @@ public sealed class RunStore
             Duration: null, LogPath: null, job.Attempt, retryOf);
     }
 
-    internal static async Task<RunRecord?> GetAsync(SqliteConnection connection, DbTransaction? transaction, long runId, CancellationToken cancellationToken)
+    internal static async Task<RunRecord?> GetAsync(DbConnection connection, DbTransaction? transaction, long runId, CancellationToken cancellationToken)
     {
         const string SelectRun = "SELECT " + RunRow.Columns + " FROM runs WHERE runs.id = @RunId";
 

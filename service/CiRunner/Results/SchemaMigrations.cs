@@ -3,37 +3,42 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Results;
 
 /// <summary>One numbered script from <c>Results/Migrations/NNNN_name.sql</c>.</summary>
 internal sealed record Migration(int Version, string Name, string Script);
 
-/// <summary>The embedded migration scripts and the code that brings a database up to date with them.</summary>
+/// <summary>
+/// The embedded migration scripts, one list per database (<c>Results/Migrations/Sqlite</c>, <c>.../Postgres</c>), and
+/// the code that brings a database up to date with them. Both lists end at the same version.
+/// </summary>
 internal static partial class SchemaMigrations
 {
     private const string ResourcePrefix = "CiRunner.Results.Migrations.";
 
-    public static IReadOnlyList<Migration> All { get; } = Load();
+    private static readonly Dictionary<string, IReadOnlyList<Migration>> ByFolder = Load();
 
-    public static int LatestVersion => All[^1].Version;
+    public static int LatestVersion => For("Sqlite")[^1].Version;
+
+    /// <summary>The scripts in one folder, oldest first.</summary>
+    public static IReadOnlyList<Migration> For(string folder) => ByFolder[folder];
 
     /// <summary>
     /// Applies every migration above the database's version up to <paramref name="targetVersion"/>, all in one
     /// transaction, and returns the version the database is at afterwards.
     /// </summary>
     public static async Task<int> ApplyAsync(
-        SqliteConnection connection,
-        string databaseFile,
+        StoreDialect dialect,
+        DbConnection connection,
         int targetVersion,
         TimeProvider timeProvider,
         ILogger logger,
         CancellationToken cancellationToken)
     {
-        // BEGIN IMMEDIATE (the provider's default): a second process starting at the same moment waits
-        // for this one and then finds nothing left to do, instead of applying the same scripts twice.
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Under the writer's lock: a second process starting at the same moment waits for this one and then finds
+        // nothing left to do, instead of applying the same scripts twice.
+        await using DbTransaction transaction = await dialect.BeginWriteAsync(connection, cancellationToken);
 
         const string CreateVersionTable = """
             CREATE TABLE IF NOT EXISTS schema_version
@@ -45,15 +50,15 @@ internal static partial class SchemaMigrations
             """;
         await connection.ExecuteAsync(new CommandDefinition(CreateVersionTable, transaction: transaction, cancellationToken: cancellationToken));
 
-        int current = await ReadVersionAsync(connection, transaction, cancellationToken);
+        int current = await ReadVersionAsync(dialect, connection, transaction, cancellationToken);
         if (current > LatestVersion)
         {
-            throw new DatabaseSchemaTooNewException(databaseFile, current, LatestVersion);
+            throw new DatabaseSchemaTooNewException(dialect.Location, current, LatestVersion, dialect.PointElsewhere);
         }
 
         const string RecordVersion = "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, @AppliedAt)";
         var applied = new List<Migration>();
-        foreach (Migration migration in All.Where(m => m.Version > current && m.Version <= targetVersion))
+        foreach (Migration migration in For(dialect.MigrationsFolder).Where(m => m.Version > current && m.Version <= targetVersion))
         {
             await connection.ExecuteAsync(new CommandDefinition(migration.Script, transaction: transaction, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(
@@ -69,16 +74,16 @@ internal static partial class SchemaMigrations
         // Logged after the commit: until then nothing was applied.
         foreach (Migration migration in applied)
         {
-            logger.MigrationApplied(migration.Version, migration.Name, databaseFile);
+            logger.MigrationApplied(migration.Version, migration.Name, dialect.Location);
         }
 
         return applied.Count > 0 ? applied[^1].Version : current;
     }
 
     /// <summary>The database's schema version; 0 for a database no migration has touched.</summary>
-    public static async Task<int> ReadVersionAsync(SqliteConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
+    public static async Task<int> ReadVersionAsync(StoreDialect dialect, DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
     {
-        const string TableExists = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'";
+        string TableExists = dialect.VersionTableExistsSql;
         const string MaxVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
 
         long tables = await connection.ExecuteScalarAsync<long>(new CommandDefinition(TableExists, transaction: transaction, cancellationToken: cancellationToken));
@@ -90,46 +95,64 @@ internal static partial class SchemaMigrations
         return checked((int)await connection.ExecuteScalarAsync<long>(new CommandDefinition(MaxVersion, transaction: transaction, cancellationToken: cancellationToken)));
     }
 
-    private static List<Migration> Load()
+    private static Dictionary<string, IReadOnlyList<Migration>> Load()
     {
         Assembly assembly = typeof(SchemaMigrations).Assembly;
-        var migrations = new List<Migration>();
+        var byFolder = new Dictionary<string, List<Migration>>(StringComparer.Ordinal);
         foreach (string resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
         {
-            string fileName = resource[ResourcePrefix.Length..];
+            string name = resource[ResourcePrefix.Length..];
+            int dot = name.IndexOf('.', StringComparison.Ordinal);
+            string folder = dot > 0 ? name[..dot] : "";
+            string fileName = name[(dot + 1)..];
             Match match = FileNamePattern().Match(fileName);
-            if (!match.Success)
+            if (dot <= 0 || !match.Success)
             {
-                throw new InvalidOperationException($"Migration {fileName} is not named NNNN_name.sql.");
+                throw new InvalidOperationException($"Migration {name} is not named <Folder>/NNNN_name.sql.");
             }
 
             using Stream stream = assembly.GetManifestResourceStream(resource)!;
             using var reader = new StreamReader(stream);
+            if (!byFolder.TryGetValue(folder, out List<Migration>? migrations))
+            {
+                byFolder[folder] = migrations = [];
+            }
+
             migrations.Add(new Migration(
                 int.Parse(match.Groups["version"].Value, CultureInfo.InvariantCulture),
                 match.Groups["name"].Value,
                 reader.ReadToEnd()));
         }
 
-        migrations.Sort((a, b) => a.Version.CompareTo(b.Version));
-
-        // A gap or a duplicate means a script was renamed or lost; applying around it would build a schema no
-        // other installation has.
-        for (int i = 0; i < migrations.Count; i++)
+        foreach ((string folder, List<Migration> migrations) in byFolder)
         {
-            if (migrations[i].Version != i + 1)
+            migrations.Sort((a, b) => a.Version.CompareTo(b.Version));
+
+            // A gap or a duplicate means a script was renamed or lost; applying around it would build a schema no
+            // other installation has. A list may start above 1 with a baseline (PostgreSQL's starts at 10).
+            for (int i = 1; i < migrations.Count; i++)
             {
-                throw new InvalidOperationException(
-                    $"Migrations must be numbered 1, 2, 3, ... without gaps; found {string.Join(", ", migrations.Select(m => m.Version))}.");
+                if (migrations[i].Version != migrations[i - 1].Version + 1)
+                {
+                    throw new InvalidOperationException(
+                        $"Migrations in {folder} must be numbered one after another without gaps; found {string.Join(", ", migrations.Select(m => m.Version))}.");
+                }
             }
         }
 
-        if (migrations.Count == 0)
+        if (!byFolder.TryGetValue("Sqlite", out List<Migration>? sqlite) || sqlite[0].Version != 1)
         {
-            throw new InvalidOperationException("No migration scripts are embedded under Results/Migrations.");
+            throw new InvalidOperationException("The SQLite migration scripts under Results/Migrations/Sqlite must start at 0001.");
         }
 
-        return migrations;
+        // Every database ends at the same schema version, or the same build would read two different schemas.
+        if (byFolder.Values.Select(m => m[^1].Version).Distinct().Count() != 1)
+        {
+            throw new InvalidOperationException(
+                $"Every migration folder must end at the same version; found {string.Join(", ", byFolder.Select(f => $"{f.Key} {f.Value[^1].Version}"))}.");
+        }
+
+        return byFolder.ToDictionary(f => f.Key, f => (IReadOnlyList<Migration>)f.Value, StringComparer.Ordinal);
     }
 
     [GeneratedRegex(@"^(?<version>\d{4})_(?<name>[a-z0-9_]+)\.sql$", RegexOptions.CultureInvariant)]

@@ -16,7 +16,7 @@ public static class SchedulingServiceCollectionExtensions
     /// Registers <see cref="ModuleMirrors"/>, <see cref="ModulePoller"/>, <see cref="RunLauncher"/>, the
     /// <see cref="PollJob"/> and <see cref="NightlyJob"/>, and Quartz with a persistent store in the same SQLite
     /// file as the results (its <c>QRTZ_</c> tables are created on first start). Call after
-    /// <see cref="ResultsServiceCollectionExtensions.AddResultsStore(IServiceCollection, DataPaths)"/>, so the
+    /// <see cref="ResultsServiceCollectionExtensions.AddResultsStore(IServiceCollection, CiRunnerSettings)"/>, so the
     /// results schema is migrated before the scheduler touches the file.
     /// </summary>
     public static IServiceCollection AddScheduling(this IServiceCollection services, CiRunnerSettings settings)
@@ -33,13 +33,30 @@ public static class SchedulingServiceCollectionExtensions
         services.AddTransient<NightlyJob>();
         services.AddTransient<RetentionJob>();
 
-        string connectionString = ResultsDatabase.BuildConnectionString(settings.DataPaths.DatabaseFile);
+        string connectionString = StoreDialects.ConnectionString(settings.Store, settings.DataPaths);
+        bool clustered = settings.Store.IsPostgreSql;
         services.AddQuartz(q =>
         {
+            // Clustered, Quartz gives every instance an id of its own (its check-in row and fired triggers carry it).
             q.ConfigureScheduler(options => options.InstanceName = SchedulerName);
             q.UsePersistentStore(store =>
             {
-                store.UseSqlite(connectionString);
+                if (clustered)
+                {
+                    // One schedule for every instance sharing the database: a trigger fires on one of them, and a
+                    // [DisallowConcurrentExecution] job (a module's poll) runs on one at a time cluster-wide.
+                    store.UsePostgres(connectionString);
+                    store.UseClustering(cluster =>
+                    {
+                        cluster.CheckinInterval = TimeSpan.FromSeconds(10);
+                        cluster.CheckinMisfireThreshold = TimeSpan.FromSeconds(30);
+                    });
+                }
+                else
+                {
+                    store.UseSqlite(connectionString);
+                }
+
                 store.ProvisionSchema();
                 store.UseSystemTextJsonSerializer();
             });

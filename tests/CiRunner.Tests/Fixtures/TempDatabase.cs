@@ -1,3 +1,4 @@
+using System.Data.Common;
 using CiRunner.Configuration;
 using CiRunner.Results;
 using Microsoft.Data.Sqlite;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace CiRunner.Tests.Fixtures;
 
 /// <summary>A data directory of its own under the temp folder, with the results database in it; deleted at dispose.</summary>
-public sealed class TempDatabase : IDisposable
+public sealed class TempDatabase : IStoreUnderTest
 {
     public static readonly DateTimeOffset Start = new(2025, 4, 1, 2, 0, 0, TimeSpan.Zero);
 
@@ -35,10 +36,12 @@ public sealed class TempDatabase : IDisposable
     public async Task<SqliteConnection> OpenRawAsync()
     {
         Directory.CreateDirectory(Paths.Root);
-        var connection = new SqliteConnection(ResultsDatabase.BuildConnectionString(DatabaseFile));
+        var connection = new SqliteConnection(SqliteDialect.BuildConnectionString(DatabaseFile));
         await connection.OpenAsync();
         return connection;
     }
+
+    async Task<DbConnection> IStoreUnderTest.OpenConnectionAsync() => await OpenRawAsync();
 
     /// <summary>Writes <c>appsettings.json</c> pointing <c>Service:DataDirectory</c> at <see cref="Paths"/>; returns its path.</summary>
     public string WriteConfig()
@@ -51,7 +54,7 @@ public sealed class TempDatabase : IDisposable
     public void Dispose()
     {
         // Pooled connections keep the file open; release them before removing the folder.
-        using (var connection = new SqliteConnection(ResultsDatabase.BuildConnectionString(DatabaseFile)))
+        using (var connection = new SqliteConnection(SqliteDialect.BuildConnectionString(DatabaseFile)))
         {
             SqliteConnection.ClearPool(connection);
         }

@@ -7,17 +7,22 @@ namespace CiRunner.Tests.Results;
 /// Attempts: a transient or interrupted end queues the cell's next attempt as a new job of the same run, in the same
 /// transaction; everything that sums a run up reads the latest attempt of each cell only.
 /// </summary>
-public sealed class JobAttemptsTests : IDisposable
+public abstract class JobAttemptsTests : IDisposable
 {
-    private readonly TempDatabase _temp = new();
+    private readonly IStoreUnderTest _temp;
     private readonly ResultsStore _store;
 
-    public JobAttemptsTests()
+    protected JobAttemptsTests(IStoreUnderTest temp)
     {
+        _temp = temp;
         _store = _temp.CreateStore();
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task MarkFinished_RetryableWithAttemptsLeft_QueuesTheNextAttemptAndKeepsTheRunOpen()
@@ -126,3 +131,10 @@ public sealed class JobAttemptsTests : IDisposable
     /// <summary>An error the executor found a transient cause for: the engine went away.</summary>
     private static JobEnd EngineGone(int maxAttempts) => new(JobResult.Error, "engine gone") { TransientCause = true, MaxAttempts = maxAttempts };
 }
+
+/// <summary>The <see cref="JobAttemptsTests"/> contract on a SQLite file.</summary>
+public sealed class JobAttemptsOnSqliteTests() : JobAttemptsTests(new TempDatabase());
+
+/// <summary>The <see cref="JobAttemptsTests"/> contract on a real PostgreSQL.</summary>
+[Trait("Category", "Postgres")]
+public sealed class JobAttemptsOnPostgresTests() : JobAttemptsTests(new TempPostgresDatabase());

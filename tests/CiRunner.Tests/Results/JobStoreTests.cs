@@ -3,17 +3,22 @@ using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.Results;
 
-public sealed class JobStoreTests : IDisposable
+public abstract class JobStoreTests : IDisposable
 {
-    private readonly TempDatabase _temp = new();
+    private readonly IStoreUnderTest _temp;
     private readonly ResultsStore _store;
 
-    public JobStoreTests()
+    protected JobStoreTests(IStoreUnderTest temp)
     {
+        _temp = temp;
         _store = _temp.CreateStore();
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task MarkStartedAsync_QueuedJob_RunningWithImageLogAndRunStart()
@@ -302,3 +307,10 @@ public sealed class JobStoreTests : IDisposable
         Assert.Equal(14, (await _store.Cells.ListAllAsync(CancellationToken.None)).Count);
     }
 }
+
+/// <summary>The <see cref="JobStoreTests"/> contract on a SQLite file.</summary>
+public sealed class JobStoreOnSqliteTests() : JobStoreTests(new TempDatabase());
+
+/// <summary>The <see cref="JobStoreTests"/> contract on a real PostgreSQL.</summary>
+[Trait("Category", "Postgres")]
+public sealed class JobStoreOnPostgresTests() : JobStoreTests(new TempPostgresDatabase());

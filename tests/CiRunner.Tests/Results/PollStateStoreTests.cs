@@ -3,17 +3,22 @@ using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.Results;
 
-public sealed class PollStateStoreTests : IDisposable
+public abstract class PollStateStoreTests : IDisposable
 {
-    private readonly TempDatabase _temp = new();
+    private readonly IStoreUnderTest _temp;
     private readonly PollStateStore _heads;
 
-    public PollStateStoreTests()
+    protected PollStateStoreTests(IStoreUnderTest temp)
     {
+        _temp = temp;
         _heads = _temp.CreateStore().PollState;
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task GetAsync_BranchNeverSeen_ReturnsNull()
@@ -73,3 +78,10 @@ public sealed class PollStateStoreTests : IDisposable
         Assert.Equal(["k1", "k2", "n1"], all.Select(h => h.CommitSha));
     }
 }
+
+/// <summary>The <see cref="PollStateStoreTests"/> contract on a SQLite file.</summary>
+public sealed class PollStateStoreOnSqliteTests() : PollStateStoreTests(new TempDatabase());
+
+/// <summary>The <see cref="PollStateStoreTests"/> contract on a real PostgreSQL.</summary>
+[Trait("Category", "Postgres")]
+public sealed class PollStateStoreOnPostgresTests() : PollStateStoreTests(new TempPostgresDatabase());

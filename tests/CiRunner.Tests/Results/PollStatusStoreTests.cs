@@ -3,17 +3,22 @@ using CiRunner.Tests.Fixtures;
 
 namespace CiRunner.Tests.Results;
 
-public sealed class PollStatusStoreTests : IDisposable
+public abstract class PollStatusStoreTests : IDisposable
 {
-    private readonly TempDatabase _temp = new();
+    private readonly IStoreUnderTest _temp;
     private readonly PollStatusStore _status;
 
-    public PollStatusStoreTests()
+    protected PollStatusStoreTests(IStoreUnderTest temp)
     {
+        _temp = temp;
         _status = _temp.CreateStore().PollStatus;
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task GetAsync_NeverPolled_ReturnsNull()
@@ -53,3 +58,10 @@ public sealed class PollStatusStoreTests : IDisposable
         Assert.Equal(["glance", "nova"], all.Select(s => s.Module));
     }
 }
+
+/// <summary>The <see cref="PollStatusStoreTests"/> contract on a SQLite file.</summary>
+public sealed class PollStatusStoreOnSqliteTests() : PollStatusStoreTests(new TempDatabase());
+
+/// <summary>The <see cref="PollStatusStoreTests"/> contract on a real PostgreSQL.</summary>
+[Trait("Category", "Postgres")]
+public sealed class PollStatusStoreOnPostgresTests() : PollStatusStoreTests(new TempPostgresDatabase());

@@ -4,17 +4,22 @@ using CiRunner.Tests.Fixtures;
 namespace CiRunner.Tests.Results;
 
 /// <summary>The reporters' outbox: written with the run's finish, planned per reporter, attempts counted, settled or retried.</summary>
-public sealed class ReportStoreTests : IDisposable
+public abstract class ReportStoreTests : IDisposable
 {
-    private readonly TempDatabase _temp = new();
+    private readonly IStoreUnderTest _temp;
     private readonly ResultsStore _store;
 
-    public ReportStoreTests()
+    protected ReportStoreTests(IStoreUnderTest temp)
     {
+        _temp = temp;
         _store = _temp.CreateStore();
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task FinishingTheLastJob_RequestsTheRunsReport_EarlierJobsDoNot()
@@ -83,3 +88,10 @@ public sealed class ReportStoreTests : IDisposable
         Assert.Equal("webhook:old", Assert.Single(orphans).Reporter);
     }
 }
+
+/// <summary>The <see cref="ReportStoreTests"/> contract on a SQLite file.</summary>
+public sealed class ReportStoreOnSqliteTests() : ReportStoreTests(new TempDatabase());
+
+/// <summary>The <see cref="ReportStoreTests"/> contract on a real PostgreSQL.</summary>
+[Trait("Category", "Postgres")]
+public sealed class ReportStoreOnPostgresTests() : ReportStoreTests(new TempPostgresDatabase());

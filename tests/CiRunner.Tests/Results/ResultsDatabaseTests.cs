@@ -1,3 +1,4 @@
+using System.Data.Common;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using Dapper;
@@ -28,7 +29,7 @@ public sealed class ResultsDatabaseTests : IDisposable
     [Fact]
     public void Migrations_Embedded_AreNumberedFromOneWithoutGaps()
     {
-        IReadOnlyList<Migration> migrations = SchemaMigrations.All;
+        IReadOnlyList<Migration> migrations = SchemaMigrations.For("Sqlite");
 
         Assert.True(migrations.Count >= 2);
         Assert.Equal(Enumerable.Range(1, migrations.Count), migrations.Select(m => m.Version));
@@ -48,7 +49,7 @@ public sealed class ResultsDatabaseTests : IDisposable
         await using SqliteConnection connection = await _temp.OpenRawAsync();
         IEnumerable<(long Version, string Name, string AppliedAt)> rows = await connection.QueryAsync<(long, string, string)>(
             "SELECT version, name, applied_at FROM schema_version ORDER BY version");
-        Assert.Equal(SchemaMigrations.All.Select(m => (long)m.Version), rows.Select(r => r.Version));
+        Assert.Equal(SchemaMigrations.For("Sqlite").Select(m => (long)m.Version), rows.Select(r => r.Version));
         Assert.All(rows, r => Assert.Equal("2025-04-01T02:00:00.000Z", r.AppliedAt));
         IEnumerable<string> tables = await connection.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
         Assert.Superset(
@@ -170,24 +171,24 @@ public sealed class ResultsDatabaseTests : IDisposable
             },
             CancellationToken.None));
 
-        await using SqliteConnection reader = await database.OpenAsync(CancellationToken.None);
+        await using DbConnection reader = await database.OpenAsync(CancellationToken.None);
         Assert.Equal(0L, await reader.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM branch_heads"));
     }
 
     [Fact]
     public async Task OpenAsync_AnyConnection_HasWalBusyTimeoutAndForeignKeys()
     {
-        await using SqliteConnection connection = await _temp.CreateDatabase().OpenAsync(CancellationToken.None);
+        await using DbConnection connection = await _temp.CreateDatabase().OpenAsync(CancellationToken.None);
 
         Assert.Equal("wal", await connection.ExecuteScalarAsync<string>("PRAGMA journal_mode"));
-        Assert.Equal((long)ResultsDatabase.BusyTimeout.TotalMilliseconds, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
+        Assert.Equal((long)SqliteDialect.BusyTimeout.TotalMilliseconds, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
         Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
     }
 
     [Fact]
     public async Task OpenAsync_JobOfMissingRun_RejectedByForeignKey()
     {
-        await using SqliteConnection connection = await _temp.CreateDatabase().OpenAsync(CancellationToken.None);
+        await using DbConnection connection = await _temp.CreateDatabase().OpenAsync(CancellationToken.None);
 
         SqliteException rejected = await Assert.ThrowsAsync<SqliteException>(() => connection.ExecuteAsync("""
             INSERT INTO jobs (run_id, cell_key, kind, release, scenario, state, queued_at)

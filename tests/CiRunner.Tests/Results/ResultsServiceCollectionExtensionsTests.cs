@@ -17,7 +17,7 @@ public sealed class ResultsServiceCollectionExtensionsTests : IDisposable
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton<TimeProvider>(_temp.Time);
-        services.AddResultsStore(_temp.Paths);
+        services.AddResultsStore(_temp.DatabaseFile);
         await using ServiceProvider provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         foreach (IHostedService hosted in provider.GetServices<IHostedService>())
@@ -26,7 +26,7 @@ public sealed class ResultsServiceCollectionExtensionsTests : IDisposable
         }
 
         ResultsDatabase database = provider.GetRequiredService<ResultsDatabase>();
-        Assert.Equal(_temp.DatabaseFile, database.DatabaseFile);
+        Assert.Equal(_temp.DatabaseFile, database.Location);
         Assert.Equal(ResultsDatabase.CodeSchemaVersion, await database.ReadSchemaVersionAsync(CancellationToken.None));
         Assert.Same(provider.GetRequiredService<ResultsStore>().Jobs, provider.GetRequiredService<JobStore>());
         RunDetail run = await provider.GetRequiredService<RunStore>().CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);

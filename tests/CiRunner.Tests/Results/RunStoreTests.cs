@@ -1,21 +1,26 @@
+using System.Data.Common;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace CiRunner.Tests.Results;
 
-public sealed class RunStoreTests : IDisposable
+public abstract class RunStoreTests : IDisposable
 {
-    private readonly TempDatabase _temp = new();
+    private readonly IStoreUnderTest _temp;
     private readonly ResultsStore _store;
 
-    public RunStoreTests()
+    protected RunStoreTests(IStoreUnderTest temp)
     {
+        _temp = temp;
         _store = _temp.CreateStore();
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task CreateAsync_RunWithJobs_StoresRunAndQueuedJobs()
@@ -44,7 +49,7 @@ public sealed class RunStoreTests : IDisposable
     {
         await _store.Runs.CreateAsync(Samples.Run(cause: RunCause.PatchSet, changeRef: "refs/changes/45/12345/3"), [Samples.Upgrade()], CancellationToken.None);
 
-        await using SqliteConnection connection = await _temp.OpenRawAsync();
+        await using DbConnection connection = await _temp.OpenConnectionAsync();
         Assert.Equal("patchset", await connection.ExecuteScalarAsync<string>("SELECT cause FROM runs"));
         Assert.Equal(("upgrade", "queued"), await connection.QuerySingleAsync<(string, string)>("SELECT kind, state FROM jobs"));
         Assert.Equal("2025-04-01T02:00:00.000Z", await connection.ExecuteScalarAsync<string>("SELECT created_at FROM runs"));
@@ -106,3 +111,10 @@ public sealed class RunStoreTests : IDisposable
         Assert.Null(await _store.Runs.GetAsync(42, CancellationToken.None));
     }
 }
+
+/// <summary>The <see cref="RunStoreTests"/> contract on a SQLite file.</summary>
+public sealed class RunStoreOnSqliteTests() : RunStoreTests(new TempDatabase());
+
+/// <summary>The <see cref="RunStoreTests"/> contract on a real PostgreSQL.</summary>
+[Trait("Category", "Postgres")]
+public sealed class RunStoreOnPostgresTests() : RunStoreTests(new TempPostgresDatabase());

@@ -5,17 +5,22 @@ using CiRunner.Tests.Fixtures;
 namespace CiRunner.Tests.Results;
 
 /// <summary>Tempest tests stored with their job (migration 0010) on a temp SQLite file: written as the step ends, read back, pruned.</summary>
-public sealed class TempestTestStoreTests : IDisposable
+public abstract class TempestTestStoreTests : IDisposable
 {
-    private readonly TempDatabase _temp = new();
+    private readonly IStoreUnderTest _temp;
     private readonly ResultsStore _store;
 
-    public TempestTestStoreTests()
+    protected TempestTestStoreTests(IStoreUnderTest temp)
     {
+        _temp = temp;
         _store = _temp.CreateStore();
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _temp.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task StepFinishedAsync_TempestStep_StoresEveryTestAndReadsThemBackFailedFirst()
@@ -116,3 +121,10 @@ public sealed class TempestTestStoreTests : IDisposable
     private static TempestTestResult Skipped() =>
         new("setUpClass (tempest.api.identity.v2.test_x.X)", "tempest.api.identity.v2.test_x.X", TempestTestStatus.Skipped, TimeSpan.Zero, null, "Identity api v2 is not enabled");
 }
+
+/// <summary>The <see cref="TempestTestStoreTests"/> contract on a SQLite file.</summary>
+public sealed class TempestTestStoreOnSqliteTests() : TempestTestStoreTests(new TempDatabase());
+
+/// <summary>The <see cref="TempestTestStoreTests"/> contract on a real PostgreSQL.</summary>
+[Trait("Category", "Postgres")]
+public sealed class TempestTestStoreOnPostgresTests() : TempestTestStoreTests(new TempPostgresDatabase());

@@ -1,0 +1,96 @@
+using System.Data.Common;
+using Dapper;
+using Npgsql;
+
+namespace CiRunner.Results;
+
+/// <summary>
+/// The store on PostgreSQL, for several instances sharing one database. A write transaction first takes one
+/// transaction-scoped advisory lock, so writes stay one at a time across every instance exactly as they are on one
+/// SQLite file: no unit of work needs its own locking to be correct, and the queries stay the same for both.
+/// </summary>
+public sealed class PostgresDialect : StoreDialect
+{
+    /// <summary>How long a write waits for another instance's write before it counts as locked (then retried up to the lock timeout).</summary>
+    public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(5);
+
+    // The advisory lock's key: "CiRunner" in ASCII, so it does not meet another application's keys in a shared database.
+    private const long WriterLockKey = 0x4369_5275_6E6E_6572;
+
+    // SQLSTATE codes (PostgreSQL's appendix A): lock_not_available after lock_timeout, deadlock_detected,
+    // serialization_failure; disk_full; unique_violation.
+    private const string LockNotAvailable = "55P03";
+    private const string DeadlockDetected = "40P01";
+    private const string SerializationFailure = "40001";
+    private const string DiskFull = "53100";
+    private const string UniqueViolation = "23505";
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    /// <param name="connectionString">An Npgsql connection string (from the secret <c>Store:ConnectionString*</c> points at); it is never logged.</param>
+    public PostgresDialect(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        Location = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
+        _dataSource = NpgsqlDataSource.Create(builder);
+    }
+
+    public override string Provider => "postgresql";
+
+    public override string Location { get; }
+
+    internal override string MigrationsFolder => "Postgres";
+
+    internal override string PointElsewhere => "point Store:ConnectionStringVariable or Store:ConnectionStringFile at another database";
+
+    internal override string LockHolders =>
+        $"Another session holds CiRunner's write lock (pg_advisory_xact_lock({WriterLockKey})) in a long transaction: " +
+        "another CiRunner instance stuck in a write, or a session an operator left open. Find it in pg_stat_activity and end it";
+
+    internal override string VersionTableExistsSql =>
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_version'";
+
+    internal override string InList(string parameter) => $"= ANY ({parameter})";
+
+    internal override string NotInList(string parameter) => $"<> ALL ({parameter})";
+
+    public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken);
+
+    internal override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        // SET LOCAL and the xact lock both end with the transaction, so a pooled connection carries neither on.
+        string takeLock = $"SET LOCAL lock_timeout = '{(int)LockWait.TotalMilliseconds}ms'; SELECT pg_advisory_xact_lock({WriterLockKey})";
+        DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(takeLock, transaction: transaction, cancellationToken: cancellationToken));
+            return transaction;
+        }
+        catch
+        {
+            await transaction.DisposeAsync();
+            throw;
+        }
+    }
+
+    // REPEATABLE READ: every query of the transaction reads the snapshot its first one saw.
+    internal override async Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+
+    public override bool IsLocked(Exception exception) =>
+        exception is PostgresException { SqlState: LockNotAvailable or DeadlockDetected or SerializationFailure };
+
+    public override bool IsDiskFull(Exception exception) => exception is PostgresException { SqlState: DiskFull };
+
+    public override bool IsDuplicateKey(Exception exception) => exception is PostgresException { SqlState: UniqueViolation };
+
+    public override bool IsDatabaseError(Exception exception) => exception is NpgsqlException;
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        await base.DisposeAsync();
+    }
+}

@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Text.Json;
+using CiRunner.Cli;
+using CiRunner.Results;
+using CiRunner.Tests.Fixtures;
+using CiRunner.Tests.Results;
+using Dapper;
+
+namespace CiRunner.Tests.EndToEnd;
+
+/// <summary>The real <c>cirunner serve</c> and the reading verbs with <c>Store:Provider postgresql</c>, on a database of their own on the local PostgreSQL.</summary>
+[Trait("Category", "Postgres")]
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class PostgresServeTests : IDisposable
+{
+    private readonly ConfigFolder _folder = new();
+    private readonly TempPostgresDatabase _database = new();
+
+    public PostgresServeTests()
+    {
+        // A secret file only the service's user reads, as an operator would keep the password.
+        string secret = _folder.Write("secrets/store", _database.ConnectionString);
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _folder.Set("Store:Provider", "postgresql");
+        _folder.Set("Store:ConnectionStringFile", "secrets/store");
+    }
+
+    public void Dispose()
+    {
+        _database.Dispose();
+        _folder.Dispose();
+    }
+
+    [Fact]
+    public async Task Serve_OnPostgres_MigratesResultsAndClusteredQuartzTablesThereAndNoSqliteFile()
+    {
+        int port = FreePort.Next();
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{port}");
+        _folder.Save();
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        Task<int> serving = InvokeAsync(["serve", "--config", _folder.ConfigFile], output, error, stop.Token);
+        JsonElement health = await WaitForHealthAsync(port, serving);
+        long? checkIns = await Eventually.ForAsync<long?>(
+            "the scheduler to check in to the cluster",
+            async () => await CountAsync("SELECT COUNT(*) FROM qrtz_scheduler_state") is > 0 and var count ? count : null,
+            TimeSpan.FromSeconds(30));
+        await stop.CancelAsync();
+        int exitCode = await serving.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal($"ok (schema {ResultsDatabase.CodeSchemaVersion})", health.GetProperty("database").GetString());
+        Assert.Equal(1L, checkIns);
+        Assert.Equal(ResultsDatabase.CodeSchemaVersion, await CountAsync("SELECT MAX(version) FROM schema_version"));
+        Assert.Equal(0, exitCode);
+        Assert.False(File.Exists(Path.Combine(_folder.Root, "data", "cirunner.db")), "a PostgreSQL store must not create a SQLite file");
+        string logs = output.ToString() + error.ToString();
+        Assert.DoesNotContain("cirunner-test", logs, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Runs_OnPostgres_ListsWhatTheStoreHolds()
+    {
+        _folder.Save();
+        ResultsStore store = ResultsStore.Open(new PostgresDialect(_database.ConnectionString), _database.Time);
+        RunDetail run = await store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        int exitCode = await InvokeAsync(["runs", "--config", _folder.ConfigFile], output, error, CancellationToken.None);
+
+        Assert.Equal((0, ""), (exitCode, error.ToString()));
+        Assert.Contains($"{run.Run.Id}", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("keystone", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Runs_PostgresDown_OneLineNamingTheDatabaseWithoutThePassword()
+    {
+        string secret = _folder.Write("secrets/store", "Host=127.0.0.1;Port=1;Username=cirunner_test;Password=hunter2-secret;Database=nowhere;Timeout=2");
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _folder.Save();
+        var error = new StringWriter();
+
+        int exitCode = await InvokeAsync(["runs", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None);
+
+        Assert.Equal(1, exitCode);
+        string line = Assert.Single(error.ToString().TrimEnd().Split('\n'));
+        Assert.StartsWith("Cannot read the results database postgresql://127.0.0.1:1/nowhere: ", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", line, StringComparison.Ordinal);
+    }
+
+    private async Task<long> CountAsync(string sql)
+    {
+        await using System.Data.Common.DbConnection connection = await _database.OpenConnectionAsync();
+        try
+        {
+            return await connection.ExecuteScalarAsync<long?>(sql) ?? 0;
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == "42P01")
+        {
+            // Not created yet.
+            return 0;
+        }
+    }
+
+    private static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        CliApplication.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+
+    private static async Task<JsonElement> WaitForHealthAsync(int port, Task<int> serving)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        return await Eventually.ForAsync<JsonElement?>("serve to answer /healthz", async () =>
+        {
+            if (serving.IsCompleted)
+            {
+                throw new InvalidOperationException($"serve exited with {await serving} before answering /healthz");
+            }
+
+            try
+            {
+                using HttpResponseMessage response = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
+                using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                return document.RootElement.Clone();
+            }
+            catch (HttpRequestException)
+            {
+                return null;
+            }
+        }, TimeSpan.FromSeconds(60)) ?? default;
+    }
+}

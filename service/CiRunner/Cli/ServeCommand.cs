@@ -33,7 +33,7 @@ internal static class ServeCommand
             {
                 await app.RunAsync(cancellationToken);
             }
-            catch (DatabaseSchemaTooNewException e)
+            catch (Exception e) when (e is DatabaseSchemaTooNewException or StoreInUseException)
             {
                 await error.WriteLineAsync(e.Message);
                 return 1;

@@ -17,6 +17,10 @@ public sealed class PostgresDialect : StoreDialect
     // The advisory lock's key: "CiRunner" in ASCII, so it does not meet another application's keys in a shared database.
     private const long WriterLockKey = 0x4369_5275_6E6E_6572;
 
+    // The instance lock's key, in the two-integer form so pg_locks shows it as classid/objid: "CiRu", 1.
+    private const int InstanceLockClass = 0x4369_5275;
+    private const int InstanceLockObject = 1;
+
     // SQLSTATE codes (PostgreSQL's appendix A): lock_not_available after lock_timeout, deadlock_detected,
     // serialization_failure; disk_full; unique_violation.
     private const string LockNotAvailable = "55P03";
@@ -78,6 +82,52 @@ public sealed class PostgresDialect : StoreDialect
     // REPEATABLE READ: every query of the transaction reads the snapshot its first one saw.
     internal override async Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+
+    // A session advisory lock on a connection held open for the instance's life: the server drops it with the session,
+    // so a killed instance's lock goes when its connection does. application_name says who holds it.
+    internal override async Task<IAsyncDisposable> AcquireInstanceLockAsync(string holder, CancellationToken cancellationToken)
+    {
+        NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition("SELECT set_config('application_name', @Holder, false)", new { Holder = Truncate(holder) }, cancellationToken: cancellationToken));
+            bool taken = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                $"SELECT pg_try_advisory_lock({InstanceLockClass}, {InstanceLockObject})", cancellationToken: cancellationToken));
+            if (taken)
+            {
+                return connection;
+            }
+
+            string? other = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                $"""
+                SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {InstanceLockClass} AND l.objid = {InstanceLockObject}
+                """,
+                cancellationToken: cancellationToken));
+            throw new StoreInUseException(
+                Location,
+                string.IsNullOrEmpty(other) ? "a session that did not say who it is" : other,
+                "this build serves one instance per database: stop that one, or point this one at another database");
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    // An identity column's sequence does not see explicit ids: without this the first new run would collide with run 1.
+    internal override async Task AfterCopyAsync(DbConnection connection, DbTransaction transaction, IEnumerable<string> identityTables, CancellationToken cancellationToken)
+    {
+        foreach (string table in identityTables)
+        {
+            string reset = $"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)";
+            await connection.ExecuteAsync(new CommandDefinition(reset, transaction: transaction, cancellationToken: cancellationToken));
+        }
+    }
+
+    // application_name keeps 63 bytes.
+    private static string Truncate(string text) => text.Length <= 60 ? text : text[..60];
 
     public override bool IsLocked(Exception exception) =>
         exception is PostgresException { SqlState: LockNotAvailable or DeadlockDetected or SerializationFailure };

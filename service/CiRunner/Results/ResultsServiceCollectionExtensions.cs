@@ -6,14 +6,14 @@ namespace CiRunner.Results;
 /// <summary>Registers the results store.</summary>
 public static class ResultsServiceCollectionExtensions
 {
-    /// <summary>The results store the settings' <c>Store</c> section names; see <see cref="AddResultsStore(IServiceCollection, Func{StoreDialect})"/>.</summary>
+    /// <summary>The results store the settings' <c>Store</c> section names; see <see cref="AddResultsStore(IServiceCollection, Func{StoreDialect}, string)"/>.</summary>
     public static IServiceCollection AddResultsStore(this IServiceCollection services, CiRunnerSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return services.AddResultsStore(() => StoreDialects.For(settings.Store, settings.DataPaths));
+        return services.AddResultsStore(() => StoreDialects.For(settings.Store, settings.DataPaths), settings.Service.InstanceId);
     }
 
-    /// <summary>The results store on a SQLite file; see <see cref="AddResultsStore(IServiceCollection, Func{StoreDialect})"/>.</summary>
+    /// <summary>The results store on a SQLite file; see <see cref="AddResultsStore(IServiceCollection, Func{StoreDialect}, string)"/>.</summary>
     public static IServiceCollection AddResultsStore(this IServiceCollection services, string databaseFile)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(databaseFile);
@@ -26,7 +26,7 @@ public static class ResultsServiceCollectionExtensions
     /// hosted service that migrates the schema at start, so a database from a newer CiRunner stops the host
     /// before anything else touches it. Register it before the hosted services that use the store.
     /// </summary>
-    public static IServiceCollection AddResultsStore(this IServiceCollection services, Func<StoreDialect> dialect)
+    public static IServiceCollection AddResultsStore(this IServiceCollection services, Func<StoreDialect> dialect, string instanceId = "default")
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(dialect);
@@ -51,26 +51,51 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Retention);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Reports);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Rechecks);
-        services.AddHostedService<ResultsSchemaMigrator>();
+        services.AddHostedService(sp => new ResultsSchemaMigrator(sp.GetRequiredService<ResultsDatabase>(), instanceId, sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 }
 
-/// <summary>Brings the results schema up to date when the host starts.</summary>
-internal sealed class ResultsSchemaMigrator : IHostedService
+/// <summary>
+/// Takes the store's instance lock when the host starts (a second <c>serve</c> on the same database stops here, before
+/// its recovery could close the first one's running jobs) and brings the schema up to date; at stop, leaves the
+/// database complete and lets the lock go.
+/// </summary>
+internal sealed class ResultsSchemaMigrator : IHostedService, IAsyncDisposable
 {
     private readonly ResultsDatabase _database;
+    private readonly string _holder;
+    private IAsyncDisposable? _instanceLock;
 
-    public ResultsSchemaMigrator(ResultsDatabase database)
+    public ResultsSchemaMigrator(ResultsDatabase database, string instanceId, TimeProvider timeProvider)
     {
         _database = database;
+        _holder = string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"instance {instanceId}, pid {Environment.ProcessId} on {Environment.MachineName}, since {timeProvider.GetUtcNow():yyyy-MM-dd HH:mm:ss}Z");
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => _database.EnsureSchemaAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _instanceLock = await _database.Dialect.AcquireInstanceLockAsync(_holder, cancellationToken);
+        await _database.EnsureSchemaAsync(cancellationToken);
+    }
 
     /// <summary>
     /// Last to stop (first registered): every job's end is written by now, so the write-ahead log is written back
     /// into the database file and a copy of the file alone is complete.
     /// </summary>
-    public Task StopAsync(CancellationToken cancellationToken) => _database.CheckpointAsync(cancellationToken);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _database.CheckpointAsync(cancellationToken);
+        await DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _instanceLock, null) is { } held)
+        {
+            await held.DisposeAsync();
+        }
+    }
 }

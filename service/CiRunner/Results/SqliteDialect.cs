@@ -100,6 +100,28 @@ public sealed class SqliteDialect : StoreDialect
 
     public override bool IsDatabaseError(Exception exception) => exception is SqliteException;
 
+    // An flock on a file beside the database (.NET takes it for FileShare.None), so the kernel drops it with the process;
+    // who holds it is written to a second file, since a locked file cannot be read by the instance it refuses.
+    internal override Task<IAsyncDisposable> AcquireInstanceLockAsync(string holder, CancellationToken cancellationToken)
+    {
+        string lockFile = DatabaseFile + ".lock";
+        string holderFile = DatabaseFile + ".instance";
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabaseFile)!);
+        FileStream held;
+        try
+        {
+            held = new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            string other = File.Exists(holderFile) ? File.ReadAllText(holderFile).Trim() : "an instance that did not say who it is";
+            throw new StoreInUseException(DatabaseFile, other, "SQLite serves one instance: stop that one, or give this one its own Service:DataDirectory");
+        }
+
+        File.WriteAllText(holderFile, holder);
+        return Task.FromResult<IAsyncDisposable>(held);
+    }
+
     internal override async Task PrepareAsync(DbConnection connection, ILogger logger, CancellationToken cancellationToken)
     {
         // WAL lets the dashboard and the CLI read while a job writes. The mode is stored in the file, so

@@ -62,6 +62,18 @@ public abstract class StoreDialect : IAsyncDisposable
     /// <summary>Whether <paramref name="exception"/> comes from this database's client library at all (for the CLI's one-line errors).</summary>
     public abstract bool IsDatabaseError(Exception exception);
 
+    /// <summary>
+    /// Takes the store's instance lock for a serving instance, held until the result is disposed: a second instance on
+    /// the same database is refused with <see cref="StoreInUseException"/> naming the first. The lock goes with the
+    /// process (a killed instance leaves none behind). <paramref name="holder"/> says who holds it, for that message.
+    /// </summary>
+    /// <exception cref="StoreInUseException">Another instance holds it.</exception>
+    internal abstract Task<IAsyncDisposable> AcquireInstanceLockAsync(string holder, CancellationToken cancellationToken);
+
+    /// <summary>After rows were copied in with their ids: moves the id generators of <paramref name="identityTables"/> past them. Nothing by default (SQLite's AUTOINCREMENT follows explicit ids).</summary>
+    internal virtual Task AfterCopyAsync(DbConnection connection, DbTransaction transaction, IEnumerable<string> identityTables, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
     /// <summary>Work before the schema migrates (SQLite's journal mode); nothing by default.</summary>
     internal virtual Task PrepareAsync(DbConnection connection, ILogger logger, CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -91,6 +91,35 @@ public sealed class PostgresServeTests : IDisposable
         Assert.DoesNotContain("hunter2", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_SecondInstanceOnTheSameDatabase_RefusedNamingTheFirstAndStartsOnceItStopped()
+    {
+        int port = FreePort.Next();
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{port}");
+        _folder.Set("Service:InstanceId", "ci-east");
+        _folder.Save();
+        using var stop = new CancellationTokenSource();
+
+        Task<int> first = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
+        await WaitForHealthAsync(port, first);
+        var refusal = new StringWriter();
+        int secondExit = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), refusal, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        int firstExit = await first.WaitAsync(TimeSpan.FromSeconds(30));
+        using var stopAgain = new CancellationTokenSource();
+        Task<int> again = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stopAgain.Token);
+        await WaitForHealthAsync(port, again);
+        await stopAgain.CancelAsync();
+        int againExit = await again.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((1, 0, 0), (secondExit, firstExit, againExit));
+        string line = Assert.Single(refusal.ToString().TrimEnd().Split('\n'));
+        Assert.StartsWith($"The results database postgresql://127.0.0.1:5432/{_database.Name} is in use by another cirunner serve ", line, StringComparison.Ordinal);
+        Assert.Contains($"(instance ci-east, pid {Environment.ProcessId} on {Environment.MachineName}", line, StringComparison.Ordinal);
+        Assert.EndsWith("this build serves one instance per database: stop that one, or point this one at another database.", line, StringComparison.Ordinal);
+    }
+
     private async Task<long> CountAsync(string sql)
     {
         await using System.Data.Common.DbConnection connection = await _database.OpenConnectionAsync();

@@ -84,6 +84,35 @@ public sealed class ServeTests : IDisposable
         Assert.Contains("newer CiRunner (schema 99", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_SecondInstanceOnTheSameStore_RefusedNamingTheFirstAndStartsOnceItStopped()
+    {
+        int port = FreePort.Next();
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{port}");
+        _folder.Set("Service:InstanceId", "ci-east");
+        _folder.Save();
+        using var stop = new CancellationTokenSource();
+
+        Task<int> first = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
+        await WaitForHealthAsync(port, first);
+        var refusal = new StringWriter();
+        int secondExit = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), refusal, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        int firstExit = await first.WaitAsync(TimeSpan.FromSeconds(30));
+        using var stopAgain = new CancellationTokenSource();
+        Task<int> again = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stopAgain.Token);
+        await WaitForHealthAsync(port, again);
+        await stopAgain.CancelAsync();
+        int againExit = await again.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((1, 0, 0), (secondExit, firstExit, againExit));
+        string line = Assert.Single(refusal.ToString().TrimEnd().Split('\n'));
+        Assert.StartsWith($"The results database {Path.Combine(_folder.Root, "data", "cirunner.db")} is in use by another cirunner serve ", line, StringComparison.Ordinal);
+        Assert.Contains($"(instance ci-east, pid {Environment.ProcessId} on {Environment.MachineName}, since ", line, StringComparison.Ordinal);
+        Assert.EndsWith("SQLite serves one instance: stop that one, or give this one its own Service:DataDirectory.", line, StringComparison.Ordinal);
+    }
+
     private static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
         CliApplication.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
 

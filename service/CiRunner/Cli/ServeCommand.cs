@@ -29,6 +29,8 @@ internal static class ServeCommand
         WebApplication app = ServiceHost.Build(settings, ConfigurationLoader.BuildConfiguration(configFile));
         await using (app)
         {
+            // Read before the start: a host that fails to start disposes its services.
+            string location = app.Services.GetRequiredService<StoreDialect>().Location;
             try
             {
                 await app.RunAsync(cancellationToken);
@@ -36,6 +38,12 @@ internal static class ServeCommand
             catch (Exception e) when (e is DatabaseSchemaTooNewException or StoreInUseException)
             {
                 await error.WriteLineAsync(e.Message);
+                return 1;
+            }
+            catch (System.Data.Common.DbException e)
+            {
+                // The database does not answer at start (PostgreSQL down, a wrong password, an unreadable file): one line.
+                await error.WriteLineAsync($"Cannot open the results database {location}: {e.Message.ReplaceLineEndings(" ")}; the service did not start.");
                 return 1;
             }
         }

@@ -120,6 +120,25 @@ public sealed class PostgresServeTests : IDisposable
         Assert.EndsWith("this build serves one instance per database: stop that one, or point this one at another database.", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_PostgresDown_RefusesInOneLineWithoutThePassword()
+    {
+        string secret = _folder.Write("secrets/store", "Host=127.0.0.1;Port=1;Username=cirunner_test;Password=hunter2-secret;Database=nowhere;Timeout=2");
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{FreePort.Next()}");
+        _folder.Save();
+        var error = new StringWriter();
+
+        int exitCode = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        string line = Assert.Single(error.ToString().TrimEnd().Split('\n'));
+        Assert.StartsWith("Cannot open the results database postgresql://127.0.0.1:1/nowhere: ", line, StringComparison.Ordinal);
+        Assert.EndsWith("; the service did not start.", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", line, StringComparison.Ordinal);
+    }
+
     private async Task<long> CountAsync(string sql)
     {
         await using System.Data.Common.DbConnection connection = await _database.OpenConnectionAsync();

@@ -94,7 +94,7 @@ public sealed partial class JobRunner
             }
             catch (ModuleSetException e)
             {
-                if (await _jobs.MarkStartedAsync(job.Id, null, null, stoppingToken))
+                if (await _jobs.MarkStartedAsync(job.Id, null, null, _service.InstanceId, stoppingToken))
                 {
                     await _completions.FinishAsync(job.Id, End(JobResult.Error, e.Message), labels, TimeSpan.Zero, stoppingToken);
                 }
@@ -102,7 +102,7 @@ public sealed partial class JobRunner
                 return;
             }
 
-            if (!await _jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, stoppingToken))
+            if (!await _jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, _service.InstanceId, stoppingToken))
             {
                 // Superseded or cancelled while it waited.
                 return;

@@ -34,10 +34,18 @@ public sealed class JobStore
     /// <param name="logPath">The job's log file, absolute or relative to the data directory.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
-    public Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, CancellationToken cancellationToken)
+    public Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, CancellationToken cancellationToken) =>
+        MarkStartedAsync(jobId, imageId, logPath, instanceId: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="MarkStartedAsync(long, string?, string?, CancellationToken)"/>, recording which serving instance
+    /// (<c>Service:InstanceId</c>) runs the job.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No job has that id.</exception>
+    public Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, string? instanceId, CancellationToken cancellationToken)
     {
         const string StartJob = """
-            UPDATE jobs SET state = 'running', started_at = @Now, image_id = @ImageId, log_path = @LogPath
+            UPDATE jobs SET state = 'running', started_at = @Now, image_id = @ImageId, log_path = @LogPath, instance_id = @InstanceId
             WHERE id = @JobId AND state = 'queued'
             """;
         const string StartRun = """
@@ -46,7 +54,7 @@ public sealed class JobStore
             """;
 
         string now = DbValue.Time(DbValue.Now(_timeProvider));
-        var parameters = new { JobId = jobId, Now = now, ImageId = imageId, LogPath = logPath };
+        var parameters = new { JobId = jobId, Now = now, ImageId = imageId, LogPath = logPath, InstanceId = instanceId };
 
         return _database.WriteAsync(
             async (connection, transaction) =>

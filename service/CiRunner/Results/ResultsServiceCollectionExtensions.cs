@@ -51,7 +51,10 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Retention);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Reports);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Rechecks);
+        services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Instances);
         services.AddHostedService(sp => new ResultsSchemaMigrator(sp.GetRequiredService<ResultsDatabase>(), instanceId, sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService(sp => new InstanceCheckIn(
+            sp.GetRequiredService<InstanceStore>(), instanceId, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<InstanceCheckIn>>()));
         return services;
     }
 }

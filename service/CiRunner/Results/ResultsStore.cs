@@ -24,6 +24,7 @@ public sealed class ResultsStore
         Retention = new RetentionStore(database, timeProvider);
         Reports = new ReportStore(database, timeProvider);
         Rechecks = new RecheckStateStore(database, timeProvider);
+        Instances = new InstanceStore(database, timeProvider);
     }
 
     public ResultsDatabase Database { get; }
@@ -48,6 +49,9 @@ public sealed class ResultsStore
 
     /// <summary>What the Gerrit recheck poller has read.</summary>
     public RecheckStateStore Rechecks { get; }
+
+    /// <summary>The serving instances' check-ins.</summary>
+    public InstanceStore Instances { get; }
 
     /// <summary>A store on a SQLite file, for code that runs without the service's container (CLI verbs, tests).</summary>
     public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null) =>

@@ -35,6 +35,7 @@ public static class StoreCopy
         ("run_reports", "run_id, reporter"),
         ("recheck_projects", "project"),
         ("recheck_cursors", "change_number"),
+        ("instances", "id"),
     ];
 
     /// <summary>Tables whose <c>id</c> the database generates: the target's generator is moved past the copied ids.</summary>

@@ -79,6 +79,9 @@ internal static class ApiEndpoints
         reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
             Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, QueueView.Waiting(engine, dispatcher, gates), cancellationToken)));
 
+        reads.MapGet("/instances", async (InstanceStore instances, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(await instances.ListAsync(cancellationToken)));
+
         reads.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken));
         endpoints.MapGet("/jobs/{id:long}/log", (long id, JobLogs logs, CancellationToken cancellationToken) => StreamLogAsync(id, logs, cancellationToken))
             .AddEndpointFilter(ApiAccess.RequirePageAccess);

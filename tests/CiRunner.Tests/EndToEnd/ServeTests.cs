@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Text.Json;
 using CiRunner.Cli;
+using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using Microsoft.Data.Sqlite;
 
@@ -111,6 +112,36 @@ public sealed class ServeTests : IDisposable
         Assert.StartsWith($"The results database {Path.Combine(_folder.Root, "data", "cirunner.db")} is in use by another cirunner serve ", line, StringComparison.Ordinal);
         Assert.Contains($"(instance ci-east, pid {Environment.ProcessId} on {Environment.MachineName}, since ", line, StringComparison.Ordinal);
         Assert.EndsWith("SQLite serves one instance: stop that one, or give this one its own Service:DataDirectory.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_ChecksIn_ApiAndQueuePageShowTheInstanceServingThenStopped()
+    {
+        int port = FreePort.Next();
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{port}");
+        _folder.Set("Service:InstanceId", "ci-east");
+        _folder.Save();
+        using var stop = new CancellationTokenSource();
+
+        Task<int> serving = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
+        await WaitForHealthAsync(port, serving);
+        using var client = new HttpClient();
+        JsonElement instances = await Eventually.ForAsync<JsonElement?>("the instance to check in", async () =>
+        {
+            using JsonDocument document = JsonDocument.Parse(await client.GetStringAsync(new Uri($"http://127.0.0.1:{port}/api/instances")));
+            return document.RootElement.GetArrayLength() > 0 ? document.RootElement.Clone() : null;
+        }, TimeSpan.FromSeconds(30)) ?? default;
+        string page = await client.GetStringAsync(new Uri($"http://127.0.0.1:{port}/queue"));
+        await stop.CancelAsync();
+        await serving.WaitAsync(TimeSpan.FromSeconds(30));
+
+        JsonElement instance = Assert.Single(instances.EnumerateArray());
+        Assert.Equal(("ci-east", Environment.MachineName, (long)Environment.ProcessId), (instance.GetProperty("id").GetString(), instance.GetProperty("host").GetString(), instance.GetProperty("pid").GetInt64()));
+        Assert.Equal(JsonValueKind.Null, instance.GetProperty("stoppedAt").ValueKind);
+        Assert.Contains("<td>ci-east</td>", page, StringComparison.Ordinal);
+        Assert.Contains("<td>serving</td>", page, StringComparison.Ordinal);
+        InstanceRecord stopped = Assert.Single(await ResultsStore.Open(Path.Combine(_folder.Root, "data", "cirunner.db")).Instances.ListAsync(CancellationToken.None));
+        Assert.NotNull(stopped.StoppedAt);
     }
 
     private static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>

@@ -1,0 +1,93 @@
+using System.Data.Common;
+using Dapper;
+
+namespace CiRunner.Results;
+
+/// <summary>One serving instance of the store, as its check-ins left it.</summary>
+/// <param name="Id">Its <c>Service:InstanceId</c>.</param>
+/// <param name="Host">The machine it runs on.</param>
+/// <param name="Pid">Its process id there.</param>
+/// <param name="StartedAt">When it started.</param>
+/// <param name="LastCheckInAt">Its newest check-in; a live instance checks in every <see cref="InstanceCheckIn.Interval"/>.</param>
+/// <param name="StoppedAt">When it stopped cleanly; null while it runs (or after it died without stopping).</param>
+/// <param name="RunningJobs">Jobs it started that are still running.</param>
+public sealed record InstanceRecord(
+    string Id, string Host, long Pid, DateTimeOffset StartedAt, DateTimeOffset LastCheckInAt, DateTimeOffset? StoppedAt, int RunningJobs)
+{
+    /// <summary>"serving", "stopped", or "silent" for one that missed three check-ins without stopping (killed, or its machine gone).</summary>
+    public string StateAt(DateTimeOffset now) =>
+        StoppedAt is not null ? "stopped" : now - LastCheckInAt > 3 * InstanceCheckIn.Interval ? "silent" : "serving";
+}
+
+/// <summary>The instances that served this store: their check-ins, and the jobs each runs.</summary>
+public sealed class InstanceStore
+{
+    private readonly ResultsDatabase _database;
+    private readonly TimeProvider _timeProvider;
+
+    public InstanceStore(ResultsDatabase database, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _database = database;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>Records that the instance lives (now); its first check-in of a start also sets where it runs and since when.</summary>
+    public Task CheckInAsync(string id, string host, long pid, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        const string Upsert = """
+            INSERT INTO instances (id, host, pid, started_at, last_checkin_at, stopped_at)
+            VALUES (@Id, @Host, @Pid, @StartedAt, @Now, NULL)
+            ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at,
+                last_checkin_at = excluded.last_checkin_at, stopped_at = NULL
+            """;
+        return _database.ExecuteWriteAsync(
+            Upsert,
+            new { Id = id, Host = host, Pid = pid, StartedAt = DbValue.Time(DbValue.Truncate(startedAt)), Now = DbValue.Time(DbValue.Now(_timeProvider)) },
+            cancellationToken);
+    }
+
+    /// <summary>Records a clean stop.</summary>
+    public Task MarkStoppedAsync(string id, CancellationToken cancellationToken)
+    {
+        const string Stop = "UPDATE instances SET stopped_at = @Now, last_checkin_at = @Now WHERE id = @Id";
+        return _database.ExecuteWriteAsync(Stop, new { Id = id, Now = DbValue.Time(DbValue.Now(_timeProvider)) }, cancellationToken);
+    }
+
+    /// <summary>Every instance that served this store, the latest check-in first, with the jobs each is running.</summary>
+    public async Task<IReadOnlyList<InstanceRecord>> ListAsync(CancellationToken cancellationToken)
+    {
+        const string Select = """
+            SELECT instances.id AS Id, instances.host AS Host, instances.pid AS Pid, instances.started_at AS StartedAt,
+                   instances.last_checkin_at AS LastCheckInAt, instances.stopped_at AS StoppedAt,
+                   (SELECT COUNT(*) FROM jobs WHERE jobs.instance_id = instances.id AND jobs.state = 'running') AS RunningJobs
+            FROM instances
+            ORDER BY instances.last_checkin_at DESC, instances.id
+            """;
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
+        IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(Select, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToRecord()).ToList();
+    }
+
+    private sealed class Row
+    {
+        public string Id { get; set; } = "";
+
+        public string Host { get; set; } = "";
+
+        public long Pid { get; set; }
+
+        public string StartedAt { get; set; } = "";
+
+        public string LastCheckInAt { get; set; } = "";
+
+        public string? StoppedAt { get; set; }
+
+        public long RunningJobs { get; set; }
+
+        public InstanceRecord ToRecord() => new(
+            Id, Host, Pid, DbValue.ParseTime(StartedAt), DbValue.ParseTime(LastCheckInAt), DbValue.ParseOptionalTime(StoppedAt), checked((int)RunningJobs));
+    }
+}

@@ -62,9 +62,12 @@ public static class SystemdContainer
         string interval = PollInterval.TotalSeconds.ToString("0.0##", CultureInfo.InvariantCulture);
 
         // The bus is not there for the first few hundred milliseconds ("Failed to connect to bus"): an empty state
-        // means "not yet", like initializing and starting. offline, maintenance and stopping will not get better.
+        // means "not yet", like initializing and starting. So does offline while PID 1 is systemd: systemctl says
+        // offline until systemd has made /run/systemd/system, which a loaded machine shows for seconds (a job failed
+        // at its first check that way). offline under another PID 1, maintenance and stopping will not get better.
         return "boot() { i=0; boot_rc=1; while :; do state=$(systemctl is-system-running 2>/dev/null); " +
-            "case \"$state\" in running|degraded) boot_rc=0; break ;; initializing|starting|unknown|'') ;; *) break ;; esac; " +
+            "case \"$state\" in running|degraded) boot_rc=0; break ;; initializing|starting|unknown|'') ;; " +
+            "offline) [ \"$(cat /proc/1/comm 2>/dev/null)\" = systemd ] || break ;; *) break ;; esac; " +
             $"i=$((i+1)); [ \"$i\" -ge {tries.ToString(CultureInfo.InvariantCulture)} ] && break; sleep {interval}; done; " +
             "echo \"systemd: ${state:-no answer}\"; " +
             "if [ \"$state\" = degraded ]; then systemctl --failed --no-pager --plain --no-legend 2>&1; fi; " +

@@ -171,6 +171,24 @@ public sealed class SystemdJobTests : ExecutorTestBase
         await AssertNoContainerLeftAsync();
     }
 
+    [Fact]
+    public async Task ExecuteAsync_SystemctlSaysOfflineBeforeSystemdIsUp_WaitsAndRuns()
+    {
+        // Given an image whose systemctl answers "offline" to the first boot checks, as the real one does on a loaded
+        // machine when it asks before systemd (already PID 1) has made /run/systemd/system
+        string image = await EarlyOfflineImageAsync(Engine, Folder, Output);
+        JobSpec job = SystemdJob(manifest: null, TestJobs.Command("after boot", "true")) with { Image = image };
+
+        // When it runs
+        JobOutcome outcome = await CreateExecutor().ExecuteAsync(job, new RecordingProgress(), CancellationToken.None);
+        string log = await ReadLogAsync(job);
+
+        // Then the boot waits past the early answers instead of failing at the first one
+        Assert.True(outcome.Result == JobResult.Success, $"{outcome.Summary}\n{log}");
+        Assert.Matches("systemd: (running|degraded)", log);
+        await AssertNoContainerLeftAsync();
+    }
+
     private JobSpec SystemdJob(string? manifest, params StepDefinition[] steps)
     {
         var files = new List<ScenarioFile>();
@@ -185,6 +203,38 @@ public sealed class SystemdJobTests : ExecutorTestBase
             Init = InitSystem.Systemd,
             BootTimeout = TimeSpan.FromSeconds(60),
         };
+    }
+
+    /// <summary>The base image with a systemctl in front of the real one that says "offline" to the first three <c>is-system-running</c> (built once, reused).</summary>
+    private static async Task<string> EarlyOfflineImageAsync(DockerEngineFixture engine, TempDirectory folder, ITestOutputHelper output)
+    {
+        const string Tag = "cirunner-test/early-offline:1";
+        string recipe = folder.Combine("early-offline");
+        folder.Write(Path.Combine("early-offline", "systemctl"), """
+            #!/bin/sh
+            n=$(cat /run/cirunner-offline-answers 2>/dev/null || echo 0)
+            if [ "$1" = is-system-running ] && [ "$n" -lt 3 ]; then
+              echo $((n + 1)) > /run/cirunner-offline-answers
+              echo offline
+              exit 1
+            fi
+            exec /usr/bin/systemctl "$@"
+            """.ReplaceLineEndings("\n") + "\n");
+        folder.Write(Path.Combine("early-offline", "Dockerfile"), """
+            ARG BASE_IMAGE
+            FROM ${BASE_IMAGE}
+            COPY systemctl /usr/local/bin/systemctl
+            RUN chmod 755 /usr/local/bin/systemctl
+            """);
+        var builder = new ImageBuilder(engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(output));
+        var args = new Dictionary<string, string>(StringComparer.Ordinal) { ["BASE_IMAGE"] = engine.PuppetImage };
+        ImageBuildOutcome built = await builder.BuildAsync(
+            new ImageRecipe(Tag, recipe, args, "none", new Dictionary<string, string>(StringComparer.Ordinal)),
+            force: false,
+            output: null,
+            CancellationToken.None);
+        Assert.True(built.Succeeded, built.Error);
+        return Tag;
     }
 
     /// <summary>The base image plus a oneshot unit in the boot transaction that sleeps a minute (built once, reused).</summary>

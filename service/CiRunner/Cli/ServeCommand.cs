@@ -30,9 +30,18 @@ internal static class ServeCommand
         await using (app)
         {
             // Read before the start: a host that fails to start disposes its services.
-            string location = app.Services.GetRequiredService<StoreDialect>().Location;
+            StoreDialect store = app.Services.GetRequiredService<StoreDialect>();
+            string location = store.Location;
             try
             {
+                // The store is checked before the host starts, so a refusal is the one line below and not also the
+                // host's "Hosting failed to start" with a stack trace. The host's own start takes the lock again and
+                // keeps it (it also refuses, should another instance start in between).
+                await using (await store.AcquireInstanceLockAsync("cirunner serve, starting", cancellationToken))
+                {
+                    await app.Services.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
+                }
+
                 await app.RunAsync(cancellationToken);
             }
             catch (Exception e) when (e is DatabaseSchemaTooNewException or StoreInUseException)

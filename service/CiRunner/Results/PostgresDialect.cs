@@ -95,7 +95,7 @@ public sealed class PostgresDialect : StoreDialect
                 $"SELECT pg_try_advisory_lock({InstanceLockClass}, {InstanceLockObject})", cancellationToken: cancellationToken));
             if (taken)
             {
-                return connection;
+                return new HeldInstanceLock(connection);
             }
 
             string? other = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
@@ -123,6 +123,27 @@ public sealed class PostgresDialect : StoreDialect
         {
             string reset = $"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)";
             await connection.ExecuteAsync(new CommandDefinition(reset, transaction: transaction, cancellationToken: cancellationToken));
+        }
+    }
+
+    // Released by hand: a pooled connection's reset runs only when it is next used, so without the unlock the pool
+    // would keep the lock after the instance let it go.
+    private sealed class HeldInstanceLock(NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await connection.ExecuteAsync($"SELECT pg_advisory_unlock({InstanceLockClass}, {InstanceLockObject})");
+            }
+            catch (NpgsqlException)
+            {
+                // The session is gone, and the lock with it.
+            }
+            finally
+            {
+                await connection.DisposeAsync();
+            }
         }
     }
 

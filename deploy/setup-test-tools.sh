@@ -43,4 +43,6 @@ done
 # The tests' role: it creates one database per test and drops it after (CIRUNNER_TEST_POSTGRES overrides the login).
 su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'cirunner_test'\"" | grep -q 1 ||
   su postgres -c "psql -qc \"CREATE ROLE cirunner_test LOGIN CREATEDB PASSWORD 'cirunner-test'\""
+# pg_signal_backend: DROP DATABASE ... WITH (FORCE) may end an autovacuum worker that is on a test's database.
+su postgres -c "psql -qc 'GRANT pg_signal_backend TO cirunner_test'" >/dev/null
 echo "setup-test-tools: PostgreSQL answers on 127.0.0.1:5432 (role cirunner_test)"

@@ -77,8 +77,26 @@ public sealed class TempPostgresDatabase : IStoreUnderTest
 
         NpgsqlConnection.ClearAllPools();
 
-        // FORCE: a connection a failed test left open must not keep the database alive.
-        AdminExecute($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)");
+        // FORCE: a connection a failed test left open must not keep the database alive. An autovacuum worker that
+        // just started on the new database can still refuse it for a moment; the drop is tried again, and a database
+        // that outlives every try only costs disk, so it is reported rather than failing the test that passed.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                AdminExecute($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)");
+                return;
+            }
+            catch (PostgresException) when (attempt < 10)
+            {
+                Thread.Sleep(TimeSpan.FromMilliseconds(300));
+            }
+            catch (PostgresException e)
+            {
+                Console.Error.WriteLine($"TempPostgresDatabase: could not drop {Name}: {e.MessageText}");
+                return;
+            }
+        }
     }
 
     private static void AdminExecute(string sql)

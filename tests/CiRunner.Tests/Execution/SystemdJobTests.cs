@@ -226,15 +226,7 @@ public sealed class SystemdJobTests : ExecutorTestBase
             COPY systemctl /usr/local/bin/systemctl
             RUN chmod 755 /usr/local/bin/systemctl
             """);
-        var builder = new ImageBuilder(engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(output));
-        var args = new Dictionary<string, string>(StringComparer.Ordinal) { ["BASE_IMAGE"] = engine.PuppetImage };
-        ImageBuildOutcome built = await builder.BuildAsync(
-            new ImageRecipe(Tag, recipe, args, "none", new Dictionary<string, string>(StringComparer.Ordinal)),
-            force: false,
-            output: null,
-            CancellationToken.None);
-        Assert.True(built.Succeeded, built.Error);
-        return Tag;
+        return await BuildOnPuppetImageAsync(engine, output, Tag, recipe);
     }
 
     /// <summary>The base image plus a oneshot unit in the boot transaction that sleeps a minute (built once, reused).</summary>
@@ -248,14 +240,20 @@ public sealed class SystemdJobTests : ExecutorTestBase
             RUN printf '[Unit]\nDescription=cirunner-slow-boot\n[Service]\nType=oneshot\nExecStart=/bin/sleep 60\n[Install]\nWantedBy=multi-user.target\n' > /etc/systemd/system/cirunner-slow-boot.service \
              && ln -s /etc/systemd/system/cirunner-slow-boot.service /etc/systemd/system/multi-user.target.wants/cirunner-slow-boot.service
             """);
+        return await BuildOnPuppetImageAsync(engine, output, Tag, recipe);
+    }
+
+    /// <summary>Builds a test recipe FROM the Puppet image (once: the hash label makes a rebuild a no-op) and returns its tag.</summary>
+    private static async Task<string> BuildOnPuppetImageAsync(DockerEngineFixture engine, ITestOutputHelper output, string tag, string recipe)
+    {
         var builder = new ImageBuilder(engine.Docker, TimeProvider.System, new TestOutputLogger<ImageBuilder>(output));
         var args = new Dictionary<string, string>(StringComparer.Ordinal) { ["BASE_IMAGE"] = engine.PuppetImage };
         ImageBuildOutcome built = await builder.BuildAsync(
-            new ImageRecipe(Tag, recipe, args, "none", new Dictionary<string, string>(StringComparer.Ordinal)),
+            new ImageRecipe(tag, recipe, args, "none", new Dictionary<string, string>(StringComparer.Ordinal)),
             force: false,
             output: null,
             CancellationToken.None);
         Assert.True(built.Succeeded, built.Error);
-        return Tag;
+        return tag;
     }
 }

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Text.Json;
-using CiRunner.Cli;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using CiRunner.Tests.Results;
@@ -41,8 +39,8 @@ public sealed class PostgresServeTests : IDisposable
         var output = new StringWriter();
         var error = new StringWriter();
 
-        Task<int> serving = InvokeAsync(["serve", "--config", _folder.ConfigFile], output, error, stop.Token);
-        JsonElement health = await WaitForHealthAsync(port, serving);
+        Task<int> serving = InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], output, error, stop.Token);
+        JsonElement health = (await InProcessServe.WaitForHealthAsync(port, serving)).Body;
         long? checkIns = await Eventually.ForAsync<long?>(
             "the scheduler to check in to the cluster",
             async () => await CountAsync("SELECT COUNT(*) FROM qrtz_scheduler_state") is > 0 and var count ? count : null,
@@ -68,7 +66,7 @@ public sealed class PostgresServeTests : IDisposable
         var output = new StringWriter();
         var error = new StringWriter();
 
-        int exitCode = await InvokeAsync(["runs", "--config", _folder.ConfigFile], output, error, CancellationToken.None);
+        int exitCode = await InProcessServe.InvokeAsync(["runs", "--config", _folder.ConfigFile], output, error, CancellationToken.None);
 
         Assert.Equal((0, ""), (exitCode, error.ToString()));
         Assert.Contains($"{run.Run.Id}", output.ToString(), StringComparison.Ordinal);
@@ -83,7 +81,7 @@ public sealed class PostgresServeTests : IDisposable
         _folder.Save();
         var error = new StringWriter();
 
-        int exitCode = await InvokeAsync(["runs", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None);
+        int exitCode = await InProcessServe.InvokeAsync(["runs", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None);
 
         Assert.Equal(1, exitCode);
         string line = Assert.Single(error.ToString().TrimEnd().Split('\n'));
@@ -100,16 +98,16 @@ public sealed class PostgresServeTests : IDisposable
         _folder.Save();
         using var stop = new CancellationTokenSource();
 
-        Task<int> first = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
-        await WaitForHealthAsync(port, first);
+        Task<int> first = InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
+        await InProcessServe.WaitForHealthAsync(port, first);
         var refusal = new StringWriter();
-        int secondExit = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), refusal, CancellationToken.None)
+        int secondExit = await InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), refusal, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         int firstExit = await first.WaitAsync(TimeSpan.FromSeconds(30));
         using var stopAgain = new CancellationTokenSource();
-        Task<int> again = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stopAgain.Token);
-        await WaitForHealthAsync(port, again);
+        Task<int> again = InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stopAgain.Token);
+        await InProcessServe.WaitForHealthAsync(port, again);
         await stopAgain.CancelAsync();
         int againExit = await again.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -129,7 +127,7 @@ public sealed class PostgresServeTests : IDisposable
         _folder.Save();
         var error = new StringWriter();
 
-        int exitCode = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None)
+        int exitCode = await InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(1, exitCode);
@@ -153,29 +151,4 @@ public sealed class PostgresServeTests : IDisposable
         }
     }
 
-    private static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
-        CliApplication.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
-
-    private static async Task<JsonElement> WaitForHealthAsync(int port, Task<int> serving)
-    {
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        return await Eventually.ForAsync<JsonElement?>("serve to answer /healthz", async () =>
-        {
-            if (serving.IsCompleted)
-            {
-                throw new InvalidOperationException($"serve exited with {await serving} before answering /healthz");
-            }
-
-            try
-            {
-                using HttpResponseMessage response = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
-                using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-                return document.RootElement.Clone();
-            }
-            catch (HttpRequestException)
-            {
-                return null;
-            }
-        }, TimeSpan.FromSeconds(60)) ?? default;
-    }
 }

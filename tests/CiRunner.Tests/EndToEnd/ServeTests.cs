@@ -1,7 +1,5 @@
-using System.CommandLine;
 using System.Net;
 using System.Text.Json;
-using CiRunner.Cli;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using Microsoft.Data.Sqlite;
@@ -25,8 +23,8 @@ public sealed class ServeTests : IDisposable
         using var stop = new CancellationTokenSource();
         var error = new StringWriter();
 
-        Task<int> serving = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, stop.Token);
-        (HttpStatusCode status, JsonElement body) = await WaitForHealthAsync(port, serving);
+        Task<int> serving = InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, stop.Token);
+        (HttpStatusCode status, JsonElement body) = await InProcessServe.WaitForHealthAsync(port, serving);
         await stop.CancelAsync();
         int exitCode = await serving.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -48,8 +46,8 @@ public sealed class ServeTests : IDisposable
         var serveError = new StringWriter();
         var validateError = new StringWriter();
 
-        int serveExit = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), serveError, CancellationToken.None);
-        int validateExit = await InvokeAsync(["validate", "--config", _folder.ConfigFile], new StringWriter(), validateError, CancellationToken.None);
+        int serveExit = await InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), serveError, CancellationToken.None);
+        int validateExit = await InProcessServe.InvokeAsync(["validate", "--config", _folder.ConfigFile], new StringWriter(), validateError, CancellationToken.None);
 
         Assert.Equal(1, serveExit);
         Assert.Equal(1, validateExit);
@@ -78,7 +76,7 @@ public sealed class ServeTests : IDisposable
         }
 
         var error = new StringWriter();
-        int exitCode = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None)
+        int exitCode = await InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(1, exitCode);
@@ -94,16 +92,16 @@ public sealed class ServeTests : IDisposable
         _folder.Save();
         using var stop = new CancellationTokenSource();
 
-        Task<int> first = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
-        await WaitForHealthAsync(port, first);
+        Task<int> first = InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
+        await InProcessServe.WaitForHealthAsync(port, first);
         var refusal = new StringWriter();
-        int secondExit = await InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), refusal, CancellationToken.None)
+        int secondExit = await InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), refusal, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         int firstExit = await first.WaitAsync(TimeSpan.FromSeconds(30));
         using var stopAgain = new CancellationTokenSource();
-        Task<int> again = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stopAgain.Token);
-        await WaitForHealthAsync(port, again);
+        Task<int> again = InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stopAgain.Token);
+        await InProcessServe.WaitForHealthAsync(port, again);
         await stopAgain.CancelAsync();
         int againExit = await again.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -123,8 +121,8 @@ public sealed class ServeTests : IDisposable
         _folder.Save();
         using var stop = new CancellationTokenSource();
 
-        Task<int> serving = InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
-        await WaitForHealthAsync(port, serving);
+        Task<int> serving = InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), new StringWriter(), stop.Token);
+        await InProcessServe.WaitForHealthAsync(port, serving);
         using var client = new HttpClient();
         JsonElement instances = await Eventually.ForAsync<JsonElement?>("the instance to check in", async () =>
         {
@@ -144,30 +142,4 @@ public sealed class ServeTests : IDisposable
         Assert.NotNull(stopped.StoppedAt);
     }
 
-    private static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
-        CliApplication.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> WaitForHealthAsync(int port, Task<int> serving)
-    {
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        (HttpStatusCode status, JsonElement body) = await Eventually.ForAsync("serve to answer /healthz", async () =>
-        {
-            if (serving.IsCompleted)
-            {
-                throw new InvalidOperationException($"serve exited with {await serving} before answering /healthz");
-            }
-
-            try
-            {
-                using HttpResponseMessage response = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
-                using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-                return Tuple.Create(response.StatusCode, document.RootElement.Clone());
-            }
-            catch (HttpRequestException)
-            {
-                return null;
-            }
-        }, TimeSpan.FromSeconds(60));
-        return (status, body);
-    }
 }

@@ -9,7 +9,14 @@ public sealed record BranchHeadRecord(
     string Branch,
     string CommitSha,
     DateTimeOffset UpdatedAt,
-    DateTimeOffset? DeletedAt);
+    DateTimeOffset? DeletedAt)
+{
+    /// <summary>
+    /// How many times the head changed (1 once first seen): a run for the next head claims <c>Generation + 1</c>, and
+    /// the store refuses a second run for one generation, so instances polling the same remote start one run per head.
+    /// </summary>
+    public long Generation { get; init; }
+}
 
 /// <summary>The latest verdict of one matrix cell on a module branch.</summary>
 public sealed record CellResultRecord(

@@ -38,28 +38,53 @@ public sealed class PollStateStore
         return rows.Select(r => r.ToRecord()).ToList();
     }
 
-    /// <summary>Stores the head now seen on a branch; a branch that had been deleted and came back is live again.</summary>
+    /// <summary>
+    /// Stores the head now seen on a branch (a head that starts no run); a branch that had been deleted and came back
+    /// is live again. A changed head, or one seen again after a deletion, moves to the next generation.
+    /// </summary>
     public async Task<BranchHeadRecord> UpsertAsync(string module, string branch, string commitSha, CancellationToken cancellationToken)
     {
+        const string UpsertHead = """
+            INSERT INTO branch_heads (module, branch, commit_sha, updated_at, deleted_at, generation)
+            VALUES (@Module, @Branch, @CommitSha, @Now, NULL, 1)
+            ON CONFLICT (module, branch) DO UPDATE SET
+                commit_sha = excluded.commit_sha,
+                updated_at = excluded.updated_at,
+                deleted_at = NULL,
+                generation = CASE
+                    WHEN branch_heads.commit_sha = excluded.commit_sha AND branch_heads.deleted_at IS NULL THEN branch_heads.generation
+                    ELSE branch_heads.generation + 1
+                END
+            RETURNING generation
+            """;
+
         DateTimeOffset now = DbValue.Now(_timeProvider);
-        await _database.WriteAsync(
-            (connection, transaction) => UpsertAsync(connection, transaction, module, branch, commitSha, now, cancellationToken),
+        long generation = await _database.WriteAsync(
+            (connection, transaction) => connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                UpsertHead,
+                new { Module = module, Branch = branch, CommitSha = commitSha, Now = DbValue.Time(now) },
+                transaction,
+                cancellationToken: cancellationToken)),
             cancellationToken);
-        return new BranchHeadRecord(module, branch, commitSha, now, DeletedAt: null);
+        return new BranchHeadRecord(module, branch, commitSha, now, DeletedAt: null) { Generation = generation };
     }
 
-    /// <summary>Stores a head inside the caller's transaction (<see cref="RunStore"/> stores a run and the head it was started for together).</summary>
-    internal static Task UpsertAsync(DbConnection connection, DbTransaction transaction, string module, string branch, string commitSha, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores, inside the caller's transaction, the head a run was started for at the generation the run claimed
+    /// (<see cref="RunStore"/> stores a run and its head together).
+    /// </summary>
+    internal static Task UpsertAsync(DbConnection connection, DbTransaction transaction, string module, string branch, string commitSha, long generation, DateTimeOffset now, CancellationToken cancellationToken)
     {
         const string UpsertHead = """
-            INSERT INTO branch_heads (module, branch, commit_sha, updated_at, deleted_at)
-            VALUES (@Module, @Branch, @CommitSha, @Now, NULL)
-            ON CONFLICT (module, branch) DO UPDATE SET commit_sha = excluded.commit_sha, updated_at = excluded.updated_at, deleted_at = NULL
+            INSERT INTO branch_heads (module, branch, commit_sha, updated_at, deleted_at, generation)
+            VALUES (@Module, @Branch, @CommitSha, @Now, NULL, @Generation)
+            ON CONFLICT (module, branch) DO UPDATE SET
+                commit_sha = excluded.commit_sha, updated_at = excluded.updated_at, deleted_at = NULL, generation = excluded.generation
             """;
 
         return connection.ExecuteAsync(new CommandDefinition(
             UpsertHead,
-            new { Module = module, Branch = branch, CommitSha = commitSha, Now = DbValue.Time(now) },
+            new { Module = module, Branch = branch, CommitSha = commitSha, Now = DbValue.Time(now), Generation = generation },
             transaction,
             cancellationToken: cancellationToken));
     }

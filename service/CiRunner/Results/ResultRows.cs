@@ -322,7 +322,7 @@ internal sealed class BranchHeadRow
 {
     public const string Columns = """
         branch_heads.module AS Module, branch_heads.branch AS Branch, branch_heads.commit_sha AS CommitSha,
-        branch_heads.updated_at AS UpdatedAt, branch_heads.deleted_at AS DeletedAt
+        branch_heads.updated_at AS UpdatedAt, branch_heads.deleted_at AS DeletedAt, branch_heads.generation AS Generation
         """;
 
     public string Module { get; set; } = "";
@@ -335,7 +335,9 @@ internal sealed class BranchHeadRow
 
     public string? DeletedAt { get; set; }
 
-    public BranchHeadRecord ToRecord() => new(Module, Branch, CommitSha, DbValue.ParseTime(UpdatedAt), DbValue.ParseOptionalTime(DeletedAt));
+    public long Generation { get; set; }
+
+    public BranchHeadRecord ToRecord() => new(Module, Branch, CommitSha, DbValue.ParseTime(UpdatedAt), DbValue.ParseOptionalTime(DeletedAt)) { Generation = Generation };
 }
 
 internal sealed class CellResultRow

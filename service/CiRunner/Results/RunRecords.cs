@@ -24,6 +24,13 @@ public sealed record NewRun(
 {
     /// <summary>The W3C traceparent of the run's root span, when one was recorded.</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>
+    /// With <see cref="HeadRef"/>: the generation of the head the poller compared with (<see cref="BranchHeadRecord.Generation"/>,
+    /// 0 for a ref never seen). The run claims the next one; when another instance already did, the store throws
+    /// <see cref="HeadAlreadyStartedException"/> and keeps nothing of this run.
+    /// </summary>
+    public long SeenGeneration { get; init; }
 }
 
 /// <summary>A stored run. <see cref="Result"/> is set when its last job finishes.</summary>

@@ -24,51 +24,25 @@ public sealed class RunStore
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(jobs);
 
-        const string InsertRun = """
-            INSERT INTO runs (cause, module, branch, commit_sha, change_ref, patch_set, requested_by, created_at, finished_at, result, trace_parent)
-            VALUES (@Cause, @Module, @Branch, @CommitSha, @ChangeRef, @PatchSet, @RequestedBy, @CreatedAt, @FinishedAt, @Result, @TraceParent)
-            RETURNING id
-            """;
         DateTimeOffset now = DbValue.Now(_timeProvider);
         JobResult? emptyRunResult = jobs.Count == 0 ? JobResult.Skipped : null;
         DateTimeOffset? emptyRunFinishedAt = jobs.Count == 0 ? now : null;
+        long? headGeneration = run.HeadRef is null ? null : run.SeenGeneration + 1;
 
-        (long runId, List<JobRecord> stored) = await _database.WriteAsync(
-            async (connection, transaction) =>
-            {
-                long runId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                    InsertRun,
-                    new
-                    {
-                        Cause = DbValue.Text(run.Cause),
-                        run.Module,
-                        run.Branch,
-                        run.CommitSha,
-                        run.ChangeRef,
-                        run.PatchSet,
-                        run.RequestedBy,
-                        CreatedAt = DbValue.Time(now),
-                        FinishedAt = DbValue.Time(emptyRunFinishedAt),
-                        Result = DbValue.Text(emptyRunResult),
-                        run.TraceParent,
-                    },
-                    transaction,
-                    cancellationToken: cancellationToken));
-
-                var stored = new List<JobRecord>(jobs.Count);
-                foreach (NewJob job in jobs)
-                {
-                    stored.Add(await QueueJobAsync(connection, transaction, runId, job, now, retryOf: null, cancellationToken));
-                }
-
-                if (run.HeadRef is { } headRef)
-                {
-                    await PollStateStore.UpsertAsync(connection, transaction, run.Module, headRef, run.CommitSha, now, cancellationToken);
-                }
-
-                return (runId, stored);
-            },
-            cancellationToken);
+        long runId;
+        List<JobRecord> stored;
+        try
+        {
+            (runId, stored) = await _database.WriteAsync(
+                (connection, transaction) => InsertAsync(connection, transaction, run, jobs, now, emptyRunFinishedAt, emptyRunResult, headGeneration, cancellationToken),
+                cancellationToken);
+        }
+        catch (DbException e) when (run.HeadRef is { } headRef && _database.Dialect.IsDuplicateKey(e))
+        {
+            // Writes are serialised, so the other instance's run was committed before this insert looked.
+            throw new HeadAlreadyStartedException(
+                run.Module, headRef, run.CommitSha, headGeneration!.Value, await RunOfHeadAsync(run.Module, headRef, headGeneration.Value, cancellationToken));
+        }
 
         var record = new RunRecord(
             runId, run.Cause, run.Module, run.Branch, run.CommitSha, run.ChangeRef, run.PatchSet, run.RequestedBy,
@@ -77,6 +51,68 @@ public sealed class RunStore
             TraceParent = run.TraceParent,
         };
         return new RunDetail(record, stored);
+    }
+
+    /// <summary>The run, its queued jobs and (for the poller) the head it claims, inside the writer's transaction.</summary>
+    private static async Task<(long RunId, List<JobRecord> Jobs)> InsertAsync(
+        DbConnection connection,
+        DbTransaction transaction,
+        NewRun run,
+        IReadOnlyList<NewJob> jobs,
+        DateTimeOffset now,
+        DateTimeOffset? emptyRunFinishedAt,
+        JobResult? emptyRunResult,
+        long? headGeneration,
+        CancellationToken cancellationToken)
+    {
+        const string InsertRun = """
+            INSERT INTO runs (cause, module, branch, commit_sha, change_ref, patch_set, requested_by, created_at, finished_at, result, trace_parent, head_ref, head_generation)
+            VALUES (@Cause, @Module, @Branch, @CommitSha, @ChangeRef, @PatchSet, @RequestedBy, @CreatedAt, @FinishedAt, @Result, @TraceParent, @HeadRef, @HeadGeneration)
+            RETURNING id
+            """;
+
+        long runId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            InsertRun,
+            new
+            {
+                Cause = DbValue.Text(run.Cause),
+                run.Module,
+                run.Branch,
+                run.CommitSha,
+                run.ChangeRef,
+                run.PatchSet,
+                run.RequestedBy,
+                CreatedAt = DbValue.Time(now),
+                FinishedAt = DbValue.Time(emptyRunFinishedAt),
+                Result = DbValue.Text(emptyRunResult),
+                run.TraceParent,
+                run.HeadRef,
+                HeadGeneration = headGeneration,
+            },
+            transaction,
+            cancellationToken: cancellationToken));
+
+        var stored = new List<JobRecord>(jobs.Count);
+        foreach (NewJob job in jobs)
+        {
+            stored.Add(await QueueJobAsync(connection, transaction, runId, job, now, retryOf: null, cancellationToken));
+        }
+
+        if (run.HeadRef is { } headRef)
+        {
+            await PollStateStore.UpsertAsync(connection, transaction, run.Module, headRef, run.CommitSha, headGeneration!.Value, now, cancellationToken);
+        }
+
+        return (runId, stored);
+    }
+
+    private async Task<long?> RunOfHeadAsync(string module, string headRef, long generation, CancellationToken cancellationToken)
+    {
+        const string SelectRun = "SELECT id FROM runs WHERE module = @Module AND head_ref = @HeadRef AND head_generation = @Generation";
+
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            SelectRun, new { Module = module, HeadRef = headRef, Generation = generation }, cancellationToken: cancellationToken));
     }
 
     /// <summary>The newest runs first, optionally of one module and/or branch, with their job counts.</summary>

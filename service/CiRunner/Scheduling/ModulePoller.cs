@@ -109,7 +109,7 @@ public sealed partial class ModulePoller
             var runIds = new List<long>();
             foreach (HeadChange change in changes)
             {
-                long? runId = await ApplyAsync(module, change, refs, cancellationToken);
+                long? runId = await ApplyAsync(module, change, refs, stored, cancellationToken);
                 if (runId is { } id)
                 {
                     runIds.Add(id);
@@ -162,7 +162,7 @@ public sealed partial class ModulePoller
     /// Starts the change's run (if it asks for one) with the head stored in the same transaction, so a failure right
     /// after (a crash, a locked database) neither loses nor repeats the run; heads that start nothing are stored here.
     /// </summary>
-    private async Task<long?> ApplyAsync(TrackedModule module, HeadChange change, MirrorRefs refs, CancellationToken cancellationToken)
+    private async Task<long?> ApplyAsync(TrackedModule module, HeadChange change, MirrorRefs refs, IReadOnlyList<BranchHeadRecord> stored, CancellationToken cancellationToken)
     {
         if (change.Kind == HeadChangeKind.Deleted)
         {
@@ -179,9 +179,19 @@ public sealed partial class ModulePoller
             RunTrigger trigger = change.IsPatchSet
                 ? new RunTrigger(RunCause.PatchSet, module.Name, await TargetBranchAsync(module, change, refs, cancellationToken), change.CommitSha, change.Ref, HeadRef: change.Ref)
                 : new RunTrigger(RunCause.Commit, module.Name, change.Ref, change.CommitSha, HeadRef: change.Ref);
+            trigger = trigger with { SeenGeneration = stored.FirstOrDefault(h => h.Branch == change.Ref)?.Generation ?? 0 };
             LogHeadDetected(module.Name, change.Kind, change.Ref, change.PreviousSha, change.CommitSha);
-            Results.RunDetail run = await _launcher.StartAsync(trigger, cancellationToken);
-            return run.Run.Id;
+            try
+            {
+                Results.RunDetail run = await _launcher.StartAsync(trigger, cancellationToken);
+                return run.Run.Id;
+            }
+            catch (HeadAlreadyStartedException taken)
+            {
+                // Another instance polled the same remote a moment earlier; its run is the one for this head.
+                LogHeadTaken(module.Name, change.Ref, change.CommitSha, taken.RunId);
+                return null;
+            }
         }
 
         await _pollState.UpsertAsync(module.Name, change.Ref, change.CommitSha, cancellationToken);
@@ -225,6 +235,9 @@ public sealed partial class ModulePoller
 
     [LoggerMessage(EventId = 6007, Level = LogLevel.Warning, Message = "{Module}: the review server did not say which branch {ChangeRef} is for; testing it on {Branch}, inferred from history")]
     private partial void LogTargetBranchInferred(string module, string changeRef, string branch);
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "{Module}: {Ref} at {CommitSha} was already started as run {RunId} by another instance")]
+    private partial void LogHeadTaken(string module, string @ref, string commitSha, long? runId);
 
     [LoggerMessage(EventId = 6006, Level = LogLevel.Warning, Message = "{Module}: the poll failure could not be stored: {Error}")]
     private partial void LogStatusNotStored(string module, string error);

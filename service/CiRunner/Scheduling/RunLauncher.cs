@@ -41,6 +41,7 @@ public sealed partial class RunLauncher
     /// skipped. A new branch head supersedes the jobs of earlier runs on that branch that have not started yet, and
     /// a new patch set those of the change's earlier patch sets.
     /// </summary>
+    /// <exception cref="HeadAlreadyStartedException">Another instance already started the run for the trigger's head; nothing was queued.</exception>
     public async Task<RunDetail> StartAsync(RunTrigger trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(trigger);
@@ -57,7 +58,11 @@ public sealed partial class RunLauncher
 
         using System.Diagnostics.Activity? root = CiRunnerTelemetry.StartRun(_settings.Service.InstanceId, trigger.Module, trigger.Branch, trigger.Cause);
         RunDetail run = await _runs.CreateAsync(
-            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, PatchSetNumber(trigger.ChangeRef), trigger.RequestedBy, trigger.HeadRef) { TraceParent = root?.Id },
+            new NewRun(trigger.Cause, trigger.Module, trigger.Branch, trigger.CommitSha, trigger.ChangeRef, PatchSetNumber(trigger.ChangeRef), trigger.RequestedBy, trigger.HeadRef)
+            {
+                TraceParent = root?.Id,
+                SeenGeneration = trigger.SeenGeneration,
+            },
             jobs,
             cancellationToken);
         foreach (JobRecord job in run.Jobs)

@@ -15,4 +15,8 @@ public sealed record RunTrigger(
     string CommitSha,
     string? ChangeRef = null,
     string? RequestedBy = null,
-    string? HeadRef = null);
+    string? HeadRef = null)
+{
+    /// <summary>With <see cref="HeadRef"/>: the generation of the head the poller compared with (see <see cref="Results.NewRun.SeenGeneration"/>).</summary>
+    public long SeenGeneration { get; init; }
+}

@@ -33,9 +33,22 @@ public abstract class PollStateStoreTests : IDisposable
         _temp.Time.Advance(TimeSpan.FromMinutes(5));
         BranchHeadRecord moved = await _heads.UpsertAsync("keystone", "master", "bbbb", CancellationToken.None);
 
-        Assert.Equal(new BranchHeadRecord("keystone", "master", "aaaa", TempDatabase.Start, null), written);
+        Assert.Equal(new BranchHeadRecord("keystone", "master", "aaaa", TempDatabase.Start, null) { Generation = 1 }, written);
         Assert.Equal(moved, await _heads.GetAsync("keystone", "master", CancellationToken.None));
         Assert.Equal(("bbbb", TempDatabase.Start.AddMinutes(5)), (moved.CommitSha, moved.UpdatedAt));
+    }
+
+    [Fact]
+    public async Task UpsertAsync_SameHeadAgain_KeepsItsGeneration_AChangeOrAReturnMovesIt()
+    {
+        await _heads.UpsertAsync("keystone", "master", "aaaa", CancellationToken.None);
+        long same = (await _heads.UpsertAsync("keystone", "master", "aaaa", CancellationToken.None)).Generation;
+        long moved = (await _heads.UpsertAsync("keystone", "master", "bbbb", CancellationToken.None)).Generation;
+        await _heads.MarkDeletedAsync("keystone", "master", CancellationToken.None);
+        long back = (await _heads.UpsertAsync("keystone", "master", "bbbb", CancellationToken.None)).Generation;
+
+        Assert.Equal((1, 2, 3), (same, moved, back));
+        Assert.Equal(3, (await _heads.GetAsync("keystone", "master", CancellationToken.None))?.Generation);
     }
 
     [Fact]

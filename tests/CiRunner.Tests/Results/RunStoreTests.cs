@@ -105,6 +105,80 @@ public abstract class RunStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task CreateAsync_SecondRunForTheSameHead_RefusedAndNothingOfItStored()
+    {
+        NewRun head = Samples.Run() with { HeadRef = "stable/2024.1", SeenGeneration = 4 };
+        RunDetail first = await _store.Runs.CreateAsync(head, [Samples.Deploy()], CancellationToken.None);
+
+        // A second instance compared with the same stored head (generation 4) and saw the same new commit.
+        HeadAlreadyStartedException refused = await Assert.ThrowsAsync<HeadAlreadyStartedException>(
+            () => _store.Runs.CreateAsync(head, [Samples.Deploy(), Samples.Upgrade()], CancellationToken.None));
+
+        Assert.Equal((first.Run.Id, 5L), (refused.RunId, refused.Generation));
+        await using DbConnection connection = await _temp.OpenConnectionAsync();
+        Assert.Equal((1L, 1L), await connection.QuerySingleAsync<(long, long)>("SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM jobs)"));
+        Assert.Equal(5, (await _store.PollState.GetAsync("keystone", "stable/2024.1", CancellationToken.None))?.Generation);
+    }
+
+    [Fact]
+    public async Task CreateAsync_BranchReturnsToAnEarlierCommit_StartsARunAgain()
+    {
+        string[] heads = ["aaaa", "bbbb", "aaaa"];
+        var runs = new List<long>();
+        foreach (string commit in heads)
+        {
+            long seen = (await _store.PollState.GetAsync("keystone", "master", CancellationToken.None))?.Generation ?? 0;
+            NewRun run = Samples.Run(branch: "master") with { CommitSha = commit, HeadRef = "master", SeenGeneration = seen };
+            runs.Add((await _store.Runs.CreateAsync(run, [Samples.Deploy()], CancellationToken.None)).Run.Id);
+        }
+
+        Assert.Equal(3, runs.Distinct().Count());
+        Assert.Equal(("aaaa", 3L), await HeadAsync("master"));
+    }
+
+    [Fact]
+    public async Task CreateAsync_TwoInstancesRaceForTheSameHeads_EachHeadStartsExactlyOneRun()
+    {
+        // Two databases are two connection pools, as two serve processes on one store.
+        ResultsStore other = new(_temp.CreateDatabase(), _temp.Time);
+        const int Heads = 12;
+
+        async Task<int> PollAsync(ResultsStore store)
+        {
+            int started = 0;
+            for (int i = 0; i < Heads; i++)
+            {
+                NewRun run = Samples.Run(branch: "master") with { CommitSha = $"c{i:D3}", HeadRef = "master", SeenGeneration = i };
+                try
+                {
+                    await store.Runs.CreateAsync(run, [Samples.Deploy()], CancellationToken.None);
+                    started++;
+                }
+                catch (HeadAlreadyStartedException)
+                {
+                }
+            }
+
+            return started;
+        }
+
+        int[] started = await Task.WhenAll(Task.Run(() => PollAsync(_store)), Task.Run(() => PollAsync(other)));
+
+        Assert.Equal(Heads, started.Sum());
+        await using DbConnection connection = await _temp.OpenConnectionAsync();
+        Assert.Equal(
+            Enumerable.Range(1, Heads).Select(g => (long)g),
+            await connection.QueryAsync<long>("SELECT head_generation FROM runs ORDER BY head_generation"));
+        Assert.Equal(("c011", (long)Heads), await HeadAsync("master"));
+    }
+
+    private async Task<(string?, long?)> HeadAsync(string branch)
+    {
+        BranchHeadRecord? head = await _store.PollState.GetAsync("keystone", branch, CancellationToken.None);
+        return (head?.CommitSha, head?.Generation);
+    }
+
+    [Fact]
     public async Task GetDetailAsync_UnknownRun_ReturnsNull()
     {
         Assert.Null(await _store.Runs.GetDetailAsync(42, CancellationToken.None));

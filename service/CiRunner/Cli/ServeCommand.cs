@@ -37,7 +37,7 @@ internal static class ServeCommand
                 // The store is checked before the host starts, so a refusal is the one line below and not also the
                 // host's "Hosting failed to start" with a stack trace. The host's own start takes the lock again and
                 // keeps it (it also refuses, should another instance start in between).
-                await using (await store.AcquireInstanceLockAsync("cirunner serve, starting", cancellationToken))
+                await using (await store.AcquireInstanceLockAsync(settings.Service.InstanceId, $"cirunner serve, instance {settings.Service.InstanceId}, starting", cancellationToken))
                 {
                     await app.Services.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
                 }

@@ -75,8 +75,8 @@ internal static class StoreCommand
             {
                 // Both instance locks: no service writes to either side while the history moves.
                 const string Holder = "cirunner store copy";
-                await using IAsyncDisposable sourceLock = await sourceDialect.AcquireInstanceLockAsync(Holder, cancellationToken);
-                await using IAsyncDisposable targetLock = await targetDialect.AcquireInstanceLockAsync(Holder, cancellationToken);
+                await using IAsyncDisposable sourceLock = await sourceDialect.AcquireInstanceLockAsync(instanceId: null, Holder, cancellationToken);
+                await using IAsyncDisposable targetLock = await targetDialect.AcquireInstanceLockAsync(instanceId: null, Holder, cancellationToken);
                 StoreCopyResult copied = await StoreCopy.CopyAsync(
                     new ResultsDatabase(sourceDialect, TimeProvider.System), new ResultsDatabase(targetDialect, TimeProvider.System), cancellationToken);
                 string counts = string.Join(", ", copied.Tables.Where(t => t.Rows > 0).Select(t => $"{t.Rows} {t.Table}"));

@@ -66,9 +66,10 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton<IJobStartGate>(sp => sp.GetRequiredService<DiskSpaceGuard>());
 
         // The dispatcher's parts; JobDispatcher is the one hosted service among them and runs them in order:
-        // StartupRecovery first, then the dispatch loop (NextJobSource, JobRunner, JobCompletionWriter).
+        // StartupRecovery first, then the dispatch loop (NextJobSource, JobRunner, JobCompletionWriter) beside ClusterWatch.
         services.AddSingleton<RunningJobs>();
         services.AddSingleton<StartupRecovery>();
+        services.AddSingleton<ClusterWatch>();
         services.AddSingleton<NextJobSource>();
         services.AddSingleton<JobCompletionWriter>();
         services.AddSingleton<JobRunner>();

@@ -7,13 +7,15 @@ namespace CiRunner.Execution;
 /// The service's one hosted service for jobs, so their start and stop happen in a stated order. It starts with
 /// <see cref="StartupRecovery"/> (nothing runs before what an earlier process left is closed), then takes jobs from
 /// <see cref="NextJobSource"/> and runs up to <c>Docker:ParallelJobs</c> of them at once through
-/// <see cref="JobRunner"/>; a job that ends in a transient error is queued again within <c>Service:MaxAttempts</c>
+/// <see cref="JobRunner"/>, while <see cref="ClusterWatch"/> feeds the queue from the shared one and ends the jobs of
+/// instances that stopped checking in; a job that ends in a transient error is queued again within <c>Service:MaxAttempts</c>
 /// (<see cref="Results.RetryPolicy"/>). On stop it starts nothing more, lets running jobs finish for
 /// <c>Service:DrainTimeout</c>, then cancels the rest.
 /// </summary>
 public sealed partial class JobDispatcher : BackgroundService
 {
     private readonly StartupRecovery _recovery;
+    private readonly ClusterWatch _cluster;
     private readonly NextJobSource _source;
     private readonly JobRunner _runner;
     private readonly RunningJobs _running;
@@ -24,6 +26,7 @@ public sealed partial class JobDispatcher : BackgroundService
 
     public JobDispatcher(
         StartupRecovery recovery,
+        ClusterWatch cluster,
         NextJobSource source,
         JobRunner runner,
         RunningJobs running,
@@ -33,6 +36,7 @@ public sealed partial class JobDispatcher : BackgroundService
         ILogger<JobDispatcher> logger)
     {
         _recovery = recovery;
+        _cluster = cluster;
         _source = source;
         _runner = runner;
         _running = running;
@@ -101,6 +105,7 @@ public sealed partial class JobDispatcher : BackgroundService
         using var dispatching = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _running.Draining);
         using var slots = new SemaphoreSlim(_docker.ParallelJobs);
         var running = new List<Task>();
+        Task watching = _cluster.RunAsync(dispatching.Token);
         try
         {
             while (true)
@@ -129,6 +134,7 @@ public sealed partial class JobDispatcher : BackgroundService
         }
 
         await Task.WhenAll(running);
+        await watching;
     }
 
     private async Task RunThenReleaseAsync(QueuedJob queued, SemaphoreSlim slots, CancellationToken stoppingToken)

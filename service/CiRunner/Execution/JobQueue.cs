@@ -16,6 +16,9 @@ public sealed class JobQueue : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly PriorityQueue<QueuedJob, (int Priority, long Sequence)> _queue = new();
+
+    // A job is queued at most once: the launcher and the shared queue's feed (several instances) may both offer it.
+    private readonly HashSet<long> _queuedIds = [];
     private readonly SemaphoreSlim _available = new(0);
     private readonly CiRunnerTelemetry _telemetry;
     private long _sequence;
@@ -39,16 +42,33 @@ public sealed class JobQueue : IDisposable
         }
     }
 
-    public void Enqueue(QueuedJob job)
+    /// <returns>False when the job was already waiting here (it is not queued twice).</returns>
+    public bool Enqueue(QueuedJob job)
     {
+        ArgumentNullException.ThrowIfNull(job);
         lock (_lock)
         {
+            if (!_queuedIds.Add(job.JobId))
+            {
+                return false;
+            }
+
             // Negated priority: PriorityQueue dequeues the smallest key first.
             _queue.Enqueue(job, (-(int)job.Priority, _sequence++));
         }
 
         _telemetry.JobQueued();
         _available.Release();
+        return true;
+    }
+
+    /// <summary>Whether the job is waiting here.</summary>
+    public bool Contains(long jobId)
+    {
+        lock (_lock)
+        {
+            return _queuedIds.Contains(jobId);
+        }
     }
 
     /// <summary>
@@ -57,8 +77,14 @@ public sealed class JobQueue : IDisposable
     /// </summary>
     public void PutBack(QueuedJob job)
     {
+        ArgumentNullException.ThrowIfNull(job);
         lock (_lock)
         {
+            if (!_queuedIds.Add(job.JobId))
+            {
+                return;
+            }
+
             _queue.Enqueue(job, (-(int)job.Priority, --_frontSequence));
         }
 
@@ -98,6 +124,7 @@ public sealed class JobQueue : IDisposable
                 // A removal may have taken the job this signal was for; then wait for the next one.
                 if (_queue.TryDequeue(out QueuedJob? job, out _))
                 {
+                    _queuedIds.Remove(job.JobId);
                     _telemetry.JobDequeued();
                     return job;
                 }
@@ -116,6 +143,7 @@ public sealed class JobQueue : IDisposable
             {
                 if (predicate(job))
                 {
+                    _queuedIds.Remove(job.JobId);
                     removed.Add(job);
                 }
                 else

@@ -9,6 +9,7 @@ namespace CiRunner.Execution;
 /// What the dispatcher does before it starts any job: recovers what an earlier process of this instance left.
 /// Its containers are reaped, jobs that were running end as interrupted (and are queued again as their next
 /// attempt while <c>Service:MaxAttempts</c> allows), and jobs still queued in the database are queued again.
+/// Running jobs of other instances that still check in are theirs and run on (several instances on PostgreSQL).
 /// </summary>
 public sealed partial class StartupRecovery
 {
@@ -18,6 +19,7 @@ public sealed partial class StartupRecovery
     private readonly JobQueue _queue;
     private readonly OrphanReaper _reaper;
     private readonly ServiceOptions _service;
+    private readonly TimeProvider _timeProvider;
     private readonly ILogger<StartupRecovery> _logger;
     private readonly ResiliencePipeline _untilStored;
     private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -28,6 +30,7 @@ public sealed partial class StartupRecovery
         _queue = queue;
         _reaper = reaper;
         _service = service.Value;
+        _timeProvider = timeProvider;
         _logger = logger;
 
         // Nothing can start before earlier jobs are closed; the lock ends some time, the service waits for it.
@@ -55,7 +58,11 @@ public sealed partial class StartupRecovery
 
             // Interrupted is never the job's fault: each is queued again (below, with the other queued jobs) while attempts are left.
             IReadOnlyList<JobCompletion> interrupted = await _untilStored.ExecuteAsync(
-                async token => await _jobs.FinishAllRunningAsync(JobResult.Interrupted, InterruptedSummary, _service.MaxAttempts, token),
+                async token => await _jobs.FinishRunningLeftBehindAsync(
+                    _service.InstanceId,
+                    _timeProvider.GetUtcNow() - InstanceRecord.SilentAfter,
+                    new JobEnd(JobResult.Interrupted, InterruptedSummary) { MaxAttempts = _service.MaxAttempts },
+                    token),
                 cancellationToken);
 
             IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);

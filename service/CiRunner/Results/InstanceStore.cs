@@ -14,9 +14,21 @@ namespace CiRunner.Results;
 public sealed record InstanceRecord(
     string Id, string Host, long Pid, DateTimeOffset StartedAt, DateTimeOffset LastCheckInAt, DateTimeOffset? StoppedAt, int RunningJobs)
 {
-    /// <summary>"serving", "stopped", or "silent" for one that missed three check-ins without stopping (killed, or its machine gone).</summary>
+    /// <summary>An instance that checks in.</summary>
+    public const string Serving = "serving";
+
+    /// <summary>An instance that stopped cleanly.</summary>
+    public const string Stopped = "stopped";
+
+    /// <summary>An instance that missed three check-ins without stopping (killed, or its machine gone): its running jobs' lease is over.</summary>
+    public const string Silent = "silent";
+
+    /// <summary>After how long without a check-in an instance counts as <see cref="Silent"/>.</summary>
+    public static readonly TimeSpan SilentAfter = 3 * InstanceCheckIn.Interval;
+
+    /// <summary><see cref="Serving"/>, <see cref="Stopped"/> or <see cref="Silent"/>.</summary>
     public string StateAt(DateTimeOffset now) =>
-        StoppedAt is not null ? "stopped" : now - LastCheckInAt > 3 * InstanceCheckIn.Interval ? "silent" : "serving";
+        StoppedAt is not null ? Stopped : now - LastCheckInAt > SilentAfter ? Silent : Serving;
 }
 
 /// <summary>The instances that served this store: their check-ins, and the jobs each runs.</summary>

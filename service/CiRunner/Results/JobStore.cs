@@ -125,11 +125,48 @@ public sealed class JobStore
     {
         const string SelectRunning = "SELECT id FROM jobs WHERE state = 'running' ORDER BY id";
 
-        var end = new JobEnd(result, summary) { MaxAttempts = maxAttempts };
-        IReadOnlyList<JobCompletion> completions = await FinishEachAsync(SelectRunning, parameters: null, end, cancellationToken);
+        return await FinishRunningAsync(SelectRunning, parameters: null, new JobEnd(result, summary) { MaxAttempts = maxAttempts }, cancellationToken);
+    }
+
+    /// <summary>
+    /// At an instance's start: finishes the running jobs no live instance holds, that is its own earlier process's,
+    /// those of <c>cirunner run</c> (no instance) and those of instances silent since <paramref name="silentBefore"/>.
+    /// Another live instance's jobs run on: its check-ins are their lease.
+    /// </summary>
+    /// <param name="instanceId">The starting instance.</param>
+    /// <param name="silentBefore">An instance whose last check-in is older than this is no longer alive.</param>
+    /// <param name="end">How they end (interrupted, with the attempts allowed).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public Task<IReadOnlyList<JobCompletion>> FinishRunningLeftBehindAsync(string instanceId, DateTimeOffset silentBefore, JobEnd end, CancellationToken cancellationToken)
+    {
+        const string SelectLeft = """
+            SELECT id FROM jobs
+            WHERE state = 'running'
+              AND (instance_id IS NULL OR instance_id = @InstanceId OR instance_id NOT IN (
+                   SELECT id FROM instances WHERE stopped_at IS NULL AND last_checkin_at >= @SilentBefore))
+            ORDER BY id
+            """;
+
+        return FinishRunningAsync(SelectLeft, new { InstanceId = instanceId, SilentBefore = DbValue.Time(silentBefore) }, end, cancellationToken);
+    }
+
+    /// <summary>
+    /// Finishes the running jobs of one instance that stopped checking in (its lease ran out), as <paramref name="end"/>
+    /// says; a live instance calls this once it has removed that instance's containers.
+    /// </summary>
+    public Task<IReadOnlyList<JobCompletion>> FinishRunningOfAsync(string instanceId, JobEnd end, CancellationToken cancellationToken)
+    {
+        const string SelectOfInstance = "SELECT id FROM jobs WHERE state = 'running' AND instance_id = @InstanceId ORDER BY id";
+
+        return FinishRunningAsync(SelectOfInstance, new { InstanceId = instanceId }, end, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<JobCompletion>> FinishRunningAsync(string select, object? parameters, JobEnd end, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        IReadOnlyList<JobCompletion> completions = await FinishEachAsync(select, parameters, end, cancellationToken, operation);
         foreach (JobCompletion completion in completions)
         {
-            _logger.RunningJobClosed(completion.Job.Id, completion.Job.RunId, result);
+            _logger.RunningJobClosed(completion.Job.Id, completion.Job.RunId, end.Result);
         }
 
         return completions;

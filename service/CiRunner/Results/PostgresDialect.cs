@@ -18,8 +18,9 @@ public sealed class PostgresDialect : StoreDialect
     private const long WriterLockKey = 0x4369_5275_6E6E_6572;
 
     // The instance lock's key, in the two-integer form so pg_locks shows it as classid/objid: "CiRu", 1.
-    private const int InstanceLockClass = 0x4369_5275;
-    private const int InstanceLockObject = 1;
+    private const int StoreLockClass = 0x4369_5275;
+    private const int StoreLockObject = 1;
+    private const int InstanceLockClass = 0x4369_5276;
 
     // SQLSTATE codes (PostgreSQL's appendix A): lock_not_available after lock_timeout, deadlock_detected,
     // serialization_failure; disk_full; unique_violation.
@@ -83,37 +84,65 @@ public sealed class PostgresDialect : StoreDialect
     internal override async Task<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
 
-    // A session advisory lock on a connection held open for the instance's life: the server drops it with the session,
-    // so a killed instance's lock goes when its connection does. application_name says who holds it.
-    internal override async Task<IAsyncDisposable> AcquireInstanceLockAsync(string holder, CancellationToken cancellationToken)
+    // Session advisory locks on a connection held open for the instance's life: the server drops them with the
+    // session, so a killed instance's locks go when its connection does. application_name says who holds them.
+    // A serving instance holds the store lock shared (several instances share one database) and its own id's lock
+    // exclusively (two processes with one id would end each other's jobs); `store copy` holds the store lock alone.
+    internal override async Task<IAsyncDisposable> AcquireInstanceLockAsync(string? instanceId, string holder, CancellationToken cancellationToken)
     {
         NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
             await connection.ExecuteAsync(new CommandDefinition("SELECT set_config('application_name', @Holder, false)", new { Holder = Truncate(holder) }, cancellationToken: cancellationToken));
-            bool taken = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                $"SELECT pg_try_advisory_lock({InstanceLockClass}, {InstanceLockObject})", cancellationToken: cancellationToken));
-            if (taken)
+            if (instanceId is null)
+            {
+                if (await TryLockAsync(connection, "pg_try_advisory_lock", StoreLockClass, StoreLockObject, cancellationToken))
+                {
+                    return new HeldInstanceLock(connection);
+                }
+
+                throw new StoreInUseException(
+                    Location, await HolderAsync(connection, StoreLockClass, StoreLockObject, cancellationToken), "stop every cirunner serve on it first");
+            }
+
+            if (!await TryLockAsync(connection, "pg_try_advisory_lock_shared", StoreLockClass, StoreLockObject, cancellationToken))
+            {
+                throw new StoreInUseException(
+                    Location, await HolderAsync(connection, StoreLockClass, StoreLockObject, cancellationToken), "start the service once it is done");
+            }
+
+            int idKey = await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT hashtext(@Id)", new { Id = instanceId }, cancellationToken: cancellationToken));
+            if (await TryLockAsync(connection, "pg_try_advisory_lock", InstanceLockClass, idKey, cancellationToken))
             {
                 return new HeldInstanceLock(connection);
             }
 
-            string? other = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                $"""
-                SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {InstanceLockClass} AND l.objid = {InstanceLockObject}
-                """,
-                cancellationToken: cancellationToken));
             throw new StoreInUseException(
                 Location,
-                string.IsNullOrEmpty(other) ? "a session that did not say who it is" : other,
-                "this build serves one instance per database: stop that one, or point this one at another database");
+                await HolderAsync(connection, InstanceLockClass, idKey, cancellationToken),
+                $"instance id '{instanceId}' is already serving it: give each instance its own Service:InstanceId, or stop that one");
         }
         catch
         {
             await connection.DisposeAsync();
             throw;
         }
+    }
+
+    private static Task<bool> TryLockAsync(NpgsqlConnection connection, string function, int lockClass, int lockObject, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<bool>(new CommandDefinition($"SELECT {function}(@Class, @Object)", new { Class = lockClass, Object = lockObject }, cancellationToken: cancellationToken));
+
+    // pg_locks shows a two-key advisory lock's keys as unsigned oids.
+    private static async Task<string> HolderAsync(NpgsqlConnection connection, int lockClass, int lockObject, CancellationToken cancellationToken)
+    {
+        const string SelectHolder = """
+            SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid::bigint = @Class AND l.objid::bigint = @Object
+            ORDER BY l.mode DESC LIMIT 1
+            """;
+        string? other = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            SelectHolder, new { Class = (long)(uint)lockClass, Object = (long)(uint)lockObject }, cancellationToken: cancellationToken));
+        return string.IsNullOrEmpty(other) ? "a session that did not say who it is" : other;
     }
 
     // An identity column's sequence does not see explicit ids: without this the first new run would collide with run 1.
@@ -134,7 +163,7 @@ public sealed class PostgresDialect : StoreDialect
         {
             try
             {
-                await connection.ExecuteAsync($"SELECT pg_advisory_unlock({InstanceLockClass}, {InstanceLockObject})");
+                await connection.ExecuteAsync("SELECT pg_advisory_unlock_all()");
             }
             catch (NpgsqlException)
             {

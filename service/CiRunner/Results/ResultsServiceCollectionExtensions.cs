@@ -67,12 +67,14 @@ public static class ResultsServiceCollectionExtensions
 internal sealed class ResultsSchemaMigrator : IHostedService, IAsyncDisposable
 {
     private readonly ResultsDatabase _database;
+    private readonly string _instanceId;
     private readonly string _holder;
     private IAsyncDisposable? _instanceLock;
 
     public ResultsSchemaMigrator(ResultsDatabase database, string instanceId, TimeProvider timeProvider)
     {
         _database = database;
+        _instanceId = instanceId;
         _holder = string.Create(
             System.Globalization.CultureInfo.InvariantCulture,
             $"instance {instanceId}, pid {Environment.ProcessId} on {Environment.MachineName}, since {timeProvider.GetUtcNow():yyyy-MM-dd HH:mm:ss}Z");
@@ -80,7 +82,7 @@ internal sealed class ResultsSchemaMigrator : IHostedService, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _instanceLock = await _database.Dialect.AcquireInstanceLockAsync(_holder, cancellationToken);
+        _instanceLock = await _database.Dialect.AcquireInstanceLockAsync(_instanceId, _holder, cancellationToken);
         await _database.EnsureSchemaAsync(cancellationToken);
     }
 

@@ -102,7 +102,7 @@ public sealed class SqliteDialect : StoreDialect
 
     // An flock on a file beside the database (.NET takes it for FileShare.None), so the kernel drops it with the process;
     // who holds it is written to a second file, since a locked file cannot be read by the instance it refuses.
-    internal override Task<IAsyncDisposable> AcquireInstanceLockAsync(string holder, CancellationToken cancellationToken)
+    internal override Task<IAsyncDisposable> AcquireInstanceLockAsync(string? instanceId, string holder, CancellationToken cancellationToken)
     {
         string lockFile = DatabaseFile + ".lock";
         string holderFile = DatabaseFile + ".instance";

@@ -63,12 +63,14 @@ public abstract class StoreDialect : IAsyncDisposable
     public abstract bool IsDatabaseError(Exception exception);
 
     /// <summary>
-    /// Takes the store's instance lock for a serving instance, held until the result is disposed: a second instance on
-    /// the same database is refused with <see cref="StoreInUseException"/> naming the first. The lock goes with the
-    /// process (a killed instance leaves none behind). <paramref name="holder"/> says who holds it, for that message.
+    /// Takes the store's instance lock, held until the result is disposed. For a serving instance
+    /// (<paramref name="instanceId"/> set): SQLite refuses any second instance, PostgreSQL a second one with the same id
+    /// (and any while <c>store copy</c> runs). Without an id (<c>store copy</c>) the lock is the store's alone. The lock
+    /// goes with the process (a killed instance leaves none behind); <paramref name="holder"/> says who holds it, for
+    /// the refusal's message.
     /// </summary>
     /// <exception cref="StoreInUseException">Another instance holds it.</exception>
-    internal abstract Task<IAsyncDisposable> AcquireInstanceLockAsync(string holder, CancellationToken cancellationToken);
+    internal abstract Task<IAsyncDisposable> AcquireInstanceLockAsync(string? instanceId, string holder, CancellationToken cancellationToken);
 
     /// <summary>After rows were copied in with their ids: moves the id generators of <paramref name="identityTables"/> past them. Nothing by default (SQLite's AUTOINCREMENT follows explicit ids).</summary>
     internal virtual Task AfterCopyAsync(DbConnection connection, DbTransaction transaction, IEnumerable<string> identityTables, CancellationToken cancellationToken) =>

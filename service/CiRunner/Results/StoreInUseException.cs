@@ -1,10 +1,10 @@
 namespace CiRunner.Results;
 
-/// <summary>Another <c>cirunner serve</c> holds the store's instance lock: this one must not start beside it.</summary>
+/// <summary>Another <c>cirunner serve</c> (or <c>store copy</c>) holds the store's instance lock: this one must not start beside it.</summary>
 public sealed class StoreInUseException : Exception
 {
     public StoreInUseException(string location, string holder, string fix)
-        : base($"The results database {location} is in use by another cirunner serve ({holder}); {fix}.")
+        : base($"The results database {location} is in use by another cirunner process ({holder}); {fix}.")
     {
         Location = location;
         Holder = holder;

@@ -37,8 +37,16 @@ public static class SchedulingServiceCollectionExtensions
         bool clustered = settings.Store.IsPostgreSql;
         services.AddQuartz(q =>
         {
-            // Clustered, Quartz gives every instance an id of its own (its check-in row and fired triggers carry it).
-            q.ConfigureScheduler(options => options.InstanceName = SchedulerName);
+            // Clustered, each scheduler's check-in row and fired triggers carry its id: ours, unique per database
+            // (serve refuses a second process with the same Service:InstanceId), so a restarted instance takes back its row.
+            q.ConfigureScheduler(options =>
+            {
+                options.InstanceName = SchedulerName;
+                if (clustered)
+                {
+                    options.InstanceId = settings.Service.InstanceId;
+                }
+            });
             q.UsePersistentStore(store =>
             {
                 if (clustered)

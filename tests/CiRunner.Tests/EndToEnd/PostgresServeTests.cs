@@ -90,7 +90,7 @@ public sealed class PostgresServeTests : IDisposable
     }
 
     [Fact]
-    public async Task Serve_SecondInstanceOnTheSameDatabase_RefusedNamingTheFirstAndStartsOnceItStopped()
+    public async Task Serve_SecondInstanceWithTheSameId_RefusedNamingTheFirstAndStartsOnceItStopped()
     {
         int port = FreePort.Next();
         _folder.Set("Http:Listen", $"http://127.0.0.1:{port}");
@@ -113,9 +113,9 @@ public sealed class PostgresServeTests : IDisposable
 
         Assert.Equal((1, 0, 0), (secondExit, firstExit, againExit));
         string line = Assert.Single(refusal.ToString().TrimEnd().Split('\n'));
-        Assert.StartsWith($"The results database postgresql://127.0.0.1:5432/{_database.Name} is in use by another cirunner serve ", line, StringComparison.Ordinal);
+        Assert.StartsWith($"The results database postgresql://127.0.0.1:5432/{_database.Name} is in use by another cirunner process ", line, StringComparison.Ordinal);
         Assert.Contains($"(instance ci-east, pid {Environment.ProcessId} on {Environment.MachineName}", line, StringComparison.Ordinal);
-        Assert.EndsWith("this build serves one instance per database: stop that one, or point this one at another database.", line, StringComparison.Ordinal);
+        Assert.EndsWith("instance id 'ci-east' is already serving it: give each instance its own Service:InstanceId, or stop that one.", line, StringComparison.Ordinal);
     }
 
     [Fact]

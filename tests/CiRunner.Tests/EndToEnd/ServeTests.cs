@@ -107,7 +107,7 @@ public sealed class ServeTests : IDisposable
 
         Assert.Equal((1, 0, 0), (secondExit, firstExit, againExit));
         string line = Assert.Single(refusal.ToString().TrimEnd().Split('\n'));
-        Assert.StartsWith($"The results database {Path.Combine(_folder.Root, "data", "cirunner.db")} is in use by another cirunner serve ", line, StringComparison.Ordinal);
+        Assert.StartsWith($"The results database {Path.Combine(_folder.Root, "data", "cirunner.db")} is in use by another cirunner process ", line, StringComparison.Ordinal);
         Assert.Contains($"(instance ci-east, pid {Environment.ProcessId} on {Environment.MachineName}, since ", line, StringComparison.Ordinal);
         Assert.EndsWith("SQLite serves one instance: stop that one, or give this one its own Service:DataDirectory.", line, StringComparison.Ordinal);
     }

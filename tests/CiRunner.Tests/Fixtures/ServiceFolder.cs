@@ -73,6 +73,29 @@ public sealed class ServiceFolder : IDisposable
         _folder.Write($"scenarios/{name}.yaml", $"name: {name}\nmanifest: demo.pp\nmodules: [demo]\nsteps:\n  - type: command\n    name: {name}\n    command: [{arguments}]\n");
     }
 
+    /// <summary>Stores results in PostgreSQL: the connection string in a 0600 secret file, as an operator keeps it.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public ServiceFolder UsePostgres(string connectionString)
+    {
+        string secret = _folder.Write("secrets/store", connectionString);
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Configuration.Set("Store:Provider", "postgresql").Set("Store:ConnectionStringFile", "secrets/store");
+        return this;
+    }
+
+    /// <summary>
+    /// Tracks <paramref name="other"/>'s module repository and reads its scenarios, as a second machine of one CI does
+    /// (its own instance id, port and data directory).
+    /// </summary>
+    public ServiceFolder ShareModuleAndScenariosOf(ServiceFolder other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        Configuration
+            .Set("Modules:0:Url", other.Repository)
+            .Set("Service:ScenariosDirectory", Path.Combine(Path.GetDirectoryName(other.ConfigFile)!, "scenarios"));
+        return this;
+    }
+
     /// <summary>A new commit on master of the module's repository, as a push does; returns its sha.</summary>
     public string Push()
     {

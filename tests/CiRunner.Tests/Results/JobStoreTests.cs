@@ -283,6 +283,42 @@ public abstract class JobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task FinishRunningLeftBehindAsync_ALiveInstancesJobsRunOn_OwnUnownedAndSilentOnesEnd()
+    {
+        // north last checked in 31 s ago (silent); west just now (serving).
+        await _store.Instances.CheckInAsync("north", "n1", 1, TempDatabase.Start, CancellationToken.None);
+        _temp.Time.Advance(InstanceRecord.SilentAfter + TimeSpan.FromSeconds(1));
+        await _store.Instances.CheckInAsync("west", "w1", 2, TempDatabase.Start, CancellationToken.None);
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2"), Samples.Upgrade(), Samples.Deploy("2025.1")], CancellationToken.None);
+        string?[] owners = ["east", "west", "north", null];
+        for (int i = 0; i < owners.Length; i++)
+        {
+            await _store.Jobs.MarkStartedAsync(run.Jobs[i].Id, null, null, owners[i], CancellationToken.None);
+        }
+
+        IReadOnlyList<JobCompletion> closed = await _store.Jobs.FinishRunningLeftBehindAsync(
+            "east", _temp.Time.GetUtcNow() - InstanceRecord.SilentAfter, new JobEnd(JobResult.Interrupted, "restarted") { MaxAttempts = 3 }, CancellationToken.None);
+
+        Assert.Equal([run.Jobs[0].Id, run.Jobs[2].Id, run.Jobs[3].Id], closed.Select(c => c.Job.Id));
+        Assert.All(closed, c => Assert.Equal(c.Job.Attempt + 1, c.Retry?.Attempt));
+        Assert.Equal(run.Jobs[1].Id, Assert.Single(await _store.Jobs.ListByStateAsync(JobState.Running, CancellationToken.None)).Id);
+    }
+
+    [Fact]
+    public async Task FinishRunningOfAsync_OnlyThatInstancesRunningJobs()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, "west", CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(run.Jobs[1].Id, null, null, "east", CancellationToken.None);
+
+        IReadOnlyList<JobCompletion> closed = await _store.Jobs.FinishRunningOfAsync("west", new JobEnd(JobResult.Interrupted, "lost"), CancellationToken.None);
+
+        Assert.Equal(run.Jobs[0].Id, Assert.Single(closed).Job.Id);
+        Assert.Empty(await _store.Jobs.FinishRunningOfAsync("west", new JobEnd(JobResult.Interrupted, "lost"), CancellationToken.None));
+        Assert.Equal(JobState.Running, (await _store.Jobs.GetAsync(run.Jobs[1].Id, CancellationToken.None))?.State);
+    }
+
+    [Fact]
     public async Task CreateAndFinish_TwoStoresWritingInParallel_LoseNothing()
     {
         const int RunsPerWriter = 200;

@@ -1,0 +1,162 @@
+using CiRunner.Configuration;
+using CiRunner.Results;
+using Microsoft.Extensions.Options;
+
+namespace CiRunner.Execution;
+
+/// <summary>
+/// What one instance does for the others sharing its database, while the dispatcher runs:
+/// <list type="bullet">
+/// <item>With PostgreSQL, it feeds this instance's queue from the shared one every <see cref="FeedInterval"/>: jobs any
+/// instance queued are offered here too (whichever instance's start is recorded first runs it, the others find it no
+/// longer queued), and jobs another instance superseded or cancelled leave the queue.</item>
+/// <item>On every store, it ends the jobs of instances whose check-ins stopped: a running job's lease is its
+/// instance's check-in. Such an instance's containers are removed first, then its running jobs end
+/// <c>interrupted</c> and their next attempts are queued, as a restarted instance does for its own.</item>
+/// </list>
+/// </summary>
+public sealed partial class ClusterWatch
+{
+    /// <summary>How often the shared queue is read: the most a job queued by another instance waits for a free slot here.</summary>
+    public static readonly TimeSpan FeedInterval = TimeSpan.FromSeconds(1);
+
+    private readonly JobStore _jobs;
+    private readonly InstanceStore _instances;
+    private readonly JobQueue _queue;
+    private readonly OrphanReaper _reaper;
+    private readonly ServiceOptions _service;
+    private readonly bool _sharedQueue;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<ClusterWatch> _logger;
+
+    public ClusterWatch(
+        JobStore jobs,
+        InstanceStore instances,
+        JobQueue queue,
+        OrphanReaper reaper,
+        IOptions<ServiceOptions> service,
+        CiRunnerSettings settings,
+        TimeProvider timeProvider,
+        ILogger<ClusterWatch> logger)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _jobs = jobs;
+        _instances = instances;
+        _queue = queue;
+        _reaper = reaper;
+        _service = service.Value;
+        _sharedQueue = settings.Store.IsPostgreSql;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>Feeds the queue and watches the other instances until <paramref name="cancellationToken"/> (the drain) ends it.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_sharedQueue ? FeedInterval : InstanceCheckIn.Interval, _timeProvider);
+        long ticks = 0;
+        long ticksPerWatch = _sharedQueue ? (long)(InstanceCheckIn.Interval / FeedInterval) : 1;
+        try
+        {
+            do
+            {
+                if (_sharedQueue)
+                {
+                    await GuardAsync(FeedOnceAsync, cancellationToken);
+                }
+
+                if (ticks++ % ticksPerWatch == 0)
+                {
+                    await GuardAsync(RecoverLostInstancesAsync, cancellationToken);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Makes this instance's queue hold what the shared queue holds. Read after the snapshot: a job this instance
+    /// queued meanwhile was stored before it was queued, so it is never taken for one that left the store's queue.
+    /// </summary>
+    /// <returns>How many jobs were added and removed.</returns>
+    public async Task<(int Added, int Removed)> FeedOnceAsync(CancellationToken cancellationToken)
+    {
+        var waitingHere = _queue.Snapshot().Select(job => job.JobId).ToHashSet();
+        IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
+        var stillQueued = queued.Select(job => job.Id).ToHashSet();
+
+        int added = queued.Count(job => _queue.Enqueue(new QueuedJob(job.RunId, job.Id, job.Priority)));
+        int removed = _queue.RemoveWhere(job => waitingHere.Contains(job.JobId) && !stillQueued.Contains(job.JobId)).Count;
+        return (added, removed);
+    }
+
+    /// <summary>
+    /// Ends the running jobs of every other instance that stopped checking in, after removing its containers; the
+    /// next attempts land in the shared queue. Two live instances may both try: the writes are serialised and the
+    /// second finds nothing left running.
+    /// </summary>
+    /// <returns>The jobs ended.</returns>
+    public async Task<int> RecoverLostInstancesAsync(CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        int ended = 0;
+        foreach (InstanceRecord lost in (await _instances.ListAsync(cancellationToken))
+            .Where(i => i.Id != _service.InstanceId && i.RunningJobs > 0 && i.StateAt(now) != InstanceRecord.Serving))
+        {
+            int reaped = 0;
+            try
+            {
+                reaped = (await _reaper.ReapAsync(lost.Id, cancellationToken)).Count;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The engine may be down: the jobs still end (their lease is over); the containers go at the next look.
+                LogReapFailed(lost.Id, e.Message);
+            }
+
+            string summary = string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"Instance {lost.Id} ({lost.Host}, pid {lost.Pid}) stopped checking in at {lost.LastCheckInAt:yyyy-MM-dd HH:mm:ss}Z while this job ran; instance {_service.InstanceId} removed its container.");
+            IReadOnlyList<JobCompletion> closed = await _jobs.FinishRunningOfAsync(
+                lost.Id, new JobEnd(JobResult.Interrupted, summary) { MaxAttempts = _service.MaxAttempts }, cancellationToken);
+            int retried = 0;
+            foreach (JobCompletion completion in closed)
+            {
+                if (completion.Retry is { } retry && _queue.Enqueue(new QueuedJob(retry.RunId, retry.Id, retry.Priority)))
+                {
+                    retried++;
+                }
+            }
+
+            ended += closed.Count;
+            LogInstanceLost(lost.Id, lost.LastCheckInAt, closed.Count, retried, reaped);
+        }
+
+        return ended;
+    }
+
+    private async Task GuardAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await work(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A database that does not answer now is tried again at the next tick; it never stops the dispatcher.
+            LogWatchFailed(e.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 5030, Level = LogLevel.Warning, Message = "Instance {InstanceId} stopped checking in at {LastCheckIn:u}: {Jobs} of its running jobs ended interrupted ({Retried} queued again), {Containers} of its containers removed")]
+    private partial void LogInstanceLost(string instanceId, DateTimeOffset lastCheckIn, int jobs, int retried, int containers);
+
+    [LoggerMessage(EventId = 5031, Level = LogLevel.Warning, Message = "Could not remove the containers of lost instance {InstanceId} (is the Docker engine running?): {Error}")]
+    private partial void LogReapFailed(string instanceId, string error);
+
+    [LoggerMessage(EventId = 5032, Level = LogLevel.Warning, Message = "Watching the shared queue and the other instances failed ({Error}); trying again at the next tick")]
+    private partial void LogWatchFailed(string error);
+}

@@ -29,6 +29,11 @@ public sealed partial class ClusterWatch
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ClusterWatch> _logger;
 
+    // Another instance's lease is judged on this instance's clock: the check-in it read last for it, and since when it
+    // has read that same check-in with no failed read in between. So the machines' clocks need not agree, and after a
+    // database outage (when nobody could check in) every instance has a whole SilentAfter to check in again.
+    private readonly Dictionary<string, (DateTimeOffset CheckIn, DateTimeOffset Since)> _observed = new(StringComparer.Ordinal);
+
     public ClusterWatch(
         JobStore jobs,
         InstanceStore instances,
@@ -94,17 +99,41 @@ public sealed partial class ClusterWatch
     }
 
     /// <summary>
-    /// Ends the running jobs of every other instance that stopped checking in, after removing its containers; the
-    /// next attempts land in the shared queue. Two live instances may both try: the writes are serialised and the
-    /// second finds nothing left running.
+    /// Ends the running jobs of every other instance whose check-in has not moved for
+    /// <see cref="InstanceRecord.SilentAfter"/> of this instance's watching, after removing its containers; the next
+    /// attempts land in the shared queue. Two live instances may both try: the writes are serialised and the second
+    /// finds nothing left running.
     /// </summary>
     /// <returns>The jobs ended.</returns>
     public async Task<int> RecoverLostInstancesAsync(CancellationToken cancellationToken)
     {
+        IReadOnlyList<InstanceRecord> instances;
+        try
+        {
+            instances = await _instances.ListAsync(cancellationToken);
+        }
+        catch
+        {
+            _observed.Clear();
+            throw;
+        }
+
         DateTimeOffset now = _timeProvider.GetUtcNow();
+        var lostInstances = new List<InstanceRecord>();
+        foreach (InstanceRecord instance in instances.Where(i => i.Id != _service.InstanceId))
+        {
+            if (!_observed.TryGetValue(instance.Id, out (DateTimeOffset CheckIn, DateTimeOffset Since) seen) || seen.CheckIn != instance.LastCheckInAt)
+            {
+                _observed[instance.Id] = (instance.LastCheckInAt, now);
+            }
+            else if (instance.RunningJobs > 0 && now - seen.Since >= InstanceRecord.SilentAfter)
+            {
+                lostInstances.Add(instance);
+            }
+        }
+
         int ended = 0;
-        foreach (InstanceRecord lost in (await _instances.ListAsync(cancellationToken))
-            .Where(i => i.Id != _service.InstanceId && i.RunningJobs > 0 && i.StateAt(now) != InstanceRecord.Serving))
+        foreach (InstanceRecord lost in lostInstances)
         {
             int reaped = 0;
             try

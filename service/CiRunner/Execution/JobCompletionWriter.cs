@@ -71,7 +71,7 @@ public sealed partial class JobCompletionWriter
         ResiliencePipeline untilStored = DatabaseLockRetry.UntilStored(
             _jobs.IsDiskFull,
             _timeProvider,
-            e => (e is DatabaseLockedException || _jobs.IsDiskFull(e)) && !stoppingToken.IsCancellationRequested,
+            e => (e is DatabaseLockedException || _jobs.IsDiskFull(e) || _jobs.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested,
             DiskSpaceGuard.DefaultRecheckInterval,
             e => LogFinishDeferred(jobId, end.Result, e.Message));
 

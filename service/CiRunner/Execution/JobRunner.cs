@@ -140,10 +140,16 @@ public sealed partial class JobRunner
 
             LogJobFinished(job.Id, run.Id, job.CellKey, outcome.Result, outcome.Duration.TotalSeconds);
         }
-        catch (DatabaseLockedException e) when (!started && !stoppingToken.IsCancellationRequested)
+        catch (Exception e) when (!started && (e is DatabaseLockedException || _jobs.IsUnavailable(e)) && !stoppingToken.IsCancellationRequested)
         {
-            // Its start could not be recorded, so it never started: it stays queued in the store, and here too.
+            // Its start could not be recorded, so it never started: it stays queued in the store, and here too. A
+            // server that does not answer refuses at once, so the slot waits a little before the next job tries.
             LogStartDeferred(queued.JobId, queued.RunId, e.Message);
+            if (e is not DatabaseLockedException)
+            {
+                await PauseAsync(stoppingToken);
+            }
+
             _queue.Enqueue(queued);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -169,6 +175,18 @@ public sealed partial class JobRunner
     }
 
     /// <summary>An end with the cell's attempt limit; <see cref="RetryPolicy"/> decides on the facts the caller adds.</summary>
+    private static async Task PauseAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(DatabaseLockRetry.UnavailablePause, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the job stays queued in the store for the next start.
+        }
+    }
+
     private JobEnd End(JobResult result, string summary) => new(result, summary) { MaxAttempts = _service.MaxAttempts };
 
     /// <summary>What a job cancelled by the service's stop says: the stop, and how long the drain let it run.</summary>

@@ -9,7 +9,8 @@ namespace CiRunner.Execution;
 /// What the dispatcher does before it starts any job: recovers what an earlier process of this instance left.
 /// Its containers are reaped, jobs that were running end as interrupted (and are queued again as their next
 /// attempt while <c>Service:MaxAttempts</c> allows), and jobs still queued in the database are queued again.
-/// Running jobs of other instances that still check in are theirs and run on (several instances on PostgreSQL).
+/// Running jobs of other instances are theirs (several instances on PostgreSQL); <see cref="ClusterWatch"/> ends them
+/// once their instance stops checking in.
 /// </summary>
 public sealed partial class StartupRecovery
 {
@@ -19,7 +20,6 @@ public sealed partial class StartupRecovery
     private readonly JobQueue _queue;
     private readonly OrphanReaper _reaper;
     private readonly ServiceOptions _service;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger<StartupRecovery> _logger;
     private readonly ResiliencePipeline _untilStored;
     private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -30,7 +30,6 @@ public sealed partial class StartupRecovery
         _queue = queue;
         _reaper = reaper;
         _service = service.Value;
-        _timeProvider = timeProvider;
         _logger = logger;
 
         // Nothing can start before earlier jobs are closed; the lock ends some time, the service waits for it.
@@ -60,7 +59,6 @@ public sealed partial class StartupRecovery
             IReadOnlyList<JobCompletion> interrupted = await _untilStored.ExecuteAsync(
                 async token => await _jobs.FinishRunningLeftBehindAsync(
                     _service.InstanceId,
-                    _timeProvider.GetUtcNow() - InstanceRecord.SilentAfter,
                     new JobEnd(JobResult.Interrupted, InterruptedSummary) { MaxAttempts = _service.MaxAttempts },
                     token),
                 cancellationToken);

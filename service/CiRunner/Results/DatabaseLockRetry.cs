@@ -81,12 +81,15 @@ internal sealed class DatabaseLockRetry
         }
     }
 
+    /// <summary>The pause before writing again after the database server did not answer.</summary>
+    public static readonly TimeSpan UnavailablePause = TimeSpan.FromSeconds(2);
+
     /// <summary>
     /// The same retry one level up, for a unit of work that must be stored however long the database stays
     /// unusable (a job's end, start-up recovery): after each failure <paramref name="keepTrying"/> accepts (a
-    /// <see cref="DatabaseLockedException"/>, which already waited <see cref="Timeout"/>; a full disk) it is
-    /// reported to <paramref name="onDeferred"/> and the whole unit runs again, at once after a lock and after
-    /// <paramref name="diskFullPause"/> on a full disk. It ends when the unit goes through, when
+    /// <see cref="DatabaseLockedException"/>, which already waited <see cref="Timeout"/>; a full disk; a database server
+    /// that did not answer) it is reported to <paramref name="onDeferred"/> and the whole unit runs again, at once after
+    /// a lock, after <paramref name="diskFullPause"/> on a full disk and after <see cref="UnavailablePause"/> otherwise. It ends when the unit goes through, when
     /// <paramref name="keepTrying"/> says no (the failure is thrown), or when the execution's token is cancelled.
     /// </summary>
     public static ResiliencePipeline UntilStored(
@@ -100,8 +103,14 @@ internal sealed class DatabaseLockRetry
             {
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && keepTrying(e)),
                 MaxRetryAttempts = int.MaxValue,
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
-                    args.Outcome.Exception is { } e && isDiskFull(e) ? diskFullPause : TimeSpan.Zero),
+                // A locked database was already waited for inside the write; a full disk, or a server that refused
+                // the connection at once, is given time before the next try.
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Outcome.Exception switch
+                {
+                    DatabaseLockedException => TimeSpan.Zero,
+                    { } e when isDiskFull(e) => diskFullPause,
+                    _ => UnavailablePause,
+                }),
                 OnRetry = args =>
                 {
                     onDeferred(args.Outcome.Exception!);

@@ -25,6 +25,9 @@ public sealed class JobStore
     /// <summary>Whether a write failed because the database's disk is full (worth trying again once space is freed).</summary>
     public bool IsDiskFull(Exception exception) => _database.IsDiskFull(exception);
 
+    /// <summary>Whether the database server did not answer: a job's end is written again once it does.</summary>
+    public bool IsUnavailable(Exception exception) => _database.IsUnavailable(exception);
+
     /// <summary>
     /// Moves a queued job to running, stamps its start (and its run's first start). Returns false when the job is
     /// no longer queued: it was cancelled or superseded while it waited, and must not run.
@@ -129,25 +132,23 @@ public sealed class JobStore
     }
 
     /// <summary>
-    /// At an instance's start: finishes the running jobs no live instance holds, that is its own earlier process's,
-    /// those of <c>cirunner run</c> (no instance) and those of instances silent since <paramref name="silentBefore"/>.
-    /// Another live instance's jobs run on: its check-ins are their lease.
+    /// At an instance's start: finishes the running jobs its earlier process left, and those of <c>cirunner run</c>
+    /// (no instance). Other instances' jobs are left to them, or, once their check-ins stop, to the live instances
+    /// watching them (a start right after a database outage cannot tell a silent instance from one that has not
+    /// checked in again yet).
     /// </summary>
     /// <param name="instanceId">The starting instance.</param>
-    /// <param name="silentBefore">An instance whose last check-in is older than this is no longer alive.</param>
     /// <param name="end">How they end (interrupted, with the attempts allowed).</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    public Task<IReadOnlyList<JobCompletion>> FinishRunningLeftBehindAsync(string instanceId, DateTimeOffset silentBefore, JobEnd end, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<JobCompletion>> FinishRunningLeftBehindAsync(string instanceId, JobEnd end, CancellationToken cancellationToken)
     {
         const string SelectLeft = """
             SELECT id FROM jobs
-            WHERE state = 'running'
-              AND (instance_id IS NULL OR instance_id = @InstanceId OR instance_id NOT IN (
-                   SELECT id FROM instances WHERE stopped_at IS NULL AND last_checkin_at >= @SilentBefore))
+            WHERE state = 'running' AND (instance_id IS NULL OR instance_id = @InstanceId)
             ORDER BY id
             """;
 
-        return FinishRunningAsync(SelectLeft, new { InstanceId = instanceId, SilentBefore = DbValue.Time(silentBefore) }, end, cancellationToken);
+        return FinishRunningAsync(SelectLeft, new { InstanceId = instanceId }, end, cancellationToken);
     }
 
     /// <summary>

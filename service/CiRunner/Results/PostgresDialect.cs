@@ -184,6 +184,9 @@ public sealed class PostgresDialect : StoreDialect
 
     public override bool IsDiskFull(Exception exception) => exception is PostgresException { SqlState: DiskFull };
 
+    // Npgsql marks connection failures and the server's shutdown and "cannot connect now" codes as transient.
+    public override bool IsUnavailable(Exception exception) => exception is NpgsqlException { IsTransient: true };
+
     public override bool IsDuplicateKey(Exception exception) => exception is PostgresException { SqlState: UniqueViolation };
 
     public override bool IsDatabaseError(Exception exception) => exception is NpgsqlException;

@@ -53,6 +53,9 @@ public sealed class ResultsDatabase
     /// <summary>Whether a write failed because the database's disk is full: worth trying again once space is freed.</summary>
     public bool IsDiskFull(Exception exception) => Dialect.IsDiskFull(exception);
 
+    /// <summary>Whether the database server did not answer (see <see cref="StoreDialect.IsUnavailable"/>).</summary>
+    public bool IsUnavailable(Exception exception) => Dialect.IsUnavailable(exception);
+
     /// <summary>The newest schema version this build has a migration for.</summary>
     public static int CodeSchemaVersion => SchemaMigrations.LatestVersion;
 

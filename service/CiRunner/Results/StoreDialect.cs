@@ -56,6 +56,9 @@ public abstract class StoreDialect : IAsyncDisposable
     /// <summary>Whether <paramref name="exception"/> says the database's disk is full (worth trying again once space is freed).</summary>
     public abstract bool IsDiskFull(Exception exception);
 
+    /// <summary>Whether the database server did not answer (down, restarting, unreachable): worth trying again later. Never for a local file.</summary>
+    public virtual bool IsUnavailable(Exception exception) => false;
+
     /// <summary>Whether <paramref name="exception"/> says a unique key already holds the value written.</summary>
     public abstract bool IsDuplicateKey(Exception exception);
 

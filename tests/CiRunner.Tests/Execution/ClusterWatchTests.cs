@@ -55,16 +55,18 @@ public sealed class ClusterWatchTests : IDisposable
         await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, "west", CancellationToken.None);
         await _store.Jobs.MarkStartedAsync(run.Jobs[1].Id, null, null, "north", CancellationToken.None);
 
-        // north keeps checking in; west was killed right after its first check-in.
-        for (int i = 0; i < 4; i++)
+        // Seen once; then north keeps checking in while west, killed, does not.
+        int endedAtFirstSight = await _watch.RecoverLostInstancesAsync(CancellationToken.None);
+        var ticks = new List<int>();
+        for (int i = 0; i < 3; i++)
         {
             _temp.Time.Advance(InstanceCheckIn.Interval);
             await _store.Instances.CheckInAsync("north", "n1", 42, TempDatabase.Start, CancellationToken.None);
+            ticks.Add(await _watch.RecoverLostInstancesAsync(CancellationToken.None));
         }
 
-        int ended = await _watch.RecoverLostInstancesAsync(CancellationToken.None);
-
-        Assert.Equal(1, ended);
+        Assert.Equal(0, endedAtFirstSight);
+        Assert.Equal([0, 0, 1], ticks);
         JobRecord lost = (await _store.Jobs.GetAsync(run.Jobs[0].Id, CancellationToken.None))!;
         Assert.Equal(JobResult.Interrupted, lost.Result);
         Assert.StartsWith("Instance west (w1, pid 41) stopped checking in at 2025-04-01 02:00:00Z while this job ran; instance east removed its container.", lost.Summary, StringComparison.Ordinal);
@@ -73,6 +75,24 @@ public sealed class ClusterWatchTests : IDisposable
         Assert.True(_queue.Contains(retry.Id));
         Assert.Equal(JobState.Running, (await _store.Jobs.GetAsync(run.Jobs[1].Id, CancellationToken.None))!.State);
         Assert.Equal(0, await _watch.RecoverLostInstancesAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task RecoverLostInstancesAsync_ACheckInOlderThanTheWatchersClock_IsNotLostBeforeItWasWatchedLongEnough()
+    {
+        // west's clock is far behind east's (or the database was down for everyone): its check-in looks old.
+        await _store.Instances.CheckInAsync("west", "w1", 41, TempDatabase.Start, CancellationToken.None);
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, "west", CancellationToken.None);
+        _temp.Time.Advance(TimeSpan.FromMinutes(5));
+
+        int first = await _watch.RecoverLostInstancesAsync(CancellationToken.None);
+        _temp.Time.Advance(InstanceCheckIn.Interval);
+        await _store.Instances.CheckInAsync("west", "w1", 41, TempDatabase.Start, CancellationToken.None);
+        int second = await _watch.RecoverLostInstancesAsync(CancellationToken.None);
+
+        Assert.Equal((0, 0), (first, second));
+        Assert.Equal(JobState.Running, (await _store.Jobs.GetAsync(run.Jobs[0].Id, CancellationToken.None))!.State);
     }
 
     [Fact]

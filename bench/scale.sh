@@ -3,14 +3,15 @@
 #   pass one: one instance (east) with one engine (the machine's dockerd), on a PostgreSQL database;
 #   pass two: two instances (east, west) on one database, each with its own engine (west's is a private dockerd
 #             this script starts), the runs asked for through east's API only, so west's work comes from the
-#             shared queue; then the claim probe: single runs asked for one at a time, alternately through east
-#             and west, while every slot is free;
+#             shared queue; then the claim probe: single runs asked for one at a time while every slot is free,
+#             through east and west in turn (each takes what it queued itself), then through front, an instance
+#             whose engine never answers, so its jobs reach east and west only through the shared queue;
 #   pass three: as pass two, and west is killed (-9) once half the runs have finished.
 # Counted from the databases and both engines:
 #   lost            runs of the passes that did not end passed (missing, unfinished or failed), plus runs doubled
 #   left            CiRunner containers still on either engine after the passes (the instances stopped)
 #   one, two        wall seconds of passes one and two, from the first request to the last job's end
-#   claim-ms-p50    median of (started_at - queued_at) over the claim probe's jobs
+#   claim-ms-p50    median of (started_at - queued_at) over the claim probe's jobs asked for through front
 # The last line is: scale: jobs=<n> lost=<n> left=<n> one=<s>s two=<s>s claim-ms-p50=<x>
 #
 # Environment: N (jobs per pass, default 40), PARALLEL_JOBS (slots per instance, default 2), PROBES (claim probe
@@ -136,7 +137,8 @@ start() {
     (cd "$dir" && exec dotnet "$SERVICE" serve --config "$dir/appsettings.json" >"$dir/service.log" 2>&1) &
     PIDS[$1]=$!
     for _ in $(seq 600); do
-        curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+        # Any answer will do: front, whose engine never answers, says 503.
+        curl -s -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
         kill -0 "${PIDS[$1]}" 2>/dev/null || { echo "scale: $1 exited at start:" >&2; tail -20 "$dir/service.log" >&2; exit 1; }
         sleep 0.1
     done
@@ -216,16 +218,31 @@ lost=$(( lost + lost2 ))
 by_instance=$(sql "$db2" "SELECT string_agg(instance_id || '=' || n, ' ') FROM (SELECT instance_id, COUNT(*) AS n FROM jobs GROUP BY instance_id ORDER BY instance_id) AS j")
 echo "scale: two instances, two engines: $N jobs in $two_ms ms ($(( two_ms / N )) ms/job), lost $lost2; jobs by instance: $by_instance"
 
-first_probe=$(sql "$db2" "SELECT COALESCE(MAX(id), 0) FROM jobs")
-for i in $(seq "$PROBES"); do
-    if (( i % 2 )); then ask_run east "$db2"; else ask_run west "$db2"; fi
-    wait_runs "$db2" $(( N + i )) 60
-done
-claim=$(sql "$db2" "SELECT ROUND(percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM started_at::timestamptz - queued_at::timestamptz) * 1000)::numeric, 1) FROM jobs WHERE id > $first_probe")
-claim_max=$(sql "$db2" "SELECT ROUND(MAX(EXTRACT(EPOCH FROM started_at::timestamptz - queued_at::timestamptz) * 1000)::numeric, 1) FROM jobs WHERE id > $first_probe")
+# claim_probe INSTANCE...: PROBES single runs, one at a time, asked for through the instances in turn; prints the
+# p50 and max of queued -> claimed (started) in ms over them.
+claim_probe() {
+    local first i asked=0
+    first=$(sql "$db2" "SELECT COALESCE(MAX(id), 0) FROM jobs")
+    local done_runs
+    done_runs=$(sql "$db2" "SELECT COUNT(*) FROM runs")
+    for i in $(seq "$PROBES"); do
+        local via=$(( (i - 1) % $# + 1 ))
+        ask_run "${!via}" "$db2"
+        wait_runs "$db2" $(( done_runs + i )) 60
+    done
+    sql "$db2" "SELECT ROUND(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1) || ' ' || ROUND(MAX(ms)::numeric, 1)
+                FROM (SELECT EXTRACT(EPOCH FROM started_at::timestamptz - queued_at::timestamptz) * 1000 AS ms FROM jobs WHERE id > $first) AS c"
+}
+
+# Asked for through east and west, each queues the job itself and takes it at once. Asked for through front, an
+# instance whose engine never answers (so it takes no job), the job reaches east or west only through the shared queue.
+read -r claim_local claim_local_max < <(claim_probe east west)
+start front "$db2" "unix:///nonexistent/cirunner-scale/docker.sock"
+read -r claim claim_max < <(claim_probe front)
+stop front
 stop west
 stop east
-echo "scale: claim probe: $PROBES single runs, queued -> claimed p50 $claim ms, max $claim_max ms"
+echo "scale: claim probe, $PROBES single runs each, queued -> claimed: asked through the instance that takes it p50 $claim_local ms (max $claim_local_max ms); through the shared queue p50 $claim ms (max $claim_max ms)"
 
 new_database three; db3=$DB
 start east "$db3" "$ENDPOINT1"

@@ -7,8 +7,8 @@ namespace CiRunner.Execution;
 /// <summary>
 /// What one instance does for the others sharing its database, while the dispatcher runs:
 /// <list type="bullet">
-/// <item>With PostgreSQL, it feeds this instance's queue from the shared one every <see cref="FeedInterval"/>: jobs any
-/// instance queued are offered here too (whichever instance's start is recorded first runs it, the others find it no
+/// <item>With PostgreSQL, it feeds this instance's queue from the shared one when the database announces a queued job
+/// (a trigger's notification) and at least every <see cref="FeedInterval"/>: jobs any instance queued are offered here too (whichever instance's start is recorded first runs it, the others find it no
 /// longer queued), and jobs another instance superseded or cancelled leave the queue.</item>
 /// <item>On every store, it ends the jobs of instances whose check-ins stopped: a running job's lease is its
 /// instance's check-in. Such an instance's containers are removed first, then its running jobs end
@@ -17,7 +17,7 @@ namespace CiRunner.Execution;
 /// </summary>
 public sealed partial class ClusterWatch
 {
-    /// <summary>How often the shared queue is read: the most a job queued by another instance waits for a free slot here.</summary>
+    /// <summary>How often the shared queue is read without a notification (one lost while the database was away).</summary>
     public static readonly TimeSpan FeedInterval = TimeSpan.FromSeconds(1);
 
     private readonly JobStore _jobs;
@@ -58,27 +58,57 @@ public sealed partial class ClusterWatch
     /// <summary>Feeds the queue and watches the other instances until <paramref name="cancellationToken"/> (the drain) ends it.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_sharedQueue ? FeedInterval : InstanceCheckIn.Interval, _timeProvider);
-        long ticks = 0;
-        long ticksPerWatch = _sharedQueue ? (long)(InstanceCheckIn.Interval / FeedInterval) : 1;
+        using var announced = new SemaphoreSlim(0);
+        Task listening = _sharedQueue ? ListenAsync(announced, cancellationToken) : Task.CompletedTask;
+        TimeSpan pause = _sharedQueue ? FeedInterval : InstanceCheckIn.Interval;
+        DateTimeOffset nextWatch = _timeProvider.GetUtcNow();
         try
         {
-            do
+            while (true)
             {
                 if (_sharedQueue)
                 {
                     await GuardAsync(FeedOnceAsync, cancellationToken);
                 }
 
-                if (ticks++ % ticksPerWatch == 0)
+                if (_timeProvider.GetUtcNow() >= nextWatch)
                 {
                     await GuardAsync(RecoverLostInstancesAsync, cancellationToken);
+                    nextWatch = _timeProvider.GetUtcNow() + InstanceCheckIn.Interval;
                 }
+
+                await announced.WaitAsync(pause, cancellationToken);
             }
-            while (await timer.WaitForNextTickAsync(cancellationToken));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+
+        await listening;
+    }
+
+    // Listening only hastens the feed: if it fails for good, the timer still reads the queue every FeedInterval.
+    private async Task ListenAsync(SemaphoreSlim announced, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _jobs.ListenForQueuedJobsAsync(() => Signal(announced), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            LogListenFailed(e.Message);
+        }
+    }
+
+    // One pending wake-up is enough: the feed reads the whole queue.
+    private static void Signal(SemaphoreSlim announced)
+    {
+        if (announced.CurrentCount == 0)
+        {
+            announced.Release();
         }
     }
 
@@ -185,6 +215,9 @@ public sealed partial class ClusterWatch
 
     [LoggerMessage(EventId = 5031, Level = LogLevel.Warning, Message = "Could not remove the containers of lost instance {InstanceId} (is the Docker engine running?): {Error}")]
     private partial void LogReapFailed(string instanceId, string error);
+
+    [LoggerMessage(EventId = 5033, Level = LogLevel.Warning, Message = "Listening for jobs queued by other instances stopped ({Error}); the shared queue is read every second instead")]
+    private partial void LogListenFailed(string error);
 
     [LoggerMessage(EventId = 5032, Level = LogLevel.Warning, Message = "Watching the shared queue and the other instances failed ({Error}); trying again at the next tick")]
     private partial void LogWatchFailed(string error);

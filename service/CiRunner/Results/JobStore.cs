@@ -25,6 +25,13 @@ public sealed class JobStore
     /// <summary>Whether a write failed because the database's disk is full (worth trying again once space is freed).</summary>
     public bool IsDiskFull(Exception exception) => _database.IsDiskFull(exception);
 
+    /// <summary>
+    /// Calls <paramref name="onQueued"/> whenever any instance queues a job (PostgreSQL's notification), until
+    /// cancelled; returns at once on SQLite, where one instance queues its own jobs.
+    /// </summary>
+    public Task ListenForQueuedJobsAsync(Action onQueued, CancellationToken cancellationToken) =>
+        _database.Dialect.ListenForQueuedJobsAsync(onQueued, cancellationToken);
+
     /// <summary>Whether the database server did not answer: a job's end is written again once it does.</summary>
     public bool IsUnavailable(Exception exception) => _database.IsUnavailable(exception);
 

@@ -184,6 +184,31 @@ public sealed class PostgresDialect : StoreDialect
 
     public override bool IsDiskFull(Exception exception) => exception is PostgresException { SqlState: DiskFull };
 
+    // The jobs_queued trigger (Postgres/0013) notifies cirunner_queue at the commit of every insert into jobs.
+    internal override async Task ListenForQueuedJobsAsync(Action onQueued, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onQueued);
+        while (true)
+        {
+            try
+            {
+                await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+                connection.Notification += (_, _) => onQueued();
+                await connection.ExecuteAsync(new CommandDefinition("LISTEN cirunner_queue", cancellationToken: cancellationToken));
+                onQueued();
+                while (true)
+                {
+                    await connection.WaitAsync(cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or System.IO.IOException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                // The server went away: the instance reads the queue on its timer meanwhile, and listens again once it is back.
+                await Task.Delay(DatabaseLockRetry.UnavailablePause, cancellationToken);
+            }
+        }
+    }
+
     // Npgsql marks connection failures and the server's shutdown and "cannot connect now" codes as transient.
     public override bool IsUnavailable(Exception exception) => exception is NpgsqlException { IsTransient: true };
 

@@ -56,6 +56,13 @@ public abstract class StoreDialect : IAsyncDisposable
     /// <summary>Whether <paramref name="exception"/> says the database's disk is full (worth trying again once space is freed).</summary>
     public abstract bool IsDiskFull(Exception exception);
 
+    /// <summary>
+    /// Calls <paramref name="onQueued"/> whenever another connection queued a job, until cancelled, and once when it
+    /// starts listening (jobs queued before that were not announced). Reconnects after the server went away. Returns at
+    /// once where nothing announces jobs (SQLite: one instance queues its own).
+    /// </summary>
+    internal virtual Task ListenForQueuedJobsAsync(Action onQueued, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Whether the database server did not answer (down, restarting, unreachable): worth trying again later. Never for a local file.</summary>
     public virtual bool IsUnavailable(Exception exception) => false;
 

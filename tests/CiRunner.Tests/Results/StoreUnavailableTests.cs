@@ -47,3 +47,43 @@ public sealed class StoreUnavailableTests
         Assert.Equal((1, 2), (beforePause, attempts));
     }
 }
+
+/// <summary>Instances sharing a PostgreSQL database hear of each other's queued jobs at the commit.</summary>
+public sealed class QueueNotificationTests
+{
+    [Fact]
+    [Trait("Category", "Postgres")]
+    public async Task ListenForQueuedJobsAsync_OnPostgres_AnotherInstancesRunWakesTheListenerOnce()
+    {
+        using var database = new Fixtures.TempPostgresDatabase();
+        ResultsStore listener = database.CreateStore();
+        ResultsStore other = database.CreateStore();
+        await listener.Database.EnsureSchemaAsync(CancellationToken.None);
+        int calls = 0;
+        var listeningNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var woken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+
+        Task listening = listener.Jobs.ListenForQueuedJobsAsync(
+            () => (Interlocked.Increment(ref calls) == 1 ? listeningNow : woken).TrySetResult(), stop.Token);
+        await listeningNow.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await other.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
+        await woken.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        await stop.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listening);
+        // One at the start (catching up), one for the run's transaction however many jobs it queued.
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task ListenForQueuedJobsAsync_OnSqlite_ReturnsAtOnce()
+    {
+        using var database = new Fixtures.TempDatabase();
+        Task listening = database.CreateStore().Jobs.ListenForQueuedJobsAsync(() => throw new InvalidOperationException("SQLite announces nothing"), CancellationToken.None);
+
+        await listening.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(listening.IsCompletedSuccessfully);
+    }
+}

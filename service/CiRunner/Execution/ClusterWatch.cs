@@ -10,6 +10,8 @@ namespace CiRunner.Execution;
 /// <item>With PostgreSQL, it feeds this instance's queue from the shared one when the database announces a queued job
 /// (a trigger's notification) and at least every <see cref="FeedInterval"/>: jobs any instance queued are offered here too (whichever instance's start is recorded first runs it, the others find it no
 /// longer queued), and jobs another instance superseded or cancelled leave the queue.</item>
+/// <item>With PostgreSQL, it cancels this instance's running jobs that someone asked to cancel through another
+/// instance's API.</item>
 /// <item>On every store, it ends the jobs of instances whose check-ins stopped: a running job's lease is its
 /// instance's check-in. Such an instance's containers are removed first, then its running jobs end
 /// <c>interrupted</c> and their next attempts are queued, as a restarted instance does for its own.</item>
@@ -24,6 +26,7 @@ public sealed partial class ClusterWatch
     private readonly InstanceStore _instances;
     private readonly JobQueue _queue;
     private readonly OrphanReaper _reaper;
+    private readonly RunningJobs _running;
     private readonly ServiceOptions _service;
     private readonly bool _sharedQueue;
     private readonly TimeProvider _timeProvider;
@@ -39,6 +42,7 @@ public sealed partial class ClusterWatch
         InstanceStore instances,
         JobQueue queue,
         OrphanReaper reaper,
+        RunningJobs running,
         IOptions<ServiceOptions> service,
         CiRunnerSettings settings,
         TimeProvider timeProvider,
@@ -49,6 +53,7 @@ public sealed partial class ClusterWatch
         _instances = instances;
         _queue = queue;
         _reaper = reaper;
+        _running = running;
         _service = service.Value;
         _sharedQueue = settings.Store.IsPostgreSql;
         _timeProvider = timeProvider;
@@ -69,6 +74,7 @@ public sealed partial class ClusterWatch
                 if (_sharedQueue)
                 {
                     await GuardAsync(FeedOnceAsync, cancellationToken);
+                    await GuardAsync(CancelRequestedAsync, cancellationToken);
                 }
 
                 if (_timeProvider.GetUtcNow() >= nextWatch)
@@ -126,6 +132,23 @@ public sealed partial class ClusterWatch
         int added = queued.Count(job => _queue.Enqueue(new QueuedJob(job.RunId, job.Id, job.Priority)));
         int removed = _queue.RemoveWhere(job => waitingHere.Contains(job.JobId) && !stillQueued.Contains(job.JobId)).Count;
         return (added, removed);
+    }
+
+    /// <summary>Cancels this instance's running jobs that were asked to cancel through another instance.</summary>
+    /// <returns>How many it cancelled.</returns>
+    public async Task<int> CancelRequestedAsync(CancellationToken cancellationToken)
+    {
+        int cancelled = 0;
+        foreach (long jobId in await _jobs.ListCancelRequestsAsync(_service.InstanceId, cancellationToken))
+        {
+            if (_running.TryCancel(jobId))
+            {
+                LogCancelRequested(jobId);
+                cancelled++;
+            }
+        }
+
+        return cancelled;
     }
 
     /// <summary>
@@ -218,6 +241,9 @@ public sealed partial class ClusterWatch
 
     [LoggerMessage(EventId = 5033, Level = LogLevel.Warning, Message = "Listening for jobs queued by other instances stopped ({Error}); the shared queue is read every second instead")]
     private partial void LogListenFailed(string error);
+
+    [LoggerMessage(EventId = 5034, Level = LogLevel.Information, Message = "Job {JobId} is cancelled: it was asked through another instance's API")]
+    private partial void LogCancelRequested(long jobId);
 
     [LoggerMessage(EventId = 5032, Level = LogLevel.Warning, Message = "Watching the shared queue and the other instances failed ({Error}); trying again at the next tick")]
     private partial void LogWatchFailed(string error);

@@ -254,6 +254,28 @@ public sealed class JobStore
             operation);
     }
 
+    /// <summary>
+    /// Asks the instance running a job to cancel it (a job running on another instance than the one whose API was
+    /// asked). False when the job is not running.
+    /// </summary>
+    public async Task<bool> RequestCancelAsync(long jobId, string requestedBy, CancellationToken cancellationToken)
+    {
+        const string Request = "UPDATE jobs SET cancel_requested_by = @RequestedBy WHERE id = @JobId AND state = 'running'";
+
+        return await _database.ExecuteWriteAsync(Request, new { JobId = jobId, RequestedBy = requestedBy }, cancellationToken) > 0;
+    }
+
+    /// <summary>The running jobs of one instance that someone asked, through any instance, to cancel.</summary>
+    public async Task<IReadOnlyList<long>> ListCancelRequestsAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        const string SelectRequested = """
+            SELECT id FROM jobs WHERE state = 'running' AND instance_id = @InstanceId AND cancel_requested_by IS NOT NULL ORDER BY id
+            """;
+
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<long>(new CommandDefinition(SelectRequested, new { InstanceId = instanceId }, cancellationToken: cancellationToken))).ToList();
+    }
+
     /// <summary>Jobs in a state: the queue (highest priority, then oldest first) or the ones running.</summary>
     public async Task<IReadOnlyList<JobRecord>> ListByStateAsync(JobState state, CancellationToken cancellationToken)
     {

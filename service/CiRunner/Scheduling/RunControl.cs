@@ -48,6 +48,11 @@ public sealed partial class RunControl
             {
                 running.Add(job.Id);
             }
+            else if (!wasQueued && await _jobs.RequestCancelAsync(job.Id, requestedBy, cancellationToken))
+            {
+                // Running on another instance sharing the store: it sees the request within a second.
+                running.Add(job.Id);
+            }
             else if (wasQueued)
             {
                 queued.Add(job.Id);

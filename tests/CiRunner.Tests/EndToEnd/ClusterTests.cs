@@ -105,6 +105,37 @@ public sealed class ClusterTests : IDisposable
         Assert.Empty(await _engine.ContainersLeftAsync(_east.InstanceId));
     }
 
+    [Fact]
+    public async Task TwoInstances_CancelThroughOneOfARunWhoseJobRunsOnTheOther_StopsItThere()
+    {
+        var store = new ResultsStore(_database.CreateDatabase(), TimeProvider.System);
+        await using ServiceProcess east = ServiceProcess.Start(_east, _output);
+        await using ServiceProcess west = ServiceProcess.Start(_west, _output);
+        await east.WaitForHealthAsync(_east.BaseUrl);
+        await west.WaitForHealthAsync(_west.BaseUrl);
+        string Both() => $"east:\n{east.Output}\nwest:\n{west.Output}";
+        await _west.TriggerAsync();
+        await _west.TriggerAsync();
+        IReadOnlyList<(long Id, string Instance)> running = await Eventually.ForAsync(
+            "a job running on each instance",
+            async () => await RunningAsync() is { Count: 2 } both && both.Select(j => j.Instance).Distinct().Count() == 2 ? both : null,
+            Bound,
+            Both);
+        JobRecord onWest = (await store.Jobs.GetAsync(running.Single(j => j.Instance == _west.InstanceId).Id, default))!;
+        await Eventually.ForAsync("west's container", async () => (await _engine.ContainersOfInstanceAsync(_west.InstanceId)).SingleOrDefault(), Bound, Both);
+
+        System.Text.Json.JsonElement answer = await _east.CancelAsync(onWest.RunId);
+        JobRecord cancelled = await Eventually.ForAsync(
+            "the job to end on west", async () => await store.Jobs.GetAsync(onWest.Id, default) is { State: JobState.Finished } done ? done : null, TimeSpan.FromSeconds(10), Both);
+        await Eventually.TrueAsync("west's container to go", async () => (await _engine.ContainersOfInstanceAsync(_west.InstanceId)).Count == 0, TimeSpan.FromSeconds(30), Both);
+        Assert.Equal(0, await west.StopAsync(TimeSpan.FromMinutes(2)));
+        Assert.Equal(0, await east.StopAsync(TimeSpan.FromMinutes(2)));
+
+        Assert.Equal([onWest.Id], answer.GetProperty("stoppingRunningJobs").EnumerateArray().Select(j => j.GetInt64()));
+        Assert.Equal(JobResult.Cancelled, cancelled.Result);
+        Assert.Equal(JobResult.Cancelled, (await store.Runs.GetAsync(onWest.RunId, default))!.Result);
+    }
+
     private async Task<IReadOnlyList<(long Id, string Instance)>> RunningAsync()
     {
         await using DbConnection connection = await _database.OpenConnectionAsync();

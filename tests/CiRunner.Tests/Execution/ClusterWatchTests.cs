@@ -18,6 +18,7 @@ public sealed class ClusterWatchTests : IDisposable
     private readonly ConfigFolder _folder = new();
     private readonly ResultsStore _store;
     private readonly JobQueue _queue = new(TestTelemetry.Private());
+    private readonly RunningJobs _running = new(TimeProvider.System);
     private readonly ClusterWatch _watch;
 
     public ClusterWatchTests(ITestOutputHelper output)
@@ -33,6 +34,7 @@ public sealed class ClusterWatchTests : IDisposable
             _store.Instances,
             _queue,
             new OrphanReaper(DockerClientFactory.Create(settings.Docker), new TestOutputLogger<OrphanReaper>(output)),
+            _running,
             Options.Create(settings.Service),
             settings,
             _temp.Time,
@@ -42,6 +44,7 @@ public sealed class ClusterWatchTests : IDisposable
     public void Dispose()
     {
         _queue.Dispose();
+        _running.Dispose();
         _folder.Dispose();
         _temp.Dispose();
     }
@@ -93,6 +96,24 @@ public sealed class ClusterWatchTests : IDisposable
 
         Assert.Equal((0, 0), (first, second));
         Assert.Equal(JobState.Running, (await _store.Jobs.GetAsync(run.Jobs[0].Id, CancellationToken.None))!.State);
+    }
+
+    [Fact]
+    public async Task CancelRequestedAsync_AJobRunningHereAskedToCancelElsewhere_IsCancelledHere_OthersNot()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, null, null, "east", CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(run.Jobs[1].Id, null, null, "west", CancellationToken.None);
+        using CancellationTokenSource mine = _running.Add(run.Jobs[0].Id, CancellationToken.None);
+
+        bool askedBefore = await _store.Jobs.RequestCancelAsync(run.Jobs[0].Id, "alice", CancellationToken.None);
+        bool askedWest = await _store.Jobs.RequestCancelAsync(run.Jobs[1].Id, "alice", CancellationToken.None);
+        int cancelled = await _watch.CancelRequestedAsync(CancellationToken.None);
+
+        Assert.Equal((true, true, 1), (askedBefore, askedWest, cancelled));
+        Assert.True(mine.IsCancellationRequested);
+        await _store.Jobs.MarkFinishedAsync(run.Jobs[0].Id, JobResult.Cancelled, "cancelled", CancellationToken.None);
+        Assert.False(await _store.Jobs.RequestCancelAsync(run.Jobs[0].Id, "alice", CancellationToken.None));
     }
 
     [Fact]

@@ -116,6 +116,18 @@ public sealed class ServiceFolder : IDisposable
         return created.RootElement.GetProperty("runId").GetInt64();
     }
 
+    /// <summary>Cancels a run through <c>POST /api/runs/{id}/cancel</c>; returns the answer's JSON.</summary>
+    public async Task<System.Text.Json.JsonElement> CancelAsync(long runId)
+    {
+        using var client = new HttpClient { BaseAddress = BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        using HttpResponseMessage response = await client.PostAsync(new Uri($"api/runs/{runId.ToString(CultureInfo.InvariantCulture)}/cancel", UriKind.Relative), content: null);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        using var answer = System.Text.Json.JsonDocument.Parse(text);
+        return answer.RootElement.Clone();
+    }
+
     public string Save()
     {
         return Configuration.WriteTo(ConfigFile);

@@ -1,5 +1,6 @@
 using CiRunner.Configuration;
 using CiRunner.Results;
+using Docker.DotNet;
 using Microsoft.Extensions.Options;
 
 namespace CiRunner.Execution;
@@ -22,12 +23,16 @@ public sealed partial class ClusterWatch
     /// <summary>How often the shared queue is read without a notification (one lost while the database was away).</summary>
     public static readonly TimeSpan FeedInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a lost instance's own engine may take to list and remove its containers.</summary>
+    private static readonly TimeSpan ForeignEngineTimeout = TimeSpan.FromSeconds(30);
+
     private readonly JobStore _jobs;
     private readonly InstanceStore _instances;
     private readonly JobQueue _queue;
     private readonly OrphanReaper _reaper;
     private readonly RunningJobs _running;
     private readonly ServiceOptions _service;
+    private readonly DockerOptions _docker;
     private readonly bool _sharedQueue;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ClusterWatch> _logger;
@@ -44,6 +49,7 @@ public sealed partial class ClusterWatch
         OrphanReaper reaper,
         RunningJobs running,
         IOptions<ServiceOptions> service,
+        IOptions<DockerOptions> docker,
         CiRunnerSettings settings,
         TimeProvider timeProvider,
         ILogger<ClusterWatch> logger)
@@ -55,6 +61,7 @@ public sealed partial class ClusterWatch
         _reaper = reaper;
         _running = running;
         _service = service.Value;
+        _docker = docker.Value;
         _sharedQueue = settings.Store.IsPostgreSql;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -188,16 +195,7 @@ public sealed partial class ClusterWatch
         int ended = 0;
         foreach (InstanceRecord lost in lostInstances)
         {
-            int reaped = 0;
-            try
-            {
-                reaped = (await _reaper.ReapAsync(lost.Id, cancellationToken)).Count;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The engine may be down: the jobs still end (their lease is over); the containers go at the next look.
-                LogReapFailed(lost.Id, e.Message);
-            }
+            int reaped = await ReapAsync(lost, cancellationToken);
 
             string summary = string.Create(
                 System.Globalization.CultureInfo.InvariantCulture,
@@ -220,6 +218,50 @@ public sealed partial class ClusterWatch
         return ended;
     }
 
+    /// <summary>
+    /// Removes the lost instance's containers from this instance's engine and from the lost instance's own (its
+    /// check-ins name it), reached with this instance's TLS client certificate for a <c>tcp://</c> engine: one PKI
+    /// for a CI's engines. An engine that does not answer keeps them; the jobs still end, their lease is over.
+    /// </summary>
+    private async Task<int> ReapAsync(InstanceRecord lost, CancellationToken cancellationToken)
+    {
+        int reaped = await ReapOnAsync(_reaper, lost.Id, _docker.Endpoint, cancellationToken, cancellationToken);
+        if (lost.Engine is { } engine && engine != _docker.Endpoint)
+        {
+            try
+            {
+                using IDockerClient client = DockerClientFactory.Create(new DockerOptions
+                {
+                    Endpoint = engine,
+                    TlsCertDirectory = engine.StartsWith("tcp://", StringComparison.Ordinal) ? _docker.TlsCertDirectory : null,
+                });
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                bounded.CancelAfter(ForeignEngineTimeout);
+                reaped += await ReapOnAsync(_reaper.On(client), lost.Id, engine, bounded.Token, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogReapFailed(lost.Id, engine, e.Message);
+            }
+        }
+
+        return reaped;
+    }
+
+    // A timeout of the bounded token is the engine's failure, logged; the service's stop goes on up.
+    private async Task<int> ReapOnAsync(OrphanReaper reaper, string instanceId, string engine, CancellationToken bounded, CancellationToken stopping)
+    {
+        try
+        {
+            return (await reaper.ReapAsync(instanceId, bounded)).Count;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
+        {
+            LogReapFailed(instanceId, engine, e.Message);
+            return 0;
+        }
+    }
+
     private async Task GuardAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
         try
@@ -236,8 +278,8 @@ public sealed partial class ClusterWatch
     [LoggerMessage(EventId = 5030, Level = LogLevel.Warning, Message = "Instance {InstanceId} stopped checking in at {LastCheckIn:u}: {Jobs} of its running jobs ended interrupted ({Retried} queued again), {Containers} of its containers removed")]
     private partial void LogInstanceLost(string instanceId, DateTimeOffset lastCheckIn, int jobs, int retried, int containers);
 
-    [LoggerMessage(EventId = 5031, Level = LogLevel.Warning, Message = "Could not remove the containers of lost instance {InstanceId} (is the Docker engine running?): {Error}")]
-    private partial void LogReapFailed(string instanceId, string error);
+    [LoggerMessage(EventId = 5031, Level = LogLevel.Warning, Message = "Could not remove the containers of lost instance {InstanceId} from {Engine} (does the engine answer?): {Error}")]
+    private partial void LogReapFailed(string instanceId, string engine, string error);
 
     [LoggerMessage(EventId = 5033, Level = LogLevel.Warning, Message = "Listening for jobs queued by other instances stopped ({Error}); the shared queue is read every second instead")]
     private partial void LogListenFailed(string error);

@@ -27,7 +27,11 @@ public sealed partial class OrphanReaper
         _logger = logger;
     }
 
+    /// <summary>The same reaper on another engine (a lost instance's own, see <see cref="ClusterWatch"/>).</summary>
+    public OrphanReaper On(IDockerClient docker) => new(docker, _logger);
+
     /// <summary>Removes (with force) every container labelled with <paramref name="instanceId"/>; returns what it removed.</summary>
+
     public Task<IReadOnlyList<ReapedContainer>> ReapAsync(string instanceId, CancellationToken cancellationToken) =>
         ReapAsync(instanceId, keep: null, cancellationToken);
 

@@ -17,9 +17,11 @@ internal sealed partial class InstanceCheckIn : BackgroundService
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<InstanceCheckIn> _logger;
     private readonly DateTimeOffset _startedAt;
+    private readonly InstanceEngine? _engine;
 
-    public InstanceCheckIn(InstanceStore instances, string instanceId, TimeProvider timeProvider, ILogger<InstanceCheckIn>? logger = null)
+    public InstanceCheckIn(InstanceStore instances, string instanceId, TimeProvider timeProvider, ILogger<InstanceCheckIn>? logger = null, InstanceEngine? engine = null)
     {
+        _engine = engine;
         _instances = instances;
         _instanceId = instanceId;
         _timeProvider = timeProvider;
@@ -34,7 +36,7 @@ internal sealed partial class InstanceCheckIn : BackgroundService
         {
             try
             {
-                await _instances.CheckInAsync(_instanceId, Environment.MachineName, Environment.ProcessId, _startedAt, stoppingToken);
+                await _instances.CheckInAsync(_instanceId, Environment.MachineName, Environment.ProcessId, _startedAt, _engine, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -3,6 +3,11 @@ using Dapper;
 
 namespace CiRunner.Results;
 
+/// <summary>An instance's Docker engine, as its check-ins record it.</summary>
+/// <param name="Endpoint"><c>Docker:Endpoint</c>.</param>
+/// <param name="Capacity"><c>Docker:ParallelJobs</c>.</param>
+public sealed record InstanceEngine(string Endpoint, int Capacity);
+
 /// <summary>One serving instance of the store, as its check-ins left it.</summary>
 /// <param name="Id">Its <c>Service:InstanceId</c>.</param>
 /// <param name="Host">The machine it runs on.</param>
@@ -26,6 +31,12 @@ public sealed record InstanceRecord(
     /// <summary>After how long without a check-in an instance counts as <see cref="Silent"/>.</summary>
     public static readonly TimeSpan SilentAfter = 3 * InstanceCheckIn.Interval;
 
+    /// <summary>Its Docker engine (<c>Docker:Endpoint</c>); null for an instance from before engines were recorded.</summary>
+    public string? Engine { get; init; }
+
+    /// <summary>How many jobs it runs at once (<c>Docker:ParallelJobs</c>).</summary>
+    public int? Capacity { get; init; }
+
     /// <summary><see cref="Serving"/>, <see cref="Stopped"/> or <see cref="Silent"/>.</summary>
     public string StateAt(DateTimeOffset now) =>
         StoppedAt is not null ? Stopped : now - LastCheckInAt > SilentAfter ? Silent : Serving;
@@ -45,19 +56,32 @@ public sealed class InstanceStore
         _timeProvider = timeProvider;
     }
 
+    /// <summary>Like <see cref="CheckInAsync(string, string, long, DateTimeOffset, InstanceEngine?, CancellationToken)"/> without an engine.</summary>
+    public Task CheckInAsync(string id, string host, long pid, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
+        CheckInAsync(id, host, pid, startedAt, engine: null, cancellationToken);
+
     /// <summary>Records that the instance lives (now); its first check-in of a start also sets where it runs and since when.</summary>
-    public Task CheckInAsync(string id, string host, long pid, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    public Task CheckInAsync(string id, string host, long pid, DateTimeOffset startedAt, InstanceEngine? engine, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
         const string Upsert = """
-            INSERT INTO instances (id, host, pid, started_at, last_checkin_at, stopped_at)
-            VALUES (@Id, @Host, @Pid, @StartedAt, @Now, NULL)
+            INSERT INTO instances (id, host, pid, started_at, last_checkin_at, stopped_at, engine, capacity)
+            VALUES (@Id, @Host, @Pid, @StartedAt, @Now, NULL, @Engine, @Capacity)
             ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at,
-                last_checkin_at = excluded.last_checkin_at, stopped_at = NULL
+                last_checkin_at = excluded.last_checkin_at, stopped_at = NULL, engine = excluded.engine, capacity = excluded.capacity
             """;
         return _database.ExecuteWriteAsync(
             Upsert,
-            new { Id = id, Host = host, Pid = pid, StartedAt = DbValue.Time(DbValue.Truncate(startedAt)), Now = DbValue.Time(DbValue.Now(_timeProvider)) },
+            new
+            {
+                Id = id,
+                Host = host,
+                Pid = pid,
+                StartedAt = DbValue.Time(DbValue.Truncate(startedAt)),
+                Now = DbValue.Time(DbValue.Now(_timeProvider)),
+                Engine = engine?.Endpoint,
+                Capacity = engine?.Capacity,
+            },
             cancellationToken);
     }
 
@@ -74,6 +98,7 @@ public sealed class InstanceStore
         const string Select = """
             SELECT instances.id AS Id, instances.host AS Host, instances.pid AS Pid, instances.started_at AS StartedAt,
                    instances.last_checkin_at AS LastCheckInAt, instances.stopped_at AS StoppedAt,
+                   instances.engine AS Engine, instances.capacity AS Capacity,
                    (SELECT COUNT(*) FROM jobs WHERE jobs.instance_id = instances.id AND jobs.state = 'running') AS RunningJobs
             FROM instances
             ORDER BY instances.last_checkin_at DESC, instances.id
@@ -99,7 +124,15 @@ public sealed class InstanceStore
 
         public long RunningJobs { get; set; }
 
+        public string? Engine { get; set; }
+
+        public long? Capacity { get; set; }
+
         public InstanceRecord ToRecord() => new(
-            Id, Host, Pid, DbValue.ParseTime(StartedAt), DbValue.ParseTime(LastCheckInAt), DbValue.ParseOptionalTime(StoppedAt), checked((int)RunningJobs));
+            Id, Host, Pid, DbValue.ParseTime(StartedAt), DbValue.ParseTime(LastCheckInAt), DbValue.ParseOptionalTime(StoppedAt), checked((int)RunningJobs))
+        {
+            Engine = Engine,
+            Capacity = Capacity is { } capacity ? checked((int)capacity) : null,
+        };
     }
 }

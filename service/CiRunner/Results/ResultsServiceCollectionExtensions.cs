@@ -54,7 +54,11 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Instances);
         services.AddHostedService(sp => new ResultsSchemaMigrator(sp.GetRequiredService<ResultsDatabase>(), instanceId, sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService(sp => new InstanceCheckIn(
-            sp.GetRequiredService<InstanceStore>(), instanceId, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<InstanceCheckIn>>()));
+            sp.GetRequiredService<InstanceStore>(),
+            instanceId,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<InstanceCheckIn>>(),
+            sp.GetService<Microsoft.Extensions.Options.IOptions<DockerOptions>>()?.Value is { } docker ? new InstanceEngine(docker.Endpoint, docker.ParallelJobs) : null));
         return services;
     }
 }

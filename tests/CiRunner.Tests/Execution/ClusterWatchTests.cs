@@ -36,6 +36,7 @@ public sealed class ClusterWatchTests : IDisposable
             new OrphanReaper(DockerClientFactory.Create(settings.Docker), new TestOutputLogger<OrphanReaper>(output)),
             _running,
             Options.Create(settings.Service),
+            Options.Create(settings.Docker),
             settings,
             _temp.Time,
             new TestOutputLogger<ClusterWatch>(output));

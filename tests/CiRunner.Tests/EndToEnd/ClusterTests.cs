@@ -67,13 +67,7 @@ public sealed class ClusterTests : IDisposable
             }
 
             // One slot each: with four jobs queued on east's side, west takes work from the shared queue.
-            IReadOnlyList<(long Id, string Instance)> running = await Eventually.ForAsync(
-                "a job running on each instance",
-                async () => await RunningAsync() is { Count: 2 } both && both.Select(j => j.Instance).Distinct().Count() == 2 ? both : null,
-                Bound,
-                Both);
-            killedJobId = running.Single(j => j.Instance == _west.InstanceId).Id;
-            await Eventually.ForAsync("west's container", async () => (await _engine.ContainersOfInstanceAsync(_west.InstanceId)).SingleOrDefault(), Bound, Both);
+            killedJobId = await JobRunningOnWestBesideOneOnEastAsync(Both);
 
             west.KillHard();
         }
@@ -116,13 +110,7 @@ public sealed class ClusterTests : IDisposable
         string Both() => $"east:\n{east.Output}\nwest:\n{west.Output}";
         await _west.TriggerAsync();
         await _west.TriggerAsync();
-        IReadOnlyList<(long Id, string Instance)> running = await Eventually.ForAsync(
-            "a job running on each instance",
-            async () => await RunningAsync() is { Count: 2 } both && both.Select(j => j.Instance).Distinct().Count() == 2 ? both : null,
-            Bound,
-            Both);
-        JobRecord onWest = (await store.Jobs.GetAsync(running.Single(j => j.Instance == _west.InstanceId).Id, default))!;
-        await Eventually.ForAsync("west's container", async () => (await _engine.ContainersOfInstanceAsync(_west.InstanceId)).SingleOrDefault(), Bound, Both);
+        JobRecord onWest = (await store.Jobs.GetAsync(await JobRunningOnWestBesideOneOnEastAsync(Both), default))!;
 
         System.Text.Json.JsonElement answer = await _east.CancelAsync(onWest.RunId);
         JobRecord cancelled = await Eventually.ForAsync(
@@ -134,6 +122,18 @@ public sealed class ClusterTests : IDisposable
         Assert.Equal([onWest.Id], answer.GetProperty("stoppingRunningJobs").EnumerateArray().Select(j => j.GetInt64()));
         Assert.Equal(JobResult.Cancelled, cancelled.Result);
         Assert.Equal(JobResult.Cancelled, (await store.Runs.GetAsync(onWest.RunId, default))!.Result);
+    }
+
+    /// <summary>Waits until each instance runs a job and west's container is up; returns west's job.</summary>
+    private async Task<long> JobRunningOnWestBesideOneOnEastAsync(Func<string> logs)
+    {
+        IReadOnlyList<(long Id, string Instance)> running = await Eventually.ForAsync(
+            "a job running on each instance",
+            async () => await RunningAsync() is { Count: 2 } both && both.Select(j => j.Instance).Distinct().Count() == 2 ? both : null,
+            Bound,
+            logs);
+        await Eventually.ForAsync("west's container", async () => (await _engine.ContainersOfInstanceAsync(_west.InstanceId)).SingleOrDefault(), Bound, logs);
+        return running.Single(j => j.Instance == _west.InstanceId).Id;
     }
 
     private async Task<IReadOnlyList<(long Id, string Instance)>> RunningAsync()

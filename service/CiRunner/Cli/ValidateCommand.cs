@@ -77,8 +77,9 @@ internal static class ValidateCommand
             ping.CancelAfter(EngineTimeout);
             await docker.System.PingAsync(ping.Token);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException
-            || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception raw) when (Execution.EngineTransport.Unwrap(raw) is var ex
+            && (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException
+                || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             await output.WriteLineAsync($"systemd      not checked: the Docker engine at {settings.Docker.Endpoint} does not answer ({ex.Message})");
             return true;
@@ -150,6 +151,6 @@ internal static class ValidateCommand
     }
 
     private static bool IsEngineTrouble(Exception ex) =>
-        ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException or TimeoutException
+        Execution.EngineTransport.Unwrap(ex) is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException or TimeoutException
             or OperationCanceledException or ArgumentException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException;
 }

@@ -9,8 +9,9 @@ namespace CiRunner.Execution;
 /// What one instance does for the others sharing its database, while the dispatcher runs:
 /// <list type="bullet">
 /// <item>With PostgreSQL, it feeds this instance's queue from the shared one when the database announces a queued job
-/// (a trigger's notification) and at least every <see cref="FeedInterval"/>: jobs any instance queued are offered here too (whichever instance's start is recorded first runs it, the others find it no
-/// longer queued), and jobs another instance superseded or cancelled leave the queue.</item>
+/// (a trigger's notification) and at least every <see cref="FeedInterval"/>: jobs any instance queued are offered here
+/// too (whichever instance's start is recorded first runs it, the others find it no longer queued), and jobs another
+/// instance superseded or cancelled leave the queue.</item>
 /// <item>With PostgreSQL, it cancels this instance's running jobs that someone asked to cancel through another
 /// instance's API.</item>
 /// <item>On every store, it ends the jobs of instances whose check-ins stopped: a running job's lease is its

@@ -42,6 +42,8 @@ public sealed partial class DockerEngineMonitor
     private readonly Lock _lock = new();
     private EngineOutage? _outage;
     private long? _lastAnswer;
+    private EngineOutage? _lastError;
+    private long _errors;
 
     public DockerEngineMonitor(IDockerClient docker, TimeProvider timeProvider, ILogger<DockerEngineMonitor> logger, EngineMonitorOptions? options = null)
     {
@@ -75,6 +77,32 @@ public sealed partial class DockerEngineMonitor
     }
 
     /// <summary>Forgets the last answer, so the next question pings: a job just lost its connection to the engine.</summary>
+    /// <summary>The engine's last error (an outage's or a lost job's) and when it happened; kept after it answers again.</summary>
+    public EngineOutage? LastError
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastError;
+            }
+        }
+    }
+
+    /// <summary>Outages begun and jobs that lost the engine, since the service started.</summary>
+    public long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>A job lost the engine (its error had a transient cause there): counted, and its cause becomes the last error.</summary>
+    public void RecordJobLost(string cause)
+    {
+        Interlocked.Increment(ref _errors);
+        lock (_lock)
+        {
+            _lastError = new EngineOutage(_timeProvider.GetUtcNow(), cause);
+            _lastAnswer = null;
+        }
+    }
+
     public void Invalidate()
     {
         lock (_lock)
@@ -125,8 +153,9 @@ public sealed partial class DockerEngineMonitor
         {
             await _docker.System.PingAsync(timeout.Token);
         }
-        catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException or TimeoutException or DockerApiException
-            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex
+            && (ex is HttpRequestException or SocketException or IOException or TimeoutException or DockerApiException
+                || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)))
         {
             string error = ex is OperationCanceledException ? $"no answer to a ping within {_options.PingTimeout.TotalSeconds:0} s" : ex.Message;
             Down(error);
@@ -144,10 +173,12 @@ public sealed partial class DockerEngineMonitor
             _lastAnswer = null;
             started = _outage is null;
             _outage = new EngineOutage(_outage?.Since ?? _timeProvider.GetUtcNow(), error);
+            _lastError = new EngineOutage(_timeProvider.GetUtcNow(), error);
         }
 
         if (started)
         {
+            Interlocked.Increment(ref _errors);
             LogEngineDown(error);
         }
     }

@@ -25,6 +25,8 @@ public static class ExecutionServiceCollectionExtensions
             sp.GetRequiredService<IDockerClient>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<DockerEngineMonitor>>()));
+        services.AddSingleton<EngineReport>();
+        services.AddSingleton<Results.IEngineReport>(sp => sp.GetRequiredService<EngineReport>());
         services.AddSingleton<ImageBuilder>();
         services.AddSingleton<BaseImageBuilder>();
 

@@ -118,9 +118,9 @@ public sealed partial class JobRunner
             string summary = outcome.Result != JobResult.Cancelled ? outcome.Summary
                 : stopping ? ShutdownSummary(outcome.Summary)
                 : $"Cancelled through the API ({outcome.Summary}).";
-            if (outcome.TransientCause is not null)
+            if (outcome.TransientCause is { } cause)
             {
-                _source.EngineLetJobDown();
+                _source.EngineLetJobDown(cause);
             }
 
             // A job the service's own stop cancelled is the service's doing, like a transient error (RetryPolicy):

@@ -48,17 +48,21 @@ internal static class JobSummaries
     }
 
     /// <summary>What an exception that ended a job means, in words that say what to do where there is something to do.</summary>
-    public static string Describe(Exception ex) => ex switch
+    public static string Describe(Exception failure)
     {
-        JobErrorException => ex.Message,
-        ModuleSetException => $"module set: {ex.Message}",
-        DockerImageNotFoundException api => $"the Docker engine has no such image: {api.ResponseBody?.Trim()}",
-        DockerApiException api => $"the Docker engine answered {(int)api.StatusCode} {api.StatusCode}: {api.ResponseBody?.Trim()}",
-        HttpRequestException or SocketException => $"the Docker engine is unreachable: {ex.Message}",
-        IOException io when IsDiskFull(io) => $"the disk is full (no space left on device): {ex.Message}; free space in the data directory (new jobs wait while it is below Service:MinFreeDiskMb)",
-        IOException => $"I/O failed (disk full, or the engine dropped the connection): {ex.Message}",
-        _ => $"{ex.GetType().Name}: {ex.Message}",
-    };
+        Exception ex = EngineTransport.Unwrap(failure);
+        return ex switch
+        {
+            JobErrorException => ex.Message,
+            ModuleSetException => $"module set: {ex.Message}",
+            DockerImageNotFoundException api => $"the Docker engine has no such image: {api.ResponseBody?.Trim()}",
+            DockerApiException api => $"the Docker engine answered {(int)api.StatusCode} {api.StatusCode}: {api.ResponseBody?.Trim()}",
+            HttpRequestException or SocketException => $"the Docker engine is unreachable: {ex.Message}",
+            IOException io when IsDiskFull(io) => $"the disk is full (no space left on device): {ex.Message}; free space in the data directory (new jobs wait while it is below Service:MinFreeDiskMb)",
+            IOException => $"I/O failed (disk full, or the engine dropped the connection): {ex.Message}",
+            _ => $"{ex.GetType().Name}: {ex.Message}",
+        };
+    }
 
     /// <summary>A container or image id as <c>docker ps</c> shows it (12 hex digits).</summary>
     public static string Short(string id) => id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..19] : id[..Math.Min(12, id.Length)];

@@ -84,7 +84,7 @@ internal sealed class ManagedContainer
         {
             await _docker.Containers.KillContainerAsync(Id, new ContainerKillParameters(), timeout.Token);
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
         {
             _cleanupFailed?.Invoke(Id, "kill", ex.Message);
         }
@@ -141,6 +141,7 @@ internal sealed class ManagedContainer
     public async Task<string?> TransientCauseAsync(Exception failure)
     {
         ArgumentNullException.ThrowIfNull(failure);
+        failure = EngineTransport.Unwrap(failure);
         if (failure is HttpRequestException or SocketException or TimeoutException or OperationCanceledException)
         {
             return $"the Docker engine did not answer ({failure.Message})";
@@ -169,11 +170,11 @@ internal sealed class ManagedContainer
         {
             return $"container {JobSummaries.Short(Id)} disappeared from the engine (removed from outside, or the engine restarted)";
         }
-        catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException or OperationCanceledException)
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is HttpRequestException or SocketException or IOException or OperationCanceledException)
         {
             return $"the Docker engine stopped answering ({ex.Message})";
         }
-        catch (Exception ex) when (ex is DockerApiException or ObjectDisposedException)
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is DockerApiException or ObjectDisposedException)
         {
             // No telling what ended it (or the client is closing with this process): the error stands.
             return null;
@@ -202,7 +203,7 @@ internal sealed class ManagedContainer
             // "removal already in progress": the engine's auto-remove got there first.
             Ended = true;
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is DockerApiException or HttpRequestException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             _cleanupFailed?.Invoke(id, "removal", ex.Message);
         }
@@ -251,7 +252,7 @@ internal sealed class ManagedContainer
                 }
             }
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is DockerApiException or HttpRequestException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             _cleanupFailed?.Invoke("(unknown)", "removal", ex.Message);
         }

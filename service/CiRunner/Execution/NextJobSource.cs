@@ -56,10 +56,13 @@ public sealed partial class NextJobSource
         }
     }
 
-    /// <summary>A job's error had a transient cause: the engine let it down. Ask it again before the next start, and clean up after it.</summary>
-    public void EngineLetJobDown()
+    /// <summary>
+    /// A job's error had a transient cause: the engine let it down. Counted as the engine's error, and the engine is
+    /// asked again before the next start, and cleaned up after.
+    /// </summary>
+    public void EngineLetJobDown(string cause)
     {
-        _engine.Invalidate();
+        _engine.RecordJobLost(cause);
         Interlocked.Exchange(ref _sweepDue, 1);
     }
 

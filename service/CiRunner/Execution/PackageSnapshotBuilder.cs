@@ -141,7 +141,7 @@ public sealed partial class PackageSnapshotBuilder
 
             return new PackageSnapshotOutcome(release, image, status, snapshot, null, tail, duration) { RemovedVolumes = removed };
         }
-        catch (Exception ex) when (ex is DockerApiException or TimeoutException or HttpRequestException or IOException)
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is DockerApiException or TimeoutException or HttpRequestException or IOException)
         {
             return Failed(release, image, started, ex is DockerApiException api ? $"the engine refused: {api.StatusCode} {api.ResponseBody?.Trim()}" : ex.Message, tail);
         }
@@ -249,7 +249,7 @@ public sealed partial class PackageSnapshotBuilder
         {
             await _docker.Volumes.RemoveAsync(volume, force: true, timeout.Token);
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
         {
             // Its labels say what it is and it has no completion marker: no lookup uses it, and the next build replaces it.
             LogVolumeKept(_logger, volume, ex.Message);

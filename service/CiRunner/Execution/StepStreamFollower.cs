@@ -195,7 +195,7 @@ internal sealed class StepStreamFollower
             (string stdout, string stderr) = await stream.ReadOutputToEndAsync(timeout.Token);
             text = (stdout + stderr).TrimEnd();
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
+        catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
         {
             text = $"(the journal could not be read: {ex.Message})";
         }

@@ -17,9 +17,9 @@ internal sealed partial class InstanceCheckIn : BackgroundService
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<InstanceCheckIn> _logger;
     private readonly DateTimeOffset _startedAt;
-    private readonly InstanceEngine? _engine;
+    private readonly IEngineReport? _engine;
 
-    public InstanceCheckIn(InstanceStore instances, string instanceId, TimeProvider timeProvider, ILogger<InstanceCheckIn>? logger = null, InstanceEngine? engine = null)
+    public InstanceCheckIn(InstanceStore instances, string instanceId, TimeProvider timeProvider, ILogger<InstanceCheckIn>? logger = null, IEngineReport? engine = null)
     {
         _engine = engine;
         _instances = instances;
@@ -36,7 +36,7 @@ internal sealed partial class InstanceCheckIn : BackgroundService
         {
             try
             {
-                await _instances.CheckInAsync(_instanceId, Environment.MachineName, Environment.ProcessId, _startedAt, _engine, stoppingToken);
+                await _instances.CheckInAsync(_instanceId, Environment.MachineName, Environment.ProcessId, _startedAt, _engine?.Now(), stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

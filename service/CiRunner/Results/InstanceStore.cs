@@ -6,7 +6,26 @@ namespace CiRunner.Results;
 /// <summary>An instance's Docker engine, as its check-ins record it.</summary>
 /// <param name="Endpoint"><c>Docker:Endpoint</c>.</param>
 /// <param name="Capacity"><c>Docker:ParallelJobs</c>.</param>
-public sealed record InstanceEngine(string Endpoint, int Capacity);
+public sealed record InstanceEngine(string Endpoint, int Capacity)
+{
+    /// <summary>Whether it answered at its last look.</summary>
+    public bool Up { get; init; } = true;
+
+    /// <summary>Its last error (an outage's, or a job's that lost it), kept after it answers again; null if none since the instance started.</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>When <see cref="LastError"/> happened.</summary>
+    public DateTimeOffset? LastErrorAt { get; init; }
+
+    /// <summary>Errors since the instance started: outages begun and jobs that lost it.</summary>
+    public long Errors { get; init; }
+}
+
+/// <summary>The engine as the instance sees it now, for each check-in (Execution's engine monitor provides it).</summary>
+public interface IEngineReport
+{
+    InstanceEngine Now();
+}
 
 /// <summary>One serving instance of the store, as its check-ins left it.</summary>
 /// <param name="Id">Its <c>Service:InstanceId</c>.</param>
@@ -37,6 +56,18 @@ public sealed record InstanceRecord(
     /// <summary>How many jobs it runs at once (<c>Docker:ParallelJobs</c>).</summary>
     public int? Capacity { get; init; }
 
+    /// <summary>Whether its engine answered at its last check-in.</summary>
+    public bool? EngineUp { get; init; }
+
+    /// <summary>Its engine's last error (see <see cref="InstanceEngine.LastError"/>).</summary>
+    public string? EngineError { get; init; }
+
+    /// <summary>When <see cref="EngineError"/> happened.</summary>
+    public DateTimeOffset? EngineErrorAt { get; init; }
+
+    /// <summary>Its engine's errors since the instance started.</summary>
+    public long? EngineErrors { get; init; }
+
     /// <summary><see cref="Serving"/>, <see cref="Stopped"/> or <see cref="Silent"/>.</summary>
     public string StateAt(DateTimeOffset now) =>
         StoppedAt is not null ? Stopped : now - LastCheckInAt > SilentAfter ? Silent : Serving;
@@ -65,10 +96,12 @@ public sealed class InstanceStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
         const string Upsert = """
-            INSERT INTO instances (id, host, pid, started_at, last_checkin_at, stopped_at, engine, capacity)
-            VALUES (@Id, @Host, @Pid, @StartedAt, @Now, NULL, @Engine, @Capacity)
+            INSERT INTO instances (id, host, pid, started_at, last_checkin_at, stopped_at, engine, capacity, engine_up, engine_error, engine_error_at, engine_errors)
+            VALUES (@Id, @Host, @Pid, @StartedAt, @Now, NULL, @Engine, @Capacity, @EngineUp, @EngineError, @EngineErrorAt, @EngineErrors)
             ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at,
-                last_checkin_at = excluded.last_checkin_at, stopped_at = NULL, engine = excluded.engine, capacity = excluded.capacity
+                last_checkin_at = excluded.last_checkin_at, stopped_at = NULL, engine = excluded.engine, capacity = excluded.capacity,
+                engine_up = excluded.engine_up, engine_error = excluded.engine_error, engine_error_at = excluded.engine_error_at,
+                engine_errors = excluded.engine_errors
             """;
         return _database.ExecuteWriteAsync(
             Upsert,
@@ -81,6 +114,10 @@ public sealed class InstanceStore
                 Now = DbValue.Time(DbValue.Now(_timeProvider)),
                 Engine = engine?.Endpoint,
                 Capacity = engine?.Capacity,
+                EngineUp = engine is null ? (int?)null : engine.Up ? 1 : 0,
+                EngineError = engine?.LastError,
+                EngineErrorAt = DbValue.Time(engine?.LastErrorAt is { } at ? DbValue.Truncate(at) : null),
+                EngineErrors = engine?.Errors,
             },
             cancellationToken);
     }
@@ -98,7 +135,8 @@ public sealed class InstanceStore
         const string Select = """
             SELECT instances.id AS Id, instances.host AS Host, instances.pid AS Pid, instances.started_at AS StartedAt,
                    instances.last_checkin_at AS LastCheckInAt, instances.stopped_at AS StoppedAt,
-                   instances.engine AS Engine, instances.capacity AS Capacity,
+                   instances.engine AS Engine, instances.capacity AS Capacity, instances.engine_up AS EngineUp,
+                   instances.engine_error AS EngineError, instances.engine_error_at AS EngineErrorAt, instances.engine_errors AS EngineErrors,
                    (SELECT COUNT(*) FROM jobs WHERE jobs.instance_id = instances.id AND jobs.state = 'running') AS RunningJobs
             FROM instances
             ORDER BY instances.last_checkin_at DESC, instances.id
@@ -128,11 +166,23 @@ public sealed class InstanceStore
 
         public long? Capacity { get; set; }
 
+        public long? EngineUp { get; set; }
+
+        public string? EngineError { get; set; }
+
+        public string? EngineErrorAt { get; set; }
+
+        public long? EngineErrors { get; set; }
+
         public InstanceRecord ToRecord() => new(
             Id, Host, Pid, DbValue.ParseTime(StartedAt), DbValue.ParseTime(LastCheckInAt), DbValue.ParseOptionalTime(StoppedAt), checked((int)RunningJobs))
         {
             Engine = Engine,
             Capacity = Capacity is { } capacity ? checked((int)capacity) : null,
+            EngineUp = EngineUp is { } up ? up != 0 : null,
+            EngineError = EngineError,
+            EngineErrorAt = DbValue.ParseOptionalTime(EngineErrorAt),
+            EngineErrors = EngineErrors,
         };
     }
 }

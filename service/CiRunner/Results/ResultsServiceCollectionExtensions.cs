@@ -58,7 +58,7 @@ public static class ResultsServiceCollectionExtensions
             instanceId,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<InstanceCheckIn>>(),
-            sp.GetService<Microsoft.Extensions.Options.IOptions<DockerOptions>>()?.Value is { } docker ? new InstanceEngine(docker.Endpoint, docker.ParallelJobs) : null));
+            sp.GetService<IEngineReport>()));
         return services;
     }
 }

@@ -65,6 +65,22 @@ public sealed class CiRunnerTelemetry
 
     public Meter Meter { get; }
 
+    /// <summary>
+    /// The engine's gauges, labelled with its endpoint and read when metrics are collected: its capacity, the jobs
+    /// running on it, whether it answers, and its errors (outages begun, jobs that lost it). Called once per engine.
+    /// </summary>
+    public void ObserveEngine(string engine, int capacity, Func<int> running, Func<bool> up, Func<long> errors)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        ArgumentNullException.ThrowIfNull(up);
+        ArgumentNullException.ThrowIfNull(errors);
+        var tag = new KeyValuePair<string, object?>("engine", engine);
+        Meter.CreateObservableGauge("cirunner.engine.capacity", () => new Measurement<long>(capacity, tag), "{job}", "Jobs the engine runs at once (Docker:ParallelJobs).");
+        Meter.CreateObservableGauge("cirunner.engine.running", () => new Measurement<long>(running(), tag), "{job}", "Jobs running on the engine now.");
+        Meter.CreateObservableGauge("cirunner.engine.up", () => new Measurement<long>(up() ? 1 : 0, tag), "1", "1 while the engine answers, 0 during an outage.");
+        Meter.CreateObservableCounter("cirunner.engine.errors", () => new Measurement<long>(errors(), tag), "{error}", "Outages of the engine begun and jobs that lost it.");
+    }
+
     public void JobQueued(int count = 1) => _jobsQueued.Add(count);
 
     public void JobDequeued(int count = 1) => _jobsQueued.Add(-count);

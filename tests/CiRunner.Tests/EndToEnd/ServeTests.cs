@@ -138,7 +138,8 @@ public sealed class ServeTests : IDisposable
         Assert.Equal(JsonValueKind.Null, instance.GetProperty("stoppedAt").ValueKind);
         Assert.Equal((ConfigFolder.NoEngine, 2), (instance.GetProperty("engine").GetString(), instance.GetProperty("capacity").GetInt32()));
         Assert.Contains("<td>ci-east</td>", page, StringComparison.Ordinal);
-        Assert.Contains($"<td>{ConfigFolder.NoEngine}</td><td>0 of 2</td>", page, StringComparison.Ordinal);
+        Assert.Contains($"<td>{ConfigFolder.NoEngine}", page, StringComparison.Ordinal);
+        Assert.Contains("<td>0 of 2</td>", page, StringComparison.Ordinal);
         Assert.Contains("<td>serving</td>", page, StringComparison.Ordinal);
         InstanceRecord stopped = Assert.Single(await ResultsStore.Open(Path.Combine(_folder.Root, "data", "cirunner.db")).Instances.ListAsync(CancellationToken.None));
         Assert.NotNull(stopped.StoppedAt);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
@@ -38,7 +37,7 @@ public sealed class RemoteEngineTlsTests : IDisposable
     [Fact]
     public async Task TlsEngine_JobRunsThroughClientCertificates_AndAClientWithoutThemIsRefused()
     {
-        string client = await MakeCertificatesAsync();
+        string client = await TestCertificates.MakeAsync(_certificates);
         int port = FreePort.Next();
         string endpoint = $"tcp://127.0.0.1:{port}";
         await using PrivateDockerDaemon daemon = await PrivateDockerDaemon.StartAsync(
@@ -84,33 +83,5 @@ public sealed class RemoteEngineTlsTests : IDisposable
         Assert.Contains("Docker:TlsCertDirectory: 'certs'", error, StringComparison.Ordinal);
         Assert.Contains("missing in " + Path.Combine(folder.Root, "certs") + ": cert.pem, key.pem", error, StringComparison.Ordinal);
         Assert.Contains("tcp://host:2376 endpoints only", Assert.Single(wrongEndpoint.Errors).ToString(), StringComparison.Ordinal);
-    }
-
-    /// <summary>A CA, a server certificate for 127.0.0.1 and a client certificate, as Docker's TLS guide makes them; returns the client's directory.</summary>
-    private async Task<string> MakeCertificatesAsync()
-    {
-        string clientDirectory = _certificates.Combine("client");
-        Directory.CreateDirectory(clientDirectory);
-        _certificates.Write("server.cnf", "subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n");
-        _certificates.Write("client.cnf", "extendedKeyUsage = clientAuth\n");
-        string[][] steps =
-        [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-sha256", "-subj", "/CN=cirunner-test-ca", "-keyout", "ca-key.pem", "-out", "ca.pem"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-subj", "/CN=127.0.0.1", "-keyout", "server-key.pem", "-out", "server.csr"],
-            ["x509", "-req", "-days", "1", "-sha256", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-extfile", "server.cnf", "-out", "server-cert.pem"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-subj", "/CN=cirunner", "-keyout", "client/key.pem", "-out", "client.csr"],
-            ["x509", "-req", "-days", "1", "-sha256", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-extfile", "client.cnf", "-out", "client/cert.pem"],
-        ];
-        foreach (string[] step in steps)
-        {
-            var start = new ProcessStartInfo("openssl", step) { WorkingDirectory = _certificates.Path, RedirectStandardError = true, UseShellExecute = false };
-            using Process openssl = Process.Start(start)!;
-            string error = await openssl.StandardError.ReadToEndAsync();
-            await openssl.WaitForExitAsync();
-            Assert.True(openssl.ExitCode == 0, $"openssl {string.Join(' ', step)}: {error}");
-        }
-
-        File.Copy(_certificates.Combine("ca.pem"), Path.Combine(clientDirectory, "ca.pem"));
-        return clientDirectory;
     }
 }

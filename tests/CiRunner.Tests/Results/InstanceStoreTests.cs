@@ -32,10 +32,21 @@ public abstract class InstanceStoreTests : IDisposable
         await _store.Jobs.MarkFinishedAsync(run.Jobs[2].Id, JobResult.Success, "ok", CancellationToken.None);
         _temp.Time.Advance(TimeSpan.FromSeconds(10));
 
-        await _store.Instances.CheckInAsync("ci-east", "ci1", 4242, started, new InstanceEngine("tcp://engine-1:2376", 3), CancellationToken.None);
+        var engine = new InstanceEngine("tcp://engine-1:2376", 3) { Up = false, LastError = "connection refused", LastErrorAt = started.AddSeconds(5), Errors = 2 };
+        await _store.Instances.CheckInAsync("ci-east", "ci1", 4242, started, engine, CancellationToken.None);
 
         InstanceRecord instance = Assert.Single(await _store.Instances.ListAsync(CancellationToken.None));
-        Assert.Equal(new InstanceRecord("ci-east", "ci1", 4242, started, started.AddSeconds(10), null, 1) { Engine = "tcp://engine-1:2376", Capacity = 3 }, instance);
+        Assert.Equal(
+            new InstanceRecord("ci-east", "ci1", 4242, started, started.AddSeconds(10), null, 1)
+            {
+                Engine = "tcp://engine-1:2376",
+                Capacity = 3,
+                EngineUp = false,
+                EngineError = "connection refused",
+                EngineErrorAt = started.AddSeconds(5),
+                EngineErrors = 2,
+            },
+            instance);
         Assert.Equal("serving", instance.StateAt(_temp.Time.GetUtcNow()));
     }
 

@@ -55,6 +55,31 @@ public sealed class CiRunnerTelemetryTests : IDisposable
     }
 
     [Fact]
+    public async Task EngineReport_EngineThatDoesNotAnswer_DownWithItsErrorCountedInCheckInsAndMetrics()
+    {
+        using var running = new RunningJobs(TimeProvider.System);
+        var docker = new CiRunner.Configuration.DockerOptions { Endpoint = Fixtures.ConfigFolder.NoEngine, ParallelJobs = 3 };
+        using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);
+        var monitor = new DockerEngineMonitor(client, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DockerEngineMonitor>.Instance);
+        var report = new EngineReport(monitor, running, Microsoft.Extensions.Options.Options.Create(docker), _telemetry);
+
+        CiRunner.Results.InstanceEngine before = report.Now();
+        bool available = await monitor.IsAvailableAsync(CancellationToken.None);
+        monitor.RecordJobLost("the engine closed the attach stream");
+        CiRunner.Results.InstanceEngine after = report.Now();
+        _listener.RecordObservableInstruments();
+
+        Assert.Equal((true, null, 0L), (before.Up, before.LastError, before.Errors));
+        Assert.False(available);
+        Assert.Equal((false, "the engine closed the attach stream", 2L), (after.Up, after.LastError, after.Errors));
+        Assert.Equal((Fixtures.ConfigFolder.NoEngine, 3), (after.Endpoint, after.Capacity));
+        Assert.Equal(
+            [("cirunner.engine.capacity", 3L), ("cirunner.engine.errors", 2L), ("cirunner.engine.running", 0L), ("cirunner.engine.up", 0L)],
+            _measurements.Where(m => m.Name.StartsWith("cirunner.engine.", StringComparison.Ordinal) && m.Tags["engine"] == Fixtures.ConfigFolder.NoEngine)
+                .Select(m => (m.Name, m.Value)).OrderBy(m => m.Name));
+    }
+
+    [Fact]
     public void JobFinished_CountsOnePerJobWithTheCellLabelsAndLowerCaseResult()
     {
         var labels = new JobLabels("keystone", "stable/2024.1", "2024.1", "scenario001", JobKind.Upgrade);

@@ -174,7 +174,7 @@ public sealed partial class JobRunner
         }
     }
 
-    /// <summary>An end with the cell's attempt limit; <see cref="RetryPolicy"/> decides on the facts the caller adds.</summary>
+    /// <summary>The wait before a slot tries the next job after the database server did not answer.</summary>
     private static async Task PauseAsync(CancellationToken stoppingToken)
     {
         try
@@ -187,6 +187,7 @@ public sealed partial class JobRunner
         }
     }
 
+    /// <summary>An end with the cell's attempt limit; <see cref="RetryPolicy"/> decides on the facts the caller adds.</summary>
     private JobEnd End(JobResult result, string summary) => new(result, summary) { MaxAttempts = _service.MaxAttempts };
 
     /// <summary>What a job cancelled by the service's stop says: the stop, and how long the drain let it run.</summary>

@@ -18,7 +18,7 @@ public sealed class ClusterGroup : ICollectionFixture<DockerEngineFixture>
 [Trait("Category", "Docker")]
 [Collection(ClusterGroup.Name)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class ClusterTests : IDisposable
+public sealed class ClusterTests : IAsyncLifetime, IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromMinutes(3);
 
@@ -35,6 +35,15 @@ public sealed class ClusterTests : IDisposable
         _east = new ServiceFolder(engine.PuppetImage, engine.Endpoint).UsePostgres(_database.ConnectionString);
         _east.AddCommandScenario("work", "sleep", "12");
         _west = new ServiceFolder(engine.PuppetImage, engine.Endpoint).UsePostgres(_database.ConnectionString).ShareModuleAndScenariosOf(_east);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>A test that failed between a kill and the recovery leaves the killed instance's container: removed here.</summary>
+    public async Task DisposeAsync()
+    {
+        await _engine.RemoveContainersOfInstanceAsync(_east.InstanceId);
+        await _engine.RemoveContainersOfInstanceAsync(_west.InstanceId);
     }
 
     public void Dispose()

@@ -99,6 +99,25 @@ public sealed class DockerEngineFixture : IAsyncLifetime
     public Task<IList<ContainerListResponse>> ContainersLeftAsync(string instanceId) =>
         Eventually.LastValueAsync(() => ContainersOfInstanceAsync(instanceId), left => left.Count == 0, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50));
 
+    /// <summary>
+    /// Removes (with force) whatever containers of the instance are still there: the cleanup of a test that kills a
+    /// service process, so a failing assertion before the service's own recovery leaves nothing on the engine.
+    /// </summary>
+    public async Task RemoveContainersOfInstanceAsync(string instanceId)
+    {
+        foreach (ContainerListResponse container in await ContainersOfInstanceAsync(instanceId))
+        {
+            try
+            {
+                await Docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
+            }
+            catch (DockerContainerNotFoundException)
+            {
+                // Auto-removed meanwhile.
+            }
+        }
+    }
+
     public Task DisposeAsync()
     {
         Docker.Dispose();

@@ -106,8 +106,7 @@ public sealed class ServiceFolder : IDisposable
     /// <summary>Asks the running service for a manual run of master through <c>POST /api/runs</c>; returns the run's id.</summary>
     public async Task<long> TriggerAsync()
     {
-        using var client = new HttpClient { BaseAddress = BaseUrl };
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        using HttpClient client = ApiClient();
         using var body = new StringContent("""{"module":"demo","branch":"master"}""", System.Text.Encoding.UTF8, "application/json");
         using HttpResponseMessage response = await client.PostAsync(new Uri("api/runs", UriKind.Relative), body);
         string text = await response.Content.ReadAsStringAsync();
@@ -116,11 +115,18 @@ public sealed class ServiceFolder : IDisposable
         return created.RootElement.GetProperty("runId").GetInt64();
     }
 
+    /// <summary>A client of the service's API with the token.</summary>
+    private HttpClient ApiClient()
+    {
+        var client = new HttpClient { BaseAddress = BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
+
     /// <summary>Cancels a run through <c>POST /api/runs/{id}/cancel</c>; returns the answer's JSON.</summary>
     public async Task<System.Text.Json.JsonElement> CancelAsync(long runId)
     {
-        using var client = new HttpClient { BaseAddress = BaseUrl };
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        using HttpClient client = ApiClient();
         using HttpResponseMessage response = await client.PostAsync(new Uri($"api/runs/{runId.ToString(CultureInfo.InvariantCulture)}/cancel", UriKind.Relative), content: null);
         string text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, text);

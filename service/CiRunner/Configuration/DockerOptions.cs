@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace CiRunner.Configuration;
 
 /// <summary>The <c>Docker</c> section: which engine runs jobs and what each job container may use.</summary>
@@ -58,4 +60,19 @@ public sealed class DockerOptions
     /// </summary>
     [Duration(Minimum = "5s", Maximum = "1h", ErrorMessage = Matrix.Duration.Expected + ", from 5 s to 1 h")]
     public TimeSpan BootTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The engine pool; empty for the single engine of <see cref="Endpoint"/>. Once loaded, <see cref="Endpoint"/> and
+    /// <see cref="TlsCertDirectory"/> are the first engine's (the one the command-line verbs use).
+    /// </summary>
+    [ReadByLoader]
+    [ValidateEnumeratedItems]
+    public List<EngineOptions> Engines { get; set; } = [];
+
+    /// <summary>The engines jobs run on: <see cref="Engines"/>, or one named <c>default</c> made of <see cref="Endpoint"/>, <see cref="TlsCertDirectory"/> and <see cref="ParallelJobs"/>.</summary>
+    public IReadOnlyList<EngineOptions> Pool() => Engines.Count > 0 ? Engines :
+        [new EngineOptions { Name = DefaultEngineName, Endpoint = Endpoint, TlsCertDirectory = TlsCertDirectory, Capacity = ParallelJobs }];
+
+    /// <summary>The name of the one engine when <see cref="Engines"/> is empty.</summary>
+    public const string DefaultEngineName = "default";
 }

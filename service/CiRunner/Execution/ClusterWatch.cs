@@ -137,7 +137,7 @@ public sealed partial class ClusterWatch
         IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
         var stillQueued = queued.Select(job => job.Id).ToHashSet();
 
-        int added = queued.Count(job => _queue.Enqueue(new QueuedJob(job.RunId, job.Id, job.Priority)));
+        int added = queued.Count(job => _queue.Enqueue(QueuedJob.For(job)));
         int removed = _queue.RemoveWhere(job => waitingHere.Contains(job.JobId) && !stillQueued.Contains(job.JobId)).Count;
         return (added, removed);
     }
@@ -206,7 +206,7 @@ public sealed partial class ClusterWatch
             int retried = 0;
             foreach (JobCompletion completion in closed)
             {
-                if (completion.Retry is { } retry && _queue.Enqueue(new QueuedJob(retry.RunId, retry.Id, retry.Priority)))
+                if (completion.Retry is { } retry && _queue.Enqueue(QueuedJob.For(retry)))
                 {
                     retried++;
                 }

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using CiRunner.Configuration;
 using Docker.DotNet;
 using Polly;
 using Polly.Retry;
@@ -38,6 +39,7 @@ public sealed partial class DockerEngineMonitor
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DockerEngineMonitor> _logger;
     private readonly EngineMonitorOptions _options;
+    private readonly string _name;
     private readonly ResiliencePipeline _untilAnswered;
     private readonly Lock _lock = new();
     private EngineOutage? _outage;
@@ -45,8 +47,14 @@ public sealed partial class DockerEngineMonitor
     private EngineOutage? _lastError;
     private long _errors;
 
-    public DockerEngineMonitor(IDockerClient docker, TimeProvider timeProvider, ILogger<DockerEngineMonitor> logger, EngineMonitorOptions? options = null)
+    /// <param name="docker">The engine.</param>
+    /// <param name="timeProvider">Clock.</param>
+    /// <param name="logger">Logger.</param>
+    /// <param name="options">Tunables.</param>
+    /// <param name="name">The engine's name in the pool, for logs.</param>
+    public DockerEngineMonitor(IDockerClient docker, TimeProvider timeProvider, ILogger<DockerEngineMonitor> logger, EngineMonitorOptions? options = null, string name = DockerOptions.DefaultEngineName)
     {
+        _name = name;
         _docker = docker;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -76,7 +84,6 @@ public sealed partial class DockerEngineMonitor
         }
     }
 
-    /// <summary>Forgets the last answer, so the next question pings: a job just lost its connection to the engine.</summary>
     /// <summary>The engine's last error (an outage's or a lost job's) and when it happened; kept after it answers again.</summary>
     public EngineOutage? LastError
     {
@@ -103,6 +110,7 @@ public sealed partial class DockerEngineMonitor
         }
     }
 
+    /// <summary>Forgets the last answer, so the next question pings: a job just lost its connection to the engine.</summary>
     public void Invalidate()
     {
         lock (_lock)
@@ -179,7 +187,7 @@ public sealed partial class DockerEngineMonitor
         if (started)
         {
             Interlocked.Increment(ref _errors);
-            LogEngineDown(error);
+            LogEngineDown(_name, error);
         }
     }
 
@@ -196,15 +204,15 @@ public sealed partial class DockerEngineMonitor
         if (ended is not null)
         {
             double seconds = (_timeProvider.GetUtcNow() - ended.Since).TotalSeconds;
-            LogEngineBack(seconds);
+            LogEngineBack(_name, seconds);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The Docker engine does not answer ({Error}); queued jobs wait for it, and running ones that lost it are retried")]
-    private partial void LogEngineDown(string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Docker engine {Engine} does not answer ({Error}); it takes no jobs until it does, and running ones that lost it are retried")]
+    private partial void LogEngineDown(string engine, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The Docker engine answers again after {Seconds:F0} s; queued jobs start")]
-    private partial void LogEngineBack(double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Docker engine {Engine} answers again after {Seconds:F0} s; it takes jobs again")]
+    private partial void LogEngineBack(string engine, double seconds);
 
     /// <summary>A ping failed; carries the reason.</summary>
     private sealed class EngineUnavailableException : Exception

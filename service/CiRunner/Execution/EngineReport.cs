@@ -1,38 +1,37 @@
-using CiRunner.Configuration;
 using CiRunner.Results;
 using CiRunner.Telemetry;
-using Microsoft.Extensions.Options;
 
 namespace CiRunner.Execution;
 
 /// <summary>
-/// This instance's engine as its check-ins record it and its metrics show it: the endpoint and capacity from
-/// <c>Docker</c>, whether it answers, its last error and how many, from <see cref="DockerEngineMonitor"/>.
+/// The pool's engines as this instance's check-ins record them and its metrics show them: each one's name, endpoint,
+/// capacity and running jobs from <see cref="EnginePool"/>, whether it answers, its last error and how many, from its
+/// <see cref="DockerEngineMonitor"/>.
 /// </summary>
 public sealed class EngineReport : IEngineReport
 {
-    private readonly DockerEngineMonitor _monitor;
-    private readonly RunningJobs _running;
-    private readonly DockerOptions _docker;
+    private readonly EnginePool _pool;
 
-    public EngineReport(DockerEngineMonitor monitor, RunningJobs running, IOptions<DockerOptions> docker, CiRunnerTelemetry telemetry)
+    public EngineReport(EnginePool pool, CiRunnerTelemetry telemetry)
     {
         ArgumentNullException.ThrowIfNull(telemetry);
-        _monitor = monitor;
-        _running = running;
-        _docker = docker.Value;
-        telemetry.ObserveEngine(_docker.Endpoint, _docker.ParallelJobs, () => _running.Count, () => _monitor.Outage is null, () => _monitor.Errors);
+        _pool = pool;
+        telemetry.ObserveEngines(Now);
     }
 
-    public InstanceEngine Now()
+    public IReadOnlyList<InstanceEngine> Now() => [.. _pool.Engines.Select(Of)];
+
+    private static InstanceEngine Of(JobEngine engine)
     {
-        EngineOutage? lastError = _monitor.LastError;
-        return new InstanceEngine(_docker.Endpoint, _docker.ParallelJobs)
+        EngineOutage? lastError = engine.Monitor.LastError;
+        return new InstanceEngine(engine.Endpoint, engine.Capacity)
         {
-            Up = _monitor.Outage is null,
+            Name = engine.Name,
+            Running = engine.Running,
+            Up = !engine.IsDown,
             LastError = lastError?.Error,
             LastErrorAt = lastError?.Since,
-            Errors = _monitor.Errors,
+            Errors = engine.Monitor.Errors,
         };
     }
 }

@@ -2,6 +2,7 @@ using CiRunner.Configuration;
 using CiRunner.Telemetry;
 using Docker.DotNet;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace CiRunner.Execution;
 
@@ -24,7 +25,9 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton(sp => new DockerEngineMonitor(
             sp.GetRequiredService<IDockerClient>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<DockerEngineMonitor>>()));
+            sp.GetRequiredService<ILogger<DockerEngineMonitor>>(),
+            name: settings.Docker.Pool()[0].Name));
+        services.AddSingleton(sp => CreatePool(sp, settings));
         services.AddSingleton<EngineReport>();
         services.AddSingleton<Results.IEngineReport>(sp => sp.GetRequiredService<EngineReport>());
         services.AddSingleton<ImageBuilder>();
@@ -34,21 +37,8 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton<DockerPackageSnapshots>();
         services.AddSingleton<IPackageSnapshots>(sp => sp.GetRequiredService<DockerPackageSnapshots>());
         services.AddSingleton<PackageSnapshotBuilder>();
-        services.AddSingleton<IImageProvisioner>(sp => new ReleaseImages(
-            settings.Releases.Select(release => new ReleaseOptions
-            {
-                Name = release.Name,
-                Image = release.Image,
-                Suite = release.Suite,
-                Init = release.Init,
-                PackageSnapshot = release.PackageSnapshot,
-            }).ToList(),
-            settings.Service.ImageRecipesDirectory,
-            sp.GetRequiredService<ImageBuilder>(),
-            sp.GetRequiredService<BaseImageBuilder>(),
-            BaseImageRecipe.ForSuite,
-            new Dictionary<string, string>(StringComparer.Ordinal),
-            sp.GetRequiredService<PackageSnapshotBuilder>()));
+        services.AddSingleton<IImageProvisioner>(sp => CreateReleaseImages(
+            settings, sp.GetRequiredService<ImageBuilder>(), sp.GetRequiredService<BaseImageBuilder>(), sp.GetRequiredService<PackageSnapshotBuilder>()));
         services.AddSingleton<IJobExecutor>(sp => new DockerJobExecutor(
             sp.GetRequiredService<IDockerClient>(),
             sp.GetRequiredService<TimeProvider>(),
@@ -79,4 +69,56 @@ public static class ExecutionServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<JobDispatcher>());
         return services;
     }
+
+    /// <summary>
+    /// The pool's engines, each with its own client, monitor, image provisioning (copied from another engine, else
+    /// built from its recipe) and executor. The first engine reuses the service's client and monitor: it is the one
+    /// <c>/healthz</c> and the command-line verbs use.
+    /// </summary>
+    private static EnginePool CreatePool(IServiceProvider sp, CiRunnerSettings settings)
+    {
+        TimeProvider time = sp.GetRequiredService<TimeProvider>();
+        ILoggerFactory loggers = sp.GetRequiredService<ILoggerFactory>();
+        EnginePool? pool = null;
+        var engines = new List<JobEngine>();
+        foreach ((int index, EngineOptions options) in settings.Docker.Pool().Index())
+        {
+            bool first = index == 0;
+            IDockerClient client = first ? sp.GetRequiredService<IDockerClient>() : DockerClientFactory.Create(options);
+            DockerEngineMonitor monitor = first
+                ? sp.GetRequiredService<DockerEngineMonitor>()
+                : new DockerEngineMonitor(client, time, loggers.CreateLogger<DockerEngineMonitor>(), name: options.Name);
+            DockerPackageSnapshots snapshots = first ? sp.GetRequiredService<DockerPackageSnapshots>() : new DockerPackageSnapshots(client, time, loggers.CreateLogger<DockerPackageSnapshots>());
+            IImageProvisioner recipes = first ? sp.GetRequiredService<IImageProvisioner>() : CreateReleaseImages(
+                settings,
+                new ImageBuilder(client, time, loggers.CreateLogger<ImageBuilder>()),
+                new BaseImageBuilder(client, time, loggers.CreateLogger<BaseImageBuilder>()),
+                new PackageSnapshotBuilder(client, snapshots, time, loggers.CreateLogger<PackageSnapshotBuilder>()));
+            string name = options.Name;
+            var images = new PeerImageLoader(name, client, () => pool!.Engines.Where(e => e.Name != name), recipes, time, loggers.CreateLogger<PeerImageLoader>());
+            var executor = new DockerJobExecutor(
+                client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, sp.GetRequiredService<SystemdHostCheck>());
+            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(client)));
+        }
+
+        pool = new EnginePool(
+            engines, sp.GetRequiredService<JobQueue>(), sp.GetRequiredService<RunningJobs>(), sp.GetRequiredService<IOptions<ServiceOptions>>(), time, sp.GetRequiredService<ILogger<EnginePool>>());
+        return pool;
+    }
+
+    private static ReleaseImages CreateReleaseImages(CiRunnerSettings settings, ImageBuilder images, BaseImageBuilder baseImages, PackageSnapshotBuilder snapshots) => new(
+        settings.Releases.Select(release => new ReleaseOptions
+        {
+            Name = release.Name,
+            Image = release.Image,
+            Suite = release.Suite,
+            Init = release.Init,
+            PackageSnapshot = release.PackageSnapshot,
+        }).ToList(),
+        settings.Service.ImageRecipesDirectory,
+        images,
+        baseImages,
+        BaseImageRecipe.ForSuite,
+        new Dictionary<string, string>(StringComparer.Ordinal),
+        snapshots);
 }

@@ -46,7 +46,7 @@ public sealed partial class JobCompletionWriter
 
         if (completion?.Retry is { } retry)
         {
-            _queue.Enqueue(new QueuedJob(retry.RunId, retry.Id, retry.Priority));
+            _queue.Enqueue(QueuedJob.For(retry));
             LogRetried(jobId, retry.RunId, retry.Id, retry.Attempt, end.MaxAttempts);
         }
 

@@ -6,8 +6,9 @@ namespace CiRunner.Execution;
 /// <summary>
 /// The service's one hosted service for jobs, so their start and stop happen in a stated order. It starts with
 /// <see cref="StartupRecovery"/> (nothing runs before what an earlier process left is closed), then takes jobs from
-/// <see cref="NextJobSource"/> and runs up to <c>Docker:ParallelJobs</c> of them at once through
-/// <see cref="JobRunner"/>, while <see cref="ClusterWatch"/> feeds the queue from the shared one and ends the jobs of
+/// <see cref="NextJobSource"/> and runs each on the engine it got a slot on (<see cref="EnginePool"/>: as many at once as
+/// the engines' capacities) through <see cref="JobRunner"/>, while <see cref="EnginePool.WatchAsync"/> asks the engines
+/// whether they answer and <see cref="ClusterWatch"/> feeds the queue from the shared one and ends the jobs of
 /// instances that stopped checking in; a job that ends in a transient error is queued again within <c>Service:MaxAttempts</c>
 /// (<see cref="Results.RetryPolicy"/>). On stop it starts nothing more, lets running jobs finish for
 /// <c>Service:DrainTimeout</c>, then cancels the rest.
@@ -19,8 +20,8 @@ public sealed partial class JobDispatcher : BackgroundService
     private readonly NextJobSource _source;
     private readonly JobRunner _runner;
     private readonly RunningJobs _running;
+    private readonly EnginePool _pool;
     private readonly ServiceOptions _service;
-    private readonly DockerOptions _docker;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<JobDispatcher> _logger;
 
@@ -30,8 +31,8 @@ public sealed partial class JobDispatcher : BackgroundService
         NextJobSource source,
         JobRunner runner,
         RunningJobs running,
+        EnginePool pool,
         IOptions<ServiceOptions> service,
-        IOptions<DockerOptions> docker,
         TimeProvider timeProvider,
         ILogger<JobDispatcher> logger)
     {
@@ -40,8 +41,8 @@ public sealed partial class JobDispatcher : BackgroundService
         _source = source;
         _runner = runner;
         _running = running;
+        _pool = pool;
         _service = service.Value;
-        _docker = docker.Value;
         _timeProvider = timeProvider;
         _logger = logger;
     }
@@ -103,29 +104,16 @@ public sealed partial class JobDispatcher : BackgroundService
 
         // Starting jobs ends with the drain; the jobs themselves see only the stopping token, once the drain is over.
         using var dispatching = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _running.Draining);
-        using var slots = new SemaphoreSlim(_docker.ParallelJobs);
         var running = new List<Task>();
         Task watching = _cluster.RunAsync(dispatching.Token);
+        Task engines = _pool.WatchAsync(dispatching.Token);
         try
         {
             while (true)
             {
-                await slots.WaitAsync(dispatching.Token);
-                QueuedJob? next = null;
-                try
-                {
-                    next = await _source.NextAsync(dispatching.Token);
-                }
-                finally
-                {
-                    if (next is null)
-                    {
-                        slots.Release();
-                    }
-                }
-
+                (QueuedJob next, JobEngine engine) = await _source.NextAsync(dispatching.Token);
                 running.RemoveAll(task => task.IsCompleted);
-                running.Add(RunThenReleaseAsync(next, slots, stoppingToken));
+                running.Add(RunThenReleaseAsync(next, engine, stoppingToken));
             }
         }
         catch (OperationCanceledException) when (dispatching.IsCancellationRequested)
@@ -135,17 +123,18 @@ public sealed partial class JobDispatcher : BackgroundService
 
         await Task.WhenAll(running);
         await watching;
+        await engines;
     }
 
-    private async Task RunThenReleaseAsync(QueuedJob queued, SemaphoreSlim slots, CancellationToken stoppingToken)
+    private async Task RunThenReleaseAsync(QueuedJob queued, JobEngine engine, CancellationToken stoppingToken)
     {
         try
         {
-            await _runner.RunAsync(queued, stoppingToken);
+            await _runner.RunAsync(queued, engine, stoppingToken);
         }
         finally
         {
-            slots.Release();
+            _pool.Release(engine);
         }
     }
 

@@ -6,7 +6,21 @@ namespace CiRunner.Execution;
 /// <param name="RunId">The run the job belongs to.</param>
 /// <param name="JobId">The job's database id.</param>
 /// <param name="Priority">Higher priorities are dequeued first.</param>
-public sealed record QueuedJob(long RunId, long JobId, JobPriority Priority);
+public sealed record QueuedJob(long RunId, long JobId, JobPriority Priority)
+{
+    /// <summary>The releases the job runs on (an upgrade's both), which an engine restricted to some releases must have.</summary>
+    public IReadOnlyList<string> Releases { get; init; } = [];
+
+    /// <summary>The queue entry of a stored job.</summary>
+    public static QueuedJob For(Results.JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new QueuedJob(job.RunId, job.Id, job.Priority)
+        {
+            Releases = job.FromRelease is { } from ? [from, job.Release] : [job.Release],
+        };
+    }
+}
 
 /// <summary>
 /// The in-process queue between triggers and executors: highest priority first, first in first out within a
@@ -19,7 +33,7 @@ public sealed class JobQueue : IDisposable
 
     // A job is queued at most once: the launcher and the shared queue's feed (several instances) may both offer it.
     private readonly HashSet<long> _queuedIds = [];
-    private readonly SemaphoreSlim _available = new(0);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CiRunnerTelemetry _telemetry;
     private long _sequence;
 
@@ -55,10 +69,9 @@ public sealed class JobQueue : IDisposable
 
             // Negated priority: PriorityQueue dequeues the smallest key first.
             _queue.Enqueue(job, (-(int)job.Priority, _sequence++));
+            _telemetry.JobQueued();
+            Pulse();
         }
-
-        _telemetry.JobQueued();
-        _available.Release();
         return true;
     }
 
@@ -86,50 +99,89 @@ public sealed class JobQueue : IDisposable
             }
 
             _queue.Enqueue(job, (-(int)job.Priority, --_frontSequence));
+            _telemetry.JobQueued();
+            Pulse();
         }
-
-        _telemetry.JobQueued();
-        _available.Release();
     }
 
     /// <summary>Waits until a job is queued and takes the most urgent one.</summary>
-    public Task<QueuedJob> DequeueAsync(CancellationToken cancellationToken) => DequeueAsync(beforeTaking: null, cancellationToken);
+    public Task<QueuedJob> DequeueAsync(CancellationToken cancellationToken) => DequeueAsync(canTake: null, beforeTaking: null, cancellationToken);
+
+    /// <summary>As <see cref="DequeueAsync(Func{QueuedJob, bool}?, Func{CancellationToken, Task}?, CancellationToken)"/>, for any job.</summary>
+    public Task<QueuedJob> DequeueAsync(Func<CancellationToken, Task>? beforeTaking, CancellationToken cancellationToken) =>
+        DequeueAsync(canTake: null, beforeTaking, cancellationToken);
 
     /// <summary>
-    /// Waits until a job is queued, then for <paramref name="beforeTaking"/> (start gates), and only then takes the most
-    /// urgent job: while a gate holds, the jobs stay in the queue, in order and visible, and a more urgent job queued
-    /// meanwhile is the one taken.
+    /// Waits until a job that <paramref name="canTake"/> accepts is queued (an engine with a free slot for its
+    /// releases), then for <paramref name="beforeTaking"/> (start gates), and only then takes the most urgent such job:
+    /// while a gate holds, the jobs stay in the queue, in order and visible, and a more urgent job queued meanwhile is
+    /// the one taken. A job nobody can take now does not hold back the ones behind it. <see cref="Wake"/> makes the
+    /// wait ask <paramref name="canTake"/> again (a slot was freed, an engine came back).
     /// </summary>
-    public async Task<QueuedJob> DequeueAsync(Func<CancellationToken, Task>? beforeTaking, CancellationToken cancellationToken)
+    public async Task<QueuedJob> DequeueAsync(Func<QueuedJob, bool>? canTake, Func<CancellationToken, Task>? beforeTaking, CancellationToken cancellationToken)
     {
         while (true)
         {
-            await _available.WaitAsync(cancellationToken);
+            Task changed;
+            bool candidate;
+            lock (_lock)
+            {
+                // Taken under the lock that Enqueue pulses under, so no change between the look and the wait is missed.
+                changed = _changed.Task;
+                candidate = FirstTakeable(canTake) is not null;
+            }
+
+            if (!candidate)
+            {
+                await changed.WaitAsync(cancellationToken);
+                continue;
+            }
+
             if (beforeTaking is not null)
             {
-                try
-                {
-                    await beforeTaking(cancellationToken);
-                }
-                catch
-                {
-                    // The signal belongs to a job still in the queue.
-                    _available.Release();
-                    throw;
-                }
+                await beforeTaking(cancellationToken);
             }
 
             lock (_lock)
             {
-                // A removal may have taken the job this signal was for; then wait for the next one.
-                if (_queue.TryDequeue(out QueuedJob? job, out _))
+                // A removal, or the gate's wait, may have changed what is takeable; then look again.
+                if (FirstTakeable(canTake) is { } job)
                 {
+                    _queue.Remove(job, out _, out _);
                     _queuedIds.Remove(job.JobId);
                     _telemetry.JobDequeued();
                     return job;
                 }
             }
         }
+    }
+
+    /// <summary>Makes waiting dequeues look at the queue again: what they can take may have changed.</summary>
+    public void Wake()
+    {
+        lock (_lock)
+        {
+            Pulse();
+        }
+    }
+
+    /// <summary>Called under the lock: completes the current change signal and starts the next.</summary>
+    private void Pulse()
+    {
+        TaskCompletionSource changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
+    }
+
+    /// <summary>Called under the lock: the most urgent job <paramref name="canTake"/> accepts.</summary>
+    private QueuedJob? FirstTakeable(Func<QueuedJob, bool>? canTake)
+    {
+        if (canTake is null)
+        {
+            return _queue.TryPeek(out QueuedJob? first, out _) ? first : null;
+        }
+
+        return _queue.UnorderedItems.OrderBy(item => item.Priority).Select(item => item.Element).FirstOrDefault(canTake);
     }
 
     /// <summary>Takes every queued job that matches out of the queue (superseded or cancelled work) and returns them.</summary>
@@ -162,7 +214,7 @@ public sealed class JobQueue : IDisposable
         }
     }
 
-    public void Dispose() => _available.Dispose();
+    public void Dispose() => _changed.TrySetCanceled();
 
     /// <summary>The queue in dequeue order, for the dashboard and metrics.</summary>
     public IReadOnlyList<QueuedJob> Snapshot()

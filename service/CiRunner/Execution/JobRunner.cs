@@ -19,11 +19,9 @@ public sealed partial class JobRunner
     private readonly RunStore _runs;
     private readonly JobProgressStore _progress;
     private readonly JobSpecFactory _specs;
-    private readonly IJobExecutor _executor;
     private readonly JobRecorder _recorder;
     private readonly JobCompletionWriter _completions;
     private readonly RunningJobs _running;
-    private readonly NextJobSource _source;
     private readonly JobQueue _queue;
     private readonly CiRunnerTelemetry _telemetry;
     private readonly ServiceOptions _service;
@@ -34,11 +32,9 @@ public sealed partial class JobRunner
         RunStore runs,
         JobProgressStore progress,
         JobSpecFactory specs,
-        IJobExecutor executor,
         JobRecorder recorder,
         JobCompletionWriter completions,
         RunningJobs running,
-        NextJobSource source,
         JobQueue queue,
         CiRunnerTelemetry telemetry,
         IOptions<ServiceOptions> service,
@@ -48,11 +44,9 @@ public sealed partial class JobRunner
         _runs = runs;
         _progress = progress;
         _specs = specs;
-        _executor = executor;
         _recorder = recorder;
         _completions = completions;
         _running = running;
-        _source = source;
         _queue = queue;
         _telemetry = telemetry;
         _service = service.Value;
@@ -61,10 +55,12 @@ public sealed partial class JobRunner
 
     /// <summary>Runs the job to its recorded end.</summary>
     /// <param name="queued">The job, as the queue handed it out.</param>
+    /// <param name="engine">The engine it runs on, where it holds a slot.</param>
     /// <param name="stoppingToken">The service's stop, once the drain is over: it cancels the job.</param>
-    public async Task RunAsync(QueuedJob queued, CancellationToken stoppingToken)
+    public async Task RunAsync(QueuedJob queued, JobEngine engine, CancellationToken stoppingToken)
     {
-        using IDisposable? scope = _logger.BeginScope(new Dictionary<string, object>(StringComparer.Ordinal) { ["RunId"] = queued.RunId, ["JobId"] = queued.JobId });
+        ArgumentNullException.ThrowIfNull(engine);
+        using IDisposable? scope = _logger.BeginScope(new Dictionary<string, object>(StringComparer.Ordinal) { ["RunId"] = queued.RunId, ["JobId"] = queued.JobId, ["Engine"] = engine.Name });
         using CancellationTokenSource cancellation = _running.Add(queued.JobId, stoppingToken);
         JobLabels? labels = null;
         bool started = false;
@@ -85,6 +81,7 @@ public sealed partial class JobRunner
             activity?.SetTag("cirunner.module", run.Module);
             activity?.SetTag("cirunner.branch", run.Branch);
             activity?.SetTag("cirunner.cell", job.CellKey);
+            activity?.SetTag("cirunner.engine", engine.Name);
 
             JobSpec spec;
             IReadOnlyList<JobModuleRecord> lockfile;
@@ -111,16 +108,16 @@ public sealed partial class JobRunner
             started = true;
             _telemetry.JobStarted();
             await _progress.RecordModulesAsync(job.Id, lockfile, stoppingToken);
-            LogJobStarted(job.Id, run.Id, job.CellKey, spec.Image);
+            LogJobStarted(job.Id, run.Id, job.CellKey, spec.Image, engine.Name);
             var progress = new TelemetryJobProgress(_recorder, _telemetry, labels, activity?.Context ?? default);
-            JobOutcome outcome = await _executor.ExecuteAsync(spec, progress, cancellation.Token);
+            JobOutcome outcome = await engine.Executor.ExecuteAsync(spec, progress, cancellation.Token);
             bool stopping = stoppingToken.IsCancellationRequested;
             string summary = outcome.Result != JobResult.Cancelled ? outcome.Summary
                 : stopping ? ShutdownSummary(outcome.Summary)
                 : $"Cancelled through the API ({outcome.Summary}).";
             if (outcome.TransientCause is { } cause)
             {
-                _source.EngineLetJobDown(cause);
+                engine.LetJobDown(cause);
             }
 
             // A job the service's own stop cancelled is the service's doing, like a transient error (RetryPolicy):
@@ -198,8 +195,8 @@ public sealed partial class JobRunner
         return $"Cancelled: the service shut down and the job was still running when the drain time ({DrainKey} {Matrix.Duration.Format(_service.DrainTimeout)}) ran out{waited}; its container was removed{detail}.";
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} ({Cell}) started on {Image}")]
-    private partial void LogJobStarted(long jobId, long runId, string cell, string image);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} ({Cell}) started on {Image} on engine {Engine}")]
+    private partial void LogJobStarted(long jobId, long runId, string cell, string image, string engine);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} ({Cell}) ended: {Result} after {Seconds:F1} s")]
     private partial void LogJobFinished(long jobId, long runId, string cell, JobResult result, double seconds);

@@ -66,7 +66,7 @@ public sealed partial class StartupRecovery
             IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
             foreach (JobRecord job in queued)
             {
-                _queue.Enqueue(new QueuedJob(job.RunId, job.Id, job.Priority));
+                _queue.Enqueue(QueuedJob.For(job));
             }
 
             LogRecovered(interrupted.Count, queued.Count);

@@ -3,11 +3,17 @@ using Dapper;
 
 namespace CiRunner.Results;
 
-/// <summary>An instance's Docker engine, as its check-ins record it.</summary>
-/// <param name="Endpoint"><c>Docker:Endpoint</c>.</param>
-/// <param name="Capacity"><c>Docker:ParallelJobs</c>.</param>
+/// <summary>One of an instance's Docker engines (its pool, <c>Docker:Engines</c>), as its check-ins record it.</summary>
+/// <param name="Endpoint">The engine's endpoint.</param>
+/// <param name="Capacity">How many jobs it runs at once.</param>
 public sealed record InstanceEngine(string Endpoint, int Capacity)
 {
+    /// <summary>Its name in the pool (<c>default</c> for the single engine of <c>Docker:Endpoint</c>).</summary>
+    public string Name { get; init; } = "default";
+
+    /// <summary>Jobs of the instance running on it at the check-in.</summary>
+    public int Running { get; init; }
+
     /// <summary>Whether it answered at its last look.</summary>
     public bool Up { get; init; } = true;
 
@@ -21,10 +27,10 @@ public sealed record InstanceEngine(string Endpoint, int Capacity)
     public long Errors { get; init; }
 }
 
-/// <summary>The engine as the instance sees it now, for each check-in (Execution's engine monitor provides it).</summary>
+/// <summary>The engines as the instance sees them now, for each check-in (Execution's engine pool provides them).</summary>
 public interface IEngineReport
 {
-    InstanceEngine Now();
+    IReadOnlyList<InstanceEngine> Now();
 }
 
 /// <summary>One serving instance of the store, as its check-ins left it.</summary>
@@ -68,6 +74,9 @@ public sealed record InstanceRecord(
     /// <summary>Its engine's errors since the instance started.</summary>
     public long? EngineErrors { get; init; }
 
+    /// <summary>Each engine of its pool as its last check-in saw it, in pool order; empty for an instance from before pools were recorded.</summary>
+    public IReadOnlyList<InstanceEngine> Engines { get; init; } = [];
+
     /// <summary><see cref="Serving"/>, <see cref="Stopped"/> or <see cref="Silent"/>.</summary>
     public string StateAt(DateTimeOffset now) =>
         StoppedAt is not null ? Stopped : now - LastCheckInAt > SilentAfter ? Silent : Serving;
@@ -87,14 +96,23 @@ public sealed class InstanceStore
         _timeProvider = timeProvider;
     }
 
-    /// <summary>Like <see cref="CheckInAsync(string, string, long, DateTimeOffset, InstanceEngine?, CancellationToken)"/> without an engine.</summary>
+    /// <summary>Like <see cref="CheckInAsync(string, string, long, DateTimeOffset, IReadOnlyList{InstanceEngine}?, CancellationToken)"/> without an engine.</summary>
     public Task CheckInAsync(string id, string host, long pid, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
-        CheckInAsync(id, host, pid, startedAt, engine: null, cancellationToken);
+        CheckInAsync(id, host, pid, startedAt, engines: null, cancellationToken);
 
-    /// <summary>Records that the instance lives (now); its first check-in of a start also sets where it runs and since when.</summary>
-    public Task CheckInAsync(string id, string host, long pid, DateTimeOffset startedAt, InstanceEngine? engine, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records that the instance lives (now); its first check-in of a start also sets where it runs and since when.
+    /// <paramref name="engines"/> is its pool now (the instance row keeps the first engine's endpoint and the pool's total capacity).
+    /// </summary>
+    public Task CheckInAsync(string id, string host, long pid, DateTimeOffset startedAt, IReadOnlyList<InstanceEngine>? engines, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        InstanceEngine? engine = engines is { Count: > 0 } ? engines[0] with
+        {
+            Capacity = engines.Sum(e => e.Capacity),
+            Up = engines.All(e => e.Up),
+            Errors = engines.Sum(e => e.Errors),
+        } : null;
         const string Upsert = """
             INSERT INTO instances (id, host, pid, started_at, last_checkin_at, stopped_at, engine, capacity, engine_up, engine_error, engine_error_at, engine_errors)
             VALUES (@Id, @Host, @Pid, @StartedAt, @Now, NULL, @Engine, @Capacity, @EngineUp, @EngineError, @EngineErrorAt, @EngineErrors)

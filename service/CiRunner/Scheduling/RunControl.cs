@@ -85,7 +85,7 @@ public sealed partial class RunControl
             cancellationToken);
         foreach (JobRecord queued in created.Jobs)
         {
-            _queue.Enqueue(new QueuedJob(created.Run.Id, queued.Id, priority));
+            _queue.Enqueue(QueuedJob.For(queued) with { Priority = priority });
         }
 
         LogJobRerun(jobId, created.Run.Id, requestedBy);

@@ -67,7 +67,7 @@ public sealed partial class RunLauncher
             cancellationToken);
         foreach (JobRecord job in run.Jobs)
         {
-            _queue.Enqueue(new QueuedJob(run.Run.Id, job.Id, priority));
+            _queue.Enqueue(QueuedJob.For(job) with { Priority = priority });
         }
 
         _telemetry.RunCreated(trigger.Module, trigger.Cause);

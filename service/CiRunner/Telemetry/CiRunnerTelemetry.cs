@@ -69,17 +69,18 @@ public sealed class CiRunnerTelemetry
     /// The engine's gauges, labelled with its endpoint and read when metrics are collected: its capacity, the jobs
     /// running on it, whether it answers, and its errors (outages begun, jobs that lost it). Called once per engine.
     /// </summary>
-    public void ObserveEngine(string engine, int capacity, Func<int> running, Func<bool> up, Func<long> errors)
+    /// <summary>Per-engine gauges of the pool, read from <paramref name="engines"/> at each collection; labels <c>engine</c> (its name) and <c>endpoint</c>.</summary>
+    public void ObserveEngines(Func<IReadOnlyList<Results.InstanceEngine>> engines)
     {
-        ArgumentNullException.ThrowIfNull(running);
-        ArgumentNullException.ThrowIfNull(up);
-        ArgumentNullException.ThrowIfNull(errors);
-        var tag = new KeyValuePair<string, object?>("engine", engine);
-        Meter.CreateObservableGauge("cirunner.engine.capacity", () => new Measurement<long>(capacity, tag), "{job}", "Jobs the engine runs at once (Docker:ParallelJobs).");
-        Meter.CreateObservableGauge("cirunner.engine.running", () => new Measurement<long>(running(), tag), "{job}", "Jobs running on the engine now.");
-        Meter.CreateObservableGauge("cirunner.engine.up", () => new Measurement<long>(up() ? 1 : 0, tag), "1", "1 while the engine answers, 0 during an outage.");
-        Meter.CreateObservableCounter("cirunner.engine.errors", () => new Measurement<long>(errors(), tag), "{error}", "Outages of the engine begun and jobs that lost it.");
+        ArgumentNullException.ThrowIfNull(engines);
+        Meter.CreateObservableGauge("cirunner.engine.capacity", () => Measure(engines(), e => e.Capacity), "{job}", "Jobs the engine runs at once (Docker:Engines[].Capacity, or Docker:ParallelJobs).");
+        Meter.CreateObservableGauge("cirunner.engine.running", () => Measure(engines(), e => e.Running), "{job}", "Jobs running on the engine now.");
+        Meter.CreateObservableGauge("cirunner.engine.up", () => Measure(engines(), e => e.Up ? 1 : 0), "1", "1 while the engine answers, 0 during an outage.");
+        Meter.CreateObservableCounter("cirunner.engine.errors", () => Measure(engines(), e => e.Errors), "{error}", "Outages of the engine begun and jobs that lost it.");
     }
+
+    private static IEnumerable<Measurement<long>> Measure(IReadOnlyList<Results.InstanceEngine> engines, Func<Results.InstanceEngine, long> value) =>
+        engines.Select(e => new Measurement<long>(value(e), new KeyValuePair<string, object?>("engine", e.Name), new KeyValuePair<string, object?>("endpoint", e.Endpoint)));
 
     public void JobQueued(int count = 1) => _jobsQueued.Add(count);
 

@@ -33,7 +33,7 @@ public abstract class InstanceStoreTests : IDisposable
         _temp.Time.Advance(TimeSpan.FromSeconds(10));
 
         var engine = new InstanceEngine("tcp://engine-1:2376", 3) { Up = false, LastError = "connection refused", LastErrorAt = started.AddSeconds(5), Errors = 2 };
-        await _store.Instances.CheckInAsync("ci-east", "ci1", 4242, started, engine, CancellationToken.None);
+        await _store.Instances.CheckInAsync("ci-east", "ci1", 4242, started, [engine], CancellationToken.None);
 
         InstanceRecord instance = Assert.Single(await _store.Instances.ListAsync(CancellationToken.None));
         Assert.Equal(

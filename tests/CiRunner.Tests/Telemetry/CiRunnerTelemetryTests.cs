@@ -55,27 +55,46 @@ public sealed class CiRunnerTelemetryTests : IDisposable
     }
 
     [Fact]
-    public async Task EngineReport_EngineThatDoesNotAnswer_DownWithItsErrorCountedInCheckInsAndMetrics()
+    public async Task EngineReport_PoolWithAnEngineThatDoesNotAnswer_ThatEngineDownWithItsErrorsCountedInCheckInsAndMetrics()
     {
         using var running = new RunningJobs(TimeProvider.System);
-        var docker = new CiRunner.Configuration.DockerOptions { Endpoint = Fixtures.ConfigFolder.NoEngine, ParallelJobs = 3 };
-        using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(docker);
-        var monitor = new DockerEngineMonitor(client, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DockerEngineMonitor>.Instance);
-        var report = new EngineReport(monitor, running, Microsoft.Extensions.Options.Options.Create(docker), _telemetry);
+        using var queue = new JobQueue(_telemetry);
+        CiRunner.Configuration.EngineOptions[] options =
+        [
+            new() { Name = "east", Endpoint = Fixtures.ConfigFolder.NoEngine, Capacity = 3 },
+            new() { Name = "west", Endpoint = Fixtures.ConfigFolder.NoEngine + "-west", Capacity = 1 },
+        ];
+        var engines = options.Select(o =>
+        {
+            Docker.DotNet.IDockerClient client = DockerClientFactory.Create(o);
+            var monitor = new DockerEngineMonitor(client, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DockerEngineMonitor>.Instance, name: o.Name);
+            return new JobEngine(o, client, monitor, Fixtures.TestExecutors.Create(client, Microsoft.Extensions.Logging.Abstractions.NullLogger<DockerJobExecutor>.Instance),
+                new OrphanReaper(client, Microsoft.Extensions.Logging.Abstractions.NullLogger<OrphanReaper>.Instance));
+        }).ToList();
+        var pool = new EnginePool(engines, queue, running, Microsoft.Extensions.Options.Options.Create(new CiRunner.Configuration.ServiceOptions()), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<EnginePool>.Instance);
+        var report = new EngineReport(pool, _telemetry);
 
-        CiRunner.Results.InstanceEngine before = report.Now();
-        bool available = await monitor.IsAvailableAsync(CancellationToken.None);
-        monitor.RecordJobLost("the engine closed the attach stream");
-        CiRunner.Results.InstanceEngine after = report.Now();
+        IReadOnlyList<CiRunner.Results.InstanceEngine> before = report.Now();
+        bool available = await engines[0].Monitor.IsAvailableAsync(CancellationToken.None);
+        engines[0].LetJobDown("the engine closed the attach stream");
+        Assert.True(engines[1].TryReserve());
+        IReadOnlyList<CiRunner.Results.InstanceEngine> after = report.Now();
         _listener.RecordObservableInstruments();
 
-        Assert.Equal((true, null, 0L), (before.Up, before.LastError, before.Errors));
+        Assert.All(before, e => Assert.Equal((true, null, 0L), (e.Up, e.LastError, e.Errors)));
         Assert.False(available);
-        Assert.Equal((false, "the engine closed the attach stream", 2L), (after.Up, after.LastError, after.Errors));
-        Assert.Equal((Fixtures.ConfigFolder.NoEngine, 3), (after.Endpoint, after.Capacity));
+        Assert.Equal(["east", "west"], after.Select(e => e.Name));
+        Assert.Equal((false, "the engine closed the attach stream", 2L, 0), (after[0].Up, after[0].LastError, after[0].Errors, after[0].Running));
+        Assert.Equal((true, null, 0L, 1), (after[1].Up, after[1].LastError, after[1].Errors, after[1].Running));
+        Assert.Equal((Fixtures.ConfigFolder.NoEngine, 3), (after[0].Endpoint, after[0].Capacity));
         Assert.Equal(
             [("cirunner.engine.capacity", 3L), ("cirunner.engine.errors", 2L), ("cirunner.engine.running", 0L), ("cirunner.engine.up", 0L)],
-            _measurements.Where(m => m.Name.StartsWith("cirunner.engine.", StringComparison.Ordinal) && m.Tags["engine"] == Fixtures.ConfigFolder.NoEngine)
+            _measurements.Where(m => m.Name.StartsWith("cirunner.engine.", StringComparison.Ordinal) && m.Tags["engine"] == "east")
+                .Select(m => (m.Name, m.Value)).OrderBy(m => m.Name));
+        Assert.Equal(
+            [("cirunner.engine.capacity", 1L), ("cirunner.engine.errors", 0L), ("cirunner.engine.running", 1L), ("cirunner.engine.up", 1L)],
+            _measurements.Where(m => m.Name.StartsWith("cirunner.engine.", StringComparison.Ordinal) && m.Tags["engine"] == "west")
                 .Select(m => (m.Name, m.Value)).OrderBy(m => m.Name));
     }
 

@@ -30,10 +30,9 @@ public sealed partial class ClusterWatch
     private readonly JobStore _jobs;
     private readonly InstanceStore _instances;
     private readonly JobQueue _queue;
-    private readonly OrphanReaper _reaper;
+    private readonly EnginePool _pool;
     private readonly RunningJobs _running;
     private readonly ServiceOptions _service;
-    private readonly DockerOptions _docker;
     private readonly bool _sharedQueue;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ClusterWatch> _logger;
@@ -47,10 +46,9 @@ public sealed partial class ClusterWatch
         JobStore jobs,
         InstanceStore instances,
         JobQueue queue,
-        OrphanReaper reaper,
+        EnginePool pool,
         RunningJobs running,
         IOptions<ServiceOptions> service,
-        IOptions<DockerOptions> docker,
         CiRunnerSettings settings,
         TimeProvider timeProvider,
         ILogger<ClusterWatch> logger)
@@ -59,10 +57,9 @@ public sealed partial class ClusterWatch
         _jobs = jobs;
         _instances = instances;
         _queue = queue;
-        _reaper = reaper;
+        _pool = pool;
         _running = running;
         _service = service.Value;
-        _docker = docker.Value;
         _sharedQueue = settings.Store.IsPostgreSql;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -220,29 +217,37 @@ public sealed partial class ClusterWatch
     }
 
     /// <summary>
-    /// Removes the lost instance's containers from this instance's engine and from the lost instance's own (its
-    /// check-ins name it), reached with this instance's TLS client certificate for a <c>tcp://</c> engine: one PKI
+    /// Removes the lost instance's containers from this instance's engines and from the lost instance's own (its
+    /// check-ins name them), reached with this instance's TLS client certificate for a <c>tcp://</c> engine: one PKI
     /// for a CI's engines. An engine that does not answer keeps them; the jobs still end, their lease is over.
     /// </summary>
     private async Task<int> ReapAsync(InstanceRecord lost, CancellationToken cancellationToken)
     {
-        int reaped = await ReapOnAsync(_reaper, lost.Id, _docker.Endpoint, cancellationToken, cancellationToken);
-        if (lost.Engine is { } engine && engine != _docker.Endpoint)
+        int reaped = 0;
+        foreach (JobEngine engine in _pool.Engines)
+        {
+            reaped += await ReapOnAsync(engine.Reaper, lost.Id, engine.Endpoint, cancellationToken, cancellationToken);
+        }
+
+        string? certificates = _pool.Engines.Select(e => e.Options.TlsCertDirectory).FirstOrDefault(d => d is not null);
+        IEnumerable<string> theirs = lost.Engines.Select(e => e.Endpoint).Append(lost.Engine).OfType<string>();
+        foreach (string endpoint in theirs.Distinct(StringComparer.Ordinal).Where(e => _pool.Engines.All(own => own.Endpoint != e)))
         {
             try
             {
-                using IDockerClient client = DockerClientFactory.Create(new DockerOptions
+                using IDockerClient client = DockerClientFactory.Create(new EngineOptions
                 {
-                    Endpoint = engine,
-                    TlsCertDirectory = engine.StartsWith("tcp://", StringComparison.Ordinal) ? _docker.TlsCertDirectory : null,
+                    Name = endpoint,
+                    Endpoint = endpoint,
+                    TlsCertDirectory = endpoint.StartsWith("tcp://", StringComparison.Ordinal) ? certificates : null,
                 });
                 using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 bounded.CancelAfter(ForeignEngineTimeout);
-                reaped += await ReapOnAsync(_reaper.On(client), lost.Id, engine, bounded.Token, cancellationToken);
+                reaped += await ReapOnAsync(_pool.Engines[0].Reaper.On(client), lost.Id, endpoint, bounded.Token, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogReapFailed(lost.Id, engine, e.Message);
+                LogReapFailed(lost.Id, endpoint, e.Message);
             }
         }
 

@@ -18,17 +18,17 @@ public sealed partial class StartupRecovery
 
     private readonly JobStore _jobs;
     private readonly JobQueue _queue;
-    private readonly OrphanReaper _reaper;
+    private readonly EnginePool _pool;
     private readonly ServiceOptions _service;
     private readonly ILogger<StartupRecovery> _logger;
     private readonly ResiliencePipeline _untilStored;
     private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public StartupRecovery(JobStore jobs, JobQueue queue, OrphanReaper reaper, IOptions<ServiceOptions> service, TimeProvider timeProvider, ILogger<StartupRecovery> logger)
+    public StartupRecovery(JobStore jobs, JobQueue queue, EnginePool pool, IOptions<ServiceOptions> service, TimeProvider timeProvider, ILogger<StartupRecovery> logger)
     {
         _jobs = jobs;
         _queue = queue;
-        _reaper = reaper;
+        _pool = pool;
         _service = service.Value;
         _logger = logger;
 
@@ -44,15 +44,18 @@ public sealed partial class StartupRecovery
     {
         try
         {
-            try
+            foreach (JobEngine engine in _pool.Engines)
             {
-                IReadOnlyList<ReapedContainer> reaped = await _reaper.ReapAsync(_service.InstanceId, cancellationToken);
-                LogReaped(reaped.Count, _service.InstanceId);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The engine may be down; its containers are reaped at the next start, and jobs still end below.
-                LogReapFailed(e, _service.InstanceId);
+                try
+                {
+                    IReadOnlyList<ReapedContainer> reaped = await engine.Reaper.ReapAsync(_service.InstanceId, cancellationToken);
+                    LogReaped(reaped.Count, _service.InstanceId, engine.Name);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The engine may be down; its containers are reaped when it answers again (the pool's sweep), and jobs still end below.
+                    LogReapFailed(e, _service.InstanceId, engine.Name);
+                }
             }
 
             // Interrupted is never the job's fault: each is queued again (below, with the other queued jobs) while attempts are left.
@@ -77,11 +80,11 @@ public sealed partial class StartupRecovery
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} containers left by an earlier process of instance '{InstanceId}'")]
-    private partial void LogReaped(int count, string instanceId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} containers left by an earlier process of instance '{InstanceId}' from engine {Engine}")]
+    private partial void LogReaped(int count, string instanceId, string engine);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for containers left by instance '{InstanceId}' (is the Docker engine running?)")]
-    private partial void LogReapFailed(Exception exception, string instanceId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for containers left by instance '{InstanceId}' on engine {Engine} (is it running?)")]
+    private partial void LogReapFailed(Exception exception, string instanceId, string engine);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Start-up recovery waits for the results database. {Reason}")]
     private partial void LogRecoveryDeferred(string reason);

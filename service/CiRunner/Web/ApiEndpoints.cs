@@ -76,7 +76,7 @@ internal static class ApiEndpoints
             return Microsoft.AspNetCore.Http.Results.Json(all);
         });
 
-        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, DockerEngineMonitor engine, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
+        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, EnginePool engine, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
             Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, QueueView.Waiting(engine, dispatcher, gates), cancellationToken)));
 
         reads.MapGet("/instances", async (InstanceStore instances, CancellationToken cancellationToken) =>
@@ -126,7 +126,7 @@ internal static class QueueView
     private const int MaxEntries = 200;
 
     /// <summary>Why queued jobs do not start (every reason, joined), or null when they start as slots free up.</summary>
-    public static string? Waiting(DockerEngineMonitor engine, JobDispatcher dispatcher, IEnumerable<IJobStartGate> gates)
+    public static string? Waiting(EnginePool engines, JobDispatcher dispatcher, IEnumerable<IJobStartGate> gates)
     {
         var reasons = new List<string>();
         if (dispatcher.IsDraining)
@@ -134,9 +134,10 @@ internal static class QueueView
             reasons.Add("waiting for the next start: the service is stopping");
         }
 
-        if (engine.Outage is { } outage)
+        if (engines.Outage is { } outage)
         {
-            reasons.Add($"waiting for the Docker engine: no answer since {outage.Since.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({outage.Error})");
+            string which = engines.Engines.Count == 1 ? "the Docker engine" : $"a Docker engine: none of the {engines.Engines.Count} answers";
+            reasons.Add($"waiting for {which}: no answer since {outage.Since.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({outage.Error})");
         }
 
         reasons.AddRange(gates.Select(g => g.Check()).Where(s => !s.Open).Select(s => $"held: {s.Detail}"));

@@ -33,10 +33,9 @@ public sealed class ClusterWatchTests : IDisposable
             _store.Jobs,
             _store.Instances,
             _queue,
-            new OrphanReaper(DockerClientFactory.Create(settings.Docker), new TestOutputLogger<OrphanReaper>(output)),
+            TestPools.Create(settings, _queue, _running),
             _running,
             Options.Create(settings.Service),
-            Options.Create(settings.Docker),
             settings,
             _temp.Time,
             new TestOutputLogger<ClusterWatch>(output));

@@ -64,15 +64,8 @@ public sealed class CiRunnerTelemetryTests : IDisposable
             new() { Name = "east", Endpoint = Fixtures.ConfigFolder.NoEngine, Capacity = 3 },
             new() { Name = "west", Endpoint = Fixtures.ConfigFolder.NoEngine + "-west", Capacity = 1 },
         ];
-        var engines = options.Select(o =>
-        {
-            Docker.DotNet.IDockerClient client = DockerClientFactory.Create(o);
-            var monitor = new DockerEngineMonitor(client, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DockerEngineMonitor>.Instance, name: o.Name);
-            return new JobEngine(o, client, monitor, Fixtures.TestExecutors.Create(client, Microsoft.Extensions.Logging.Abstractions.NullLogger<DockerJobExecutor>.Instance),
-                new OrphanReaper(client, Microsoft.Extensions.Logging.Abstractions.NullLogger<OrphanReaper>.Instance));
-        }).ToList();
-        var pool = new EnginePool(engines, queue, running, Microsoft.Extensions.Options.Options.Create(new CiRunner.Configuration.ServiceOptions()), TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<EnginePool>.Instance);
+        EnginePool pool = Fixtures.TestPools.Create(options, queue, running);
+        IReadOnlyList<JobEngine> engines = pool.Engines;
         var report = new EngineReport(pool, _telemetry);
 
         IReadOnlyList<CiRunner.Results.InstanceEngine> before = report.Now();

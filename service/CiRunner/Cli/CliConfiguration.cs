@@ -14,12 +14,16 @@ internal static class CliConfiguration
     /// What the verbs that only need the engine (images) read of the <c>Docker</c> section: the endpoint and the TLS
     /// certificates, with a relative <c>TlsCertDirectory</c> taken from the configuration file's folder as <c>serve</c>
     /// takes it. Read key by key rather than bound, so a job setting the binder cannot parse (<c>JobTimeout: 2h</c>)
-    /// does not stop an image build.
+    /// does not stop an image build. With <c>Docker:Engines</c>, the first engine's, as <c>serve</c> and <c>validate</c> use.
     /// </summary>
     public static DockerOptions ReadDocker(string configFile)
     {
         IConfigurationRoot configuration = Build(configFile);
-        string? Value(string key) => configuration[$"{DockerOptions.SectionName}:{key}"] is { Length: > 0 } value ? value : null;
+
+        // Index keys sort numerically, so the first child is the first engine (Docker:Engines:0).
+        IConfigurationSection? firstEngine = configuration.GetSection($"{DockerOptions.SectionName}:{nameof(DockerOptions.Engines)}").GetChildren().FirstOrDefault();
+        string section = firstEngine?.Path ?? DockerOptions.SectionName;
+        string? Value(string key) => configuration[$"{section}:{key}"] is { Length: > 0 } value ? value : null;
         var docker = new DockerOptions();
         docker.Endpoint = Value(nameof(DockerOptions.Endpoint)) ?? docker.Endpoint;
         if (Value(nameof(DockerOptions.TlsCertDirectory)) is { } certificates)

@@ -36,24 +36,44 @@ public static partial class ConfigurationLoader
             service.ImageRecipesDirectory = Path.GetFullPath(Path.Combine(baseDirectory, service.ImageRecipesDirectory));
         });
 
-    private static DockerOptions ReadDocker(ConfigurationReader reader, string baseDirectory) =>
-        ReadSection(reader, DockerOptions.SectionName, new DockerOptionsValidator(), docker =>
+    /// <summary>
+    /// The <c>Docker</c> section with its engine pool (<see cref="ReadEngines"/>). <paramref name="engineReleases"/> are the
+    /// pool's <c>Releases</c> items with their keys, checked once <c>Releases</c> is read.
+    /// </summary>
+    private static DockerOptions ReadDocker(ConfigurationReader reader, string baseDirectory, out List<(string Release, string Key)> engineReleases)
+    {
+        var releases = new List<(string Release, string Key)>();
+        DockerOptions docker = ReadSection(reader, DockerOptions.SectionName, new DockerOptionsValidator(), bound =>
         {
-            docker.DropCapabilities = [.. docker.DropCapabilities.Select(OptionValues.CapabilityName).Distinct(StringComparer.Ordinal)];
-            docker.TlsCertDirectory = CheckTlsCertDirectory(reader, $"{DockerOptions.SectionName}:{nameof(DockerOptions.TlsCertDirectory)}", docker.TlsCertDirectory, docker.Endpoint, baseDirectory);
-        });
+            bound.DropCapabilities = [.. bound.DropCapabilities.Select(OptionValues.CapabilityName).Distinct(StringComparer.Ordinal)];
 
-    /// <summary>The TLS certificate directory, made absolute, once its three files exist and load; null when not configured or wrong.</summary>
-    private static string? CheckTlsCertDirectory(ConfigurationReader reader, string key, string? directory, string endpoint, string baseDirectory)
+            // With a pool, Docker:TlsCertDirectory is refused as such rather than checked against an endpoint nobody set.
+            if (!ReadEngines(reader, bound, baseDirectory, releases))
+            {
+                const string Section = DockerOptions.SectionName;
+                bound.TlsCertDirectory = CheckTlsCertDirectory(reader, $"{Section}:{nameof(DockerOptions.TlsCertDirectory)}", bound.TlsCertDirectory,
+                    $"{Section}:{nameof(DockerOptions.Endpoint)}", bound.Endpoint, baseDirectory);
+            }
+        });
+        engineReleases = releases;
+        return docker;
+    }
+
+    /// <summary>
+    /// The TLS certificate directory, made absolute, once its three files exist and load; null when not configured or wrong.
+    /// <paramref name="endpointKey"/> is the key of the endpoint it is for (<c>Docker:Endpoint</c>, <c>Docker:Engines:1:Endpoint</c>).
+    /// </summary>
+    private static string? CheckTlsCertDirectory(ConfigurationReader reader, string key, string? directory, string endpointKey, string endpoint, string baseDirectory)
     {
         if (directory is null || reader.IsReported(key))
         {
             return null;
         }
 
-        if (!endpoint.StartsWith("tcp://", StringComparison.Ordinal))
+        // A wrong endpoint is reported at its own key; judged by its fallback, the directory would be wrong too.
+        if (!reader.IsReported(endpointKey) && !endpoint.StartsWith("tcp://", StringComparison.Ordinal))
         {
-            reader.Error(key, directory, $"no value with Docker:Endpoint '{endpoint}': TLS client certificates apply to tcp://host:2376 endpoints only");
+            reader.Error(key, directory, $"no value with {endpointKey} '{endpoint}': TLS client certificates apply to tcp://host:2376 endpoints only");
             return null;
         }
 

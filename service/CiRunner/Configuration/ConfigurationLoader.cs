@@ -74,7 +74,7 @@ public static partial class ConfigurationLoader
         reader.RejectSecrets(apiTokenVariable);
 
         ServiceOptions service = ReadService(reader, baseDirectory);
-        DockerOptions docker = ReadDocker(reader, baseDirectory);
+        DockerOptions docker = ReadDocker(reader, baseDirectory, out List<(string Release, string Key)> engineReleases);
         ScheduleOptions schedule = ReadSection(reader, ScheduleOptions.SectionName, new ScheduleOptionsValidator());
         HttpOptions http = ReadHttp(reader, baseDirectory);
         StoreOptions store = ReadStore(reader, baseDirectory);
@@ -85,6 +85,7 @@ public static partial class ConfigurationLoader
         int errorsBeforeReleases = reader.Errors.Count;
         List<ReleaseOptions?> releaseOptions = ReadReleases(reader);
         bool releasesValid = reader.Errors.Count == errorsBeforeReleases;
+        CheckEngineReleases(reader, engineReleases, releaseOptions, releasesValid);
 
         var fileErrors = new List<ConfigurationError>();
         var releases = new List<Release>();

@@ -18,7 +18,7 @@ public static class ConfigurationReport
     }
 
     /// <summary>
-    /// Modules, releases in upgrade order, scenarios, and cells per module and branch.
+    /// Docker engines, modules, releases in upgrade order, scenarios, and cells per module and branch.
     /// <paramref name="getEnvironmentVariable"/> only tells whether credential variables are set; values are never printed.
     /// </summary>
     public static void WriteSummary(TextWriter writer, CiRunnerSettings settings, Func<string, string?>? getEnvironmentVariable = null)
@@ -32,7 +32,10 @@ public static class ConfigurationReport
         writer.WriteLine($"  data        {settings.Service.DataDirectory}");
         writer.WriteLine($"  scenarios   {settings.Service.ScenariosDirectory}");
         DockerOptions docker = settings.Docker;
-        writer.WriteLine(Invariant($"  docker      {docker.Endpoint}, {docker.ParallelJobs} parallel jobs; per job {docker.MemoryMb} MiB, CPUs {docker.Cpus}, pids {docker.PidsLimit}, network {docker.NetworkMode}, job timeout {Duration.Format(docker.JobTimeout)}"));
+        string engines = docker.Engines.Count == 0
+            ? Invariant($"{docker.Endpoint}, {docker.ParallelJobs} parallel jobs")
+            : Invariant($"{docker.Engines.Count} engines (below), cirunner run {docker.ParallelJobs} parallel jobs");
+        writer.WriteLine(Invariant($"  docker      {engines}; per job {docker.MemoryMb} MiB, CPUs {docker.Cpus}, pids {docker.PidsLimit}, network {docker.NetworkMode}, job timeout {Duration.Format(docker.JobTimeout)}"));
         writer.WriteLine($"  schedule    poll every {Duration.Format(settings.Schedule.PollInterval)}, nightly '{settings.Schedule.NightlyCron}'{(settings.Schedule.NightlySkipUnchanged ? ", skipping unchanged branches" : "")}");
         string Source(SecretReference secret) => secret.File is { } file ? $"file {file}" : $"${secret.Variable} ({Set(secret.Variable!)})";
         writer.WriteLine($"  http        {settings.Http.Listen}, API token from {Source(settings.Http.ApiToken)}");
@@ -48,6 +51,19 @@ public static class ConfigurationReport
             writer.WriteLine($"  gerrit      {gerrit.Url} as '{gerrit.CiName}', {voting}, login {Source(gerrit.Username)} / {Source(gerrit.Password)}, recheck read every {Duration.Format(gerrit.RecheckInterval)}");
         }
 
+        writer.WriteLine();
+
+        // The pool as the service runs it: without Docker:Engines, the one engine named default.
+        IReadOnlyList<EngineOptions> pool = docker.Pool();
+        writer.WriteLine(Invariant($"Docker engines ({pool.Count}):"));
+        WriteTable(writer, pool.Select(e => new[]
+        {
+            e.Name,
+            e.Endpoint,
+            e.TlsCertDirectory is null ? "TLS: no" : "TLS: yes",
+            Invariant($"capacity {e.Capacity}"),
+            "releases: " + (e.Releases.Count == 0 ? "all" : string.Join(", ", e.Releases)),
+        }));
         writer.WriteLine();
 
         writer.WriteLine($"Modules ({settings.Modules.Count}):");

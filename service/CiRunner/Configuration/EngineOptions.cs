@@ -8,7 +8,7 @@ namespace CiRunner.Configuration;
 public sealed class EngineOptions
 {
     /// <summary>The engine's name in logs, pages, metrics and the API: short, unique in the pool (<c>rack1-a</c>).</summary>
-    [Text(TextKind.Word, ErrorMessage = "a short name for the engine: letters, digits, '.', '_' or '-', like rack1-a")]
+    [Matches("^[A-Za-z0-9._-]{1,63}$", ErrorMessage = "a short name for the engine: letters, digits, '.', '_' or '-', at most 63 characters, like rack1-a")]
     public string Name { get; set; } = "";
 
     /// <summary>Engine endpoint: <c>unix:///var/run/docker.sock</c> or <c>tcp://host:2376</c>.</summary>
@@ -28,8 +28,9 @@ public sealed class EngineOptions
 
     /// <summary>
     /// The releases whose jobs this engine takes (an upgrade job needs both of its releases here); empty for every
-    /// release. Names from <c>Releases</c>.
+    /// release. Names from <c>Releases</c>: the loader reads them and checks each against that list.
     /// </summary>
+    [ReadByLoader]
     public List<string> Releases { get; set; } = [];
 
     /// <summary>Whether the engine takes a job on <paramref name="releases"/> (its release, and an upgrade's from-release).</summary>

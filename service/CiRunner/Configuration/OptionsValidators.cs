@@ -11,6 +11,10 @@ public sealed partial class ServiceOptionsValidator : IValidateOptions<ServiceOp
 [OptionsValidator]
 public sealed partial class DockerOptionsValidator : IValidateOptions<DockerOptions>;
 
+// One entry of Docker:Engines, bound on its own so that each failure names its entry's key (Docker:Engines:1:Capacity).
+[OptionsValidator]
+public sealed partial class EngineOptionsValidator : IValidateOptions<EngineOptions>;
+
 [OptionsValidator]
 public sealed partial class ScheduleOptionsValidator : IValidateOptions<ScheduleOptions>;
 

@@ -46,7 +46,8 @@ public sealed partial class DocumentationTests
         Type[] sections = [typeof(CiRunner.Configuration.ServiceOptions), typeof(CiRunner.Configuration.DockerOptions), typeof(CiRunner.Configuration.ScheduleOptions),
             typeof(CiRunner.Configuration.HttpOptions), typeof(CiRunner.Configuration.RetentionOptions), typeof(CiRunner.Configuration.ModuleOptions), typeof(CiRunner.Configuration.ReleaseOptions),
             typeof(CiRunner.Configuration.MatrixOptions), typeof(CiRunner.Configuration.CellPatternOptions), typeof(CiRunner.Configuration.CompatibilityCellOptions),
-            typeof(CiRunner.Configuration.GerritOptions), typeof(CiRunner.Configuration.ReportingOptions), typeof(CiRunner.Configuration.WebhookOptions)];
+            typeof(CiRunner.Configuration.GerritOptions), typeof(CiRunner.Configuration.ReportingOptions), typeof(CiRunner.Configuration.WebhookOptions),
+            typeof(CiRunner.Configuration.EngineOptions)];
         foreach (string key in sections.SelectMany(t => t.GetProperties()).Select(p => p.Name))
         {
             Assert.Contains($"`{key}", _document, StringComparison.Ordinal);
@@ -81,6 +82,24 @@ public sealed partial class DocumentationTests
 
         Assert.True(result.Succeeded, string.Join('\n', result.Errors));
         Assert.Equal(("Acme Puppet CI", false), (result.Settings.Gerrit!.CiName, result.Settings.Gerrit.Voting));
+    }
+
+    [Fact]
+    public async Task EnginesExample_Loads()
+    {
+        // The example's certificate directory is made here; its engines are not contacted by loading.
+        using var certificates = new TempDirectory();
+        string client = await TestCertificates.MakeAsync(certificates);
+        string example = CodeBlock().Matches(_document).Select(m => m.Groups["body"].Value).First(b => b.StartsWith("\"Docker\"", StringComparison.Ordinal)).Replace("tls/rack1", client, StringComparison.Ordinal);
+        using var folder = new ConfigFolder();
+        folder.Set("Docker", System.Text.Json.Nodes.JsonNode.Parse("{" + example + "}")!["Docker"]!.DeepClone());
+
+        CiRunner.Configuration.ConfigurationLoadResult result = folder.Load();
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.Equal(["rack1-a", "rack1-b", "old-releases"], result.Settings.Docker.Engines.Select(e => e.Name));
+        Assert.Equal(["zed", "2023.1"], result.Settings.Docker.Engines[2].Releases);
+        Assert.Equal(client, result.Settings.Docker.TlsCertDirectory);
     }
 
     private static string Block(string language) =>

@@ -43,6 +43,32 @@ public sealed class EnvironmentOverrideTests
         Assert.Equal(("environment", "CIRUNNER__Http__ApiToken", ConfigurationError.Redacted), (error.File, error.Location, error.Value));
     }
 
+    [Fact]
+    public void Load_EnvironmentVariableForAnEngine_WinsOverTheFile()
+    {
+        using var folder = new ConfigFolder();
+        EngineConfigurationTests.SetPool(folder, tls: null);
+        using var variable = new EnvironmentVariable("CIRUNNER__Docker__Engines__0__Capacity", "3");
+
+        ConfigurationLoadResult result = folder.Load();
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Errors));
+        Assert.Equal([3, 2, 1], result.Settings.Docker.Engines.Select(e => e.Capacity));
+    }
+
+    [Fact]
+    public void Load_EnvironmentVariableForAnEngineInvalid_NamesTheVariable()
+    {
+        using var folder = new ConfigFolder();
+        EngineConfigurationTests.SetPool(folder, tls: null);
+        using var variable = new EnvironmentVariable("CIRUNNER__Docker__Engines__2__Releases__1", "yoga");
+
+        ConfigurationLoadResult result = folder.Load();
+
+        ConfigurationError error = Assert.Single(result.Errors);
+        Assert.Equal("environment: CIRUNNER__Docker__Engines__2__Releases__1: 'yoga' is not valid; expected a release configured in Releases: zed, 2023.1, 2024.1, 2024.2 (leave Releases out, or [], for every release)", error.ToString());
+    }
+
     /// <summary>Sets a variable for one test and restores the previous value.</summary>
     private sealed class EnvironmentVariable : IDisposable
     {

@@ -104,14 +104,23 @@ internal static class ValidateCommand
         return false;
     }
 
+    /// <summary>What each engine of the pool holds: a release missing on one engine is copied there from another, or built, when a job needs it.</summary>
     private static async Task WriteEngineInventoryAsync(TextWriter output, CiRunnerSettings settings, CancellationToken cancellationToken)
     {
-        string endpoint = settings.Docker.Endpoint;
+        IReadOnlyList<EngineOptions> pool = settings.Docker.Pool();
+        foreach (EngineOptions engine in pool)
+        {
+            await WriteEngineInventoryAsync(output, settings, engine, pool.Count == 1 ? engine.Endpoint : $"{engine.Name}, {engine.Endpoint}", cancellationToken);
+        }
+    }
+
+    private static async Task WriteEngineInventoryAsync(TextWriter output, CiRunnerSettings settings, EngineOptions engine, string endpoint, CancellationToken cancellationToken)
+    {
         await output.WriteLineAsync();
         IReadOnlyList<ReleaseInventoryEntry> entries;
         try
         {
-            using IDockerClient client = DockerClientFactory.Create(settings.Docker);
+            using IDockerClient client = DockerClientFactory.Create(engine);
             using (var ping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 ping.CancelAfter(EngineTimeout);

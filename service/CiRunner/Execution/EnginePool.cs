@@ -10,10 +10,16 @@ namespace CiRunner.Execution;
 /// rejoins when it answers again, after its leftover containers are removed: <see cref="WatchAsync"/> asks each
 /// engine every few seconds, and the queue is woken whenever what the pool can take changes.
 /// </summary>
-public sealed partial class EnginePool
+public sealed partial class EnginePool : IDisposable
 {
     /// <summary>How often an answering engine is asked again: how late an engine that went away is noticed while idle.</summary>
     public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long an engine may not answer before the jobs running on it are ended (and retried elsewhere): a stopped
+    /// engine breaks their streams at once, but one that hangs or whose network is cut would hold them until their timeout.
+    /// </summary>
+    public static readonly TimeSpan DrainAfter = TimeSpan.FromSeconds(30);
 
     private readonly JobQueue _queue;
     private readonly RunningJobs _running;
@@ -69,6 +75,15 @@ public sealed partial class EnginePool
         return null;
     }
 
+    /// <summary>Closes the clients of the engines after the first (the first is the service's own client, disposed with it).</summary>
+    public void Dispose()
+    {
+        foreach (JobEngine engine in Engines.Skip(1))
+        {
+            engine.Client.Dispose();
+        }
+    }
+
     /// <summary>Gives a job's slot back; a queued job waiting for one may take it.</summary>
     public void Release(JobEngine engine)
     {
@@ -78,7 +93,33 @@ public sealed partial class EnginePool
     }
 
     /// <summary>Asks each engine every <see cref="CheckInterval"/> (with a backoff while it is down) until <paramref name="cancellationToken"/> ends.</summary>
-    public Task WatchAsync(CancellationToken cancellationToken) => Task.WhenAll(Engines.Select(e => WatchEngineAsync(e, cancellationToken)));
+    public Task WatchAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(Engines.Select(e => WatchEngineAsync(e, cancellationToken)).Concat(Engines.Select(e => DrainWhenLostAsync(e, cancellationToken))));
+
+    /// <summary>Ends the jobs on an engine that has not answered for <see cref="DrainAfter"/>; they are retried on an engine that answers.</summary>
+    private async Task DrainWhenLostAsync(JobEngine engine, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(CheckInterval, _timeProvider, cancellationToken);
+                if (engine.Monitor.Outage is { } outage && _timeProvider.GetUtcNow() - outage.Since >= DrainAfter && engine.Running > 0)
+                {
+                    string cause = $"engine {engine.Name} ({engine.Endpoint}) has not answered since {outage.Since.UtcDateTime:HH:mm:ss} UTC ({outage.Error})";
+                    int drained = _running.CancelOnLostEngine(engine.Name, cause);
+                    if (drained > 0)
+                    {
+                        LogDrained(drained, engine.Name, DrainAfter.TotalSeconds);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The dispatcher stops.
+        }
+    }
 
     private async Task WatchEngineAsync(JobEngine engine, CancellationToken cancellationToken)
     {
@@ -128,6 +169,9 @@ public sealed partial class EnginePool
             LogReapFailed(e, _service.InstanceId, engine.Name);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ending {Count} jobs on engine {Engine}: it has not answered for {Seconds:F0} s; they are retried on an engine that answers")]
+    private partial void LogDrained(int count, string engine, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look for containers left by instance '{InstanceId}' on engine {Engine} (does it answer?)")]
     private partial void LogReapFailed(Exception exception, string instanceId, string engine);

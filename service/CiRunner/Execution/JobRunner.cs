@@ -61,7 +61,7 @@ public sealed partial class JobRunner
     {
         ArgumentNullException.ThrowIfNull(engine);
         using IDisposable? scope = _logger.BeginScope(new Dictionary<string, object>(StringComparer.Ordinal) { ["RunId"] = queued.RunId, ["JobId"] = queued.JobId, ["Engine"] = engine.Name });
-        using CancellationTokenSource cancellation = _running.Add(queued.JobId, stoppingToken);
+        using CancellationTokenSource cancellation = _running.Add(queued.JobId, engine.Name, stoppingToken);
         JobLabels? labels = null;
         bool started = false;
         try
@@ -112,6 +112,12 @@ public sealed partial class JobRunner
             var progress = new TelemetryJobProgress(_recorder, _telemetry, labels, activity?.Context ?? default);
             JobOutcome outcome = await engine.Executor.ExecuteAsync(spec, progress, cancellation.Token);
             bool stopping = stoppingToken.IsCancellationRequested;
+            if (outcome.Result == JobResult.Cancelled && !stopping && _running.EngineLostCause(job.Id) is { } lost)
+            {
+                // The pool took it off an engine that stopped answering: the engine's failure, retried elsewhere.
+                outcome = outcome with { Result = JobResult.Error, Summary = $"error: {lost}; the job was ended so that it runs on an engine that answers", TransientCause = lost };
+            }
+
             string summary = outcome.Result != JobResult.Cancelled ? outcome.Summary
                 : stopping ? ShutdownSummary(outcome.Summary)
                 : $"Cancelled through the API ({outcome.Summary}).";
@@ -152,7 +158,9 @@ public sealed partial class JobRunner
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             bool shutdown = stoppingToken.IsCancellationRequested;
-            JobEnd end = End(JobResult.Cancelled, shutdown ? ShutdownSummary(null) : "Cancelled through the API.") with { ServiceStopping = shutdown };
+            JobEnd end = !shutdown && _running.EngineLostCause(queued.JobId) is { } lost
+                ? End(JobResult.Error, $"error: {lost}; the job was ended so that it runs on an engine that answers") with { TransientCause = true }
+                : End(JobResult.Cancelled, shutdown ? ShutdownSummary(null) : "Cancelled through the API.") with { ServiceStopping = shutdown };
             await _completions.TryFinishAsync(queued.JobId, end, labels, stoppingToken);
         }
         catch (Exception e)

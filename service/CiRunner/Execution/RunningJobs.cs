@@ -10,6 +10,10 @@ namespace CiRunner.Execution;
 public sealed class RunningJobs : IDisposable
 {
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _running = new();
+
+    // The engine each job runs on, and why the jobs the pool took off a lost engine were cancelled.
+    private readonly ConcurrentDictionary<long, string> _engines = new();
+    private readonly ConcurrentDictionary<long, string> _engineLost = new();
     private readonly CancellationTokenSource _draining = new();
     private readonly TimeProvider _timeProvider;
     private long _drainStarted;
@@ -45,14 +49,48 @@ public sealed class RunningJobs : IDisposable
     /// Registers a job as running; the cancellation it returns ends with <paramref name="stoppingToken"/> or with
     /// <see cref="TryCancel"/>. The caller disposes it after <see cref="Remove"/>.
     /// </summary>
-    public CancellationTokenSource Add(long jobId, CancellationToken stoppingToken)
+    public CancellationTokenSource Add(long jobId, CancellationToken stoppingToken) => Add(jobId, engine: null, stoppingToken);
+
+    /// <summary>As <see cref="Add(long, CancellationToken)"/>, for a job on <paramref name="engine"/> of the pool.</summary>
+    public CancellationTokenSource Add(long jobId, string? engine, CancellationToken stoppingToken)
     {
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         _running[jobId] = cancellation;
+        if (engine is not null)
+        {
+            _engines[jobId] = engine;
+        }
+
         return cancellation;
     }
 
-    public void Remove(long jobId) => _running.TryRemove(jobId, out _);
+    public void Remove(long jobId)
+    {
+        _running.TryRemove(jobId, out _);
+        _engines.TryRemove(jobId, out _);
+        _engineLost.TryRemove(jobId, out _);
+    }
+
+    /// <summary>
+    /// Cancels every job running on <paramref name="engine"/>, which stopped answering: each ends in an error that names
+    /// <paramref name="cause"/> (transient: <see cref="EngineLostCause"/>), not as cancelled. Returns how many.
+    /// </summary>
+    public int CancelOnLostEngine(string engine, string cause)
+    {
+        int cancelled = 0;
+        foreach ((long jobId, string on) in _engines)
+        {
+            if (on == engine && _engineLost.TryAdd(jobId, cause) && TryCancel(jobId))
+            {
+                cancelled++;
+            }
+        }
+
+        return cancelled;
+    }
+
+    /// <summary>Why the job was taken off its engine (<see cref="CancelOnLostEngine"/>); null when it was not.</summary>
+    public string? EngineLostCause(long jobId) => _engineLost.TryGetValue(jobId, out string? cause) ? cause : null;
 
     /// <summary>
     /// Cancels a running job: its container is killed and it ends as cancelled. False when this process is not

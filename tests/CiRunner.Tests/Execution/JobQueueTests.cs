@@ -90,4 +90,37 @@ public sealed class JobQueueTests
 
         Assert.Equal([2, 1, 3], queue.Snapshot().Select(job => job.JobId));
     }
+
+    [Fact]
+    public async Task DequeueAsync_NoEngineTakesTheMostUrgentJob_TakesTheNextOneAndLeavesItsPlace()
+    {
+        using var queue = new JobQueue(TestTelemetry.Private());
+        queue.Enqueue(new QueuedJob(1, 1, JobPriority.Manual) { Releases = ["2025.1"] });
+        queue.Enqueue(new QueuedJob(2, 2, JobPriority.Nightly) { Releases = ["zed"] });
+
+        QueuedJob taken = await queue.DequeueAsync(job => job.Releases.Contains("zed"), beforeTaking: null, CancellationToken.None);
+
+        Assert.Equal(2, taken.JobId);
+        Assert.Equal([1L], queue.Snapshot().Select(j => j.JobId));
+    }
+
+    [Fact]
+    public async Task DequeueAsync_NothingTakeableUntilASlotFrees_WaitsAndTakesItAfterWake()
+    {
+        using var queue = new JobQueue(TestTelemetry.Private());
+        bool slotFree = false;
+        queue.Enqueue(new QueuedJob(1, 1, JobPriority.Manual) { Releases = ["zed"] });
+
+        Task<QueuedJob> waiting = queue.DequeueAsync(_ => Volatile.Read(ref slotFree), beforeTaking: null, CancellationToken.None);
+        await Task.Delay(200);
+        Assert.False(waiting.IsCompleted);
+        queue.Enqueue(new QueuedJob(1, 2, JobPriority.Manual));
+        await Task.Delay(200);
+        Assert.False(waiting.IsCompleted);
+
+        Volatile.Write(ref slotFree, true);
+        queue.Wake();
+
+        Assert.Equal(1, (await waiting.WaitAsync(TimeSpan.FromSeconds(10))).JobId);
+    }
 }

@@ -1,0 +1,248 @@
+using System.Data.Common;
+using CiRunner.Results;
+using CiRunner.Tests.Fixtures;
+using Dapper;
+using Docker.DotNet.Models;
+
+namespace CiRunner.Tests.EndToEnd;
+
+/// <summary>
+/// One real <c>cirunner serve</c> process with a pool of two private dockerds reached over TCP with TLS on loopback
+/// (<c>Docker:Engines</c>, one slot each): the job image is only on engine A at the start. PostgreSQL holds the store so
+/// the test can read which engine ran each job while the service runs.
+/// </summary>
+[Trait("Category", "Docker")]
+[Collection(ClusterGroup.Name)]
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(3);
+
+    private readonly DockerEngineFixture _engine;
+    private readonly ITestOutputHelper _output;
+    private TempDirectory? _certificates;
+    private TempPostgresDatabase? _database;
+    private PrivateDockerDaemon? _engineA;
+    private PrivateDockerDaemon? _engineB;
+    private ServiceFolder? _service;
+
+    public EnginePoolTests(DockerEngineFixture engine, ITestOutputHelper output)
+    {
+        _engine = engine;
+        _output = output;
+    }
+
+    private TempPostgresDatabase Database => _database!;
+
+    private PrivateDockerDaemon EngineA => _engineA!;
+
+    private PrivateDockerDaemon EngineB => _engineB!;
+
+    private ServiceFolder Service => _service!;
+
+    public async Task InitializeAsync()
+    {
+        _certificates = new TempDirectory();
+        _database = new TempPostgresDatabase();
+        string client = await TestCertificates.MakeAsync(_certificates);
+        (string endpointA, _engineA) = await StartTlsEngineAsync();
+        (string endpointB, _engineB) = await StartTlsEngineAsync();
+        await EngineA.LoadImageAsync(_engine.Docker, _engine.PuppetImage);
+
+        _service = new ServiceFolder(_engine.PuppetImage, endpointA).UsePostgres(Database.ConnectionString);
+        _service.Configuration
+            .Set("Docker:Endpoint", null)
+            .Set("Docker:Engines:0:Name", "a")
+            .Set("Docker:Engines:0:Endpoint", endpointA)
+            .Set("Docker:Engines:0:TlsCertDirectory", client)
+            .Set("Docker:Engines:0:Capacity", 1)
+            .Set("Docker:Engines:1:Name", "b")
+            .Set("Docker:Engines:1:Endpoint", endpointB)
+            .Set("Docker:Engines:1:TlsCertDirectory", client)
+            .Set("Docker:Engines:1:Capacity", 1);
+        _service.AddCommandScenario("work", "sleep", "15");
+    }
+
+    /// <summary>The engines first (xunit calls this before <see cref="Dispose"/>).</summary>
+    public async Task DisposeAsync()
+    {
+        if (_engineA is not null)
+        {
+            await _engineA.DisposeAsync();
+        }
+
+        if (_engineB is not null)
+        {
+            await _engineB.DisposeAsync();
+        }
+    }
+
+    public void Dispose()
+    {
+        _service?.Dispose();
+        _database?.Dispose();
+        _certificates?.Dispose();
+    }
+
+    [Fact]
+    public async Task TwoTlsEngines_JobsRunOnBoth_ImageCopiedToTheOneLackingIt_EngineStoppedMidJobRetriedOnTheOther_ThenItRejoins()
+    {
+        var store = new ResultsStore(Database.CreateDatabase(), TimeProvider.System);
+        Assert.Null(await ImageIdAsync(EngineB));
+        string imageOnA = (await ImageIdAsync(EngineA))!;
+        long lostJobId;
+        await using (ServiceProcess service = ServiceProcess.Start(Service, _output))
+        {
+            await service.WaitForHealthAsync(Service.BaseUrl);
+            string Logs() => service.Output;
+
+            // Two runs of one cell on two engines of one slot each: both engines run a job at once (the first on engine
+            // A, the least busy in pool order), and engine B first gets the image from engine A.
+            await Service.TriggerAsync();
+            await Service.TriggerAsync();
+            await Eventually.TrueAsync(
+                "a container on each engine at once",
+                async () => (await ContainersAsync(EngineA)).Count == 1 && (await ContainersAsync(EngineB)).Count == 1,
+                Bound,
+                Logs);
+            Assert.Equal(imageOnA, await ImageIdAsync(EngineB));
+
+            // Engine B stops while it runs a `work` job: the job ends in error and its retry passes on engine A; the
+            // service keeps running.
+            lostJobId = (await Eventually.ForAsync("a work job running on engine b", () => RunningWorkJobOnAsync("b"), Bound, Logs))!.Value;
+            await Eventually.TrueAsync("its container on engine B", async () => (await ContainersAsync(EngineB)).Count == 1, Bound, Logs);
+            await EngineB.StopAsync();
+            JobRecord retry = await Eventually.ForAsync(
+                "the retry of the job engine B dropped to pass",
+                async () => (await store.Runs.GetDetailAsync((await store.Jobs.GetAsync(lostJobId, default))!.RunId, default))!.Jobs
+                    .SingleOrDefault(j => j.RetryOf == lostJobId && j.Result == JobResult.Success),
+                Bound,
+                Logs);
+            Assert.Equal("a", await EngineOfAsync(retry.Id));
+            Assert.False(service.HasExited, "the service stopped with engine B:\n" + service.Output);
+
+            // Engine B answers again: it takes work again.
+            await EngineB.StartAgainAsync();
+            await Service.TriggerAsync();
+            await Service.TriggerAsync();
+            await Eventually.TrueAsync(
+                "a job started on engine b after it came back",
+                async () => await CountAsync("SELECT COUNT(*) FROM jobs WHERE engine = 'b' AND id > @Id", retry.Id) > 0,
+                Bound,
+                Logs);
+
+            foreach (RunRecord run in (await store.Runs.ListRecentAsync(null, null, 100, default)).Select(r => r.Run))
+            {
+                await Eventually.ForAsync($"run {run.Id} to finish", async () => (await store.Runs.GetAsync(run.Id, default))?.FinishedAt, Bound, Logs);
+            }
+
+            Assert.Equal(0, await service.StopAsync(TimeSpan.FromMinutes(2)));
+        }
+
+        JobRecord lost = (await store.Jobs.GetAsync(lostJobId, default))!;
+        Assert.Equal((JobResult.Error, "b"), (lost.Result, await EngineOfAsync(lost.Id)));
+        IReadOnlyList<RunSummary> runs = await store.Runs.ListRecentAsync(null, null, 100, default);
+        Assert.Equal(4, runs.Count);
+        Assert.All(runs, r => Assert.Equal(JobResult.Success, r.Run.Result));
+        Assert.True(await CountAsync("SELECT COUNT(*) FROM jobs WHERE engine = 'a'", 0) > 0);
+        Assert.Empty(await ContainersAsync(EngineA));
+        Assert.Empty(await ContainersAsync(EngineB));
+    }
+
+    [Fact]
+    public async Task EngineThatHangs_ItsJobEndsAfterTheDrainTimeAndPassesOnTheOther_ItsContainerGoesWhenItAnswersAgain()
+    {
+        var store = new ResultsStore(Database.CreateDatabase(), TimeProvider.System);
+        await EngineB.LoadImageAsync(_engine.Docker, _engine.PuppetImage);
+        Service.AddCommandScenario("work", "sleep", "45");
+        long hungJobId;
+        await using (ServiceProcess service = ServiceProcess.Start(Service, _output))
+        {
+            await service.WaitForHealthAsync(Service.BaseUrl);
+            string Logs() => service.Output;
+
+            long first = await Service.TriggerAsync();
+            long second = await Service.TriggerAsync();
+            hungJobId = (await Eventually.ForAsync("a work job running on engine b", () => RunningWorkJobOnAsync("b"), Bound, Logs))!.Value;
+            await Eventually.TrueAsync("its container on engine B", async () => (await ContainersAsync(EngineB)).Count == 1, Bound, Logs);
+            EngineB.Freeze();
+            try
+            {
+                await Eventually.TrueAsync(
+                    "the job on the hung engine to end in error",
+                    async () => (await store.Jobs.GetAsync(hungJobId, default))!.Result == JobResult.Error,
+                    Bound,
+                    Logs);
+                JobRecord hung = (await store.Jobs.GetAsync(hungJobId, default))!;
+                Assert.Contains("engine b", hung.Summary, StringComparison.Ordinal);
+                Assert.Contains("has not answered", hung.Summary, StringComparison.Ordinal);
+                JobRecord retry = await Eventually.ForAsync(
+                    "its retry to run on engine a",
+                    async () => (await store.Runs.GetDetailAsync(hung.RunId, default))!.Jobs.SingleOrDefault(j => j.RetryOf == hungJobId && j.State != JobState.Queued),
+                    Bound,
+                    Logs);
+                Assert.Equal("a", await EngineOfAsync(retry.Id));
+                await Service.CancelAsync(first);
+                await Service.CancelAsync(second);
+            }
+            finally
+            {
+                EngineB.Thaw();
+            }
+
+            // Back: the container the hung engine kept is removed by the pool's sweep, not left running.
+            await Eventually.TrueAsync("engine B's leftover container removed", async () => (await ContainersAsync(EngineB)).Count == 0, Bound, Logs);
+            Assert.Equal(0, await service.StopAsync(TimeSpan.FromMinutes(2)));
+        }
+
+        Assert.Empty(await ContainersAsync(EngineA));
+        Assert.Empty(await ContainersAsync(EngineB));
+    }
+
+    private async Task<(string Endpoint, PrivateDockerDaemon Daemon)> StartTlsEngineAsync()
+    {
+        string endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
+        PrivateDockerDaemon daemon = await PrivateDockerDaemon.StartAsync(
+            "--host", endpoint, "--tlsverify",
+            "--tlscacert", _certificates!.Combine("ca.pem"), "--tlscert", _certificates.Combine("server-cert.pem"), "--tlskey", _certificates.Combine("server-key.pem"));
+        return (endpoint, daemon);
+    }
+
+    private async Task<long?> RunningWorkJobOnAsync(string engine)
+    {
+        await using DbConnection connection = await Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long?>(
+            "SELECT MAX(id) FROM jobs WHERE state = 'running' AND scenario = 'work' AND engine = @Engine", new { Engine = engine });
+    }
+
+    private async Task<string?> EngineOfAsync(long jobId)
+    {
+        await using DbConnection connection = await Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<string?>("SELECT engine FROM jobs WHERE id = @Id", new { Id = jobId });
+    }
+
+    private async Task<long> CountAsync(string sql, long id)
+    {
+        await using DbConnection connection = await Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long>(sql, new { Id = id });
+    }
+
+    private async Task<string?> ImageIdAsync(PrivateDockerDaemon daemon)
+    {
+        try
+        {
+            return (await daemon.Client.Images.InspectImageAsync(_engine.PuppetImage)).ID;
+        }
+        catch (Docker.DotNet.DockerImageNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<IList<ContainerListResponse>> ContainersAsync(PrivateDockerDaemon daemon) =>
+        await daemon.Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"cirunner.instance={Service.InstanceId}"] = true } },
+        });
+}

@@ -102,7 +102,9 @@ public sealed class InstanceStore
 
     /// <summary>
     /// Records that the instance lives (now); its first check-in of a start also sets where it runs and since when.
-    /// <paramref name="engines"/> is its pool now (the instance row keeps the first engine's endpoint and the pool's total capacity).
+    /// <paramref name="engines"/> is its pool now: one <c>instance_engines</c> row per engine, in pool order, written in
+    /// the same transaction as the instance row (an engine no longer in the pool loses its row; null or empty leaves
+    /// none). The instance row keeps the aggregate: the first engine's endpoint and the pool's total capacity.
     /// </summary>
     public Task CheckInAsync(string id, string host, long pid, DateTimeOffset startedAt, IReadOnlyList<InstanceEngine>? engines, CancellationToken cancellationToken)
     {
@@ -121,21 +123,57 @@ public sealed class InstanceStore
                 engine_up = excluded.engine_up, engine_error = excluded.engine_error, engine_error_at = excluded.engine_error_at,
                 engine_errors = excluded.engine_errors
             """;
-        return _database.ExecuteWriteAsync(
-            Upsert,
-            new
+        const string UpsertEngine = """
+            INSERT INTO instance_engines (instance_id, name, ordinal, endpoint, capacity, running, up, last_error, last_error_at, errors)
+            VALUES (@InstanceId, @Name, @Ordinal, @Endpoint, @Capacity, @Running, @Up, @LastError, @LastErrorAt, @Errors)
+            ON CONFLICT (instance_id, name) DO UPDATE SET ordinal = excluded.ordinal, endpoint = excluded.endpoint,
+                capacity = excluded.capacity, running = excluded.running, up = excluded.up, last_error = excluded.last_error,
+                last_error_at = excluded.last_error_at, errors = excluded.errors
+            """;
+        string deleteGone = $"DELETE FROM instance_engines WHERE instance_id = @Id AND name {_database.Dialect.NotInList("@Names")}";
+
+        var instance = new
+        {
+            Id = id,
+            Host = host,
+            Pid = pid,
+            StartedAt = DbValue.Time(DbValue.Truncate(startedAt)),
+            Now = DbValue.Time(DbValue.Now(_timeProvider)),
+            Engine = engine?.Endpoint,
+            Capacity = engine?.Capacity,
+            EngineUp = engine is null ? (int?)null : engine.Up ? 1 : 0,
+            EngineError = engine?.LastError,
+            EngineErrorAt = DbValue.Time(engine?.LastErrorAt is { } at ? DbValue.Truncate(at) : null),
+            EngineErrors = engine?.Errors,
+        };
+        IReadOnlyList<InstanceEngine> pool = engines ?? [];
+        var engineRows = pool.Select((e, ordinal) => new
+        {
+            InstanceId = id,
+            e.Name,
+            Ordinal = ordinal,
+            e.Endpoint,
+            e.Capacity,
+            e.Running,
+            Up = e.Up ? 1 : 0,
+            e.LastError,
+            LastErrorAt = DbValue.Time(e.LastErrorAt is { } at ? DbValue.Truncate(at) : null),
+            e.Errors,
+        }).ToList();
+
+        return _database.WriteAsync(
+            async (connection, transaction) =>
             {
-                Id = id,
-                Host = host,
-                Pid = pid,
-                StartedAt = DbValue.Time(DbValue.Truncate(startedAt)),
-                Now = DbValue.Time(DbValue.Now(_timeProvider)),
-                Engine = engine?.Endpoint,
-                Capacity = engine?.Capacity,
-                EngineUp = engine is null ? (int?)null : engine.Up ? 1 : 0,
-                EngineError = engine?.LastError,
-                EngineErrorAt = DbValue.Time(engine?.LastErrorAt is { } at ? DbValue.Truncate(at) : null),
-                EngineErrors = engine?.Errors,
+                await connection.ExecuteAsync(new CommandDefinition(Upsert, instance, transaction, cancellationToken: cancellationToken));
+
+                // An engine removed from Docker:Engines (or renamed there) loses its row; the others are updated in place.
+                await connection.ExecuteAsync(new CommandDefinition(
+                    deleteGone, new { Id = id, Names = pool.Select(e => e.Name).ToArray() }, transaction, cancellationToken: cancellationToken));
+                if (engineRows.Count > 0)
+                {
+                    // Dapper runs the statement once per row.
+                    await connection.ExecuteAsync(new CommandDefinition(UpsertEngine, engineRows, transaction, cancellationToken: cancellationToken));
+                }
             },
             cancellationToken);
     }
@@ -147,7 +185,7 @@ public sealed class InstanceStore
         return _database.ExecuteWriteAsync(Stop, new { Id = id, Now = DbValue.Time(DbValue.Now(_timeProvider)) }, cancellationToken);
     }
 
-    /// <summary>Every instance that served this store, the latest check-in first, with the jobs each is running.</summary>
+    /// <summary>Every instance that served this store, the latest check-in first, with the jobs each is running and its pool's engines in pool order.</summary>
     public async Task<IReadOnlyList<InstanceRecord>> ListAsync(CancellationToken cancellationToken)
     {
         const string Select = """
@@ -159,9 +197,21 @@ public sealed class InstanceStore
             FROM instances
             ORDER BY instances.last_checkin_at DESC, instances.id
             """;
+        const string SelectEngines = """
+            SELECT instance_engines.instance_id AS InstanceId, instance_engines.name AS Name, instance_engines.endpoint AS Endpoint,
+                   instance_engines.capacity AS Capacity, instance_engines.running AS Running, instance_engines.up AS Up,
+                   instance_engines.last_error AS LastError, instance_engines.last_error_at AS LastErrorAt, instance_engines.errors AS Errors
+            FROM instance_engines
+            ORDER BY instance_engines.instance_id, instance_engines.ordinal
+            """;
         await using DbConnection connection = await _database.OpenAsync(cancellationToken);
-        IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(Select, cancellationToken: cancellationToken));
-        return rows.Select(r => r.ToRecord()).ToList();
+
+        // A read transaction: an instance and its engines come from the same check-in.
+        await using DbTransaction transaction = await _database.Dialect.BeginReadAsync(connection, cancellationToken);
+        IEnumerable<Row> rows = await connection.QueryAsync<Row>(new CommandDefinition(Select, transaction: transaction, cancellationToken: cancellationToken));
+        IEnumerable<EngineRow> engineRows = await connection.QueryAsync<EngineRow>(new CommandDefinition(SelectEngines, transaction: transaction, cancellationToken: cancellationToken));
+        ILookup<string, InstanceEngine> engines = engineRows.ToLookup(e => e.InstanceId, e => e.ToRecord(), StringComparer.Ordinal);
+        return rows.Select(r => r.ToRecord() with { Engines = [.. engines[r.Id]] }).ToList();
     }
 
     private sealed class Row
@@ -201,6 +251,37 @@ public sealed class InstanceStore
             EngineError = EngineError,
             EngineErrorAt = DbValue.ParseOptionalTime(EngineErrorAt),
             EngineErrors = EngineErrors,
+        };
+    }
+
+    private sealed class EngineRow
+    {
+        public string InstanceId { get; set; } = "";
+
+        public string Name { get; set; } = "";
+
+        public string Endpoint { get; set; } = "";
+
+        public long Capacity { get; set; }
+
+        public long Running { get; set; }
+
+        public long Up { get; set; }
+
+        public string? LastError { get; set; }
+
+        public string? LastErrorAt { get; set; }
+
+        public long Errors { get; set; }
+
+        public InstanceEngine ToRecord() => new(Endpoint, checked((int)Capacity))
+        {
+            Name = Name,
+            Running = checked((int)Running),
+            Up = Up != 0,
+            LastError = LastError,
+            LastErrorAt = DbValue.ParseOptionalTime(LastErrorAt),
+            Errors = Errors,
         };
     }
 }

@@ -48,6 +48,12 @@ public sealed record JobRecord(
 {
     /// <summary>The package snapshot the job's node moved onto (part of its lockfile); null when it used none.</summary>
     public JobPackageSnapshotRecord? PackageSnapshot { get; init; }
+
+    /// <summary>The serving instance (<c>Service:InstanceId</c>) that started it; null for <c>cirunner run</c>'s jobs and jobs not yet started.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>The engine of that instance's pool it ran on (its name in <c>Docker:Engines</c>); null when not recorded.</summary>
+    public string? Engine { get; init; }
 }
 
 /// <summary>The package snapshot a job used, as its lockfile keeps it.</summary>

@@ -52,10 +52,18 @@ public sealed class JobStore
     /// (<c>Service:InstanceId</c>) runs the job.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No job has that id.</exception>
-    public Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, string? instanceId, CancellationToken cancellationToken)
+    public Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, string? instanceId, CancellationToken cancellationToken) =>
+        MarkStartedAsync(jobId, imageId, logPath, instanceId, engine: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="MarkStartedAsync(long, string?, string?, string?, CancellationToken)"/>, recording also which
+    /// engine of the instance's pool (its name in <c>Docker:Engines</c>) runs the job.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No job has that id.</exception>
+    public Task<bool> MarkStartedAsync(long jobId, string? imageId, string? logPath, string? instanceId, string? engine, CancellationToken cancellationToken)
     {
         const string StartJob = """
-            UPDATE jobs SET state = 'running', started_at = @Now, image_id = @ImageId, log_path = @LogPath, instance_id = @InstanceId
+            UPDATE jobs SET state = 'running', started_at = @Now, image_id = @ImageId, log_path = @LogPath, instance_id = @InstanceId, engine = @Engine
             WHERE id = @JobId AND state = 'queued'
             """;
         const string StartRun = """
@@ -64,7 +72,7 @@ public sealed class JobStore
             """;
 
         string now = DbValue.Time(DbValue.Now(_timeProvider));
-        var parameters = new { JobId = jobId, Now = now, ImageId = imageId, LogPath = logPath, InstanceId = instanceId };
+        var parameters = new { JobId = jobId, Now = now, ImageId = imageId, LogPath = logPath, InstanceId = instanceId, Engine = engine };
 
         return _database.WriteAsync(
             async (connection, transaction) =>

@@ -81,7 +81,8 @@ internal sealed class JobRow
         jobs.started_at AS StartedAt, jobs.finished_at AS FinishedAt, jobs.duration_ms AS DurationMs,
         jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.retry_of AS RetryOf, jobs.pruned_at AS PrunedAt,
         jobs.package_snapshot_release AS PackageSnapshotRelease, jobs.package_snapshot_volume AS PackageSnapshotVolume,
-        jobs.package_snapshot_id AS PackageSnapshotId, jobs.package_snapshot_packages AS PackageSnapshotPackages
+        jobs.package_snapshot_id AS PackageSnapshotId, jobs.package_snapshot_packages AS PackageSnapshotPackages,
+        jobs.instance_id AS InstanceId, jobs.engine AS Engine
         """;
 
     /// <summary>A condition on <c>jobs</c>: no later attempt retries this job, so it is its cell's latest.</summary>
@@ -135,6 +136,10 @@ internal sealed class JobRow
 
     public long? PackageSnapshotPackages { get; set; }
 
+    public string? InstanceId { get; set; }
+
+    public string? Engine { get; set; }
+
     public JobRecord ToRecord() => new(
         Id,
         RunId,
@@ -160,6 +165,8 @@ internal sealed class JobRow
         PackageSnapshot = PackageSnapshotRelease is { } release && PackageSnapshotVolume is { } volume && PackageSnapshotId is { } id && PackageSnapshotPackages is { } packages
             ? new JobPackageSnapshotRecord(release, volume, id, checked((int)packages))
             : null,
+        InstanceId = InstanceId,
+        Engine = Engine,
     };
 }
 

@@ -36,6 +36,7 @@ public static class StoreCopy
         ("recheck_projects", "project"),
         ("recheck_cursors", "change_number"),
         ("instances", "id"),
+        ("instance_engines", "instance_id, ordinal"),
     ];
 
     /// <summary>Tables whose <c>id</c> the database generates: the target's generator is moved past the copied ids.</summary>

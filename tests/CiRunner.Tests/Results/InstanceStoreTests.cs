@@ -45,9 +45,62 @@ public abstract class InstanceStoreTests : IDisposable
                 EngineError = "connection refused",
                 EngineErrorAt = started.AddSeconds(5),
                 EngineErrors = 2,
+                Engines = instance.Engines,
             },
             instance);
+        Assert.Equal([engine], instance.Engines);
         Assert.Equal("serving", instance.StateAt(_temp.Time.GetUtcNow()));
+    }
+
+    [Fact]
+    public async Task CheckInAsync_Pool_EachEngineReadBackInPoolOrderBesideTheSums()
+    {
+        // Given a pool whose order is not its names' order, one engine down since a moment with sub-millisecond ticks
+        DateTimeOffset started = TempDatabase.Start;
+        InstanceEngine[] pool =
+        [
+            new("unix:///var/run/docker.sock", 2) { Name = "zulu", Running = 1, Errors = 0 },
+            new("tcp://engine-2:2376", 4) { Name = "alpha", Running = 0, Up = false, LastError = "connection refused", LastErrorAt = started.AddTicks(12_345_678), Errors = 3 },
+            new("tcp://engine-3:2376", 1) { Name = "mike", Running = 1, LastError = "job 7 lost it", LastErrorAt = started.AddMinutes(-5), Errors = 1 },
+        ];
+
+        // When the instance checks in with it
+        await _store.Instances.CheckInAsync("ci-east", "ci1", 4242, started, pool, CancellationToken.None);
+        InstanceRecord instance = Assert.Single(await _store.Instances.ListAsync(CancellationToken.None));
+
+        // Then every engine reads back in pool order, its error time cut to the store's milliseconds, and the instance keeps the sums
+        Assert.Equal(
+            [pool[0], pool[1] with { LastErrorAt = started.AddMilliseconds(1234) }, pool[2]],
+            instance.Engines);
+        Assert.Equal(
+            ("unix:///var/run/docker.sock", (int?)7, (bool?)false, (long?)4),
+            (instance.Engine, instance.Capacity, instance.EngineUp, instance.EngineErrors));
+    }
+
+    [Fact]
+    public async Task CheckInAsync_PoolChanged_RowsFollowTheNewListAndOtherInstancesKeepTheirs()
+    {
+        // Given two instances with pools
+        InstanceEngine a = new("tcp://a:2376", 2) { Name = "a" };
+        InstanceEngine b = new("tcp://b:2376", 2) { Name = "b" };
+        InstanceEngine c = new("tcp://c:2376", 2) { Name = "c" };
+        await _store.Instances.CheckInAsync("ci-east", "ci1", 1, TempDatabase.Start, [a, b, c], CancellationToken.None);
+        await _store.Instances.CheckInAsync("ci-west", "ci2", 2, TempDatabase.Start, [a, b], CancellationToken.None);
+
+        // When one checks in with an engine gone, the others reordered and busier
+        InstanceEngine busyC = c with { Running = 2, Up = false, LastError = "no answer", LastErrorAt = TempDatabase.Start, Errors = 1 };
+        InstanceEngine busyA = a with { Running = 1 };
+        await _store.Instances.CheckInAsync("ci-east", "ci1", 1, TempDatabase.Start, [busyC, busyA], CancellationToken.None);
+        IReadOnlyList<InstanceRecord> afterChange = await _store.Instances.ListAsync(CancellationToken.None);
+
+        // and then without any pool
+        await _store.Instances.CheckInAsync("ci-east", "ci1", 1, TempDatabase.Start, CancellationToken.None);
+        IReadOnlyList<InstanceRecord> afterNone = await _store.Instances.ListAsync(CancellationToken.None);
+
+        // Then its rows are exactly the newest list, in its order, and the other instance's rows never moved
+        Assert.Equal([busyC, busyA], afterChange.Single(i => i.Id == "ci-east").Engines);
+        Assert.Empty(afterNone.Single(i => i.Id == "ci-east").Engines);
+        Assert.Equal([a, b], afterNone.Single(i => i.Id == "ci-west").Engines);
     }
 
     [Fact]

@@ -41,6 +41,25 @@ public abstract class JobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task MarkStartedAsync_WithInstanceAndEngine_EveryReadOfTheJobCarriesBoth()
+    {
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);
+
+        await _store.Jobs.MarkStartedAsync(run.Jobs[0].Id, "sha256:abc", "logs/1/1.log", "ci-east", "pool-b", CancellationToken.None);
+        await _store.Jobs.MarkStartedAsync(run.Jobs[1].Id, null, null, "ci-east", CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(run.Jobs[1].Id, JobResult.Success, "ok", CancellationToken.None);
+
+        // The job alone, with its detail, in its run and among the running ones; a start without an engine records none.
+        JobRecord? withEngine = await _store.Jobs.GetAsync(run.Jobs[0].Id, CancellationToken.None);
+        JobRecord? withoutEngine = await _store.Jobs.GetAsync(run.Jobs[1].Id, CancellationToken.None);
+        Assert.Equal(("ci-east", "pool-b"), (withEngine?.InstanceId, withEngine?.Engine));
+        Assert.Equal(("ci-east", (string?)null), (withoutEngine?.InstanceId, withoutEngine?.Engine));
+        Assert.Equal("pool-b", (await _store.Jobs.GetDetailAsync(run.Jobs[0].Id, CancellationToken.None))?.Job.Engine);
+        Assert.Equal(["pool-b", null], (await _store.Runs.GetDetailAsync(run.Run.Id, CancellationToken.None))!.Jobs.Select(j => j.Engine));
+        Assert.Equal("pool-b", Assert.Single(await _store.Jobs.ListByStateAsync(JobState.Running, CancellationToken.None)).Engine);
+    }
+
+    [Fact]
     public async Task MarkStartedAsync_JobSupersededWhileQueued_ReturnsFalse()
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);

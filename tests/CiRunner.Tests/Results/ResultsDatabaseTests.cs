@@ -100,6 +100,36 @@ public sealed class ResultsDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task EnsureSchemaAsync_InstanceAndJobFromBeforePools_KeepTheirEngineAndHaveNoPoolUntilTheNextCheckIn()
+    {
+        // Given a version-16 database: an instance with its one engine's columns, and a job it ran
+        await _temp.CreateDatabase().MigrateAsync(16, CancellationToken.None);
+        await using (SqliteConnection connection = await _temp.OpenRawAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO instances (id, host, pid, started_at, last_checkin_at, engine, capacity, engine_up, engine_errors)
+                VALUES ('ci-east', 'ci1', 4242, '2025-03-01T00:00:00.000Z', '2025-03-01T00:00:10.000Z', 'unix:///var/run/docker.sock', 2, 1, 0);
+                INSERT INTO runs (id, cause, module, branch, commit_sha, created_at) VALUES (1, 'nightly', 'nova', 'master', 'aaaa', '2025-03-01T00:00:00.000Z');
+                INSERT INTO jobs (id, run_id, cell_key, kind, release, scenario, state, queued_at, started_at, instance_id)
+                VALUES (10, 1, '2024.1/scenario001', 'deploy', '2024.1', 'scenario001', 'running', '2025-03-01T00:00:00.000Z', '2025-03-01T00:00:01.000Z', 'ci-east');
+                """);
+        }
+
+        // When this build opens it, and then the instance checks in with its pool
+        ResultsStore store = _temp.CreateStore();
+        InstanceRecord before = Assert.Single(await store.Instances.ListAsync(CancellationToken.None));
+        JobRecord? job = await store.Jobs.GetAsync(10, CancellationToken.None);
+        InstanceEngine engine = new("unix:///var/run/docker.sock", 2) { Running = 1 };
+        await store.Instances.CheckInAsync("ci-east", "ci1", 4242, TempDatabase.Start, [engine], CancellationToken.None);
+
+        // Then the old row reads as it was, with no pool and no engine for the job, until the check-in writes the pool
+        Assert.Equal(("unix:///var/run/docker.sock", (int?)2, (bool?)true, 1), (before.Engine, before.Capacity, before.EngineUp, before.RunningJobs));
+        Assert.Empty(before.Engines);
+        Assert.Equal(("ci-east", (string?)null), (job?.InstanceId, job?.Engine));
+        Assert.Equal([engine], Assert.Single(await store.Instances.ListAsync(CancellationToken.None)).Engines);
+    }
+
+    [Fact]
     public async Task EnsureSchemaAsync_DatabaseFromNewerCiRunner_RefusedWithVersionsAndFile()
     {
         await _temp.CreateDatabase().EnsureSchemaAsync(CancellationToken.None);

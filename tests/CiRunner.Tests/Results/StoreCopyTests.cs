@@ -39,7 +39,11 @@ public sealed class StoreCopyTests : IDisposable
         ResultsStore sqlite = ResultsStore.Open(SqliteFile, _postgres.Time);
         RunDetail first = await sqlite.Runs.CreateAsync(Samples.Run(cause: RunCause.Nightly), [Samples.Deploy(), Samples.Upgrade()], CancellationToken.None);
         long jobId = first.Jobs[0].Id;
-        await sqlite.Jobs.MarkStartedAsync(jobId, "sha256:abc", "logs/1/1.log", CancellationToken.None);
+        await sqlite.Instances.CheckInAsync(
+            "ci-east", "ci1", 4242, TempDatabase.Start,
+            [new("tcp://b:2376", 2) { Name = "b", Running = 1 }, new("tcp://a:2376", 1) { Name = "a", Up = false, LastError = "no answer", LastErrorAt = TempDatabase.Start, Errors = 1 }],
+            CancellationToken.None);
+        await sqlite.Jobs.MarkStartedAsync(jobId, "sha256:abc", "logs/1/1.log", "ci-east", "b", CancellationToken.None);
         await sqlite.JobProgress.RecordModulesAsync(jobId, [new("keystone", "https://opendev.org/openstack/puppet-keystone", "stable/2024.1", Samples.Sha)], CancellationToken.None);
         StepRecord step = await sqlite.JobProgress.AddStepAsync(jobId, Samples.Step(1, TempDatabase.Start, StepKind.Idempotency, 2, JobResult.Failure), CancellationToken.None);
         await sqlite.JobProgress.AddIdempotencyChangesAsync(jobId, step.Id, [Samples.Change()], CancellationToken.None);
@@ -69,6 +73,12 @@ public sealed class StoreCopyTests : IDisposable
         Assert.Equal(await sqlite.Cells.ListAsync("keystone", "stable/2024.1", CancellationToken.None), await postgres.Cells.ListAsync("keystone", "stable/2024.1", CancellationToken.None));
         Assert.Equal(await sqlite.PollState.ListAsync(null, CancellationToken.None), await postgres.PollState.ListAsync(null, CancellationToken.None));
         Assert.Equal(await sqlite.PollStatus.GetAsync("keystone", CancellationToken.None), await postgres.PollStatus.GetAsync("keystone", CancellationToken.None));
+        InstanceRecord instanceWas = Assert.Single(await sqlite.Instances.ListAsync(CancellationToken.None));
+        InstanceRecord instanceNow = Assert.Single(await postgres.Instances.ListAsync(CancellationToken.None));
+        Assert.Equal(instanceWas with { Engines = instanceNow.Engines }, instanceNow);
+        Assert.Equal(instanceWas.Engines, instanceNow.Engines);
+        Assert.Equal(["b", "a"], instanceNow.Engines.Select(e => e.Name));
+        Assert.Equal(("ci-east", "b"), (after.Job.InstanceId, after.Job.Engine));
         RunDetail next = await postgres.Runs.CreateAsync(Samples.Run(commitSha: "cccc"), [Samples.Deploy()], CancellationToken.None);
         Assert.Equal((second.Run.Id + 1, second.Jobs[0].Id + 1), (next.Run.Id, next.Jobs[0].Id));
     }

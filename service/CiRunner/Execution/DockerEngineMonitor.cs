@@ -159,7 +159,9 @@ public sealed partial class DockerEngineMonitor
         timeout.CancelAfter(_options.PingTimeout);
         try
         {
-            await _docker.System.PingAsync(timeout.Token);
+            // WaitAsync: the client does not give up on an engine that accepted the connection and then says nothing
+            // (hung, or frozen) until its own 100 s timeout; the ping's answer is what counts, so stop waiting for it.
+            await _docker.System.PingAsync(timeout.Token).WaitAsync(timeout.Token);
         }
         catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex
             && (ex is HttpRequestException or SocketException or IOException or TimeoutException or DockerApiException

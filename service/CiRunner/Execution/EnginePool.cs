@@ -19,7 +19,7 @@ public sealed partial class EnginePool : IDisposable
     /// How long an engine may not answer before the jobs running on it are ended (and retried elsewhere): a stopped
     /// engine breaks their streams at once, but one that hangs or whose network is cut would hold them until their timeout.
     /// </summary>
-    public static readonly TimeSpan DrainAfter = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultDrainAfter = TimeSpan.FromSeconds(30);
 
     private readonly JobQueue _queue;
     private readonly RunningJobs _running;
@@ -27,8 +27,10 @@ public sealed partial class EnginePool : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<EnginePool> _logger;
 
-    public EnginePool(IReadOnlyList<JobEngine> engines, JobQueue queue, RunningJobs running, IOptions<ServiceOptions> service, TimeProvider timeProvider, ILogger<EnginePool> logger)
+    public EnginePool(
+        IReadOnlyList<JobEngine> engines, JobQueue queue, RunningJobs running, IOptions<ServiceOptions> service, TimeProvider timeProvider, ILogger<EnginePool> logger, TimeSpan? drainAfter = null)
     {
+        DrainAfter = drainAfter ?? DefaultDrainAfter;
         ArgumentNullException.ThrowIfNull(engines);
         if (engines.Count == 0)
         {
@@ -42,6 +44,9 @@ public sealed partial class EnginePool : IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
     }
+
+    /// <summary>How long an engine may not answer before its running jobs are ended (<see cref="DefaultDrainAfter"/>).</summary>
+    public TimeSpan DrainAfter { get; }
 
     /// <summary>The engines in configuration order.</summary>
     public IReadOnlyList<JobEngine> Engines { get; }

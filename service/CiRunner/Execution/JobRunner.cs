@@ -91,7 +91,7 @@ public sealed partial class JobRunner
             }
             catch (ModuleSetException e)
             {
-                if (await _jobs.MarkStartedAsync(job.Id, null, null, _service.InstanceId, stoppingToken))
+                if (await _jobs.MarkStartedAsync(job.Id, null, null, _service.InstanceId, engine.Name, stoppingToken))
                 {
                     await _completions.FinishAsync(job.Id, End(JobResult.Error, e.Message), labels, TimeSpan.Zero, stoppingToken);
                 }
@@ -99,7 +99,7 @@ public sealed partial class JobRunner
                 return;
             }
 
-            if (!await _jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, _service.InstanceId, stoppingToken))
+            if (!await _jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, _service.InstanceId, engine.Name, stoppingToken))
             {
                 // Superseded or cancelled while it waited.
                 return;

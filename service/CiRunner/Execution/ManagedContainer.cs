@@ -8,7 +8,8 @@ namespace CiRunner.Execution;
 /// <summary>
 /// One container CiRunner creates, from its create request to its removal, which happens on every path: the create
 /// request is not interrupted by a caller's cancellation (an interrupted create can still make a container whose id
-/// never arrives), and every cleanup call is bounded. A cleanup that fails is reported, not thrown: the orphan reaper
+/// never arrives), and every cleanup call is bounded (with <c>WaitAsync</c> too: the client does not give up on an engine
+/// that accepted the connection and then hangs). A cleanup that fails is reported, not thrown: the orphan reaper
 /// removes what is left at the next start of the instance (the container carries its labels).
 /// </summary>
 internal sealed class ManagedContainer
@@ -82,7 +83,7 @@ internal sealed class ManagedContainer
         using var timeout = new CancellationTokenSource(_cleanupTimeout, _timeProvider);
         try
         {
-            await _docker.Containers.KillContainerAsync(Id, new ContainerKillParameters(), timeout.Token);
+            await _docker.Containers.KillContainerAsync(Id, new ContainerKillParameters(), timeout.Token).WaitAsync(timeout.Token);
         }
         catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex && ex is DockerApiException or HttpRequestException or IOException or OperationCanceledException)
         {
@@ -155,7 +156,7 @@ internal sealed class ManagedContainer
         using var timeout = new CancellationTokenSource(_cleanupTimeout, _timeProvider);
         try
         {
-            State? state = (await _docker.Containers.InspectContainerAsync(Id, timeout.Token)).State;
+            State? state = (await _docker.Containers.InspectContainerAsync(Id, timeout.Token).WaitAsync(timeout.Token)).State;
             if (state is null || state.OOMKilled || state.Running)
             {
                 // Still running: the engine is fine and the trouble was on this side (a full disk under the log, say).
@@ -191,7 +192,7 @@ internal sealed class ManagedContainer
                 return;
             }
 
-            await _docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+            await _docker.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken).WaitAsync(cancellationToken);
             Ended = true;
         }
         catch (DockerContainerNotFoundException)
@@ -214,7 +215,7 @@ internal sealed class ManagedContainer
     {
         try
         {
-            await _docker.Containers.KillContainerAsync(containerId, new ContainerKillParameters(), cancellationToken);
+            await _docker.Containers.KillContainerAsync(containerId, new ContainerKillParameters(), cancellationToken).WaitAsync(cancellationToken);
             return true;
         }
         catch (DockerContainerNotFoundException)

@@ -80,8 +80,11 @@ public sealed class RunningJobs : IDisposable
         int cancelled = 0;
         foreach ((long jobId, string on) in _engines)
         {
-            if (on == engine && _engineLost.TryAdd(jobId, cause) && TryCancel(jobId))
+            if (on == engine && _engineLost.TryAdd(jobId, cause) && _running.TryGetValue(jobId, out CancellationTokenSource? cancellation))
             {
+                // On the thread pool: a request stuck on the lost engine may hold up its cancellation callback, and
+                // the other jobs on that engine must not wait for it.
+                _ = Task.Run(() => TryCancel(jobId));
                 cancelled++;
             }
         }

@@ -164,7 +164,8 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
             long first = await Service.TriggerAsync();
             long second = await Service.TriggerAsync();
             hungJobId = (await Eventually.ForAsync("a work job running on engine b", () => RunningWorkJobOnAsync("b"), Bound, Logs))!.Value;
-            await Eventually.TrueAsync("its container on engine B", async () => (await ContainersAsync(EngineB)).Count == 1, Bound, Logs);
+            await Eventually.TrueAsync(
+                "its step running on engine B", async () => (await ContainersAsync(EngineB)).SingleOrDefault()?.State == "running", Bound, Logs);
             EngineB.Freeze();
             try
             {

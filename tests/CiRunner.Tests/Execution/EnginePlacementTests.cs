@@ -72,6 +72,27 @@ public sealed class EnginePlacementTests : IDisposable
         Assert.Equal(pool.Engines.Min(e => e.Monitor.Outage!.Since), pool.Outage!.Since);
     }
 
+    [Fact]
+    public async Task WatchAsync_EngineThatStopsAnswering_ItsRunningJobsAreEndedWithTheCauseAndOthersAreNot()
+    {
+        EnginePool pool = TestPools.Create([Engine("gone", 2), Engine("other", 1)], _queue, _running, drainAfter: TimeSpan.FromSeconds(1));
+        JobEngine gone = pool.Reserve(Job("zed"))!;
+        using CancellationTokenSource onGone = _running.Add(1, gone.Name, CancellationToken.None);
+        using CancellationTokenSource onOther = _running.Add(2, "other", CancellationToken.None);
+        using var watching = new CancellationTokenSource();
+
+        Task watch = pool.WatchAsync(watching.Token);
+        await Eventually.TrueAsync("the job on the lost engine to be cancelled", () => Task.FromResult(onGone.IsCancellationRequested), TimeSpan.FromSeconds(30), () => "");
+        await watching.CancelAsync();
+        await watch;
+
+        Assert.Equal("gone", gone.Name);
+        Assert.StartsWith("engine gone (", _running.EngineLostCause(1), StringComparison.Ordinal);
+        Assert.Contains("has not answered since", _running.EngineLostCause(1), StringComparison.Ordinal);
+        Assert.False(onOther.IsCancellationRequested);
+        Assert.Null(_running.EngineLostCause(2));
+    }
+
     private static EngineOptions Engine(string name, int capacity, params string[] releases) => new()
     {
         Name = name,

@@ -9,7 +9,7 @@ namespace CiRunner.Tests.Fixtures;
 /// <summary>An engine pool as the service wires it (real clients and monitors; executors without recipes), for tests of its parts.</summary>
 public static class TestPools
 {
-    public static EnginePool Create(IEnumerable<EngineOptions> engines, JobQueue queue, RunningJobs running, string instanceId = "cirunner")
+    public static EnginePool Create(IEnumerable<EngineOptions> engines, JobQueue queue, RunningJobs running, string instanceId = "cirunner", TimeSpan? drainAfter = null)
     {
         ArgumentNullException.ThrowIfNull(engines);
         var pool = engines.Select(options =>
@@ -18,7 +18,7 @@ public static class TestPools
             var monitor = new DockerEngineMonitor(client, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance, name: options.Name);
             return new JobEngine(options, client, monitor, TestExecutors.Create(client, NullLogger<DockerJobExecutor>.Instance), new OrphanReaper(client, NullLogger<OrphanReaper>.Instance));
         }).ToList();
-        return new EnginePool(pool, queue, running, Options.Create(new ServiceOptions { InstanceId = instanceId }), TimeProvider.System, NullLogger<EnginePool>.Instance);
+        return new EnginePool(pool, queue, running, Options.Create(new ServiceOptions { InstanceId = instanceId }), TimeProvider.System, NullLogger<EnginePool>.Instance, drainAfter);
     }
 
     /// <summary>The pool of a loaded configuration (<see cref="DockerOptions.Pool"/>).</summary>

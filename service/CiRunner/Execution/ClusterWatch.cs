@@ -134,7 +134,7 @@ public sealed partial class ClusterWatch
         IReadOnlyList<JobRecord> queued = await _jobs.ListByStateAsync(JobState.Queued, cancellationToken);
         var stillQueued = queued.Select(job => job.Id).ToHashSet();
 
-        int added = queued.Count(job => _queue.Enqueue(QueuedJob.For(job)));
+        int added = queued.Count(job => !_running.Contains(job.Id) && _queue.Enqueue(QueuedJob.For(job)));
         int removed = _queue.RemoveWhere(job => waitingHere.Contains(job.JobId) && !stillQueued.Contains(job.JobId)).Count;
         return (added, removed);
     }

@@ -61,7 +61,14 @@ public sealed partial class JobRunner
     {
         ArgumentNullException.ThrowIfNull(engine);
         using IDisposable? scope = _logger.BeginScope(new Dictionary<string, object>(StringComparer.Ordinal) { ["RunId"] = queued.RunId, ["JobId"] = queued.JobId, ["Engine"] = engine.Name });
-        using CancellationTokenSource cancellation = _running.Add(queued.JobId, engine.Name, stoppingToken);
+        if (_running.TryAdd(queued.JobId, engine.Name, stoppingToken) is not { } added)
+        {
+            // Already running here: the shared queue's feed offered it again between its take and its recorded start.
+            // Going on would take its registration (its cancellation, its engine) from the run that owns it.
+            return;
+        }
+
+        using CancellationTokenSource cancellation = added;
         JobLabels? labels = null;
         bool started = false;
         try

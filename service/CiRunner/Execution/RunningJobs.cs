@@ -52,10 +52,19 @@ public sealed class RunningJobs : IDisposable
     public CancellationTokenSource Add(long jobId, CancellationToken stoppingToken) => Add(jobId, engine: null, stoppingToken);
 
     /// <summary>As <see cref="Add(long, CancellationToken)"/>, for a job on <paramref name="engine"/> of the pool.</summary>
-    public CancellationTokenSource Add(long jobId, string? engine, CancellationToken stoppingToken)
+    public CancellationTokenSource Add(long jobId, string? engine, CancellationToken stoppingToken) =>
+        TryAdd(jobId, engine, stoppingToken) ?? throw new InvalidOperationException($"Job {jobId} is already running in this process.");
+
+    /// <summary>As <see cref="Add(long, string?, CancellationToken)"/>; null when the job is already running here (nothing changes then).</summary>
+    public CancellationTokenSource? TryAdd(long jobId, string? engine, CancellationToken stoppingToken)
     {
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        _running[jobId] = cancellation;
+        if (!_running.TryAdd(jobId, cancellation))
+        {
+            cancellation.Dispose();
+            return null;
+        }
+
         if (engine is not null)
         {
             _engines[jobId] = engine;

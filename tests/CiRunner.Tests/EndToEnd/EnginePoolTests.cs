@@ -25,6 +25,8 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
     private PrivateDockerDaemon? _engineA;
     private PrivateDockerDaemon? _engineB;
     private ServiceFolder? _service;
+    private string _endpointA = "";
+    private string _endpointB = "";
 
     public EnginePoolTests(DockerEngineFixture engine, ITestOutputHelper output)
     {
@@ -47,6 +49,8 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
         string client = await TestCertificates.MakeAsync(_certificates);
         (string endpointA, _engineA) = await StartTlsEngineAsync();
         (string endpointB, _engineB) = await StartTlsEngineAsync();
+        _endpointA = endpointA;
+        _endpointB = endpointB;
         await EngineA.LoadImageAsync(_engine.Docker, _engine.PuppetImage);
 
         _service = new ServiceFolder(_engine.PuppetImage, endpointA).UsePostgres(Database.ConnectionString);
@@ -155,6 +159,9 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
         var store = new ResultsStore(Database.CreateDatabase(), TimeProvider.System);
         await EngineB.LoadImageAsync(_engine.Docker, _engine.PuppetImage);
         Service.AddCommandScenario("work", "sleep", "45");
+        // Engine b first in the pool: the first job goes there (and the shared queue's feed may offer it again meanwhile).
+        Service.Configuration.Set("Docker:Engines:0:Name", "b").Set("Docker:Engines:1:Name", "a")
+            .Set("Docker:Engines:0:Endpoint", _endpointB).Set("Docker:Engines:1:Endpoint", _endpointA);
         long hungJobId;
         await using (ServiceProcess service = ServiceProcess.Start(Service, _output))
         {

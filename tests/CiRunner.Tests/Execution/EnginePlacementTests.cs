@@ -93,6 +93,19 @@ public sealed class EnginePlacementTests : IDisposable
         Assert.Null(_running.EngineLostCause(2));
     }
 
+    [Fact]
+    public void TryAdd_JobOfferedAgainWhileItRuns_KeepsTheRunningOnesEngineAndCancellation()
+    {
+        using CancellationTokenSource first = _running.TryAdd(7, "b", CancellationToken.None)!;
+
+        CancellationTokenSource? second = _running.TryAdd(7, "a", CancellationToken.None);
+
+        Assert.Null(second);
+        Assert.Equal(1, _running.CancelOnLostEngine("b", "engine b gone"));
+        Assert.Equal("engine b gone", _running.EngineLostCause(7));
+        Assert.True(SpinWait.SpinUntil(() => first.IsCancellationRequested, TimeSpan.FromSeconds(10)));
+    }
+
     private static EngineOptions Engine(string name, int capacity, params string[] releases) => new()
     {
         Name = name,

@@ -33,6 +33,7 @@ public sealed class ServiceHostTests : IDisposable
         string[] stageOrder =
         [
             "ResultsSchemaMigrator",
+            "QuietPollFlush",
             nameof(SystemdHostCheck),
             nameof(JobDispatcher),
             nameof(ScenarioWatcher),

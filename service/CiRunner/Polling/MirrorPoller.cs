@@ -4,13 +4,15 @@ using CiRunner.Results;
 namespace CiRunner.Polling;
 
 /// <summary>
-/// Change detection, without git or a database: given the refs a mirror holds after a fetch and the poll state
-/// stored before it, which heads are new. Every ref the result names is then stored, so the next poll (or the
-/// next process) compares against it.
+/// Change detection, without git or a database: whether the remote's refs differ from the mirror's (so a poll must
+/// fetch), and, given the refs a mirror holds after a poll and the poll state stored before it, which heads are
+/// new. Every ref the result names is then stored, so the next poll (or the next process) compares against it.
 /// </summary>
 public static class MirrorPoller
 {
     public const string ChangeRefPrefix = "refs/changes/";
+
+    private const string BranchRefPrefix = "refs/heads/";
 
     /// <param name="module">The module, for its tracked branch patterns.</param>
     /// <param name="branches">Branch heads in the mirror (short names to commit ids), tracked or not.</param>
@@ -77,6 +79,39 @@ public static class MirrorPoller
         return changes;
     }
 
+    /// <summary>
+    /// Whether a poll must fetch to see what the remote holds: a tracked branch is new on the remote, gone from it or
+    /// at another commit than in the mirror, or, for a module that fetches patch sets, a patch-set ref is new or gone.
+    /// Untracked branches and Gerrit's <c>meta</c> refs change nothing a poll reports, so they never cost a fetch;
+    /// they lag in the mirror until the next one (a manual trigger always fetches).
+    /// </summary>
+    /// <param name="module">The module, for its tracked branch patterns and whether it fetches patch sets.</param>
+    /// <param name="remoteRefs">The remote's refs by full name (<c>refs/heads/master</c>) to commit ids, as its ls lists them.</param>
+    /// <param name="mirror">What the mirror holds.</param>
+    public static bool MustFetch(TrackedModule module, IReadOnlyDictionary<string, string> remoteRefs, MirrorRefs mirror)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(remoteRefs);
+        ArgumentNullException.ThrowIfNull(mirror);
+
+        var remoteBranches = new Dictionary<string, string>(StringComparer.Ordinal);
+        var remotePatchSets = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string name, string sha) in remoteRefs)
+        {
+            if (name.StartsWith(BranchRefPrefix, StringComparison.Ordinal) && module.Tracks(name[BranchRefPrefix.Length..]))
+            {
+                remoteBranches[name[BranchRefPrefix.Length..]] = sha;
+            }
+            else if (module.ChangeRefs && IsPatchSetRef(name))
+            {
+                remotePatchSets[name] = sha;
+            }
+        }
+
+        return !SameRefs(remoteBranches, mirror.Branches.Where(b => module.Tracks(b.Key)))
+            || (module.ChangeRefs && !SameRefs(remotePatchSets, mirror.ChangeRefs.Where(c => IsPatchSetRef(c.Key))));
+    }
+
     public static bool IsChangeRef(string name) => name.StartsWith(ChangeRefPrefix, StringComparison.Ordinal);
 
     /// <summary>Whether a ref is <c>refs/changes/NN/CHANGE/PATCHSET</c> with numbers in all three places.</summary>
@@ -89,5 +124,20 @@ public static class MirrorPoller
 
         string[] parts = name[ChangeRefPrefix.Length..].Split('/');
         return parts.Length == 3 && parts.All(p => p.Length > 0 && p.All(char.IsAsciiDigit));
+    }
+
+    private static bool SameRefs(Dictionary<string, string> remote, IEnumerable<KeyValuePair<string, string>> mirror)
+    {
+        int count = 0;
+        foreach ((string name, string sha) in mirror)
+        {
+            count++;
+            if (!remote.TryGetValue(name, out string? remoteSha) || !string.Equals(sha, remoteSha, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        return count == remote.Count;
     }
 }

@@ -5,8 +5,13 @@ using LibGit2Sharp;
 
 namespace CiRunner.Polling;
 
-/// <summary>What a mirror holds after a fetch: branch heads by short name, patch-set refs by full name.</summary>
+/// <summary>What a mirror holds: branch heads by short name, patch-set refs by full name.</summary>
 public sealed record MirrorRefs(IReadOnlyDictionary<string, string> Branches, IReadOnlyDictionary<string, string> ChangeRefs);
+
+/// <summary>What a poll left in a mirror.</summary>
+/// <param name="Refs">The refs the mirror holds after the poll.</param>
+/// <param name="Fetched">Whether the poll fetched; false when the remote's tracked refs were those of the mirror already.</param>
+public sealed record MirrorPoll(MirrorRefs Refs, bool Fetched);
 
 /// <summary>
 /// The bare git mirrors, one per module under <see cref="DataPaths.MirrorsDirectory"/>. Every operation on one
@@ -40,6 +45,26 @@ public sealed class ModuleMirrors : IDisposable
         {
             Fetch(repository, module, cancellationToken);
             return ReadRefs(repository);
+        }, cancellationToken);
+
+    /// <summary>
+    /// A poll's look at the remote: lists its refs (libgit2's remote ls, in process: one request, no object
+    /// negotiation, nothing written to the mirror) and fetches as <see cref="FetchAsync"/> does only when
+    /// <see cref="MirrorPoller.MustFetch"/> says a tracked ref differs from the mirror's. A poll that finds nothing
+    /// new then costs one listing, which is what makes a short poll interval over many modules affordable.
+    /// </summary>
+    /// <exception cref="LibGit2SharpException">The remote could not be reached or read.</exception>
+    public Task<MirrorPoll> PollAsync(TrackedModule module, CancellationToken cancellationToken) =>
+        WithMirrorAsync(module, repository =>
+        {
+            MirrorRefs held = ReadRefs(repository);
+            if (!MirrorPoller.MustFetch(module, ListRemoteRefs(repository, module), held))
+            {
+                return new MirrorPoll(held, Fetched: false);
+            }
+
+            Fetch(repository, module, cancellationToken);
+            return new MirrorPoll(ReadRefs(repository), Fetched: true);
         }, cancellationToken);
 
     /// <summary>The head of a branch in the mirror, or null when the mirror has no such branch.</summary>
@@ -199,6 +224,23 @@ public sealed class ModuleMirrors : IDisposable
 
         Commands.Fetch(repository, RemoteName, refSpecs, options, logMessage: null);
         cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>The remote's refs (full names to commit ids), as the module's credentials may read them.</summary>
+    private Dictionary<string, string> ListRemoteRefs(Repository repository, TrackedModule module)
+    {
+        IEnumerable<Reference> listed = module.Credentials is null
+            ? repository.Network.ListReferences(module.Url)
+            : repository.Network.ListReferences(module.Url, (_, _, _) => CredentialsFor(module, _getEnvironmentVariable));
+
+        var refs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DirectReference reference in listed.OfType<DirectReference>())
+        {
+            // The remote's HEAD is symbolic: the branch it names is listed on its own.
+            refs[reference.CanonicalName] = reference.TargetIdentifier;
+        }
+
+        return refs;
     }
 
     /// <summary>The login for a module's remote from the environment variables it names; none when they are unset.</summary>

@@ -59,6 +59,10 @@ public static class ResultsServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<InstanceCheckIn>>(),
             sp.GetService<IEngineReport>()));
+        services.AddHostedService(sp => new QuietPollFlush(
+            sp.GetRequiredService<PollStatusStore>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<QuietPollFlush>>()));
         return services;
     }
 }

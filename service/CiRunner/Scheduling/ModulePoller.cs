@@ -13,15 +13,18 @@ namespace CiRunner.Scheduling;
 /// <param name="Changes">What changed on its refs; empty when nothing did or the poll failed.</param>
 /// <param name="RunIds">The runs started for the changes, in order.</param>
 /// <param name="Error">The failure, redacted; null when the poll succeeded.</param>
-public sealed record ModulePollOutcome(string Module, IReadOnlyList<HeadChange> Changes, IReadOnlyList<long> RunIds, string? Error)
+/// <param name="Fetched">Whether the poll fetched into the mirror; false when the remote's refs showed nothing new.</param>
+public sealed record ModulePollOutcome(string Module, IReadOnlyList<HeadChange> Changes, IReadOnlyList<long> RunIds, string? Error, bool Fetched = false)
 {
     public bool Succeeded => Error is null;
 }
 
 /// <summary>
-/// One poll of one module: fetch its mirror (retried with backoff), compare the heads with the stored poll state,
-/// start a run per new head through <see cref="RunLauncher"/>, then store the heads. A failure is logged, stored
-/// on the module's poll status and returned, never thrown, so one broken remote does not stop the others.
+/// One poll of one module: list the remote's refs and fetch into its mirror only when a tracked ref moved (retried
+/// with backoff), compare the heads with the stored poll state, start a run per new head through
+/// <see cref="RunLauncher"/>, then store the heads. A poll that finds nothing new writes nothing: its success is kept
+/// by <see cref="PollStatusStore.RecordQuietSuccess"/>. A failure is logged, stored on the module's poll status and
+/// returned, never thrown, so one broken remote does not stop the others.
 /// </summary>
 public sealed partial class ModulePoller
 {
@@ -101,9 +104,14 @@ public sealed partial class ModulePoller
         string url = UrlCredentials.RedactText(UrlCredentials.Redact(module.Url));
         try
         {
-            MirrorRefs refs = await FetchWithRetryAsync(module, url, cancellationToken);
+            MirrorPoll polled = await PollMirrorWithRetryAsync(module, url, cancellationToken);
+            MirrorRefs refs = polled.Refs;
+
+            // Compared with the stored heads even when nothing was fetched: a poll that fetched but could not store
+            // (a locked database) left the mirror ahead of the stored state, and its heads are found here.
             IReadOnlyList<BranchHeadRecord> stored = await _pollState.ListAsync(module.Name, cancellationToken);
-            bool polledBefore = (await _pollStatus.GetAsync(module.Name, cancellationToken))?.LastSuccessAt is not null;
+            ModulePollStatus? status = await _pollStatus.GetAsync(module.Name, cancellationToken);
+            bool polledBefore = status?.LastSuccessAt is not null;
             IReadOnlyList<HeadChange> changes = await _mirrors.DetectChangesAsync(module, refs, stored, polledBefore, cancellationToken);
 
             var runIds = new List<long>();
@@ -116,9 +124,18 @@ public sealed partial class ModulePoller
                 }
             }
 
-            await _pollStatus.RecordSuccessAsync(module.Name, cancellationToken);
-            LogPolled(module.Name, changes.Count, runIds.Count);
-            return new ModulePollOutcome(module.Name, changes, runIds, Error: null);
+            if (changes.Count == 0 && status is { LastSuccessAt: not null, ConsecutiveFailures: 0 })
+            {
+                // The stored status already says the module polls fine; only the time moves, kept without a write.
+                _pollStatus.RecordQuietSuccess(module.Name);
+            }
+            else
+            {
+                await _pollStatus.RecordSuccessAsync(module.Name, cancellationToken);
+            }
+
+            LogPolled(module.Name, changes.Count, runIds.Count, polled.Fetched);
+            return new ModulePollOutcome(module.Name, changes, runIds, Error: null, polled.Fetched);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -140,7 +157,7 @@ public sealed partial class ModulePoller
         }
     }
 
-    private async Task<MirrorRefs> FetchWithRetryAsync(TrackedModule module, string url, CancellationToken cancellationToken)
+    private async Task<MirrorPoll> PollMirrorWithRetryAsync(TrackedModule module, string url, CancellationToken cancellationToken)
     {
         ResilienceContext context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(ModuleKey, module.Name);
@@ -148,7 +165,7 @@ public sealed partial class ModulePoller
         try
         {
             return await _fetchRetry.ExecuteAsync(
-                static async (ctx, state) => await state.Mirrors.FetchAsync(state.Module, ctx.CancellationToken),
+                static async (ctx, state) => await state.Mirrors.PollAsync(state.Module, ctx.CancellationToken),
                 context,
                 (Mirrors: _mirrors, Module: module));
         }
@@ -218,8 +235,8 @@ public sealed partial class ModulePoller
         return inferred;
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "Polled {Module}: {ChangeCount} changes, {RunCount} runs started")]
-    private partial void LogPolled(string module, int changeCount, int runCount);
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Debug, Message = "Polled {Module}: {ChangeCount} changes, {RunCount} runs started (fetched: {Fetched})")]
+    private partial void LogPolled(string module, int changeCount, int runCount, bool fetched);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Polling {Module} from {Url} failed: {Error}")]
     private partial void LogPollFailed(string module, string url, string error, Exception? exception);

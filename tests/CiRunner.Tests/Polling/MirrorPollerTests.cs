@@ -122,6 +122,52 @@ public sealed class MirrorPollerTests
     [InlineData("refs/heads/master", false)]
     public void IsPatchSetRef_ChangeRefShapes(string name, bool expected) => Assert.Equal(expected, MirrorPoller.IsPatchSetRef(name));
 
+    [Theory]
+    [InlineData("the same tracked heads", false)]
+    [InlineData("an untracked branch moved", false)]
+    [InlineData("an untracked branch is new", false)]
+    [InlineData("a tracked branch moved", true)]
+    [InlineData("a tracked branch is new", true)]
+    [InlineData("a tracked branch is gone", true)]
+    public void MustFetch_OnlyWhenATrackedBranchDiffersFromTheMirror(string remoteState, bool expected)
+    {
+        var mirror = new MirrorRefs(new Dictionary<string, string> { ["master"] = "a1", ["stable/2024.1"] = "b1", ["feature/x"] = "c1" }, NoChangeRefs);
+        var remote = new Dictionary<string, string> { ["HEAD"] = "a1", ["refs/heads/master"] = "a1", ["refs/heads/stable/2024.1"] = "b1", ["refs/heads/feature/x"] = "c1", ["refs/tags/1.0.0"] = "t1" };
+        switch (remoteState)
+        {
+            case "an untracked branch moved": remote["refs/heads/feature/x"] = "c2"; break;
+            case "an untracked branch is new": remote["refs/heads/feature/y"] = "d1"; break;
+            case "a tracked branch moved": remote["refs/heads/master"] = "a2"; break;
+            case "a tracked branch is new": remote["refs/heads/stable/2024.2"] = "a1"; break;
+            case "a tracked branch is gone": remote.Remove("refs/heads/stable/2024.1"); break;
+        }
+
+        Assert.Equal(expected, MirrorPoller.MustFetch(Keystone, remote, mirror));
+    }
+
+    [Theory]
+    [InlineData(true, "refs/changes/45/12345/2", true)]
+    [InlineData(false, "refs/changes/45/12345/2", false)]
+    [InlineData(true, "refs/changes/45/12345/meta", false)]
+    public void MustFetch_ChangeRefs_ANewPatchSetOnlyWhenTheModuleFetchesThem_NoteDbMetaNever(bool changeRefs, string newRef, bool expected)
+    {
+        TrackedModule module = Keystone with { ChangeRefs = changeRefs };
+        var held = new Dictionary<string, string> { ["refs/changes/45/12345/1"] = "p1", ["refs/changes/45/12345/meta"] = "m1" };
+        var mirror = new MirrorRefs(new Dictionary<string, string> { ["master"] = "a1" }, held);
+        var remote = new Dictionary<string, string> { ["refs/heads/master"] = "a1", ["refs/changes/45/12345/1"] = "p1", ["refs/changes/45/12345/meta"] = "m2", [newRef] = "p2" };
+
+        Assert.Equal(expected, MirrorPoller.MustFetch(module, remote, mirror));
+    }
+
+    [Fact]
+    public void MustFetch_PatchSetGoneFromTheRemote_Fetches()
+    {
+        TrackedModule module = Keystone with { ChangeRefs = true };
+        var mirror = new MirrorRefs(new Dictionary<string, string> { ["master"] = "a1" }, new Dictionary<string, string> { ["refs/changes/45/12345/1"] = "p1" });
+
+        Assert.True(MirrorPoller.MustFetch(module, new Dictionary<string, string> { ["refs/heads/master"] = "a1" }, mirror));
+    }
+
     private static bool AlwaysAncestor(string ancestor, string descendant) => true;
 
     private static BranchHeadRecord Head(string branch, string sha, bool deleted = false) =>

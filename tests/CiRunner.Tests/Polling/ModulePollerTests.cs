@@ -4,6 +4,7 @@ using CiRunner.Polling;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 using CiRunner.Tests.Fixtures;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -43,6 +44,111 @@ public sealed class ModulePollerTests : IDisposable
         Assert.Equal([run.Id], second.RunIds);
         Assert.Empty(third.Changes);
         Assert.True(File.Exists(Path.Combine(_harness.Settings.DataPaths.MirrorsDirectory, "keystone.git", "HEAD")));
+    }
+
+    [Fact]
+    public async Task Poll_NothingNew_NeitherFetchesNorWritesTheDatabase_YetTheStatusShowsThePoll()
+    {
+        // Given a module polled twice (its first poll, then a run for a new commit: a write the watcher sees)
+        _harness.Remote.Commit("master");
+        await _harness.PollAsync();
+        await using SqliteConnection watcher = await WatchDatabaseAsync();
+        long beforeTheRun = await DataVersionAsync(watcher);
+        _harness.Remote.Commit("master");
+        Assert.True((await _harness.PollAsync()).Fetched);
+        long afterTheRun = await DataVersionAsync(watcher);
+        Assert.NotEqual(beforeTheRun, afterTheRun);
+        File.Delete(FetchHead);
+        ModulePollStatus before = (await _harness.Store.PollStatus.GetAsync("keystone", CancellationToken.None))!;
+
+        // When it is polled again with nothing new on the remote
+        ModulePollOutcome outcome = await _harness.PollAsync();
+
+        // Then the poll succeeded without a fetch (a fetch writes FETCH_HEAD) and no connection committed a write
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal((false, 0), (outcome.Fetched, outcome.Changes.Count));
+        Assert.False(File.Exists(FetchHead), "the poll fetched");
+        Assert.Equal(afterTheRun, await DataVersionAsync(watcher));
+        // And this process's status shows the poll at once; another process sees it once the quiet polls are flushed
+        ModulePollStatus after = (await _harness.Store.PollStatus.GetAsync("keystone", CancellationToken.None))!;
+        Assert.True(after.LastPollAt > before.LastPollAt, $"the status does not show the poll: last poll {after.LastPollAt:O}, before it {before.LastPollAt:O}");
+        Assert.Equal(after.LastPollAt, after.LastSuccessAt);
+        ResultsStore elsewhere = ResultsStore.Open(_harness.Settings.DataPaths.DatabaseFile);
+        Assert.Equal(before.LastPollAt, (await elsewhere.PollStatus.GetAsync("keystone", CancellationToken.None))!.LastPollAt);
+        Assert.Equal(1, await _harness.Store.PollStatus.FlushQuietPollsAsync(CancellationToken.None));
+        Assert.Equal(after, await elsewhere.PollStatus.GetAsync("keystone", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Poll_NothingNewAfterAFailedPoll_WritesTheRecoveryAtOnce()
+    {
+        _harness.Remote.Commit("master");
+        await _harness.PollAsync();
+        await _harness.Store.PollStatus.RecordFailureAsync("keystone", "connection refused", CancellationToken.None);
+
+        ModulePollOutcome outcome = await _harness.PollAsync();
+
+        // Read as another process would: the failure count is cleared in the database, not only in this process's view
+        ModulePollStatus? stored = await ResultsStore.Open(_harness.Settings.DataPaths.DatabaseFile).PollStatus.GetAsync("keystone", CancellationToken.None);
+        Assert.Equal((false, 0), (outcome.Fetched, outcome.Changes.Count));
+        Assert.Equal((0, 1), (stored!.ConsecutiveFailures, stored.TotalFailures));
+        Assert.True(stored.LastSuccessAt > stored.LastErrorAt, "the success after the failure was not written");
+    }
+
+    [Fact]
+    public async Task Poll_NewCommitOnATrackedBranch_FetchesAndReportsIt()
+    {
+        _harness.Remote.Commit("master");
+        string before = _harness.Remote.Commit("stable/2024.1");
+        await _harness.PollAsync();
+        File.Delete(FetchHead);
+        string pushed = _harness.Remote.Commit("stable/2024.1");
+
+        ModulePollOutcome outcome = await _harness.PollAsync();
+
+        Assert.True(outcome.Fetched);
+        Assert.True(File.Exists(FetchHead));
+        Assert.Equal([new HeadChange(HeadChangeKind.NewCommit, "stable/2024.1", before, pushed)], outcome.Changes);
+        Assert.Equal(pushed, Assert.Single(await _harness.RunsAsync()).CommitSha);
+        Assert.Equal(pushed, await _harness.Mirrors.FindBranchHeadAsync(_harness.Keystone, "stable/2024.1", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Poll_CommitOnAnUntrackedBranch_NoFetch()
+    {
+        _harness.Remote.Commit("master");
+        _harness.Remote.Branch("feature/x", from: "master");
+        await _harness.PollAsync();
+        File.Delete(FetchHead);
+        _harness.Remote.Commit("feature/x");
+        _harness.Remote.Commit("feature/y");
+
+        ModulePollOutcome outcome = await _harness.PollAsync();
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal((false, 0), (outcome.Fetched, outcome.Changes.Count));
+        Assert.False(File.Exists(FetchHead), "the poll fetched");
+        Assert.Null(await _harness.Mirrors.FindBranchHeadAsync(_harness.Keystone, "feature/y", CancellationToken.None));
+        Assert.Empty(await _harness.RunsAsync());
+    }
+
+    [Fact]
+    public async Task Poll_MirrorAlreadyHoldsAnUnstoredHead_RunsItWithoutFetching()
+    {
+        // Given a mirror that fetched a new commit whose head was never stored (as when a poll's write failed)
+        _harness.Remote.Commit("master");
+        await _harness.PollAsync();
+        string pushed = _harness.Remote.Commit("master");
+        await _harness.Mirrors.FetchAsync(_harness.Keystone, CancellationToken.None);
+        File.Delete(FetchHead);
+
+        // When the next poll finds the remote as the mirror has it
+        ModulePollOutcome outcome = await _harness.PollAsync();
+
+        // Then it does not fetch, and still starts the run for that head
+        Assert.False(outcome.Fetched);
+        Assert.False(File.Exists(FetchHead), "the poll fetched");
+        Assert.Equal(pushed, Assert.Single(await _harness.RunsAsync()).CommitSha);
     }
 
     [Fact]
@@ -245,6 +351,25 @@ public sealed class ModulePollerTests : IDisposable
         Assert.Null(other.Result);
         Assert.DoesNotContain(harness.Queue.Snapshot(), j => j.RunId == first.Id);
         Assert.Contains(harness.Queue.Snapshot(), j => j.RunId == newest);
+    }
+
+    /// <summary>The mirror's FETCH_HEAD, which every fetch writes: gone after a poll, that poll did not fetch.</summary>
+    private string FetchHead => Path.Combine(_harness.Mirrors.PathOf(_harness.Keystone), "FETCH_HEAD");
+
+    /// <summary>A connection of its own (no pool) on the results database, for <see cref="DataVersionAsync"/>.</summary>
+    private async Task<SqliteConnection> WatchDatabaseAsync()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _harness.Settings.DataPaths.DatabaseFile, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>SQLite's <c>data_version</c>: it changes, for this connection, whenever another connection commits a write.</summary>
+    private static async Task<long> DataVersionAsync(SqliteConnection connection)
+    {
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "PRAGMA data_version";
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     /// <summary>Moves the clock past any backoff the retry strategy can choose (a minute is far above its jittered seconds).</summary>

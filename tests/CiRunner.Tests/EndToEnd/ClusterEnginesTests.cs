@@ -20,10 +20,7 @@ public sealed class ClusterEnginesTests : IAsyncLifetime, IDisposable
 
     private readonly DockerEngineFixture _engine;
     private readonly ITestOutputHelper _output;
-    private TempDirectory? _certificates;
-    private TempPostgresDatabase? _database;
-    private PrivateDockerDaemon? _engineA;
-    private PrivateDockerDaemon? _engineB;
+    private TlsEnginePair? _engines;
     private ServiceFolder? _east;
     private ServiceFolder? _west;
 
@@ -33,11 +30,11 @@ public sealed class ClusterEnginesTests : IAsyncLifetime, IDisposable
         _output = output;
     }
 
-    private TempPostgresDatabase Database => _database!;
+    private TempPostgresDatabase Database => _engines!.Database;
 
-    private PrivateDockerDaemon EngineA => _engineA!;
+    private PrivateDockerDaemon EngineA => _engines!.A;
 
-    private PrivateDockerDaemon EngineB => _engineB!;
+    private PrivateDockerDaemon EngineB => _engines!.B;
 
     private ServiceFolder East => _east!;
 
@@ -45,31 +42,22 @@ public sealed class ClusterEnginesTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _certificates = new TempDirectory();
-        _database = new TempPostgresDatabase();
-        string client = await TestCertificates.MakeAsync(_certificates);
-        (string endpointA, _engineA) = await StartTlsEngineAsync();
-        (string endpointB, _engineB) = await StartTlsEngineAsync();
+        _engines = await TlsEnginePair.StartAsync();
         await Task.WhenAll(EngineA.LoadImageAsync(_engine.Docker, _engine.PuppetImage), EngineB.LoadImageAsync(_engine.Docker, _engine.PuppetImage));
 
-        _east = new ServiceFolder(_engine.PuppetImage, endpointA).UsePostgres(Database.ConnectionString);
-        _east.Configuration.Set("Docker:TlsCertDirectory", client);
+        _east = new ServiceFolder(_engine.PuppetImage, _engines.EndpointA).UsePostgres(Database.ConnectionString);
+        _east.Configuration.Set("Docker:TlsCertDirectory", _engines.ClientCertificates);
         _east.AddCommandScenario("work", "sleep", "12");
-        _west = new ServiceFolder(_engine.PuppetImage, endpointB).UsePostgres(Database.ConnectionString).ShareModuleAndScenariosOf(_east);
-        _west.Configuration.Set("Docker:TlsCertDirectory", client);
+        _west = new ServiceFolder(_engine.PuppetImage, _engines.EndpointB).UsePostgres(Database.ConnectionString).ShareModuleAndScenariosOf(_east);
+        _west.Configuration.Set("Docker:TlsCertDirectory", _engines.ClientCertificates);
     }
 
     /// <summary>The engines first (xunit calls this before <see cref="Dispose"/>).</summary>
     public async Task DisposeAsync()
     {
-        if (_engineA is not null)
+        if (_engines is not null)
         {
-            await _engineA.DisposeAsync();
-        }
-
-        if (_engineB is not null)
-        {
-            await _engineB.DisposeAsync();
+            await _engines.DisposeAsync();
         }
     }
 
@@ -77,8 +65,6 @@ public sealed class ClusterEnginesTests : IAsyncLifetime, IDisposable
     {
         _east?.Dispose();
         _west?.Dispose();
-        _database?.Dispose();
-        _certificates?.Dispose();
     }
 
     [Fact]
@@ -135,17 +121,6 @@ public sealed class ClusterEnginesTests : IAsyncLifetime, IDisposable
         Assert.Empty(await ContainersAsync(EngineA, East.InstanceId));
     }
 
-    private static async Task<(string Endpoint, PrivateDockerDaemon Daemon)> StartTlsEngineAsync(TempDirectory certificates)
-    {
-        string endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
-        PrivateDockerDaemon daemon = await PrivateDockerDaemon.StartAsync(
-            "--host", endpoint, "--tlsverify",
-            "--tlscacert", certificates.Combine("ca.pem"), "--tlscert", certificates.Combine("server-cert.pem"), "--tlskey", certificates.Combine("server-key.pem"));
-        return (endpoint, daemon);
-    }
-
-    private Task<(string Endpoint, PrivateDockerDaemon Daemon)> StartTlsEngineAsync() => StartTlsEngineAsync(_certificates!);
-
     /// <summary>Waits until west runs a job and its container is up on engine B; returns the job.</summary>
     private async Task<long> JobRunningOnWestAsync(Func<string> logs)
     {
@@ -163,12 +138,7 @@ public sealed class ClusterEnginesTests : IAsyncLifetime, IDisposable
         return jobId!.Value;
     }
 
-    private static async Task<IList<ContainerListResponse>> ContainersAsync(PrivateDockerDaemon daemon, string instanceId) =>
-        await daemon.Client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"cirunner.instance={instanceId}"] = true } },
-        });
+    private static Task<IList<ContainerListResponse>> ContainersAsync(PrivateDockerDaemon daemon, string instanceId) => TlsEnginePair.ContainersAsync(daemon, instanceId);
 
     private async Task<string?> InstanceOfAsync(long jobId)
     {

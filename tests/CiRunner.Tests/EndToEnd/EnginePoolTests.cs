@@ -20,13 +20,8 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
 
     private readonly DockerEngineFixture _engine;
     private readonly ITestOutputHelper _output;
-    private TempDirectory? _certificates;
-    private TempPostgresDatabase? _database;
-    private PrivateDockerDaemon? _engineA;
-    private PrivateDockerDaemon? _engineB;
+    private TlsEnginePair? _engines;
     private ServiceFolder? _service;
-    private string _endpointA = "";
-    private string _endpointB = "";
 
     public EnginePoolTests(DockerEngineFixture engine, ITestOutputHelper output)
     {
@@ -34,35 +29,29 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
         _output = output;
     }
 
-    private TempPostgresDatabase Database => _database!;
+    private TempPostgresDatabase Database => _engines!.Database;
 
-    private PrivateDockerDaemon EngineA => _engineA!;
+    private PrivateDockerDaemon EngineA => _engines!.A;
 
-    private PrivateDockerDaemon EngineB => _engineB!;
+    private PrivateDockerDaemon EngineB => _engines!.B;
 
     private ServiceFolder Service => _service!;
 
     public async Task InitializeAsync()
     {
-        _certificates = new TempDirectory();
-        _database = new TempPostgresDatabase();
-        string client = await TestCertificates.MakeAsync(_certificates);
-        (string endpointA, _engineA) = await StartTlsEngineAsync();
-        (string endpointB, _engineB) = await StartTlsEngineAsync();
-        _endpointA = endpointA;
-        _endpointB = endpointB;
+        _engines = await TlsEnginePair.StartAsync();
         await EngineA.LoadImageAsync(_engine.Docker, _engine.PuppetImage);
 
-        _service = new ServiceFolder(_engine.PuppetImage, endpointA).UsePostgres(Database.ConnectionString);
+        _service = new ServiceFolder(_engine.PuppetImage, _engines.EndpointA).UsePostgres(Database.ConnectionString);
         _service.Configuration
             .Set("Docker:Endpoint", null)
             .Set("Docker:Engines:0:Name", "a")
-            .Set("Docker:Engines:0:Endpoint", endpointA)
-            .Set("Docker:Engines:0:TlsCertDirectory", client)
+            .Set("Docker:Engines:0:Endpoint", _engines.EndpointA)
+            .Set("Docker:Engines:0:TlsCertDirectory", _engines.ClientCertificates)
             .Set("Docker:Engines:0:Capacity", 1)
             .Set("Docker:Engines:1:Name", "b")
-            .Set("Docker:Engines:1:Endpoint", endpointB)
-            .Set("Docker:Engines:1:TlsCertDirectory", client)
+            .Set("Docker:Engines:1:Endpoint", _engines.EndpointB)
+            .Set("Docker:Engines:1:TlsCertDirectory", _engines.ClientCertificates)
             .Set("Docker:Engines:1:Capacity", 1);
         _service.AddCommandScenario("work", "sleep", "15");
     }
@@ -70,23 +59,13 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
     /// <summary>The engines first (xunit calls this before <see cref="Dispose"/>).</summary>
     public async Task DisposeAsync()
     {
-        if (_engineA is not null)
+        if (_engines is not null)
         {
-            await _engineA.DisposeAsync();
-        }
-
-        if (_engineB is not null)
-        {
-            await _engineB.DisposeAsync();
+            await _engines.DisposeAsync();
         }
     }
 
-    public void Dispose()
-    {
-        _service?.Dispose();
-        _database?.Dispose();
-        _certificates?.Dispose();
-    }
+    public void Dispose() => _service?.Dispose();
 
     [Fact]
     public async Task TwoTlsEngines_JobsRunOnBoth_ImageCopiedToTheOneLackingIt_EngineStoppedMidJobRetriedOnTheOther_ThenItRejoins()
@@ -161,7 +140,7 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
         Service.AddCommandScenario("work", "sleep", "45");
         // Engine b first in the pool: the first job goes there (and the shared queue's feed may offer it again meanwhile).
         Service.Configuration.Set("Docker:Engines:0:Name", "b").Set("Docker:Engines:1:Name", "a")
-            .Set("Docker:Engines:0:Endpoint", _endpointB).Set("Docker:Engines:1:Endpoint", _endpointA);
+            .Set("Docker:Engines:0:Endpoint", _engines!.EndpointB).Set("Docker:Engines:1:Endpoint", _engines.EndpointA);
         long hungJobId;
         await using (ServiceProcess service = ServiceProcess.Start(Service, _output))
         {
@@ -207,15 +186,6 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
         Assert.Empty(await ContainersAsync(EngineB));
     }
 
-    private async Task<(string Endpoint, PrivateDockerDaemon Daemon)> StartTlsEngineAsync()
-    {
-        string endpoint = $"tcp://127.0.0.1:{FreePort.Next()}";
-        PrivateDockerDaemon daemon = await PrivateDockerDaemon.StartAsync(
-            "--host", endpoint, "--tlsverify",
-            "--tlscacert", _certificates!.Combine("ca.pem"), "--tlscert", _certificates.Combine("server-cert.pem"), "--tlskey", _certificates.Combine("server-key.pem"));
-        return (endpoint, daemon);
-    }
-
     private async Task<long?> RunningWorkJobOnAsync(string engine)
     {
         await using DbConnection connection = await Database.OpenConnectionAsync();
@@ -247,10 +217,5 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
         }
     }
 
-    private async Task<IList<ContainerListResponse>> ContainersAsync(PrivateDockerDaemon daemon) =>
-        await daemon.Client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"cirunner.instance={Service.InstanceId}"] = true } },
-        });
+    private Task<IList<ContainerListResponse>> ContainersAsync(PrivateDockerDaemon daemon) => TlsEnginePair.ContainersAsync(daemon, Service.InstanceId);
 }

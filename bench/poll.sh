@@ -33,55 +33,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Module names m01 .. m50, as wide as the count.
-name_of() { printf 'm%0*d' "${#MODULES}" "$1"; }
+# shellcheck source=bench/lib/modules.sh
+. "$ROOT/bench/lib/modules.sh"
+name_of() { module_name "$1" "$MODULES"; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
-git_quiet() { git -c user.name=bench -c user.email=bench@example.invalid "$@"; }
+git_quiet() { bench_git "$@"; }
 
 echo "poll: building PollBench (Release)"
 dotnet build -c Release "$ROOT/bench/PollBench" -v q --nologo >/dev/null
 
 # 50 bare repositories with 3 branches each, and beside each a bare repository for the shell's fetch loop.
 echo "poll: making $MODULES repositories in $WORK"
-mkdir -p "$WORK/remotes" "$WORK/shell" "$WORK/scenarios/puppetfiles"
-modules_json=""
-names=""
+make_modules "$WORK" "$MODULES"
+mkdir -p "$WORK/shell"
 for i in $(seq "$MODULES"); do
-    name=$(name_of "$i")
-    work="$WORK/work-$name"
-    git init -q -b master "$work"
-    mkdir -p "$work/manifests"
-    printf '{"name":"bench-%s","version":"1.0.0","author":"bench","summary":"bench module","license":"Apache-2.0","source":"https://example.invalid/%s","dependencies":[]}\n' "$name" "$name" >"$work/metadata.json"
-    printf 'class %s {\n  notify { "%s": }\n}\n' "$name" "$name" >"$work/manifests/init.pp"
-    git -C "$work" add -A
-    git_quiet -C "$work" commit -q -m initial
-    for branch in stable/2024.1 stable/2024.2; do
-        git -C "$work" checkout -q -b "$branch" master
-        echo "$branch" >"$work/BRANCH"
-        git -C "$work" add BRANCH
-        git_quiet -C "$work" commit -q -m "$branch"
-    done
-    git clone -q --bare "$work" "$WORK/remotes/puppet-$name.git"
-    rm -rf "$work"
-    git init -q --bare "$WORK/shell/$name.git"
-    printf "mod '%s',\n  :git => '%s',\n  :ref => 'master'\n\n" "$name" "$WORK/remotes/puppet-$name.git" >>"$WORK/scenarios/puppetfiles/zed.Puppetfile"
-    modules_json+="${modules_json:+,}{\"Name\":\"$name\",\"Url\":\"$WORK/remotes/puppet-$name.git\",\"Branches\":[\"master\",\"stable/*\"]}"
-    names+="${names:+, }$name"
+    git init -q --bare "$WORK/shell/$(name_of "$i").git"
 done
-echo "notify { 'tick': }" >"$WORK/scenarios/tick.pp"
-cat >"$WORK/scenarios/tick.yaml" <<EOF
-name: tick
-manifest: tick.pp
-modules: [$names]
-steps:
-  - type: command
-    name: tick
-    command: ['true']
-EOF
 cat >"$WORK/appsettings.json" <<EOF
 {
   "Service": { "InstanceId": "bench-poll", "DataDirectory": "data", "ScenariosDirectory": "scenarios" },
-  "Modules": [ $modules_json ],
+  "Modules": [ $MODULES_JSON ],
   "Releases": [ { "Name": "zed", "Branches": ["master"], "Image": "cirunner/base:bookworm" } ],
   "Retention": { "Enabled": false },
   "Logging": { "LogLevel": { "Default": "Warning" } }

@@ -96,6 +96,7 @@ public sealed class ClusterEnginesTests : IAsyncLifetime, IDisposable
 
             // Engine B is back: west takes work again; then west is killed while a job of its runs there.
             await EngineB.StartAgainAsync();
+            await Eventually.TrueAsync("west to see engine B answer again", () => Task.FromResult(west.Output.Contains("answers again", StringComparison.Ordinal)), Bound, Both);
             await West.TriggerAsync();
             await West.TriggerAsync();
             killedJobId = await JobRunningOnWestAsync(Both);

@@ -106,6 +106,7 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
 
             // Engine B answers again: it takes work again.
             await EngineB.StartAgainAsync();
+            await Eventually.TrueAsync("the pool to see engine b answer again", () => Task.FromResult(service.Output.Contains("Docker engine b answers again", StringComparison.Ordinal)), Bound, Logs);
             await Service.TriggerAsync();
             await Service.TriggerAsync();
             await Eventually.TrueAsync(

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Idle: the real service (`cirunner serve`, Release build) with 50 module repositories (3 branches each) polled every
+# 5 s and nothing to run. After a warm-up it samples, every SAMPLE seconds for MEASURE seconds, the process's resident
+# memory (VmRSS) and its CPU time (utime + stime from /proc/PID/stat):
+#   rss-mb         the median of the samples
+#   cpu-pct        CPU time over wall time across the measurement, in % of one core
+#   rss-growth-mb  the median of the last minute's samples minus the median of the first minute's
+# It also prints the CPU per module poll (CPU time / polls in the measurement, from cirunner_poll_duration_seconds's
+# count on /metrics) and the poll's own mean duration.
+# The last line is: idle: rss-mb=<n> cpu-pct=<x> rss-growth-mb=<n>
+#
+# Environment: MODULES (default 50), WARMUP (seconds, default 120), MEASURE (seconds, default 600), SAMPLE (seconds,
+#              default 10), KEEP=1 keeps the temp folder.
+# Needs: the .NET SDK, git, curl. No Docker engine: nothing runs (the engine is only asked by /healthz and stays unused).
+set -euo pipefail
+
+MODULES=${MODULES:-50}
+WARMUP=${WARMUP:-120}
+MEASURE=${MEASURE:-600}
+SAMPLE=${SAMPLE:-10}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SERVICE="$ROOT/service/CiRunner/bin/Release/net10.0/cirunner.dll"
+# shellcheck source=bench/lib/modules.sh
+. "$ROOT/bench/lib/modules.sh"
+
+for tool in git curl dotnet; do
+    command -v "$tool" >/dev/null || { echo "idle: $tool is missing" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d /tmp/cirunner-bench-idle-XXXXXX)
+PORT=$(( 20000 + RANDOM % 20000 ))
+PID=""
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    if [ "${KEEP:-0}" = 1 ]; then echo "idle: kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+TICKS=$(getconf CLK_TCK)
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status"; }
+# utime + stime, fields 14 and 15 of /proc/PID/stat (after the command name, which may hold spaces).
+cpu_ticks() { sed 's/^.*) //' "/proc/$PID/stat" | awk '{ print $12 + $13 }'; }
+polls() {
+    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^cirunner_poll_duration_seconds_count/ { n += $NF } END { printf "%d", n }'
+}
+poll_seconds() {
+    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^cirunner_poll_duration_seconds_sum/ { s += $NF } END { printf "%.6f", s }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo "idle: building the service (Release)"
+dotnet build -c Release "$ROOT/service/CiRunner" -v q --nologo >/dev/null
+
+echo "idle: making $MODULES repositories in $WORK"
+make_modules "$WORK" "$MODULES"
+cat >"$WORK/appsettings.json" <<JSON
+{
+  "Service": { "InstanceId": "bench-idle", "DataDirectory": "data", "ScenariosDirectory": "scenarios" },
+  "Modules": [ $MODULES_JSON ],
+  "Releases": [ { "Name": "zed", "Branches": ["master"], "Image": "cirunner/base:bookworm" } ],
+  "Schedule": { "PollInterval": "5s", "PollJitter": "5s" },
+  "Http": { "Listen": "http://127.0.0.1:$PORT" },
+  "Retention": { "Enabled": false },
+  "Logging": { "LogLevel": { "Default": "Warning" } }
+}
+JSON
+
+dotnet "$SERVICE" serve --config "$WORK/appsettings.json" >"$WORK/service.log" 2>&1 &
+PID=$!
+for _ in $(seq 600); do
+    curl -fs "http://127.0.0.1:$PORT/metrics" >/dev/null 2>&1 && break
+    kill -0 "$PID" 2>/dev/null || { echo "idle: the service exited at start:" >&2; tail -20 "$WORK/service.log" >&2; exit 1; }
+    sleep 0.1
+done
+
+echo "idle: service pid $PID on port $PORT; warming up for $WARMUP s"
+sleep "$WARMUP"
+
+echo "idle: measuring for $MEASURE s, a sample every $SAMPLE s"
+: >"$WORK/rss"
+start_ticks=$(cpu_ticks)
+start_polls=$(polls)
+start_poll_seconds=$(poll_seconds)
+start_ns=$(date +%s%N)
+samples=$(( MEASURE / SAMPLE ))
+for i in $(seq "$samples"); do
+    sleep "$SAMPLE"
+    kill -0 "$PID" 2>/dev/null || { echo "idle: the service exited:" >&2; tail -20 "$WORK/service.log" >&2; exit 1; }
+    echo "$(( i * SAMPLE )) $(rss_kb)" >>"$WORK/rss"
+done
+end_ns=$(date +%s%N)
+end_ticks=$(cpu_ticks)
+end_polls=$(polls)
+end_poll_seconds=$(poll_seconds)
+
+wall=$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+cpu=$(awk -v a="$start_ticks" -v b="$end_ticks" -v t="$TICKS" 'BEGIN { printf "%.3f", (b - a) / t }')
+polled=$(( end_polls - start_polls ))
+per_minute=$(( 60 / SAMPLE ))
+rss_median=$(awk '{ print $2 / 1024 }' "$WORK/rss" | median)
+first=$(head -n "$per_minute" "$WORK/rss" | awk '{ print $2 / 1024 }' | median)
+last=$(tail -n "$per_minute" "$WORK/rss" | awk '{ print $2 / 1024 }' | median)
+min_rss=$(awk 'NR == 1 || $2 < m { m = $2 } END { printf "%.0f", m / 1024 }' "$WORK/rss")
+max_rss=$(awk 'NR == 1 || $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$WORK/rss")
+
+echo "idle: $MODULES modules, $polled polls in $wall s ($(awk -v p="$polled" -v w="$wall" 'BEGIN { printf "%.1f", p / w }') per second)"
+echo "idle: cpu $cpu s = $(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }') % of a core; per poll $(awk -v c="$cpu" -v p="$polled" 'BEGIN { if (p > 0) printf "%.2f", 1000 * c / p; else print "n/a" }') ms of CPU, mean poll duration $(awk -v a="$start_poll_seconds" -v b="$end_poll_seconds" -v p="$polled" 'BEGIN { if (p > 0) printf "%.2f", 1000 * (b - a) / p; else print "n/a" }') ms"
+echo "idle: rss median $(printf '%.0f' "$rss_median") MiB (min $min_rss, max $max_rss), first minute $(printf '%.0f' "$first"), last minute $(printf '%.0f' "$last")"
+printf 'idle: rss-mb=%.0f cpu-pct=%.2f rss-growth-mb=%.0f\n' "$rss_median" "$(awk -v c="$cpu" -v w="$wall" 'BEGIN { print 100 * c / w }')" "$(awk -v a="$first" -v b="$last" 'BEGIN { print b - a }')"

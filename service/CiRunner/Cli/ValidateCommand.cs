@@ -134,7 +134,7 @@ internal static class ValidateCommand
         }
         catch (Exception ex) when (IsEngineTrouble(ex) && !cancellationToken.IsCancellationRequested)
         {
-            string reason = ex is OperationCanceledException ? "no answer in time" : ex.Message.ReplaceLineEndings(" ");
+            string reason = ex is OperationCanceledException ? "no answer in time" : Execution.EngineTransport.Unwrap(ex).Message.ReplaceLineEndings(" ");
             await output.WriteLineAsync(
                 $"Note: the Docker engine at {endpoint} did not answer ({reason}); release images and package snapshots were not checked (cirunner images build builds them).");
             return;

@@ -42,6 +42,13 @@ public sealed partial class ClusterWatch
     // database outage (when nobody could check in) every instance has a whole SilentAfter to check in again.
     private readonly Dictionary<string, (DateTimeOffset CheckIn, DateTimeOffset Since)> _observed = new(StringComparer.Ordinal);
 
+    // Lost instances whose containers are looked for again until a time: a create request the instance sent just
+    // before it died can still land on its engine after the first removal (an engine under load, or just restarted).
+    private readonly Dictionary<string, (InstanceRecord Lost, DateTimeOffset Until)> _reapAgain = new(StringComparer.Ordinal);
+
+    /// <summary>How long after a lost instance's jobs are ended its containers are looked for again, at every watch.</summary>
+    private static readonly TimeSpan LateContainerWindow = TimeSpan.FromMinutes(2);
+
     public ClusterWatch(
         JobStore jobs,
         InstanceStore instances,
@@ -190,10 +197,12 @@ public sealed partial class ClusterWatch
             }
         }
 
+        await ReapLateContainersAsync(instances, now, cancellationToken);
         int ended = 0;
         foreach (InstanceRecord lost in lostInstances)
         {
             int reaped = await ReapAsync(lost, cancellationToken);
+            _reapAgain[lost.Id] = (lost, now + LateContainerWindow);
 
             string summary = string.Create(
                 System.Globalization.CultureInfo.InvariantCulture,
@@ -214,6 +223,27 @@ public sealed partial class ClusterWatch
         }
 
         return ended;
+    }
+
+    /// <summary>Looks again for the containers of instances lost within <see cref="LateContainerWindow"/> that have not checked in since.</summary>
+    private async Task ReapLateContainersAsync(IReadOnlyList<InstanceRecord> instances, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach ((string id, (InstanceRecord lost, DateTimeOffset until)) in _reapAgain.ToList())
+        {
+            InstanceRecord? current = instances.FirstOrDefault(i => i.Id == id);
+            if (now >= until || current is null || current.LastCheckInAt != lost.LastCheckInAt)
+            {
+                // Over, gone from the store, or back (it cleans up after itself at its start).
+                _reapAgain.Remove(id);
+                continue;
+            }
+
+            int reaped = await ReapAsync(lost, cancellationToken);
+            if (reaped > 0)
+            {
+                LogLateContainersReaped(id, reaped);
+            }
+        }
     }
 
     /// <summary>
@@ -283,6 +313,9 @@ public sealed partial class ClusterWatch
 
     [LoggerMessage(EventId = 5030, Level = LogLevel.Warning, Message = "Instance {InstanceId} stopped checking in at {LastCheckIn:u}: {Jobs} of its running jobs ended interrupted ({Retried} queued again), {Containers} of its containers removed")]
     private partial void LogInstanceLost(string instanceId, DateTimeOffset lastCheckIn, int jobs, int retried, int containers);
+
+    [LoggerMessage(EventId = 5035, Level = LogLevel.Warning, Message = "Removed {Containers} more containers of lost instance {InstanceId}: they appeared after its jobs were ended (create requests it sent before it stopped)")]
+    private partial void LogLateContainersReaped(string instanceId, int containers);
 
     [LoggerMessage(EventId = 5031, Level = LogLevel.Warning, Message = "Could not remove the containers of lost instance {InstanceId} from {Engine} (does the engine answer?): {Error}")]
     private partial void LogReapFailed(string instanceId, string engine, string error);

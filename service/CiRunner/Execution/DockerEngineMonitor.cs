@@ -140,8 +140,23 @@ public sealed partial class DockerEngineMonitor
     /// </summary>
     public async Task<bool> WaitUntilAvailableAsync(CancellationToken cancellationToken)
     {
+        // Also true when the outage began during this call: an engine that went away and came back between two
+        // watches still needs its sweep, and the queue that stopped taking jobs for it still needs waking.
         bool wasDown = Outage is not null;
-        await _untilAnswered.ExecuteAsync(PingAsync, cancellationToken);
+        await _untilAnswered.ExecuteAsync(
+            async token =>
+            {
+                try
+                {
+                    await PingAsync(token);
+                }
+                catch (EngineUnavailableException)
+                {
+                    wasDown = true;
+                    throw;
+                }
+            },
+            cancellationToken);
         return wasDown;
     }
 

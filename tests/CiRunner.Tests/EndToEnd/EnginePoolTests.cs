@@ -129,8 +129,8 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
         Assert.Equal(4, runs.Count);
         Assert.All(runs, r => Assert.Equal(JobResult.Success, r.Run.Result));
         Assert.True(await CountAsync("SELECT COUNT(*) FROM jobs WHERE engine = 'a'", 0) > 0);
-        Assert.Empty(await ContainersAsync(EngineA));
-        Assert.Empty(await ContainersAsync(EngineB));
+        Assert.Empty(await ContainersLeftAsync(EngineA));
+        Assert.Empty(await ContainersLeftAsync(EngineB));
     }
 
     [Fact]
@@ -183,8 +183,8 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
             Assert.Equal(0, await service.StopAsync(TimeSpan.FromMinutes(2)));
         }
 
-        Assert.Empty(await ContainersAsync(EngineA));
-        Assert.Empty(await ContainersAsync(EngineB));
+        Assert.Empty(await ContainersLeftAsync(EngineA));
+        Assert.Empty(await ContainersLeftAsync(EngineB));
     }
 
     private async Task<long?> RunningWorkJobOnAsync(string engine)
@@ -219,4 +219,8 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
     }
 
     private Task<IList<ContainerListResponse>> ContainersAsync(PrivateDockerDaemon daemon) => TlsEnginePair.ContainersAsync(daemon, Service.InstanceId);
+
+    /// <summary>The instance's containers still on the engine after a bounded wait: the engine auto-removes a job's container just after the job ends.</summary>
+    private Task<IList<ContainerListResponse>> ContainersLeftAsync(PrivateDockerDaemon daemon) =>
+        Eventually.LastValueAsync(() => ContainersAsync(daemon), left => left.Count == 0, TimeSpan.FromSeconds(30));
 }

@@ -53,10 +53,64 @@ internal static class ImagesCommand
 
     public static Command Create()
     {
-        var images = new Command("images", "Build the release images and the offline base image (debootstrap + Puppet) they start from.");
+        var images = new Command("images", "Build the release images and the offline base image (debootstrap + Puppet) they start from; prune phase snapshots.");
         images.Subcommands.Add(CreateBuild());
         images.Subcommands.Add(CreateBase());
+        images.Subcommands.Add(CreatePrune());
         return images;
+    }
+
+    private static Command CreatePrune()
+    {
+        var prune = new Command(
+            "prune",
+            "Remove this instance's phase snapshots (images committed after a green deploy or upgrade phase, Snapshots) from every engine of the pool; one a running job uses stays. Cells then run those phases again, once.");
+        prune.SetAction(async (parseResult, cancellationToken) =>
+        {
+            string configFile = GlobalOptions.ResolveConfigPath(parseResult);
+            if (!File.Exists(configFile))
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"Configuration file '{configFile}' not found: it names the instance and its engines (--config).");
+                return 2;
+            }
+
+            IConfigurationRoot configuration;
+            try
+            {
+                configuration = CliConfiguration.Build(configFile);
+            }
+            catch (InvalidDataException exception)
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync(CliConfiguration.Unreadable(configFile, exception));
+                return BadInput.ExitCode;
+            }
+
+            string instance = CliConfiguration.ReadServiceValue(configuration, nameof(ServiceOptions.InstanceId)) ?? new ServiceOptions().InstanceId;
+            int exitCode = 0;
+            foreach (EngineOptions engine in CliConfiguration.ReadDocker(configFile).Pool())
+            {
+                using Docker.DotNet.IDockerClient client = DockerClientFactory.Create(engine);
+                var snapshots = new PhaseSnapshotImages(client);
+                try
+                {
+                    List<(Docker.DotNet.Models.ImagesListResponse Image, long Size)> found = await snapshots.SizedAsync(instance, cancellationToken);
+                    IReadOnlyList<string> removed = await snapshots.RemoveAllAsync(instance, which: null, cancellationToken);
+                    long freed = found.Where(s => removed.Contains(s.Image.ID)).Sum(s => s.Size);
+                    string kept = found.Count > removed.Count ? $"; {found.Count - removed.Count} in use by a running job stay" : "";
+                    await parseResult.InvocationConfiguration.Output.WriteLineAsync(
+                        $"engine {engine.Name}: removed {removed.Count} phase snapshot(s) of instance '{instance}', {freed / 1e9:F2} GB{kept}");
+                }
+                catch (Exception raw) when (EngineTransport.Unwrap(raw) is var e && e is Docker.DotNet.DockerApiException or HttpRequestException or IOException or TimeoutException)
+                {
+                    await parseResult.InvocationConfiguration.Error.WriteLineAsync(
+                        $"engine {engine.Name} ({engine.Endpoint}) did not answer ({e.Message}); its snapshots stay: start the engine, or check Docker:Endpoint, and run `cirunner images prune` again");
+                    exitCode = 1;
+                }
+            }
+
+            return exitCode;
+        });
+        return prune;
     }
 
     private static Command CreateBuild()

@@ -317,6 +317,7 @@ internal static class RunCommand
             TransientCause = transient,
             MaxAttempts = provider.GetRequiredService<CiRunnerSettings>().Service.MaxAttempts,
             PackageSnapshot = outcome.PackageSnapshot,
+            PhaseSnapshots = outcome.PhaseSnapshots,
         };
         JobCompletion? completion = await jobs.MarkFinishedAsync(job.Id, end, CancellationToken.None);
         return completion?.Retry;

@@ -128,6 +128,12 @@ internal static class ShowCommand
             await WriteLineAsync(output, $"  Package snapshot (upgrade): {snapshot}", cancellationToken);
         }
 
+        // Which phases came from a phase snapshot (and which job made it), and which this job saved.
+        foreach (PhaseSnapshot phaseSnapshot in detail.PhaseSnapshots)
+        {
+            await WriteLineAsync(output, $"  Snapshot: {phaseSnapshot.Describe()}, image {phaseSnapshot.ImageId}", cancellationToken);
+        }
+
         if (detail.Steps.Count > 0)
         {
             await WriteLineAsync(output, "  Steps:", cancellationToken);

@@ -33,6 +33,9 @@ public sealed record CiRunnerSettings
     /// <summary>The <c>Reporting</c> section (JUnit, webhooks, retries); defaults when not configured.</summary>
     public ReportingOptions Reporting { get; init; } = new();
 
+    /// <summary>Phase snapshots (<c>Snapshots</c>).</summary>
+    public SnapshotOptions Snapshots { get; init; } = new();
+
     /// <summary>The <c>Gerrit</c> section, or null when CiRunner reports to no Gerrit.</summary>
     public GerritOptions? Gerrit { get; init; }
 

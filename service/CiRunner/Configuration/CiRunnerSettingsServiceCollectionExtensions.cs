@@ -22,6 +22,7 @@ public static class CiRunnerSettingsServiceCollectionExtensions
         services.AddValidatedSection(settings.Http, new HttpOptionsValidator());
         services.AddValidatedSection(settings.Retention, new RetentionOptionsValidator());
         services.AddValidatedSection(settings.Reporting, new ReportingOptionsValidator());
+        services.AddValidatedSection(settings.Snapshots, new SnapshotOptionsValidator());
 
         // The scenario files as they are now (reloaded as they change): what every run and job is made from.
         services.AddSingleton<ScenarioCatalog>();

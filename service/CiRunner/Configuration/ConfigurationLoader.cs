@@ -80,6 +80,7 @@ public static partial class ConfigurationLoader
         StoreOptions store = ReadStore(reader, baseDirectory);
         RetentionOptions retention = ReadSection(reader, RetentionOptions.SectionName, new RetentionOptionsValidator());
         ReportingOptions reporting = ReadReporting(reader, baseDirectory);
+        SnapshotOptions snapshots = ReadSection(reader, SnapshotOptions.SectionName, new SnapshotOptionsValidator());
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);
 
         int errorsBeforeReleases = reader.Errors.Count;
@@ -125,6 +126,7 @@ public static partial class ConfigurationLoader
             Store = store,
             Retention = retention,
             Reporting = reporting,
+            Snapshots = snapshots,
             Gerrit = gerrit,
             Modules = modules,
             Releases = releases,

@@ -32,3 +32,6 @@ public sealed partial class GerritOptionsValidator : IValidateOptions<GerritOpti
 
 [OptionsValidator]
 public sealed partial class StoreOptionsValidator : IValidateOptions<StoreOptions>;
+
+[OptionsValidator]
+public sealed partial class SnapshotOptionsValidator : IValidateOptions<SnapshotOptions>;

@@ -22,6 +22,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     private readonly ISystemdHostStatus _systemd;
     private readonly JobPrerequisites _prerequisites;
     private readonly StepStreamFollower _follower;
+    private readonly PhaseSnapshotter? _phaseSnapshots;
     private string? _cgroupVersion;
 
     /// <param name="docker">Engine client (see <see cref="DockerClientFactory"/>).</param>
@@ -31,6 +32,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
     /// <param name="options">Tunables.</param>
     /// <param name="snapshots">Finds the package snapshots that upgrade jobs mount.</param>
     /// <param name="systemd">What the start-up check found about booting systemd here; a known failure ends such jobs at once.</param>
+    /// <param name="phaseSnapshots">Makes and finds phase snapshots on this engine; null when <c>Snapshots:Enabled</c> is off.</param>
     public DockerJobExecutor(
         IDockerClient docker,
         TimeProvider timeProvider,
@@ -38,15 +40,17 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         IImageProvisioner images,
         ExecutorOptions options,
         IPackageSnapshots snapshots,
-        ISystemdHostStatus systemd)
+        ISystemdHostStatus systemd,
+        PhaseSnapshotter? phaseSnapshots = null)
     {
+        _phaseSnapshots = phaseSnapshots;
         _systemd = systemd;
         _docker = docker;
         _timeProvider = timeProvider;
         _logger = logger;
         _options = options;
         _prerequisites = new JobPrerequisites(docker, logger, images, snapshots, _options.EvidenceLines);
-        _follower = new StepStreamFollower(docker, timeProvider, _options, new StepOutcomes(docker, timeProvider, logger, _options));
+        _follower = new StepStreamFollower(docker, timeProvider, _options, new StepOutcomes(docker, timeProvider, logger, _options), phaseSnapshots);
     }
 
     public async Task<JobOutcome> ExecuteAsync(JobSpec job, IJobProgress progress, CancellationToken cancellationToken)
@@ -109,22 +113,29 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             $"job {job.JobIdText} of run {job.RunIdText} (instance {job.InstanceId}): image {job.Image}, " +
             $"{job.Phases.Count} phase(s), {run.TotalSteps} step(s), timeout {Seconds(job.JobTimeout)}",
             token);
+        if (job.PackageSnapshot is { } source)
+        {
+            run.Stage = $"looking up the package snapshot of release {source.Release}";
+            run.Snapshot = await _prerequisites.FindSnapshotAsync(source, token);
+            await log.EventAsync(
+                $"package snapshot of {source.Release}: {run.Snapshot.Id} ({run.Snapshot.PackageCount} packages, volume {run.Snapshot.Volume}), mounted read-only at {PackageSnapshotSource.MountPath}",
+                token);
+        }
+
+        if (_phaseSnapshots is not null && job.Snapshots is not null)
+        {
+            run.Plan = await _phaseSnapshots.PlanAsync(run, ct => BaseImageIdAsync(run, ct), token);
+            await TakeReusedPhasesAsync(run, progress, token);
+        }
+
         string nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        string script = StepScript.Render(job, nonce);
+        string script = StepScript.Render(job, nonce, run.Plan);
         string markerPrefix = StepScript.MarkerPrefix(nonce);
 
         // The archive is written on the thread pool while the engine creates the container (reading git objects is synchronous).
-        Task<Stream?> archiveTask = Task.Run(() => JobArchive.PrepareAsync(job, token), token);
+        Task<Stream?> archiveTask = Task.Run(() => JobArchive.PrepareAsync(job, run.Plan.StartPhase, token), token);
         try
         {
-            if (job.PackageSnapshot is { } source)
-            {
-                run.Stage = $"looking up the package snapshot of release {source.Release}";
-                run.Snapshot = await _prerequisites.FindSnapshotAsync(source, token);
-                await log.EventAsync(
-                    $"package snapshot of {source.Release}: {run.Snapshot.Id} ({run.Snapshot.PackageCount} packages, volume {run.Snapshot.Volume}), mounted read-only at {PackageSnapshotSource.MountPath}",
-                    token);
-            }
 
             if (job.Init == InitSystem.Systemd)
             {
@@ -140,9 +151,12 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             // The image's id is looked up while the container is created: a missing image fails the creation, and only
             // then is it built (or named as missing), so an existing image costs no round trip before the creation.
             run.Stage = "creating the container";
-            CreateContainerParameters parameters = JobContainerParameters.Build(job, script, _cgroupVersion, run.Snapshot);
+            CreateContainerParameters parameters = JobContainerParameters.Build(
+                run.Plan.From is { } from ? job with { Image = from.ImageId } : job, script, _cgroupVersion, run.Snapshot);
             IReadOnlyDictionary<string, string> findAgain = JobContainerParameters.FindAgainLabels(job);
-            Task<string> imageId = _prerequisites.InspectImageIdAsync(job.Image, token);
+
+            // The job's image id is the release image's, also when the container starts from a phase snapshot of it.
+            Task<string> imageId = run.Plan.BaseImageId is { } baseImageId ? Task.FromResult(baseImageId) : _prerequisites.InspectImageIdAsync(job.Image, token);
             string containerId;
             try
             {
@@ -150,7 +164,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 token.ThrowIfCancellationRequested();
                 run.ImageId = await imageId;
             }
-            catch (DockerImageNotFoundException)
+            catch (DockerImageNotFoundException) when (run.Plan.From is null)
             {
                 await imageId.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 run.ImageId = await _prerequisites.ProvideMissingImageAsync(run, token);
@@ -214,6 +228,47 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         {
             // On an early exit the archive may still be being written: let it end, then drop it.
             await JobArchive.DiscardAsync(archiveTask);
+        }
+    }
+
+    /// <summary>The release image's id, built (or copied from another engine) first when it is missing.</summary>
+    private async Task<string> BaseImageIdAsync(JobRun run, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _prerequisites.InspectImageIdAsync(run.Job.Image, cancellationToken);
+        }
+        catch (DockerImageNotFoundException)
+        {
+            return await _prerequisites.ProvideMissingImageAsync(run, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The phases before the plan's first come from its snapshot: their steps are recorded as passed (they did, in the
+    /// job that made it), and the log says from which snapshot and job.
+    /// </summary>
+    private async Task TakeReusedPhasesAsync(JobRun run, IJobProgress progress, CancellationToken cancellationToken)
+    {
+        if (run.Plan.From is not { } from)
+        {
+            return;
+        }
+
+        run.PhaseSnapshots.Add(from);
+        string note = $"from snapshot {Short(from.ImageId)} of job {from.SourceJobId} (run {from.SourceRunId})";
+        await run.Log!.EventAsync(
+            $"{from.Describe()}: the container starts from it, and phase(s) {string.Join(", ", run.Job.Phases.Take(run.Plan.StartPhase).Select(p => p.Name))} do not run again",
+            cancellationToken);
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        foreach (JobPhase phase in run.Job.Phases.Take(run.Plan.StartPhase))
+        {
+            foreach (StepDefinition step in phase.Steps)
+            {
+                var outcome = new StepOutcome(phase.Name, run.Steps.Count, step.Name, step.Kind, JobResult.Success, 0, now, TimeSpan.Zero, note);
+                run.Steps.Add(outcome);
+                await progress.StepFinishedAsync(run.Job, outcome, [], cancellationToken);
+            }
         }
     }
 
@@ -285,6 +340,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         {
             TransientCause = run.TransientCause,
             PackageSnapshot = run.Snapshot,
+            PhaseSnapshots = [.. run.PhaseSnapshots],
         };
     }
 

@@ -46,7 +46,8 @@ public static class ExecutionServiceCollectionExtensions
             sp.GetRequiredService<IImageProvisioner>(),
             new ExecutorOptions(),
             sp.GetRequiredService<IPackageSnapshots>(),
-            sp.GetRequiredService<SystemdHostCheck>()));
+            sp.GetRequiredService<SystemdHostCheck>(),
+            CreatePhaseSnapshotter(settings, sp.GetRequiredService<IDockerClient>(), sp.GetRequiredService<ILoggerFactory>())));
         services.AddSingleton(sp => new SystemdHostProbe(sp.GetRequiredService<IDockerClient>(), sp.GetRequiredService<TimeProvider>(), settings.Service.InstanceId));
         services.AddSingleton<SystemdHostCheck>();
         services.AddSingleton<ISystemdHostStatus>(sp => sp.GetRequiredService<SystemdHostCheck>());
@@ -62,6 +63,8 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton<RunningJobs>();
         services.AddSingleton<StartupRecovery>();
         services.AddSingleton<ClusterWatch>();
+        services.AddSingleton<PhaseSnapshotOrdering>();
+        services.AddSingleton<PhaseSnapshotRetention>();
         services.AddSingleton<NextJobSource>();
         services.AddSingleton<JobCompletionWriter>();
         services.AddSingleton<JobRunner>();
@@ -97,7 +100,8 @@ public static class ExecutionServiceCollectionExtensions
             string name = options.Name;
             var images = new PeerImageLoader(name, client, () => pool!.Engines.Where(e => e.Name != name), recipes, time, loggers.CreateLogger<PeerImageLoader>());
             var executor = new DockerJobExecutor(
-                client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, sp.GetRequiredService<SystemdHostCheck>());
+                client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, sp.GetRequiredService<SystemdHostCheck>(),
+                CreatePhaseSnapshotter(settings, client, loggers));
             engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(client)));
         }
 
@@ -105,6 +109,9 @@ public static class ExecutionServiceCollectionExtensions
             engines, sp.GetRequiredService<JobQueue>(), sp.GetRequiredService<RunningJobs>(), sp.GetRequiredService<IOptions<ServiceOptions>>(), time, sp.GetRequiredService<ILogger<EnginePool>>());
         return pool;
     }
+
+    private static PhaseSnapshotter? CreatePhaseSnapshotter(CiRunnerSettings settings, IDockerClient client, ILoggerFactory loggers) =>
+        settings.Snapshots.Enabled ? new PhaseSnapshotter(new PhaseSnapshotImages(client), settings.Snapshots, loggers.CreateLogger<PhaseSnapshotter>()) : null;
 
     private static ReleaseImages CreateReleaseImages(CiRunnerSettings settings, ImageBuilder images, BaseImageBuilder baseImages, PackageSnapshotBuilder snapshots) => new(
         settings.Releases.Select(release => new ReleaseOptions

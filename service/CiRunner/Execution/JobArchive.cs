@@ -4,12 +4,15 @@ namespace CiRunner.Execution;
 internal static class JobArchive
 {
     /// <summary>One archive with every phase's files, each under <see cref="StepScript.PhaseArchiveRoot"/>; null when no phase has files.</summary>
-    public static async Task<Stream?> PrepareAsync(JobSpec job, CancellationToken cancellationToken)
+    public static Task<Stream?> PrepareAsync(JobSpec job, CancellationToken cancellationToken) => PrepareAsync(job, 0, cancellationToken);
+
+    /// <summary>As <see cref="PrepareAsync(JobSpec, CancellationToken)"/>, with the phases from <paramref name="startPhase"/> on (the earlier ones came from a snapshot).</summary>
+    public static async Task<Stream?> PrepareAsync(JobSpec job, int startPhase, CancellationToken cancellationToken)
     {
         List<ModuleSetPart> parts = job.Phases
             .Select((phase, index) => (phase, index))
-            .Where(p => p.phase.HasFiles)
-            .Select(p => new ModuleSetPart(StepScript.PhaseArchiveRoot(p.index), p.phase.Modules, p.phase.ScenarioFiles))
+            .Where(p => p.index >= startPhase && p.phase.HasFiles)
+            .Select(p => new ModuleSetPart(StepScript.PhaseArchiveRoot(job, p.index), p.phase.Modules, p.phase.ScenarioFiles))
             .ToList();
         if (parts.Count == 0)
         {

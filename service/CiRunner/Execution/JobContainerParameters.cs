@@ -13,7 +13,7 @@ internal static class JobContainerParameters
     public const string ScriptName = "cirunner-steps";
 
     /// <param name="job">The job.</param>
-    /// <param name="script">The rendered step script (<see cref="StepScript.Render"/>).</param>
+    /// <param name="script">The rendered step script (<see cref="StepScript.Render(JobSpec, string, PhaseSnapshotPlan)"/>).</param>
     /// <param name="cgroupVersion">The engine's cgroup version, for a job that boots systemd; "1" when null.</param>
     /// <param name="snapshot">The package snapshot the container mounts; null for none.</param>
     public static CreateContainerParameters Build(JobSpec job, string script, string? cgroupVersion, PackageSnapshotInfo? snapshot)

@@ -134,6 +134,7 @@ public sealed partial class JobDispatcher : BackgroundService
         }
         finally
         {
+            _source.Ended(queued);
             _pool.Release(engine);
         }
     }

@@ -30,6 +30,9 @@ public sealed record JobOutcome(
 
     /// <summary>The package snapshot the job's container mounted (part of its lockfile); null when it needed none.</summary>
     public PackageSnapshotInfo? PackageSnapshot { get; init; }
+
+    /// <summary>The phase snapshot the job started from, and the ones it made (<c>Snapshots</c>).</summary>
+    public IReadOnlyList<PhaseSnapshot> PhaseSnapshots { get; init; } = [];
 }
 
 /// <summary>How one step ended.</summary>

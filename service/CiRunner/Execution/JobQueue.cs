@@ -11,6 +11,9 @@ public sealed record QueuedJob(long RunId, long JobId, JobPriority Priority)
     /// <summary>The releases the job runs on (an upgrade's both), which an engine restricted to some releases must have.</summary>
     public IReadOnlyList<string> Releases { get; init; } = [];
 
+    /// <summary>The job's cell, which tells the cells whose phases it shares (<see cref="PhaseSnapshotOrdering"/>); null when unknown.</summary>
+    public QueuedCell? Cell { get; init; }
+
     /// <summary>The queue entry of a stored job.</summary>
     public static QueuedJob For(Results.JobRecord job)
     {
@@ -18,6 +21,7 @@ public sealed record QueuedJob(long RunId, long JobId, JobPriority Priority)
         return new QueuedJob(job.RunId, job.Id, job.Priority)
         {
             Releases = job.FromRelease is { } from ? [from, job.Release] : [job.Release],
+            Cell = new QueuedCell(job.Kind, job.Release, job.FromRelease, job.Scenario),
         };
     }
 }

@@ -41,6 +41,12 @@ internal sealed class JobRun
     /// <summary>Why that error may not happen again (see <see cref="ManagedContainer.TransientCauseAsync"/>); null when it would.</summary>
     public string? TransientCause { get; set; }
 
+    /// <summary>Which phases come from a snapshot and which are saved; decided before the container is created.</summary>
+    public PhaseSnapshotPlan Plan { get; set; } = PhaseSnapshotPlan.None;
+
+    /// <summary>The snapshot the job started from and the ones it made, in order.</summary>
+    public List<PhaseSnapshot> PhaseSnapshots { get; } = [];
+
     public List<StepOutcome> Steps { get; } = [];
 
     public List<IdempotencyChange> Changes { get; } = [];

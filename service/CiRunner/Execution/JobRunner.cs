@@ -140,6 +140,7 @@ public sealed partial class JobRunner
                 TransientCause = outcome.TransientCause is not null,
                 ServiceStopping = stopping,
                 PackageSnapshot = outcome.PackageSnapshot,
+                PhaseSnapshots = outcome.PhaseSnapshots,
             };
             await _completions.FinishAsync(job.Id, end, labels, outcome.Duration, stoppingToken);
             activity?.SetTag("cirunner.job.result", outcome.Result.ToWire());

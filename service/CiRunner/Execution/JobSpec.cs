@@ -38,6 +38,9 @@ public sealed record JobSpec(
     /// <summary>The package snapshot mounted read-only at <see cref="PackageSnapshotSource.MountPath"/>; null when the job needs none.</summary>
     public PackageSnapshotSource? PackageSnapshot { get; init; }
 
+    /// <summary>Which phases may come from a snapshot and which are saved as one (<c>Snapshots</c>); null for none.</summary>
+    public PhaseSnapshotPolicy? Snapshots { get; init; }
+
     public string RunIdText => RunId.ToString(CultureInfo.InvariantCulture);
 
     public string JobIdText => JobId.ToString(CultureInfo.InvariantCulture);
@@ -51,6 +54,11 @@ public sealed record JobSpec(
         [ContainerLabels.Job] = JobIdText,
     };
 }
+
+/// <summary>What a job does with phase snapshots (see <see cref="PhaseSnapshotImages"/>).</summary>
+/// <param name="Reuse">Whether the job may start after its deepest phase (before its last) that has a snapshot.</param>
+/// <param name="Save">The phases whose file system is committed when they end green (unless a snapshot of them exists), by index.</param>
+public sealed record PhaseSnapshotPolicy(bool Reuse, IReadOnlyList<int> Save);
 
 /// <summary>One phase of a job: the module set and scenario files copied in, then steps run in order.</summary>
 /// <param name="Name">Phase name shown in logs and results (<c>deploy</c>, <c>upgrade</c>, <c>rollback</c>).</param>

@@ -144,7 +144,32 @@ public sealed class JobSpecFactory
             Init = init,
             BootTimeout = _settings.Docker.BootTimeout,
             PackageSnapshot = snapshot,
+            Snapshots = workingCopy is null ? SnapshotPolicy(job, release, scenario) : null,
         };
         return (spec, lockfile);
+    }
+
+    /// <summary>
+    /// What the job does with phase snapshots: an upgrade or rollback job starts after its deepest phase already saved,
+    /// and saves what a later cell could start from (its deploy phase; its upgrade phase when rollback cells exist or
+    /// it is one). A deploy job's one phase is what it tests, so it always runs; it is saved only when upgrade cells
+    /// start from this release with this scenario. Null with <c>Snapshots:Enabled</c> off.
+    /// </summary>
+    private PhaseSnapshotPolicy? SnapshotPolicy(JobRecord job, Release release, Scenario scenario)
+    {
+        if (!_settings.Snapshots.Enabled)
+        {
+            return null;
+        }
+
+        return job.Kind switch
+        {
+            JobKind.Deploy => scenario.Upgrade && _settings.Releases.Any(target => target.Name != release.Name && scenario.AppliesTo(target.Name)
+                    && CellExpansion.UpgradeSources(target, _settings.Releases).Any(source => source.Name == release.Name))
+                ? new PhaseSnapshotPolicy(Reuse: false, Save: [0])
+                : null,
+            JobKind.Upgrade => new PhaseSnapshotPolicy(Reuse: true, Save: _settings.Matrix.Rollback || scenario.Rollback ? [0, 1] : [0]),
+            _ => new PhaseSnapshotPolicy(Reuse: true, Save: [0, 1]),
+        };
     }
 }

@@ -10,9 +10,11 @@ public sealed class NextJobSource
     private readonly JobQueue _queue;
     private readonly EnginePool _pool;
     private readonly IReadOnlyList<IJobStartGate> _startGates;
+    private readonly PhaseSnapshotOrdering _ordering;
 
-    public NextJobSource(JobQueue queue, EnginePool pool, IEnumerable<IJobStartGate> startGates)
+    public NextJobSource(JobQueue queue, EnginePool pool, IEnumerable<IJobStartGate> startGates, PhaseSnapshotOrdering ordering)
     {
+        _ordering = ordering;
         _queue = queue;
         _pool = pool;
         _startGates = startGates.ToList();
@@ -23,7 +25,8 @@ public sealed class NextJobSource
     {
         while (true)
         {
-            QueuedJob next = await _queue.DequeueAsync(_pool.CanTake, WaitForStartGatesAsync, cancellationToken);
+            // A job that would start after a phase another running job of its run saves waits for it (its slot goes to others meanwhile).
+            QueuedJob next = await _queue.DequeueAsync(job => _pool.CanTake(job) && !_ordering.Waits(job), WaitForStartGatesAsync, cancellationToken);
             if (_pool.Reserve(next) is not { } engine)
             {
                 // Its engine went away between the look and the take: the job keeps its place at the front.
@@ -46,6 +49,7 @@ public sealed class NextJobSource
 
             if (available)
             {
+                _ordering.Started(next);
                 return (next, engine);
             }
 
@@ -53,6 +57,9 @@ public sealed class NextJobSource
             _queue.PutBack(next);
         }
     }
+
+    /// <summary>A job it handed out ended (called before its slot is given back, which wakes the queue).</summary>
+    public void Ended(QueuedJob job) => _ordering.Ended(job);
 
     /// <summary>With a job waiting: until every start gate (free disk space, ...) lets it start.</summary>
     private async Task WaitForStartGatesAsync(CancellationToken cancellationToken)

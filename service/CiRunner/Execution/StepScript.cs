@@ -10,7 +10,7 @@ namespace CiRunner.Execution;
 /// (the engine copies the two pipes independently, so a marker on each stream partitions each stream's output),
 /// then waits for the executor to answer <c>next</c> on stdin: every decision (pass or fail, reading Puppet's
 /// report) stays in the executor, and a step never sees the executor's stdin. After the last step the script
-/// exits by itself, so the container ends without a kill (see <see cref="EndsOnItsOwn"/>).
+/// exits by itself, so the container ends without a kill (see <see cref="EndsOnItsOwn(JobSpec, PhaseSnapshotPlan)"/>).
 /// In a container that boots systemd (<see cref="JobSpec.Init"/>) the script is not PID 1 but runs beside systemd
 /// (one exec), first waiting, bounded, until systemd is up (a <c>boot</c> marker with 0 or 1), and the container
 /// is killed after the last step.
@@ -28,15 +28,31 @@ internal static class StepScript
 
     private const char RecordSeparator = '\u001e';
 
-    /// <summary>The archive folder of a phase's files (<c>cirunner/phases/&lt;n&gt;/</c>), moved into place when the phase starts.</summary>
-    public static string PhaseArchiveRoot(int phase) => $"cirunner/phases/{phase.ToString(CultureInfo.InvariantCulture)}/";
+    /// <summary>
+    /// The archive folder of a phase's files (<c>cirunner/phases/&lt;job&gt;/&lt;n&gt;/</c>), moved into place when the phase
+    /// starts. Per job: a container started from a phase snapshot still holds the later phases' files of the job that
+    /// made it, which must not mix with its own.
+    /// </summary>
+    public static string PhaseArchiveRoot(JobSpec job, int phase)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return $"cirunner/phases/{job.JobIdText}/{phase.ToString(CultureInfo.InvariantCulture)}/";
+    }
 
     /// <summary>The marker prefix for a job: a random nonce, so no step output can pass for a marker.</summary>
     public static string MarkerPrefix(string nonce) => $"{RecordSeparator}cirunner:{nonce}:";
 
-    public static string Render(JobSpec job, string nonce)
+    public static string Render(JobSpec job, string nonce) => Render(job, nonce, PhaseSnapshotPlan.None);
+
+    /// <summary>
+    /// The script of a job that runs its phases from <see cref="PhaseSnapshotPlan.StartPhase"/> on (the ones before
+    /// came from a snapshot; their steps keep their indexes), and waits after the last step of each phase the plan
+    /// saves, so that the executor commits the container while the phase's work is still in it.
+    /// </summary>
+    public static string Render(JobSpec job, string nonce, PhaseSnapshotPlan plan)
     {
         ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(plan);
         var script = new StringBuilder();
         script.Append("n='").Append(nonce).Append("'\n");
         script.Append("mark() { printf '\\n\\036cirunner:%s:%s\\n' \"$n\" \"$1\"; printf '\\n\\036cirunner:%s:%s\\n' \"$n\" \"$1\" >&2; }\n");
@@ -46,8 +62,15 @@ internal static class StepScript
         // puppet apply does no pluginsync, so modules' external facts (facts.d/, like openstacklib's
         // os_service_default) are installed where Facter reads them, as an agent run would.
         script.Append("facts() { for f in /cirunner/modules/*/facts.d/*; do [ -f \"$f\" ] || continue; mkdir -p /etc/facter/facts.d && cp \"$f\" /etc/facter/facts.d/; done; }\n");
-        script.Append("phase() { rm -rf /cirunner/modules /cirunner/scenario && mv \"").Append(PhasesDirectory).Append("/$1/modules\" /cirunner/modules && mv \"")
-            .Append(PhasesDirectory).Append("/$1/scenario\" /cirunner/scenario; rc=$?; facts; mark \"phase:$1:$rc\"; proceed; }\n");
+        string phases = $"{PhasesDirectory}/{job.JobIdText}";
+        script.Append("phase() { rm -rf /cirunner/modules /cirunner/scenario && mv \"").Append(phases).Append("/$1/modules\" /cirunner/modules && mv \"")
+            .Append(phases).Append("/$1/scenario\" /cirunner/scenario; rc=$?; facts; mark \"phase:$1:$rc\"; proceed; }\n");
+        if (plan.From is not null)
+        {
+            // The snapshot holds the files the job that made it had not used yet.
+            script.Append("for d in ").Append(PhasesDirectory).Append("/*; do [ \"$d\" = \"").Append(phases).Append("\" ] || rm -rf \"$d\"; done\n");
+        }
+
         script.Append("step() { i=$1; shift; mark \"start:$i\"; \"$@\" </dev/null; rc=$?; mark \"end:$i:$rc\"; }\n");
         if (job.Init == Matrix.InitSystem.Systemd)
         {
@@ -55,9 +78,9 @@ internal static class StepScript
             script.Append("boot; mark \"boot:$boot_rc\"; proceed\n");
         }
 
-        int index = 0;
+        int index = job.Phases.Take(plan.StartPhase).Sum(p => p.Steps.Count);
         int total = job.Phases.Sum(p => p.Steps.Count);
-        for (int p = 0; p < job.Phases.Count; p++)
+        for (int p = plan.StartPhase; p < job.Phases.Count; p++)
         {
             JobPhase phase = job.Phases[p];
             if (phase.HasFiles)
@@ -65,8 +88,9 @@ internal static class StepScript
                 script.Append("phase ").Append(p.ToString(CultureInfo.InvariantCulture)).Append('\n');
             }
 
-            foreach (Matrix.StepDefinition step in phase.Steps)
+            for (int i = 0; i < phase.Steps.Count; i++)
             {
+                Matrix.StepDefinition step = phase.Steps[i];
                 script.Append("step ").Append(index.ToString(CultureInfo.InvariantCulture));
                 foreach (string argument in StepCommands.For(step, phase.Manifest))
                 {
@@ -78,21 +102,30 @@ internal static class StepScript
 
                 // After the last step the script ends by itself (and the engine removes the container), unless the
                 // step leaves files to read (Puppet's report, Tempest's results) that must stay until the executor is done.
+                // It also waits after a phase that is saved: the executor commits the container meanwhile.
                 bool last = index == total;
-                if (!last || StepCommands.LeavesFilesToRead(step.Kind))
+                if (!last || StepCommands.LeavesFilesToRead(step.Kind) || (i == phase.Steps.Count - 1 && plan.Saves(p)))
                 {
                     script.Append("proceed\n");
                 }
             }
         }
 
-        script.Append(EndsOnItsOwn(job) ? "exit 0\n" : "exec sleep infinity\n");
+        script.Append(EndsOnItsOwn(job, plan) ? "exit 0\n" : "exec sleep infinity\n");
         return script.ToString();
+    }
+
+    /// <summary>As <see cref="EndsOnItsOwn(JobSpec)"/>, and never when the last phase is saved (the container is committed after it).</summary>
+    public static bool EndsOnItsOwn(JobSpec job, PhaseSnapshotPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(plan);
+        return EndsOnItsOwn(job) && !plan.Saves(job.Phases.Count - 1);
     }
 
     /// <summary>
     /// Whether the container ends by itself after the last step, without waiting for the executor (see
-    /// <see cref="Render"/>); never when it boots systemd, which runs until it is killed.
+    /// <see cref="Render(JobSpec, string, PhaseSnapshotPlan)"/>); never when it boots systemd, which runs until it is killed.
     /// </summary>
     public static bool EndsOnItsOwn(JobSpec job)
     {

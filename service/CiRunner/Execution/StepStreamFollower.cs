@@ -21,9 +21,11 @@ internal sealed class StepStreamFollower
     private readonly TimeProvider _timeProvider;
     private readonly ExecutorOptions _options;
     private readonly StepOutcomes _steps;
+    private readonly PhaseSnapshotter? _snapshots;
 
-    public StepStreamFollower(IDockerClient docker, TimeProvider timeProvider, ExecutorOptions options, StepOutcomes steps)
+    public StepStreamFollower(IDockerClient docker, TimeProvider timeProvider, ExecutorOptions options, StepOutcomes steps, PhaseSnapshotter? snapshots = null)
     {
+        _snapshots = snapshots;
         _docker = docker;
         _timeProvider = timeProvider;
         _options = options;
@@ -35,6 +37,7 @@ internal sealed class StepStreamFollower
     {
         JobLog log = run.Log!;
         List<(JobPhase Phase, StepDefinition Step)> steps = run.Job.Phases.SelectMany(p => p.Steps.Select(s => (p, s))).ToList();
+        List<(int Phase, bool LastOfPhase)> places = run.Job.Phases.SelectMany((p, index) => p.Steps.Select((_, i) => (index, i == p.Steps.Count - 1))).ToList();
         var reader = new StepOutputReader(markerPrefix);
         using var stepTimer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(tokens.Job, stepTimer.Token);
@@ -112,11 +115,19 @@ internal sealed class StepStreamFollower
                             stepTimer.CancelAfter(Timeout.InfiniteTimeSpan);
                             StepRun ended = current ?? throw new JobErrorException($"step {marker.Index} ended without starting");
                             current = null;
-                            run.Container.EndsOnItsOwn = marker.Index == steps.Count - 1 && StepScript.EndsOnItsOwn(run.Job);
+                            run.Container.EndsOnItsOwn = marker.Index == steps.Count - 1 && StepScript.EndsOnItsOwn(run.Job, run.Plan);
                             StepOutcome outcome = await _steps.FinishAsync(run, ended, marker.ExitCode!.Value, progress, reading.Token);
                             if (outcome.Result != JobResult.Success)
                             {
                                 return (outcome.Result, _steps.Summary(run, outcome));
+                            }
+
+                            // A saved phase ended green: its work is committed while the script waits for the answer.
+                            (int phaseIndex, bool lastOfPhase) = places[marker.Index];
+                            if (lastOfPhase && run.Plan.Saves(phaseIndex) && _snapshots is not null
+                                && await _snapshots.SaveAsync(run, phaseIndex, tokens.Job) is { } made)
+                            {
+                                run.PhaseSnapshots.Add(made);
                             }
 
                             if (marker.Index == steps.Count - 1)

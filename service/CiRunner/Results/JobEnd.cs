@@ -21,6 +21,9 @@ public sealed record JobEnd(JobResult Result, string? Summary)
     /// <summary>The package snapshot the job's node moved onto (part of its lockfile); null when it used none.</summary>
     public PackageSnapshotInfo? PackageSnapshot { get; init; }
 
+    /// <summary>The phase snapshot the job started from and the ones it made (part of its lockfile).</summary>
+    public IReadOnlyList<PhaseSnapshot> PhaseSnapshots { get; init; } = [];
+
     /// <summary>Whether this end earns the cell another attempt after <paramref name="attempt"/> (see <see cref="RetryPolicy"/>).</summary>
     public bool Retries(int attempt) => RetryPolicy.Retries(Result, TransientCause, ServiceStopping, attempt, MaxAttempts);
 }

@@ -77,6 +77,27 @@ internal static class JobFinisher
             cancellationToken: cancellationToken));
     }
 
+    /// <summary>Keeps the phase snapshots a job started from or made in its lockfile; a finished job is left as it is.</summary>
+    public static async Task RecordPhaseSnapshotsAsync(
+        DbConnection connection, DbTransaction transaction, long jobId, IReadOnlyList<PhaseSnapshot> snapshots, CancellationToken cancellationToken)
+    {
+        const string InsertSnapshot = """
+            INSERT INTO job_phase_snapshots (job_id, phase, role, image_id, snapshot_key, source_run_id, source_job_id)
+            SELECT @JobId, @Phase, @Role, @ImageId, @Key, @SourceRunId, @SourceJobId
+            WHERE EXISTS (SELECT 1 FROM jobs WHERE id = @JobId AND state <> 'finished')
+            ON CONFLICT (job_id, phase, role) DO NOTHING
+            """;
+
+        foreach (PhaseSnapshot snapshot in snapshots)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                InsertSnapshot,
+                new { JobId = jobId, snapshot.Phase, snapshot.Role, snapshot.ImageId, snapshot.Key, snapshot.SourceRunId, snapshot.SourceJobId },
+                transaction,
+                cancellationToken: cancellationToken));
+        }
+    }
+
     private static async Task UpdateCellAsync(
         DbConnection connection, DbTransaction transaction, RunRecord run, JobRecord job, string resultText, string nowText, CancellationToken cancellationToken)
     {

@@ -76,6 +76,9 @@ public sealed record JobDetail(
 {
     /// <summary>Every test its tempest steps ran, by step, failed tests first, then by test id.</summary>
     public IReadOnlyList<TempestTestRecord> TempestTests { get; init; } = [];
+
+    /// <summary>The phase snapshot the job started from, and the ones it made, in phase order.</summary>
+    public IReadOnlyList<PhaseSnapshot> PhaseSnapshots { get; init; } = [];
 }
 
 /// <summary>What finishing a job did.</summary>

@@ -118,6 +118,8 @@ public sealed class JobStore
                     await JobFinisher.RecordPackageSnapshotAsync(connection, transaction, jobId, snapshot, cancellationToken);
                 }
 
+                await JobFinisher.RecordPhaseSnapshotsAsync(connection, transaction, jobId, end.PhaseSnapshots, cancellationToken);
+
                 return await JobFinisher.FinishAsync(connection, transaction, jobId, end, now, cancellationToken);
             },
             cancellationToken);
@@ -322,6 +324,12 @@ public sealed class JobStore
             ORDER BY tempest_tests.step_ordinal, CASE tempest_tests.status WHEN 'failed' THEN 0 WHEN 'skipped' THEN 1 ELSE 2 END, tempest_tests.test_id
             """;
 
+        const string SelectPhaseSnapshots = """
+            SELECT phase AS Phase, role AS Role, image_id AS ImageId, snapshot_key AS Key, source_run_id AS SourceRunId, source_job_id AS SourceJobId
+            FROM job_phase_snapshots WHERE job_id = @JobId
+            ORDER BY CASE phase WHEN 'deploy' THEN 0 WHEN 'upgrade' THEN 1 ELSE 2 END, role DESC
+            """;
+
         await using DbConnection connection = await _database.OpenAsync(cancellationToken);
 
         // A read transaction: the job and its parts come from the same snapshot.
@@ -337,6 +345,7 @@ public sealed class JobStore
         IEnumerable<StepRow> steps = await connection.QueryAsync<StepRow>(new CommandDefinition(SelectSteps, parameters, transaction, cancellationToken: cancellationToken));
         IEnumerable<IdempotencyChangeRow> changes = await connection.QueryAsync<IdempotencyChangeRow>(new CommandDefinition(SelectChanges, parameters, transaction, cancellationToken: cancellationToken));
         IEnumerable<TempestTestRow> tempestTests = await connection.QueryAsync<TempestTestRow>(new CommandDefinition(SelectTempestTests, parameters, transaction, cancellationToken: cancellationToken));
+        IEnumerable<PhaseSnapshotRow> phaseSnapshots = await connection.QueryAsync<PhaseSnapshotRow>(new CommandDefinition(SelectPhaseSnapshots, parameters, transaction, cancellationToken: cancellationToken));
         return new JobDetail(
             job,
             modules.Select(m => m.ToRecord()).ToList(),
@@ -344,6 +353,7 @@ public sealed class JobStore
             changes.Select(c => c.ToRecord()).ToList())
         {
             TempestTests = tempestTests.Select(t => t.ToRecord()).ToList(),
+            PhaseSnapshots = phaseSnapshots.Select(p => new PhaseSnapshot(p.Phase, p.Role, p.ImageId, p.Key, p.SourceRunId, p.SourceJobId)).ToList(),
         };
     }
 

@@ -371,3 +371,19 @@ internal sealed class CellResultRow
 
     public CellResultRecord ToRecord() => new(Module, Branch, CellKey, JobId, DbValue.Parse<JobResult>(Result), CommitSha, DbValue.ParseTime(FinishedAt));
 }
+
+/// <summary>A row of <c>job_phase_snapshots</c>.</summary>
+internal sealed class PhaseSnapshotRow
+{
+    public string Phase { get; set; } = "";
+
+    public string Role { get; set; } = "";
+
+    public string ImageId { get; set; } = "";
+
+    public string Key { get; set; } = "";
+
+    public long SourceRunId { get; set; }
+
+    public long SourceJobId { get; set; }
+}

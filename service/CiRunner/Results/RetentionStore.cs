@@ -39,6 +39,7 @@ public sealed class RetentionStore
         string deleteTempestTests = $"DELETE FROM tempest_tests WHERE job_id {ofExpired}";
         string deleteSteps = $"DELETE FROM steps WHERE job_id {ofExpired}";
         string deleteModules = $"DELETE FROM job_modules WHERE job_id {ofExpired}";
+        string deletePhaseSnapshots = $"DELETE FROM job_phase_snapshots WHERE job_id {ofExpired}";
         // The time stays, so the job's page says its log expired rather than that it never had one.
         string forgetLogs = $"UPDATE jobs SET log_path = NULL, pruned_at = @Now WHERE id {ofExpired}";
 
@@ -53,7 +54,7 @@ public sealed class RetentionStore
                 foreach (long[] slice in expired.Select(job => job.Id).Chunk(500))
                 {
                     var ids = new { Ids = slice, Now = now };
-                    foreach (string statement in (string[])[deleteChanges, deleteTempestTests, deleteSteps, deleteModules, forgetLogs])
+                    foreach (string statement in (string[])[deleteChanges, deleteTempestTests, deleteSteps, deleteModules, deletePhaseSnapshots, forgetLogs])
                     {
                         await connection.ExecuteAsync(new CommandDefinition(statement, ids, transaction, cancellationToken: cancellationToken));
                     }

@@ -25,6 +25,7 @@ public static class StoreCopy
         ("runs", "id"),
         ("jobs", "id"),
         ("job_modules", "job_id, phase, module"),
+        ("job_phase_snapshots", "job_id, phase, role"),
         ("steps", "id"),
         ("idempotency_changes", "id"),
         ("tempest_tests", "id"),

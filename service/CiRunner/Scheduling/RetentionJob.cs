@@ -7,7 +7,8 @@ namespace CiRunner.Scheduling;
 
 /// <summary>
 /// Prunes what is older than <c>Retention:MaxAge</c> (job logs and job details; run summaries and every cell's
-/// latest result stay), then compacts the database so the file shrinks.
+/// latest result stay), then compacts the database so the file shrinks, and removes the phase snapshots no job has
+/// made or started from within that age.
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed partial class RetentionJob : IJob
@@ -21,9 +22,12 @@ public sealed partial class RetentionJob : IJob
     private readonly DataPaths _paths;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<RetentionJob> _logger;
+    private readonly Execution.PhaseSnapshotRetention? _snapshots;
 
-    public RetentionJob(RetentionStore store, IOptions<RetentionOptions> options, DataPaths paths, TimeProvider timeProvider, ILogger<RetentionJob> logger)
+    public RetentionJob(
+        RetentionStore store, IOptions<RetentionOptions> options, DataPaths paths, TimeProvider timeProvider, ILogger<RetentionJob> logger, Execution.PhaseSnapshotRetention? snapshots = null)
     {
+        _snapshots = snapshots;
         _store = store;
         _options = options.Value;
         _paths = paths;
@@ -72,12 +76,13 @@ public sealed partial class RetentionJob : IJob
         }
 
         await _store.CompactAsync(cancellationToken);
-        LogPruned(result.Jobs, deleted, cutoff);
+        int snapshots = _snapshots is null ? 0 : await _snapshots.PruneAsync(cutoff, cancellationToken);
+        LogPruned(result.Jobs, deleted, snapshots, cutoff);
         return result;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: pruned {Jobs} jobs finished before {Cutoff:u}, deleted {Logs} log files, compacted the database")]
-    private partial void LogPruned(int jobs, int logs, DateTimeOffset cutoff);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention: pruned {Jobs} jobs finished before {Cutoff:u}, deleted {Logs} log files, compacted the database, removed {Snapshots} phase snapshots unused since then")]
+    private partial void LogPruned(int jobs, int logs, int snapshots, DateTimeOffset cutoff);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Retention: could not delete {Path}: {Reason}")]
     private partial void LogLogNotDeleted(string path, string reason);

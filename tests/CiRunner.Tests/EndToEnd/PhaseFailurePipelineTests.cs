@@ -143,6 +143,7 @@ public sealed class PhaseFailurePipelineTests : IDisposable
         finally
         {
             await app.StopAsync();
+            await _engine.RemovePhaseSnapshotsOfInstanceAsync(_instanceId);
         }
     }
 
@@ -199,6 +200,7 @@ public sealed class PhaseFailurePipelineTests : IDisposable
         finally
         {
             await app.StopAsync();
+            await _engine.RemovePhaseSnapshotsOfInstanceAsync(_instanceId);
         }
     }
 

@@ -87,6 +87,7 @@ public sealed class UpgradePipelineTests : IDisposable
         finally
         {
             await app.StopAsync();
+            await _engine.RemovePhaseSnapshotsOfInstanceAsync(_instanceId);
         }
     }
 

@@ -31,6 +31,8 @@ public sealed class JobSpecFactoryTests : IDisposable
         _folder.Write("scenarios/puppetfiles/2023.1.Puppetfile", $"mod 'demo',\n  :git => '{_repository}',\n  :ref => 'master'\n");
         _folder.Write("scenarios/s.pp", "include demo\n");
         _folder.Write("scenarios/s.yaml", "name: s\nmanifest: s.pp\nmodules: [demo]\n");
+        _folder.Write("scenarios/u.yaml", "name: u\nmanifest: s.pp\nmodules: [demo]\nrollback: true\n");
+        _folder.Write("scenarios/d.yaml", "name: d\nmanifest: s.pp\nmodules: [demo]\nupgrade: false\n");
         _folder.Write("scenarios/w.yaml", """
             name: w
             manifest: s.pp
@@ -137,6 +139,25 @@ public sealed class JobSpecFactoryTests : IDisposable
         ModuleSetException refused = Assert.Throws<ModuleSetException>(() => _factory.Create(Run(), Job(JobKind.Upgrade, "yoga")));
 
         Assert.Contains("Release 'yoga' to upgrade from is no longer configured", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Create_SnapshotPolicy_UpgradeAndRollbackStartFromSavedPhases_ADeployCellIsSavedOnlyWhereUpgradesStart()
+    {
+        PhaseSnapshotPolicy? Policy(JobRecord job) => _factory.Create(Run(), job).Spec.Snapshots;
+        string? Described(JobRecord job) => Policy(job) is { } policy ? $"reuse={policy.Reuse} save={string.Join(',', policy.Save)}" : null;
+
+        Assert.Equal("reuse=True save=0,1", Described(Job(JobKind.Upgrade, "zed", "u")));
+        Assert.Equal("reuse=True save=0", Described(Job(JobKind.Upgrade, "zed", "s")));
+        Assert.Equal("reuse=True save=0,1", Described(Job(JobKind.Rollback, "zed", "u")));
+        Assert.Equal("reuse=False save=0", Described(Job(JobKind.Deploy, null, "u") with { Release = "zed" }));
+
+        // 2023.1 is no release's upgrade source, and scenario d has no upgrade cells: nothing would start from these.
+        Assert.Null(Policy(Job(JobKind.Deploy, null, "u")));
+        Assert.Null(Policy(Job(JobKind.Deploy, null, "d") with { Release = "zed" }));
+
+        // A working copy is not pinned by a commit: nothing of it is saved or reused.
+        Assert.Null(_factory.Create(Run(), Job(JobKind.Upgrade, "zed", "u"), new DirectoryModuleSource("demo", _repository)).Spec.Snapshots);
     }
 
     private RunRecord Run() =>

@@ -118,6 +118,14 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The phase snapshots (images) the instance made and still has.</summary>
+    public async Task<IReadOnlyList<string>> PhaseSnapshotsOfInstanceAsync(string instanceId) =>
+        (await new PhaseSnapshotImages(Docker).SizedAsync(instanceId, CancellationToken.None)).Select(s => s.Image.ID).ToList();
+
+    /// <summary>Removes the instance's phase snapshots: what a test that ran upgrade or rollback cells leaves behind otherwise.</summary>
+    public Task RemovePhaseSnapshotsOfInstanceAsync(string instanceId) =>
+        new PhaseSnapshotImages(Docker).RemoveAllAsync(instanceId, which: null, CancellationToken.None);
+
     public Task DisposeAsync()
     {
         Docker.Dispose();

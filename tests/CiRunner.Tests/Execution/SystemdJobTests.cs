@@ -189,6 +189,56 @@ public sealed class SystemdJobTests : ExecutorTestBase
         await AssertNoContainerLeftAsync();
     }
 
+    [Fact]
+    public async Task ExecuteAsync_FromADeploySnapshot_TheEnabledUnitStartsAtBootAsOnARebootedNode()
+    {
+        // Given a systemd job whose deploy phase starts and enables a unit, saved as a snapshot when it ends green
+        StepDefinition[] check =
+        [
+            TestJobs.Command("unit active", "systemctl", "is-active", "cirunner-probe"),
+            TestJobs.Command(
+                "started by this boot's systemd",
+                "sh",
+                "-c",
+                "pid=$(systemctl show -p MainPID --value cirunner-probe); test \"$(awk '/^PPid:/ {print $2}' /proc/$pid/status)\" = 1 && cat /run/cirunner-probe"),
+        ];
+        JobSpec Job()
+        {
+            JobSpec deploy = SystemdJob(ServiceManifest, TestJobs.Apply(), TestJobs.Idempotency());
+            return deploy with
+            {
+                Phases = [deploy.Phases[0], TestJobs.Phase("upgrade", null, [], [], check)],
+                Snapshots = new PhaseSnapshotPolicy(Reuse: true, Save: [0]),
+            };
+        }
+
+        try
+        {
+            JobOutcome first = await CreateExecutor(phaseSnapshots: true).ExecuteAsync(Job(), new RecordingProgress(), CancellationToken.None);
+            Assert.True(first.Result == JobResult.Success, first.Summary);
+            PhaseSnapshot made = Assert.Single(first.PhaseSnapshots);
+
+            // When a second job with the same deploy phase runs
+            JobSpec second = Job();
+            JobOutcome outcome = await CreateExecutor(phaseSnapshots: true).ExecuteAsync(second, new RecordingProgress(), CancellationToken.None);
+            string log = await ReadLogAsync(second);
+
+            // Then its container started from the snapshot: systemd booted it and started the unit Puppet had enabled
+            Assert.True(outcome.Result == JobResult.Success, outcome.Summary + "\n" + log);
+            PhaseSnapshot used = Assert.Single(outcome.PhaseSnapshots);
+            Assert.Equal((PhaseSnapshot.Used, "deploy", made.ImageId), (used.Role, used.Phase, used.ImageId));
+            Assert.Equal([JobResult.Success, JobResult.Success, JobResult.Success, JobResult.Success], outcome.Steps.Select(s => s.Result));
+            Assert.Equal([TimeSpan.Zero, TimeSpan.Zero], outcome.Steps.Take(2).Select(s => s.Duration));
+            Assert.Contains("phase deploy from snapshot", log, StringComparison.Ordinal);
+            Assert.Contains("started\n", log, StringComparison.Ordinal);
+            await AssertNoContainerLeftAsync();
+        }
+        finally
+        {
+            await Engine.RemovePhaseSnapshotsOfInstanceAsync(Instance);
+        }
+    }
+
     private JobSpec SystemdJob(string? manifest, params StepDefinition[] steps)
     {
         var files = new List<ScenarioFile>();

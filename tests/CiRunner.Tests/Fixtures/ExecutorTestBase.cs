@@ -37,8 +37,8 @@ public abstract class ExecutorTestBase : IDisposable
         }
     }
 
-    protected DockerJobExecutor CreateExecutor(IImageProvisioner? images = null) =>
-        TestExecutors.Create(Engine.Docker, new TestOutputLogger<DockerJobExecutor>(Output), images);
+    protected DockerJobExecutor CreateExecutor(IImageProvisioner? images = null, bool phaseSnapshots = false) =>
+        TestExecutors.Create(Engine.Docker, new TestOutputLogger<DockerJobExecutor>(Output), images, phaseSnapshots: phaseSnapshots);
 
     /// <summary>The job's log, also written to the test output.</summary>
     protected async Task<string> ReadLogAsync(JobSpec job)

@@ -10,7 +10,8 @@ namespace CiRunner.Tests.Fixtures;
 /// </summary>
 public static class TestExecutors
 {
-    public static DockerJobExecutor Create(IDockerClient docker, ILogger<DockerJobExecutor> logger, IImageProvisioner? images = null, ISystemdHostStatus? systemd = null) =>
+    public static DockerJobExecutor Create(
+        IDockerClient docker, ILogger<DockerJobExecutor> logger, IImageProvisioner? images = null, ISystemdHostStatus? systemd = null, bool phaseSnapshots = false) =>
         new(
             docker,
             TimeProvider.System,
@@ -18,7 +19,8 @@ public static class TestExecutors
             images ?? NoRecipes.Instance,
             new ExecutorOptions(),
             new DockerPackageSnapshots(docker, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DockerPackageSnapshots>.Instance),
-            systemd ?? NotProbed.Instance);
+            systemd ?? NotProbed.Instance,
+            phaseSnapshots ? new PhaseSnapshotter(new PhaseSnapshotImages(docker), new CiRunner.Configuration.SnapshotOptions(), logger) : null);
 
     /// <summary>An engine with no image recipes: a missing image is an error naming how to get it.</summary>
     public sealed class NoRecipes : IImageProvisioner

@@ -47,20 +47,23 @@ public sealed class PhaseSnapshotOrdering
     }
 
     /// <summary>Whether <paramref name="job"/> should wait for a running job that saves a phase it would start after.</summary>
-    public bool Waits(QueuedJob job)
+    public bool Waits(QueuedJob job) => WaitsFor(job) is not null;
+
+    /// <summary>The running job <paramref name="job"/> waits for (see <see cref="Waits"/>), or null.</summary>
+    public long? WaitsFor(QueuedJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
         if (!_enabled || job.Cell is not { Kind: JobKind.Upgrade or JobKind.Rollback, FromRelease: { } from } cell)
         {
-            return false;
+            return null;
         }
 
         lock (_lock)
         {
-            return _running.Values.Any(running => running.RunId == job.RunId && running.Cell is { } other && other.Scenario == cell.Scenario
+            return _running.Values.FirstOrDefault(running => running.RunId == job.RunId && running.Cell is { } other && other.Scenario == cell.Scenario
                 && (other.Kind == JobKind.Deploy
                     ? other.Release == from
-                    : other.FromRelease == from && other.Release == cell.Release));
+                    : other.FromRelease == from && other.Release == cell.Release))?.JobId;
         }
     }
 }

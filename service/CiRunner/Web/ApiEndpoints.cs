@@ -76,8 +76,8 @@ internal static class ApiEndpoints
             return Microsoft.AspNetCore.Http.Results.Json(all);
         });
 
-        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, EnginePool engine, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
-            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, QueueView.Waiting(engine, dispatcher, gates), cancellationToken)));
+        reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, EnginePool engine, JobDispatcher dispatcher, PhaseSnapshotOrdering ordering, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, QueueView.Waiting(engine, dispatcher, gates), cancellationToken, ordering)));
 
         reads.MapGet("/instances", async (InstanceStore instances, CancellationToken cancellationToken) =>
             Microsoft.AspNetCore.Http.Results.Json(await instances.ListAsync(cancellationToken)));
@@ -144,7 +144,8 @@ internal static class QueueView
         return reasons.Count == 0 ? null : string.Join("; ", reasons);
     }
 
-    public static async Task<IReadOnlyList<QueueEntryBody>> ListAsync(JobQueue queue, JobStore jobs, RunStore runs, string? waiting, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<QueueEntryBody>> ListAsync(
+        JobQueue queue, JobStore jobs, RunStore runs, string? waiting, CancellationToken cancellationToken, PhaseSnapshotOrdering? ordering = null)
     {
         var entries = new List<QueueEntryBody>();
         var runCache = new Dictionary<long, RunRecord?>();
@@ -159,7 +160,11 @@ internal static class QueueView
                 runCache[queued.RunId] = run;
             }
 
-            entries.Add(new QueueEntryBody(position, queued.RunId, queued.JobId, queued.Priority, run?.Module, run?.Branch, job?.CellKey, job?.QueuedAt, waiting));
+            // A job held for a phase snapshot says for which job, whatever holds the whole queue.
+            string? reason = waiting ?? (ordering?.WaitsFor(queued) is { } holder
+                ? $"waiting for job {holder} of this run, which saves a phase this job then starts after (Snapshots)"
+                : null);
+            entries.Add(new QueueEntryBody(position, queued.RunId, queued.JobId, queued.Priority, run?.Module, run?.Branch, job?.CellKey, job?.QueuedAt, reason));
         }
 
         return entries;

@@ -80,10 +80,10 @@ internal static class DashboardEndpoints
         });
     }
 
-    private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, InstanceStore instances, EnginePool engine, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, InstanceStore instances, EnginePool engine, JobDispatcher dispatcher, PhaseSnapshotOrdering ordering, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, TimeProvider time, CancellationToken cancellationToken)
     {
         string? waiting = QueueView.Waiting(engine, dispatcher, gates);
-        IReadOnlyList<QueueEntryBody> entries = await QueueView.ListAsync(queue, jobs, runs, waiting, cancellationToken);
+        IReadOnlyList<QueueEntryBody> entries = await QueueView.ListAsync(queue, jobs, runs, waiting, cancellationToken, ordering);
         return PageResult.Render<QueuePage>(new
         {
             Waiting = waiting,

@@ -134,6 +134,17 @@ public sealed class PhaseSnapshotTests : IDisposable
             {
                 RunDetail run = await app.Services.GetRequiredService<RunLauncher>()
                     .StartAsync(new RunTrigger(RunCause.Manual, "demo", "master", _v2, RequestedBy: "test"), CancellationToken.None);
+                if (snapshots && runs.Count == 0)
+                {
+                    // The rollback cell waits for the upgrade cell, and the queue says so.
+                    long upgrade = run.Jobs.Single(j => j.CellKey.EndsWith(":upgrade", StringComparison.Ordinal)).Id;
+                    using var client = new HttpClient { BaseAddress = new Uri(settings.Http.Listen.Replace("*", "127.0.0.1", StringComparison.Ordinal)) };
+                    await Eventually.TrueAsync(
+                        "the queue to say the rollback cell waits for the upgrade cell",
+                        async () => (await client.GetStringAsync(new Uri("api/queue", UriKind.Relative))).Contains($"waiting for job {upgrade} of this run", StringComparison.Ordinal),
+                        TimeSpan.FromMinutes(1));
+                }
+
                 await RunWaits.ForRunAsync(app.Services.GetRequiredService<RunStore>(), run.Run.Id);
                 var cells = new Cells();
                 foreach (JobRecord job in run.Jobs)

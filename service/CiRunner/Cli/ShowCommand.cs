@@ -147,7 +147,7 @@ internal static class ShowCommand
                     step.Kind.ToWire(),
                     ResultsText.OrNone(step.ExitCode),
                     ResultsText.Duration(step.Duration),
-                    step.Result.ToWire());
+                    detail.SnapshotOf(step) is null ? step.Result.ToWire() : $"{step.Result.ToWire()} (from snapshot)");
             }
 
             await steps.WriteAsync(output, indent: "    ", cancellationToken);

@@ -79,6 +79,14 @@ public sealed record JobDetail(
 
     /// <summary>The phase snapshot the job started from, and the ones it made, in phase order.</summary>
     public IReadOnlyList<PhaseSnapshot> PhaseSnapshots { get; init; } = [];
+
+    /// <summary>The snapshot a step's phase came from (the step did not run in this job), or null when it ran here.</summary>
+    public PhaseSnapshot? SnapshotOf(StepRecord step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        static int Order(string phase) => phase switch { "deploy" => 0, "upgrade" => 1, "rollback" => 2, _ => 3 };
+        return PhaseSnapshots.FirstOrDefault(s => s.Role == PhaseSnapshot.Used && Order(step.Phase) <= Order(s.Phase));
+    }
 }
 
 /// <summary>What finishing a job did.</summary>

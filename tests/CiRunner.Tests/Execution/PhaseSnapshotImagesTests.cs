@@ -8,7 +8,8 @@ namespace CiRunner.Tests.Execution;
 
 /// <summary>
 /// Phase snapshot images on the real engine: committed from running containers, pruned least recently used first
-/// within a size cap (using a snapshot counts as using it), and all removed by <c>cirunner images prune</c>.
+/// within a size cap (using a snapshot counts as using it), by retention when unused since its cutoff, and all removed
+/// by <c>cirunner images prune</c>.
 /// </summary>
 [Collection(DockerPuppetGroup.Name)]
 [Trait("Category", "Docker")]
@@ -37,6 +38,7 @@ public sealed class PhaseSnapshotImagesTests : IDisposable
             string first = await MakeAsync(images, "first");
             string second = await MakeAsync(images, "second");
             string third = await MakeAsync(images, "third");
+            DateTimeOffset beforeUse = TimeProvider.System.GetUtcNow();
             await Task.Delay(TimeSpan.FromSeconds(1.1));
             PhaseSnapshot found = (await images.FindAsync(_instance, "first", CancellationToken.None))!;
             Assert.Equal((first, PhaseSnapshot.Used, 7L), (found.ImageId, found.Role, found.SourceJobId));
@@ -48,6 +50,9 @@ public sealed class PhaseSnapshotImagesTests : IDisposable
             Assert.Equal([second], pruned);
             Assert.Equal(new[] { first, third }.Order(), (await _engine.PhaseSnapshotsOfInstanceAsync(_instance)).Order());
 
+            // Retention removes what was not used since its cutoff: the third, made before; the first was used after.
+            Assert.Equal([third], await images.RemoveUnusedSinceAsync(_instance, beforeUse, CancellationToken.None));
+
             // `cirunner images prune` removes the instance's snapshots from its engine, and says so.
             string config = _folder.Write("appsettings.json", $$"""{ "Service": { "InstanceId": "{{_instance}}" }, "Docker": { "Endpoint": "{{DockerEngineFixture.EngineEndpoint}}" } }""");
             using var output = new StringWriter();
@@ -55,7 +60,7 @@ public sealed class PhaseSnapshotImagesTests : IDisposable
             int exitCode = await CliApplication.InvokeAsync(["images", "prune", "--config", config], new InvocationConfiguration { Output = output, Error = error }, CancellationToken.None);
 
             Assert.True(exitCode == 0, error.ToString());
-            Assert.StartsWith($"engine default: removed 2 phase snapshot(s) of instance '{_instance}', 0.0", output.ToString(), StringComparison.Ordinal);
+            Assert.StartsWith($"engine default: removed 1 phase snapshot(s) of instance '{_instance}', 0.0", output.ToString(), StringComparison.Ordinal);
             Assert.Empty(await _engine.PhaseSnapshotsOfInstanceAsync(_instance));
         }
         finally

@@ -103,6 +103,18 @@ public sealed class PhaseSnapshotPlanningTests : IDisposable
         Assert.False(ordering.Waits(Queued(2, 1, JobKind.Rollback, "2023.1", "zed", "conf")));
     }
 
+    [Fact]
+    public void SnapshotOf_AStepOfAPhaseUpToTheOneStartedFrom_NamesTheSnapshot_LaterStepsRanHere()
+    {
+        var used = new PhaseSnapshot("upgrade", PhaseSnapshot.Used, "sha256:snap", "k", 3, 12);
+        var detail = new CiRunner.Results.JobDetail(null!, [], [], []) { PhaseSnapshots = [used, used with { Phase = "rollback", Role = PhaseSnapshot.Made }] };
+        CiRunner.Results.StepRecord Step(string phase) => new(1, 1, 0, phase, "apply", StepKind.Apply, default, default, TimeSpan.Zero, 0, JobResult.Success);
+
+        Assert.Equal(used, detail.SnapshotOf(Step("deploy")));
+        Assert.Equal(used, detail.SnapshotOf(Step("upgrade")));
+        Assert.Null(detail.SnapshotOf(Step("rollback")));
+    }
+
     private static QueuedJob Queued(long jobId, long runId, JobKind kind, string release, string? from, string scenario) =>
         new(runId, jobId, JobPriority.Manual) { Cell = new QueuedCell(kind, release, from, scenario) };
 

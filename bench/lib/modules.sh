@@ -1,4 +1,4 @@
-# Sourced by the benchmarks that need many modules (poll.sh, idle.sh).
+# Sourced by the benchmarks that need many modules (poll.sh, idle.sh) or one made the same way (latency.sh).
 #
 # make_modules WORK COUNT: COUNT bare module repositories under $WORK/remotes (puppet-m01.git ...), each with three
 # branches (master, stable/2024.1, stable/2024.2); a zed Puppetfile naming them under $WORK/scenarios/puppetfiles;

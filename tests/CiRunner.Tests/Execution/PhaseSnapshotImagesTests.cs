@@ -77,7 +77,7 @@ public sealed class PhaseSnapshotImagesTests : IDisposable
             Image = _engine.PuppetImage,
             Entrypoint = ["/bin/sh", "-c", "head -c 2000000 /dev/urandom > /snapshot-payload && exec sleep infinity"],
             Labels = new Dictionary<string, string> { [ContainerLabels.Instance] = _instance },
-            HostConfig = new HostConfig { NetworkMode = "none", AutoRemove = true },
+            HostConfig = new HostConfig { NetworkMode = "none" },
         });
         try
         {

@@ -115,6 +115,10 @@ public sealed class DockerEngineFixture : IAsyncLifetime
             {
                 // Auto-removed meanwhile.
             }
+            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // The engine is auto-removing it right now.
+            }
         }
     }
 

@@ -97,7 +97,8 @@ public sealed class DockerEngineFixture : IAsyncLifetime
     /// is killed, and the engine's auto-remove finishes a moment later.
     /// </summary>
     public Task<IList<ContainerListResponse>> ContainersLeftAsync(string instanceId) =>
-        Eventually.LastValueAsync(() => ContainersOfInstanceAsync(instanceId), left => left.Count == 0, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50));
+        // The engine's auto-removal can take tens of seconds while other jobs write images (phase snapshots) on a busy disk.
+        Eventually.LastValueAsync(() => ContainersOfInstanceAsync(instanceId), left => left.Count == 0, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
 
     /// <summary>
     /// Removes (with force) whatever containers of the instance are still there: the cleanup of a test that kills a

@@ -67,22 +67,10 @@ internal static class ImagesCommand
             "Remove this instance's phase snapshots (images committed after a green deploy or upgrade phase, Snapshots) from every engine of the pool; one a running job uses stays. Cells then run those phases again, once.");
         prune.SetAction(async (parseResult, cancellationToken) =>
         {
-            string configFile = GlobalOptions.ResolveConfigPath(parseResult);
-            if (!File.Exists(configFile))
+            (string configFile, IConfigurationRoot? configuration, int failed) = await ReadConfigurationAsync(parseResult, "it names the instance and its engines");
+            if (configuration is null)
             {
-                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"Configuration file '{configFile}' not found: it names the instance and its engines (--config).");
-                return 2;
-            }
-
-            IConfigurationRoot configuration;
-            try
-            {
-                configuration = CliConfiguration.Build(configFile);
-            }
-            catch (InvalidDataException exception)
-            {
-                await parseResult.InvocationConfiguration.Error.WriteLineAsync(CliConfiguration.Unreadable(configFile, exception));
-                return BadInput.ExitCode;
+                return failed;
             }
 
             string instance = CliConfiguration.ReadServiceValue(configuration, nameof(ServiceOptions.InstanceId)) ?? new ServiceOptions().InstanceId;
@@ -122,22 +110,10 @@ internal static class ImagesCommand
         build.Options.Add(Force);
         build.SetAction(async (parseResult, cancellationToken) =>
         {
-            string configFile = GlobalOptions.ResolveConfigPath(parseResult);
-            if (!File.Exists(configFile))
+            (string configFile, IConfigurationRoot? configuration, int failed) = await ReadConfigurationAsync(parseResult, "it lists the releases and their images");
+            if (configuration is null)
             {
-                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"Configuration file '{configFile}' not found: it lists the releases and their images (--config).");
-                return 2;
-            }
-
-            IConfigurationRoot configuration;
-            try
-            {
-                configuration = CliConfiguration.Build(configFile);
-            }
-            catch (InvalidDataException exception)
-            {
-                await parseResult.InvocationConfiguration.Error.WriteLineAsync(CliConfiguration.Unreadable(configFile, exception));
-                return BadInput.ExitCode;
+                return failed;
             }
 
             // The Releases section validated as serve validates it (Suite, Init, PackageSnapshot too), without the
@@ -188,6 +164,30 @@ internal static class ImagesCommand
             return await ReportAsync(results.Snapshots, parseResult.InvocationConfiguration) == 0 ? exitCode : 1;
         });
         return build;
+    }
+
+    /// <summary>
+    /// The --config file read as the verbs read it; on failure the configuration is null, the error line is written
+    /// (a missing file says what it is for: <paramref name="purpose"/>) and the exit code is returned.
+    /// </summary>
+    private static async Task<(string ConfigFile, IConfigurationRoot? Configuration, int ExitCode)> ReadConfigurationAsync(ParseResult parseResult, string purpose)
+    {
+        string configFile = GlobalOptions.ResolveConfigPath(parseResult);
+        if (!File.Exists(configFile))
+        {
+            await parseResult.InvocationConfiguration.Error.WriteLineAsync($"Configuration file '{configFile}' not found: {purpose} (--config).");
+            return (configFile, null, 2);
+        }
+
+        try
+        {
+            return (configFile, CliConfiguration.Build(configFile), 0);
+        }
+        catch (InvalidDataException exception)
+        {
+            await parseResult.InvocationConfiguration.Error.WriteLineAsync(CliConfiguration.Unreadable(configFile, exception));
+            return (configFile, null, BadInput.ExitCode);
+        }
     }
 
     private static Command CreateBase()

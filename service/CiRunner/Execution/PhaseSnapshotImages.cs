@@ -96,9 +96,7 @@ public sealed class PhaseSnapshotImages
         var used = new List<(ImagesListResponse Image, long Size, DateTime LastUsed)>();
         foreach ((ImagesListResponse image, long size) in snapshots.Where(s => s.Image.ID != keep))
         {
-            ImageInspectResponse inspected = await _docker.Images.InspectImageAsync(image.ID, cancellationToken);
-            DateTime lastUsed = inspected.Metadata?.LastTagTime is { } tagged && tagged > image.Created ? tagged : image.Created;
-            used.Add((image, size, lastUsed));
+            used.Add((image, size, await LastUsedAsync(image, cancellationToken)));
         }
 
         var removed = new List<string>();
@@ -140,9 +138,7 @@ public sealed class PhaseSnapshotImages
         var removed = new List<string>();
         foreach (ImagesListResponse image in (await ListAsync(instanceId, key: null, cancellationToken)).OrderByDescending(i => i.Created))
         {
-            ImageInspectResponse inspected = await _docker.Images.InspectImageAsync(image.ID, cancellationToken);
-            DateTime lastUsed = inspected.Metadata?.LastTagTime is { } tagged && tagged > image.Created ? tagged : image.Created;
-            if (lastUsed < cutoff.UtcDateTime && await TryRemoveAsync(image, cancellationToken))
+            if (await LastUsedAsync(image, cancellationToken) < cutoff.UtcDateTime && await TryRemoveAsync(image, cancellationToken))
             {
                 removed.Add(image.ID);
             }
@@ -167,6 +163,13 @@ public sealed class PhaseSnapshotImages
         return snapshots
             .Select(s => (s, Math.Max(0, s.Size - (s.ParentID is { Length: > 0 } parent && sizes.TryGetValue(parent, out long parentSize) ? parentSize : 0))))
             .ToList();
+    }
+
+    /// <summary>When the snapshot was last made or started from: the engine's <c>LastTagTime</c> (using one tags it again), else its creation.</summary>
+    private async Task<DateTime> LastUsedAsync(ImagesListResponse image, CancellationToken cancellationToken)
+    {
+        ImageInspectResponse inspected = await _docker.Images.InspectImageAsync(image.ID, cancellationToken);
+        return inspected.Metadata?.LastTagTime is { } tagged && tagged > image.Created ? tagged : image.Created;
     }
 
     private async Task<bool> TryRemoveAsync(ImagesListResponse image, CancellationToken cancellationToken)

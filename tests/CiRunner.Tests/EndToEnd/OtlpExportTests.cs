@@ -78,15 +78,17 @@ public sealed class OtlpExportTests : IDisposable
     [Fact]
     public async Task OtlpEndpoint_HttpProtobuf_PostsTheRunJobAndStepSpansAsOneTraceOfTheCiRunnerService()
     {
-        // Given a loopback OTLP/HTTP endpoint, and the service pointed at it
+        // Given a loopback OTLP/HTTP endpoint, and the service pointed at it as at a collector
         await using OtlpHttpReceiver receiver = await OtlpHttpReceiver.StartAsync();
         _service.AddCommandScenario("converges", "true");
         var environment = new Dictionary<string, string>
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint.ToString(),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            // The batch processor's default delay is 5 s; half a second keeps the test short.
+            // The batch processors' default delay is 5 s and the metric interval a minute; shorter keeps the test short.
             ["OTEL_BSP_SCHEDULE_DELAY"] = "500",
+            ["OTEL_BLRP_SCHEDULE_DELAY"] = "500",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
         };
 
         // When a run of the cell finishes
@@ -95,14 +97,18 @@ public sealed class OtlpExportTests : IDisposable
         long runId = await _service.TriggerAsync();
         List<OtlpScopeSpans> received = await Eventually.LastValueAsync(
             () => Task.FromResult(receiver.Requests.Where(r => r.Path == "/v1/traces").SelectMany(r => OtlpTraceRequest.Parse(r.Body)).ToList()),
-            scopes => scopes.SelectMany(s => s.Spans).Any(s => s.Name == "step converges"),
+            // The job's span ends after its step's, and may come in a later batch.
+            scopes => scopes.SelectMany(s => s.Spans).Count(s => s.Name is "step converges" or "job zed/converges") == 2 && receiver.Requests.Any(r => r.Path == "/v1/logs"),
             Bound,
             TimeSpan.FromMilliseconds(200));
 
-        // Then every trace export was an OTLP/HTTP protobuf POST to the signal's path under the endpoint
-        List<OtlpRequest> traceRequests = receiver.Requests.Where(r => r.Path.EndsWith("/traces", StringComparison.Ordinal)).ToList();
-        Assert.True(traceRequests.Count > 0, $"no trace export arrived; requests: {string.Join(", ", receiver.Requests.Select(r => $"{r.Method} {r.Path}"))}");
-        Assert.All(traceRequests, r => Assert.Equal(("POST", "/v1/traces", "application/x-protobuf"), (r.Method, r.Path, r.ContentType)));
+        // Then every export was an OTLP/HTTP protobuf POST to its signal's path under the endpoint: traces, and
+        // beside them the metrics and the service's log lines
+        IReadOnlyList<OtlpRequest> requests = receiver.Requests;
+        string seen = string.Join(", ", requests.Select(r => $"{r.Method} {r.Path} {r.ContentType}").Distinct());
+        Assert.True(requests.Any(r => r.Path.EndsWith("/traces", StringComparison.Ordinal)), $"no trace export arrived; requests: {seen}");
+        Assert.All(requests, r => Assert.Equal(("POST", "application/x-protobuf"), (r.Method, r.ContentType)));
+        Assert.Equal(["/v1/logs", "/v1/metrics", "/v1/traces"], requests.Select(r => r.Path).Distinct().Order(StringComparer.Ordinal));
 
         // And CiRunner's spans come from its ActivitySource, under the resource naming the service and this instance
         List<OtlpScopeSpans> ciRunner = received.Where(s => s.Scope == CiRunnerTelemetry.ActivitySourceName).ToList();

@@ -6,9 +6,10 @@ namespace CiRunner.Tests.Fixtures;
 
 /// <summary>
 /// Debian 13's VictoriaMetrics as an OTLP metrics receiver (<c>/opentelemetry/v1/metrics</c>), on a free loopback
-/// port with a temp storage folder and nothing to scrape: every sample it holds was pushed over OTLP. It converts
-/// names and labels as Prometheus' own OTLP receiver does (<c>-opentelemetry.usePrometheusNaming</c>) and answers
-/// Prometheus' query API. deploy/setup-test-tools.sh extracts the binary from the Debian 13 package; Debian has no
+/// port with a temp storage folder and nothing to scrape: every sample it holds was pushed over OTLP. It names the
+/// series as the scraped <c>/metrics</c> does (<c>-opentelemetry.usePrometheusNaming</c>; the resource's attributes
+/// become labels such as <c>service_instance_id</c>, where Prometheus makes <c>job</c> and <c>instance</c>) and
+/// answers Prometheus' query API. deploy/setup-test-tools.sh extracts the binary from the Debian 13 package; Debian has no
 /// Prometheus with an OTLP receiver (12's 2.42 predates it, 13's 2.53 is built without it).
 /// </summary>
 public sealed class OtlpMetricsReceiver : IAsyncDisposable

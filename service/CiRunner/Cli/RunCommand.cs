@@ -286,7 +286,7 @@ internal static class RunCommand
         IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, RunProgressView view, CancellationToken cancellationToken)
     {
         JobSpec spec;
-        IReadOnlyList<JobModuleRecord> lockfile;
+        JobLockfile lockfile;
         try
         {
             (spec, lockfile) = provider.GetRequiredService<JobSpecFactory>().Create(run, job, workingCopy);
@@ -299,7 +299,7 @@ internal static class RunCommand
         }
 
         await jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, cancellationToken);
-        await provider.GetRequiredService<JobProgressStore>().RecordModulesAsync(job.Id, lockfile, cancellationToken);
+        await provider.GetRequiredService<JobProgressStore>().RecordLockfileAsync(job.Id, lockfile, cancellationToken);
         await view.RunningAsync(job);
         JobOutcome outcome = await provider.GetRequiredService<IJobExecutor>().ExecuteAsync(spec, view.Observe(provider.GetRequiredService<JobRecorder>()), cancellationToken);
 

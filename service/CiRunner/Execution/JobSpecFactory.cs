@@ -42,7 +42,7 @@ public sealed class JobSpecFactory
         _scenarios = scenarios;
     }
 
-    /// <summary>The job's spec and its lockfile (the exact commit of every module).</summary>
+    /// <summary>The job's spec and its lockfile (the exact commit of every module, the scenario's text, the steps), made together so that they agree.</summary>
     /// <param name="run">The job's run: the module under test and its commit.</param>
     /// <param name="job">The stored job (its cell).</param>
     /// <param name="workingCopy">
@@ -50,7 +50,7 @@ public sealed class JobSpecFactory
     /// work included) instead of the run's commit; its lockfile entry names the directory.
     /// </param>
     /// <exception cref="ModuleSetException">The release, scenario or a module cannot be resolved; the message says which and what to do.</exception>
-    public (JobSpec Spec, IReadOnlyList<JobModuleRecord> Lockfile) Create(RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy = null)
+    public (JobSpec Spec, JobLockfile Lockfile) Create(RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(job);
@@ -61,10 +61,11 @@ public sealed class JobSpecFactory
         TrackedModule? moduleUnderTest = _settings.FindModule(run.Module);
         string manifest = Path.GetFileName(scenario.ManifestPath);
         string scenarioFolder = Path.GetDirectoryName(scenario.SourcePath)!;
+        // Read once, here: the job copies in exactly the text its lockfile keeps, even if a file changes before its container starts.
         ScenarioFile[] files =
         [
-            new ScenarioFile(manifest, scenario.ManifestPath),
-            .. scenario.Files.Select(f => new ScenarioFile(Path.GetRelativePath(scenarioFolder, f).Replace('\\', '/'), f)),
+            new ScenarioFile(manifest, scenario.ManifestPath) { Text = ReadText(scenario.ManifestPath) },
+            .. scenario.Files.Select(f => new ScenarioFile(Path.GetRelativePath(scenarioFolder, f).Replace('\\', '/'), f) { Text = ReadText(f) }),
         ];
         var phases = new List<JobPhase>();
         var lockfile = new List<JobModuleRecord>();
@@ -146,7 +147,90 @@ public sealed class JobSpecFactory
             PackageSnapshot = snapshot,
             Snapshots = workingCopy is null ? SnapshotPolicy(job, release, scenario) : null,
         };
-        return (spec, lockfile);
+        ScenarioText[] texts =
+        [
+            ScenarioText.Of(Path.GetFileName(scenario.SourcePath), ScenarioTextRole.Scenario, ReadText(scenario.SourcePath)),
+            .. files.Select((f, i) => ScenarioText.Of(f.RelativePath, i == 0 ? ScenarioTextRole.Manifest : ScenarioTextRole.File, f.Text!)),
+        ];
+        return (spec, LockfileOf(scenario.Name, spec, lockfile, texts));
+    }
+
+    /// <summary>
+    /// The spec of a replay: <paramref name="job"/> runs the cell of <paramref name="originalJobId"/> again from its
+    /// lockfile alone: the same commits from the module mirrors, the same image id, the same scenario text and steps.
+    /// Today's configuration gives only what is not part of a result: the resource limits, timeouts and paths.
+    /// </summary>
+    /// <param name="run">The replay's run.</param>
+    /// <param name="job">The replay's job.</param>
+    /// <param name="originalJobId">The job replayed.</param>
+    /// <param name="original">That job's lockfile.</param>
+    /// <exception cref="ModuleSetException">Its image was never recorded, or a commit is gone from the mirrors; the message says which and how to bring it back.</exception>
+    public (JobSpec Spec, JobLockfile Lockfile) Replay(RunRecord run, JobRecord job, long originalJobId, JobLockfile original)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(original);
+        string imageId = original.ImageId
+            ?? throw new ModuleSetException($"Job {originalJobId} never started a container, so the image it ran is not known; it cannot be replayed.");
+        ScenarioText? manifest = original.Files.FirstOrDefault(f => f.Role == ScenarioTextRole.Manifest);
+
+        // The original's source paths are kept only to name the files in logs: the text comes from the lockfile.
+        List<ScenarioFile> files = original.Files
+            .Where(f => f.Role != ScenarioTextRole.Scenario)
+            .Select(f => new ScenarioFile(f.Path, f.Path) { Text = f.Text })
+            .ToList();
+        var phases = original.Phases.Select(phase => new JobPhase(
+            phase.Name,
+            original.Modules.Where(m => m.Phase == phase.Name).Select(_resolver.ResolveExact).ToList<ModuleSource>(),
+            files,
+            phase.Manifest ?? manifest?.Path,
+            phase.Steps)).ToList();
+        var spec = new JobSpec(
+            run.Id,
+            job.Id,
+            _settings.Service.InstanceId,
+            imageId,
+            null,
+            phases,
+            _settings.Docker.JobTimeout,
+            _settings.DataPaths.JobLogFile(run.Id, job.Id),
+            ContainerLimits.FromOptions(_settings.Docker) with { NetworkMode = original.NetworkMode })
+        {
+            Init = original.Init,
+            BootTimeout = _settings.Docker.BootTimeout,
+            PackageSnapshot = original.PackageSnapshotRelease is { } release && original.PackageSnapshotImage is { } releaseImage ? new PackageSnapshotSource(release, releaseImage) : null,
+
+            // Every phase runs here: a phase snapshot would be another job's run of it.
+            Snapshots = null,
+            ExactImage = new ExactImage(imageId, original.Image, original.ImageRelease, originalJobId),
+        };
+        return (spec, original with { Modules = original.Modules.ToList() });
+    }
+
+    private static JobLockfile LockfileOf(string scenario, JobSpec spec, IReadOnlyList<JobModuleRecord> modules, IReadOnlyList<ScenarioText> files) => new(
+        scenario,
+        modules,
+        spec.Image,
+        spec.Release,
+        spec.Limits.NetworkMode,
+        spec.Init,
+        spec.PackageSnapshot?.Release,
+        spec.PackageSnapshot?.ReleaseImage,
+        spec.Phases.Select(p => new LockfilePhase(p.Name, p.Manifest, p.Steps)).ToList(),
+        files);
+
+    /// <summary>A scenario file's text; bytes that are not UTF-8 would not survive the store, so they are refused.</summary>
+    private static string ReadText(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        try
+        {
+            return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new ModuleSetException($"Scenario file '{path}' is not UTF-8 text; the job's lockfile keeps scenario files as text, so save it as UTF-8.");
+        }
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ internal static class JobFinisher
         JobRecord? retry = null;
         if (end.Retries(job.Attempt))
         {
-            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1);
+            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1) { ReplayOf = job.ReplayOf };
             retry = await RunStore.QueueJobAsync(connection, transaction, job.RunId, next, now, retryOf: job.Id, cancellationToken);
             string retried = RetryPolicy.RetriedNote(retry.Id, retry.Attempt, end.MaxAttempts);
             summary = string.IsNullOrEmpty(summary) ? retried : $"{summary}\n{retried}";

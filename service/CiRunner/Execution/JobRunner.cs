@@ -94,7 +94,7 @@ public sealed partial class JobRunner
             JobLockfile lockfile;
             try
             {
-                (spec, lockfile) = _specs.Create(run, job);
+                (spec, lockfile) = await _specs.ForJobAsync(run, job, _jobs, null, stoppingToken);
             }
             catch (ModuleSetException e)
             {

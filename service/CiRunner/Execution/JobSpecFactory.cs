@@ -155,6 +155,32 @@ public sealed class JobSpecFactory
         return (spec, LockfileOf(scenario.Name, spec, lockfile, texts));
     }
 
+    /// <summary>The spec and lockfile of a stored job: a replay's from the lockfile it replays, any other job's from today's configuration.</summary>
+    /// <param name="run">The job's run.</param>
+    /// <param name="job">The stored job.</param>
+    /// <param name="jobs">Where a replayed job's lockfile is read.</param>
+    /// <param name="workingCopy">As for <see cref="Create"/>.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="ModuleSetException">As for <see cref="Create"/> and <see cref="Replay"/>, or the replayed job has no lockfile.</exception>
+    public async Task<(JobSpec Spec, JobLockfile Lockfile)> ForJobAsync(
+        RunRecord run, JobRecord job, JobStore jobs, DirectoryModuleSource? workingCopy, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(jobs);
+        if (job.ReplayOf is not { } originalId)
+        {
+            return Create(run, job, workingCopy);
+        }
+
+        JobLockfile original = await jobs.GetLockfileAsync(originalId, cancellationToken)
+            ?? throw new ModuleSetException(NoLockfile(originalId));
+        return Replay(run, job, originalId, original);
+    }
+
+    /// <summary>Why a job without a whole lockfile cannot be replayed.</summary>
+    public static string NoLockfile(long jobId) =>
+        $"Job {jobId} has no complete lockfile (it never started, or it ran before CiRunner kept scenario texts and steps), so it cannot be replayed exactly; run its cell with cirunner run instead.";
+
     /// <summary>
     /// The spec of a replay: <paramref name="job"/> runs the cell of <paramref name="originalJobId"/> again from its
     /// lockfile alone: the same commits from the module mirrors, the same image id, the same scenario text and steps.

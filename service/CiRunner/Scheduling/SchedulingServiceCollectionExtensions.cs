@@ -29,6 +29,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton<ModulePoller>();
         services.TryAddSingleton<RunLauncher>();
         services.AddSingleton<ManualTrigger>();
+        services.AddSingleton<ReplayTrigger>();
         services.AddTransient<PollJob>();
         services.AddTransient<NightlyJob>();
         services.AddTransient<RetentionJob>();

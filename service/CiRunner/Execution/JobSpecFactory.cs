@@ -19,6 +19,9 @@ public sealed class JobSpecFactory
     public const string UpgradePhase = "upgrade";
     public const string RollbackPhase = "rollback";
 
+    /// <summary>The lockfile's ref of a module copied in from a working copy (<c>cirunner run --ref PATH</c>).</summary>
+    public const string WorkingCopyRef = "working copy";
+
     /// <summary>The step that runs the target's <c>UpgradePrepareCommand</c>.</summary>
     public const string UpgradePrepareStep = "upgrade-prepare";
 
@@ -82,7 +85,7 @@ public sealed class JobSpecFactory
 
                 phases.Add(new JobPhase(name, pinned.Sources.Select(m => m.Name == workingCopy.Name ? workingCopy : m).ToList(), files, manifest, steps));
                 lockfile.AddRange(pinned.Lockfile.Select(m => m.Module == workingCopy.Name
-                    ? new JobModuleRecord(m.Module, workingCopy.DirectoryPath, "working copy", run.CommitSha, name)
+                    ? new JobModuleRecord(m.Module, workingCopy.DirectoryPath, WorkingCopyRef, run.CommitSha, name)
                     : m with { Phase = name }));
                 return;
             }
@@ -198,6 +201,12 @@ public sealed class JobSpecFactory
         ArgumentNullException.ThrowIfNull(original);
         string imageId = original.ImageId
             ?? throw new ModuleSetException($"Job {originalJobId} never started a container, so the image it ran is not known; it cannot be replayed.");
+        if (original.Modules.FirstOrDefault(m => m.Ref == WorkingCopyRef) is { } copied)
+        {
+            throw new ModuleSetException(
+                $"Job {originalJobId} ran module '{copied.Module}' from the working copy {copied.GitUrl}, which no commit records; it cannot be replayed exactly (commit the change and cirunner run --ref it).");
+        }
+
         ScenarioText? manifest = original.Files.FirstOrDefault(f => f.Role == ScenarioTextRole.Manifest);
 
         // The original's source paths are kept only to name the files in logs: the text comes from the lockfile.

@@ -207,6 +207,16 @@ public sealed class JobSpecFactoryTests : IDisposable
     }
 
     [Fact]
+    public void Replay_JobRanAWorkingCopy_RefusesNamingIt()
+    {
+        (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null), new DirectoryModuleSource("demo", _repository));
+
+        ModuleSetException e = Assert.Throws<ModuleSetException>(() => _factory.Replay(Run(), Job(JobKind.Deploy, null), 7, lockfile with { ImageId = "sha256:0123" }));
+
+        Assert.Contains($"Job 7 ran module 'demo' from the working copy {_repository}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Replay_ImageNeverRecorded_Refuses()
     {
         (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));

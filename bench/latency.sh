@@ -8,7 +8,7 @@
 #             clock and, on a new head, runs `docker run --rm --network none IMAGE true` CELLS times, PARALLEL_JOBS
 #             at a time (xargs -P); measured from the push to the return of the last `docker run`.
 # Both sides wait for a poll, so the ratio shows what CiRunner adds on top of a poll and the containers.
-# Each push is made a set time w before the side's next poll (read from Quartz's trigger row for the service, from
+# Each push is made a set time w before the side's next poll (read from GET /api/modules, nextPollAt, for the service, from
 # the loop's own clock for the plain side), the same w for both sides; the PUSHES values of w are spread evenly over
 # the interval ((k + 0.5) * POLL / PUSHES, in a fixed shuffled order). The poll wait is then the same on both sides
 # rather than luck, and its mean is POLL / 2 as for pushes at random moments.
@@ -21,7 +21,7 @@
 #              default 5), WARMUP (unmeasured pushes per side first, default 2), CELLS (default 6), PARALLEL_JOBS
 #              (default 2), IMAGE (default cirunner/base:bookworm), TIMEOUT (seconds one push may take, default 120),
 #              KEEP=1 keeps the temp folder (service.log, the database, plain.log).
-# Needs: a running Docker engine with IMAGE, the .NET SDK, git, curl, jq, sqlite3.
+# Needs: a running Docker engine with IMAGE, the .NET SDK, git, curl, jq.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -37,7 +37,7 @@ SERVICE="$ROOT/service/CiRunner/bin/Release/net10.0/cirunner.dll"
 # shellcheck source=bench/lib/modules.sh
 . "$ROOT/bench/lib/modules.sh"
 
-for tool in git curl jq sqlite3 docker dotnet setsid; do
+for tool in git curl jq docker dotnet setsid; do
     command -v "$tool" >/dev/null || { echo "latency: $tool is missing (apt-get install $tool)" >&2; exit 1; }
 done
 [[ "$POLL" =~ ^[0-9]+$ ]] && [ "$POLL" -ge 5 ] || { echo "latency: POLL must be whole seconds, at least 5 (Schedule:PollInterval's least)" >&2; exit 2; }
@@ -49,7 +49,6 @@ INSTANCE="latency-$TAG"
 PLAIN_LABEL="cirunner.bench.latency=$TAG"
 PORT=$(( 20000 + RANDOM % 20000 ))
 API="http://127.0.0.1:$PORT"
-DB="$WORK/data/cirunner.db"
 PID=""
 PLAIN_PID=""
 cleanup() {
@@ -87,7 +86,7 @@ machine() {
 prepare_commit() { bench_git -C "$1" commit-tree "refs/heads/master^{tree}" -p refs/heads/master -m "push $2"; }
 publish() { git -C "$1" update-ref refs/heads/master "$2"; }
 
-# The plain side: a shell poller on a clock of its own (ticks at T0 + k * POLL, as Quartz fires a simple trigger),
+# The plain side: a shell poller on a clock of its own (ticks at T0 + k * POLL, as the service fires its polls),
 # run as its own session so that cleanup can end it with everything it started. On a new head it runs the cells'
 # containers, PARALLEL at a time, and writes "<sha> <detected ms> <done ms>" to OUT.
 plain_loop() {
@@ -156,21 +155,21 @@ setsid bash -c "$(declare -f plain_loop); plain_loop \"\$@\"" plain_loop \
 PLAIN_PID=$!
 echo "latency: service pid $PID on port $PORT (instance $INSTANCE), plain loop pid $PLAIN_PID; $CELLS cells, $PARALLEL_JOBS at a time, image $IMAGE, poll every $POLL s"
 
+# jq: epoch ms of the service's timestamps (UTC, "2026-12-05T00:10:00.123+00:00").
+JQ_MS='def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 + ((capture("\\.(?<f>[0-9]+)") // {f: "0"}).f + "000" | .[0:3] | tonumber);'
+
 # The first tick of a side's poll clock after $1 (epoch ms).
 service_next_poll() {
-    # Quartz keeps a simple trigger's fire times on the grid start + k * interval, in .NET ticks (100 ns since year 1).
+    # The service's poll clock keeps a module's polls on the grid first poll + k * interval; GET /api/modules gives
+    # the next one (nextPollAt).
     local next
-    next=$(sqlite3 -readonly "$DB" "SELECT NEXT_FIRE_TIME FROM QRTZ_TRIGGERS WHERE TRIGGER_GROUP = 'poll' AND TRIGGER_NAME = 'm1'")
-    [ -n "$next" ] || { echo "latency: no poll trigger for m1 in $DB" >&2; exit 1; }
-    next=$(( (next - 621355968000000000) / 10000 ))
+    next=$(curl -fs "$API/api/modules" | jq -r "$JQ_MS"' .[] | select(.module == "m1") | .nextPollAt // empty | ms')
+    [ -n "$next" ] || { echo "latency: the service names no next poll of m1 (GET /api/modules)" >&2; exit 1; }
     while [ "$next" -gt "$1" ]; do next=$(( next - POLL_MS )); done
     while [ "$next" -le "$1" ]; do next=$(( next + POLL_MS )); done
     echo "$next"
 }
 plain_next_poll() { echo $(( PLAIN_T0 + ((($1 - PLAIN_T0) / POLL_MS) + 1) * POLL_MS )); }
-
-# jq: epoch ms of the service's timestamps (UTC, "2026-12-05T00:10:00.123+00:00").
-JQ_MS='def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 + ((capture("\\.(?<f>[0-9]+)") // {f: "0"}).f + "000" | .[0:3] | tonumber);'
 
 # measure_service N W: pushes W ms before the service's next poll and waits for the run to finish. Prints
 # "<w> <latency> <poll> <dispatch> <jobs> <mean job> <run id>" in ms (but the id): poll = scheduled poll -> run stored; dispatch = run stored

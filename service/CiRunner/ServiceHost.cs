@@ -35,6 +35,9 @@ internal static class ServiceHost
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = Path.GetDirectoryName(settings.ConfigFile),
+
+            // Settings are validated once at start, and a change needs a restart: no file watcher on the config folder.
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
         builder.Configuration.AddConfiguration(configuration);
 

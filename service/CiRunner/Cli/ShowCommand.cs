@@ -150,7 +150,7 @@ internal static class ShowCommand
         List<IGrouping<string, JobModuleRecord>> phases = detail.Modules.GroupBy(m => m.Phase, StringComparer.Ordinal).ToList();
         foreach (IGrouping<string, JobModuleRecord> phase in phases)
         {
-            await WriteLineAsync(output, phases.Count == 1 && phase.Key == "deploy" ? "  Modules:" : $"  Modules ({phase.Key}):", cancellationToken);
+            await WriteLineAsync(output, phases.Count == 1 && phase.Key == PhaseNames.Deploy ? "  Modules:" : $"  Modules ({phase.Key}):", cancellationToken);
             var modules = new TextTable("MODULE", "REF", "COMMIT", "GIT");
             foreach (JobModuleRecord module in phase)
             {

@@ -189,7 +189,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                     long size = archive.Length;
                     await _docker.Containers.ExtractArchiveToContainerAsync(containerId, new CopyToContainerParameters { Path = "/" }, archive, token);
                     await log.EventAsync(
-                        $"copied {job.Phases.Sum(p => p.Modules.Count)} module(s) and {job.Phases.Sum(p => p.ScenarioFiles.Count)} scenario file(s), {size / 1024.0:F0} KiB",
+                        $"copied {JobArchive.Contents(job, run.Plan.StartPhase)}, {size / 1024.0:F0} KiB",
                         token);
                 }
             }
@@ -201,7 +201,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
                 await container.StartAsync(token);
                 await progress.ContainerStartedAsync(job, containerId, run.ImageId, token);
                 await log.EventAsync(
-                    $"container {Short(containerId)} started from {run.ImageId}: booting systemd (at most {Seconds(job.BootTimeout)}, Docker:BootTimeout)",
+                    $"container {Short(containerId)} started from {StartedFrom(job, run.ImageId, run.Plan.From)}: booting systemd (at most {Seconds(job.BootTimeout)}, Docker:BootTimeout)",
                     token);
                 run.Stage = "starting the step script beside systemd";
                 using MultiplexedStream exec = await StartScriptExecAsync(containerId, script, token);
@@ -219,7 +219,7 @@ public sealed partial class DockerJobExecutor : IJobExecutor
             run.Stage = "starting the container";
             await container.StartAsync(token);
             await progress.ContainerStartedAsync(job, containerId, run.ImageId, token);
-            await log.EventAsync($"container {Short(containerId)} started from {run.ImageId}", token);
+            await log.EventAsync($"container {Short(containerId)} started from {StartedFrom(job, run.ImageId, run.Plan.From)}", token);
 
             run.Stage = "running the steps";
             return await _follower.FollowAsync(run, stream, markerPrefix, progress, tokens);

@@ -9,10 +9,8 @@ internal static class JobArchive
     /// <summary>As <see cref="PrepareAsync(JobSpec, CancellationToken)"/>, with the phases from <paramref name="startPhase"/> on (the earlier ones came from a snapshot).</summary>
     public static async Task<Stream?> PrepareAsync(JobSpec job, int startPhase, CancellationToken cancellationToken)
     {
-        List<ModuleSetPart> parts = job.Phases
-            .Select((phase, index) => (phase, index))
-            .Where(p => p.index >= startPhase && p.phase.HasFiles)
-            .Select(p => new ModuleSetPart(StepScript.PhaseArchiveRoot(job, p.index), p.phase.Modules, p.phase.ScenarioFiles))
+        List<ModuleSetPart> parts = Copied(job, startPhase)
+            .Select(p => new ModuleSetPart(StepScript.PhaseArchiveRoot(job, p.Index), p.Phase.Modules, p.Phase.ScenarioFiles))
             .ToList();
         if (parts.Count == 0)
         {
@@ -34,6 +32,17 @@ internal static class JobArchive
             throw;
         }
     }
+
+    /// <summary>What the archive of <see cref="PrepareAsync(JobSpec, int, CancellationToken)"/> holds, for the job log: <c>2 module(s) and 1 scenario file(s)</c>.</summary>
+    public static string Contents(JobSpec job, int startPhase)
+    {
+        List<JobPhase> copied = Copied(job, startPhase).Select(p => p.Phase).ToList();
+        return $"{copied.Sum(p => p.Modules.Count)} module(s) and {copied.Sum(p => p.ScenarioFiles.Count)} scenario file(s)";
+    }
+
+    /// <summary>The phases whose files go into the container: from <paramref name="startPhase"/> on, those that have any.</summary>
+    private static IEnumerable<(JobPhase Phase, int Index)> Copied(JobSpec job, int startPhase) =>
+        job.Phases.Select((phase, index) => (phase, index)).Where(p => p.index >= startPhase && p.phase.HasFiles);
 
     /// <summary>Lets an archive still being written end, then drops it (the job ended before it was used, or is done with it).</summary>
     public static async Task DiscardAsync(Task<Stream?> archive)

@@ -15,10 +15,6 @@ namespace CiRunner.Execution;
 /// </remarks>
 public sealed class JobSpecFactory
 {
-    public const string DeployPhase = "deploy";
-    public const string UpgradePhase = "upgrade";
-    public const string RollbackPhase = "rollback";
-
     /// <summary>The lockfile's ref of a module copied in from a working copy (<c>cirunner run --ref PATH</c>).</summary>
     public const string WorkingCopyRef = "working copy";
 
@@ -102,7 +98,7 @@ public sealed class JobSpecFactory
         IReadOnlyList<StepDefinition> laterSteps = [.. scenario.Steps, .. scenario.Verify];
         if (job.Kind == JobKind.Deploy)
         {
-            AddPhase(DeployPhase, release.Puppetfile, underTest: true, deploySteps);
+            AddPhase(PhaseNames.Deploy, release.Puppetfile, underTest: true, deploySteps);
         }
         else
         {
@@ -116,7 +112,7 @@ public sealed class JobSpecFactory
 
             // The container boots once, from the from-release's image: systemd when either release (or the scenario) asks.
             init = scenario.Init ?? (from.Init == InitSystem.Systemd || release.Init == InitSystem.Systemd ? InitSystem.Systemd : InitSystem.None);
-            AddPhase(DeployPhase, from.Puppetfile, underTest: false, deploySteps);
+            AddPhase(PhaseNames.Deploy, from.Puppetfile, underTest: false, deploySteps);
 
             // A target with a package snapshot moves the node's packages onto it first, offline, as an operator's release
             // upgrade does; a configured UpgradePrepareCommand replaces that step (and still finds the snapshot mounted).
@@ -127,10 +123,10 @@ public sealed class JobSpecFactory
                     ? new StepDefinition(StepKind.Command, UpgradePackagesStep, ["/bin/sh", PackageSnapshotSource.UpgradeScript], UpgradePackagesTimeout)
                     : null;
             IReadOnlyList<StepDefinition> upgradeSteps = prepare is null ? laterSteps : [prepare, .. laterSteps];
-            AddPhase(UpgradePhase, release.Puppetfile, underTest: true, upgradeSteps);
+            AddPhase(PhaseNames.Upgrade, release.Puppetfile, underTest: true, upgradeSteps);
             if (job.Kind == JobKind.Rollback)
             {
-                AddPhase(RollbackPhase, from.Puppetfile, underTest: false, laterSteps);
+                AddPhase(PhaseNames.Rollback, from.Puppetfile, underTest: false, laterSteps);
             }
         }
 

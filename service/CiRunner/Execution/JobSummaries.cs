@@ -64,6 +64,19 @@ internal static class JobSummaries
         };
     }
 
+    /// <summary>
+    /// What a job's container started from, for the job log: the release image's id, or the phase snapshot
+    /// <paramref name="from"/> (short id and tag) and the release image it grew from (name and id).
+    /// </summary>
+    public static string StartedFrom(JobSpec job, string? imageId, PhaseSnapshot? from)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        string release = imageId ?? job.Image;
+        return from is null
+            ? release
+            : $"phase snapshot {Short(from.ImageId)} ({PhaseSnapshotImages.Repository}:{from.Key}) of release image {job.Image} ({release})";
+    }
+
     /// <summary>A container or image id as <c>docker ps</c> shows it (12 hex digits).</summary>
     public static string Short(string id) => id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..19] : id[..Math.Min(12, id.Length)];
 

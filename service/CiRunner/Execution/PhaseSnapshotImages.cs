@@ -33,18 +33,28 @@ public sealed class PhaseSnapshotImages
         _docker = docker;
     }
 
-    /// <summary>The snapshot of <paramref name="instanceId"/> with <paramref name="key"/>, marked as just used; null when there is none.</summary>
-    public async Task<PhaseSnapshot?> FindAsync(string instanceId, string key, CancellationToken cancellationToken)
-    {
-        IList<ImagesListResponse> found = await ListAsync(instanceId, key, cancellationToken);
-        if (found.Count == 0)
-        {
-            return null;
-        }
+    /// <summary>
+    /// This instance's snapshots by key, as the jobs that made them describe them (<see cref="PhaseSnapshot.Made"/>):
+    /// one image list. Of two with one key (two jobs saved the phase at once) the newer, which holds the tag. Nothing
+    /// is marked as used: only what a job starts from is (<see cref="UseAsync"/>).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, PhaseSnapshot>> ByKeyAsync(string instanceId, CancellationToken cancellationToken) =>
+        (await ListAsync(instanceId, cancellationToken))
+            .OrderByDescending(i => i.Created)
+            .Select(i => Describe(i.ID, i.Labels, PhaseSnapshot.Made))
+            .Where(s => s.Key.Length > 0)
+            .DistinctBy(s => s.Key, StringComparer.Ordinal)
+            .ToDictionary(s => s.Key, StringComparer.Ordinal);
 
-        ImagesListResponse image = found.OrderByDescending(i => i.Created).First();
-        await TouchAsync(image.ID, key, cancellationToken);
-        return Describe(image.ID, image.Labels, PhaseSnapshot.Used);
+    /// <summary>
+    /// Marks <paramref name="snapshot"/> as just used, by tagging it again (which sets its <c>LastTagTime</c>, so
+    /// <see cref="PruneAsync"/> removes it after the ones used less recently); it as the job that starts from it records it.
+    /// </summary>
+    public async Task<PhaseSnapshot> UseAsync(PhaseSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        await _docker.Images.TagImageAsync(snapshot.ImageId, new ImageTagParameters { RepositoryName = Repository, Tag = snapshot.Key }, cancellationToken);
+        return snapshot with { Role = PhaseSnapshot.Used };
     }
 
     /// <summary>
@@ -96,9 +106,7 @@ public sealed class PhaseSnapshotImages
         var used = new List<(ImagesListResponse Image, long Size, DateTime LastUsed)>();
         foreach ((ImagesListResponse image, long size) in snapshots.Where(s => s.Image.ID != keep))
         {
-            ImageInspectResponse inspected = await _docker.Images.InspectImageAsync(image.ID, cancellationToken);
-            DateTime lastUsed = inspected.Metadata?.LastTagTime is { } tagged && tagged > image.Created ? tagged : image.Created;
-            used.Add((image, size, lastUsed));
+            used.Add((image, size, await LastUsedAsync(image, cancellationToken)));
         }
 
         var removed = new List<string>();
@@ -123,7 +131,7 @@ public sealed class PhaseSnapshotImages
     public async Task<IReadOnlyList<string>> RemoveAllAsync(string instanceId, Func<PhaseSnapshot, bool>? which, CancellationToken cancellationToken)
     {
         var removed = new List<string>();
-        foreach (ImagesListResponse image in (await ListAsync(instanceId, key: null, cancellationToken)).OrderByDescending(i => i.Created))
+        foreach (ImagesListResponse image in (await ListAsync(instanceId, cancellationToken)).OrderByDescending(i => i.Created))
         {
             if ((which is null || which(Describe(image.ID, image.Labels, PhaseSnapshot.Made))) && await TryRemoveAsync(image, cancellationToken))
             {
@@ -138,11 +146,9 @@ public sealed class PhaseSnapshotImages
     public async Task<IReadOnlyList<string>> RemoveUnusedSinceAsync(string instanceId, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         var removed = new List<string>();
-        foreach (ImagesListResponse image in (await ListAsync(instanceId, key: null, cancellationToken)).OrderByDescending(i => i.Created))
+        foreach (ImagesListResponse image in (await ListAsync(instanceId, cancellationToken)).OrderByDescending(i => i.Created))
         {
-            ImageInspectResponse inspected = await _docker.Images.InspectImageAsync(image.ID, cancellationToken);
-            DateTime lastUsed = inspected.Metadata?.LastTagTime is { } tagged && tagged > image.Created ? tagged : image.Created;
-            if (lastUsed < cutoff.UtcDateTime && await TryRemoveAsync(image, cancellationToken))
+            if (await LastUsedAsync(image, cancellationToken) < cutoff.UtcDateTime && await TryRemoveAsync(image, cancellationToken))
             {
                 removed.Add(image.ID);
             }
@@ -154,7 +160,7 @@ public sealed class PhaseSnapshotImages
     /// <summary>This instance's snapshots and what each adds to the image it grew from, in bytes.</summary>
     public async Task<List<(ImagesListResponse Image, long Size)>> SizedAsync(string instanceId, CancellationToken cancellationToken)
     {
-        IList<ImagesListResponse> snapshots = await ListAsync(instanceId, key: null, cancellationToken);
+        IList<ImagesListResponse> snapshots = await ListAsync(instanceId, cancellationToken);
         if (snapshots.Count == 0)
         {
             return [];
@@ -167,6 +173,13 @@ public sealed class PhaseSnapshotImages
         return snapshots
             .Select(s => (s, Math.Max(0, s.Size - (s.ParentID is { Length: > 0 } parent && sizes.TryGetValue(parent, out long parentSize) ? parentSize : 0))))
             .ToList();
+    }
+
+    /// <summary>When the snapshot was last made or started from: the engine's <c>LastTagTime</c> (using one tags it again), else its creation.</summary>
+    private async Task<DateTime> LastUsedAsync(ImagesListResponse image, CancellationToken cancellationToken)
+    {
+        ImageInspectResponse inspected = await _docker.Images.InspectImageAsync(image.ID, cancellationToken);
+        return inspected.Metadata?.LastTagTime is { } tagged && tagged > image.Created ? tagged : image.Created;
     }
 
     private async Task<bool> TryRemoveAsync(ImagesListResponse image, CancellationToken cancellationToken)
@@ -183,21 +196,13 @@ public sealed class PhaseSnapshotImages
         }
     }
 
-    private Task TouchAsync(string imageId, string key, CancellationToken cancellationToken) =>
-        _docker.Images.TagImageAsync(imageId, new ImageTagParameters { RepositoryName = Repository, Tag = key }, cancellationToken);
-
-    private async Task<IList<ImagesListResponse>> ListAsync(string instanceId, string? key, CancellationToken cancellationToken)
+    private async Task<IList<ImagesListResponse>> ListAsync(string instanceId, CancellationToken cancellationToken)
     {
         var labels = new Dictionary<string, bool>(StringComparer.Ordinal)
         {
             [$"{SnapshotLabel}={ContainerLabels.ManagedValue}"] = true,
             [$"{ContainerLabels.Instance}={instanceId}"] = true,
         };
-        if (key is not null)
-        {
-            labels[$"{KeyLabel}={key}"] = true;
-        }
-
         return await _docker.Images.ListImagesAsync(
             new ImagesListParameters { Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels } },
             cancellationToken);

@@ -38,15 +38,17 @@ public sealed partial class PhaseSnapshotter
         string imageId = await baseImageId(cancellationToken);
         run.Stage = "looking up phase snapshots";
         string?[] keys = job.Phases.Select((_, index) => PhaseSnapshotKey.Compute(job, index, imageId, run.Snapshot?.Id)).ToArray();
+        IReadOnlyDictionary<string, PhaseSnapshot> saved = await _images.ByKeyAsync(job.InstanceId, cancellationToken);
         int start = 0;
         PhaseSnapshot? from = null;
         if (policy.Reuse)
         {
             for (int phase = job.Phases.Count - 2; phase >= 0 && from is null; phase--)
             {
-                if (keys[phase] is { } key && await _images.FindAsync(job.InstanceId, key, cancellationToken) is { } found)
+                if (keys[phase] is { } key && saved.TryGetValue(key, out PhaseSnapshot? found))
                 {
-                    (from, start) = (found, phase + 1);
+                    // Only the snapshot the job starts from counts as used: pruning keeps the recently used ones.
+                    (from, start) = (await _images.UseAsync(found, cancellationToken), phase + 1);
                 }
             }
         }
@@ -54,8 +56,8 @@ public sealed partial class PhaseSnapshotter
         var save = new Dictionary<int, string>();
         foreach (int phase in policy.Save.Where(p => p >= start && p < keys.Length).Distinct())
         {
-            // A phase saved already (by another cell, or an earlier run) is only marked as used again.
-            if (keys[phase] is { } key && await _images.FindAsync(job.InstanceId, key, cancellationToken) is null)
+            // A phase saved already (by another cell, or an earlier run) is not saved again.
+            if (keys[phase] is { } key && !saved.ContainsKey(key))
             {
                 save[phase] = key;
             }

@@ -25,6 +25,9 @@ public sealed class ModuleMirrors : IDisposable
 
     private readonly DataPaths _paths;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    /// <summary>Modules whose mirror this process has opened: it exists.</summary>
+    private readonly ConcurrentDictionary<string, byte> _known = new(StringComparer.Ordinal);
     private readonly Func<string, string?> _getEnvironmentVariable;
 
     public ModuleMirrors(DataPaths paths, Func<string, string?>? getEnvironmentVariable = null)
@@ -171,14 +174,32 @@ public sealed class ModuleMirrors : IDisposable
                 try
                 {
                     string path = PathOf(module);
-                    if (!Repository.IsValid(path))
+
+                    // Checked once per mirror (opening a repository to validate it costs as much as a quiet poll's
+                    // listing); a mirror removed from under the service since is made again.
+                    if (!_known.ContainsKey(module.Name) && !Repository.IsValid(path))
                     {
                         Directory.CreateDirectory(path);
                         Repository.Init(path, isBare: true);
                     }
 
-                    using var repository = new Repository(path);
-                    return action(repository);
+                    Repository repository;
+                    try
+                    {
+                        repository = new Repository(path);
+                    }
+                    catch (RepositoryNotFoundException)
+                    {
+                        Directory.CreateDirectory(path);
+                        Repository.Init(path, isBare: true);
+                        repository = new Repository(path);
+                    }
+
+                    _known.TryAdd(module.Name, 0);
+                    using (repository)
+                    {
+                        return action(repository);
+                    }
                 }
                 finally
                 {

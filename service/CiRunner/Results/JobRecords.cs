@@ -91,8 +91,7 @@ public sealed record JobDetail(
     public PhaseSnapshot? SnapshotOf(StepRecord step)
     {
         ArgumentNullException.ThrowIfNull(step);
-        static int Order(string phase) => phase switch { "deploy" => 0, "upgrade" => 1, "rollback" => 2, _ => 3 };
-        return PhaseSnapshots.FirstOrDefault(s => s.Role == PhaseSnapshot.Used && Order(step.Phase) <= Order(s.Phase));
+        return PhaseSnapshots.FirstOrDefault(s => s.Role == PhaseSnapshot.Used && PhaseNames.Order(step.Phase) <= PhaseNames.Order(s.Phase));
     }
 }
 
@@ -111,4 +110,4 @@ public sealed record JobCompletion(JobRecord Job, RunRecord? CompletedRun, JobRe
 /// <param name="Ref">The branch, tag or ref the Puppetfile asked for; null for the remote's default branch.</param>
 /// <param name="CommitSha">The commit installed.</param>
 /// <param name="Phase">The job phase that installed it (<c>deploy</c>, <c>upgrade</c>, <c>rollback</c>): upgrade jobs have a module set per phase.</param>
-public sealed record JobModuleRecord(string Module, string GitUrl, string? Ref, string CommitSha, string Phase = "deploy");
+public sealed record JobModuleRecord(string Module, string GitUrl, string? Ref, string CommitSha, string Phase = PhaseNames.Deploy);

@@ -307,13 +307,12 @@ public sealed class JobStore
         return await GetAsync(connection, transaction: null, jobId, cancellationToken);
     }
 
-    // Phases in the order a job runs them, whatever their names sort to.
-    private const string PhaseOrder = "CASE job_modules.phase WHEN 'deploy' THEN 0 WHEN 'upgrade' THEN 1 WHEN 'rollback' THEN 2 ELSE 3 END";
-
     /// <summary>One job with its modules (by phase, then name), steps (in order), idempotency changes and Tempest tests, or null when no job has that id.</summary>
     public async Task<JobDetail?> GetDetailAsync(long jobId, CancellationToken cancellationToken)
     {
-        const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY " + PhaseOrder + ", job_modules.module";
+        // Phases are put in the order a job runs them here, not in SQL: PhaseNames.Order is the one place that order is
+        // written. The sort is stable, so each phase's rows keep the order the database gave them.
+        const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY job_modules.module";
         const string SelectSteps = "SELECT " + StepRow.Columns + " FROM steps WHERE steps.job_id = @JobId ORDER BY steps.ordinal";
         const string SelectChanges = "SELECT " + IdempotencyChangeRow.Columns + """
              FROM idempotency_changes WHERE idempotency_changes.job_id = @JobId
@@ -327,7 +326,7 @@ public sealed class JobStore
         const string SelectPhaseSnapshots = """
             SELECT phase AS Phase, role AS Role, image_id AS ImageId, snapshot_key AS Key, source_run_id AS SourceRunId, source_job_id AS SourceJobId
             FROM job_phase_snapshots WHERE job_id = @JobId
-            ORDER BY CASE phase WHEN 'deploy' THEN 0 WHEN 'upgrade' THEN 1 ELSE 2 END, role DESC
+            ORDER BY role DESC
             """;
 
         await using DbConnection connection = await _database.OpenAsync(cancellationToken);
@@ -348,12 +347,15 @@ public sealed class JobStore
         IEnumerable<PhaseSnapshotRow> phaseSnapshots = await connection.QueryAsync<PhaseSnapshotRow>(new CommandDefinition(SelectPhaseSnapshots, parameters, transaction, cancellationToken: cancellationToken));
         return new JobDetail(
             job,
-            modules.Select(m => m.ToRecord()).ToList(),
+            modules.Select(m => m.ToRecord()).OrderBy(m => PhaseNames.Order(m.Phase)).ToList(),
             steps.Select(s => s.ToRecord()).ToList(),
             changes.Select(c => c.ToRecord()).ToList())
         {
             TempestTests = tempestTests.Select(t => t.ToRecord()).ToList(),
-            PhaseSnapshots = phaseSnapshots.Select(p => new PhaseSnapshot(p.Phase, p.Role, p.ImageId, p.Key, p.SourceRunId, p.SourceJobId)).ToList(),
+            PhaseSnapshots = phaseSnapshots
+                .Select(p => new PhaseSnapshot(p.Phase, p.Role, p.ImageId, p.Key, p.SourceRunId, p.SourceJobId))
+                .OrderBy(p => PhaseNames.Order(p.Phase))
+                .ToList(),
         };
     }
 
@@ -368,7 +370,7 @@ public sealed class JobStore
                    package_snapshot_release AS PackageSnapshotRelease, package_snapshot_image AS PackageSnapshotImage, phases AS Phases
             FROM job_lockfiles WHERE job_id = @JobId
             """;
-        const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY " + PhaseOrder + ", job_modules.module";
+        const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY job_modules.module";
         const string SelectFiles = """
             SELECT job_scenario_files.path AS Path, job_scenario_files.role AS Role, job_scenario_files.hash AS Hash, lockfile_texts.text AS Text
             FROM job_scenario_files JOIN lockfile_texts ON lockfile_texts.hash = job_scenario_files.hash
@@ -391,7 +393,7 @@ public sealed class JobStore
         IEnumerable<ScenarioText> files = await connection.QueryAsync<ScenarioText>(new CommandDefinition(SelectFiles, parameters, transaction, cancellationToken: cancellationToken));
         return new JobLockfile(
             spec.Scenario,
-            modules.Select(m => m.ToRecord()).ToList(),
+            modules.Select(m => m.ToRecord()).OrderBy(m => PhaseNames.Order(m.Phase)).ToList(),
             spec.Image,
             spec.ImageRelease,
             spec.NetworkMode,

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using CiRunner.Configuration;
 using CiRunner.Matrix;
 using CiRunner.Results;
@@ -79,6 +80,17 @@ public sealed partial class ModulePoller
             .Build();
     }
 
+    /// <summary>
+    /// How long a module's refs, once compared with the stored heads and found settled, are trusted without asking the
+    /// database again while the mirror still holds exactly them. Anything this process does to a module (a fetch by a
+    /// poll or a manual run) changes the mirror's refs and ends the trust at once; the bound covers what only the
+    /// database shows, such as another instance of a cluster storing a head this mirror never held.
+    /// </summary>
+    public static readonly TimeSpan SettledTrust = TimeSpan.FromMinutes(1);
+
+    /// <summary>Per module, the mirror's refs its last full comparison found settled, and when (a timestamp).</summary>
+    private readonly ConcurrentDictionary<string, (MirrorRefs Refs, long At)> _settled = new(StringComparer.Ordinal);
+
     private static ResiliencePropertyKey<string> ModuleKey { get; } = new("cirunner.module");
 
     private static ResiliencePropertyKey<string> UrlKey { get; } = new("cirunner.url");
@@ -106,6 +118,15 @@ public sealed partial class ModulePoller
         {
             MirrorPoll polled = await PollMirrorWithRetryAsync(module, url, cancellationToken);
             MirrorRefs refs = polled.Refs;
+            if (!polled.Fetched && IsSettled(module.Name, refs))
+            {
+                // The refs the last comparison settled on, unchanged: nothing to compare, read or write.
+                _pollStatus.RecordQuietSuccess(module.Name);
+                LogPolled(module.Name, 0, 0, fetched: false);
+                return new ModulePollOutcome(module.Name, [], [], Error: null);
+            }
+
+            _settled.TryRemove(module.Name, out _);
 
             // Compared with the stored heads even when nothing was fetched: a poll that fetched but could not store
             // (a locked database) left the mirror ahead of the stored state, and its heads are found here.
@@ -128,6 +149,7 @@ public sealed partial class ModulePoller
             {
                 // The stored status already says the module polls fine; only the time moves, kept without a write.
                 _pollStatus.RecordQuietSuccess(module.Name);
+                _settled[module.Name] = (refs, _timeProvider.GetTimestamp());
             }
             else
             {
@@ -139,6 +161,8 @@ public sealed partial class ModulePoller
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // The next success goes the whole way, so it stores the recovery rather than a quiet poll.
+            _settled.TryRemove(module.Name, out _);
             string error = UrlCredentials.RedactText($"{e.GetType().Name}: {e.Message}");
             error = module.Credentials?.Redact(error) ?? error;
             // A git error's text can quote the URL with its login, so only the redacted text is logged; other
@@ -156,6 +180,15 @@ public sealed partial class ModulePoller
             return new ModulePollOutcome(module.Name, [], [], error);
         }
     }
+
+    private bool IsSettled(string module, MirrorRefs refs) =>
+        _settled.TryGetValue(module, out (MirrorRefs Refs, long At) settled)
+        && _timeProvider.GetElapsedTime(settled.At) < SettledTrust
+        && SameRefs(settled.Refs.Branches, refs.Branches)
+        && SameRefs(settled.Refs.ChangeRefs, refs.ChangeRefs);
+
+    private static bool SameRefs(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(r => b.TryGetValue(r.Key, out string? sha) && sha == r.Value);
 
     private async Task<MirrorPoll> PollMirrorWithRetryAsync(TrackedModule module, string url, CancellationToken cancellationToken)
     {

@@ -5,7 +5,7 @@ using Quartz;
 namespace CiRunner.Scheduling;
 
 /// <summary>
-/// Makes the persistent schedule match the configuration at start: a poll job and trigger per module, the
+/// Makes the persistent schedule match the configuration at start: in a cluster a poll job and trigger per module, the
 /// nightly trigger, the jobs of every <see cref="IScheduledJobSource"/>, and nothing for modules no longer configured. A trigger whose schedule did not change is
 /// kept as stored, so its next fire time and any misfire from while the service was down survive the restart.
 /// </summary>
@@ -48,7 +48,9 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
         IScheduler scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
         DateTimeOffset now = _timeProvider.GetUtcNow();
         var configured = new HashSet<JobKey>();
-        foreach (TrackedModule module in _settings.Modules)
+
+        // One instance fires its polls in process (PollClock); poll jobs stored by an earlier version are removed below.
+        foreach (TrackedModule module in _settings.Store.IsPostgreSql ? _settings.Modules : [])
         {
             JobKey jobKey = PollJob.KeyFor(module.Name);
             configured.Add(jobKey);
@@ -86,7 +88,10 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
         foreach (JobKey stale in (await scheduler.GetJobKeys(GroupMatcher<JobKey>.GroupEquals(PollJob.Group), cancellationToken)).Where(k => !configured.Contains(k)))
         {
             await scheduler.DeleteJob(stale, cancellationToken);
-            LogPollRemoved(stale.Name);
+            if (_settings.FindModule(stale.Name) is null)
+            {
+                LogPollRemoved(stale.Name);
+            }
         }
 
         await SynchronizeNightlyAsync(scheduler, cancellationToken);

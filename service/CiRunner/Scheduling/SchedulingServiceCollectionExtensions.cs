@@ -13,9 +13,10 @@ public static class SchedulingServiceCollectionExtensions
     public const string SchedulerName = "CiRunner";
 
     /// <summary>
-    /// Registers <see cref="ModuleMirrors"/>, <see cref="ModulePoller"/>, <see cref="RunLauncher"/>, the
-    /// <see cref="PollJob"/> and <see cref="NightlyJob"/>, and Quartz with a persistent store in the same SQLite
-    /// file as the results (its <c>QRTZ_</c> tables are created on first start). Call after
+    /// Registers <see cref="ModuleMirrors"/>, <see cref="ModulePoller"/>, <see cref="RunLauncher"/>, what fires the
+    /// polls (<see cref="PollClock"/> in process for one instance, the <see cref="PollJob"/> in a cluster), the
+    /// <see cref="NightlyJob"/>, and Quartz with a persistent store in the same database as the results (its
+    /// <c>QRTZ_</c> tables are created on first start). Call after
     /// <see cref="ResultsServiceCollectionExtensions.AddResultsStore(IServiceCollection, CiRunnerSettings)"/>, so the
     /// results schema is migrated before the scheduler touches the file.
     /// </summary>
@@ -30,12 +31,25 @@ public static class SchedulingServiceCollectionExtensions
         services.TryAddSingleton<RunLauncher>();
         services.AddSingleton<ManualTrigger>();
         services.AddSingleton<ReplayTrigger>();
-        services.AddTransient<PollJob>();
         services.AddTransient<NightlyJob>();
         services.AddTransient<RetentionJob>();
 
         string connectionString = StoreDialects.ConnectionString(settings.Store, settings.DataPaths);
         bool clustered = settings.Store.IsPostgreSql;
+        if (clustered)
+        {
+            // Polls fire from Quartz's clustered store: a module's poll runs on one instance at a time.
+            services.AddTransient<PollJob>();
+            services.AddSingleton<IPollSchedule, QuartzPollSchedule>();
+        }
+        else
+        {
+            // One instance: polls fire in process, with no store write per poll (see PollClock).
+            services.AddSingleton<PollClock>();
+            services.AddSingleton<IPollSchedule>(sp => sp.GetRequiredService<PollClock>());
+            services.AddHostedService(sp => sp.GetRequiredService<PollClock>());
+        }
+
         services.AddQuartz(q =>
         {
             // Clustered, each scheduler's check-in row and fired triggers carry its id: ours, unique per database

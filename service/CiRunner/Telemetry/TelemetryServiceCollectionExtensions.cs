@@ -7,6 +7,9 @@ namespace CiRunner.Telemetry;
 
 public static class TelemetryServiceCollectionExtensions
 {
+    /// <summary>The points kept per stream of the runtime's and the process's metrics (GC generations, CPU modes, exception types).</summary>
+    private const int FewTagValues = 200;
+
     /// <summary>
     /// The instruments, the exporters and their wiring: Prometheus always (scraped at <c>/metrics</c>), OTLP for
     /// metrics and traces when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the other standard <c>OTEL_*</c>
@@ -24,6 +27,10 @@ public static class TelemetryServiceCollectionExtensions
                 .AddMeter(CiRunnerTelemetry.MeterName)
                 .AddRuntimeInstrumentation()
                 .AddProcessInstrumentation()
+
+                // The SDK reserves every stream's points up front, 2000 by default: right for CiRunner's own metrics
+                // (cells, modules), waste for the runtime's and the process's, whose tags take a handful of values.
+                .AddView(instrument => instrument.Meter.Name == CiRunnerTelemetry.MeterName ? null : new MetricStreamConfiguration { CardinalityLimit = FewTagValues })
                 .AddPrometheusExporter())
             .WithTracing(tracing => tracing.AddSource(CiRunnerTelemetry.ActivitySourceName));
 

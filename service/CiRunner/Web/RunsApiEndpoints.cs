@@ -11,8 +11,13 @@ public sealed record RunRequestBody(string? Module, string? Branch, string? Comm
 /// <summary>The answer to a created run.</summary>
 public sealed record RunCreatedBody(long RunId, string Module, string Branch, string Commit, int Jobs);
 
-/// <summary>One module in <c>GET /api/modules</c>: its poll status (null before its first poll) and the branch heads last seen.</summary>
-public sealed record ModuleStatusBody(string Module, string Url, ModulePollStatus? Poll, IReadOnlyList<BranchHeadRecord> Branches);
+/// <summary>One module in <c>GET /api/modules</c>.</summary>
+/// <param name="Module">The module's name.</param>
+/// <param name="Url">Its remote, credentials redacted.</param>
+/// <param name="Poll">How its polls go; null before the first.</param>
+/// <param name="Branches">The heads stored for its branches.</param>
+/// <param name="NextPollAt">When the module is polled next; null while the service starts or stops.</param>
+public sealed record ModuleStatusBody(string Module, string Url, ModulePollStatus? Poll, IReadOnlyList<BranchHeadRecord> Branches, DateTimeOffset? NextPollAt);
 
 /// <summary>
 /// The JSON API for triggers and polling: <c>GET /api/modules</c> (a read: open unless <c>Http:ProtectReads</c>) and
@@ -22,17 +27,21 @@ internal static class RunsApiEndpoints
 {
     public static void MapRunsApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/modules", async (CiRunnerSettings settings, PollStatusStore pollStatus, PollStateStore pollState, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/api/modules", async (CiRunnerSettings settings, PollStatusStore pollStatus, PollStateStore pollState, IPollSchedule pollSchedule, CancellationToken cancellationToken) =>
         {
             var statuses = (await pollStatus.ListAsync(cancellationToken)).ToDictionary(s => s.Module, StringComparer.Ordinal);
             IReadOnlyList<BranchHeadRecord> heads = await pollState.ListAsync(null, cancellationToken);
-            List<ModuleStatusBody> modules = settings.Modules
-                .Select(m => new ModuleStatusBody(
+            var modules = new List<ModuleStatusBody>(settings.Modules.Count);
+            foreach (TrackedModule m in settings.Modules)
+            {
+                modules.Add(new ModuleStatusBody(
                     m.Name,
                     UrlCredentials.RedactText(UrlCredentials.Redact(m.Url)),
                     statuses.GetValueOrDefault(m.Name),
-                    heads.Where(h => h.Module == m.Name).ToList()))
-                .ToList();
+                    heads.Where(h => h.Module == m.Name).ToList(),
+                    await pollSchedule.NextPollAtAsync(m.Name, cancellationToken)));
+            }
+
             return Microsoft.AspNetCore.Http.Results.Json(modules);
         }).AddEndpointFilter(ApiAccess.RequireReadAccess);
 

@@ -74,10 +74,19 @@ public sealed class PhaseSnapshotTests : IDisposable
             Assert.Equal([("deploy", "made"), ("upgrade", "made")], upgrade.PhaseSnapshots.Select(s => (s.Phase, s.Role)));
             PhaseSnapshotUsed(rollback, "upgrade", upgrade);
             Assert.All(rollback.Steps.Where(s => s.Phase != "rollback"), s => Assert.Equal(TimeSpan.Zero, s.Duration));
+            string rollbackLog = await File.ReadAllTextAsync(rollback.Job.LogPath!);
             Assert.Contains(
                 $"phase upgrade from snapshot {Short(upgrade.PhaseSnapshots[1].ImageId)} (made by job {upgrade.Job.Id} of run {upgrade.Job.RunId}",
-                await File.ReadAllTextAsync(rollback.Job.LogPath!),
+                rollbackLog,
                 StringComparison.Ordinal);
+
+            // Its log names the snapshot its container started from and the release image that grew from, and counts
+            // only the files it copied in: the rollback phase's module set.
+            Assert.Contains(
+                $"started from phase snapshot {Short(upgrade.PhaseSnapshots[1].ImageId)} (cirunner/phase-snapshot:{upgrade.PhaseSnapshots[1].Key}) of release image {_engine.PuppetImage} ({rollback.Job.ImageId})",
+                rollbackLog,
+                StringComparison.Ordinal);
+            Assert.Contains("copied 1 module(s) and ", rollbackLog, StringComparison.Ordinal);
 
             // Across runs: the second run's upgrade cell skipped its deploy phase, its rollback cell both.
             PhaseSnapshotUsed(second.Kind(":upgrade"), "deploy", upgrade);

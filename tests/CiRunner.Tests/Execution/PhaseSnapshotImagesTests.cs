@@ -1,15 +1,17 @@
 using System.CommandLine;
 using CiRunner.Cli;
+using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Tests.Fixtures;
 using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CiRunner.Tests.Execution;
 
 /// <summary>
 /// Phase snapshot images on the real engine: committed from running containers, pruned least recently used first
 /// within a size cap (using a snapshot counts as using it), by retention when unused since its cutoff, and all removed
-/// by <c>cirunner images prune</c>.
+/// by <c>cirunner images prune</c>; a job's plan marks as used only the snapshot it starts from.
 /// </summary>
 [Collection(DockerPuppetGroup.Name)]
 [Trait("Category", "Docker")]
@@ -40,7 +42,7 @@ public sealed class PhaseSnapshotImagesTests : IDisposable
             string third = await MakeAsync(images, "third");
             DateTimeOffset beforeUse = TimeProvider.System.GetUtcNow();
             await Task.Delay(TimeSpan.FromSeconds(1.1));
-            PhaseSnapshot found = (await images.FindAsync(_instance, "first", CancellationToken.None))!;
+            PhaseSnapshot found = await images.UseAsync((await images.ByKeyAsync(_instance, CancellationToken.None))["first"], CancellationToken.None);
             Assert.Equal((first, PhaseSnapshot.Used, 7L), (found.ImageId, found.Role, found.SourceJobId));
             Assert.All((await images.SizedAsync(_instance, CancellationToken.None)).Select(s => s.Size), size => Assert.InRange(size, 2 * Megabyte, 3 * Megabyte));
 
@@ -69,8 +71,55 @@ public sealed class PhaseSnapshotImagesTests : IDisposable
         }
     }
 
-    /// <summary>Commits a container that wrote 2 MB as the snapshot with key <paramref name="key"/>; its image id.</summary>
-    private async Task<string> MakeAsync(PhaseSnapshotImages images, string key)
+    [Fact]
+    public async Task PlanAsync_BothPhasesOfAnUpgradeJobSaved_StartsFromTheDeploySnapshot_AndMarksOnlyItAsUsed()
+    {
+        // Given an upgrade job (deploy, then upgrade) whose two phases an earlier run saved, as a rollback cell's upgrade cell does.
+        JobSpec job = TestJobs.Job(_instance, _engine.PuppetImage, _folder, phases: [Phase("deploy", "aaa"), Phase("upgrade", "bbb")])
+            with { Snapshots = new PhaseSnapshotPolicy(Reuse: true, Save: [0, 1]) };
+        const string BaseImageId = "sha256:base";
+        var images = new PhaseSnapshotImages(_engine.Docker);
+        try
+        {
+            string deploy = await MakeAsync(images, PhaseSnapshotKey.Compute(job, 0, BaseImageId, null)!, "deploy");
+            string upgrade = await MakeAsync(images, PhaseSnapshotKey.Compute(job, 1, BaseImageId, null)!, "upgrade");
+            DateTime deployTagged = await LastTagTimeAsync(deploy);
+            DateTime upgradeTagged = await LastTagTimeAsync(upgrade);
+
+            // When its plan is made.
+            var run = new JobRun(job, new ManagedContainer(_engine.Docker, TimeProvider.System, TimeSpan.FromSeconds(30)), TimeProvider.System.GetUtcNow(), 0);
+            var snapshotter = new PhaseSnapshotter(images, new SnapshotOptions(), NullLogger.Instance);
+            PhaseSnapshotPlan plan = await snapshotter.PlanAsync(run, _ => Task.FromResult(BaseImageId), CancellationToken.None);
+
+            // Then it starts from the deeper snapshot before its last phase (deploy), saves nothing (upgrade is saved
+            // already), and only the snapshot it starts from counts as used: the upgrade snapshot's last use stays.
+            Assert.Equal((1, deploy, PhaseSnapshot.Used), (plan.StartPhase, plan.From?.ImageId, plan.From?.Role));
+            Assert.Empty(plan.Save);
+            Assert.True(await LastTagTimeAsync(deploy) > deployTagged, "the snapshot started from is marked as used");
+            Assert.Equal(upgradeTagged, await LastTagTimeAsync(upgrade));
+        }
+        finally
+        {
+            await _engine.RemovePhaseSnapshotsOfInstanceAsync(_instance);
+        }
+    }
+
+    private async Task<DateTime> LastTagTimeAsync(string imageId) =>
+        (await _engine.Docker.Images.InspectImageAsync(imageId)).Metadata?.LastTagTime ?? default;
+
+    private JobPhase Phase(string name, string commit)
+    {
+        string manifest = _folder.Combine("site.pp");
+        if (!File.Exists(manifest))
+        {
+            File.WriteAllText(manifest, "include demo\n");
+        }
+
+        return TestJobs.Phase(name, "site.pp", [new GitModuleSource("demo", _folder.Combine("repo"), commit)], [new ScenarioFile("site.pp", manifest)], TestJobs.Apply());
+    }
+
+    /// <summary>Commits a container that wrote 2 MB as the snapshot of <paramref name="phase"/> with key <paramref name="key"/>; its image id.</summary>
+    private async Task<string> MakeAsync(PhaseSnapshotImages images, string key, string phase = "deploy")
     {
         CreateContainerResponse container = await _engine.Docker.Containers.CreateContainerAsync(new CreateContainerParameters
         {
@@ -84,8 +133,8 @@ public sealed class PhaseSnapshotImagesTests : IDisposable
             await _engine.Docker.Containers.StartContainerAsync(container.ID, new ContainerStartParameters());
             await Eventually.TrueAsync("the payload written", async () => await PayloadWrittenAsync(container.ID), TimeSpan.FromSeconds(30));
             JobSpec job = TestJobs.Job(_instance, _engine.PuppetImage, _folder) with { RunId = 3, JobId = 7 };
-            PhaseSnapshot made = await images.CommitAsync(container.ID, job, "deploy", key, "sha256:base", CancellationToken.None);
-            Assert.Equal((PhaseSnapshot.Made, "deploy", key, 3L, 7L), (made.Role, made.Phase, made.Key, made.SourceRunId, made.SourceJobId));
+            PhaseSnapshot made = await images.CommitAsync(container.ID, job, phase, key, "sha256:base", CancellationToken.None);
+            Assert.Equal((PhaseSnapshot.Made, phase, key, 3L, 7L), (made.Role, made.Phase, made.Key, made.SourceRunId, made.SourceJobId));
             await Task.Delay(TimeSpan.FromSeconds(1.1));
             return made.ImageId;
         }

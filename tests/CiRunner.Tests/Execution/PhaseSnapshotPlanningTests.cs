@@ -7,7 +7,7 @@ namespace CiRunner.Tests.Execution;
 
 /// <summary>
 /// The pure parts of phase snapshots: the key (what makes two phases the same), the step script of a job that starts
-/// after a snapshot or saves one, and the ordering of a run's cells that share phases.
+/// after a snapshot or saves one, what its log says it started from and copied, and the ordering of a run's cells that share phases.
 /// </summary>
 public sealed class PhaseSnapshotPlanningTests : IDisposable
 {
@@ -59,6 +59,19 @@ public sealed class PhaseSnapshotPlanningTests : IDisposable
             ["phase 2", "step 4 'puppet' 'apply' '--detailed-exitcodes' '--color=false' '--modulepath' '/cirunner/modules' '/cirunner/scenario/site.pp'", "proceed"],
             script.Split('\n').SkipWhile(l => !l.StartsWith("phase ", StringComparison.Ordinal)).Take(3));
         Assert.DoesNotContain("phase 0\n", script, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void JobLog_StartingAfterASnapshot_NamesItAndTheReleaseImage_AndCountsOnlyTheFilesCopied()
+    {
+        JobSpec job = Job(Phase("deploy", "aaa"), Phase("upgrade", "bbb"), Phase("rollback", "aaa"));
+        var from = new PhaseSnapshot("upgrade", PhaseSnapshot.Used, "sha256:" + new string('c', 64), "k3y", 1, 2);
+
+        // The phases before the start come from the snapshot: their files are not copied, nor counted.
+        Assert.Equal("1 module(s) and 1 scenario file(s)", JobArchive.Contents(job, 2));
+        Assert.Equal("3 module(s) and 3 scenario file(s)", JobArchive.Contents(job, 0));
+        Assert.Equal("phase snapshot cccccccccccc (cirunner/phase-snapshot:k3y) of release image image (sha256:base)", JobSummaries.StartedFrom(job, "sha256:base", from));
+        Assert.Equal("sha256:base", JobSummaries.StartedFrom(job, "sha256:base", from: null));
     }
 
     [Fact]

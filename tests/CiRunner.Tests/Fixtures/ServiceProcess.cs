@@ -57,8 +57,12 @@ public sealed class ServiceProcess : IAsyncDisposable
             : throw new FileNotFoundException($"No built service: neither {beside} nor {own} exists. Build the solution first (dotnet build CiRunner.sln).");
     }
 
-    /// <summary>Starts <c>cirunner serve --config</c> on the folder's configuration (saved first), with the API token in its variable.</summary>
-    public static ServiceProcess Start(ServiceFolder folder, ITestOutputHelper? testOutput)
+    /// <summary>
+    /// Starts <c>cirunner serve --config</c> on the folder's configuration (saved first), with the API token in its
+    /// variable and <paramref name="environment"/> added to the test process's own (variables such as
+    /// <c>OTEL_*</c> are process-wide, so they are set on the child, never in the test process).
+    /// </summary>
+    public static ServiceProcess Start(ServiceFolder folder, ITestOutputHelper? testOutput, IReadOnlyDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
@@ -73,6 +77,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.ArgumentList.Add("--config");
         start.ArgumentList.Add(folder.Save());
         start.Environment[folder.TokenVariable] = folder.Token;
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
 
         Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var service = new ServiceProcess(process, testOutput);

@@ -249,6 +249,31 @@ public abstract class JobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task GetDetailAsync_ARollbackJobsModulesAndPhaseSnapshots_InTheOrderItRanItsPhases()
+    {
+        // Given a rollback job whose modules were recorded out of order, and whose phase names sort otherwise (rollback < upgrade)
+        RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Upgrade() with { CellKey = "2023.1->2024.1/scenario001:rollback", Kind = JobKind.Rollback }], CancellationToken.None);
+        long jobId = run.Jobs[0].Id;
+        await _store.Jobs.MarkStartedAsync(jobId, null, null, CancellationToken.None);
+        await _store.JobProgress.RecordModulesAsync(
+            jobId,
+            [new("nova", "https://example.invalid/nova", "stable/2023.1", "aaaa", "rollback"), new("nova", "https://example.invalid/nova", "master", "bbbb", "upgrade"), new("nova", "https://example.invalid/nova", "stable/2023.1", "aaaa", "deploy")],
+            CancellationToken.None);
+
+        // When it finishes having started from a deploy snapshot and saved its later phases
+        PhaseSnapshot Snapshot(string phase, string role) => new(phase, role, $"sha256:{phase}", $"key-{phase}", run.Run.Id, jobId);
+        await _store.Jobs.MarkFinishedAsync(
+            jobId,
+            new JobEnd(JobResult.Success, "passed") { PhaseSnapshots = [Snapshot("rollback", PhaseSnapshot.Made), Snapshot("upgrade", PhaseSnapshot.Made), Snapshot("deploy", PhaseSnapshot.Used)] },
+            CancellationToken.None);
+
+        // Then its detail lists both by phase as the job ran them: deploy, upgrade, rollback
+        JobDetail detail = (await _store.Jobs.GetDetailAsync(jobId, CancellationToken.None))!;
+        Assert.Equal(["deploy", "upgrade", "rollback"], detail.Modules.Select(m => m.Phase));
+        Assert.Equal([("deploy", "used"), ("upgrade", "made"), ("rollback", "made")], detail.PhaseSnapshots.Select(s => (s.Phase, s.Role)));
+    }
+
+    [Fact]
     public async Task AddIdempotencyChangesAsync_StepOfAnotherJob_Throws()
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy(), Samples.Deploy("2024.2")], CancellationToken.None);

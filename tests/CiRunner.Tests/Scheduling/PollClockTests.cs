@@ -1,0 +1,84 @@
+using CiRunner.Results;
+using CiRunner.Scheduling;
+using CiRunner.Tests.Fixtures;
+using CiRunner.Tests.Polling;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CiRunner.Tests.Scheduling;
+
+/// <summary>The in-process poll clock of a single instance, on a fake clock, polling a real repository into a real mirror and database.</summary>
+public sealed class PollClockTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private readonly PollingHarness _harness;
+    private readonly ITestOutputHelper _output;
+
+    public PollClockTests(ITestOutputHelper output)
+    {
+        _output = output;
+        _harness = new PollingHarness(output, folder =>
+        {
+            folder.Set("Schedule:PollInterval", "1m");
+            folder.Set("Schedule:PollJitter", "30s");
+        });
+    }
+
+    public void Dispose() => _harness.Dispose();
+
+    [Fact]
+    public void NextSlot_StaysOnTheGrid_AndSkipsTheSlotsMissed()
+    {
+        var slot = new DateTimeOffset(2026, 12, 5, 3, 0, 7, TimeSpan.Zero);
+        TimeSpan interval = TimeSpan.FromSeconds(5);
+
+        Assert.Equal(slot, PollClock.NextSlot(slot, interval, slot - TimeSpan.FromSeconds(1)));
+        Assert.Equal(slot + interval, PollClock.NextSlot(slot, interval, slot));
+        Assert.Equal(slot + (4 * interval), PollClock.NextSlot(slot, interval, slot + (3 * interval) + TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task Clock_PollsFromTheModulesOffset_ThenEveryInterval_AndAfterALongPauseOnceOnTheGrid()
+    {
+        // Given a module with one commit and the clock started at T0
+        _harness.Remote.Commit("master");
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 3, 0, 0, TimeSpan.Zero));
+        DateTimeOffset start = time.GetUtcNow();
+        DateTimeOffset first = start + ScheduleSynchronizer.FirstPollOffset("keystone", TimeSpan.FromSeconds(30));
+        using var clock = new PollClock(_harness.Settings, _harness.Poller, time, new TestOutputLogger<PollClock>(_output));
+        await clock.StartAsync(CancellationToken.None);
+        try
+        {
+            // Then nothing polls before the module's first slot, which is its offset within the jitter
+            Assert.Equal(first, await NextPollAsync(clock));
+            time.SetUtcNow(first - TimeSpan.FromMilliseconds(1));
+            await Task.Delay(200);
+            Assert.Null(await StatusAsync());
+
+            // When the first slot comes, the module is polled and its next poll is an interval later
+            time.SetUtcNow(first);
+            await Eventually.TrueAsync("the first poll", async () => (await StatusAsync())?.LastSuccessAt is not null, Patience);
+            Assert.Equal(first + TimeSpan.FromMinutes(1), await NextPollAsync(clock));
+
+            // When a commit is pushed and the clock jumps three intervals and a bit (a suspended machine)
+            string pushed = _harness.Remote.Commit("master");
+            time.Advance(TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(10));
+
+            // Then one poll finds it, and the next slot is the grid's next, not a burst of the slots missed
+            RunRecord run = await Eventually.ForAsync("a run for the pushed commit", async () => (await _harness.RunsAsync()).SingleOrDefault(), Patience);
+            Assert.Equal(pushed, run.CommitSha);
+            Assert.Equal(first + TimeSpan.FromMinutes(4), await NextPollAsync(clock));
+        }
+        finally
+        {
+            await clock.StopAsync(CancellationToken.None);
+        }
+
+        Assert.Null(await clock.NextPollAtAsync("keystone", CancellationToken.None));
+    }
+
+    private static async Task<DateTimeOffset> NextPollAsync(PollClock clock) =>
+        await Eventually.ForAsync<DateTimeOffset?>("a scheduled poll", async () => await clock.NextPollAtAsync("keystone", CancellationToken.None), Patience) ?? default;
+
+    private Task<ModulePollStatus?> StatusAsync() => _harness.Store.PollStatus.GetAsync("keystone", CancellationToken.None);
+}

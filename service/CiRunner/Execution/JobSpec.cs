@@ -147,6 +147,12 @@ public sealed record ContainerLimits(long MemoryBytes, double Cpus, long PidsLim
 /// </summary>
 public sealed record PackageSnapshotSource(string Release, string ReleaseImage)
 {
+    /// <summary>
+    /// For a replay: the id of the snapshot the original job used. The job then ends in an error when the snapshot
+    /// found now is another, rather than using newer packages; null for every other job.
+    /// </summary>
+    public string? ExpectedId { get; init; }
+
     /// <summary>Where the snapshot (an apt repository and the script that moves the node onto it) appears in the container.</summary>
     public const string MountPath = "/cirunner/snapshot";
 

@@ -229,7 +229,9 @@ public sealed class JobSpecFactory
         {
             Init = original.Init,
             BootTimeout = _settings.Docker.BootTimeout,
-            PackageSnapshot = original.PackageSnapshotRelease is { } release && original.PackageSnapshotImage is { } releaseImage ? new PackageSnapshotSource(release, releaseImage) : null,
+            PackageSnapshot = original.PackageSnapshotRelease is { } release && original.PackageSnapshotImage is { } releaseImage
+                ? new PackageSnapshotSource(release, releaseImage) { ExpectedId = original.PackageSnapshot?.Id }
+                : null,
 
             // Every phase runs here: a phase snapshot would be another job's run of it.
             Snapshots = null,

@@ -217,6 +217,23 @@ public sealed class JobSpecFactoryTests : IDisposable
     }
 
     [Fact]
+    public void Replay_JobUsedAPackageSnapshot_AsksForThatSnapshotExactly()
+    {
+        (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));
+        JobLockfile used = lockfile with
+        {
+            ImageId = "sha256:0123",
+            PackageSnapshotRelease = "2023.1",
+            PackageSnapshotImage = "cirunner/release:2023.1",
+            PackageSnapshot = new JobPackageSnapshotRecord("2023.1", "volume", "sha256:snapshot", 558),
+        };
+
+        (JobSpec replay, _) = _factory.Replay(Run(), Job(JobKind.Upgrade, "zed"), 7, used);
+
+        Assert.Equal(("2023.1", "cirunner/release:2023.1", "sha256:snapshot"), (replay.PackageSnapshot!.Release, replay.PackageSnapshot.ReleaseImage, replay.PackageSnapshot.ExpectedId));
+    }
+
+    [Fact]
     public void Replay_ImageNeverRecorded_Refuses()
     {
         (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));

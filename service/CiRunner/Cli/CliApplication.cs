@@ -54,6 +54,7 @@ internal static class CliApplication
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(MatrixCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(StoreCommand.Create());
         return root;
     }

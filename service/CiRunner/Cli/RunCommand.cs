@@ -229,7 +229,7 @@ internal static class RunCommand
     }
 
     /// <summary>Runs a cell, and again while it ends in a transient error with attempts left; returns its latest attempt.</summary>
-    private static async Task<JobRecord> RunJobAsync(
+    internal static async Task<JobRecord> RunJobAsync(
         IServiceProvider provider, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, SemaphoreSlim slots, RunProgressView view, CancellationToken cancellationToken)
     {
         JobStore jobs = provider.GetRequiredService<JobStore>();
@@ -282,14 +282,14 @@ internal static class RunCommand
     }
 
     /// <summary>Runs one attempt; returns the cell's next attempt when this one ended in a transient error and may be retried.</summary>
-    private static async Task<JobRecord?> ExecuteAsync(
+    internal static async Task<JobRecord?> ExecuteAsync(
         IServiceProvider provider, JobStore jobs, RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy, RunProgressView view, CancellationToken cancellationToken)
     {
         JobSpec spec;
-        IReadOnlyList<JobModuleRecord> lockfile;
+        JobLockfile lockfile;
         try
         {
-            (spec, lockfile) = provider.GetRequiredService<JobSpecFactory>().Create(run, job, workingCopy);
+            (spec, lockfile) = await provider.GetRequiredService<JobSpecFactory>().ForJobAsync(run, job, jobs, workingCopy, cancellationToken);
         }
         catch (ModuleSetException e)
         {
@@ -299,7 +299,7 @@ internal static class RunCommand
         }
 
         await jobs.MarkStartedAsync(job.Id, null, spec.LogFilePath, cancellationToken);
-        await provider.GetRequiredService<JobProgressStore>().RecordModulesAsync(job.Id, lockfile, cancellationToken);
+        await provider.GetRequiredService<JobProgressStore>().RecordLockfileAsync(job.Id, lockfile, cancellationToken);
         await view.RunningAsync(job);
         JobOutcome outcome = await provider.GetRequiredService<IJobExecutor>().ExecuteAsync(spec, view.Observe(provider.GetRequiredService<JobRecorder>()), cancellationToken);
 

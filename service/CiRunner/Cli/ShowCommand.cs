@@ -84,10 +84,48 @@ internal static class ShowCommand
             if (jobDetail is not null)
             {
                 await WriteJobAsync(jobDetail, paths, output, cancellationToken);
+                await WriteLockfileAsync(store, jobDetail.Job, output, cancellationToken);
             }
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// The rest of the job's lockfile after its modules: the image it asked for, the scenario files by hash and the
+    /// steps as run; for a replay, whether its result matches the original's.
+    /// </summary>
+    private static async Task WriteLockfileAsync(ResultsStore store, JobRecord job, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (job.ReplayOf is { } originalId && ReplayComparison.Of(job, await store.Jobs.GetAsync(originalId, cancellationToken)) is { } replay)
+        {
+            await WriteLineAsync(output, $"  Replay:     {replay}", cancellationToken);
+        }
+
+        if (await store.Jobs.GetLockfileAsync(job.Id, cancellationToken) is not { } lockfile)
+        {
+            return;
+        }
+
+        string release = lockfile.ImageRelease is null ? "" : $" (release {lockfile.ImageRelease})";
+        await WriteLineAsync(output, $"  Lockfile:   image {lockfile.Image}{release}, network {lockfile.NetworkMode}, init {lockfile.Init.ToString().ToLowerInvariant()}; replay: cirunner replay {job.Id}", cancellationToken);
+        var files = new TextTable("SCENARIO FILE", "ROLE", "HASH");
+        foreach (ScenarioText file in lockfile.Files)
+        {
+            files.AddRow(file.Path, file.Role, file.Hash);
+        }
+
+        await files.WriteAsync(output, indent: "    ", cancellationToken);
+        var steps = new TextTable("PHASE", "STEP", "KIND", "TIMEOUT", "COMMAND");
+        foreach (LockfilePhase phase in lockfile.Phases)
+        {
+            foreach (Matrix.StepDefinition step in phase.Steps)
+            {
+                steps.AddRow(phase.Name, step.Name, step.Kind.ToWire(), ResultsText.Duration(step.Timeout), step.Command.Count == 0 ? ResultsText.OrNone(phase.Manifest) : string.Join(' ', step.Command));
+            }
+        }
+
+        await steps.WriteAsync(output, indent: "    ", cancellationToken);
     }
 
     private static async Task WriteJobAsync(JobDetail detail, DataPaths paths, TextWriter output, CancellationToken cancellationToken)
@@ -95,7 +133,7 @@ internal static class ShowCommand
         JobRecord job = detail.Job;
         string upgrade = job.FromRelease is null ? job.Release : $"{job.FromRelease} -> {job.Release}";
         await WriteLineAsync(output, "", cancellationToken);
-        string retryOf = job.RetryOf is { } earlier ? $", retry of job {earlier}" : "";
+        string retryOf = job.RetryOf is { } earlier ? $", retry of job {earlier}" : job.ReplayOf is { } replayed ? $", replay of job {replayed}" : "";
         await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({job.Kind.ToWire()} {upgrade}, {job.Scenario}, attempt {job.Attempt}{retryOf})", cancellationToken);
         string duration = job.Duration is null ? "" : $" after {ResultsText.Duration(job.Duration)}";
         await WriteLineAsync(output, $"  Result:     {ResultsText.Status(job)}{duration}", cancellationToken);

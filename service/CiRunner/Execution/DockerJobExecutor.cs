@@ -117,6 +117,12 @@ public sealed partial class DockerJobExecutor : IJobExecutor
         {
             run.Stage = $"looking up the package snapshot of release {source.Release}";
             run.Snapshot = await _prerequisites.FindSnapshotAsync(source, token);
+            if (source.ExpectedId is { } expected && run.Snapshot.Id != expected)
+            {
+                throw new JobErrorException(
+                    $"Package snapshot {expected} of release {source.Release} that the replayed job used is gone ({source.ReleaseImage} now has {run.Snapshot.Id}), and a replay never uses other packages; bring back the image it was frozen from (`docker load` of a saved copy), then `{ReleaseImages.BuildCommand(source.Release)}` makes its snapshot again.");
+            }
+
             await log.EventAsync(
                 $"package snapshot of {source.Release}: {run.Snapshot.Id} ({run.Snapshot.PackageCount} packages, volume {run.Snapshot.Volume}), mounted read-only at {PackageSnapshotSource.MountPath}",
                 token);

@@ -59,6 +59,10 @@ internal sealed partial class JobPrerequisites
     {
         JobSpec job = run.Job;
         LogImageMissing(_logger, job.RunId, job.JobId, job.Image);
+        if (job.ExactImage is { } exact)
+        {
+            throw new JobErrorException(exact.GoneMessage());
+        }
 
         string hint = job.Release is null
             ? $"image '{job.Image}' is missing; build or load it on the engine"

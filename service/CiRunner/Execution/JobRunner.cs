@@ -91,10 +91,10 @@ public sealed partial class JobRunner
             activity?.SetTag("cirunner.engine", engine.Name);
 
             JobSpec spec;
-            IReadOnlyList<JobModuleRecord> lockfile;
+            JobLockfile lockfile;
             try
             {
-                (spec, lockfile) = _specs.Create(run, job);
+                (spec, lockfile) = await _specs.ForJobAsync(run, job, _jobs, null, stoppingToken);
             }
             catch (ModuleSetException e)
             {
@@ -114,7 +114,7 @@ public sealed partial class JobRunner
 
             started = true;
             _telemetry.JobStarted();
-            await _progress.RecordModulesAsync(job.Id, lockfile, stoppingToken);
+            await _progress.RecordLockfileAsync(job.Id, lockfile, stoppingToken);
             LogJobStarted(job.Id, run.Id, job.CellKey, spec.Image, engine.Name);
             var progress = new TelemetryJobProgress(_recorder, _telemetry, labels, activity?.Context ?? default);
             JobOutcome outcome = await engine.Executor.ExecuteAsync(spec, progress, cancellation.Token);

@@ -41,6 +41,12 @@ public sealed record JobSpec(
     /// <summary>Which phases may come from a snapshot and which are saved as one (<c>Snapshots</c>); null for none.</summary>
     public PhaseSnapshotPolicy? Snapshots { get; init; }
 
+    /// <summary>
+    /// For a replay: <see cref="Image"/> is an exact image id that must not be built or replaced when missing (a
+    /// rebuild would be another image); null for every other job.
+    /// </summary>
+    public ExactImage? ExactImage { get; init; }
+
     public string RunIdText => RunId.ToString(CultureInfo.InvariantCulture);
 
     public string JobIdText => JobId.ToString(CultureInfo.InvariantCulture);
@@ -53,6 +59,19 @@ public sealed record JobSpec(
         [ContainerLabels.Run] = RunIdText,
         [ContainerLabels.Job] = JobIdText,
     };
+}
+
+/// <summary>The exact image a replay runs, and what it was, to say how to bring it back when it is gone.</summary>
+/// <param name="ImageId">The engine's id of the image the original job ran.</param>
+/// <param name="Reference">The reference the original job asked for (a release image's tag).</param>
+/// <param name="Release">The release that image belongs to; null for other images.</param>
+/// <param name="OriginalJobId">The job replayed.</param>
+public sealed record ExactImage(string ImageId, string Reference, string? Release, long OriginalJobId)
+{
+    /// <summary>The one line a replay ends with when the image is gone from the engine.</summary>
+    public string GoneMessage() =>
+        $"Image {ImageId} ({Reference}) that job {OriginalJobId} ran is gone from the engine, and a replay never uses another image; bring it back with `docker load` of a saved copy" +
+        (Release is null ? "." : $" (`{ReleaseImages.BuildCommand(Release)}` builds a new image with another id: for new runs, not for this replay).");
 }
 
 /// <summary>What a job does with phase snapshots (see <see cref="PhaseSnapshotImages"/>).</summary>
@@ -87,7 +106,19 @@ public sealed record GitModuleSource(string Name, string RepositoryPath, string 
 public sealed record DirectoryModuleSource(string Name, string DirectoryPath) : ModuleSource(Name);
 
 /// <summary>A scenario file copied to <c>/cirunner/scenario/&lt;RelativePath&gt;</c>.</summary>
-public sealed record ScenarioFile(string RelativePath, string SourcePath);
+/// <param name="RelativePath">Where it goes under <c>/cirunner/scenario</c>.</param>
+/// <param name="SourcePath">The file it was read from (a replay: the scenario file the original job read).</param>
+public sealed record ScenarioFile(string RelativePath, string SourcePath)
+{
+    /// <summary>
+    /// The text copied in, as the job's lockfile keeps it; null to copy <see cref="SourcePath"/> as it is then. Set, the
+    /// job copies in exactly what its lockfile says even if the file changes on disk meanwhile, and a replay needs no file.
+    /// </summary>
+    public string? Text { get; init; }
+
+    /// <summary>What is copied in, as bytes.</summary>
+    public byte[] ReadBytes() => Text is null ? File.ReadAllBytes(SourcePath) : System.Text.Encoding.UTF8.GetBytes(Text);
+}
 
 /// <summary>What a job container may use.</summary>
 /// <param name="MemoryBytes">Memory limit.</param>
@@ -116,6 +147,12 @@ public sealed record ContainerLimits(long MemoryBytes, double Cpus, long PidsLim
 /// </summary>
 public sealed record PackageSnapshotSource(string Release, string ReleaseImage)
 {
+    /// <summary>
+    /// For a replay: the id of the snapshot the original job used. The job then ends in an error when the snapshot
+    /// found now is another, rather than using newer packages; null for every other job.
+    /// </summary>
+    public string? ExpectedId { get; init; }
+
     /// <summary>Where the snapshot (an apt repository and the script that moves the node onto it) appears in the container.</summary>
     public const string MountPath = "/cirunner/snapshot";
 

@@ -15,6 +15,9 @@ namespace CiRunner.Execution;
 /// </remarks>
 public sealed class JobSpecFactory
 {
+    /// <summary>The lockfile's ref of a module copied in from a working copy (<c>cirunner run --ref PATH</c>).</summary>
+    public const string WorkingCopyRef = "working copy";
+
     /// <summary>The step that runs the target's <c>UpgradePrepareCommand</c>.</summary>
     public const string UpgradePrepareStep = "upgrade-prepare";
 
@@ -38,7 +41,7 @@ public sealed class JobSpecFactory
         _scenarios = scenarios;
     }
 
-    /// <summary>The job's spec and its lockfile (the exact commit of every module).</summary>
+    /// <summary>The job's spec and its lockfile (the exact commit of every module, the scenario's text, the steps), made together so that they agree.</summary>
     /// <param name="run">The job's run: the module under test and its commit.</param>
     /// <param name="job">The stored job (its cell).</param>
     /// <param name="workingCopy">
@@ -46,7 +49,7 @@ public sealed class JobSpecFactory
     /// work included) instead of the run's commit; its lockfile entry names the directory.
     /// </param>
     /// <exception cref="ModuleSetException">The release, scenario or a module cannot be resolved; the message says which and what to do.</exception>
-    public (JobSpec Spec, IReadOnlyList<JobModuleRecord> Lockfile) Create(RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy = null)
+    public (JobSpec Spec, JobLockfile Lockfile) Create(RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(job);
@@ -57,10 +60,11 @@ public sealed class JobSpecFactory
         TrackedModule? moduleUnderTest = _settings.FindModule(run.Module);
         string manifest = Path.GetFileName(scenario.ManifestPath);
         string scenarioFolder = Path.GetDirectoryName(scenario.SourcePath)!;
+        // Read once, here: the job copies in exactly the text its lockfile keeps, even if a file changes before its container starts.
         ScenarioFile[] files =
         [
-            new ScenarioFile(manifest, scenario.ManifestPath),
-            .. scenario.Files.Select(f => new ScenarioFile(Path.GetRelativePath(scenarioFolder, f).Replace('\\', '/'), f)),
+            new ScenarioFile(manifest, scenario.ManifestPath) { Text = ReadText(scenario.ManifestPath) },
+            .. scenario.Files.Select(f => new ScenarioFile(Path.GetRelativePath(scenarioFolder, f).Replace('\\', '/'), f) { Text = ReadText(f) }),
         ];
         var phases = new List<JobPhase>();
         var lockfile = new List<JobModuleRecord>();
@@ -77,7 +81,7 @@ public sealed class JobSpecFactory
 
                 phases.Add(new JobPhase(name, pinned.Sources.Select(m => m.Name == workingCopy.Name ? workingCopy : m).ToList(), files, manifest, steps));
                 lockfile.AddRange(pinned.Lockfile.Select(m => m.Module == workingCopy.Name
-                    ? new JobModuleRecord(m.Module, workingCopy.DirectoryPath, "working copy", run.CommitSha, name)
+                    ? new JobModuleRecord(m.Module, workingCopy.DirectoryPath, WorkingCopyRef, run.CommitSha, name)
                     : m with { Phase = name }));
                 return;
             }
@@ -142,7 +146,124 @@ public sealed class JobSpecFactory
             PackageSnapshot = snapshot,
             Snapshots = workingCopy is null ? SnapshotPolicy(job, release, scenario) : null,
         };
-        return (spec, lockfile);
+        ScenarioText[] texts =
+        [
+            ScenarioText.Of(Path.GetFileName(scenario.SourcePath), ScenarioTextRole.Scenario, ReadText(scenario.SourcePath)),
+            .. files.Select((f, i) => ScenarioText.Of(f.RelativePath, i == 0 ? ScenarioTextRole.Manifest : ScenarioTextRole.File, f.Text!)),
+        ];
+        return (spec, LockfileOf(scenario.Name, spec, lockfile, texts));
+    }
+
+    /// <summary>The spec and lockfile of a stored job: a replay's from the lockfile it replays, any other job's from today's configuration.</summary>
+    /// <param name="run">The job's run.</param>
+    /// <param name="job">The stored job.</param>
+    /// <param name="jobs">Where a replayed job's lockfile is read.</param>
+    /// <param name="workingCopy">As for <see cref="Create"/>.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="ModuleSetException">As for <see cref="Create"/> and <see cref="Replay"/>, or the replayed job has no lockfile.</exception>
+    public async Task<(JobSpec Spec, JobLockfile Lockfile)> ForJobAsync(
+        RunRecord run, JobRecord job, JobStore jobs, DirectoryModuleSource? workingCopy, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(jobs);
+        if (job.ReplayOf is not { } originalId)
+        {
+            return Create(run, job, workingCopy);
+        }
+
+        JobLockfile original = await jobs.GetLockfileAsync(originalId, cancellationToken)
+            ?? throw new ModuleSetException(NoLockfile(originalId));
+        return Replay(run, job, originalId, original);
+    }
+
+    /// <summary>Why a job without a whole lockfile cannot be replayed.</summary>
+    public static string NoLockfile(long jobId) =>
+        $"Job {jobId} has no complete lockfile (it never started, or it ran before CiRunner kept scenario texts and steps), so it cannot be replayed exactly; run its cell with cirunner run instead.";
+
+    /// <summary>
+    /// The spec of a replay: <paramref name="job"/> runs the cell of <paramref name="originalJobId"/> again from its
+    /// lockfile alone: the same commits from the module mirrors, the same image id, the same scenario text and steps.
+    /// Today's configuration gives only what is not part of a result: the resource limits, timeouts and paths.
+    /// </summary>
+    /// <param name="run">The replay's run.</param>
+    /// <param name="job">The replay's job.</param>
+    /// <param name="originalJobId">The job replayed.</param>
+    /// <param name="original">That job's lockfile.</param>
+    /// <exception cref="ModuleSetException">Its image was never recorded, or a commit is gone from the mirrors; the message says which and how to bring it back.</exception>
+    public (JobSpec Spec, JobLockfile Lockfile) Replay(RunRecord run, JobRecord job, long originalJobId, JobLockfile original)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(original);
+        string imageId = original.ImageId
+            ?? throw new ModuleSetException($"Job {originalJobId} never started a container, so the image it ran is not known; it cannot be replayed.");
+        if (original.Modules.FirstOrDefault(m => m.Ref == WorkingCopyRef) is { } copied)
+        {
+            throw new ModuleSetException(
+                $"Job {originalJobId} ran module '{copied.Module}' from the working copy {copied.GitUrl}, which no commit records; it cannot be replayed exactly (commit the change and cirunner run --ref it).");
+        }
+
+        ScenarioText? manifest = original.Files.FirstOrDefault(f => f.Role == ScenarioTextRole.Manifest);
+
+        // The original's source paths are kept only to name the files in logs: the text comes from the lockfile.
+        List<ScenarioFile> files = original.Files
+            .Where(f => f.Role != ScenarioTextRole.Scenario)
+            .Select(f => new ScenarioFile(f.Path, f.Path) { Text = f.Text })
+            .ToList();
+        var phases = original.Phases.Select(phase => new JobPhase(
+            phase.Name,
+            original.Modules.Where(m => m.Phase == phase.Name).Select(_resolver.ResolveExact).ToList<ModuleSource>(),
+            files,
+            phase.Manifest ?? manifest?.Path,
+            phase.Steps)).ToList();
+        var spec = new JobSpec(
+            run.Id,
+            job.Id,
+            _settings.Service.InstanceId,
+            imageId,
+            null,
+            phases,
+            _settings.Docker.JobTimeout,
+            _settings.DataPaths.JobLogFile(run.Id, job.Id),
+            ContainerLimits.FromOptions(_settings.Docker) with { NetworkMode = original.NetworkMode })
+        {
+            Init = original.Init,
+            BootTimeout = _settings.Docker.BootTimeout,
+            PackageSnapshot = original.PackageSnapshotRelease is { } release && original.PackageSnapshotImage is { } releaseImage
+                ? new PackageSnapshotSource(release, releaseImage) { ExpectedId = original.PackageSnapshot?.Id }
+                : null,
+
+            // Every phase runs here: a phase snapshot would be another job's run of it.
+            Snapshots = null,
+            ExactImage = new ExactImage(imageId, original.Image, original.ImageRelease, originalJobId),
+        };
+        return (spec, original with { Modules = original.Modules.ToList() });
+    }
+
+    private static JobLockfile LockfileOf(string scenario, JobSpec spec, IReadOnlyList<JobModuleRecord> modules, IReadOnlyList<ScenarioText> files) => new(
+        scenario,
+        modules,
+        spec.Image,
+        spec.Release,
+        spec.Limits.NetworkMode,
+        spec.Init,
+        spec.PackageSnapshot?.Release,
+        spec.PackageSnapshot?.ReleaseImage,
+        spec.Phases.Select(p => new LockfilePhase(p.Name, p.Manifest, p.Steps)).ToList(),
+        files);
+
+    /// <summary>A scenario file's text; bytes that are not UTF-8 would not survive the store, so they are refused.</summary>
+    private static string ReadText(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        try
+        {
+            return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new ModuleSetException($"Scenario file '{path}' is not UTF-8 text; the job's lockfile keeps scenario files as text, so save it as UTF-8.");
+        }
     }
 
     /// <summary>

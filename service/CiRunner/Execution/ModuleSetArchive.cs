@@ -102,12 +102,21 @@ public static class ModuleSetArchive
                 RequireSegment(segment, $"scenario file path '{file.RelativePath}'");
             }
 
+            string entryName = scenarioEntry + relative;
+            if (file.Text is not null)
+            {
+                // The lockfile's text: what the job recorded is what it runs, whatever the file holds now.
+                await WriteParentsAsync(writer, directories, entryName, fixedTime, cancellationToken);
+                using var text = new MemoryStream(file.ReadBytes());
+                await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, entryName) { Mode = FileMode, ModificationTime = fixedTime, DataStream = text }, cancellationToken);
+                continue;
+            }
+
             if (!File.Exists(file.SourcePath))
             {
                 throw new ModuleSetException($"Scenario file '{file.SourcePath}' does not exist.");
             }
 
-            string entryName = scenarioEntry + relative;
             await WriteParentsAsync(writer, directories, entryName, fixedTime, cancellationToken);
             await WriteFileAsync(writer, entryName, file.SourcePath, FileMode, File.GetLastWriteTimeUtc(file.SourcePath), cancellationToken);
         }

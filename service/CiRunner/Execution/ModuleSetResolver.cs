@@ -53,6 +53,28 @@ public sealed class ModuleSetResolver
         return new ResolvedModuleSet(sources, lockfile);
     }
 
+    /// <summary>
+    /// A module at exactly the commit a lockfile names, for a replay: never a branch's head, never anything newer.
+    /// </summary>
+    /// <exception cref="ModuleSetException">The commit is in no local repository of the module; the message says how to bring it back.</exception>
+    public GitModuleSource ResolveExact(JobModuleRecord locked)
+    {
+        ArgumentNullException.ThrowIfNull(locked);
+        List<string> repositories = LocalRepositories(locked.Module, locked.GitUrl);
+        foreach (string repositoryPath in repositories)
+        {
+            using var repository = new Repository(repositoryPath);
+            if (repository.Lookup<Commit>(locked.CommitSha) is not null)
+            {
+                return new GitModuleSource(locked.Module, repositoryPath, locked.CommitSha);
+            }
+        }
+
+        string where = repositories.Count == 0 ? $"there is no mirror of module '{locked.Module}' at {MirrorPath(locked.Module)}" : $"it is no longer in the mirror of module '{locked.Module}' ({string.Join(" or ", repositories)})";
+        throw new ModuleSetException(
+            $"Commit {locked.CommitSha} of module '{locked.Module}' ({locked.Phase} phase) is gone: {where}; bring it back by pushing it to a branch or tag of {UrlCredentials.Redact(locked.GitUrl)} so that the mirror fetches it (the poll of cirunner serve, or cirunner run --ref), then replay again.");
+    }
+
     /// <summary>Where the poller keeps a module's bare mirror.</summary>
     public string MirrorPath(string module) => Path.Combine(_paths.MirrorsDirectory, module + ".git");
 

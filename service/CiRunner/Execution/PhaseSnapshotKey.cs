@@ -52,7 +52,7 @@ internal static class PhaseSnapshotKey
 
             foreach (ScenarioFile file in current.ScenarioFiles)
             {
-                Line(text, "file", file.RelativePath, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file.SourcePath))));
+                Line(text, "file", file.RelativePath, Convert.ToHexStringLower(SHA256.HashData(file.ReadBytes())));
             }
 
             Line(text, "manifest", current.Manifest ?? "");

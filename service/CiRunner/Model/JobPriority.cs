@@ -14,6 +14,7 @@ public static class JobPriorities
     public static JobPriority For(RunCause cause) => cause switch
     {
         RunCause.Manual => JobPriority.Manual,
+        RunCause.Replay => JobPriority.Manual,
         RunCause.Recheck => JobPriority.PatchSet,
         RunCause.PatchSet => JobPriority.PatchSet,
         RunCause.Commit => JobPriority.BranchCommit,

@@ -8,4 +8,7 @@ public enum RunCause
     Nightly,
     Manual,
     Recheck,
+
+    /// <summary>An exact re-run of one job from its lockfile (<c>cirunner replay</c>, the job page, the API).</summary>
+    Replay,
 }

@@ -31,7 +31,8 @@ public static class WireNames
         (RunCause.PatchSet, "patchset"),
         (RunCause.Nightly, "nightly"),
         (RunCause.Manual, "manual"),
-        (RunCause.Recheck, "recheck"));
+        (RunCause.Recheck, "recheck"),
+        (RunCause.Replay, "replay"));
 
     private static readonly WireTable<JobKind> JobKinds = new(
         (JobKind.Deploy, "deploy"),

@@ -34,7 +34,7 @@ internal static class JobFinisher
         JobRecord? retry = null;
         if (end.Retries(job.Attempt))
         {
-            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1);
+            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1) { ReplayOf = job.ReplayOf };
             retry = await RunStore.QueueJobAsync(connection, transaction, job.RunId, next, now, retryOf: job.Id, cancellationToken);
             string retried = RetryPolicy.RetriedNote(retry.Id, retry.Attempt, end.MaxAttempts);
             summary = string.IsNullOrEmpty(summary) ? retried : $"{summary}\n{retried}";
@@ -49,8 +49,9 @@ internal static class JobFinisher
         RunRecord run = await RunStore.GetAsync(connection, transaction, job.RunId, cancellationToken)
             ?? throw new InvalidOperationException($"Job {jobId} belongs to run {job.RunId}, which does not exist.");
 
-        // A retried attempt is not the cell's verdict: its next attempt's result will be.
-        if (retry is null && ResultPolicy.UpdatesCell(end.Result, run.ChangeRef))
+        // A retried attempt is not the cell's verdict: its next attempt's result will be. Nor is a replay: it re-runs
+        // a past job as it was, which says nothing about the cell's branch today.
+        if (retry is null && job.ReplayOf is null && ResultPolicy.UpdatesCell(end.Result, run.ChangeRef))
         {
             await UpdateCellAsync(connection, transaction, run, job, resultText, nowText, cancellationToken);
         }

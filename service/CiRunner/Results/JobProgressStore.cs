@@ -167,6 +167,72 @@ public sealed class JobProgressStore
             cancellationToken);
     }
 
+    /// <summary>
+    /// Records the job's whole lockfile in one transaction: its modules (as <see cref="RecordModulesAsync"/>), the spec
+    /// as run, and its scenario files, each text stored once per hash.
+    /// </summary>
+    public async Task RecordLockfileAsync(long jobId, JobLockfile lockfile, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lockfile);
+
+        const string UpsertModule = """
+            INSERT INTO job_modules (job_id, phase, module, git_url, ref, commit_sha)
+            VALUES (@JobId, @Phase, @Module, @GitUrl, @Ref, @CommitSha)
+            ON CONFLICT (job_id, phase, module) DO UPDATE SET git_url = excluded.git_url, ref = excluded.ref, commit_sha = excluded.commit_sha
+            """;
+        const string UpsertSpec = """
+            INSERT INTO job_lockfiles (job_id, scenario, image, image_release, network_mode, init_system, package_snapshot_release, package_snapshot_image, phases)
+            VALUES (@JobId, @Scenario, @Image, @ImageRelease, @NetworkMode, @Init, @PackageSnapshotRelease, @PackageSnapshotImage, @Phases)
+            ON CONFLICT (job_id) DO UPDATE SET scenario = excluded.scenario, image = excluded.image, image_release = excluded.image_release,
+                network_mode = excluded.network_mode, init_system = excluded.init_system, package_snapshot_release = excluded.package_snapshot_release,
+                package_snapshot_image = excluded.package_snapshot_image, phases = excluded.phases
+            """;
+
+        // Equal hashes, equal texts: the first job to run a version of the scenario stores it.
+        const string InsertText = "INSERT INTO lockfile_texts (hash, text) VALUES (@Hash, @Text) ON CONFLICT (hash) DO NOTHING";
+        const string UpsertFile = """
+            INSERT INTO job_scenario_files (job_id, path, role, hash) VALUES (@JobId, @Path, @Role, @Hash)
+            ON CONFLICT (job_id, path) DO UPDATE SET role = excluded.role, hash = excluded.hash
+            """;
+
+        await _database.WriteAsync(
+            async (connection, transaction) =>
+            {
+                foreach (JobModuleRecord module in lockfile.Modules)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        UpsertModule,
+                        new { JobId = jobId, module.Phase, module.Module, module.GitUrl, module.Ref, module.CommitSha },
+                        transaction,
+                        cancellationToken: cancellationToken));
+                }
+
+                await connection.ExecuteAsync(new CommandDefinition(
+                    UpsertSpec,
+                    new
+                    {
+                        JobId = jobId,
+                        lockfile.Scenario,
+                        lockfile.Image,
+                        lockfile.ImageRelease,
+                        lockfile.NetworkMode,
+                        Init = lockfile.Init.ToString().ToLowerInvariant(),
+                        lockfile.PackageSnapshotRelease,
+                        lockfile.PackageSnapshotImage,
+                        Phases = lockfile.PhasesJson(),
+                    },
+                    transaction,
+                    cancellationToken: cancellationToken));
+                foreach (ScenarioText file in lockfile.Files)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(InsertText, new { file.Hash, file.Text }, transaction, cancellationToken: cancellationToken));
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        UpsertFile, new { JobId = jobId, file.Path, file.Role, file.Hash }, transaction, cancellationToken: cancellationToken));
+                }
+            },
+            cancellationToken);
+    }
+
     /// <summary>The step's phase and place, checking that it is a step of the job.</summary>
     /// <exception cref="ArgumentException">The step does not belong to the job.</exception>
     private static async Task<StepOfJobRow> StepOfJobAsync(

@@ -15,7 +15,11 @@ public sealed record NewJob(
     string? FromRelease,
     string Scenario,
     JobPriority Priority = JobPriority.Nightly,
-    int Attempt = 1);
+    int Attempt = 1)
+{
+    /// <summary>For a replay: the job whose lockfile this job runs again; null for a cell of the matrix.</summary>
+    public long? ReplayOf { get; init; }
+}
 
 /// <summary>
 /// A stored job. <see cref="LogPath"/> is absolute or relative to the data directory, null until the job starts;
@@ -54,6 +58,9 @@ public sealed record JobRecord(
 
     /// <summary>The engine of that instance's pool it ran on (its name in <c>Docker:Engines</c>); null when not recorded.</summary>
     public string? Engine { get; init; }
+
+    /// <summary>The job whose lockfile this job ran again (<c>cirunner replay</c>); null for a cell of the matrix.</summary>
+    public long? ReplayOf { get; init; }
 }
 
 /// <summary>The package snapshot a job used, as its lockfile keeps it.</summary>

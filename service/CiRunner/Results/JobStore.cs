@@ -359,6 +359,58 @@ public sealed class JobStore
         };
     }
 
+    /// <summary>
+    /// The job's lockfile, or null when it has none: it never started, or it ran before CiRunner kept whole lockfiles
+    /// (schema 19), so only its modules are known.
+    /// </summary>
+    public async Task<JobLockfile?> GetLockfileAsync(long jobId, CancellationToken cancellationToken)
+    {
+        const string SelectSpec = """
+            SELECT scenario AS Scenario, image AS Image, image_release AS ImageRelease, network_mode AS NetworkMode, init_system AS Init,
+                   package_snapshot_release AS PackageSnapshotRelease, package_snapshot_image AS PackageSnapshotImage, phases AS Phases
+            FROM job_lockfiles WHERE job_id = @JobId
+            """;
+        const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY job_modules.module";
+        const string SelectFiles = """
+            SELECT job_scenario_files.path AS Path, job_scenario_files.role AS Role, job_scenario_files.hash AS Hash, lockfile_texts.text AS Text
+            FROM job_scenario_files JOIN lockfile_texts ON lockfile_texts.hash = job_scenario_files.hash
+            WHERE job_scenario_files.job_id = @JobId
+            ORDER BY CASE job_scenario_files.role WHEN 'scenario' THEN 0 WHEN 'manifest' THEN 1 ELSE 2 END, job_scenario_files.path
+            """;
+
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
+        await using DbTransaction transaction = await _database.Dialect.BeginReadAsync(connection, cancellationToken);
+        JobRecord? job = await GetAsync(connection, transaction, jobId, cancellationToken);
+        var parameters = new { JobId = jobId };
+        LockfileRow? spec = job is null ? null
+            : await connection.QuerySingleOrDefaultAsync<LockfileRow>(new CommandDefinition(SelectSpec, parameters, transaction, cancellationToken: cancellationToken));
+        if (job is null || spec is null)
+        {
+            return null;
+        }
+
+        IEnumerable<JobModuleRow> modules = await connection.QueryAsync<JobModuleRow>(new CommandDefinition(SelectModules, parameters, transaction, cancellationToken: cancellationToken));
+        IEnumerable<ScenarioText> files = await connection.QueryAsync<ScenarioText>(new CommandDefinition(SelectFiles, parameters, transaction, cancellationToken: cancellationToken));
+        return new JobLockfile(
+            spec.Scenario,
+            modules.Select(m => m.ToRecord()).OrderBy(m => PhaseNames.Order(m.Phase)).ToList(),
+            spec.Image,
+            spec.ImageRelease,
+            spec.NetworkMode,
+            Enum.Parse<Matrix.InitSystem>(spec.Init, ignoreCase: true),
+            spec.PackageSnapshotRelease,
+            spec.PackageSnapshotImage,
+            JobLockfile.ParsePhases(spec.Phases),
+            files.ToList())
+        {
+            ImageId = job.ImageId,
+            PackageSnapshot = job.PackageSnapshot,
+        };
+    }
+
+    private sealed record LockfileRow(
+        string Scenario, string Image, string? ImageRelease, string NetworkMode, string Init, string? PackageSnapshotRelease, string? PackageSnapshotImage, string Phases);
+
     internal static async Task<JobRecord?> GetAsync(DbConnection connection, DbTransaction? transaction, long jobId, CancellationToken cancellationToken)
     {
         const string SelectJob = "SELECT " + JobRow.Columns + " FROM jobs WHERE jobs.id = @JobId";

@@ -82,7 +82,7 @@ internal sealed class JobRow
         jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.retry_of AS RetryOf, jobs.pruned_at AS PrunedAt,
         jobs.package_snapshot_release AS PackageSnapshotRelease, jobs.package_snapshot_volume AS PackageSnapshotVolume,
         jobs.package_snapshot_id AS PackageSnapshotId, jobs.package_snapshot_packages AS PackageSnapshotPackages,
-        jobs.instance_id AS InstanceId, jobs.engine AS Engine
+        jobs.instance_id AS InstanceId, jobs.engine AS Engine, jobs.replay_of AS ReplayOf
         """;
 
     /// <summary>A condition on <c>jobs</c>: no later attempt retries this job, so it is its cell's latest.</summary>
@@ -140,6 +140,8 @@ internal sealed class JobRow
 
     public string? Engine { get; set; }
 
+    public long? ReplayOf { get; set; }
+
     public JobRecord ToRecord() => new(
         Id,
         RunId,
@@ -167,6 +169,7 @@ internal sealed class JobRow
             : null,
         InstanceId = InstanceId,
         Engine = Engine,
+        ReplayOf = ReplayOf,
     };
 }
 

@@ -8,9 +8,11 @@ namespace CiRunner.Results;
 public sealed record PruneResult(int Jobs, IReadOnlyList<string> LogFiles);
 
 /// <summary>
-/// Removes the details of old jobs: steps, idempotency changes, Tempest tests, lockfile rows and the log reference. Runs and job
+/// Removes the details of old jobs: steps, idempotency changes, Tempest tests, phase snapshot rows and the log reference. Runs and job
 /// rows (the summaries) stay, and so does every detail of a job that is some cell's latest result, which the
-/// dashboard and reports still link to.
+/// dashboard and reports still link to. The lockfile stays too (<c>job_modules</c>, <c>job_lockfiles</c>,
+/// <c>job_scenario_files</c>, <c>lockfile_texts</c>): a replay of an old job needs nothing else, and it is small (a
+/// row per module and per scenario file, the texts kept once per hash however many jobs ran them).
 /// </summary>
 public sealed class RetentionStore
 {
@@ -30,15 +32,13 @@ public sealed class RetentionStore
             SELECT id AS Id, log_path AS LogPath FROM jobs
             WHERE state = 'finished' AND finished_at < @Cutoff
               AND (log_path IS NOT NULL
-                   OR EXISTS (SELECT 1 FROM steps WHERE steps.job_id = jobs.id)
-                   OR EXISTS (SELECT 1 FROM job_modules WHERE job_modules.job_id = jobs.id))
+                   OR EXISTS (SELECT 1 FROM steps WHERE steps.job_id = jobs.id))
               AND id NOT IN (SELECT job_id FROM cell_results)
             """;
         string ofExpired = _database.Dialect.InList("@Ids");
         string deleteChanges = $"DELETE FROM idempotency_changes WHERE job_id {ofExpired}";
         string deleteTempestTests = $"DELETE FROM tempest_tests WHERE job_id {ofExpired}";
         string deleteSteps = $"DELETE FROM steps WHERE job_id {ofExpired}";
-        string deleteModules = $"DELETE FROM job_modules WHERE job_id {ofExpired}";
         string deletePhaseSnapshots = $"DELETE FROM job_phase_snapshots WHERE job_id {ofExpired}";
         // The time stays, so the job's page says its log expired rather than that it never had one.
         string forgetLogs = $"UPDATE jobs SET log_path = NULL, pruned_at = @Now WHERE id {ofExpired}";
@@ -54,7 +54,7 @@ public sealed class RetentionStore
                 foreach (long[] slice in expired.Select(job => job.Id).Chunk(500))
                 {
                     var ids = new { Ids = slice, Now = now };
-                    foreach (string statement in (string[])[deleteChanges, deleteTempestTests, deleteSteps, deleteModules, deletePhaseSnapshots, forgetLogs])
+                    foreach (string statement in (string[])[deleteChanges, deleteTempestTests, deleteSteps, deletePhaseSnapshots, forgetLogs])
                     {
                         await connection.ExecuteAsync(new CommandDefinition(statement, ids, transaction, cancellationToken: cancellationToken));
                     }

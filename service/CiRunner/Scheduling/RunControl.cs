@@ -81,7 +81,7 @@ public sealed partial class RunControl
         JobPriority priority = JobPriorities.For(RunCause.Manual);
         RunDetail created = await _runs.CreateAsync(
             new NewRun(RunCause.Manual, run.Module, run.Branch, run.CommitSha, run.ChangeRef, run.PatchSet, requestedBy),
-            [new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, priority, job.Attempt + 1)],
+            [new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, priority, job.Attempt + 1) { ReplayOf = job.ReplayOf }],
             cancellationToken);
         foreach (JobRecord queued in created.Jobs)
         {

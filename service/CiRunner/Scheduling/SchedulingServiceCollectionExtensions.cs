@@ -30,6 +30,7 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton<ModulePoller>();
         services.TryAddSingleton<RunLauncher>();
         services.AddSingleton<ManualTrigger>();
+        services.AddSingleton<ReplayTrigger>();
         services.AddTransient<NightlyJob>();
         services.AddTransient<RetentionJob>();
 

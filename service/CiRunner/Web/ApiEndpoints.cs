@@ -68,6 +68,18 @@ internal static class ApiEndpoints
                 ? Microsoft.AspNetCore.Http.Results.Json(job)
                 : NotFound($"Job {id} does not exist."));
 
+        reads.MapGet("/jobs/{id:long}/lockfile", async (long id, JobStore jobs, CancellationToken cancellationToken) =>
+        {
+            if (await jobs.GetAsync(id, cancellationToken) is not { } job)
+            {
+                return NotFound($"Job {id} does not exist.");
+            }
+
+            return await jobs.GetLockfileAsync(id, cancellationToken) is { } lockfile
+                ? Microsoft.AspNetCore.Http.Results.Json(LockfileBody.From(id, lockfile, await ReplayOfAsync(job, jobs, cancellationToken)))
+                : NotFound(JobSpecFactory.NoLockfile(id));
+        });
+
         reads.MapGet("/cells", async (string? module, string? branch, CellResultStore cells, CancellationToken cancellationToken) =>
         {
             IReadOnlyList<CellResultRecord> all = module is not null && branch is not null
@@ -99,7 +111,19 @@ internal static class ApiEndpoints
                     new RunCreatedBody(run.Run.Id, run.Run.Module, run.Run.Branch, run.Run.CommitSha, run.Jobs.Count),
                     statusCode: StatusCodes.Status201Created)
                 : NotFound($"Job {id} does not exist."));
+
+        writes.MapPost("/jobs/{id:long}/replay", async (long id, ReplayTrigger replays, CancellationToken cancellationToken) =>
+        {
+            ReplayOutcome outcome = await replays.StartAsync(id, "api", cancellationToken);
+            return outcome.Run is { } run
+                ? Microsoft.AspNetCore.Http.Results.Json(new ReplayCreatedBody(run.Run.Id, run.Jobs[0].Id, id), statusCode: StatusCodes.Status201Created)
+                : ApiAccess.Error(outcome.Refusal == ReplayRefusal.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status409Conflict, outcome.Message!);
+        });
     }
+
+    /// <summary>A replay's comparison with the job it replayed; null for any other job.</summary>
+    internal static async Task<ReplayComparison?> ReplayOfAsync(JobRecord job, JobStore jobs, CancellationToken cancellationToken) =>
+        job.ReplayOf is { } originalId ? ReplayComparison.Of(job, await jobs.GetAsync(originalId, cancellationToken)) : null;
 
     /// <summary>Streams the log as it is now (a running job's log grows; the page reloads to follow it).</summary>
     private static async Task<IResult> StreamLogAsync(long id, JobLogs logs, CancellationToken cancellationToken)

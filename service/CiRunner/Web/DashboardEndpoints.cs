@@ -1,6 +1,7 @@
 using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
+using CiRunner.Scheduling;
 using CiRunner.Web.Pages;
 
 namespace CiRunner.Web;
@@ -25,6 +26,9 @@ internal static class DashboardEndpoints
         pages.MapGet("/jobs/{id:long}", JobAsync);
         pages.MapGet("/queue", QueueAsync);
         pages.MapGet("/modules", ModulesAsync);
+
+        // A write action from a page: the browser's login cookie (SameSite strict, so no other site can send it) or the token.
+        endpoints.MapPost("/jobs/{id:long}/replay", ReplayAsync).AddEndpointFilter(DatabaseLockedAnswer.Filter);
     }
 
     private static async Task<IResult> MatrixAsync(CellResultStore cells, CiRunnerSettings settings, ScenarioCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
@@ -73,11 +77,27 @@ internal static class DashboardEndpoints
         {
             Detail = detail,
             Run = await runs.GetAsync(detail.Job.RunId, cancellationToken),
+            Lockfile = await jobs.GetLockfileAsync(id, cancellationToken),
+            Replay = await ApiEndpoints.ReplayOfAsync(detail.Job, jobs, cancellationToken),
             LogTail = tail,
             LogExpired = tail is null ? await logs.ExpiredAsync(id, cancellationToken) : null,
             RefreshSeconds,
             Now = time.GetUtcNow(),
         });
+    }
+
+    /// <summary>The job page's Replay button: queues the replay and shows its job, or says in one line why not.</summary>
+    private static async Task<IResult> ReplayAsync(long id, HttpContext http, CiRunnerSettings settings, ReplayTrigger replays, CancellationToken cancellationToken)
+    {
+        if (!BrowserLogin.HasValidCookie(http, settings.Http) && ApiAccess.Authorize(http, settings.Http) is not null)
+        {
+            return Microsoft.AspNetCore.Http.Results.Redirect($"/login?returnUrl={Uri.EscapeDataString($"/jobs/{id}")}");
+        }
+
+        ReplayOutcome outcome = await replays.StartAsync(id, "web", cancellationToken);
+        return outcome.Run is { } run
+            ? Microsoft.AspNetCore.Http.Results.Redirect($"/jobs/{run.Jobs[0].Id}")
+            : Microsoft.AspNetCore.Http.Results.Text(outcome.Message, "text/plain; charset=utf-8", statusCode: outcome.Refusal == ReplayRefusal.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status409Conflict);
     }
 
     private static async Task<IResult> QueueAsync(JobQueue queue, JobStore jobs, RunStore runs, InstanceStore instances, EnginePool engine, JobDispatcher dispatcher, PhaseSnapshotOrdering ordering, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, TimeProvider time, CancellationToken cancellationToken)

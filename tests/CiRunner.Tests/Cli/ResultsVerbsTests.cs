@@ -179,6 +179,44 @@ public sealed class ResultsVerbsTests : IDisposable
     }
 
     [Fact]
+    public async Task Show_ReplayedJob_PrintsTheLockfileAndWhetherTheReplayMatches()
+    {
+        // Given a failed job with a whole lockfile, and a replay of it that failed too
+        ResultsStore store = _temp.CreateStore();
+        RunDetail original = await store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        long jobId = original.Jobs[0].Id;
+        await store.Jobs.MarkStartedAsync(jobId, "sha256:image", null, CancellationToken.None);
+        await store.JobProgress.RecordLockfileAsync(jobId, new JobLockfile(
+            "scenario001",
+            [new JobModuleRecord("keystone", "/repos/keystone", "stable/2024.1", new string('a', 40))],
+            "cirunner/release:2024.1",
+            "2024.1",
+            "none",
+            CiRunner.Matrix.InitSystem.None,
+            null,
+            null,
+            [new LockfilePhase("deploy", "scenario001.pp", [new CiRunner.Matrix.StepDefinition(StepKind.Apply, "apply", [], TimeSpan.FromMinutes(30))])],
+            [ScenarioText.Of("scenario001.pp", ScenarioTextRole.Manifest, "include keystone\n")]),
+            CancellationToken.None);
+        await store.Jobs.MarkFinishedAsync(jobId, JobResult.Failure, "failure: apply", CancellationToken.None);
+        RunDetail replay = await store.Runs.CreateAsync(
+            Samples.Run(cause: RunCause.Replay), [Samples.Deploy() with { ReplayOf = jobId }], CancellationToken.None);
+        await store.Jobs.MarkFinishedAsync(replay.Jobs[0].Id, JobResult.Failure, "failure: apply", CancellationToken.None);
+
+        // When both runs are shown
+        (int exitCode, string output, _) = await InvokeAsync("show", original.Run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        (_, string replayOutput, _) = await InvokeAsync("show", replay.Run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // Then the original prints its lockfile and how to replay it, the replay that it matches
+        Assert.Equal(0, exitCode);
+        Assert.Contains($"Lockfile:   image cirunner/release:2024.1 (release 2024.1), network none, init none; replay: cirunner replay {jobId}", output, StringComparison.Ordinal);
+        Assert.Matches($@"scenario001\.pp\s+manifest\s+{ScenarioText.HashOf("include keystone\n")}", output);
+        Assert.Matches(@"deploy\s+apply\s+apply\s+30m", output);
+        Assert.Contains($"replay of job {jobId})", replayOutput, StringComparison.Ordinal);
+        Assert.Contains($"Replay:     matches: failure, as job {jobId}", replayOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Show_UnknownRun_OneLineErrorExit1()
     {
         await _temp.CreateDatabase().EnsureSchemaAsync(CancellationToken.None);

@@ -90,6 +90,41 @@ public sealed class ServicePipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Replay_FailedJobThroughTheService_RunsItFromItsLockfileAndLeavesTheCellsVerdict()
+    {
+        CiRunnerSettings settings = WriteSettings();
+        await using WebApplication app = ServiceHost.Build(settings, ConfigurationLoader.BuildConfiguration(settings.ConfigFile));
+        await app.StartAsync();
+        try
+        {
+            // Given a run whose fails cell failed, and a scenarios directory where that scenario now passes
+            RunDetail run = await app.Services.GetRequiredService<RunLauncher>()
+                .StartAsync(new RunTrigger(RunCause.Manual, "demo", "master", _commit, RequestedBy: "test"), CancellationToken.None);
+            RunStore runs = app.Services.GetRequiredService<RunStore>();
+            await RunWaits.ForRunAsync(runs, run.Run.Id);
+            long failed = run.Jobs.Single(j => j.Scenario == "fails").Id;
+            _folder.Write("scenarios/fails.pp", "include demo\n");
+
+            // When the dispatcher runs its replay
+            ReplayOutcome replay = await app.Services.GetRequiredService<ReplayTrigger>().StartAsync(failed, "test", CancellationToken.None);
+            RunRecord finished = await RunWaits.ForRunAsync(runs, replay.Run!.Run.Id);
+
+            // Then it failed as the original did (the stored manifest, not today's), and the cell still shows the original
+            JobRecord replayed = (await app.Services.GetRequiredService<JobStore>().GetAsync(replay.Run.Jobs[0].Id, CancellationToken.None))!;
+            Assert.Equal((RunCause.Replay, JobResult.Failure), (finished.Cause, replayed.Result));
+            Assert.Equal((long?)failed, replayed.ReplayOf);
+            Assert.Contains("Could not find class ::nosuchclass", await File.ReadAllTextAsync(replayed.LogPath!), StringComparison.Ordinal);
+            CellResultRecord cell = (await app.Services.GetRequiredService<CellResultStore>().ListAsync("demo", "master", CancellationToken.None)).Single(c => c.CellKey == "zed/fails");
+            Assert.Equal(failed, cell.JobId);
+            Assert.Empty(await _engine.ContainersLeftAsync(_instanceId));
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task Start_AfterACrash_ReapsContainersMarksRunningJobsInterruptedRetriesThemAndRunsQueuedJobs()
     {
         CiRunnerSettings settings = WriteSettings();

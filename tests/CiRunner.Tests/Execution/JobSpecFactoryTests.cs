@@ -67,11 +67,11 @@ public sealed class JobSpecFactoryTests : IDisposable
     [Fact]
     public void Create_DeployJob_OnePhaseWithTheCommitUnderTest()
     {
-        (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));
+        (JobSpec spec, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));
 
         JobPhase phase = Assert.Single(spec.Phases);
         Assert.Equal(("deploy", "cirunner/release:2023.1"), (phase.Name, spec.Image));
-        JobModuleRecord locked = Assert.Single(lockfile);
+        JobModuleRecord locked = Assert.Single(lockfile.Modules);
         Assert.Equal(("deploy", _underTest), (locked.Phase, locked.CommitSha));
     }
 
@@ -81,31 +81,31 @@ public sealed class JobSpecFactoryTests : IDisposable
         // The service's first poll has created the module's mirror but not yet fetched into it.
         Repository.Init(_folder.Combine("data", "mirrors", "demo.git"), isBare: true);
 
-        (_, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));
+        (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));
 
-        Assert.Equal(_underTest, Assert.Single(lockfile).CommitSha);
+        Assert.Equal(_underTest, Assert.Single(lockfile.Modules).CommitSha);
     }
 
     [Fact]
     public void Create_UpgradeJob_StartsFromTheFromReleasesImageAndModuleSetThenPreparesAndUpgrades()
     {
-        (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));
+        (JobSpec spec, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));
 
         Assert.Equal(("cirunner/release:zed", "zed"), (spec.Image, spec.Release));
         Assert.Equal(["deploy", "upgrade"], spec.Phases.Select(p => p.Name));
         Assert.Equal(["apply", "idempotency"], spec.Phases[0].Steps.Select(s => s.Name));
         Assert.Equal(["upgrade-prepare", "apply", "idempotency"], spec.Phases[1].Steps.Select(s => s.Name));
         Assert.Equal(["/usr/local/bin/switch-repos", "2023.1"], spec.Phases[1].Steps[0].Command);
-        Assert.Equal([("deploy", _zedCommit), ("upgrade", _underTest)], lockfile.Select(m => (m.Phase, m.CommitSha)));
+        Assert.Equal([("deploy", _zedCommit), ("upgrade", _underTest)], lockfile.Modules.Select(m => (m.Phase, m.CommitSha)));
     }
 
     [Fact]
     public void Create_RollbackJob_ReturnsToTheFromReleaseModuleSet()
     {
-        (JobSpec spec, IReadOnlyList<JobModuleRecord> lockfile) = _factory.Create(Run(), Job(JobKind.Rollback, "zed"));
+        (JobSpec spec, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Rollback, "zed"));
 
         Assert.Equal(["deploy", "upgrade", "rollback"], spec.Phases.Select(p => p.Name));
-        Assert.Equal([("deploy", _zedCommit), ("upgrade", _underTest), ("rollback", _zedCommit)], lockfile.Select(m => (m.Phase, m.CommitSha)));
+        Assert.Equal([("deploy", _zedCommit), ("upgrade", _underTest), ("rollback", _zedCommit)], lockfile.Modules.Select(m => (m.Phase, m.CommitSha)));
     }
 
     [Fact]
@@ -158,6 +158,98 @@ public sealed class JobSpecFactoryTests : IDisposable
 
         // A working copy is not pinned by a commit: nothing of it is saved or reused.
         Assert.Null(_factory.Create(Run(), Job(JobKind.Upgrade, "zed", "u"), new DirectoryModuleSource("demo", _repository)).Spec.Snapshots);
+    }
+
+    [Fact]
+    public void Create_Lockfile_KeepsTheScenarioTextsByHashAndEveryPhaseAsRun()
+    {
+        (JobSpec spec, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed", "w"));
+
+        Assert.Equal(
+            [("w.yaml", ScenarioTextRole.Scenario), ("s.pp", ScenarioTextRole.Manifest)],
+            lockfile.Files.Select(f => (f.Path, f.Role)));
+        Assert.Equal("include demo\n", lockfile.Files[1].Text);
+        Assert.Equal(ScenarioText.HashOf("include demo\n"), lockfile.Files[1].Hash);
+        Assert.Equal(("cirunner/release:zed", "zed", "host"), (lockfile.Image, lockfile.ImageRelease, lockfile.NetworkMode));
+        Assert.Equal(spec.Phases.Select(p => (p.Name, p.Manifest, string.Join(";", p.Steps.Select(s => s.Name)))), lockfile.Phases.Select(p => (p.Name, p.Manifest, string.Join(";", p.Steps.Select(s => s.Name)))));
+
+        // Stored as JSON and read back: the same steps, commands and timeouts.
+        IReadOnlyList<LockfilePhase> readBack = JobLockfile.ParsePhases(lockfile.PhasesJson());
+        Assert.Equal(lockfile.Phases.SelectMany(p => p.Steps), readBack.SelectMany(p => p.Steps), new StepComparer());
+    }
+
+    [Fact]
+    public void Replay_ScenarioEditedSince_CopiesInTheStoredTextAndTheSameCommits()
+    {
+        (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));
+        _folder.Write("scenarios/s.pp", "include demo\nnotify { 'edited': }\n");
+        GitRepositories.Commit(_repository, new Dictionary<string, string> { ["manifests/init.pp"] = "class demo { notify { 'newer': } }\n" }, "newer");
+
+        (JobSpec replay, _) = _factory.Replay(Run(), Job(JobKind.Upgrade, "zed"), 7, lockfile with { ImageId = "sha256:0123" });
+
+        Assert.Equal(("sha256:0123", 7L), (replay.Image, replay.ExactImage!.OriginalJobId));
+        Assert.Null(replay.Snapshots);
+        Assert.All(replay.Phases, phase => Assert.Equal("include demo\n", Assert.Single(phase.ScenarioFiles).Text));
+        Assert.Equal([_zedCommit, _underTest], replay.Phases.Select(p => ((GitModuleSource)Assert.Single(p.Modules)).CommitSha));
+    }
+
+    [Fact]
+    public void Replay_CommitGoneFromTheMirror_NamesTheModuleAndTheCommit()
+    {
+        (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));
+        string gone = new('e', 40);
+        JobLockfile rewritten = lockfile with { ImageId = "sha256:0123", Modules = [lockfile.Modules[0] with { CommitSha = gone }] };
+
+        ModuleSetException e = Assert.Throws<ModuleSetException>(() => _factory.Replay(Run(), Job(JobKind.Deploy, null), 7, rewritten));
+
+        Assert.Contains($"Commit {gone} of module 'demo'", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Replay_JobRanAWorkingCopy_RefusesNamingIt()
+    {
+        (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null), new DirectoryModuleSource("demo", _repository));
+
+        ModuleSetException e = Assert.Throws<ModuleSetException>(() => _factory.Replay(Run(), Job(JobKind.Deploy, null), 7, lockfile with { ImageId = "sha256:0123" }));
+
+        Assert.Contains($"Job 7 ran module 'demo' from the working copy {_repository}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Replay_JobUsedAPackageSnapshot_AsksForThatSnapshotExactly()
+    {
+        (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Upgrade, "zed"));
+        JobLockfile used = lockfile with
+        {
+            ImageId = "sha256:0123",
+            PackageSnapshotRelease = "2023.1",
+            PackageSnapshotImage = "cirunner/release:2023.1",
+            PackageSnapshot = new JobPackageSnapshotRecord("2023.1", "volume", "sha256:snapshot", 558),
+        };
+
+        (JobSpec replay, _) = _factory.Replay(Run(), Job(JobKind.Upgrade, "zed"), 7, used);
+
+        Assert.Equal(("2023.1", "cirunner/release:2023.1", "sha256:snapshot"), (replay.PackageSnapshot!.Release, replay.PackageSnapshot.ReleaseImage, replay.PackageSnapshot.ExpectedId));
+    }
+
+    [Fact]
+    public void Replay_ImageNeverRecorded_Refuses()
+    {
+        (_, JobLockfile lockfile) = _factory.Create(Run(), Job(JobKind.Deploy, null));
+
+        ModuleSetException e = Assert.Throws<ModuleSetException>(() => _factory.Replay(Run(), Job(JobKind.Deploy, null), 7, lockfile));
+
+        Assert.Contains("Job 7 never started a container", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Steps are records holding lists, which compare by reference: this compares what a step runs.</summary>
+    private sealed class StepComparer : IEqualityComparer<CiRunner.Matrix.StepDefinition>
+    {
+        public bool Equals(CiRunner.Matrix.StepDefinition? x, CiRunner.Matrix.StepDefinition? y) =>
+            x is not null && y is not null && (x.Kind, x.Name, x.Timeout, x.Noop) == (y.Kind, y.Name, y.Timeout, y.Noop) && x.Command.SequenceEqual(y.Command);
+
+        public int GetHashCode(CiRunner.Matrix.StepDefinition obj) => obj.Name.GetHashCode(StringComparison.Ordinal);
     }
 
     private RunRecord Run() =>

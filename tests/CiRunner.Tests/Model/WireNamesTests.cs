@@ -43,6 +43,7 @@ public sealed partial class WireNamesTests : IDisposable
         [RunCause.Nightly] = "nightly",
         [RunCause.Manual] = "manual",
         [RunCause.Recheck] = "recheck",
+        [RunCause.Replay] = "replay",
         [JobKind.Deploy] = "deploy",
         [JobKind.Upgrade] = "upgrade",
         [JobKind.Rollback] = "rollback",

@@ -25,9 +25,6 @@ public sealed class ModuleMirrors : IDisposable
 
     private readonly DataPaths _paths;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
-
-    /// <summary>Modules whose mirror this process has opened: it exists.</summary>
-    private readonly ConcurrentDictionary<string, byte> _known = new(StringComparer.Ordinal);
     private readonly Func<string, string?> _getEnvironmentVariable;
 
     public ModuleMirrors(DataPaths paths, Func<string, string?>? getEnvironmentVariable = null)
@@ -173,33 +170,8 @@ public sealed class ModuleMirrors : IDisposable
                 await gate.WaitAsync(cancellationToken);
                 try
                 {
-                    string path = PathOf(module);
-
-                    // Checked once per mirror (opening a repository to validate it costs as much as a quiet poll's
-                    // listing); a mirror removed from under the service since is made again.
-                    if (!_known.ContainsKey(module.Name) && !Repository.IsValid(path))
-                    {
-                        Directory.CreateDirectory(path);
-                        Repository.Init(path, isBare: true);
-                    }
-
-                    Repository repository;
-                    try
-                    {
-                        repository = new Repository(path);
-                    }
-                    catch (RepositoryNotFoundException)
-                    {
-                        Directory.CreateDirectory(path);
-                        Repository.Init(path, isBare: true);
-                        repository = new Repository(path);
-                    }
-
-                    _known.TryAdd(module.Name, 0);
-                    using (repository)
-                    {
-                        return action(repository);
-                    }
+                    using Repository repository = Open(PathOf(module));
+                    return action(repository);
                 }
                 finally
                 {
@@ -207,6 +179,24 @@ public sealed class ModuleMirrors : IDisposable
                 }
             },
             cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens the mirror, made first when missing (or removed from under the service). Opened rather than validated
+    /// first: a validation opens the repository too, which cost each quiet poll as much as its listing.
+    /// </summary>
+    private static Repository Open(string path)
+    {
+        try
+        {
+            return new Repository(path);
+        }
+        catch (RepositoryNotFoundException)
+        {
+            Directory.CreateDirectory(path);
+            Repository.Init(path, isBare: true);
+            return new Repository(path);
+        }
     }
 
     private void Fetch(Repository repository, TrackedModule module, CancellationToken cancellationToken)

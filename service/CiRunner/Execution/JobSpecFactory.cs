@@ -180,6 +180,10 @@ public sealed class JobSpecFactory
     public static string NoLockfile(long jobId) =>
         $"Job {jobId} has no complete lockfile (it never started, or it ran before CiRunner kept scenario texts and steps), so it cannot be replayed exactly; run its cell with cirunner run instead.";
 
+    /// <summary>Why a job that never started a container cannot be replayed.</summary>
+    public static string NeverStarted(long jobId) =>
+        $"Job {jobId} never started a container, so the image it ran is not known; it cannot be replayed.";
+
     /// <summary>
     /// The spec of a replay: <paramref name="job"/> runs the cell of <paramref name="originalJobId"/> again from its
     /// lockfile alone: the same commits from the module mirrors, the same image id, the same scenario text and steps.
@@ -196,7 +200,7 @@ public sealed class JobSpecFactory
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(original);
         string imageId = original.ImageId
-            ?? throw new ModuleSetException($"Job {originalJobId} never started a container, so the image it ran is not known; it cannot be replayed.");
+            ?? throw new ModuleSetException(NeverStarted(originalJobId));
         if (original.Modules.FirstOrDefault(m => m.Ref == WorkingCopyRef) is { } copied)
         {
             throw new ModuleSetException(
@@ -237,7 +241,7 @@ public sealed class JobSpecFactory
             Snapshots = null,
             ExactImage = new ExactImage(imageId, original.Image, original.ImageRelease, originalJobId),
         };
-        return (spec, original with { Modules = original.Modules.ToList() });
+        return (spec, original);
     }
 
     private static JobLockfile LockfileOf(string scenario, JobSpec spec, IReadOnlyList<JobModuleRecord> modules, IReadOnlyList<ScenarioText> files) => new(

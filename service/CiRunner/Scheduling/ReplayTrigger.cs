@@ -47,7 +47,7 @@ public sealed partial class ReplayTrigger
         {
             foreach (JobRecord queued in created.Jobs)
             {
-                _queue.Enqueue(QueuedJob.For(queued) with { Priority = queued.Priority });
+                _queue.Enqueue(QueuedJob.For(queued));
             }
 
             LogReplayQueued(jobId, created.Run.Id, requestedBy);
@@ -76,7 +76,7 @@ public sealed partial class ReplayTrigger
 
         if (lockfile.ImageId is null)
         {
-            return new ReplayOutcome(null, ReplayRefusal.NoLockfile, $"Job {jobId} never started a container, so the image it ran is not known; it cannot be replayed.");
+            return new ReplayOutcome(null, ReplayRefusal.NoLockfile, JobSpecFactory.NeverStarted(jobId));
         }
 
         // No change ref: a replay of a patch set's job is not a new verdict on the change, so nothing reports it to Gerrit.

@@ -55,6 +55,7 @@ internal static class CliApplication
         root.Subcommands.Add(MatrixCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
+        root.Subcommands.Add(BisectCommand.Create());
         root.Subcommands.Add(StoreCommand.Create());
         return root;
     }

@@ -28,6 +28,9 @@ internal abstract class RunProgressView : IAsyncDisposable
     /// <summary>A cell's next attempt was queued after a transient error of the previous one.</summary>
     public abstract Task RetriedAsync(JobRecord retry);
 
+    /// <summary>A job queued after the start (a bisect's next step), shown as <paramref name="label"/>.</summary>
+    public abstract Task AddedAsync(JobRecord job, string label);
+
     /// <summary>Ends the live part; the summary follows on the same output.</summary>
     public abstract Task CompleteAsync();
 
@@ -81,6 +84,9 @@ internal sealed class PlainRunProgressView(TextWriter output) : RunProgressView
 
     public override Task RetriedAsync(JobRecord retry) =>
         LineAsync(retry, string.Create(CultureInfo.InvariantCulture, $"queued (attempt {retry.Attempt}, retry of job {retry.RetryOf})"));
+
+    public override Task AddedAsync(JobRecord job, string label) =>
+        output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  job {job.Id}  {label}  queued").AsMemory(), CancellationToken.None);
 
     public override Task CompleteAsync() => Task.CompletedTask;
 
@@ -139,6 +145,16 @@ internal sealed class LiveRunProgressView(TimeProvider time) : RunProgressView
         lock (_gate)
         {
             _rows.Add(new Row(retry.Id, string.Create(CultureInfo.InvariantCulture, $"{retry.CellKey} (attempt {retry.Attempt})")));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override Task AddedAsync(JobRecord job, string label)
+    {
+        lock (_gate)
+        {
+            _rows.Add(new Row(job.Id, label));
         }
 
         return Task.CompletedTask;

@@ -56,6 +56,7 @@ internal static class ShowCommand
         await WriteLineAsync(output, $"  Finished:   {Utc(run.FinishedAt)}", cancellationToken);
         string attempts = retried == 0 ? "" : $"; {retried} earlier {(retried == 1 ? "attempt" : "attempts")} retried";
         await WriteLineAsync(output, $"  Result:     {ResultsText.Status(run)} ({ResultsText.Passed(passed, latest.Count)} jobs passed{attempts})", cancellationToken);
+        await WriteBisectsAsync(store, detail, output, cancellationToken);
 
         if (detail.Jobs.Count == 0)
         {
@@ -89,6 +90,46 @@ internal static class ShowCommand
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// A bisect's run: the search, its steps and its verdict. Any other run: the verdict of each bisect its red jobs
+    /// started, with the run that holds its steps.
+    /// </summary>
+    private static async Task WriteBisectsAsync(ResultsStore store, RunDetail detail, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (detail.Run.Cause == RunCause.Bisect)
+        {
+            if (await store.Bisects.ForRunAsync(detail.Run.Id, cancellationToken) is not { } bisect)
+            {
+                return;
+            }
+
+            BisectRecord record = bisect.Bisect;
+            string of = record.BadJobId is { } red && record.GoodJobId is { } green ? $"red job {red} after green job {green}" : "cirunner bisect";
+            await WriteLineAsync(output, $"  Bisect:     {record.Id}, {record.CellKey}, {bisect.Commits.Count - 1} commits of {record.TargetModule} after {ResultsText.ShortSha(record.GoodSha)} ({of}); at most {record.MaxJobs} jobs, retries {record.Retries}", cancellationToken);
+            await WriteLineAsync(output, $"  Verdict:    {bisect.Describe()}", cancellationToken);
+            if (record.CulpritSha is { } culprit)
+            {
+                await WriteLineAsync(output, $"  Culprit:    {culprit}", cancellationToken);
+            }
+
+            var steps = new TextTable("STEP", "JOB", "POSITION", "COMMIT", "SUBJECT", "RESULT");
+            foreach ((BisectStepRecord step, int index) in bisect.Steps.Select((s, i) => (s, i)))
+            {
+                steps.AddRow(
+                    ResultsText.Number(index + 1), ResultsText.Number(step.JobId), $"{ResultsText.Number(step.Position)}/{ResultsText.Number(bisect.Commits.Count - 1)}",
+                    ResultsText.ShortSha(step.Sha), bisect.Commits[step.Position].Subject, step.Result?.ToWire() ?? "queued");
+            }
+
+            await steps.WriteAsync(output, indent: "    ", cancellationToken);
+            return;
+        }
+
+        foreach (BisectRecord bisect in await store.Bisects.OfRedJobsAsync(detail.Jobs.Select(j => j.Id).ToList(), cancellationToken))
+        {
+            await WriteLineAsync(output, $"  Bisect:     job {bisect.BadJobId}: {bisect.Describe()}; steps: cirunner show {bisect.RunId}", cancellationToken);
+        }
     }
 
     /// <summary>

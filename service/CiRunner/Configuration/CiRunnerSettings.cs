@@ -36,6 +36,9 @@ public sealed record CiRunnerSettings
     /// <summary>Phase snapshots (<c>Snapshots</c>).</summary>
     public SnapshotOptions Snapshots { get; init; } = new();
 
+    /// <summary>Automatic bisects of cells that turned red (<c>Bisect</c>).</summary>
+    public BisectOptions Bisect { get; init; } = new();
+
     /// <summary>The <c>Gerrit</c> section, or null when CiRunner reports to no Gerrit.</summary>
     public GerritOptions? Gerrit { get; init; }
 

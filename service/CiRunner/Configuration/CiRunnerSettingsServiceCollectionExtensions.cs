@@ -23,6 +23,7 @@ public static class CiRunnerSettingsServiceCollectionExtensions
         services.AddValidatedSection(settings.Retention, new RetentionOptionsValidator());
         services.AddValidatedSection(settings.Reporting, new ReportingOptionsValidator());
         services.AddValidatedSection(settings.Snapshots, new SnapshotOptionsValidator());
+        services.AddValidatedSection(settings.Bisect, new BisectOptionsValidator());
 
         // The scenario files as they are now (reloaded as they change): what every run and job is made from.
         services.AddSingleton<ScenarioCatalog>();

@@ -81,6 +81,7 @@ public static partial class ConfigurationLoader
         RetentionOptions retention = ReadSection(reader, RetentionOptions.SectionName, new RetentionOptionsValidator());
         ReportingOptions reporting = ReadReporting(reader, baseDirectory);
         SnapshotOptions snapshots = ReadSection(reader, SnapshotOptions.SectionName, new SnapshotOptionsValidator());
+        BisectOptions bisect = ReadSection(reader, BisectOptions.SectionName, new BisectOptionsValidator());
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);
 
         int errorsBeforeReleases = reader.Errors.Count;
@@ -127,6 +128,7 @@ public static partial class ConfigurationLoader
             Retention = retention,
             Reporting = reporting,
             Snapshots = snapshots,
+            Bisect = bisect,
             Gerrit = gerrit,
             Modules = modules,
             Releases = releases,

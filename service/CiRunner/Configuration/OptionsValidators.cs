@@ -35,3 +35,6 @@ public sealed partial class StoreOptionsValidator : IValidateOptions<StoreOption
 
 [OptionsValidator]
 public sealed partial class SnapshotOptionsValidator : IValidateOptions<SnapshotOptions>;
+
+[OptionsValidator]
+public sealed partial class BisectOptionsValidator : IValidateOptions<BisectOptions>;

@@ -216,6 +216,11 @@ public sealed partial class ClusterWatch
                 {
                     retried++;
                 }
+
+                if (completion.BisectStep is { } step)
+                {
+                    _queue.Enqueue(QueuedJob.For(step));
+                }
             }
 
             ended += closed.Count;

@@ -67,6 +67,7 @@ public static class ExecutionServiceCollectionExtensions
         services.AddSingleton<PhaseSnapshotRetention>();
         services.AddSingleton<NextJobSource>();
         services.AddSingleton<JobCompletionWriter>();
+        services.AddSingleton<BisectSignal>();
         services.AddSingleton<JobRunner>();
         services.AddSingleton<JobDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<JobDispatcher>());

@@ -8,7 +8,8 @@ namespace CiRunner.Execution;
 /// Records a job's end, whatever it takes: while another process keeps the database locked (each try waits
 /// <c>Service:DatabaseLockTimeout</c>) or its disk is full, the write is tried again until it goes through or the
 /// service stops, when the job is left running in the store and the next start marks it interrupted. Then it counts
-/// the end, queues the cell's next attempt when <see cref="RetryPolicy"/> granted one, and refreshes the cell gauge.
+/// the end, queues the cell's next attempt when <see cref="RetryPolicy"/> granted one (or a bisect's next step), wakes the
+/// bisect starter when the cell turned red, and refreshes the cell gauge.
 /// </summary>
 public sealed partial class JobCompletionWriter
 {
@@ -18,9 +19,12 @@ public sealed partial class JobCompletionWriter
     private readonly CellResultGauge _cellGauge;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<JobCompletionWriter> _logger;
+    private readonly BisectSignal _bisects;
 
-    public JobCompletionWriter(JobStore jobs, JobQueue queue, CiRunnerTelemetry telemetry, CellResultGauge cellGauge, TimeProvider timeProvider, ILogger<JobCompletionWriter> logger)
+    public JobCompletionWriter(
+        JobStore jobs, JobQueue queue, CiRunnerTelemetry telemetry, CellResultGauge cellGauge, TimeProvider timeProvider, ILogger<JobCompletionWriter> logger, BisectSignal bisects)
     {
+        _bisects = bisects;
         _jobs = jobs;
         _queue = queue;
         _telemetry = telemetry;
@@ -48,6 +52,21 @@ public sealed partial class JobCompletionWriter
         {
             _queue.Enqueue(QueuedJob.For(retry));
             LogRetried(jobId, retry.RunId, retry.Id, retry.Attempt, end.MaxAttempts);
+        }
+
+        if (completion?.BisectStep is { } step)
+        {
+            _queue.Enqueue(QueuedJob.For(step));
+        }
+
+        if (completion?.BisectEnded is { } ended)
+        {
+            LogBisectEnded(ended.Id, ended.RunId, ended.Verdict, ended.TargetModule, ended.CulpritSha, ended.Summary);
+        }
+
+        if (completion?.BisectRequested == true)
+        {
+            _bisects.Raise();
         }
 
         _cellGauge.Invalidate();
@@ -86,6 +105,9 @@ public sealed partial class JobCompletionWriter
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended {Result}, but that could not be recorded yet; trying again. {Reason}")]
     private partial void LogFinishDeferred(long jobId, JobResult result, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Bisect {BisectId} (run {RunId}) of {Module} ended {Verdict}: first bad commit {Culprit}; {Summary}")]
+    private partial void LogBisectEnded(long bisectId, long runId, BisectVerdict? verdict, string module, string? culprit, string? summary);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} is retried as job {RetryJobId} (attempt {Attempt} of {MaxAttempts})")]
     private partial void LogRetried(long jobId, long runId, long retryJobId, int attempt, int maxAttempts);

@@ -49,7 +49,11 @@ public sealed class JobSpecFactory
     /// work included) instead of the run's commit; its lockfile entry names the directory.
     /// </param>
     /// <exception cref="ModuleSetException">The release, scenario or a module cannot be resolved; the message says which and what to do.</exception>
-    public (JobSpec Spec, JobLockfile Lockfile) Create(RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy = null)
+    /// <param name="pin">
+    /// For the first step of <c>cirunner bisect --dependency</c>: that dependency runs the pinned commit wherever it is
+    /// not the module under test.
+    /// </param>
+    public (JobSpec Spec, JobLockfile Lockfile) Create(RunRecord run, JobRecord job, DirectoryModuleSource? workingCopy = null, BisectPin? pin = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(job);
@@ -87,6 +91,11 @@ public sealed class JobSpecFactory
             }
 
             ResolvedModuleSet modules = underTest ? _resolver.Resolve(puppetfile, moduleUnderTest, run.CommitSha) : _resolver.Resolve(puppetfile, null, null);
+            if (pin is not null && !(underTest && pin.Module == run.Module))
+            {
+                modules = Pinned(modules, pin, name);
+            }
+
             phases.Add(new JobPhase(name, modules.Sources, files, manifest, steps));
             lockfile.AddRange(modules.Lockfile.Select(m => m with { Phase = name }));
         }
@@ -166,14 +175,30 @@ public sealed class JobSpecFactory
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(jobs);
+        BisectPin? pin = run.Cause == RunCause.Bisect ? await jobs.GetBisectPinAsync(job.Id, cancellationToken) : null;
         if (job.ReplayOf is not { } originalId)
         {
-            return Create(run, job, workingCopy);
+            return Create(run, job, workingCopy, pin);
         }
 
         JobLockfile original = await jobs.GetLockfileAsync(originalId, cancellationToken)
             ?? throw new ModuleSetException(NoLockfile(originalId));
+
+        // A bisect step is the red job's replay with one module's commit changed: its lockfile says which it ran.
+        if (pin is not null)
+        {
+            original = original with { Modules = original.Modules.Select(pin.Apply).ToList() };
+        }
+
         return Replay(run, job, originalId, original);
+    }
+
+    /// <summary>The module set with <paramref name="pin"/>'s module at its commit, from the same repositories.</summary>
+    private ResolvedModuleSet Pinned(ResolvedModuleSet modules, BisectPin pin, string phase)
+    {
+        var lockfile = modules.Lockfile.Select(pin.Apply).ToList();
+        var sources = modules.Sources.Select((source, i) => source.Name == pin.Module ? _resolver.ResolveExact(lockfile[i] with { Phase = phase }) : source).ToList<ModuleSource>();
+        return new ResolvedModuleSet(sources, lockfile);
     }
 
     /// <summary>Why a job without a whole lockfile cannot be replayed.</summary>

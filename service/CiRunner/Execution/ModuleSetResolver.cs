@@ -75,6 +75,56 @@ public sealed class ModuleSetResolver
             $"Commit {locked.CommitSha} of module '{locked.Module}' ({locked.Phase} phase) is gone: {where}; bring it back by pushing it to a branch or tag of {UrlCredentials.Redact(locked.GitUrl)} so that the mirror fetches it (the poll of cirunner serve, or cirunner run --ref), then replay again.");
     }
 
+    /// <summary>
+    /// The first-parent history from <paramref name="goodSha"/> (position 0) to <paramref name="badSha"/>: what a bisect
+    /// searches. First parents only, as a branch's history reads: a merged topic branch counts as its merge commit.
+    /// </summary>
+    /// <param name="module">The module (its mirror is looked in first).</param>
+    /// <param name="gitUrl">Its URL, for a repository on this machine.</param>
+    /// <param name="goodSha">The last commit known good.</param>
+    /// <param name="badSha">The first commit known bad.</param>
+    /// <param name="maxCommits">The longest history accepted.</param>
+    /// <exception cref="ModuleSetException">A commit is in no local repository, or the good one is not a first-parent ancestor of the bad one.</exception>
+    public IReadOnlyList<Results.BisectCommit> FirstParentHistory(string module, string gitUrl, string goodSha, string badSha, int maxCommits = 10_000)
+    {
+        List<string> repositories = LocalRepositories(module, gitUrl);
+        foreach (string repositoryPath in repositories)
+        {
+            using var repository = new Repository(repositoryPath);
+            if (repository.Lookup<Commit>(badSha) is not { } bad || repository.Lookup<Commit>(goodSha) is not { } good)
+            {
+                continue;
+            }
+
+            var newestFirst = new List<Commit>();
+            for (Commit? at = bad; at is not null; at = at.Parents.FirstOrDefault())
+            {
+                if (at.Sha == good.Sha)
+                {
+                    newestFirst.Add(at);
+                    newestFirst.Reverse();
+                    return newestFirst.Select((c, i) => new Results.BisectCommit(i, c.Sha, $"{c.Author.Name} <{c.Author.Email}>", c.MessageShort)).ToList();
+                }
+
+                if (newestFirst.Count > maxCommits)
+                {
+                    break;
+                }
+
+                newestFirst.Add(at);
+            }
+
+            throw new ModuleSetException($"Commit {goodSha} of module '{module}' is not a first-parent ancestor of {badSha} (within {maxCommits} commits) in {repositoryPath}; give a good commit on the bad commit's branch.");
+        }
+
+        string where = repositories.Count == 0 ? $"there is no mirror of module '{module}' at {MirrorPath(module)}" : string.Join(" or ", repositories);
+        throw new ModuleSetException($"Commits {goodSha} and {badSha} of module '{module}' are not both in {where}; check the SHAs (git log of the module's branch), or let the service's poll fetch them first.");
+    }
+
+    /// <summary>The commit a branch of a module points at, in its mirror or its repository on this machine; null when neither has the branch.</summary>
+    public string? BranchHead(string module, string gitUrl, string branch) =>
+        LocalRepositories(module, gitUrl).Select(repository => FindCommit(repository, branch)).FirstOrDefault(commit => commit is not null);
+
     /// <summary>Where the poller keeps a module's bare mirror.</summary>
     public string MirrorPath(string module) => Path.Combine(_paths.MirrorsDirectory, module + ".git");
 

@@ -1,8 +1,12 @@
 namespace CiRunner.Model;
 
-/// <summary>Queue priority: a person waiting beats a patch set, which beats a branch commit, which beats the nightly run.</summary>
+/// <summary>
+/// Queue priority: a person waiting beats a patch set, which beats a branch commit, which beats the nightly run; a
+/// bisect's steps run when nothing else waits.
+/// </summary>
 public enum JobPriority
 {
+    Bisect = -1,
     Nightly = 0,
     BranchCommit = 1,
     PatchSet = 2,
@@ -19,6 +23,7 @@ public static class JobPriorities
         RunCause.PatchSet => JobPriority.PatchSet,
         RunCause.Commit => JobPriority.BranchCommit,
         RunCause.Nightly => JobPriority.Nightly,
+        RunCause.Bisect => JobPriority.Bisect,
         _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, "Unknown run cause."),
     };
 }

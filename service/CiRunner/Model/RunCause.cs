@@ -11,4 +11,7 @@ public enum RunCause
 
     /// <summary>An exact re-run of one job from its lockfile (<c>cirunner replay</c>, the job page, the API).</summary>
     Replay,
+
+    /// <summary>The search for the first bad commit of a cell that turned red: its jobs are the search's steps.</summary>
+    Bisect,
 }

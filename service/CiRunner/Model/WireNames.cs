@@ -32,7 +32,8 @@ public static class WireNames
         (RunCause.Nightly, "nightly"),
         (RunCause.Manual, "manual"),
         (RunCause.Recheck, "recheck"),
-        (RunCause.Replay, "replay"));
+        (RunCause.Replay, "replay"),
+        (RunCause.Bisect, "bisect"));
 
     private static readonly WireTable<JobKind> JobKinds = new(
         (JobKind.Deploy, "deploy"),
@@ -46,6 +47,7 @@ public static class WireNames
         (StepKind.Tempest, "tempest"));
 
     private static readonly WireTable<JobPriority> JobPriorities = new(
+        (JobPriority.Bisect, "bisect"),
         (JobPriority.Nightly, "nightly"),
         (JobPriority.BranchCommit, "branchcommit"),
         (JobPriority.PatchSet, "patchset"),
@@ -63,10 +65,18 @@ public static class WireNames
         (ReportState.Failed, "failed"),
         (ReportState.Skipped, "skipped"));
 
+    private static readonly WireTable<BisectVerdict> BisectVerdicts = new(
+        (BisectVerdict.Culprit, "culprit"),
+        (BisectVerdict.NotReproducible, "notreproducible"),
+        (BisectVerdict.NotInRange, "notinrange"),
+        (BisectVerdict.Inconclusive, "inconclusive"),
+        (BisectVerdict.Error, "error"),
+        (BisectVerdict.Cancelled, "cancelled"));
+
     // Declared after the tables: static fields initialize in order.
     private static readonly FrozenDictionary<Type, IWireTable> Tables = new IWireTable[]
     {
-        JobResults, JobStates, RunCauses, JobKinds, StepKinds, JobPriorities, TempestTestStatuses, ReportStates,
+        JobResults, JobStates, RunCauses, JobKinds, StepKinds, JobPriorities, TempestTestStatuses, ReportStates, BisectVerdicts,
     }.ToFrozenDictionary(t => t.EnumType);
 
     /// <summary>Every enum that has wire names; the JSON converter writes these and no others.</summary>
@@ -87,6 +97,8 @@ public static class WireNames
     public static string ToWire(this TempestTestStatus value) => TempestTestStatuses.Name(value);
 
     public static string ToWire(this ReportState value) => ReportStates.Name(value);
+
+    public static string ToWire(this BisectVerdict value) => BisectVerdicts.Name(value);
 
     /// <summary>For code generic over the enums (the store, the JSON converter); others call <c>ToWire()</c>.</summary>
     public static string Name<TEnum>(TEnum value)

@@ -20,6 +20,9 @@ public sealed record ReportedCell(JobRecord Job, string Name, StepRecord? Failed
 /// <summary>A finished run and its cells, in queue order: what every reporter reports.</summary>
 public sealed record FinishedRun(RunRecord Run, IReadOnlyList<ReportedCell> Cells)
 {
+    /// <summary>The bisect whose run this is (cause <c>bisect</c>); null for other runs.</summary>
+    public BisectDetail? Bisect { get; init; }
+
     /// <summary>The run's result from its cells' final attempts, so that a retried cell's earlier error does not colour it.</summary>
     public JobResult Result => Cells.Count > 0 ? ResultPolicy.CombineRun(Cells.Select(c => c.Result)) : Run.Result ?? JobResult.Skipped;
 }
@@ -30,9 +33,11 @@ public sealed class FinishedRunReader
     private readonly RunStore _runs;
     private readonly JobStore _jobs;
     private readonly DataPaths _paths;
+    private readonly BisectStore? _bisects;
 
-    public FinishedRunReader(RunStore runs, JobStore jobs, DataPaths paths)
+    public FinishedRunReader(RunStore runs, JobStore jobs, DataPaths paths, BisectStore? bisects = null)
     {
+        _bisects = bisects;
         _runs = runs;
         _jobs = jobs;
         _paths = paths;
@@ -55,7 +60,10 @@ public sealed class FinishedRunReader
             cells.Add(new ReportedCell(job, JobNames.For(job), failed, ResolveLog(job.LogPath)) { TempestTests = jobDetail?.TempestTests ?? [] });
         }
 
-        return new FinishedRun(detail.Run, cells);
+        return new FinishedRun(detail.Run, cells)
+        {
+            Bisect = detail.Run.Cause == RunCause.Bisect && _bisects is not null ? await _bisects.ForRunAsync(runId, cancellationToken) : null,
+        };
     }
 
     /// <summary>Each cell's job with the highest attempt, in the order the cells were first queued.</summary>

@@ -12,7 +12,7 @@ namespace CiRunner.Reporting;
 /// <param name="CreatedAt">When the run was created (UTC).</param>
 /// <param name="FinishedAt">When its last job ended (UTC).</param>
 /// <param name="Url">The run's page.</param>
-/// <param name="Cells">One entry per cell (its last attempt).</param>
+/// <param name="Cells">One entry per cell (its last attempt); a bisect's run has one cell, its last step.</param>
 public sealed record RunSummaryBody(
     string Event,
     long RunId,
@@ -27,6 +27,9 @@ public sealed record RunSummaryBody(
     string Url,
     IReadOnlyList<CellBody> Cells)
 {
+    /// <summary>For a bisect's run (cause <c>bisect</c>): the search and its verdict; null for other runs.</summary>
+    public BisectBody? Bisect { get; init; }
+
     public static RunSummaryBody From(FinishedRun run, ReportLinks links)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -63,9 +66,74 @@ public sealed record RunSummaryBody(
                 c.Job.Duration?.TotalSeconds,
                 c.Job.Summary,
                 links.Job(c.Job.Id),
-                links.JobLog(c.Job.Id))).ToList());
+                links.JobLog(c.Job.Id))).ToList())
+        {
+            Bisect = run.Bisect is { } bisect ? BisectBody.From(bisect, links) : null,
+        };
     }
 }
+
+/// <summary>A bisect in a webhook body and the API: what was searched, each step, and the verdict.</summary>
+/// <param name="Id">The bisect.</param>
+/// <param name="CellKey">The cell searched.</param>
+/// <param name="Module">The module whose commits were searched (the module under test, or a dependency).</param>
+/// <param name="Dependency">Whether that is a dependency of the module under test.</param>
+/// <param name="GoodCommit">The last commit known good.</param>
+/// <param name="BadCommit">The commit the cell turned red at.</param>
+/// <param name="Commits">How many commits came after the good one, up to the bad one.</param>
+/// <param name="RedJobId">The red job the steps replay (for <c>cirunner bisect</c>, its first step).</param>
+/// <param name="GreenJobId">The last green job, when the service started the bisect.</param>
+/// <param name="State"><c>running</c> or <c>finished</c>.</param>
+/// <param name="Verdict">culprit, notreproducible, notinrange, inconclusive, error or cancelled; null while it runs.</param>
+/// <param name="Culprit">The first bad commit, for the culprit verdict.</param>
+/// <param name="Summary">How it ended, in a line (flaky midpoints included).</param>
+/// <param name="Jobs">How many jobs it ran.</param>
+/// <param name="Steps">Each step: commit, position, job and result.</param>
+public sealed record BisectBody(
+    long Id,
+    string CellKey,
+    string Module,
+    bool Dependency,
+    string GoodCommit,
+    string BadCommit,
+    int Commits,
+    long? RedJobId,
+    long? GreenJobId,
+    string State,
+    string? Verdict,
+    CulpritBody? Culprit,
+    string? Summary,
+    int Jobs,
+    IReadOnlyList<BisectStepBody> Steps)
+{
+    public static BisectBody From(Results.BisectDetail detail, ReportLinks? links)
+    {
+        ArgumentNullException.ThrowIfNull(detail);
+        Results.BisectRecord bisect = detail.Bisect;
+        return new BisectBody(
+            bisect.Id,
+            bisect.CellKey,
+            bisect.TargetModule,
+            bisect.IsDependency,
+            bisect.GoodSha,
+            bisect.BadSha,
+            detail.Commits.Count - 1,
+            bisect.BadJobId,
+            bisect.GoodJobId,
+            bisect.Finished ? "finished" : "running",
+            bisect.Verdict?.ToWire(),
+            bisect.CulpritSha is { } sha ? new CulpritBody(sha, bisect.CulpritAuthor!, bisect.CulpritSubject!, detail.CulpritLink) : null,
+            bisect.Summary,
+            detail.Steps.Count,
+            detail.Steps.Select(s => new BisectStepBody(s.Position, s.Sha, detail.Commits[s.Position].Subject, s.JobId, s.Result?.ToWire(), links?.Job(s.JobId))).ToList());
+    }
+}
+
+/// <summary>The first bad commit: sha, author, subject and, for a module on opendev.org or github.com, its web page.</summary>
+public sealed record CulpritBody(string Sha, string Author, string Subject, string? Url);
+
+/// <summary>One step of a bisect.</summary>
+public sealed record BisectStepBody(int Position, string Commit, string Subject, long JobId, string? Result, string? Url);
 
 /// <summary>The Gerrit change a run tested.</summary>
 public sealed record ChangeBody(string Ref, int? Number, int? PatchSet);

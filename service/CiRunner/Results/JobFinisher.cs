@@ -49,16 +49,25 @@ internal static class JobFinisher
         RunRecord run = await RunStore.GetAsync(connection, transaction, job.RunId, cancellationToken)
             ?? throw new InvalidOperationException($"Job {jobId} belongs to run {job.RunId}, which does not exist.");
 
-        // A retried attempt is not the cell's verdict: its next attempt's result will be. Nor is a replay: it re-runs
-        // a past job as it was, which says nothing about the cell's branch today.
-        if (retry is null && job.ReplayOf is null && ResultPolicy.UpdatesCell(end.Result, run.ChangeRef))
+        // A retried attempt is not the cell's verdict: its next attempt's result will be. Nor is a replay or a bisect
+        // step: they re-run a past job's lockfile, which says nothing about the cell's branch today.
+        bool bisectRequested = false;
+        if (retry is null && job.ReplayOf is null && run.Cause != RunCause.Bisect && ResultPolicy.UpdatesCell(end.Result, run.ChangeRef))
         {
-            await UpdateCellAsync(connection, transaction, run, job, resultText, nowText, cancellationToken);
+            bisectRequested = await UpdateCellAsync(connection, transaction, run, job, end.Result, nowText, cancellationToken);
         }
 
         JobRecord finished = job with { State = JobState.Finished, Result = end.Result, Summary = summary, FinishedAt = now, Duration = duration };
+
+        // Before the run's end: a bisect's next step keeps its run open.
+        (JobRecord? nextStep, BisectRecord? bisectEnded) = await BisectStore.AdvanceAsync(connection, transaction, finished, retry, now, cancellationToken);
         RunRecord? completedRun = await FinishRunIfDoneAsync(connection, transaction, run, now, cancellationToken);
-        return new JobCompletion(finished, completedRun, retry);
+        return new JobCompletion(finished, completedRun, retry)
+        {
+            BisectStep = nextStep,
+            BisectEnded = bisectEnded,
+            BisectRequested = bisectRequested,
+        };
     }
 
     /// <summary>Keeps the package snapshot a job's node moved onto in its lockfile; a finished job is left as it is.</summary>
@@ -99,9 +108,15 @@ internal static class JobFinisher
         }
     }
 
-    private static async Task UpdateCellAsync(
-        DbConnection connection, DbTransaction transaction, RunRecord run, JobRecord job, string resultText, string nowText, CancellationToken cancellationToken)
+    /// <summary>Records the cell's new verdict; true when it turned from passed to red, and a bisect was asked for.</summary>
+    private static async Task<bool> UpdateCellAsync(
+        DbConnection connection, DbTransaction transaction, RunRecord run, JobRecord job, JobResult result, string nowText, CancellationToken cancellationToken)
     {
+        const string SelectCell = """
+            SELECT job_id AS JobId, result AS Result, finished_at AS FinishedAt FROM cell_results
+            WHERE module = @Module AND branch = @Branch AND cell_key = @CellKey
+            """;
+
         // The newest finish wins; an older job closed late (crash recovery) must not hide a newer verdict.
         const string UpsertCell = """
             INSERT INTO cell_results (module, branch, cell_key, job_id, result, commit_sha, finished_at)
@@ -111,12 +126,26 @@ internal static class JobFinisher
             WHERE excluded.finished_at >= cell_results.finished_at
             """;
 
+        CellRow? previous = await connection.QuerySingleOrDefaultAsync<CellRow>(new CommandDefinition(
+            SelectCell, new { run.Module, run.Branch, job.CellKey }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             UpsertCell,
-            new { run.Module, run.Branch, job.CellKey, JobId = job.Id, Result = resultText, run.CommitSha, Now = nowText },
+            new { run.Module, run.Branch, job.CellKey, JobId = job.Id, Result = DbValue.Text(result), run.CommitSha, Now = nowText },
             transaction,
             cancellationToken: cancellationToken));
+
+        // Passed, then failed or timed out: the service's bisect starter looks for the first bad commit (or dependency).
+        bool turnedRed = previous is { Result: "success" } && string.CompareOrdinal(nowText, previous.FinishedAt) >= 0
+            && result is JobResult.Failure or JobResult.Timeout;
+        if (turnedRed)
+        {
+            await BisectStore.RequestAsync(connection, transaction, job.Id, previous!.JobId, nowText, cancellationToken);
+        }
+
+        return turnedRed;
     }
+
+    private sealed record CellRow(long JobId, string Result, string FinishedAt);
 
     /// <summary>Finishes the run when none of its jobs is left unfinished, and asks for its reports; null while some are.</summary>
     private static async Task<RunRecord?> FinishRunIfDoneAsync(

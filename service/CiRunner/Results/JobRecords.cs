@@ -102,7 +102,17 @@ public sealed record JobDetail(
 /// The cell's next attempt, queued in the same transaction (same run, attempt + 1), when the job's end asked for
 /// one and attempts were left; the caller queues it. The run cannot finish while a retry is pending.
 /// </param>
-public sealed record JobCompletion(JobRecord Job, RunRecord? CompletedRun, JobRecord? Retry = null);
+public sealed record JobCompletion(JobRecord Job, RunRecord? CompletedRun, JobRecord? Retry = null)
+{
+    /// <summary>The bisect's next step, queued in the same transaction when the job was a step of one; the caller queues it.</summary>
+    public JobRecord? BisectStep { get; init; }
+
+    /// <summary>The bisect this job's step ended, with its verdict; null otherwise.</summary>
+    public BisectRecord? BisectEnded { get; init; }
+
+    /// <summary>The job turned its cell from passed to red and asked for a bisect (the service's bisect starter takes it).</summary>
+    public bool BisectRequested { get; init; }
+}
 
 /// <summary>One module a job installed, pinned to the commit it resolved to.</summary>
 /// <param name="Module">Puppetfile name (<c>keystone</c>, <c>stdlib</c>).</param>

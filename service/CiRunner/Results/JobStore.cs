@@ -408,6 +408,13 @@ public sealed class JobStore
         };
     }
 
+    /// <summary>What a bisect step changes in the lockfile it runs (<see cref="BisectPin"/>); null for a job that is no bisect step.</summary>
+    public async Task<BisectPin?> GetBisectPinAsync(long jobId, CancellationToken cancellationToken)
+    {
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
+        return await BisectStore.PinOfAsync(connection, null, jobId, cancellationToken);
+    }
+
     private sealed record LockfileRow(
         string Scenario, string Image, string? ImageRelease, string NetworkMode, string Init, string? PackageSnapshotRelease, string? PackageSnapshotImage, string Phases);
 

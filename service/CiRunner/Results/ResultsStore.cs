@@ -25,11 +25,15 @@ public sealed class ResultsStore
         Reports = new ReportStore(database, timeProvider);
         Rechecks = new RecheckStateStore(database, timeProvider);
         Instances = new InstanceStore(database, timeProvider);
+        Bisects = new BisectStore(database, timeProvider);
     }
 
     public ResultsDatabase Database { get; }
 
     public RunStore Runs { get; }
+
+    /// <summary>Bisects: their requests, histories, steps and verdicts.</summary>
+    public BisectStore Bisects { get; }
 
     public JobStore Jobs { get; }
 

@@ -54,7 +54,7 @@ public sealed class RunStore
     }
 
     /// <summary>The run, its queued jobs and (for the poller) the head it claims, inside the writer's transaction.</summary>
-    private static async Task<(long RunId, List<JobRecord> Jobs)> InsertAsync(
+    internal static async Task<(long RunId, List<JobRecord> Jobs)> InsertAsync(
         DbConnection connection,
         DbTransaction transaction,
         NewRun run,

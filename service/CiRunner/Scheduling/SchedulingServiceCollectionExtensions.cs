@@ -31,6 +31,8 @@ public static class SchedulingServiceCollectionExtensions
         services.TryAddSingleton<RunLauncher>();
         services.AddSingleton<ManualTrigger>();
         services.AddSingleton<ReplayTrigger>();
+        services.AddSingleton<BisectStarter>();
+        services.AddHostedService(sp => sp.GetRequiredService<BisectStarter>());
         services.AddTransient<NightlyJob>();
         services.AddTransient<RetentionJob>();
 

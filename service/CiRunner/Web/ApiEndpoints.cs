@@ -6,7 +6,11 @@ using CiRunner.Scheduling;
 namespace CiRunner.Web;
 
 /// <summary>The answer to <c>GET /api/runs/{id}</c>: the run, its jobs (every attempt) and where each of its reports stands.</summary>
-public sealed record RunDetailBody(RunRecord Run, IReadOnlyList<JobRecord> Jobs, IReadOnlyList<RunReportRecord> Reports);
+public sealed record RunDetailBody(RunRecord Run, IReadOnlyList<JobRecord> Jobs, IReadOnlyList<RunReportRecord> Reports)
+{
+    /// <summary>A bisect's run: its bisect. Any other run: the bisects its red jobs started.</summary>
+    public IReadOnlyList<Reporting.BisectBody> Bisects { get; init; } = [];
+}
 
 /// <summary>One waiting job in <c>GET /api/queue</c>, in dequeue order.</summary>
 /// <param name="Position">1 for the job that starts next.</param>
@@ -43,10 +47,21 @@ internal static class ApiEndpoints
         reads.MapGet("/runs", async (string? module, string? branch, int? limit, RunStore runs, CancellationToken cancellationToken) =>
             Microsoft.AspNetCore.Http.Results.Json(await runs.ListRecentAsync(module, branch, Math.Clamp(limit ?? DefaultRunLimit, 1, MaxRunLimit), cancellationToken)));
 
-        reads.MapGet("/runs/{id:long}", async (long id, RunStore runs, ReportStore reports, CancellationToken cancellationToken) =>
+        reads.MapGet("/runs/{id:long}", async (long id, RunStore runs, ReportStore reports, BisectStore bisects, CiRunnerSettings settings, CancellationToken cancellationToken) =>
             await runs.GetDetailAsync(id, cancellationToken) is { } run
-                ? Microsoft.AspNetCore.Http.Results.Json(new RunDetailBody(run.Run, run.Jobs, await reports.ListForRunAsync(id, cancellationToken)))
+                ? Microsoft.AspNetCore.Http.Results.Json(new RunDetailBody(run.Run, run.Jobs, await reports.ListForRunAsync(id, cancellationToken))
+                {
+                    Bisects = await BisectsOfAsync(run, bisects, new Reporting.ReportLinks(settings.Http), cancellationToken),
+                })
                 : NotFound($"Run {id} does not exist."));
+
+        reads.MapGet("/bisects", async (string? module, string? branch, int? limit, BisectStore bisects, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(await bisects.ListAsync(module, branch, Math.Clamp(limit ?? DefaultRunLimit, 1, MaxRunLimit), cancellationToken)));
+
+        reads.MapGet("/bisects/{id:long}", async (long id, BisectStore bisects, CiRunnerSettings settings, CancellationToken cancellationToken) =>
+            await bisects.GetDetailAsync(id, cancellationToken) is { } bisect
+                ? Microsoft.AspNetCore.Http.Results.Json(Reporting.BisectBody.From(bisect, new Reporting.ReportLinks(settings.Http)))
+                : NotFound($"Bisect {id} does not exist; GET /api/bisects lists them."));
 
         reads.MapGet("/runs/{id:long}/junit.xml", async (long id, RunStore runs, DataPaths paths, CancellationToken cancellationToken) =>
         {
@@ -126,6 +141,26 @@ internal static class ApiEndpoints
         job.ReplayOf is { } originalId ? ReplayComparison.Of(job, await jobs.GetAsync(originalId, cancellationToken)) : null;
 
     /// <summary>Streams the log as it is now (a running job's log grows; the page reloads to follow it).</summary>
+    /// <summary>A bisect's run: its bisect; any other run: the bisects of its red jobs, with their steps.</summary>
+    private static async Task<IReadOnlyList<Reporting.BisectBody>> BisectsOfAsync(RunDetail run, BisectStore bisects, Reporting.ReportLinks links, CancellationToken cancellationToken)
+    {
+        if (run.Run.Cause == RunCause.Bisect)
+        {
+            return await bisects.ForRunAsync(run.Run.Id, cancellationToken) is { } own ? [Reporting.BisectBody.From(own, links)] : [];
+        }
+
+        var bodies = new List<Reporting.BisectBody>();
+        foreach (BisectRecord bisect in await bisects.OfRedJobsAsync(run.Jobs.Select(j => j.Id).ToList(), cancellationToken))
+        {
+            if (await bisects.GetDetailAsync(bisect.Id, cancellationToken) is { } detail)
+            {
+                bodies.Add(Reporting.BisectBody.From(detail, links));
+            }
+        }
+
+        return bodies;
+    }
+
     private static async Task<IResult> StreamLogAsync(long id, JobLogs logs, CancellationToken cancellationToken)
     {
         FileStream? stream = await logs.OpenAsync(id, cancellationToken);

@@ -31,13 +31,16 @@ internal static class DashboardEndpoints
         endpoints.MapPost("/jobs/{id:long}/replay", ReplayAsync).AddEndpointFilter(DatabaseLockedAnswer.Filter);
     }
 
-    private static async Task<IResult> MatrixAsync(CellResultStore cells, CiRunnerSettings settings, ScenarioCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> MatrixAsync(CellResultStore cells, BisectStore bisects, CiRunnerSettings settings, ScenarioCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
     {
         IReadOnlyList<CellResultRecord> all = await cells.ListAllAsync(cancellationToken);
+        List<long> red = all.Where(c => c.Result is JobResult.Failure or JobResult.Timeout).Select(c => c.JobId).ToList();
+        IReadOnlyList<BisectRecord> found = await bisects.OfRedJobsAsync(red, cancellationToken);
         return PageResult.Render<MatrixPage>(new
         {
             ScenarioWarning = ScenarioEndpoints.Warning(catalog.Refresh()),
             Grids = MatrixGrid.From(all, settings),
+            Bisects = found.GroupBy(b => b.BadJobId!.Value).ToDictionary(g => g.Key, g => (IReadOnlyList<BisectRecord>)g.ToList()),
             Now = time.GetUtcNow(),
         });
     }
@@ -48,7 +51,7 @@ internal static class DashboardEndpoints
         return PageResult.Render<RunsPage>(new { Module = module, Branch = branch, Runs = recent, Now = time.GetUtcNow() });
     }
 
-    private static async Task<IResult> RunAsync(long id, RunStore runs, ReportStore reports, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> RunAsync(long id, RunStore runs, ReportStore reports, BisectStore bisects, TimeProvider time, CancellationToken cancellationToken)
     {
         if (await runs.GetDetailAsync(id, cancellationToken) is not { } detail)
         {
@@ -60,6 +63,8 @@ internal static class DashboardEndpoints
             detail.Run,
             detail.Jobs,
             Reports = await reports.ListForRunAsync(detail.Run.Id, cancellationToken),
+            Bisect = detail.Run.Cause == RunCause.Bisect ? await bisects.ForRunAsync(id, cancellationToken) : null,
+            RedJobBisects = detail.Run.Cause == RunCause.Bisect ? [] : await bisects.OfRedJobsAsync(detail.Jobs.Select(j => j.Id).ToList(), cancellationToken),
             RefreshSeconds,
             Now = time.GetUtcNow(),
         });

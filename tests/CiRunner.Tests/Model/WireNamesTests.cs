@@ -44,6 +44,7 @@ public sealed partial class WireNamesTests : IDisposable
         [RunCause.Manual] = "manual",
         [RunCause.Recheck] = "recheck",
         [RunCause.Replay] = "replay",
+        [RunCause.Bisect] = "bisect",
         [JobKind.Deploy] = "deploy",
         [JobKind.Upgrade] = "upgrade",
         [JobKind.Rollback] = "rollback",
@@ -51,6 +52,7 @@ public sealed partial class WireNamesTests : IDisposable
         [StepKind.Idempotency] = "idempotency",
         [StepKind.Command] = "command",
         [StepKind.Tempest] = "tempest",
+        [JobPriority.Bisect] = "bisect",
         [JobPriority.Nightly] = "nightly",
         [JobPriority.BranchCommit] = "branchcommit",
         [JobPriority.PatchSet] = "patchset",
@@ -63,6 +65,12 @@ public sealed partial class WireNamesTests : IDisposable
         [ReportState.Held] = "held",
         [ReportState.Failed] = "failed",
         [ReportState.Skipped] = "skipped",
+        [BisectVerdict.Culprit] = "culprit",
+        [BisectVerdict.NotReproducible] = "notreproducible",
+        [BisectVerdict.NotInRange] = "notinrange",
+        [BisectVerdict.Inconclusive] = "inconclusive",
+        [BisectVerdict.Error] = "error",
+        [BisectVerdict.Cancelled] = "cancelled",
     };
 
     /// <summary>The one exception: Gerrit review job lines follow the OpenStack third-party CI format.</summary>

@@ -17,7 +17,7 @@ namespace CiRunner.Tests.Web;
 /// <summary>
 /// The CI health figures read from a real store, as <c>GET /api/health</c> writes them (the API's own serializer
 /// options) and as <c>/health</c> and its sparklines render them (their own Razor components), without a host: the
-/// HTTP round trip after real jobs is <c>EndToEnd.CiHealthTests</c>.
+/// HTTP round trip after real jobs is <see cref="EndToEnd.CiHealthTests"/>.
 /// </summary>
 public sealed class CiHealthViewTests : IDisposable
 {

@@ -1,6 +1,7 @@
 using CiRunner.Configuration;
 using CiRunner.Matrix;
 using CiRunner.Results;
+using CiRunner.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace CiRunner.Reporting;
@@ -27,6 +28,7 @@ public sealed partial class ReportDispatcher : BackgroundService
     private readonly string _reporterList;
     private readonly ReportingOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly CiRunnerTelemetry _telemetry;
     private readonly ILogger<ReportDispatcher> _logger;
     private bool _orphansSettled;
 
@@ -36,6 +38,7 @@ public sealed partial class ReportDispatcher : BackgroundService
         IEnumerable<IRunReporter> reporters,
         IOptions<ReportingOptions> options,
         TimeProvider timeProvider,
+        CiRunnerTelemetry telemetry,
         ILogger<ReportDispatcher> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -46,6 +49,7 @@ public sealed partial class ReportDispatcher : BackgroundService
         _reporterList = _byName.Count == 0 ? "(none)" : string.Join(", ", _byName.Keys.Order(StringComparer.Ordinal));
         _options = options.Value;
         _timeProvider = timeProvider;
+        _telemetry = telemetry;
         _logger = logger;
     }
 
@@ -152,17 +156,20 @@ public sealed partial class ReportDispatcher : BackgroundService
             outcome = ReportOutcome.Retry($"The {report.Reporter} reporter failed: {e.GetType().Name}: {e.Message}");
         }
 
-        // Reporters keep secrets out of their texts; a login written into a URL is cut here all the same.
+        // Reporters keep secrets out of their texts; a login written into a URL is cut here all the same. Each settled
+        // report is counted here, once: a retried attempt settles nothing, so it is not counted.
         string detail = UrlCredentials.RedactText(outcome.Detail);
         switch (outcome.Kind)
         {
             case ReportOutcomeKind.Sent:
                 await _store.SettleAsync(report.RunId, report.Reporter, ReportState.Sent, detail, null, cancellationToken);
                 LogSent(report.RunId, report.Reporter, attempt, detail);
+                _telemetry.ReportSettled(report.Reporter, ReportState.Sent);
                 break;
             case ReportOutcomeKind.Held:
                 await _store.SettleAsync(report.RunId, report.Reporter, ReportState.Held, detail, null, cancellationToken);
                 LogHeld(report.RunId, report.Reporter, detail);
+                _telemetry.ReportSettled(report.Reporter, ReportState.Held);
                 break;
             case ReportOutcomeKind.Skipped:
                 await _store.SettleAsync(report.RunId, report.Reporter, ReportState.Skipped, detail, null, cancellationToken);
@@ -171,6 +178,7 @@ public sealed partial class ReportDispatcher : BackgroundService
             case ReportOutcomeKind.Failed:
                 await _store.SettleAsync(report.RunId, report.Reporter, ReportState.Failed, null, detail, cancellationToken);
                 LogFailed(report.RunId, report.Reporter, attempt, detail);
+                _telemetry.ReportSettled(report.Reporter, ReportState.Failed);
                 break;
             default:
                 TimeSpan wait = _options.BackoffAfter(attempt);

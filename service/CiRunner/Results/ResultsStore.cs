@@ -26,6 +26,7 @@ public sealed class ResultsStore
         Rechecks = new RecheckStateStore(database, timeProvider);
         Instances = new InstanceStore(database, timeProvider);
         Bisects = new BisectStore(database, timeProvider);
+        Health = new CiHealthStore(database, timeProvider, PollStatus);
     }
 
     public ResultsDatabase Database { get; }
@@ -56,6 +57,9 @@ public sealed class ResultsStore
 
     /// <summary>The serving instances' check-ins.</summary>
     public InstanceStore Instances { get; }
+
+    /// <summary>The CI health figures: rates, percentiles and reports over a window of days.</summary>
+    public CiHealthStore Health { get; }
 
     /// <summary>A store on a SQLite file, for code that runs without the service's container (CLI verbs, tests).</summary>
     public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null) =>

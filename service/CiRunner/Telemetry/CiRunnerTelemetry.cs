@@ -33,6 +33,7 @@ public sealed class CiRunnerTelemetry
     private readonly Histogram<double> _pollDuration;
     private readonly Counter<long> _commitsDetected;
     private readonly Counter<long> _runsCreated;
+    private readonly Counter<long> _reports;
 
     private static readonly Meter SharedMeter = new(MeterName);
 
@@ -58,6 +59,7 @@ public sealed class CiRunnerTelemetry
         _pollDuration = Meter.CreateHistogram<double>("cirunner.poll.duration", "s", "Time one poll of a module took.");
         _commitsDetected = Meter.CreateCounter<long>("cirunner.commits.detected", "{commit}", "New branch heads and patch sets a poll found.");
         _runsCreated = Meter.CreateCounter<long>("cirunner.runs.created", "{run}", "Runs created, by module and cause.");
+        _reports = Meter.CreateCounter<long>("cirunner.reports", "{report}", "Run reports settled, by reporter and state (sent, held, failed).");
     }
 
     /// <summary>Jobs run from seconds (a broken Puppetfile) to hours (an upgrade cell), so the default millisecond-sized buckets would not do.</summary>
@@ -130,6 +132,18 @@ public sealed class CiRunnerTelemetry
 
     public void RunCreated(string module, RunCause cause) =>
         _runsCreated.Add(1, new TagList { { "module", module }, { "cause", cause.ToWire() } });
+
+    /// <summary>
+    /// A run's report to <paramref name="reporter"/> settled as <paramref name="state"/>: counted once, when it is
+    /// settled, so the attempts before a sent report are not counted. Pending and skipped reports are not counted.
+    /// </summary>
+    public void ReportSettled(string reporter, ReportState state)
+    {
+        if (state is ReportState.Sent or ReportState.Held or ReportState.Failed)
+        {
+            _reports.Add(1, new TagList { { "reporter", reporter }, { "state", state.ToWire() } });
+        }
+    }
 
     /// <summary>
     /// Starts the root span of a new run: a trace of its own, not a child of the poll or request that caused it (that

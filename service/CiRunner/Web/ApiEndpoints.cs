@@ -28,11 +28,55 @@ public sealed record RunDetailBody(RunRecord Run, IReadOnlyList<JobRecord> Jobs,
 /// </param>
 public sealed record QueueEntryBody(int Position, long RunId, long JobId, JobPriority Priority, string? Module, string? Branch, string? CellKey, DateTimeOffset? QueuedAt, string? Waiting = null);
 
+/// <summary>
+/// The answer to <c>GET /api/health</c>: the CI health figures of the last <see cref="CiHealthStore.DefaultDays"/>
+/// days (rates as fractions, times in seconds; each figure its value and one point per UTC day, oldest first), and
+/// this instance's engines now.
+/// </summary>
+public sealed record CiHealthBody(
+    DateTimeOffset From,
+    DateTimeOffset Until,
+    HealthJobCounts Jobs,
+    HealthFigure PassRate,
+    HealthFigure FlakyRate,
+    HealthFigure InfrastructureErrorRate,
+    HealthFigure QueueWaitP50Seconds,
+    HealthFigure QueueWaitP95Seconds,
+    IReadOnlyList<ScenarioDurations> DurationByScenario,
+    IReadOnlyList<ReportTally> Reports,
+    IReadOnlyList<ReportProblem> ReportProblems,
+    HealthFigure PollsFailing,
+    IReadOnlyList<PollFailure> FailingPolls,
+    IReadOnlyList<InstanceEngine> Engines,
+    bool Truncated)
+{
+    public static CiHealthBody Of(CiHealth health, IReadOnlyList<InstanceEngine> engines)
+    {
+        ArgumentNullException.ThrowIfNull(health);
+        return new(
+            health.From,
+            health.Until,
+            health.Jobs,
+            health.PassRate,
+            health.FlakyRate,
+            health.InfrastructureErrorRate,
+            health.QueueWaitP50Seconds,
+            health.QueueWaitP95Seconds,
+            health.DurationByScenario,
+            health.Reports,
+            health.ReportProblems,
+            health.PollsFailing,
+            health.FailingPolls,
+            engines,
+            health.Truncated);
+    }
+}
+
 /// <summary>The answer to <c>POST /api/runs/{id}/cancel</c>.</summary>
 public sealed record RunCancelledBody(long RunId, IReadOnlyList<long> CancelledQueuedJobs, IReadOnlyList<long> StoppingRunningJobs);
 
 /// <summary>
-/// The read API over runs, jobs, cells and the queue (open unless <c>Http:ProtectReads</c>), the write actions
+/// The read API over runs, jobs, cells, the queue and the CI health figures (open unless <c>Http:ProtectReads</c>), the write actions
 /// cancel and rerun (always the token), and job logs by job id.
 /// </summary>
 internal static class ApiEndpoints
@@ -105,6 +149,9 @@ internal static class ApiEndpoints
 
         reads.MapGet("/queue", async (JobQueue queue, JobStore jobs, RunStore runs, EnginePool engine, JobDispatcher dispatcher, PhaseSnapshotOrdering ordering, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, CancellationToken cancellationToken) =>
             Microsoft.AspNetCore.Http.Results.Json(await QueueView.ListAsync(queue, jobs, runs, QueueView.Waiting(engine, dispatcher, gates), cancellationToken, ordering)));
+
+        reads.MapGet("/health", async (CiHealthStore health, EngineReport engines, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(CiHealthBody.Of(await health.ReadAsync(CiHealthStore.DefaultDays, cancellationToken), engines.Now())));
 
         reads.MapGet("/instances", async (InstanceStore instances, CancellationToken cancellationToken) =>
             Microsoft.AspNetCore.Http.Results.Json(await instances.ListAsync(cancellationToken)));

@@ -7,8 +7,8 @@ using CiRunner.Web.Pages;
 namespace CiRunner.Web;
 
 /// <summary>
-/// The server-rendered dashboard: the matrix (<c>/</c>), runs, a run, a job with its log, the queue and the
-/// modules. Plain links and tables, no script; pages of running work reload themselves.
+/// The server-rendered dashboard: the matrix (<c>/</c>), runs, a run, a job with its log, the queue, the
+/// modules and the CI health figures. Plain links and tables, no script; pages of running work reload themselves.
 /// </summary>
 internal static class DashboardEndpoints
 {
@@ -26,6 +26,7 @@ internal static class DashboardEndpoints
         pages.MapGet("/jobs/{id:long}", JobAsync);
         pages.MapGet("/queue", QueueAsync);
         pages.MapGet("/modules", ModulesAsync);
+        pages.MapGet("/health", HealthAsync);
 
         // A write action from a page: the browser's login cookie (SameSite strict, so no other site can send it) or the token.
         endpoints.MapPost("/jobs/{id:long}/replay", ReplayAsync).AddEndpointFilter(DatabaseLockedAnswer.Filter);
@@ -119,6 +120,14 @@ internal static class DashboardEndpoints
             Now = time.GetUtcNow(),
         });
     }
+
+    private static async Task<IResult> HealthAsync(CiHealthStore health, EngineReport engines, TimeProvider time, CancellationToken cancellationToken) =>
+        PageResult.Render<HealthPage>(new
+        {
+            Health = await health.ReadAsync(CiHealthStore.DefaultDays, cancellationToken),
+            Engines = engines.Now(),
+            Now = time.GetUtcNow(),
+        });
 
     private static async Task<IResult> ModulesAsync(CiRunnerSettings settings, PollStatusStore pollStatus, PollStateStore pollState, TimeProvider time, CancellationToken cancellationToken)
     {

@@ -156,7 +156,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
         await using BrowserSession browser = await BrowserSession.StartAsync(width, height);
         IPage page = browser.Page;
 
-        foreach (string path in new[] { "/", "/runs", $"/runs/{_run.Run.Id}", $"/jobs/{_run.Jobs[2].Id}", "/queue", "/modules" })
+        foreach (string path in new[] { "/", "/runs", $"/runs/{_run.Run.Id}", $"/jobs/{_run.Jobs[2].Id}", "/queue", "/modules", "/health" })
         {
             await page.GotoAsync(BaseUrl + path);
             int pageWidth = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");

@@ -12,7 +12,9 @@ namespace CiRunner.Tests.Fixtures;
 /// <summary>
 /// The real service on a loopback port with one finished run on the real engine: a passing cell
 /// (<c>zed/converges</c>) and a failing one (<c>zed/fails</c>, Puppet cannot find a class). Shared by the
-/// dashboard, metrics and API tests of a class, because a run costs seconds of containers.
+/// dashboard, metrics and API tests of a class, because a run costs seconds of containers. Two webhooks report
+/// the run to a real local receiver: <see cref="SentWebhook"/> signs with the receiver's secret (sent),
+/// <see cref="RefusedWebhook"/> with another one (the receiver answers 401, so the report fails for good).
 /// </summary>
 public sealed class ObservedService : IAsyncLifetime, IDisposable
 {
@@ -21,6 +23,9 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
     private readonly DockerEngineFixture _engine = new();
     private readonly TempDirectory _folder = new();
     private readonly ActivityListener _listener;
+    private readonly string _secretVariable = $"CIRUNNER_TEST_WEBHOOK_{Guid.NewGuid():N}";
+    private readonly string _wrongSecretVariable = $"CIRUNNER_TEST_WEBHOOK_{Guid.NewGuid():N}";
+    private WebhookReceiver? _webhook;
     private WebApplication? _app;
 
     public ObservedService()
@@ -47,6 +52,12 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
 
     public int Port { get; } = FreePort.Next();
 
+    /// <summary>The reporter name of the webhook the receiver accepts; unique, as metrics are process-wide.</summary>
+    public string SentWebhook { get; } = $"webhook:ok-{Guid.NewGuid():N}"[..28];
+
+    /// <summary>The reporter name of the webhook the receiver refuses.</summary>
+    public string RefusedWebhook { get; } = $"webhook:refused-{Guid.NewGuid():N}"[..32];
+
     public Uri BaseUrl => new($"http://127.0.0.1:{Port}/");
 
     public RunDetail Run { get; private set; } = null!;
@@ -62,6 +73,7 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         await _engine.InitializeAsync();
+        _webhook = await WebhookReceiver.StartAsync("the-receivers-secret");
         string repository = _folder.Combine("remotes", "puppet-demo");
         string commit = GitRepositories.Create(repository, "master", new Dictionary<string, string>
         {
@@ -84,6 +96,12 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
             .Set("Docker:MemoryMb", 512)
             .Set("Http:Listen", $"http://127.0.0.1:{Port}")
             .Set("Http:ApiTokenVariable", TokenVariable)
+            .Set("Reporting:Webhooks:0:Name", SentWebhook["webhook:".Length..])
+            .Set("Reporting:Webhooks:0:Url", _webhook.Url)
+            .Set("Reporting:Webhooks:0:SecretVariable", _secretVariable)
+            .Set("Reporting:Webhooks:1:Name", RefusedWebhook["webhook:".Length..])
+            .Set("Reporting:Webhooks:1:Url", _webhook.Url)
+            .Set("Reporting:Webhooks:1:SecretVariable", _wrongSecretVariable)
             .WriteTo(_folder.Combine("appsettings.json"));
         ConfigurationLoadResult loaded = ConfigurationLoader.Load(configFile);
         if (!loaded.Succeeded)
@@ -92,6 +110,8 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
         }
 
         Environment.SetEnvironmentVariable(TokenVariable, Token);
+        Environment.SetEnvironmentVariable(_secretVariable, _webhook.Secret);
+        Environment.SetEnvironmentVariable(_wrongSecretVariable, "not-the-receivers-secret");
         _app = ServiceHost.Build(loaded.Settings!, ConfigurationLoader.BuildConfiguration(configFile));
         await _app.StartAsync();
         Run = await Services.GetRequiredService<RunLauncher>()
@@ -110,6 +130,13 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
         }
 
         Environment.SetEnvironmentVariable(TokenVariable, null);
+        Environment.SetEnvironmentVariable(_secretVariable, null);
+        Environment.SetEnvironmentVariable(_wrongSecretVariable, null);
+        if (_webhook is not null)
+        {
+            await _webhook.DisposeAsync();
+        }
+
         await _engine.DisposeAsync();
     }
 

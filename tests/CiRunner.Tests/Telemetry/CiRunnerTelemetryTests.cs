@@ -128,6 +128,24 @@ public sealed class CiRunnerTelemetryTests : IDisposable
         Assert.NotEqual(CiRunnerTelemetry.RunContext("ci", 42).TraceId, CiRunnerTelemetry.RunContext("other", 42).TraceId);
     }
 
+    [Fact]
+    public void ReportSettled_SentHeldAndFailed_CountedByReporterAndState_PendingAndSkippedNot()
+    {
+        _telemetry.ReportSettled("gerrit", ReportState.Sent);
+        _telemetry.ReportSettled("gerrit", ReportState.Held);
+        _telemetry.ReportSettled("webhook:chat", ReportState.Failed);
+        _telemetry.ReportSettled("webhook:chat", ReportState.Pending);
+        _telemetry.ReportSettled("junit", ReportState.Skipped);
+
+        List<(string? Reporter, string? State, long Value)> counted;
+        lock (_measurements)
+        {
+            counted = _measurements.Where(m => m.Name == "cirunner.reports").Select(m => (m.Tags["reporter"], m.Tags["state"], m.Value)).ToList();
+        }
+
+        Assert.Equal([("gerrit", "sent", 1), ("gerrit", "held", 1), ("webhook:chat", "failed", 1)], counted);
+    }
+
     private long Sum(string name)
     {
         lock (_measurements)

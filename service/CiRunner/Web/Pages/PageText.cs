@@ -44,4 +44,10 @@ internal static class PageText
     };
 
     public static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A fraction as a percentage with at most one decimal ("16.7 %").</summary>
+    public static string Percent(double fraction) => $"{Math.Round(fraction * 100, 1).ToString("0.#", CultureInfo.InvariantCulture)} %";
+
+    /// <summary>Seconds as a duration ("2 min 5 s").</summary>
+    public static string Seconds(double seconds) => Duration(TimeSpan.FromSeconds(seconds));
 }

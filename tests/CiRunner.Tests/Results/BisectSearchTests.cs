@@ -27,6 +27,21 @@ public sealed class BisectSearchTests
         Assert.Equal(Commits, ran[0]);
     }
 
+    [Theory]
+    [InlineData(0, 6)]
+    [InlineData(1, 9)]
+    public void Search_AnyCulpritAmongTwenty_UsesAtMostTheJobsTheReadmeStates(int retries, int most)
+    {
+        var used = Enumerable.Range(1, Commits).Select(firstBad =>
+        {
+            (BisectDecision end, List<int> ran) = Simulate(firstBad, retries, maxJobs: 16, flaky: _ => false);
+            Assert.Equal(firstBad, end.CulpritPosition);
+            return ran.Count;
+        }).ToList();
+
+        Assert.Equal(most, used.Max());
+    }
+
     [Fact]
     public void Search_DefaultRetry_ReRunsEachFailingMidpointOnce()
     {

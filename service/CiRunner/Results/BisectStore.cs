@@ -159,8 +159,7 @@ public sealed class BisectStore
     {
         const string Select = """
             SELECT bisects.target_module AS Module, bisects.bad_sha AS BadSha, bisect_commits.sha AS Sha,
-                   CASE WHEN bisects.bad_job_id = bisect_steps.job_id THEN 1 ELSE 0 END AS IsBadJob,
-                   bisects.module AS RunModule
+                   bisects.bad_job_id AS BadJobId, bisects.module AS RunModule
             FROM bisect_steps
             JOIN bisects ON bisects.id = bisect_steps.bisect_id
             JOIN bisect_commits ON bisect_commits.bisect_id = bisect_steps.bisect_id AND bisect_commits.position = bisect_steps.position
@@ -176,7 +175,7 @@ public sealed class BisectStore
         // A step replaying the red job changes the searched module where the red job ran the bad commit. The first step
         // of cirunner bisect is made from today's configuration: the module under test runs the run's commit (the bad
         // one) there already, and a dependency's every entry is changed.
-        if (row.IsBadJob == 1)
+        if (row.BadJobId == jobId)
         {
             return row.Module == row.RunModule ? null : new BisectPin(row.Module, null, row.Sha);
         }
@@ -324,7 +323,7 @@ public sealed class BisectStore
 
     private sealed record StepResultRow(long JobId, long Position, string Sha, string? Result);
 
-    private sealed record PinRow(string Module, string BadSha, string Sha, long IsBadJob, string RunModule);
+    private sealed record PinRow(string Module, string BadSha, string Sha, long? BadJobId, string RunModule);
 
     private sealed record BisectRow(
         long Id,

@@ -113,6 +113,8 @@ public sealed class BisectTests : IDisposable
 
             // and the dashboard's cell, the red run in the API and in show, and the bisect run's webhook all say so
             Assert.Contains($"first bad: {Short(13)}", page, StringComparison.Ordinal);
+            Assert.Contains($"turned its cell red: first bad commit of demo: {Short(13)} &quot;Break demo&quot;", page, StringComparison.Ordinal);
+            Assert.Contains($"<dd id=\"bisect-culprit\"><code>{_commits[13]}</code> “Break demo”", page, StringComparison.Ordinal);
             JsonElement verdict = run.GetProperty("bisects")[0];
             Assert.Equal(("culprit", _commits[13], "Break demo"), (verdict.GetProperty("verdict").GetString(), verdict.GetProperty("culprit").GetProperty("sha").GetString(), verdict.GetProperty("culprit").GetProperty("subject").GetString()));
             Assert.Contains($"Bisect:     job 2: first bad commit of demo: {Short(13)} \"Break demo\"", show, StringComparison.Ordinal);
@@ -191,7 +193,10 @@ public sealed class BisectTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_folder.Path, "data", "cirunner.db")) && (await Store().Runs.ListRecentAsync(null, null, 10, CancellationToken.None)).Count > 0);
     }
 
-    /// <summary>Serves until the red run's bisect has a verdict; returns it with the dashboard, the red run's API body and <c>show</c> of it.</summary>
+    /// <summary>
+    /// Serves until the red run's bisect has a verdict; returns it with the pages (the dashboard, the red run's, the
+    /// bisect run's), the red run's API body and <c>show</c> of it.
+    /// </summary>
     private async Task<(BisectDetail Bisect, string Dashboard, JsonElement Run, string Show)> ServeUntilBisectedAsync(string config, long redRunId)
     {
         int port = FreePort.Next();
@@ -213,7 +218,9 @@ public sealed class BisectTests : IDisposable
                 TimeSpan.FromMinutes(4),
                 () => log.ToString());
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-            string dashboard = await client.GetStringAsync(new Uri("/", UriKind.Relative));
+            string dashboard = await client.GetStringAsync(new Uri("/", UriKind.Relative))
+                + await client.GetStringAsync(new Uri($"/runs/{redRunId}", UriKind.Relative))
+                + await client.GetStringAsync(new Uri($"/runs/{bisect.Bisect.RunId}", UriKind.Relative));
             using JsonDocument run = JsonDocument.Parse(await client.GetStringAsync(new Uri($"/api/runs/{redRunId}", UriKind.Relative)));
             var show = new StringWriter();
             await ShowCommand.WriteAsync(store, new DataPaths(Path.Combine(_folder.Path, "data")), redRunId, show, show, CancellationToken.None);

@@ -12,9 +12,9 @@ CREATE TABLE bisects
     bad_sha         TEXT    NOT NULL,
     good_job_id     BIGINT REFERENCES jobs (id) ON DELETE SET NULL,
     bad_job_id      BIGINT REFERENCES jobs (id) ON DELETE SET NULL,
-    check_good      INTEGER NOT NULL,
-    max_jobs        INTEGER NOT NULL,
-    retries         INTEGER NOT NULL,
+    check_good      BIGINT  NOT NULL,
+    max_jobs        BIGINT  NOT NULL,
+    retries         BIGINT  NOT NULL,
     state           TEXT    NOT NULL,
     verdict         TEXT,
     culprit_sha     TEXT,
@@ -31,7 +31,7 @@ CREATE INDEX bisects_cell ON bisects (module, branch, cell_key);
 CREATE TABLE bisect_commits
 (
     bisect_id BIGINT NOT NULL REFERENCES bisects (id) ON DELETE CASCADE,
-    position  INTEGER NOT NULL,
+    position  BIGINT  NOT NULL,
     sha       TEXT    NOT NULL,
     author    TEXT    NOT NULL,
     subject   TEXT    NOT NULL,
@@ -42,7 +42,7 @@ CREATE TABLE bisect_steps
 (
     job_id    BIGINT  NOT NULL PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
     bisect_id BIGINT NOT NULL REFERENCES bisects (id) ON DELETE CASCADE,
-    position  INTEGER NOT NULL
+    position  BIGINT  NOT NULL
 );
 
 CREATE INDEX bisect_steps_bisect ON bisect_steps (bisect_id);

@@ -91,7 +91,7 @@ public sealed class ModuleSetResolver
         foreach (string repositoryPath in repositories)
         {
             using var repository = new Repository(repositoryPath);
-            if (repository.Lookup<Commit>(badSha) is not { } bad || repository.Lookup<Commit>(goodSha) is not { } good)
+            if (LookupCommit(repository, badSha) is not { } bad || LookupCommit(repository, goodSha) is not { } good)
             {
                 continue;
             }
@@ -119,6 +119,19 @@ public sealed class ModuleSetResolver
 
         string where = repositories.Count == 0 ? $"there is no mirror of module '{module}' at {MirrorPath(module)}" : string.Join(" or ", repositories);
         throw new ModuleSetException($"Commits {goodSha} and {badSha} of module '{module}' are not both in {where}; check the SHAs (git log of the module's branch), or let the service's poll fetch them first.");
+    }
+
+    /// <summary>A commit by its full or abbreviated id; null for anything else (a name libgit2 cannot parse, an ambiguous prefix).</summary>
+    private static Commit? LookupCommit(Repository repository, string sha)
+    {
+        try
+        {
+            return repository.Lookup<Commit>(sha);
+        }
+        catch (LibGit2SharpException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The commit a branch of a module points at, in its mirror or its repository on this machine; null when neither has the branch.</summary>

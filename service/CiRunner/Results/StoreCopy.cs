@@ -41,10 +41,14 @@ public static class StoreCopy
         ("recheck_cursors", "change_number"),
         ("instances", "id"),
         ("instance_engines", "instance_id, ordinal"),
+        ("bisects", "id"),
+        ("bisect_commits", "bisect_id, position"),
+        ("bisect_steps", "job_id"),
+        ("bisect_requests", "bad_job_id"),
     ];
 
     /// <summary>Tables whose <c>id</c> the database generates: the target's generator is moved past the copied ids.</summary>
-    private static readonly string[] IdentityTables = ["runs", "jobs", "steps", "idempotency_changes", "tempest_tests"];
+    private static readonly string[] IdentityTables = ["runs", "jobs", "steps", "idempotency_changes", "tempest_tests", "bisects"];
 
     /// <summary>
     /// Brings both schemas up to date, then copies every table in one transaction of the target: the target holds the

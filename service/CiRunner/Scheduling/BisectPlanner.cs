@@ -28,6 +28,11 @@ public static class BisectPlanner
         ArgumentNullException.ThrowIfNull(resolver);
         ArgumentNullException.ThrowIfNull(options);
 
+        if (badLockfile.Modules.Concat(goodLockfile.Modules).Any(m => m.Ref == JobSpecFactory.WorkingCopyRef))
+        {
+            return new BisectPlan([], "a job ran a working copy (cirunner run --ref PATH), which no commit records");
+        }
+
         List<(string Module, string Url, string Good, string Bad)> moved = Moved(goodLockfile, badLockfile);
         NewBisect Bisect(string target, IReadOnlyList<BisectCommit> history, bool checkGood) =>
             new(badRun.Module, badRun.Branch, badJob.CellKey, target, history, checkGood, options.MaxJobs, options.Retries)

@@ -67,9 +67,17 @@ public sealed partial class BisectStarter : BackgroundService
         IReadOnlyList<(long BadJobId, long GoodJobId)> requests = await _bisects.ListRequestsAsync(BatchSize, cancellationToken);
         foreach ((long badJobId, long goodJobId) in requests)
         {
-            if (_settings.Bisect.Enabled)
+            try
             {
-                await StartAsync(badJobId, goodJobId, cancellationToken);
+                if (_settings.Bisect.Enabled)
+                {
+                    await StartAsync(badJobId, goodJobId, cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is LibGit2Sharp.LibGit2SharpException or IOException)
+            {
+                // A broken mirror must not hold up every later request; this red job goes without a bisect.
+                LogNoBisect(badJobId, goodJobId, e.Message);
             }
 
             await _bisects.DeleteRequestAsync(badJobId, cancellationToken);

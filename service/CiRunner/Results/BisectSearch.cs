@@ -59,7 +59,7 @@ public static class BisectSearch
 
         if (bad.Passes > 0)
         {
-            return BisectDecision.End(BisectVerdict.NotReproducible, $"the red job passed when run again at {shortSha(badPosition)}: a flake, or a cause outside its lockfile");
+            return BisectDecision.End(BisectVerdict.NotReproducible, $"the bad commit {shortSha(badPosition)} passed when run again: the red was a flake, or came from outside the lockfile");
         }
 
         // 2. The good end, when another module moved too: if it fails with the rest as in the red job, the red is not in this history.

@@ -174,7 +174,7 @@ public sealed class BisectTests : IDisposable
         Assert.Equal(BisectVerdict.NotReproducible, bisect.Bisect.Verdict);
         Assert.Null(bisect.Bisect.CulpritSha);
         Assert.Equal(JobResult.Success, Assert.Single(bisect.Steps).Result);
-        Assert.Contains("notreproducible: the red job passed when run again", show, StringComparison.Ordinal);
+        Assert.Contains($"notreproducible: the bad commit {Short(2)} passed when run again", show, StringComparison.Ordinal);
     }
 
     [Fact]

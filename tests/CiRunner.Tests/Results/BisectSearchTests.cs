@@ -70,7 +70,7 @@ public sealed class BisectSearchTests
 
         Assert.Equal(BisectVerdict.NotReproducible, end.Verdict);
         Assert.Null(end.CulpritPosition);
-        Assert.Contains("passed when run again at c20", end.Summary, StringComparison.Ordinal);
+        Assert.Contains("the bad commit c20 passed when run again", end.Summary, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,14 +29,7 @@ internal sealed class JobLogs
     public async Task<FileStream?> OpenAsync(long jobId, CancellationToken cancellationToken)
     {
         JobRecord? job = await _jobs.GetAsync(jobId, cancellationToken);
-        if (job?.LogPath is not { Length: > 0 } stored)
-        {
-            return null;
-        }
-
-        string path = Path.GetFullPath(stored, _paths.Root);
-        string root = Path.TrimEndingDirectorySeparator(_paths.Root) + Path.DirectorySeparatorChar;
-        if (!path.StartsWith(root, StringComparison.Ordinal) || !File.Exists(path))
+        if (job is null || PathOf(job) is not { } path || !File.Exists(path))
         {
             return null;
         }
@@ -61,6 +54,20 @@ internal sealed class JobLogs
         {
             return null;
         }
+    }
+
+    /// <summary>The full path of the job's log, or null when it has none or its stored path leads outside the data directory.</summary>
+    public string? PathOf(JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.LogPath is not { Length: > 0 } stored)
+        {
+            return null;
+        }
+
+        string path = Path.GetFullPath(stored, _paths.Root);
+        string root = Path.TrimEndingDirectorySeparator(_paths.Root) + Path.DirectorySeparatorChar;
+        return path.StartsWith(root, StringComparison.Ordinal) ? path : null;
     }
 
     /// <summary>The last <paramref name="maxBytes"/> of the log for the job page (the whole log is one link away); null without a log.</summary>

@@ -70,8 +70,18 @@ internal sealed class JobLogs
         return path.StartsWith(root, StringComparison.Ordinal) ? path : null;
     }
 
-    /// <summary>The last <paramref name="maxBytes"/> of the log for the job page (the whole log is one link away); null without a log.</summary>
-    public async Task<(string Text, bool Truncated)?> ReadTailAsync(long jobId, int maxBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// The last <paramref name="maxBytes"/> of the log for the job page (the whole log is one link away); null without
+    /// a log. <see cref="JobLogTail.End"/> is where the live log goes on from.
+    /// </summary>
+    /// <param name="jobId">The job.</param>
+    /// <param name="maxBytes">At most this much of the log's end.</param>
+    /// <param name="wholeLinesOnly">
+    /// Leave out a last line without its line break: a running job may be in the middle of writing it, and the live
+    /// log sends it whole.
+    /// </param>
+    /// <param name="cancellationToken">Stops the read.</param>
+    public async Task<JobLogTail?> ReadTailAsync(long jobId, int maxBytes, bool wholeLinesOnly, CancellationToken cancellationToken)
     {
         await using FileStream? stream = await OpenAsync(jobId, cancellationToken);
         if (stream is null)
@@ -81,20 +91,25 @@ internal sealed class JobLogs
 
         long length = stream.Length;
         bool truncated = length > maxBytes;
-        if (truncated)
-        {
-            stream.Seek(length - maxBytes, SeekOrigin.Begin);
-        }
-
+        long start = truncated ? length - maxBytes : 0;
+        stream.Seek(start, SeekOrigin.Begin);
         byte[] buffer = new byte[Math.Min(length, maxBytes)];
         int read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
-        string text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
-        if (truncated && text.IndexOf('\n', StringComparison.Ordinal) is int firstBreak and >= 0)
+
+        int end = wholeLinesOnly && read > 0 ? Array.LastIndexOf(buffer, (byte)'\n', read - 1) + 1 : read;
+        int first = 0;
+        if (truncated && Array.IndexOf(buffer, (byte)'\n', 0, end) is int firstBreak and >= 0)
         {
             // Drop the partial first line (and any split UTF-8 sequence with it).
-            text = text[(firstBreak + 1)..];
+            first = firstBreak + 1;
         }
 
-        return (text, truncated);
+        return new JobLogTail(System.Text.Encoding.UTF8.GetString(buffer, first, Math.Max(0, end - first)), truncated, start + end);
     }
 }
+
+/// <summary>The end of a job's log as the job page shows it.</summary>
+/// <param name="Text">Whole lines, each with its line break.</param>
+/// <param name="Truncated">The log goes back further than <paramref name="Text"/>.</param>
+/// <param name="End">The byte offset just after <paramref name="Text"/>: where the live log of a running job goes on.</param>
+public sealed record JobLogTail(string Text, bool Truncated, long End);

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using CiRunner.Configuration;
+using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using CiRunner.Web.Pages;
@@ -34,6 +35,9 @@ public sealed class LiveLogStreamTests : IAsyncLifetime, IDisposable
         CiRunnerSettings settings = _folder.LoadLocalSite(_remote, _port);
         _app = await InProcessHost.StartAsync(settings);
         _jobs = _app.Services.GetRequiredService<JobStore>();
+
+        // Recovery closes the running jobs an earlier process left; the jobs these tests mark running come after it.
+        await _app.Services.GetRequiredService<JobDispatcher>().Recovered.WaitAsync(TimeSpan.FromSeconds(60));
         _client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}/"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
@@ -112,6 +116,30 @@ public sealed class LiveLogStreamTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(("started", "end"), (line.Data, end.EventType));
+    }
+
+    [Fact]
+    public async Task Stream_ServiceStopsWhileAJobIsFollowed_EndsTheStreamInsteadOfHoldingTheStop()
+    {
+        long job = await NewJobAsync();
+        await StartAsync(job, "running\n");
+        using HttpResponseMessage response = await _client.GetAsync(new Uri($"jobs/{job}/log/stream", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        await using IAsyncEnumerator<SseItem<string>> events = SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync().GetAsyncEnumerator();
+        Assert.Equal("running", (await NextAsync(events)).Data);
+
+        // The host's stop waits up to Service:DrainTimeout (5 minutes here) plus teardown for what is still open
+        WebApplication app = _app!;
+        _app = null;
+        await InProcessHost.StopAsync(app).WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Then the stream has ended (with the end event when the stop closed the job first)
+        var after = new List<string?>();
+        while (await events.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)))
+        {
+            after.Add(events.Current.EventType);
+        }
+
+        Assert.True(after.Count == 0 || after.SequenceEqual(["end"]), string.Join(", ", after));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace CiRunner.Execution;
 
@@ -8,7 +9,7 @@ namespace CiRunner.Execution;
 /// <c>tail -f</c> (or the dashboard) follows a running job. Keeps the last lines in memory as evidence
 /// for error summaries.
 /// </summary>
-internal sealed class JobLog : IAsyncDisposable
+internal sealed partial class JobLog : IAsyncDisposable
 {
     private const int TailCapacity = 40;
 
@@ -50,6 +51,16 @@ internal sealed class JobLog : IAsyncDisposable
         await _writer.FlushAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// The line that opens a step (<c>== step 2/5 deploy/idempotency (idempotency, timeout 600 s): puppet apply ...</c>);
+    /// <see cref="IsStepHeader"/> recognises it, so the live log can show it as a header.
+    /// </summary>
+    public Task StepHeaderAsync(string label, StepKind kind, TimeSpan timeout, string command, CancellationToken cancellationToken) =>
+        EventAsync($"{label} ({kind.ToWire()}, timeout {JobSummaries.Seconds(timeout)}): {command}", cancellationToken);
+
+    /// <summary>Whether a line of the file (timestamp and marker included) is a step's header written by <see cref="StepHeaderAsync"/>.</summary>
+    public static bool IsStepHeader(string line) => StepHeaderLine().IsMatch(line);
+
     /// <summary>A line of a step's output; written at once, flushed by <see cref="FlushAsync"/>.</summary>
     public Task OutputAsync(bool isStderr, string line) => WriteLineAsync(isStderr ? "err" : "out", line, keepInTail: true);
 
@@ -86,4 +97,8 @@ internal sealed class JobLog : IAsyncDisposable
 
         await _writer.WriteLineAsync(text);
     }
+
+    // The label is "step N/M phase/name" (StepOutcomes); the step's end line has "label: result" instead of "(kind, timeout".
+    [GeneratedRegex(@"^\S+ == step \d+/\d+ .+? \([a-z-]+, timeout [^)]*\): ", RegexOptions.CultureInvariant)]
+    private static partial Regex StepHeaderLine();
 }

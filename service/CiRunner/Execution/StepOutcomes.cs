@@ -34,7 +34,7 @@ internal sealed partial class StepOutcomes
         string label = $"step {index + 1}/{run.TotalSteps} {phase.Name}/{step.Name}";
         run.Stage = $"running {label}";
         var started = new StepRun(phase, step, index, command, label, _timeProvider.GetUtcNow(), _timeProvider.GetTimestamp());
-        await run.Log!.EventAsync($"{label} ({step.Kind.ToWire()}, timeout {Seconds(step.Timeout)}): {Quote(command)}", cancellationToken);
+        await run.Log!.StepHeaderAsync(label, step.Kind, step.Timeout, Quote(command), cancellationToken);
         await progress.StepStartedAsync(run.Job, new StepStart(phase.Name, index, step.Name, step.Kind, command, started.StartedAt), cancellationToken);
         return started;
     }

@@ -78,7 +78,7 @@ internal static class DashboardEndpoints
             return PageResult.Render<NotFoundPage>(new { What = "Job", Id = id }, StatusCodes.Status404NotFound);
         }
 
-        (string Text, bool Truncated)? tail = await logs.ReadTailAsync(id, LogTailBytes, cancellationToken);
+        JobLogTail? tail = await logs.ReadTailAsync(id, LogTailBytes, wholeLinesOnly: detail.Job.State != JobState.Finished, cancellationToken);
         return PageResult.Render<JobPage>(new
         {
             Detail = detail,

@@ -48,6 +48,7 @@ public static class WebServiceCollectionExtensions
         endpoints.MapDashboard();
         endpoints.MapLogin();
         endpoints.MapApi();
+        endpoints.MapLiveLog();
         endpoints.MapRunsApi();
         endpoints.MapScenarios();
         return endpoints;

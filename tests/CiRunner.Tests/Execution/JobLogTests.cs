@@ -49,4 +49,22 @@ public sealed class JobLogTests
             ],
             await File.ReadAllLinesAsync(path));
     }
+
+    [Fact]
+    public async Task StepHeaderAsync_WrittenLine_IsRecognisedAsAHeaderAndTheStepsEndLineIsNot()
+    {
+        using var folder = new TempDirectory();
+        string path = folder.Combine("1.log");
+
+        await using (JobLog log = JobLog.Open(path, new FakeTimeProvider(DateTimeOffset.UnixEpoch)))
+        {
+            await log.StepHeaderAsync("step 2/3 deploy/idempotency", StepKind.Idempotency, TimeSpan.FromMinutes(10), "puppet apply --detailed-exitcodes /m.pp", CancellationToken.None);
+            await log.OutputAsync(isStderr: false, "== step 9/9 looks/like (command, timeout 1 s): but is output");
+            await log.EventAsync("step 2/3 deploy/idempotency: failure, exit 2, 4.00 s - changed: File[/etc/x] (content)", CancellationToken.None);
+        }
+
+        string[] lines = await File.ReadAllLinesAsync(path);
+        Assert.Equal("1970-01-01T00:00:00.000Z == step 2/3 deploy/idempotency (idempotency, timeout 600 s): puppet apply --detailed-exitcodes /m.pp", lines[0]);
+        Assert.Equal([true, false, false], lines.Select(JobLog.IsStepHeader));
+    }
 }

@@ -62,6 +62,7 @@ public sealed class ExpiredLogTests : IAsyncLifetime, IDisposable
         string page = WebUtility.HtmlDecode(await client.GetStringAsync(new Uri($"/jobs/{_pruned}", UriKind.Relative)));
         using HttpResponseMessage logLink = await client.GetAsync(new Uri($"/jobs/{_pruned}/log", UriKind.Relative));
         using HttpResponseMessage apiLog = await client.GetAsync(new Uri($"/api/jobs/{_pruned}/log", UriKind.Relative));
+        using HttpResponseMessage liveLog = await client.GetAsync(new Uri($"/api/jobs/{_pruned}/log/stream", UriKind.Relative));
         JsonElement job = JsonDocument.Parse(await client.GetStringAsync(new Uri($"/api/jobs/{_pruned}", UriKind.Relative))).RootElement.GetProperty("job");
         var output = new StringWriter();
         var error = new StringWriter();
@@ -76,6 +77,8 @@ public sealed class ExpiredLogTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.Gone, logLink.StatusCode);
         Assert.Equal(HttpStatusCode.Gone, apiLog.StatusCode);
         Assert.Contains(expired, await apiLog.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Gone, liveLog.StatusCode);
+        Assert.Contains(expired, await liveLog.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.String, job.GetProperty("prunedAt").ValueKind);
         Assert.Equal("failure", job.GetProperty("result").GetString());
         Assert.Equal(1, exitCode);

@@ -53,13 +53,28 @@ public sealed class JobLogsTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await File.WriteAllLinesAsync(path, Enumerable.Range(1, 10_000).Select(i => $"line {i:D5}"));
 
-        (string Text, bool Truncated)? tail = await _logs.ReadTailAsync(jobId, 1000, CancellationToken.None);
+        JobLogTail? tail = await _logs.ReadTailAsync(jobId, 1000, wholeLinesOnly: false, CancellationToken.None);
 
         Assert.NotNull(tail);
-        Assert.True(tail.Value.Truncated);
-        Assert.StartsWith("line ", tail.Value.Text, StringComparison.Ordinal);
-        Assert.EndsWith("line 10000\n", tail.Value.Text, StringComparison.Ordinal);
-        Assert.True(tail.Value.Text.Length <= 1000);
+        Assert.True(tail.Truncated);
+        Assert.StartsWith("line ", tail.Text, StringComparison.Ordinal);
+        Assert.EndsWith("line 10000\n", tail.Text, StringComparison.Ordinal);
+        Assert.True(tail.Text.Length <= 1000);
+        Assert.Equal(new FileInfo(path).Length, tail.End);
+    }
+
+    [Fact]
+    public async Task ReadTailAsync_RunningJobInTheMiddleOfALine_EndsAtTheLastLineBreakWhereTheLiveLogGoesOn()
+    {
+        (long jobId, string path) = await StartJobAsync(logPathFor: (run, job) => _database.Paths.JobLogFile(run, job));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path, "== step 1/1 deploy/apply\nNotice: half a li");
+
+        JobLogTail? running = await _logs.ReadTailAsync(jobId, 1000, wholeLinesOnly: true, CancellationToken.None);
+        JobLogTail? finished = await _logs.ReadTailAsync(jobId, 1000, wholeLinesOnly: false, CancellationToken.None);
+
+        Assert.Equal(new JobLogTail("== step 1/1 deploy/apply\n", false, 25), running);
+        Assert.Equal(new JobLogTail("== step 1/1 deploy/apply\nNotice: half a li", false, 42), finished);
     }
 
     private async Task<(long JobId, string Path)> StartJobAsync(Func<long, long, string> logPathFor)

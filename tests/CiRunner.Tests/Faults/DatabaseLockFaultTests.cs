@@ -106,9 +106,12 @@ public sealed class DatabaseLockFaultTests : IAsyncLifetime
         await using (SqliteLockHolder holder = await SqliteLockHolder.AcquireAsync(_service.DatabaseFile))
         {
             _service.Get<JobQueue>().Enqueue(new QueuedJob(queued.Run.Id, queued.Jobs[0].Id, JobPriority.Manual));
+            await _service.Logs.WaitForAsync("the job start deferred", l => l.Message.Contains($"Job {queued.Jobs[0].Id} of run {queued.Run.Id} stays queued", StringComparison.Ordinal));
+
+            // The poll only after the job's start gave up: the poll's failure must still be waiting to be stored when
+            // the lock goes (a poll started with the job would race the job's own waits for the lock).
             pushed = _service.Remote.Commit("master", "pushed while locked");
             Task<ModulePollOutcome> polling = _service.Get<ModulePoller>().PollAsync(_service.Settings.Modules[0], CancellationToken.None);
-            await _service.Logs.WaitForAsync("the job start deferred", l => l.Message.Contains($"Job {queued.Jobs[0].Id} of run {queued.Run.Id} stays queued", StringComparison.Ordinal));
             await _service.Logs.WaitForAsync("the poll failing", l => l.EventId.Id == 6002);
 
             // Released while the poll stores its failure (that write waits up to the timeout too), so the status shows it.

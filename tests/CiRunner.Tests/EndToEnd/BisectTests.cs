@@ -103,8 +103,13 @@ public sealed class BisectTests : IDisposable
             Assert.Equal(0, (await CliAsync("run", "--config", config, "--module", "demo", "--ref", _commits[0], "--release", "zed", "--scenario", "converges")).ExitCode);
             Assert.Equal(1, (await CliAsync("run", "--config", config, "--module", "demo", "--ref", _commits[20], "--release", "zed", "--scenario", "converges")).ExitCode);
 
-            // When the service runs
-            (BisectDetail bisect, string page, JsonElement run, string show) = await ServeUntilBisectedAsync(config, redRunId: 2);
+            // When the service runs (until the bisect run's webhook has come, too)
+            WebhookDelivery? delivery = null;
+            (BisectDetail bisect, string page, JsonElement run, string show) = await ServeUntilBisectedAsync(config, redRunId: 2, async () =>
+                delivery = await Eventually.ForAsync(
+                    "the bisect run's webhook",
+                    () => Task.FromResult(webhook.Deliveries.FirstOrDefault(d => d.Body.Contains("\"cause\":\"bisect\"", StringComparison.Ordinal))),
+                    TimeSpan.FromSeconds(60)));
 
             // Then it searched demo's 20 commits from the red job and named commit 13, within 6 jobs
             Assert.Equal((BisectVerdict.Culprit, _commits[13], "demo", 2L, 1L), (bisect.Bisect.Verdict, bisect.Bisect.CulpritSha, bisect.Bisect.TargetModule, bisect.Bisect.BadJobId, bisect.Bisect.GoodJobId));
@@ -118,11 +123,7 @@ public sealed class BisectTests : IDisposable
             JsonElement verdict = run.GetProperty("bisects")[0];
             Assert.Equal(("culprit", _commits[13], "Break demo"), (verdict.GetProperty("verdict").GetString(), verdict.GetProperty("culprit").GetProperty("sha").GetString(), verdict.GetProperty("culprit").GetProperty("subject").GetString()));
             Assert.Contains($"Bisect:     job 2: first bad commit of demo: {Short(13)} \"Break demo\"", show, StringComparison.Ordinal);
-            WebhookDelivery delivery = await Eventually.ForAsync(
-                "the bisect run's webhook",
-                () => Task.FromResult(webhook.Deliveries.FirstOrDefault(d => d.Body.Contains("\"cause\":\"bisect\"", StringComparison.Ordinal))),
-                TimeSpan.FromSeconds(30));
-            using JsonDocument body = JsonDocument.Parse(delivery.Body);
+            using JsonDocument body = JsonDocument.Parse(delivery!.Body);
             Assert.Equal(_commits[13], body.RootElement.GetProperty("bisect").GetProperty("culprit").GetProperty("sha").GetString());
             Assert.True(delivery.SignatureValid);
             Assert.Empty(await _engine.ContainersLeftAsync(_instanceId));
@@ -197,7 +198,7 @@ public sealed class BisectTests : IDisposable
     /// Serves until the red run's bisect has a verdict; returns it with the pages (the dashboard, the red run's, the
     /// bisect run's), the red run's API body and <c>show</c> of it.
     /// </summary>
-    private async Task<(BisectDetail Bisect, string Dashboard, JsonElement Run, string Show)> ServeUntilBisectedAsync(string config, long redRunId)
+    private async Task<(BisectDetail Bisect, string Dashboard, JsonElement Run, string Show)> ServeUntilBisectedAsync(string config, long redRunId, Func<Task>? alsoAwait = null)
     {
         int port = FreePort.Next();
         string serving = WriteConfig(config, port);
@@ -224,6 +225,11 @@ public sealed class BisectTests : IDisposable
             using JsonDocument run = JsonDocument.Parse(await client.GetStringAsync(new Uri($"/api/runs/{redRunId}", UriKind.Relative)));
             var show = new StringWriter();
             await ShowCommand.WriteAsync(store, new DataPaths(Path.Combine(_folder.Path, "data")), redRunId, show, show, CancellationToken.None);
+            if (alsoAwait is not null)
+            {
+                await alsoAwait();
+            }
+
             return (bisect, dashboard, run.RootElement.Clone(), show.ToString());
         }
         finally

@@ -106,7 +106,7 @@ internal static class LogsCommand
             await error.WriteLineAsync($"Job {jobId} has no log: it ended before a container ran; summary: {ended?.Summary ?? "none"}.".AsMemory(), cancellationToken);
         }
 
-        return ended?.Result == JobResult.Success ? 0 : JobDidNotPass;
+        return ended?.Result?.Passed() == true ? 0 : JobDidNotPass;
     }
 
     /// <summary>A job gone from the store (retention) counts as finished: nothing more will be written.</summary>

@@ -137,7 +137,7 @@ internal static class RunCommand
         }
 
         await table.WriteAsync(output, "", CancellationToken.None);
-        int passed = finished.Count(job => job.Result == JobResult.Success);
+        int passed = finished.Count(job => job.Result?.Passed() == true);
         await output.WriteLineAsync($"{passed}/{finished.Length} cells passed; details: cirunner show {run.Run.Id}".AsMemory(), CancellationToken.None);
         if (cancellationToken.IsCancellationRequested)
         {

@@ -210,6 +210,7 @@ internal sealed class LiveRunProgressView(TimeProvider time) : RunProgressView
         "error" => new Markup("[yellow]! error[/]"),
         "timeout" => new Markup("[fuchsia]◔ timeout[/]"),
         "cancelled" => new Markup("[grey]⊘ cancelled[/]"),
+        "flaky" => new Markup("[olive]≈ flaky[/]"),
         "running" => new Markup("[blue]▶ running[/]"),
         "queued" => new Markup("[grey]… queued[/]"),
         _ => new Markup(Markup.Escape(state)),

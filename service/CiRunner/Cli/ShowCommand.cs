@@ -37,7 +37,7 @@ internal static class ShowCommand
 
         // A cell that was retried counts once, by its latest attempt; the earlier attempts are listed as history.
         IReadOnlyList<JobRecord> latest = detail.LatestAttempts();
-        int passed = latest.Count(j => j.Result == JobResult.Success);
+        int passed = latest.Count(j => j.Result?.Passed() == true);
         int retried = detail.Jobs.Count - latest.Count;
         HashSet<long> retriedIds = [.. detail.Jobs.Where(j => j.RetryOf is not null).Select(j => j.RetryOf!.Value)];
         await WriteLineAsync(output, $"Run {run.Id}: {run.Cause.ToWire()} of {run.Module} {run.Branch} at {run.CommitSha}", cancellationToken);

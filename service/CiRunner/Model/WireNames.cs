@@ -19,7 +19,8 @@ public static class WireNames
         (JobResult.Cancelled, "cancelled"),
         (JobResult.Skipped, "skipped"),
         (JobResult.Interrupted, "interrupted"),
-        (JobResult.Superseded, "superseded"));
+        (JobResult.Superseded, "superseded"),
+        (JobResult.Flaky, "flaky"));
 
     private static readonly WireTable<JobState> JobStates = new(
         (JobState.Queued, "queued"),

@@ -135,7 +135,7 @@ internal static class JobFinisher
             cancellationToken: cancellationToken));
 
         // Passed, then failed or timed out: the service's bisect starter looks for the first bad commit (or dependency).
-        bool turnedRed = previous is { Result: "success" } && string.CompareOrdinal(nowText, previous.FinishedAt) >= 0
+        bool turnedRed = previous is { Result: "success" or "flaky" } && string.CompareOrdinal(nowText, previous.FinishedAt) >= 0
             && result is JobResult.Failure or JobResult.Timeout;
         if (turnedRed)
         {

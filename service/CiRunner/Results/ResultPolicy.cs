@@ -29,18 +29,21 @@ public static class ResultPolicy
     /// branch, so only runs without a change ref count. Migration 0002 fills the table by the same rule.
     /// </summary>
     public static bool UpdatesCell(JobResult result, string? changeRef) =>
-        changeRef is null && result is JobResult.Success or JobResult.Failure or JobResult.Error or JobResult.Timeout or JobResult.Interrupted;
+        changeRef is null && result is JobResult.Success or JobResult.Flaky or JobResult.Failure or JobResult.Error or JobResult.Timeout or JobResult.Interrupted;
 
     private static int Rank(JobResult result) => result switch
     {
         JobResult.Skipped => 0,
         JobResult.Success => 1,
-        JobResult.Superseded => 2,
-        JobResult.Cancelled => 3,
-        JobResult.Interrupted => 4,
-        JobResult.Error => 5,
-        JobResult.Timeout => 6,
-        JobResult.Failure => 7,
+
+        // Passed, but after a failure on the same commits: a run with a flaky cell says so rather than "success".
+        JobResult.Flaky => 2,
+        JobResult.Superseded => 3,
+        JobResult.Cancelled => 4,
+        JobResult.Interrupted => 5,
+        JobResult.Error => 6,
+        JobResult.Timeout => 7,
+        JobResult.Failure => 8,
         _ => throw new ArgumentOutOfRangeException(nameof(result), result, "No rank for this result."),
     };
 }

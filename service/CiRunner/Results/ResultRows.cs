@@ -63,7 +63,7 @@ internal sealed class RunCountsRow
     // Each cell once: an attempt that a later one retries is history, not a job of the run's result.
     public const string Columns =
         "(SELECT COUNT(*) FROM jobs WHERE jobs.run_id = runs.id AND " + JobRow.LatestAttempt + ") AS JobCount, " +
-        "(SELECT COUNT(*) FROM jobs WHERE jobs.run_id = runs.id AND jobs.result = 'success' AND " + JobRow.LatestAttempt + ") AS PassedCount";
+        "(SELECT COUNT(*) FROM jobs WHERE jobs.run_id = runs.id AND jobs.result IN ('success', 'flaky') AND " + JobRow.LatestAttempt + ") AS PassedCount";
 
     public const string SplitOn = "JobCount";
 

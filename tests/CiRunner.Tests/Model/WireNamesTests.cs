@@ -35,6 +35,7 @@ public sealed partial class WireNamesTests : IDisposable
         [JobResult.Skipped] = "skipped",
         [JobResult.Interrupted] = "interrupted",
         [JobResult.Superseded] = "superseded",
+        [JobResult.Flaky] = "flaky",
         [JobState.Queued] = "queued",
         [JobState.Running] = "running",
         [JobState.Finished] = "finished",
@@ -84,6 +85,7 @@ public sealed partial class WireNamesTests : IDisposable
         [JobResult.Skipped] = "SKIPPED",
         [JobResult.Interrupted] = "INTERRUPTED",
         [JobResult.Superseded] = "SUPERSEDED",
+        [JobResult.Flaky] = "SUCCESS",
     };
 
     private readonly TempDatabase _temp = new();

@@ -19,6 +19,7 @@ internal static class PageText
         JobResult.Skipped => ("–", "skipped", "result-skipped"),
         JobResult.Interrupted => ("↯", "interrupted", "result-interrupted"),
         JobResult.Superseded => ("↷", "superseded", "result-superseded"),
+        JobResult.Flaky => ("≈", "flaky", "result-flaky"),
         _ when state == JobState.Running => ("▶", "running", "result-running"),
         _ => ("…", "queued", "result-queued"),
     };

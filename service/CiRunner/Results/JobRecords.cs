@@ -19,6 +19,9 @@ public sealed record NewJob(
 {
     /// <summary>For a replay: the job whose lockfile this job runs again; null for a cell of the matrix.</summary>
     public long? ReplayOf { get; init; }
+
+    /// <summary>For a flake rerun (<c>Flakes:Reruns</c>): the failed job of the same cell whose lockfile this attempt runs again.</summary>
+    public long? RerunOf { get; init; }
 }
 
 /// <summary>
@@ -61,6 +64,18 @@ public sealed record JobRecord(
 
     /// <summary>The job whose lockfile this job ran again (<c>cirunner replay</c>); null for a cell of the matrix.</summary>
     public long? ReplayOf { get; init; }
+
+    /// <summary>
+    /// A flake rerun's failed job: the earlier attempt of the same cell whose lockfile this attempt ran again
+    /// (<c>Flakes:Reruns</c>); null for any other attempt. Its retries keep it.
+    /// </summary>
+    public long? RerunOf { get; init; }
+
+    /// <summary>
+    /// Why a job that did not pass failed, in a form equal across runs (<see cref="FailureSignature"/>): the failing
+    /// step and its first error line with ids, numbers and times taken out. Null for a job that passed or never ran a step.
+    /// </summary>
+    public string? FailureSignature { get; init; }
 }
 
 /// <summary>The package snapshot a job used, as its lockfile keeps it.</summary>

@@ -82,7 +82,8 @@ internal sealed class JobRow
         jobs.log_path AS LogPath, jobs.attempt AS Attempt, jobs.retry_of AS RetryOf, jobs.pruned_at AS PrunedAt,
         jobs.package_snapshot_release AS PackageSnapshotRelease, jobs.package_snapshot_volume AS PackageSnapshotVolume,
         jobs.package_snapshot_id AS PackageSnapshotId, jobs.package_snapshot_packages AS PackageSnapshotPackages,
-        jobs.instance_id AS InstanceId, jobs.engine AS Engine, jobs.replay_of AS ReplayOf
+        jobs.instance_id AS InstanceId, jobs.engine AS Engine, jobs.replay_of AS ReplayOf,
+        jobs.rerun_of AS RerunOf, jobs.failure_signature AS FailureSignature
         """;
 
     /// <summary>A condition on <c>jobs</c>: no later attempt retries this job, so it is its cell's latest.</summary>
@@ -142,6 +143,10 @@ internal sealed class JobRow
 
     public long? ReplayOf { get; set; }
 
+    public long? RerunOf { get; set; }
+
+    public string? FailureSignature { get; set; }
+
     public JobRecord ToRecord() => new(
         Id,
         RunId,
@@ -170,6 +175,8 @@ internal sealed class JobRow
         InstanceId = InstanceId,
         Engine = Engine,
         ReplayOf = ReplayOf,
+        RerunOf = RerunOf,
+        FailureSignature = FailureSignature,
     };
 }
 

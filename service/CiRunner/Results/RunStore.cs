@@ -191,8 +191,8 @@ public sealed class RunStore
         DbConnection connection, DbTransaction transaction, long runId, NewJob job, DateTimeOffset now, long? retryOf, CancellationToken cancellationToken)
     {
         const string InsertJob = """
-            INSERT INTO jobs (run_id, cell_key, kind, release, from_release, scenario, priority, state, queued_at, attempt, retry_of, replay_of)
-            VALUES (@RunId, @CellKey, @Kind, @Release, @FromRelease, @Scenario, @Priority, 'queued', @QueuedAt, @Attempt, @RetryOf, @ReplayOf)
+            INSERT INTO jobs (run_id, cell_key, kind, release, from_release, scenario, priority, state, queued_at, attempt, retry_of, replay_of, rerun_of)
+            VALUES (@RunId, @CellKey, @Kind, @Release, @FromRelease, @Scenario, @Priority, 'queued', @QueuedAt, @Attempt, @RetryOf, @ReplayOf, @RerunOf)
             RETURNING id
             """;
 
@@ -211,13 +211,14 @@ public sealed class RunStore
                 job.Attempt,
                 RetryOf = retryOf,
                 job.ReplayOf,
+                job.RerunOf,
             },
             transaction,
             cancellationToken: cancellationToken));
         return new JobRecord(
             jobId, runId, job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority,
             JobState.Queued, Result: null, Summary: null, ImageId: null, QueuedAt: now, StartedAt: null, FinishedAt: null,
-            Duration: null, LogPath: null, job.Attempt, retryOf) { ReplayOf = job.ReplayOf };
+            Duration: null, LogPath: null, job.Attempt, retryOf) { ReplayOf = job.ReplayOf, RerunOf = job.RerunOf };
     }
 
     internal static async Task<RunRecord?> GetAsync(DbConnection connection, DbTransaction? transaction, long runId, CancellationToken cancellationToken)

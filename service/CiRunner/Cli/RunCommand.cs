@@ -316,6 +316,9 @@ internal static class RunCommand
         {
             TransientCause = transient,
             MaxAttempts = provider.GetRequiredService<CiRunnerSettings>().Service.MaxAttempts,
+
+            // A working copy's code is not in any commit, so a re-run could not be sure to run the same code.
+            FlakeReruns = workingCopy is null ? provider.GetRequiredService<CiRunnerSettings>().Flakes.Reruns : 0,
             PackageSnapshot = outcome.PackageSnapshot,
             PhaseSnapshots = outcome.PhaseSnapshots,
         };

@@ -39,6 +39,9 @@ public sealed record CiRunnerSettings
     /// <summary>Automatic bisects of cells that turned red (<c>Bisect</c>).</summary>
     public BisectOptions Bisect { get; init; } = new();
 
+    /// <summary>Flake re-runs, the flake ledger and the vote (<c>Flakes</c>).</summary>
+    public FlakeOptions Flakes { get; init; } = new();
+
     /// <summary>The <c>Gerrit</c> section, or null when CiRunner reports to no Gerrit.</summary>
     public GerritOptions? Gerrit { get; init; }
 

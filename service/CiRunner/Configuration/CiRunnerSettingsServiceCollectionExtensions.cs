@@ -24,6 +24,7 @@ public static class CiRunnerSettingsServiceCollectionExtensions
         services.AddValidatedSection(settings.Reporting, new ReportingOptionsValidator());
         services.AddValidatedSection(settings.Snapshots, new SnapshotOptionsValidator());
         services.AddValidatedSection(settings.Bisect, new BisectOptionsValidator());
+        services.AddValidatedSection(settings.Flakes, new FlakeOptionsValidator());
 
         // The scenario files as they are now (reloaded as they change): what every run and job is made from.
         services.AddSingleton<ScenarioCatalog>();

@@ -82,6 +82,7 @@ public static partial class ConfigurationLoader
         ReportingOptions reporting = ReadReporting(reader, baseDirectory);
         SnapshotOptions snapshots = ReadSection(reader, SnapshotOptions.SectionName, new SnapshotOptionsValidator());
         BisectOptions bisect = ReadSection(reader, BisectOptions.SectionName, new BisectOptionsValidator());
+        FlakeOptions flakes = ReadSection(reader, FlakeOptions.SectionName, new FlakeOptionsValidator());
         List<TrackedModule> modules = ReadModules(reader, baseDirectory);
 
         int errorsBeforeReleases = reader.Errors.Count;
@@ -129,6 +130,7 @@ public static partial class ConfigurationLoader
             Reporting = reporting,
             Snapshots = snapshots,
             Bisect = bisect,
+            Flakes = flakes,
             Gerrit = gerrit,
             Modules = modules,
             Releases = releases,

@@ -38,3 +38,6 @@ public sealed partial class SnapshotOptionsValidator : IValidateOptions<Snapshot
 
 [OptionsValidator]
 public sealed partial class BisectOptionsValidator : IValidateOptions<BisectOptions>;
+
+[OptionsValidator]
+public sealed partial class FlakeOptionsValidator : IValidateOptions<FlakeOptions>;

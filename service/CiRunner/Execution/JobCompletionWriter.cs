@@ -45,13 +45,21 @@ public sealed partial class JobCompletionWriter
         JobCompletion? completion = await MarkFinishedDespiteLocksAsync(jobId, end, stoppingToken);
         if (completion is not null && labels is not null)
         {
-            _telemetry.JobFinished(labels, end.Result, duration ?? completion.Job.Duration);
+            // The stored result: a re-run that passed is counted as flaky, not as success.
+            _telemetry.JobFinished(labels, completion.Job.Result ?? end.Result, duration ?? completion.Job.Duration);
         }
 
         if (completion?.Retry is { } retry)
         {
             _queue.Enqueue(QueuedJob.For(retry));
-            LogRetried(jobId, retry.RunId, retry.Id, retry.Attempt, end.MaxAttempts);
+            if (retry.RerunOf is not null)
+            {
+                LogRerun(jobId, retry.RunId, retry.Id, completion.Job.FailureSignature);
+            }
+            else
+            {
+                LogRetried(jobId, retry.RunId, retry.Id, retry.Attempt, end.MaxAttempts);
+            }
         }
 
         if (completion?.BisectStep is { } step)
@@ -108,6 +116,9 @@ public sealed partial class JobCompletionWriter
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Bisect {BisectId} (run {RunId}) of {Module} ended {Verdict}: first bad commit {Culprit}; {Summary}")]
     private partial void LogBisectEnded(long bisectId, long runId, BisectVerdict? verdict, string module, string? culprit, string? summary);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} failed ({Signature}); it runs again on the same lockfile as job {RerunJobId}, to tell a flake from a failure")]
+    private partial void LogRerun(long jobId, long runId, long rerunJobId, string? signature);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of run {RunId} is retried as job {RetryJobId} (attempt {Attempt} of {MaxAttempts})")]
     private partial void LogRetried(long jobId, long runId, long retryJobId, int attempt, int maxAttempts);

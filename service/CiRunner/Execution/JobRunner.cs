@@ -25,6 +25,7 @@ public sealed partial class JobRunner
     private readonly JobQueue _queue;
     private readonly CiRunnerTelemetry _telemetry;
     private readonly ServiceOptions _service;
+    private readonly FlakeOptions _flakes;
     private readonly ILogger<JobRunner> _logger;
 
     public JobRunner(
@@ -38,6 +39,7 @@ public sealed partial class JobRunner
         JobQueue queue,
         CiRunnerTelemetry telemetry,
         IOptions<ServiceOptions> service,
+        IOptions<FlakeOptions> flakes,
         ILogger<JobRunner> logger)
     {
         _jobs = jobs;
@@ -50,6 +52,7 @@ public sealed partial class JobRunner
         _queue = queue;
         _telemetry = telemetry;
         _service = service.Value;
+        _flakes = flakes.Value;
         _logger = logger;
     }
 
@@ -200,8 +203,8 @@ public sealed partial class JobRunner
         }
     }
 
-    /// <summary>An end with the cell's attempt limit; <see cref="RetryPolicy"/> decides on the facts the caller adds.</summary>
-    private JobEnd End(JobResult result, string summary) => new(result, summary) { MaxAttempts = _service.MaxAttempts };
+    /// <summary>An end with the cell's attempt and re-run limits; <see cref="RetryPolicy"/> and <see cref="FlakePolicy"/> decide on the facts the caller adds.</summary>
+    private JobEnd End(JobResult result, string summary) => new(result, summary) { MaxAttempts = _service.MaxAttempts, FlakeReruns = _flakes.Reruns };
 
     /// <summary>What a job cancelled by the service's stop says: the stop, and how long the drain let it run.</summary>
     private string ShutdownSummary(string? executorSummary)

@@ -163,7 +163,10 @@ public sealed class JobSpecFactory
         return (spec, LockfileOf(scenario.Name, spec, lockfile, texts));
     }
 
-    /// <summary>The spec and lockfile of a stored job: a replay's from the lockfile it replays, any other job's from today's configuration.</summary>
+    /// <summary>
+    /// The spec and lockfile of a stored job: a replay's and a flake re-run's from the lockfile they run again, any other
+    /// job's from today's configuration.
+    /// </summary>
     /// <param name="run">The job's run.</param>
     /// <param name="job">The stored job.</param>
     /// <param name="jobs">Where a replayed job's lockfile is read.</param>
@@ -176,7 +179,7 @@ public sealed class JobSpecFactory
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(jobs);
         BisectPin? pin = run.Cause == RunCause.Bisect ? await jobs.GetBisectPinAsync(job.Id, cancellationToken) : null;
-        if (job.ReplayOf is not { } originalId)
+        if ((job.ReplayOf ?? job.RerunOf) is not { } originalId)
         {
             return Create(run, job, workingCopy, pin);
         }

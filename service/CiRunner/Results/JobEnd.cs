@@ -18,6 +18,12 @@ public sealed record JobEnd(JobResult Result, string? Summary)
     /// <summary>The most attempts a cell may have (<c>Service:MaxAttempts</c>); 1 never retries.</summary>
     public int MaxAttempts { get; init; } = 1;
 
+    /// <summary>
+    /// How many times a failed or timed-out cell runs again on the same lockfile (<c>Flakes:Reruns</c>; see
+    /// <see cref="FlakePolicy"/>); 0, the default, never re-runs.
+    /// </summary>
+    public int FlakeReruns { get; init; }
+
     /// <summary>The package snapshot the job's node moved onto (part of its lockfile); null when it used none.</summary>
     public PackageSnapshotInfo? PackageSnapshot { get; init; }
 

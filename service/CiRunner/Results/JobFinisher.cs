@@ -16,7 +16,8 @@ internal static class JobFinisher
         DbConnection connection, DbTransaction transaction, long jobId, JobEnd end, DateTimeOffset now, CancellationToken cancellationToken)
     {
         const string FinishJob = """
-            UPDATE jobs SET state = 'finished', result = @Result, summary = @Summary, finished_at = @Now, duration_ms = @DurationMs
+            UPDATE jobs SET state = 'finished', result = @Result, summary = @Summary, finished_at = @Now, duration_ms = @DurationMs,
+                failure_signature = @Signature
             WHERE id = @JobId AND state <> 'finished'
             """;
 
@@ -26,38 +27,66 @@ internal static class JobFinisher
             return null;
         }
 
+        RunRecord run = await RunStore.GetAsync(connection, transaction, job.RunId, cancellationToken)
+            ?? throw new InvalidOperationException($"Job {jobId} belongs to run {job.RunId}, which does not exist.");
         TimeSpan? duration = job.StartedAt is { } startedAt ? now - startedAt : null;
         string? summary = end.Summary;
-        string resultText = DbValue.Text(end.Result);
+        JobResult result = end.Result;
         string nowText = DbValue.Time(now);
+
+        // A flake re-run that passed: the same lockfile failed before, so the cell is flaky, under the first failure's signature.
+        string? signature = null;
+        if (job.RerunOf is { } failedId && result == JobResult.Success)
+        {
+            result = FlakePolicy.ResultOfRerun(result);
+            signature = await SignatureOfAsync(connection, transaction, failedId, cancellationToken);
+            summary = string.IsNullOrEmpty(summary) ? FlakePolicy.FlakyNote(failedId, signature) : $"{FlakePolicy.FlakyNote(failedId, signature)}\n{summary}";
+        }
+        else if (result is JobResult.Failure or JobResult.Timeout)
+        {
+            signature = await FailedStepSignatureAsync(connection, transaction, jobId, summary, cancellationToken);
+        }
 
         JobRecord? retry = null;
         if (end.Retries(job.Attempt))
         {
-            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1) { ReplayOf = job.ReplayOf };
+            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1) { ReplayOf = job.ReplayOf, RerunOf = job.RerunOf };
             retry = await RunStore.QueueJobAsync(connection, transaction, job.RunId, next, now, retryOf: job.Id, cancellationToken);
             string retried = RetryPolicy.RetriedNote(retry.Id, retry.Attempt, end.MaxAttempts);
             summary = string.IsNullOrEmpty(summary) ? retried : $"{summary}\n{retried}";
         }
+        else if (FlakePolicy.Reruns(result, run.Cause, job.ReplayOf, await RerunsSoFarAsync(connection, transaction, job, cancellationToken), end.FlakeReruns))
+        {
+            // The next attempt replays this job's lockfile exactly: nothing but chance may differ between the two.
+            var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1) { RerunOf = job.Id };
+            retry = await RunStore.QueueJobAsync(connection, transaction, job.RunId, next, now, retryOf: job.Id, cancellationToken);
+            string rerun = FlakePolicy.RerunNote(retry.Id, retry.Attempt);
+            summary = string.IsNullOrEmpty(summary) ? rerun : $"{summary}\n{rerun}";
+        }
 
         await connection.ExecuteAsync(new CommandDefinition(
             FinishJob,
-            new { JobId = jobId, Result = resultText, Summary = summary, Now = nowText, DurationMs = duration is { } d ? DbValue.Milliseconds(d) : (long?)null },
+            new
+            {
+                JobId = jobId,
+                Result = DbValue.Text(result),
+                Summary = summary,
+                Now = nowText,
+                DurationMs = duration is { } d ? DbValue.Milliseconds(d) : (long?)null,
+                Signature = signature,
+            },
             transaction,
             cancellationToken: cancellationToken));
-
-        RunRecord run = await RunStore.GetAsync(connection, transaction, job.RunId, cancellationToken)
-            ?? throw new InvalidOperationException($"Job {jobId} belongs to run {job.RunId}, which does not exist.");
 
         // A retried attempt is not the cell's verdict: its next attempt's result will be. Nor is a replay or a bisect
         // step: they re-run a past job's lockfile, which says nothing about the cell's branch today.
         bool bisectRequested = false;
-        if (retry is null && job.ReplayOf is null && run.Cause != RunCause.Bisect && ResultPolicy.UpdatesCell(end.Result, run.ChangeRef))
+        if (retry is null && job.ReplayOf is null && run.Cause != RunCause.Bisect && ResultPolicy.UpdatesCell(result, run.ChangeRef))
         {
-            bisectRequested = await UpdateCellAsync(connection, transaction, run, job, end.Result, nowText, cancellationToken);
+            bisectRequested = await UpdateCellAsync(connection, transaction, run, job, result, nowText, cancellationToken);
         }
 
-        JobRecord finished = job with { State = JobState.Finished, Result = end.Result, Summary = summary, FinishedAt = now, Duration = duration };
+        JobRecord finished = job with { State = JobState.Finished, Result = result, Summary = summary, FinishedAt = now, Duration = duration, FailureSignature = signature };
 
         // Before the run's end: a bisect's next step keeps its run open.
         (JobRecord? nextStep, BisectRecord? bisectEnded) = await BisectStore.AdvanceAsync(connection, transaction, finished, retry, now, cancellationToken);
@@ -106,6 +135,40 @@ internal static class JobFinisher
                 transaction,
                 cancellationToken: cancellationToken));
         }
+    }
+
+    /// <summary>The signature of a job that failed or timed out: its first step that did, and the first error line of its summary.</summary>
+    private static async Task<string> FailedStepSignatureAsync(
+        DbConnection connection, DbTransaction transaction, long jobId, string? summary, CancellationToken cancellationToken)
+    {
+        const string SelectFailedStep = """
+            SELECT phase AS Phase, name AS Name FROM steps
+            WHERE job_id = @JobId AND result IN ('failure', 'timeout')
+            ORDER BY ordinal
+            LIMIT 1
+            """;
+
+        FailedStepRow? step = await connection.QuerySingleOrDefaultAsync<FailedStepRow>(new CommandDefinition(
+            SelectFailedStep, new { JobId = jobId }, transaction, cancellationToken: cancellationToken));
+        return FailureSignature.Of(step?.Phase, step?.Name, summary);
+    }
+
+    private sealed record FailedStepRow(string Phase, string Name);
+
+    private static Task<string?> SignatureOfAsync(DbConnection connection, DbTransaction transaction, long jobId, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT failure_signature FROM jobs WHERE id = @JobId", new { JobId = jobId }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>How many flake re-runs the job's cell already had in its run (a re-run's retries share its failed job).</summary>
+    private static async Task<int> RerunsSoFarAsync(DbConnection connection, DbTransaction transaction, JobRecord job, CancellationToken cancellationToken)
+    {
+        const string CountReruns = """
+            SELECT COUNT(DISTINCT rerun_of) FROM jobs
+            WHERE run_id = @RunId AND cell_key = @CellKey AND rerun_of IS NOT NULL
+            """;
+
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            CountReruns, new { job.RunId, job.CellKey }, transaction, cancellationToken: cancellationToken));
     }
 
     /// <summary>Records the cell's new verdict; true when it turned from passed to red, and a bisect was asked for.</summary>

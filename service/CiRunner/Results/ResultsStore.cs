@@ -27,6 +27,7 @@ public sealed class ResultsStore
         Instances = new InstanceStore(database, timeProvider);
         Bisects = new BisectStore(database, timeProvider);
         Health = new CiHealthStore(database, timeProvider, PollStatus);
+        Flakes = new FlakeStore(database);
     }
 
     public ResultsDatabase Database { get; }
@@ -57,6 +58,9 @@ public sealed class ResultsStore
 
     /// <summary>The serving instances' check-ins.</summary>
     public InstanceStore Instances { get; }
+
+    /// <summary>The flake ledger: flakes and failures per cell and failure signature.</summary>
+    public FlakeStore Flakes { get; }
 
     /// <summary>The CI health figures: rates, percentiles and reports over a window of days.</summary>
     public CiHealthStore Health { get; }

@@ -56,6 +56,7 @@ internal static class CliApplication
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ReplayCommand.Create());
         root.Subcommands.Add(BisectCommand.Create());
+        root.Subcommands.Add(FlakesCommand.Create());
         root.Subcommands.Add(StoreCommand.Create());
         return root;
     }

@@ -27,6 +27,7 @@ internal static class JobContainerParameters
             // A user entrypoint also drops the image's CMD, so nothing is appended to the script's arguments.
             Entrypoint = [StepScript.Shell, "-c", script, ScriptName],
             Labels = job.ContainerLabelSet(),
+            Env = [.. job.Environment()],
 
             // The script's shell is PID 1 and ignores SIGTERM, so `docker stop` or a daemon shutdown would wait 10 s
             // per job container before killing it; there is nothing to stop gracefully in a job.

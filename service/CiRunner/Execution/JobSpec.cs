@@ -47,9 +47,24 @@ public sealed record JobSpec(
     /// </summary>
     public ExactImage? ExactImage { get; init; }
 
+    /// <summary>The job's attempt in its cell: 1, then 2 for its first retry or flake re-run.</summary>
+    public int Attempt { get; init; } = 1;
+
     public string RunIdText => RunId.ToString(CultureInfo.InvariantCulture);
 
     public string JobIdText => JobId.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The environment every step sees, as CI systems give theirs (GitHub Actions' <c>GITHUB_RUN_ATTEMPT</c>, Zuul's
+    /// <c>zuul.build</c>): <c>CIRUNNER_RUN_ID</c>, <c>CIRUNNER_JOB_ID</c> and <c>CIRUNNER_ATTEMPT</c>. Not part of the
+    /// lockfile: a step that reads them runs differently on another attempt on purpose.
+    /// </summary>
+    public IReadOnlyList<string> Environment() =>
+    [
+        $"CIRUNNER_RUN_ID={RunIdText}",
+        $"CIRUNNER_JOB_ID={JobIdText}",
+        $"CIRUNNER_ATTEMPT={Attempt.ToString(CultureInfo.InvariantCulture)}",
+    ];
 
     /// <summary>The labels of the job's container.</summary>
     public IDictionary<string, string> ContainerLabelSet() => new Dictionary<string, string>(StringComparer.Ordinal)

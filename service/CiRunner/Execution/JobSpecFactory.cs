@@ -152,6 +152,7 @@ public sealed class JobSpecFactory
         {
             Init = init,
             BootTimeout = _settings.Docker.BootTimeout,
+            Attempt = job.Attempt,
             PackageSnapshot = snapshot,
             Snapshots = workingCopy is null ? SnapshotPolicy(job, release, scenario) : null,
         };
@@ -261,6 +262,7 @@ public sealed class JobSpecFactory
         {
             Init = original.Init,
             BootTimeout = _settings.Docker.BootTimeout,
+            Attempt = job.Attempt,
             PackageSnapshot = original.PackageSnapshotRelease is { } release && original.PackageSnapshotImage is { } releaseImage
                 ? new PackageSnapshotSource(release, releaseImage) { ExpectedId = original.PackageSnapshot?.Id }
                 : null,

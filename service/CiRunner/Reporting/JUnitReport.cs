@@ -11,7 +11,9 @@ namespace CiRunner.Reporting;
 /// (cancelled, superseded, skipped) <c>&lt;skipped&gt;</c>; each carries the failing step and the end of the log.
 /// After a cell's test case come its Tempest tests, one test case each, named by Tempest's test id with the class
 /// name <c>&lt;module&gt;.&lt;branch&gt;.&lt;cell&gt;.&lt;phase&gt;</c> (an upgrade cell runs Tempest after deploy and
-/// after upgrade): a failed test carries its traceback, a skipped one its reason.
+/// after upgrade): a failed test carries its traceback, a skipped one its reason. A flaky cell (it failed, then passed on
+/// the same lockfile) passes with a <c>&lt;flakyFailure&gt;</c>, as Maven Surefire writes a test that passed on a
+/// re-run and Jenkins reads it; a known flaky failure's message says so first.
 /// </summary>
 public static class JUnitReport
 {
@@ -39,6 +41,8 @@ public static class JUnitReport
             Property("commit", run.Run.CommitSha),
             Property("cause", run.Run.Cause.ToWire()),
             Property("result", run.Result.ToWire()),
+            Property("flaky", Number(run.Cells.Count(c => c.Result == JobResult.Flaky))),
+            Property("known_flaky_failures", Number(run.Cells.Count(c => c.IsKnownFlakyFailure))),
             Property("run_url", links.Run(run.Run.Id)));
         if (run.Run.ChangeRef is not null)
         {
@@ -92,8 +96,15 @@ public static class JUnitReport
             string body = $"{Evidence(cell, links)}\n\n{logTail}".TrimEnd();
             testCase.Add(new XElement(IsFailure(result) ? "failure" : "error",
                 new XAttribute("type", result.ToWire()),
-                new XAttribute("message", summary),
+                new XAttribute("message", cell.IsKnownFlakyFailure ? LogTail.Clean($"{cell.Flake!.Describe()}; {summary}") : summary),
                 body));
+        }
+        else if (result == JobResult.Flaky && cell.Flake is { } flake)
+        {
+            testCase.Add(new XElement("flakyFailure",
+                new XAttribute("type", CellFlake.Flaky),
+                new XAttribute("message", LogTail.Clean(flake.Describe())),
+                LogTail.Clean($"The attempt that failed: job {flake.FailedJobId}, {links.Job(flake.FailedJobId ?? cell.Job.Id)}")));
         }
         else if (IsSkipped(result))
         {

@@ -1,5 +1,6 @@
 using CiRunner.Configuration;
 using CiRunner.Polling;
+using CiRunner.Results;
 using CiRunner.Scheduling;
 
 namespace CiRunner.Reporting;
@@ -18,7 +19,13 @@ public static class ReportingServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(settings);
         services.AddSingleton(_ => new ReportLinks(settings.Http));
-        services.AddSingleton<FinishedRunReader>();
+        services.AddSingleton(sp => new FinishedRunReader(
+            sp.GetRequiredService<RunStore>(),
+            sp.GetRequiredService<JobStore>(),
+            sp.GetRequiredService<DataPaths>(),
+            sp.GetService<BisectStore>(),
+            sp.GetService<FlakeStore>(),
+            settings.Flakes));
         if (settings.Reporting.JUnit)
         {
             services.AddSingleton<IRunReporter, JUnitReporter>();

@@ -7,7 +7,7 @@ namespace CiRunner.Reporting;
 /// <param name="Branch">The branch (a change's target branch).</param>
 /// <param name="Commit">The commit under test.</param>
 /// <param name="Cause">commit, patchset, nightly, manual or recheck.</param>
-/// <param name="Result">The run's result (success, failure, error, timeout, cancelled, skipped, interrupted, superseded).</param>
+/// <param name="Result">The run's result (success, flaky, failure, error, timeout, cancelled, skipped, interrupted, superseded).</param>
 /// <param name="Change">The Gerrit change, for patch-set and recheck runs.</param>
 /// <param name="CreatedAt">When the run was created (UTC).</param>
 /// <param name="FinishedAt">When its last job ended (UTC).</param>
@@ -66,7 +66,10 @@ public sealed record RunSummaryBody(
                 c.Job.Duration?.TotalSeconds,
                 c.Job.Summary,
                 links.Job(c.Job.Id),
-                links.JobLog(c.Job.Id))).ToList())
+                links.JobLog(c.Job.Id))
+            {
+                Flake = c.Flake is { } flake ? FlakeBody.From(flake) : null,
+            }).ToList())
         {
             Bisect = run.Bisect is { } bisect ? BisectBody.From(bisect, links) : null,
         };
@@ -138,6 +141,22 @@ public sealed record BisectStepBody(int Position, string Commit, string Subject,
 /// <summary>The Gerrit change a run tested.</summary>
 public sealed record ChangeBody(string Ref, int? Number, int? PatchSet);
 
+/// <summary>What the flake ledger made of a cell's result (see <c>CellFlake</c>).</summary>
+/// <param name="Classification"><c>flaky</c> (failed, then passed on the same lockfile) or <c>knownflaky</c> (failed with a signature that flakes often).</param>
+/// <param name="Signature">The failure's signature.</param>
+/// <param name="FailedJobId">For a flaky cell, the attempt that failed.</param>
+/// <param name="FlakyRuns">Of the cell's last <paramref name="Runs"/> runs, how many flaked with this signature (known flaky only).</param>
+/// <param name="Runs">How many runs the ledger's window held (known flaky only).</param>
+/// <param name="Description">The words the review and JUnit use.</param>
+public sealed record FlakeBody(string Classification, string Signature, long? FailedJobId, int? FlakyRuns, int? Runs, string Description)
+{
+    public static FlakeBody From(CellFlake flake)
+    {
+        ArgumentNullException.ThrowIfNull(flake);
+        return new FlakeBody(flake.Classification, flake.Signature, flake.FailedJobId, flake.Ledger?.Flaky, flake.Ledger?.Runs, flake.Describe());
+    }
+}
+
 /// <summary>One cell of a run in a webhook body.</summary>
 public sealed record CellBody(
     string Job,
@@ -152,4 +171,8 @@ public sealed record CellBody(
     double? DurationSeconds,
     string? Summary,
     string Url,
-    string LogUrl);
+    string LogUrl)
+{
+    /// <summary>Flaky or known flaky, with the signature; null for neither.</summary>
+    public FlakeBody? Flake { get; init; }
+}

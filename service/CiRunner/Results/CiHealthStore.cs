@@ -41,8 +41,8 @@ public sealed record PollFailure(string Module, int ConsecutiveFailures, string?
 /// <param name="Until">Now: the end of the window.</param>
 /// <param name="Days">The window's days, oldest first; every figure has one point per day.</param>
 /// <param name="Jobs">The counts behind the rates.</param>
-/// <param name="PassRate">passed / (passed + failed + timeout): the scenarios' verdicts, infrastructure errors left out.</param>
-/// <param name="FlakyRate">Always null: CiRunner has no flaky result yet (see its note).</param>
+/// <param name="PassRate">passed / (passed + flaky + failed + timeout): the scenarios' verdicts, infrastructure errors left out; a flaky job did not pass at once.</param>
+/// <param name="FlakyRate">flaky / (passed + flaky + failed + timeout): the share of verdicts that passed only on a re-run of the same lockfile.</param>
 /// <param name="InfrastructureErrorRate">error / <see cref="HealthJobCounts.Finished"/>.</param>
 /// <param name="QueueWaitP50Seconds">Median time from queued to started.</param>
 /// <param name="QueueWaitP95Seconds">95th percentile of it.</param>
@@ -84,8 +84,6 @@ public sealed class CiHealthStore
 
     /// <summary>How many held and failed reports are listed with their reasons.</summary>
     public const int MaxProblems = 50;
-
-    internal const string FlakyNote = "not yet measured: CiRunner has no flaky result until the flake ledger records one";
 
     internal const string PollsNote = "now only: the store keeps each module's latest poll, not a history";
 
@@ -154,7 +152,7 @@ public sealed class CiHealthStore
             window,
             Count(finished),
             Figure(window, finished, j => j.Day, PassRate),
-            new HealthFigure(null, window.Select(d => new HealthPoint(d, null)).ToList()) { Note = FlakyNote },
+            Figure(window, finished, j => j.Day, FlakyRate),
             Figure(window, finished, j => j.Day, InfrastructureErrorRate),
             Figure(window, finished.Where(j => j.QueueWait is not null).ToList(), j => j.Day, js => Percentile(js.Select(j => j.QueueWait!.Value), 0.50)),
             Figure(window, finished.Where(j => j.QueueWait is not null).ToList(), j => j.Day, js => Percentile(js.Select(j => j.QueueWait!.Value), 0.95)),
@@ -180,11 +178,14 @@ public sealed class CiHealthStore
         return sorted[Math.Clamp(rank, 1, sorted.Length) - 1];
     }
 
-    private static double? PassRate(IReadOnlyCollection<FinishedJob> jobs)
+    private static double? PassRate(IReadOnlyCollection<FinishedJob> jobs) => ShareOfVerdicts(jobs, JobResult.Success);
+
+    private static double? FlakyRate(IReadOnlyCollection<FinishedJob> jobs) => ShareOfVerdicts(jobs, JobResult.Flaky);
+
+    private static double? ShareOfVerdicts(IReadOnlyCollection<FinishedJob> jobs, JobResult result)
     {
-        int passed = jobs.Count(j => j.Result == JobResult.Success);
-        int verdicts = jobs.Count(j => j.Result is JobResult.Success or JobResult.Failure or JobResult.Timeout);
-        return verdicts == 0 ? null : (double)passed / verdicts;
+        int verdicts = jobs.Count(j => j.Result is JobResult.Success or JobResult.Flaky or JobResult.Failure or JobResult.Timeout);
+        return verdicts == 0 ? null : (double)jobs.Count(j => j.Result == result) / verdicts;
     }
 
     private static double? InfrastructureErrorRate(IReadOnlyCollection<FinishedJob> jobs) =>

@@ -72,6 +72,48 @@ public sealed record CiHealthBody(
     }
 }
 
+/// <summary>
+/// The answer to <c>GET /api/flakes</c>: the flake ledger over each cell's last <paramref name="Window"/> runs, most
+/// flaky first, with the settings it was read with.
+/// </summary>
+public sealed record FlakeLedgerBody(int Window, double VoteThreshold, IReadOnlyList<FlakeEntryBody> Entries)
+{
+    public static FlakeLedgerBody Of(IReadOnlyList<FlakeLedgerEntry> entries, FlakeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(options);
+        return new FlakeLedgerBody(options.Window, options.VoteThreshold, entries.Select(e => new FlakeEntryBody(
+            e.Module, e.Branch, e.CellKey, e.Signature, e.Runs, e.Flaky, e.Failed, e.FlakeRate, e.IsKnownFlaky(options.VoteThreshold), e.FirstSeen, e.LastSeen, e.LastJobId)).ToList());
+    }
+}
+
+/// <summary>One cell and failure signature of the flake ledger.</summary>
+/// <param name="Module">The module.</param>
+/// <param name="Branch">Its branch.</param>
+/// <param name="CellKey">The cell.</param>
+/// <param name="Signature">The failing step and its first error line, normalised.</param>
+/// <param name="Runs">The cell's runs in the window.</param>
+/// <param name="Flaky">Of those, how many failed with the signature and then passed on the same lockfile.</param>
+/// <param name="Failed">How many failed with it on every attempt.</param>
+/// <param name="FlakeRate"><paramref name="Flaky"/> over <paramref name="Runs"/>.</param>
+/// <param name="KnownFlaky">Above <c>Flakes:VoteThreshold</c>: a failure with this signature does not vote -1 on its own.</param>
+/// <param name="FirstSeen">The window's first run with the signature.</param>
+/// <param name="LastSeen">Its last.</param>
+/// <param name="LastJobId">The job that ended last with it.</param>
+public sealed record FlakeEntryBody(
+    string Module,
+    string Branch,
+    string CellKey,
+    string Signature,
+    int Runs,
+    int Flaky,
+    int Failed,
+    double FlakeRate,
+    bool KnownFlaky,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    long LastJobId);
+
 /// <summary>The answer to <c>POST /api/runs/{id}/cancel</c>.</summary>
 public sealed record RunCancelledBody(long RunId, IReadOnlyList<long> CancelledQueuedJobs, IReadOnlyList<long> StoppingRunningJobs);
 
@@ -106,6 +148,10 @@ internal static class ApiEndpoints
             await bisects.GetDetailAsync(id, cancellationToken) is { } bisect
                 ? Microsoft.AspNetCore.Http.Results.Json(Reporting.BisectBody.From(bisect, new Reporting.ReportLinks(settings.Http)))
                 : NotFound($"Bisect {id} does not exist; GET /api/bisects lists them."));
+
+        reads.MapGet("/flakes", async (string? module, string? branch, bool? all, FlakeStore flakes, CiRunnerSettings settings, CancellationToken cancellationToken) =>
+            Microsoft.AspNetCore.Http.Results.Json(FlakeLedgerBody.Of(
+                await flakes.LedgerAsync(module, branch, settings.Flakes.Window, withFailures: all == true, cancellationToken), settings.Flakes)));
 
         reads.MapGet("/runs/{id:long}/junit.xml", async (long id, RunStore runs, DataPaths paths, CancellationToken cancellationToken) =>
         {

@@ -32,7 +32,8 @@ internal static class DashboardEndpoints
         endpoints.MapPost("/jobs/{id:long}/replay", ReplayAsync).AddEndpointFilter(DatabaseLockedAnswer.Filter);
     }
 
-    private static async Task<IResult> MatrixAsync(CellResultStore cells, BisectStore bisects, CiRunnerSettings settings, ScenarioCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> MatrixAsync(
+        CellResultStore cells, BisectStore bisects, FlakeStore flakes, CiRunnerSettings settings, ScenarioCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
     {
         IReadOnlyList<CellResultRecord> all = await cells.ListAllAsync(cancellationToken);
         List<long> red = all.Where(c => c.Result is JobResult.Failure or JobResult.Timeout).Select(c => c.JobId).ToList();
@@ -42,6 +43,9 @@ internal static class DashboardEndpoints
             ScenarioWarning = ScenarioEndpoints.Warning(catalog.Refresh()),
             Grids = MatrixGrid.From(all, settings),
             Bisects = found.GroupBy(b => b.BadJobId!.Value).ToDictionary(g => g.Key, g => (IReadOnlyList<BisectRecord>)g.ToList()),
+            Flakes = await flakes.LedgerAsync(null, null, settings.Flakes.Window, withFailures: false, cancellationToken),
+            FlakeWindow = settings.Flakes.Window,
+            FlakeThreshold = settings.Flakes.VoteThreshold,
             Now = time.GetUtcNow(),
         });
     }

@@ -76,11 +76,28 @@ public abstract class CiHealthStoreTests : IDisposable
         Assert.Equal((1000.0, 1000.0), (Day(basic.P50Seconds, second), Day(basic.P95Seconds, second)));
         Assert.Equal(60.0, health.DurationByScenario[1].P95Seconds.Value);
 
-        // And flakiness is not measured yet: no number, a note saying so
-        Assert.Null(health.FlakyRate.Value);
-        Assert.All(health.FlakyRate.Daily, p => Assert.Null(p.Value));
-        Assert.StartsWith("not yet measured", health.FlakyRate.Note, StringComparison.Ordinal);
+        // And no job was flaky: a rate of 0, per day too
+        Assert.Equal(0.0, health.FlakyRate.Value);
+        Assert.Equal((0.0, 0.0), (Day(health.FlakyRate, first), Day(health.FlakyRate, second)));
+        Assert.Null(health.FlakyRate.Note);
         Assert.False(health.Truncated);
+    }
+
+    [Fact]
+    public async Task ReadAsync_ACellThatPassedOnItsReRun_CountsInTheFlakyRateAndNotInThePassRate()
+    {
+        // Given a pass, and a cell that failed and then passed on the same lockfile
+        RunDetail passed = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        await _store.Jobs.MarkFinishedAsync(passed.Jobs[0].Id, JobResult.Success, null, CancellationToken.None);
+        RunDetail flaky = await _store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        JobCompletion failed = (await _store.Jobs.MarkFinishedAsync(flaky.Jobs[0].Id, new JobEnd(JobResult.Failure, "failure: x") { FlakeReruns = 1 }, CancellationToken.None))!;
+        await _store.Jobs.MarkFinishedAsync(failed.Retry!.Id, new JobEnd(JobResult.Success, null) { FlakeReruns = 1 }, CancellationToken.None);
+
+        // When the health figures are read
+        CiHealth health = await _store.Health.ReadAsync(14, CancellationToken.None);
+
+        // Then each of the three verdicts (pass, failure, flaky re-run) is a third
+        Assert.Equal((1.0 / 3, 1.0 / 3), (health.FlakyRate.Value, health.PassRate.Value));
     }
 
     [Fact]

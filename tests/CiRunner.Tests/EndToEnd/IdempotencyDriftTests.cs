@@ -107,7 +107,7 @@ public sealed class IdempotencyDriftTests : IDisposable
         var config = new JsonObject
         {
             ["Service"] = new JsonObject { ["InstanceId"] = _instanceId, ["DataDirectory"] = "data", ["ScenariosDirectory"] = "scenarios" },
-            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = _folder.Combine("work", "no-such-repository"), ["Branches"] = new JsonArray("master") }),
+            ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = "https://opendev.org/openstack/puppet-demo", ["Branches"] = new JsonArray("master") }),
             ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = _engine.PuppetImage }),
             ["Docker"] = new JsonObject { ["Endpoint"] = ConfigFolder.NoEngine },
             ["Http"] = new JsonObject { ["Listen"] = $"http://127.0.0.1:{_port}" },

@@ -101,28 +101,28 @@ public sealed class CellHistoryStore
     }
 
     /// <summary>
-    /// The last <paramref name="perCell"/> results of every cell, oldest first per cell, by (module, branch, cell key):
-    /// the matrix grid's strips, in one query for the whole page.
+    /// The last <paramref name="perCell"/> results of every cell that has a latest result, oldest first per cell, by
+    /// (module, branch, cell key): the matrix grid's strips, in one query for the whole page.
     /// </summary>
     public async Task<IReadOnlyDictionary<(string Module, string Branch, string CellKey), IReadOnlyList<CellStripEntry>>> ListStripsAsync(
         int perCell, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(perCell, 1);
 
-        // Unquoted aliases: PostgreSQL folds them to lower case, Dapper matches the properties without regard to case.
-        string selectStrips = """
-            SELECT strip_module AS Module, strip_branch AS Branch, strip_cell AS CellKey, strip_job AS JobId, strip_result AS Result,
-                   strip_commit AS CommitSha, strip_finished AS FinishedAt, strip_attempt AS Attempt
-            FROM
-            (
-                SELECT runs.module AS strip_module, runs.branch AS strip_branch, jobs.cell_key AS strip_cell, jobs.id AS strip_job,
-                       jobs.result AS strip_result, runs.commit_sha AS strip_commit, jobs.finished_at AS strip_finished, jobs.attempt AS strip_attempt,
-                       ROW_NUMBER() OVER (PARTITION BY runs.module, runs.branch, jobs.cell_key ORDER BY jobs.finished_at DESC, jobs.id DESC) AS strip_newest
-            """ + HistoryJobs() + """
-
-            ) AS recent
-            WHERE strip_newest <= @PerCell
-            ORDER BY strip_module, strip_branch, strip_cell, strip_finished, strip_job
+        // Driven by the cells on the grid: each cell's newest results come from its own index range (jobs by cell key
+        // and finish time), not from a window over every job of the branch's history.
+        string newestOfCell = "SELECT jobs.id" + HistoryJobs() + """
+              AND runs.module = cell_results.module AND runs.branch = cell_results.branch AND jobs.cell_key = cell_results.cell_key
+            ORDER BY jobs.finished_at DESC, jobs.id DESC
+            LIMIT @PerCell
+            """;
+        string selectStrips = $"""
+            SELECT cell_results.module AS Module, cell_results.branch AS Branch, cell_results.cell_key AS CellKey, shown.id AS JobId,
+                   shown.result AS Result, shown_run.commit_sha AS CommitSha, shown.finished_at AS FinishedAt, shown.attempt AS Attempt
+            FROM cell_results
+            JOIN jobs AS shown ON shown.id {_database.Dialect.InSubquery(newestOfCell)}
+            JOIN runs AS shown_run ON shown_run.id = shown.run_id
+            ORDER BY cell_results.module, cell_results.branch, cell_results.cell_key, shown.finished_at, shown.id
             """;
 
         await using DbConnection connection = await _database.OpenAsync(cancellationToken);

@@ -170,19 +170,20 @@ public sealed class CellHistoryStore
             .ThenBy(f => f.Signature, StringComparer.Ordinal)
             .ToList();
 
-        // Each run's sightings, newest run first: a property changed in any attempt of the run counts once for it.
+        // Every sighting, newest first: runs newest first and, within a run, its latest attempt before the earlier ones.
+        // A property changed in several attempts of a run counts once for the run.
         var cellRuns = new List<CellRun>();
         var sightings = new Dictionary<DriftKey, List<(int RunIndex, DriftSighting Seen, string StepName)>>();
         for (int i = 0; i < runs.Count; i++)
         {
             RunRow run = runs[i];
             var seenInRun = new HashSet<DriftKey>();
-            foreach (AttemptRow attempt in earlierByRun[run.RunId])
+            Sight(i, run.JobId, run.FinishedAt);
+            foreach (AttemptRow attempt in earlierByRun[run.RunId].Reverse())
             {
                 Sight(i, attempt.JobId, attempt.FinishedAt ?? run.FinishedAt);
             }
 
-            Sight(i, run.JobId, run.FinishedAt);
             cellRuns.Add(new CellRun(
                 run.RunId,
                 run.JobId,
@@ -204,17 +205,16 @@ public sealed class CellHistoryStore
                 foreach (ChangeRow change in changesByJob[jobId])
                 {
                     var key = new DriftKey(change.Phase, change.ResourceType, change.Title, change.Property);
-                    if (!seenInRun.Add(key))
-                    {
-                        continue;
-                    }
-
+                    seenInRun.Add(key);
                     if (!sightings.TryGetValue(key, out List<(int, DriftSighting, string)>? seen))
                     {
                         sightings[key] = seen = [];
                     }
 
-                    seen.Add((runIndex, new DriftSighting(jobId, run.CommitSha, DbValue.ParseTime(finishedAt)), change.StepName));
+                    if (seen.Count == 0 || seen[^1].Item2.JobId != jobId)
+                    {
+                        seen.Add((runIndex, new DriftSighting(jobId, run.CommitSha, DbValue.ParseTime(finishedAt)), change.StepName));
+                    }
                 }
             }
         }
@@ -222,7 +222,6 @@ public sealed class CellHistoryStore
         List<IdempotencyDrift> drift = sightings
             .Select(pair =>
             {
-                // Sightings were added newest run first.
                 (int newestIndex, DriftSighting newest, string stepName) = pair.Value[0];
                 return new IdempotencyDrift(
                     pair.Key.Phase,
@@ -232,7 +231,7 @@ public sealed class CellHistoryStore
                     pair.Key.Property,
                     FirstSeen: pair.Value[^1].Seen,
                     LastSeen: newest,
-                    Runs: pair.Value.Count,
+                    Runs: pair.Value.Select(s => s.RunIndex).Distinct().Count(),
                     StillChanges: newestIndex == 0);
             })
             .OrderByDescending(d => d.StillChanges)

@@ -88,7 +88,13 @@ public sealed class IdempotencyDriftTests : IDisposable
         Assert.Equal(
             ("File[/var/lib/demo.stamp]", "content", "deploy", 2, true),
             (drift.GetProperty("resource").GetString(), drift.GetProperty("property").GetString(), drift.GetProperty("phase").GetString(), drift.GetProperty("runs").GetInt32(), drift.GetProperty("stillChanges").GetBoolean()));
-        Assert.Equal((runs[1].GetProperty("jobId").GetInt64(), _drifting), (drift.GetProperty("firstSeen").GetProperty("jobId").GetInt64(), drift.GetProperty("firstSeen").GetProperty("commitSha").GetString()));
+
+        // (each failed run's cell ran again on the same lockfile, Flakes:Reruns, and drifted again: first seen in the
+        // first attempt of the second run, last seen in the newest run's rerun)
+        Assert.Equal((2, true), (runs[1].GetProperty("attempt").GetInt32(), runs[1].GetProperty("rerun").GetBoolean()));
+        JsonElement firstAttempt = Assert.Single(runs[1].GetProperty("earlierAttempts").EnumerateArray());
+        Assert.Equal((1, "failure"), (firstAttempt.GetProperty("attempt").GetInt32(), firstAttempt.GetProperty("result").GetString()));
+        Assert.Equal((firstAttempt.GetProperty("jobId").GetInt64(), _drifting), (drift.GetProperty("firstSeen").GetProperty("jobId").GetInt64(), drift.GetProperty("firstSeen").GetProperty("commitSha").GetString()));
         Assert.Equal(runs[0].GetProperty("jobId").GetInt64(), drift.GetProperty("lastSeen").GetProperty("jobId").GetInt64());
 
         // And the page's drift table says so

@@ -35,7 +35,7 @@ public abstract class CellHistoryStoreTests : IDisposable
     {
         // Given three runs of the cell on the branch: a pass, a failure rerun on its lockfile that passed (flaky), a failure
         long passed = await FinishAsync(Samples.Run(commitSha: "aaaa"), JobResult.Success, minutes: 5);
-        (long failedFirst, long flaky) = await FailThenRerunAsync("bbbb");
+        (long failedFirst, long flaky) = await FailThenRerunAsync("bbbb", changes: [Motd]);
         long failed = await FinishAsync(Samples.Run(commitSha: "cccc"), JobResult.Failure, minutes: 7, signature: Signature);
 
         // And runs that are no point of the branch's history: a patch set, a replay, a bisect step, another branch,
@@ -66,6 +66,11 @@ public abstract class CellHistoryStoreTests : IDisposable
         // And the signature counts both attempts that ended on it, the newest last
         FailureSignatureCount signature = Assert.Single(history.FailureSignatures);
         Assert.Equal((Signature, 2, failed), (signature.Signature, signature.Count, signature.LastJobId));
+
+        // And a drift in both attempts of the flaky run counts once for it, first seen in its first attempt, last in its rerun
+        IdempotencyDrift motd = Assert.Single(history.Drift);
+        Assert.Equal((failedFirst, flaky, 1, false), (motd.FirstSeen.JobId, motd.LastSeen.JobId, motd.Runs, motd.StillChanges));
+        Assert.Equal([0, 1, 0], history.Runs.Select(r => r.IdempotencyChanges));
 
         // And a limit keeps the newest runs only
         CellHistory two = await _store.CellHistory.ReadAsync("keystone", "stable/2024.1", Cell, 2, CancellationToken.None);
@@ -176,12 +181,13 @@ public abstract class CellHistoryStoreTests : IDisposable
     /// A run whose first attempt failed and whose second, a rerun on the same lockfile, passed: the attempt chain comes
     /// from the store's own retry; which attempt is a rerun, and the failure's signature, are the finisher's to write.
     /// </summary>
-    private async Task<(long Failed, long Rerun)> FailThenRerunAsync(string commit)
+    private async Task<(long Failed, long Rerun)> FailThenRerunAsync(string commit, IReadOnlyList<NewIdempotencyChange>? changes = null)
     {
         RunDetail run = await _store.Runs.CreateAsync(Samples.Run(commitSha: commit), [Samples.Deploy()], CancellationToken.None);
         long first = run.Jobs[0].Id;
         await _store.Jobs.MarkStartedAsync(first, null, null, CancellationToken.None);
         _temp.Time.Advance(TimeSpan.FromMinutes(2));
+        await RecordChangesAsync(first, changes);
         JobCompletion completion = (await _store.Jobs.MarkFinishedAsync(
             first, new JobEnd(JobResult.Error, "engine gone") { TransientCause = true, MaxAttempts = 2 }, CancellationToken.None))!;
         long second = completion.Retry!.Id;
@@ -194,6 +200,7 @@ public abstract class CellHistoryStoreTests : IDisposable
 
         await _store.Jobs.MarkStartedAsync(second, null, null, CancellationToken.None);
         _temp.Time.Advance(TimeSpan.FromMinutes(3));
+        await RecordChangesAsync(second, changes);
         await _store.Jobs.MarkFinishedAsync(second, JobResult.Flaky, "passed on rerun", CancellationToken.None);
         _temp.Time.Advance(TimeSpan.FromMinutes(1));
         return (first, second);

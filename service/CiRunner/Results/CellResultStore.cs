@@ -37,4 +37,24 @@ public sealed class CellResultStore
             new CommandDefinition(SelectAll, cancellationToken: cancellationToken));
         return rows.Select(r => r.ToRecord()).ToList();
     }
+
+    /// <summary>
+    /// For every cell, how many resource properties the idempotency steps of its latest result changed (0 when none
+    /// did): the <c>cirunner.idempotency.changes</c> metric. A property that changed in two phases counts twice.
+    /// </summary>
+    public async Task<IReadOnlyList<CellIdempotencyChanges>> ListIdempotencyChangesAsync(CancellationToken cancellationToken)
+    {
+        const string SelectChanges = """
+            SELECT cell_results.module AS Module, cell_results.branch AS Branch, cell_results.cell_key AS CellKey, COUNT(idempotency_changes.id) AS Changes
+            FROM cell_results LEFT JOIN idempotency_changes ON idempotency_changes.job_id = cell_results.job_id
+            GROUP BY cell_results.module, cell_results.branch, cell_results.cell_key
+            ORDER BY cell_results.module, cell_results.branch, cell_results.cell_key
+            """;
+
+        await using DbConnection connection = await _database.OpenAsync(cancellationToken);
+        IEnumerable<ChangesRow> rows = await connection.QueryAsync<ChangesRow>(new CommandDefinition(SelectChanges, cancellationToken: cancellationToken));
+        return rows.Select(r => new CellIdempotencyChanges(r.Module, r.Branch, r.CellKey, checked((int)r.Changes))).ToList();
+    }
+
+    private sealed record ChangesRow(string Module, string Branch, string CellKey, long Changes);
 }

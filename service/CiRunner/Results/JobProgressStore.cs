@@ -67,16 +67,17 @@ public sealed class JobProgressStore
 
         const string InsertChange = """
             INSERT INTO idempotency_changes
-                (job_id, step_id, resource_type, title, property, previous_value, desired_value, module, manifest_file, line)
+                (job_id, step_id, resource_type, title, property, previous_value, desired_value, module, manifest_file, line, phase, step_name)
             VALUES
-                (@JobId, @StepId, @ResourceType, @Title, @Property, @PreviousValue, @DesiredValue, @Module, @ManifestFile, @Line)
+                (@JobId, @StepId, @ResourceType, @Title, @Property, @PreviousValue, @DesiredValue, @Module, @ManifestFile, @Line, @Phase, @StepName)
             """;
 
         await _database.WriteAsync(
             async (connection, transaction) =>
             {
-                // job_id is kept beside step_id so a job's changes are read without a join; it must agree with the step.
-                _ = await StepOfJobAsync(connection, transaction, jobId, stepId, cancellationToken);
+                // job_id is kept beside step_id so a job's changes are read without a join; it must agree with the step. The
+                // step's phase and name are kept too: the change outlives the step when retention prunes the job (the drift history).
+                StepOfJobRow step = await StepOfJobAsync(connection, transaction, jobId, stepId, cancellationToken);
                 foreach (NewIdempotencyChange change in changes)
                 {
                     await connection.ExecuteAsync(new CommandDefinition(
@@ -93,6 +94,8 @@ public sealed class JobProgressStore
                             change.Module,
                             change.ManifestFile,
                             change.Line,
+                            step.Phase,
+                            StepName = step.Name,
                         },
                         transaction,
                         cancellationToken: cancellationToken));
@@ -233,17 +236,17 @@ public sealed class JobProgressStore
             cancellationToken);
     }
 
-    /// <summary>The step's phase and place, checking that it is a step of the job.</summary>
+    /// <summary>The step's phase, place and name, checking that it is a step of the job.</summary>
     /// <exception cref="ArgumentException">The step does not belong to the job.</exception>
     private static async Task<StepOfJobRow> StepOfJobAsync(
         DbConnection connection, DbTransaction transaction, long jobId, long stepId, CancellationToken cancellationToken)
     {
-        const string StepOfJob = "SELECT phase AS Phase, ordinal AS Ordinal FROM steps WHERE id = @StepId AND job_id = @JobId";
+        const string StepOfJob = "SELECT phase AS Phase, ordinal AS Ordinal, name AS Name FROM steps WHERE id = @StepId AND job_id = @JobId";
 
         return await connection.QuerySingleOrDefaultAsync<StepOfJobRow>(
             new CommandDefinition(StepOfJob, new { JobId = jobId, StepId = stepId }, transaction, cancellationToken: cancellationToken))
             ?? throw new ArgumentException($"Step {stepId} is not a step of job {jobId}.", nameof(stepId));
     }
 
-    private sealed record StepOfJobRow(string Phase, long Ordinal);
+    private sealed record StepOfJobRow(string Phase, long Ordinal, string Name);
 }

@@ -311,11 +311,12 @@ public sealed class JobStore
     public async Task<JobDetail?> GetDetailAsync(long jobId, CancellationToken cancellationToken)
     {
         // Phases are put in the order a job runs them here, not in SQL: PhaseNames.Order is the one place that order is
-        // written. The sort is stable, so each phase's rows keep the order the database gave them.
+        // written. The sort is stable, so each phase's rows keep the order the database gave them. A pruned job's changes
+        // outlive its steps (the cell's drift history reads them); its detail shows neither, as before.
         const string SelectModules = "SELECT " + JobModuleRow.Columns + " FROM job_modules WHERE job_modules.job_id = @JobId ORDER BY job_modules.module";
         const string SelectSteps = "SELECT " + StepRow.Columns + " FROM steps WHERE steps.job_id = @JobId ORDER BY steps.ordinal";
         const string SelectChanges = "SELECT " + IdempotencyChangeRow.Columns + """
-             FROM idempotency_changes WHERE idempotency_changes.job_id = @JobId
+             FROM idempotency_changes WHERE idempotency_changes.job_id = @JobId AND idempotency_changes.step_id IS NOT NULL
             ORDER BY idempotency_changes.step_id, idempotency_changes.id
             """;
         const string SelectTempestTests = "SELECT " + TempestTestRow.Columns + """

@@ -60,6 +60,8 @@ public sealed class PostgresDialect : StoreDialect
 
     internal override string NotInList(string parameter) => $"<> ALL ({parameter})";
 
+    internal override string InSubquery(string subquery) => $"= ANY (ARRAY({subquery}))";
+
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);
 

@@ -28,6 +28,7 @@ public sealed class ResultsStore
         Bisects = new BisectStore(database, timeProvider);
         Health = new CiHealthStore(database, timeProvider, PollStatus);
         Flakes = new FlakeStore(database);
+        CellHistory = new CellHistoryStore(database);
     }
 
     public ResultsDatabase Database { get; }
@@ -47,6 +48,9 @@ public sealed class ResultsStore
     public PollStatusStore PollStatus { get; }
 
     public CellResultStore Cells { get; }
+
+    /// <summary>Each cell's last results, failure signatures and idempotency drift; the matrix grid's strips.</summary>
+    public CellHistoryStore CellHistory { get; }
 
     public RetentionStore Retention { get; }
 

@@ -8,8 +8,9 @@ namespace CiRunner.Results;
 public sealed record PruneResult(int Jobs, IReadOnlyList<string> LogFiles);
 
 /// <summary>
-/// Removes the details of old jobs: steps, idempotency changes, Tempest tests, phase snapshot rows and the log reference. Runs and job
-/// rows (the summaries) stay, and so does every detail of a job that is some cell's latest result, which the
+/// Removes the details of old jobs: steps, Tempest tests, phase snapshot rows and the log reference. Runs and job
+/// rows (the summaries) stay, and so do idempotency changes (a few rows per job, which a cell's drift history reads
+/// across runs: <see cref="CellHistoryStore"/>; they lose only their step), and so does every detail of a job that is some cell's latest result, which the
 /// dashboard and reports still link to. The lockfile stays too (<c>job_modules</c>, <c>job_lockfiles</c>,
 /// <c>job_scenario_files</c>, <c>lockfile_texts</c>): a replay of an old job needs nothing else, and it is small (a
 /// row per module and per scenario file, the texts kept once per hash however many jobs ran them).
@@ -36,7 +37,7 @@ public sealed class RetentionStore
               AND id NOT IN (SELECT job_id FROM cell_results)
             """;
         string ofExpired = _database.Dialect.InList("@Ids");
-        string deleteChanges = $"DELETE FROM idempotency_changes WHERE job_id {ofExpired}";
+        string detachChanges = $"UPDATE idempotency_changes SET step_id = NULL WHERE job_id {ofExpired}";
         string deleteTempestTests = $"DELETE FROM tempest_tests WHERE job_id {ofExpired}";
         string deleteSteps = $"DELETE FROM steps WHERE job_id {ofExpired}";
         string deletePhaseSnapshots = $"DELETE FROM job_phase_snapshots WHERE job_id {ofExpired}";
@@ -54,7 +55,7 @@ public sealed class RetentionStore
                 foreach (long[] slice in expired.Select(job => job.Id).Chunk(500))
                 {
                     var ids = new { Ids = slice, Now = now };
-                    foreach (string statement in (string[])[deleteChanges, deleteTempestTests, deleteSteps, deletePhaseSnapshots, forgetLogs])
+                    foreach (string statement in (string[])[detachChanges, deleteTempestTests, deleteSteps, deletePhaseSnapshots, forgetLogs])
                     {
                         await connection.ExecuteAsync(new CommandDefinition(statement, ids, transaction, cancellationToken: cancellationToken));
                     }

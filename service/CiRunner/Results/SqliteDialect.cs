@@ -57,6 +57,8 @@ public sealed class SqliteDialect : StoreDialect
 
     internal override string NotInList(string parameter) => $"NOT IN {parameter}";
 
+    internal override string InSubquery(string subquery) => $"IN ({subquery})";
+
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         string? directory = Path.GetDirectoryName(DatabaseFile);

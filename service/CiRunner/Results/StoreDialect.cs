@@ -38,6 +38,13 @@ public abstract class StoreDialect : IAsyncDisposable
     /// <summary>The negation of <see cref="InList"/>.</summary>
     internal abstract string NotInList(string parameter);
 
+    /// <summary>
+    /// "Is one of the rows <paramref name="subquery"/> returns", after a column, for a correlated subquery with a LIMIT (the
+    /// newest N of each group): SQLite runs <c>IN (subquery)</c> once per outer row and looks the ids up; PostgreSQL does
+    /// the same only for <c>= ANY (ARRAY(subquery))</c>, and would run an <c>IN</c> again for every candidate row.
+    /// </summary>
+    internal abstract string InSubquery(string subquery);
+
     /// <summary>An open connection, set up for the store (SQLite's pragmas, say). The caller disposes it.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

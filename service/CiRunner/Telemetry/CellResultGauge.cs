@@ -6,8 +6,9 @@ namespace CiRunner.Telemetry;
 
 /// <summary>
 /// <c>cirunner.cell.result</c>: 1 for the latest result of every cell, 0 for the other results, so a dashboard can
-/// sum or filter by result. Read from <see cref="CellResultStore"/> through a cache: scrapes come every few seconds,
-/// the table changes only when a job ends.
+/// sum or filter by result; and <c>cirunner.idempotency.changes</c>: the resource properties the idempotency steps of
+/// each cell's latest result changed, so an alert can follow drift. Both are read from <see cref="CellResultStore"/>
+/// through one cache: scrapes come every few seconds, the table changes only when a job ends.
 /// </summary>
 public sealed partial class CellResultGauge : IDisposable
 {
@@ -25,6 +26,7 @@ public sealed partial class CellResultGauge : IDisposable
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _disposed = new();
     private IReadOnlyList<CellResultRecord> _snapshot = [];
+    private IReadOnlyList<CellIdempotencyChanges> _changes = [];
     private long _readAt = long.MinValue;
     private Task? _refreshing;
     private bool _isDisposed;
@@ -36,6 +38,11 @@ public sealed partial class CellResultGauge : IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         telemetry.Meter.CreateObservableGauge("cirunner.cell.result", Observe, "1", "1 for the latest result of each matrix cell, 0 for its other results.");
+        telemetry.Meter.CreateObservableGauge(
+            "cirunner.idempotency.changes",
+            ObserveChanges,
+            "{change}",
+            "Resource properties (type[title] property) that the idempotency steps of each matrix cell's latest result changed; 0 when it converged.");
     }
 
     public void Dispose()
@@ -72,7 +79,34 @@ public sealed partial class CellResultGauge : IDisposable
         return ObserveCells();
     }
 
-    private IEnumerable<Measurement<int>> ObserveCells()
+    private IEnumerable<Measurement<int>> ObserveChanges()
+    {
+        lock (_lock)
+        {
+            if (_isDisposed)
+            {
+                return [];
+            }
+        }
+
+        WaitForFreshValues();
+        IReadOnlyList<CellIdempotencyChanges> changes;
+        lock (_lock)
+        {
+            changes = _changes;
+        }
+
+        return changes.Select(cell => new Measurement<int>(
+            cell.Changes,
+            new TagList
+            {
+                { "module", cell.Module },
+                { "branch", cell.Branch },
+                { "cell", cell.CellKey },
+            }));
+    }
+
+    private void WaitForFreshValues()
     {
         Task? refreshing = StartRefreshIfStale(out bool neverRead);
         if (neverRead && refreshing is not null)
@@ -80,7 +114,11 @@ public sealed partial class CellResultGauge : IDisposable
             // The callback is synchronous; waiting once, boundedly, makes the first scrape after a start complete.
             refreshing.Wait(FirstReadWait);
         }
+    }
 
+    private IEnumerable<Measurement<int>> ObserveCells()
+    {
+        WaitForFreshValues();
         IReadOnlyList<CellResultRecord> snapshot;
         lock (_lock)
         {
@@ -129,9 +167,11 @@ public sealed partial class CellResultGauge : IDisposable
         try
         {
             IReadOnlyList<CellResultRecord> cells = await _cells.ListAllAsync(cancellationToken);
+            IReadOnlyList<CellIdempotencyChanges> changes = await _cells.ListIdempotencyChangesAsync(cancellationToken);
             lock (_lock)
             {
                 _snapshot = cells;
+                _changes = changes;
                 _readAt = _timeProvider.GetTimestamp();
             }
         }
@@ -146,6 +186,6 @@ public sealed partial class CellResultGauge : IDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the latest cell results for the cirunner.cell.result metric")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the latest cell results for the cirunner.cell.result and cirunner.idempotency.changes metrics")]
     private partial void LogRefreshFailed(Exception exception);
 }

@@ -33,15 +33,23 @@ internal static class DashboardEndpoints
     }
 
     private static async Task<IResult> MatrixAsync(
-        CellResultStore cells, BisectStore bisects, FlakeStore flakes, CiRunnerSettings settings, ScenarioCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
+        CellResultStore cells,
+        CellHistoryStore history,
+        BisectStore bisects,
+        FlakeStore flakes,
+        CiRunnerSettings settings,
+        ScenarioCatalog catalog,
+        TimeProvider time,
+        CancellationToken cancellationToken)
     {
         IReadOnlyList<CellResultRecord> all = await cells.ListAllAsync(cancellationToken);
+        IReadOnlyDictionary<(string Module, string Branch, string CellKey), IReadOnlyList<CellStripEntry>> strips = await history.ListStripsAsync(MatrixGrid.StripLength, cancellationToken);
         List<long> red = all.Where(c => c.Result is JobResult.Failure or JobResult.Timeout).Select(c => c.JobId).ToList();
         IReadOnlyList<BisectRecord> found = await bisects.OfRedJobsAsync(red, cancellationToken);
         return PageResult.Render<MatrixPage>(new
         {
             ScenarioWarning = ScenarioEndpoints.Warning(catalog.Refresh()),
-            Grids = MatrixGrid.From(all, settings),
+            Grids = MatrixGrid.From(all, settings, strips),
             Bisects = found.GroupBy(b => b.BadJobId!.Value).ToDictionary(g => g.Key, g => (IReadOnlyList<BisectRecord>)g.ToList()),
             Flakes = await flakes.LedgerAsync(null, null, settings.Flakes.Window, withFailures: false, cancellationToken),
             FlakeWindow = settings.Flakes.Window,

@@ -51,6 +51,7 @@ public static class WebServiceCollectionExtensions
         endpoints.MapLiveLog();
         endpoints.MapRunsApi();
         endpoints.MapScenarios();
+        endpoints.MapCellHistory();
         return endpoints;
     }
 }

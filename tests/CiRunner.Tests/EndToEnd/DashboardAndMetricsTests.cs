@@ -286,7 +286,7 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
         Assert.Contains("✓", passingText, StringComparison.Ordinal);
         Assert.DoesNotContain("✓", failingText, StringComparison.Ordinal);
 
-        await page.NavigateByAsync(() => failing.Locator("a").ClickAsync(), $"**/jobs/{_service.FailingJob.Id}");
+        await page.NavigateByAsync(() => failing.Locator("a.job").ClickAsync(), $"**/jobs/{_service.FailingJob.Id}");
         string log = await page.Locator("#log").InnerTextAsync();
         Assert.Contains(ObservedService.FailureText, log, StringComparison.Ordinal);
         string result = await page.Locator("#job-result").InnerTextAsync();

@@ -103,7 +103,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
 
         // The upgrade cell leads to its job: phases in the steps, the summary naming the phase, and the log
         long upgradeJob = _run.Jobs.Single(j => j.CellKey == "2023.1->2024.1/basic:upgrade").Id;
-        await page.NavigateByAsync(() => page.Locator("td.cell[data-cell='2023.1->2024.1/basic:upgrade'] a").ClickAsync(), $"{BaseUrl}/jobs/{upgradeJob}");
+        await page.NavigateByAsync(() => page.Locator("td.cell[data-cell='2023.1->2024.1/basic:upgrade'] a.job").ClickAsync(), $"{BaseUrl}/jobs/{upgradeJob}");
         Assert.Contains("phase upgrade", await page.Locator("#job-result").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("2023.1->2024.1/basic:upgrade (upgrade", await page.Locator("dl").First.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Equal(["deploy", "upgrade"], await page.Locator("h2:text('Steps') + div tbody tr td:nth-child(2)").AllInnerTextsAsync());
@@ -113,13 +113,13 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Matrix_Keyboard_TabReachesEveryCellLinkInOrderWithAVisibleOutline()
+    public async Task Matrix_Keyboard_TabReachesEveryCellsJobAndHistoryLinksInOrderWithAVisibleOutline()
     {
         await using BrowserSession browser = await BrowserSession.StartAsync(1280, 900);
         IPage page = browser.Page;
         await page.GotoAsync(BaseUrl + "/");
         int cellLinks = await page.Locator("td.cell a").CountAsync();
-        Assert.Equal(Cells.Length, cellLinks);
+        Assert.Equal(Cells.Length * 2, cellLinks);
 
         // When Tab is pressed through the page
         var reached = new List<(string? Cell, string Outline)>();
@@ -138,10 +138,11 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
             reached.Add((parts[0].Length == 0 ? null : parts[0], parts[1]));
         }
 
-        // Then every cell link was focused, row by row, each with the 3 px focus outline
+        // Then every cell's two links (its job, its history) were focused, row by row, each with the 3 px focus outline
         List<(string? Cell, string Outline)> cells = reached.Where(r => r.Cell is not null).ToList();
         Assert.Equal(
-            ["2024.1/basic", "2023.1->2024.1/basic:upgrade", "2023.1->2024.1/basic:rollback", "2024.1/lib-only", "2023.1->2024.1/lib-only:upgrade"],
+            ((string[])["2024.1/basic", "2023.1->2024.1/basic:upgrade", "2023.1->2024.1/basic:rollback", "2024.1/lib-only", "2023.1->2024.1/lib-only:upgrade"])
+                .SelectMany(cell => new[] { cell, cell }),
             cells.Select(c => c.Cell));
         Assert.All(cells, c => Assert.Equal("solid 3px", c.Outline));
         await page.Keyboard.PressAsync("Shift+Tab");
@@ -156,7 +157,8 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
         await using BrowserSession browser = await BrowserSession.StartAsync(width, height);
         IPage page = browser.Page;
 
-        foreach (string path in new[] { "/", "/runs", $"/runs/{_run.Run.Id}", $"/jobs/{_run.Jobs[2].Id}", "/queue", "/modules", "/health" })
+        string history = CiRunner.Web.CellHistoryEndpoints.PageLink("keystone", "stable/2024.1", "2023.1->2024.1/basic:upgrade");
+        foreach (string path in new[] { "/", "/runs", $"/runs/{_run.Run.Id}", $"/jobs/{_run.Jobs[2].Id}", "/queue", "/modules", "/health", history })
         {
             await page.GotoAsync(BaseUrl + path);
             int pageWidth = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");

@@ -100,6 +100,38 @@ public sealed class ResultsDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task EnsureSchemaAsync_IdempotencyChangeFromBeforeSchema23_KeepsItsStepsPhaseAndNameAndOutlivesThePrunedStep()
+    {
+        // Given a version-22 database: a finished job whose upgrade-phase idempotency step changed a file, and a newer
+        // job of the cell, so retention may prune the first
+        await _temp.CreateDatabase().MigrateAsync(22, CancellationToken.None);
+        await using (SqliteConnection connection = await _temp.OpenRawAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO runs (id, cause, module, branch, commit_sha, created_at) VALUES (1, 'nightly', 'nova', 'master', 'aaaa', '2025-03-01T00:00:00.000Z'), (2, 'nightly', 'nova', 'master', 'bbbb', '2025-03-02T00:00:00.000Z');
+                INSERT INTO jobs (id, run_id, cell_key, kind, release, scenario, state, result, queued_at, started_at, finished_at, duration_ms)
+                VALUES (10, 1, 'zed->2023.1/basic:upgrade', 'upgrade', '2023.1', 'basic', 'finished', 'failure', '2025-03-01T00:00:00.000Z', '2025-03-01T00:00:01.000Z', '2025-03-01T00:10:00.000Z', 599000),
+                       (11, 2, 'zed->2023.1/basic:upgrade', 'upgrade', '2023.1', 'basic', 'finished', 'success', '2025-03-02T00:00:00.000Z', '2025-03-02T00:00:01.000Z', '2025-03-02T00:10:00.000Z', 599000);
+                INSERT INTO cell_results (module, branch, cell_key, job_id, result, commit_sha, finished_at) VALUES ('nova', 'master', 'zed->2023.1/basic:upgrade', 11, 'success', 'bbbb', '2025-03-02T00:10:00.000Z');
+                INSERT INTO steps (id, job_id, ordinal, phase, name, kind, started_at, finished_at, duration_ms, exit_code, result)
+                VALUES (100, 10, 4, 'upgrade', 'idempotency', 'idempotency', '2025-03-01T00:09:00.000Z', '2025-03-01T00:10:00.000Z', 60000, 2, 'failure');
+                INSERT INTO idempotency_changes (id, job_id, step_id, resource_type, title, property) VALUES (1000, 10, 100, 'File', '/etc/nova/nova.conf', 'content');
+                """);
+        }
+
+        // When this build opens it, and retention prunes the old job's details
+        ResultsStore store = _temp.CreateStore();
+        PruneResult pruned = await store.Retention.PruneAsync(DateTimeOffset.Parse("2025-03-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+
+        // Then the change kept its step's phase and name, and is still the cell's drift though its step is gone
+        Assert.Equal(1, pruned.Jobs);
+        Assert.Empty((await store.Jobs.GetDetailAsync(10, CancellationToken.None))!.Steps);
+        CellHistory history = await store.CellHistory.ReadAsync("nova", "master", "zed->2023.1/basic:upgrade", 30, CancellationToken.None);
+        IdempotencyDrift drift = Assert.Single(history.Drift);
+        Assert.Equal(("upgrade", "idempotency", "File[/etc/nova/nova.conf]", 10L, false), (drift.Phase, drift.StepName, drift.Resource, drift.FirstSeen.JobId, drift.StillChanges));
+    }
+
+    [Fact]
     public async Task EnsureSchemaAsync_InstanceAndJobFromBeforePools_KeepTheirEngineAndHaveNoPoolUntilTheNextCheckIn()
     {
         // Given a version-16 database: an instance with its one engine's columns, and a job it ran

@@ -9,7 +9,8 @@ namespace CiRunner.Tests.Web;
 
 /// <summary>
 /// Every page renders stored values through Razor components, which encode whatever they output: markup and quotes in
-/// a branch, a cell, a summary, a step, a log, a report, a poll error or a scenario file come out as text, never as markup.
+/// a branch, a cell, a summary, a step, a log, a report, a poll error or a scenario file come out as text, never as markup,
+/// on every page and in the matrix cells' history links and the cell history page.
 /// </summary>
 [Trait("Category", "Service")]
 public sealed class PageEncodingTests : IAsyncLifetime, IDisposable
@@ -106,6 +107,7 @@ public sealed class PageEncodingTests : IAsyncLifetime, IDisposable
         [
             "/", "/runs", $"/runs?module=keystone&branch={query}", $"/runs/{_runId}", $"/jobs/{_failedJob}", $"/jobs/{_upgradeJob}",
             $"/jobs/{_queuedJob}", "/modules", "/scenarios", $"/login?returnUrl=/runs?b={query}",
+            CiRunner.Web.CellHistoryEndpoints.PageLink("keystone", Hostile, $"2024.2/{Hostile}"),
         ];
 
         // When every page that shows one of those values is read (and the login form answers a wrong token)

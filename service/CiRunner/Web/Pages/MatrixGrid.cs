@@ -5,16 +5,26 @@ namespace CiRunner.Web.Pages;
 
 /// <summary>
 /// The cells of one module and branch laid out for the matrix page: releases (and upgrade columns) across, scenarios
-/// down.
+/// down; each cell with a short strip of its last results.
 /// </summary>
 public sealed class MatrixGrid
 {
-    private readonly Dictionary<(string Release, string Scenario), CellResultRecord> _cells;
+    /// <summary>How many of a cell's last results its strip shows.</summary>
+    public const int StripLength = 10;
 
-    private MatrixGrid(string module, string branch, List<(string Release, string Scenario, CellResultRecord Cell)> cells, CiRunnerSettings settings)
+    private readonly Dictionary<(string Release, string Scenario), CellResultRecord> _cells;
+    private readonly IReadOnlyDictionary<(string Module, string Branch, string CellKey), IReadOnlyList<CellStripEntry>> _strips;
+
+    private MatrixGrid(
+        string module,
+        string branch,
+        List<(string Release, string Scenario, CellResultRecord Cell)> cells,
+        CiRunnerSettings settings,
+        IReadOnlyDictionary<(string Module, string Branch, string CellKey), IReadOnlyList<CellStripEntry>> strips)
     {
         Module = module;
         Branch = branch;
+        _strips = strips;
         Releases = OrderReleases(cells.Select(c => c.Release).Distinct(StringComparer.Ordinal), settings);
         Scenarios = cells.Select(c => c.Scenario).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         _cells = [];
@@ -32,13 +42,20 @@ public sealed class MatrixGrid
 
     public IReadOnlyList<string> Scenarios { get; }
 
-    /// <summary>One grid per module and branch, in the order the store lists them.</summary>
-    public static IReadOnlyList<MatrixGrid> From(IEnumerable<CellResultRecord> cells, CiRunnerSettings settings) =>
+    /// <summary>One grid per module and branch, in the order the store lists them; <paramref name="strips"/> are the cells' last results, oldest first.</summary>
+    public static IReadOnlyList<MatrixGrid> From(
+        IEnumerable<CellResultRecord> cells,
+        CiRunnerSettings settings,
+        IReadOnlyDictionary<(string Module, string Branch, string CellKey), IReadOnlyList<CellStripEntry>>? strips = null) =>
         cells.GroupBy(c => (c.Module, c.Branch))
-            .Select(g => new MatrixGrid(g.Key.Module, g.Key.Branch, g.Select(SplitKey).ToList(), settings))
+            .Select(g => new MatrixGrid(g.Key.Module, g.Key.Branch, g.Select(SplitKey).ToList(), settings, strips ?? new Dictionary<(string, string, string), IReadOnlyList<CellStripEntry>>()))
             .ToList();
 
     public CellResultRecord? Cell(string release, string scenario) => _cells.GetValueOrDefault((release, scenario));
+
+    /// <summary>The cell's last results, oldest first; empty when none were read.</summary>
+    public IReadOnlyList<CellStripEntry> Strip(CellResultRecord cell) =>
+        _strips.GetValueOrDefault((cell.Module, cell.Branch, cell.CellKey)) ?? [];
 
     private static (string Release, string Scenario, CellResultRecord Cell) SplitKey(CellResultRecord cell)
     {

@@ -54,6 +54,7 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Instances);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Bisects);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Health);
+        services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Schedule);
         services.AddHostedService(sp => new ResultsSchemaMigrator(sp.GetRequiredService<ResultsDatabase>(), instanceId, sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService(sp => new InstanceCheckIn(
             sp.GetRequiredService<InstanceStore>(),

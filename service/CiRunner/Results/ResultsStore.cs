@@ -27,6 +27,7 @@ public sealed class ResultsStore
         Instances = new InstanceStore(database, timeProvider);
         Bisects = new BisectStore(database, timeProvider);
         Health = new CiHealthStore(database, timeProvider, PollStatus);
+        Schedule = new StoredScheduleReader(database);
     }
 
     public ResultsDatabase Database { get; }
@@ -60,6 +61,9 @@ public sealed class ResultsStore
 
     /// <summary>The CI health figures: rates, percentiles and reports over a window of days.</summary>
     public CiHealthStore Health { get; }
+
+    /// <summary>What Quartz's persistent store holds, read without Quartz: when its first trigger is due.</summary>
+    public StoredScheduleReader Schedule { get; }
 
     /// <summary>A store on a SQLite file, for code that runs without the service's container (CLI verbs, tests).</summary>
     public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null) =>

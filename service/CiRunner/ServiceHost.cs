@@ -32,6 +32,7 @@ internal static class ServiceHost
     /// <param name="configureServices">Last word on the services; tests add a log capture here.</param>
     public static WebApplication Build(CiRunnerSettings settings, IConfiguration configuration, Action<IServiceCollection>? configureServices = null)
     {
+        NativeHeap.LimitArenas();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = Path.GetDirectoryName(settings.ConfigFile),

@@ -121,12 +121,12 @@ public sealed class ArchitectureTests
     [Fact]
     public void DependencyReader_SeesAnEdgeThatExists()
     {
-        // Given edges the code has on purpose (the pages read the store; the dispatcher runs on the executor)
+        // Given edges the code has on purpose (the pages read the store; the dispatcher runs on the executor; serve builds the host)
         // When the same reader the rules use looks for them
         // Then it finds them: the rules above are not passing because the reader sees nothing
         Assert.NotEmpty(Dependents("Web", "CiRunner.Results"));
         Assert.NotEmpty(Dependents("Scheduling", "CiRunner.Execution"));
-        Assert.NotEmpty(Dependents("Cli", Targets(Root).First()));
+        Assert.NotEmpty(Dependents("Cli", typeof(ServiceHost).FullName!));
         Assert.Empty(Dependents("Results", "CiRunner.Web"));
     }
 

@@ -37,8 +37,7 @@ public sealed class ServiceHostTests : IDisposable
             nameof(SystemdHostCheck),
             nameof(JobDispatcher),
             nameof(ScenarioWatcher),
-            "ScheduleSynchronizer",
-            "QuartzHostedService",
+            nameof(SchedulerStart),
             nameof(ReportDispatcher),
         ];
         Assert.Equal(stageOrder, started.Where(stageOrder.Contains));

@@ -56,6 +56,9 @@ public sealed class PostgresDialect : StoreDialect
     internal override string VersionTableExistsSql =>
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_version'";
 
+    internal override string TableExistsSql =>
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = lower(@Table)";
+
     internal override string InList(string parameter) => $"= ANY ({parameter})";
 
     internal override string NotInList(string parameter) => $"<> ALL ({parameter})";

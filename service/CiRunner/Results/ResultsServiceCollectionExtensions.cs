@@ -56,6 +56,7 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Health);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Flakes);
         services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().CellHistory);
+        services.AddSingleton(sp => sp.GetRequiredService<ResultsStore>().Schedule);
         services.AddHostedService(sp => new ResultsSchemaMigrator(sp.GetRequiredService<ResultsDatabase>(), instanceId, sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService(sp => new InstanceCheckIn(
             sp.GetRequiredService<InstanceStore>(),

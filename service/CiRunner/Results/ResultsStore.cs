@@ -29,6 +29,7 @@ public sealed class ResultsStore
         Health = new CiHealthStore(database, timeProvider, PollStatus);
         Flakes = new FlakeStore(database);
         CellHistory = new CellHistoryStore(database);
+        Schedule = new StoredScheduleReader(database);
     }
 
     public ResultsDatabase Database { get; }
@@ -68,6 +69,9 @@ public sealed class ResultsStore
 
     /// <summary>The CI health figures: rates, percentiles and reports over a window of days.</summary>
     public CiHealthStore Health { get; }
+
+    /// <summary>What Quartz's persistent store holds, read without Quartz: when its first trigger is due.</summary>
+    public StoredScheduleReader Schedule { get; }
 
     /// <summary>A store on a SQLite file, for code that runs without the service's container (CLI verbs, tests).</summary>
     public static ResultsStore Open(string databaseFile, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null) =>

@@ -53,6 +53,8 @@ public sealed class SqliteDialect : StoreDialect
 
     internal override string VersionTableExistsSql => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'";
 
+    internal override string TableExistsSql => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = @Table COLLATE NOCASE";
+
     internal override string InList(string parameter) => $"IN {parameter}";
 
     internal override string NotInList(string parameter) => $"NOT IN {parameter}";

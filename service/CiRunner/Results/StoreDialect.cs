@@ -29,6 +29,9 @@ public abstract class StoreDialect : IAsyncDisposable
     /// <summary>The query that counts tables named <c>schema_version</c> (0 or 1).</summary>
     internal abstract string VersionTableExistsSql { get; }
 
+    /// <summary>The query that counts tables named <c>@Table</c> (0 or 1), whatever the case the database keeps it in.</summary>
+    internal abstract string TableExistsSql { get; }
+
     /// <summary>
     /// "Is one of the list <paramref name="parameter"/> holds", after a column: Dapper writes a list out as one parameter
     /// per item on SQLite (<c>IN @Ids</c>) but passes it as one array to PostgreSQL (<c>= ANY (@Ids)</c>).

@@ -5,11 +5,11 @@ using Quartz;
 namespace CiRunner.Scheduling;
 
 /// <summary>
-/// Makes the persistent schedule match the configuration at start: in a cluster a poll job and trigger per module, the
+/// Makes the persistent schedule match the configuration before the scheduler starts (<see cref="SchedulerStart"/>): in a cluster a poll job and trigger per module, the
 /// nightly trigger, the jobs of every <see cref="IScheduledJobSource"/>, and nothing for modules no longer configured. A trigger whose schedule did not change is
 /// kept as stored, so its next fire time and any misfire from while the service was down survive the restart.
 /// </summary>
-internal sealed partial class ScheduleSynchronizer : IHostedService
+internal sealed partial class ScheduleSynchronizer
 {
     private readonly ISchedulerFactory _schedulerFactory;
     private readonly CiRunnerSettings _settings;
@@ -43,7 +43,7 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
         return TimeSpan.FromTicks((long)(jitter.Ticks * (hash / (double)uint.MaxValue)));
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public async Task SynchronizeAsync(CancellationToken cancellationToken)
     {
         IScheduler scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
         DateTimeOffset now = _timeProvider.GetUtcNow();
@@ -101,8 +101,6 @@ internal sealed partial class ScheduleSynchronizer : IHostedService
             await source.SynchronizeAsync(scheduler, cancellationToken);
         }
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private Task SynchronizeNightlyAsync(IScheduler scheduler, CancellationToken cancellationToken) =>
         SynchronizeCronJobAsync<NightlyJob>(scheduler, NightlyJob.Key, NightlyJob.TriggerKey, "Nightly matrix", _settings.Schedule.NightlyCron, cancellationToken);

@@ -16,7 +16,7 @@ public static class SchedulingServiceCollectionExtensions
     /// Registers <see cref="ModuleMirrors"/>, <see cref="ModulePoller"/>, <see cref="RunLauncher"/>, what fires the
     /// polls (<see cref="PollClock"/> in process for one instance, the <see cref="PollJob"/> in a cluster), the
     /// <see cref="NightlyJob"/>, and Quartz with a persistent store in the same database as the results (its
-    /// <c>QRTZ_</c> tables are created on first start). Call after
+    /// <c>QRTZ_</c> tables are created on first start), started by <see cref="SchedulerStart"/>. Call after
     /// <see cref="ResultsServiceCollectionExtensions.AddResultsStore(IServiceCollection, CiRunnerSettings)"/>, so the
     /// results schema is migrated before the scheduler touches the file.
     /// </summary>
@@ -87,11 +87,11 @@ public static class SchedulingServiceCollectionExtensions
             });
         });
 
-        // Synchronised before Quartz's hosted service starts the scheduler, so no trigger fires for a removed module.
-        services.AddHostedService<ScheduleSynchronizer>();
-        // Not waiting for running jobs at shutdown: a poll blocked in a network connect cannot be cancelled, and every
-        // job is idempotent (an interrupted poll stored nothing for the heads it had not handled).
-        services.AddQuartzHostedService(options => options.WaitForJobsToComplete = false);
+        // Synchronised before the scheduler starts, so no trigger fires for a removed module; started at once, or in
+        // one instance only shortly before its first trigger is due (SchedulerStart), rather than by Quartz's hosted service.
+        services.AddSingleton<ScheduleSynchronizer>();
+        services.AddSingleton<SchedulerStart>();
+        services.AddHostedService(sp => sp.GetRequiredService<SchedulerStart>());
         return services;
     }
 }

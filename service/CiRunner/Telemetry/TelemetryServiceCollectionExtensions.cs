@@ -31,11 +31,13 @@ public static class TelemetryServiceCollectionExtensions
                 // The SDK reserves every stream's points up front, 2000 by default: right for CiRunner's own metrics
                 // (cells, modules), waste for the runtime's and the process's, whose tags take a handful of values.
                 .AddView(instrument => instrument.Meter.Name == CiRunnerTelemetry.MeterName ? null : new MetricStreamConfiguration { CardinalityLimit = FewTagValues })
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing.AddSource(CiRunnerTelemetry.ActivitySourceName));
+                .AddPrometheusExporter());
 
+        // Traces leave only through OTLP: without it no tracer provider listens, so the service builds no spans nobody
+        // reads, and loads none of the SDK's tracing (bench/idle.sh).
         if (!string.IsNullOrWhiteSpace((getEnvironmentVariable ?? Environment.GetEnvironmentVariable)("OTEL_EXPORTER_OTLP_ENDPOINT")))
         {
+            builder.WithTracing(tracing => tracing.AddSource(CiRunnerTelemetry.ActivitySourceName));
             builder.UseOtlpExporter();
         }
 

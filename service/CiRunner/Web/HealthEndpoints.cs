@@ -2,6 +2,7 @@ using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
 using Docker.DotNet;
+using CiRunner.Scheduling;
 using Quartz;
 
 namespace CiRunner.Web;
@@ -14,7 +15,7 @@ internal static class HealthEndpoints
 
     public static void MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, ISchedulerFactory schedulers, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, ISystemdHostStatus systemd, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, SchedulerStart schedulerStart, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, ISystemdHostStatus systemd, CancellationToken cancellationToken) =>
         {
             bool healthy = true;
             string databaseStatus;
@@ -46,9 +47,8 @@ internal static class HealthEndpoints
             string schedulerStatus;
             try
             {
-                IScheduler scheduler = await schedulers.GetScheduler(cancellationToken);
-                SchedulerStatus status = await scheduler.GetStatus(cancellationToken);
-                schedulerStatus = status switch
+                SchedulerStatus status = schedulerStart.Scheduler is { } scheduler ? await scheduler.GetStatus(cancellationToken) : SchedulerStatus.Created;
+                schedulerStatus = schedulerStart.StartsAt is { } startsAt ? $"ok (starts at {startsAt:u}, before its first trigger is due)" : status switch
                 {
                     SchedulerStatus.Running => "ok",
                     SchedulerStatus.Created or SchedulerStatus.Standby => "starting",

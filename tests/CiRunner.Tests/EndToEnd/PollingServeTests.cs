@@ -189,6 +189,35 @@ public sealed class PollingServeTests : IDisposable
         Assert.True(nightly.CreatedAt > due, $"created {nightly.CreatedAt:O}, due {due:O}");
     }
 
+    [Fact]
+    public async Task Serve_NightlyMoreThanAMinuteAway_SchedulerStartsAMinuteBefore_NightlyRunsOnTime()
+    {
+        _remote.Commit("master");
+        string stable = _remote.Branch("stable/2024.1", from: "master");
+
+        // Given a one-off nightly 75 s ahead (in whole seconds, in the scheduler's time zone): more than a minute away,
+        // so the scheduler is not started with the service
+        DateTimeOffset now = TimeProvider.System.GetUtcNow();
+        var due = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero).AddSeconds(75);
+        DateTime local = TimeZoneInfo.ConvertTime(due, TimeZoneInfo.Local).DateTime;
+        _folder.Set("Schedule:NightlyCron", System.FormattableString.Invariant($"{local.Second} {local.Minute} {local.Hour} {local.Day} {local.Month} ? {local.Year}"));
+        ResultsStore store = ResultsStore.Open(DatabaseFile);
+
+        // When the service starts
+        await using Service service = await Service.StartAsync(_folder);
+
+        // Then /healthz says the scheduler starts a minute before the nightly, and the nightly still runs on time
+        using var client = new HttpClient();
+        using HttpResponseMessage health = await client.GetAsync(new Uri(service.Url, "healthz"));
+        using var body = System.Text.Json.JsonDocument.Parse(await health.Content.ReadAsStringAsync());
+        Assert.Equal(
+            System.FormattableString.Invariant($"ok (starts at {due - SchedulerStart.Lead:u}, before its first trigger is due)"),
+            body.RootElement.GetProperty("scheduler").GetString());
+        RunRecord nightly = await WaitForAsync("the nightly run", async () => (await RunsAsync(store)).SingleOrDefault(r => r.Cause == RunCause.Nightly), TimeSpan.FromSeconds(120));
+        Assert.Equal(("stable/2024.1", stable), (nightly.Branch, nightly.CommitSha));
+        Assert.True(nightly.CreatedAt >= due, $"created {nightly.CreatedAt:O}, due {due:O}");
+    }
+
     private static async Task<IReadOnlyList<RunRecord>> RunsAsync(ResultsStore store) =>
         (await store.Runs.ListRecentAsync("keystone", null, 100, default)).Select(r => r.Run).ToList();
 

@@ -12,8 +12,9 @@ namespace CiRunner.Reporting;
 /// After a cell's test case come its Tempest tests, one test case each, named by Tempest's test id with the class
 /// name <c>&lt;module&gt;.&lt;branch&gt;.&lt;cell&gt;.&lt;phase&gt;</c> (an upgrade cell runs Tempest after deploy and
 /// after upgrade): a failed test carries its traceback, a skipped one its reason. A flaky cell (it failed, then passed on
-/// the same lockfile) passes with a <c>&lt;flakyFailure&gt;</c>, as Maven Surefire writes a test that passed on a
-/// re-run and Jenkins reads it; a known flaky failure's message says so first.
+/// the same lockfile) is a passing test case whose output says first which attempt failed and with what signature, and
+/// the suite's <c>flaky</c> property counts them (Surefire's <c>&lt;flakyFailure&gt;</c> is not in the schema Jenkins
+/// validates against); a known flaky failure's message says so first.
 /// </summary>
 public static class JUnitReport
 {
@@ -99,19 +100,16 @@ public static class JUnitReport
                 new XAttribute("message", cell.IsKnownFlakyFailure ? LogTail.Clean($"{cell.Flake!.Describe()}; {summary}") : summary),
                 body));
         }
-        else if (result == JobResult.Flaky && cell.Flake is { } flake)
-        {
-            testCase.Add(new XElement("flakyFailure",
-                new XAttribute("type", CellFlake.Flaky),
-                new XAttribute("message", LogTail.Clean(flake.Describe())),
-                LogTail.Clean($"The attempt that failed: job {flake.FailedJobId}, {links.Job(flake.FailedJobId ?? cell.Job.Id)}")));
-        }
+
         else if (IsSkipped(result))
         {
             testCase.Add(new XElement("skipped", new XAttribute("type", result.ToWire()), new XAttribute("message", summary)));
         }
 
-        testCase.Add(new XElement("system-out", $"Cell {cell.Job.CellKey}, attempt {cell.Job.Attempt}, job {cell.Job.Id}: {links.Job(cell.Job.Id)}"));
+        string flaky = result == JobResult.Flaky && cell.Flake is { } flake && flake.FailedJobId is { } failedId
+            ? LogTail.Clean($"{flake.Describe()}: {links.Job(failedId)}\n")
+            : "";
+        testCase.Add(new XElement("system-out", $"{flaky}Cell {cell.Job.CellKey}, attempt {cell.Job.Attempt}, job {cell.Job.Id}: {links.Job(cell.Job.Id)}"));
         return testCase;
     }
 

@@ -111,8 +111,9 @@ public sealed class BisectTests : IDisposable
                     () => Task.FromResult(webhook.Deliveries.FirstOrDefault(d => d.Body.Contains("\"cause\":\"bisect\"", StringComparison.Ordinal))),
                     TimeSpan.FromSeconds(60)));
 
-            // Then it searched demo's 20 commits from the red job and named commit 13, within 6 jobs
-            Assert.Equal((BisectVerdict.Culprit, _commits[13], "demo", 2L, 1L), (bisect.Bisect.Verdict, bisect.Bisect.CulpritSha, bisect.Bisect.TargetModule, bisect.Bisect.BadJobId, bisect.Bisect.GoodJobId));
+            // Then it searched demo's 20 commits from the red job (job 3: job 2 failed and its flake re-run on the same
+            // lockfile failed too, Flakes:Reruns) and named commit 13, within 6 jobs
+            Assert.Equal((BisectVerdict.Culprit, _commits[13], "demo", 3L, 1L), (bisect.Bisect.Verdict, bisect.Bisect.CulpritSha, bisect.Bisect.TargetModule, bisect.Bisect.BadJobId, bisect.Bisect.GoodJobId));
             Assert.InRange(bisect.Steps.Count, 1, 6);
             Assert.Equal(20, bisect.Commits.Count - 1);
 

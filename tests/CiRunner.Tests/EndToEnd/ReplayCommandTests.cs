@@ -175,6 +175,9 @@ public sealed class ReplayCommandTests : IAsyncLifetime, IDisposable
             ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = _repository, ["Branches"] = new JsonArray("master") }),
             ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = _image }),
             ["Docker"] = new JsonObject { ["ParallelJobs"] = 1, ["MemoryMb"] = 512 },
+
+            // A failed cell is replayed here, not re-run by the flake check: job ids below count on it.
+            ["Flakes"] = new JsonObject { ["Reruns"] = 0 },
         };
         string configFile = _folder.Write("appsettings.json", config.ToJsonString());
         ConfigurationLoadResult loaded = ConfigurationLoader.Load(configFile);

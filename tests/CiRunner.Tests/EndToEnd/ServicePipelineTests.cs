@@ -241,6 +241,9 @@ public sealed class ServicePipelineTests : IDisposable
             ["Modules"] = new JsonArray(new JsonObject { ["Name"] = "demo", ["Url"] = _repository, ["Branches"] = new JsonArray("master") }),
             ["Releases"] = new JsonArray(new JsonObject { ["Name"] = "zed", ["Branches"] = new JsonArray("master"), ["Image"] = _engine.PuppetImage }),
             ["Docker"] = new JsonObject { ["ParallelJobs"] = parallelJobs, ["MemoryMb"] = 512 },
+
+            // These pipelines count jobs and replay failed ones; the flake re-run has its own tests (FlakeLedgerTests).
+            ["Flakes"] = new JsonObject { ["Reruns"] = 0 },
             ["Http"] = new JsonObject { ["Listen"] = $"http://127.0.0.1:{FreePort.Next()}" },
         };
         string configFile = _folder.Write("appsettings.json", config.ToJsonString());

@@ -92,6 +92,9 @@ public sealed class ObservedService : IAsyncLifetime, IDisposable
             .AddModule("demo", repository, "master")
             .AddRelease("zed", _engine.PuppetImage, "master")
             .Set("Docker:Endpoint", _engine.Endpoint)
+
+            // One failing job for the dashboard, metrics and traces to show; the flake re-run has its own tests.
+            .Set("Flakes:Reruns", 0)
             .Set("Docker:ParallelJobs", 2)
             .Set("Docker:MemoryMb", 512)
             .Set("Http:Listen", $"http://127.0.0.1:{Port}")

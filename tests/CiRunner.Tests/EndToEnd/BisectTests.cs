@@ -123,7 +123,7 @@ public sealed class BisectTests : IDisposable
             Assert.Contains($"<dd id=\"bisect-culprit\"><code>{_commits[13]}</code> “Break demo”", page, StringComparison.Ordinal);
             JsonElement verdict = run.GetProperty("bisects")[0];
             Assert.Equal(("culprit", _commits[13], "Break demo"), (verdict.GetProperty("verdict").GetString(), verdict.GetProperty("culprit").GetProperty("sha").GetString(), verdict.GetProperty("culprit").GetProperty("subject").GetString()));
-            Assert.Contains($"Bisect:     job 2: first bad commit of demo: {Short(13)} \"Break demo\"", show, StringComparison.Ordinal);
+            Assert.Contains($"Bisect:     job 3: first bad commit of demo: {Short(13)} \"Break demo\"", show, StringComparison.Ordinal);
             using JsonDocument body = JsonDocument.Parse(delivery!.Body);
             Assert.Equal(_commits[13], body.RootElement.GetProperty("bisect").GetProperty("culprit").GetProperty("sha").GetString());
             Assert.True(delivery.SignatureValid);

@@ -63,7 +63,7 @@ public sealed class FlakeStore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         await using DbConnection connection = await _database.OpenAsync(cancellationToken);
-        IReadOnlyList<VerdictRow> rows = await RecentVerdictsAsync(connection, null, module, branch, cellKey: null, window, cancellationToken);
+        IReadOnlyList<VerdictRow> rows = await RecentVerdictsAsync(connection, module, branch, cellKey: null, window, cancellationToken);
         return Tally(rows)
             .Where(e => withFailures || e.Flaky > 0)
             .OrderByDescending(e => e.FlakeRate)
@@ -79,13 +79,13 @@ public sealed class FlakeStore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         await using DbConnection connection = await _database.OpenAsync(cancellationToken);
-        IReadOnlyList<VerdictRow> rows = await RecentVerdictsAsync(connection, null, module, branch, cellKey, window, cancellationToken);
+        IReadOnlyList<VerdictRow> rows = await RecentVerdictsAsync(connection, module, branch, cellKey, window, cancellationToken);
         return Tally(rows).FirstOrDefault(e => string.Equals(e.Signature, signature, StringComparison.Ordinal));
     }
 
     /// <summary>Each cell's final attempts with a verdict, newest first, at most <paramref name="window"/> per cell.</summary>
     private static async Task<IReadOnlyList<VerdictRow>> RecentVerdictsAsync(
-        DbConnection connection, DbTransaction? transaction, string? module, string? branch, string? cellKey, int window, CancellationToken cancellationToken)
+        DbConnection connection, string? module, string? branch, string? cellKey, int window, CancellationToken cancellationToken)
     {
         // The filters are added as text, never as "@X IS NULL OR ...": PostgreSQL cannot type a parameter that is only compared with NULL.
         string filters = (module is null ? "" : " AND runs.module = @Module")
@@ -106,7 +106,7 @@ public sealed class FlakeStore
             """;
 
         IEnumerable<VerdictRow> rows = await connection.QueryAsync<VerdictRow>(new CommandDefinition(
-            select, new { Module = module, Branch = branch, CellKey = cellKey, Window = window }, transaction, cancellationToken: cancellationToken));
+            select, new { Module = module, Branch = branch, CellKey = cellKey, Window = window }, cancellationToken: cancellationToken));
         return rows.ToList();
     }
 

@@ -55,7 +55,7 @@ internal static class JobFinisher
             string retried = RetryPolicy.RetriedNote(retry.Id, retry.Attempt, end.MaxAttempts);
             summary = string.IsNullOrEmpty(summary) ? retried : $"{summary}\n{retried}";
         }
-        else if (FlakePolicy.Reruns(result, run.Cause, job.ReplayOf, await RerunsSoFarAsync(connection, transaction, job, cancellationToken), end.FlakeReruns))
+        else if (FlakePolicy.Reruns(result, run.Cause, job.ReplayOf, await RerunsSoFarAsync(connection, transaction, job, result, cancellationToken), end.FlakeReruns))
         {
             // The next attempt replays this job's lockfile exactly: nothing but chance may differ between the two.
             var next = new NewJob(job.CellKey, job.Kind, job.Release, job.FromRelease, job.Scenario, job.Priority, job.Attempt + 1) { RerunOf = job.Id };
@@ -159,9 +159,18 @@ internal static class JobFinisher
         connection.ExecuteScalarAsync<string?>(new CommandDefinition(
             "SELECT failure_signature FROM jobs WHERE id = @JobId", new { JobId = jobId }, transaction, cancellationToken: cancellationToken));
 
-    /// <summary>How many flake re-runs the job's cell already had in its run (a re-run's retries share its failed job).</summary>
-    private static async Task<int> RerunsSoFarAsync(DbConnection connection, DbTransaction transaction, JobRecord job, CancellationToken cancellationToken)
+    /// <summary>
+    /// How many flake re-runs the job's cell already had in its run (a re-run's retries share its failed job). Every
+    /// attempt after a re-run carries <c>rerun_of</c> (retries copy it), so an attempt without it had none, and a job
+    /// that passed is never re-run: neither needs the count, which keeps a query off the common finish.
+    /// </summary>
+    private static async Task<int> RerunsSoFarAsync(DbConnection connection, DbTransaction transaction, JobRecord job, JobResult result, CancellationToken cancellationToken)
     {
+        if (job.RerunOf is null || result is not (JobResult.Failure or JobResult.Timeout))
+        {
+            return 0;
+        }
+
         const string CountReruns = """
             SELECT COUNT(DISTINCT rerun_of) FROM jobs
             WHERE run_id = @RunId AND cell_key = @CellKey AND rerun_of IS NOT NULL

@@ -79,7 +79,7 @@ public sealed class FlakeLedgerTests : IDisposable
             // And the webhook, JUnit, the API, the dashboard and cirunner flakes all say flaky
             JsonElement cell = await CellOfWebhookAsync(webhook, first.Run.Id);
             Assert.Equal(("flaky", "flaky", Signature), (cell.GetProperty("result").GetString(), cell.GetProperty("flake").GetProperty("classification").GetString(), cell.GetProperty("flake").GetProperty("signature").GetString()));
-            XElement testCase = JUnitCase(loaded.Settings!.DataPaths.JUnitFile(first.Run.Id));
+            XElement testCase = await JUnitCaseAsync(loaded.Settings!.DataPaths.JUnitFile(first.Run.Id));
             Assert.Null(testCase.Element("failure"));
             Assert.StartsWith($"flaky: job {attempts[0].Id} failed with signature {Signature}", testCase.Element("system-out")!.Value, StringComparison.Ordinal);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}") };
@@ -101,7 +101,7 @@ public sealed class FlakeLedgerTests : IDisposable
             cell = await CellOfWebhookAsync(webhook, second.Run.Id);
             Assert.Equal(("failure", "knownflaky", 1, 2), (cell.GetProperty("result").GetString(), cell.GetProperty("flake").GetProperty("classification").GetString(), cell.GetProperty("flake").GetProperty("flakyRuns").GetInt32(), cell.GetProperty("flake").GetProperty("runs").GetInt32()));
             Assert.Equal($"known flaky: 1 of the last 2 runs, signature {Signature}", cell.GetProperty("flake").GetProperty("description").GetString());
-            testCase = JUnitCase(loaded.Settings.DataPaths.JUnitFile(second.Run.Id));
+            testCase = await JUnitCaseAsync(loaded.Settings.DataPaths.JUnitFile(second.Run.Id));
             Assert.StartsWith("known flaky: 1 of the last 2 runs", (string?)testCase.Element("failure")!.Attribute("message"), StringComparison.Ordinal);
         }
         finally
@@ -143,9 +143,10 @@ public sealed class FlakeLedgerTests : IDisposable
         return body.GetProperty("cells").EnumerateArray().Single();
     }
 
-    private static XElement JUnitCase(string file)
+    /// <summary>The run's one JUnit test case; the reporter writes the file after the run has finished, beside the webhook.</summary>
+    private static async Task<XElement> JUnitCaseAsync(string file)
     {
-        Assert.True(File.Exists(file), $"no JUnit file {file}");
+        await Eventually.TrueAsync($"the JUnit file {file}", () => Task.FromResult(File.Exists(file)), TimeSpan.FromSeconds(30));
         return XDocument.Load(file).Descendants("testcase").Single();
     }
 

@@ -53,7 +53,9 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
             .Set("Docker:Engines:1:Endpoint", _engines.EndpointB)
             .Set("Docker:Engines:1:TlsCertDirectory", _engines.ClientCertificates)
             .Set("Docker:Engines:1:Capacity", 1);
-        _service.AddCommandScenario("work", "sleep", "15");
+        // A job holds until the test releases it (or 90 s pass): copying the image to engine B takes about 16 s on
+        // an idle machine and longer under load, so a fixed sleep could end engine A's job before B's starts.
+        _service.AddCommandScenario("work", "sh", "-c", "for i in $(seq 90); do [ -e /tmp/release ] && exit 0; sleep 1; done");
     }
 
     /// <summary>The engines first (xunit calls this before <see cref="Dispose"/>).</summary>
@@ -89,6 +91,7 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
                 Bound,
                 Logs);
             Assert.Equal(imageOnA, await ImageIdAsync(EngineB));
+            await ReleaseJobsAsync(EngineA);
 
             // Engine B stops while it runs a `work` job: the job ends in error and its retry passes on engine A; the
             // service keeps running.
@@ -97,8 +100,12 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
             await EngineB.StopAsync();
             JobRecord retry = await Eventually.ForAsync(
                 "the retry of the job engine B dropped to pass",
-                async () => (await store.Runs.GetDetailAsync((await store.Jobs.GetAsync(lostJobId, default))!.RunId, default))!.Jobs
-                    .SingleOrDefault(j => j.RetryOf == lostJobId && j.Result == JobResult.Success),
+                async () =>
+                {
+                    await ReleaseJobsAsync(EngineA);
+                    return (await store.Runs.GetDetailAsync((await store.Jobs.GetAsync(lostJobId, default))!.RunId, default))!.Jobs
+                        .SingleOrDefault(j => j.RetryOf == lostJobId && j.Result == JobResult.Success);
+                },
                 Bound,
                 Logs);
             Assert.Equal("a", await EngineOfAsync(retry.Id));
@@ -117,7 +124,16 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
 
             foreach (RunRecord run in (await store.Runs.ListRecentAsync(null, null, 100, default)).Select(r => r.Run))
             {
-                await Eventually.ForAsync($"run {run.Id} to finish", async () => (await store.Runs.GetAsync(run.Id, default))?.FinishedAt, Bound, Logs);
+                await Eventually.ForAsync(
+                    $"run {run.Id} to finish",
+                    async () =>
+                    {
+                        await ReleaseJobsAsync(EngineA);
+                        await ReleaseJobsAsync(EngineB);
+                        return (await store.Runs.GetAsync(run.Id, default))?.FinishedAt;
+                    },
+                    Bound,
+                    Logs);
             }
 
             Assert.Equal(0, await service.StopAsync(TimeSpan.FromMinutes(2)));
@@ -185,6 +201,25 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
 
         Assert.Empty(await ContainersLeftAsync(EngineA));
         Assert.Empty(await ContainersLeftAsync(EngineB));
+    }
+
+    /// <summary>Lets the held <c>work</c> steps running on the engine end (they pass).</summary>
+    private async Task ReleaseJobsAsync(PrivateDockerDaemon daemon)
+    {
+        foreach (ContainerListResponse container in await ContainersAsync(daemon))
+        {
+            try
+            {
+                ContainerExecCreateResponse exec = await daemon.Client.Exec.CreateContainerExecAsync(
+                    container.ID, new ContainerExecCreateParameters { Cmd = ["touch", "/tmp/release"] });
+                using Docker.DotNet.MultiplexedStream stream = await daemon.Client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters());
+                await stream.ReadOutputToEndAsync(CancellationToken.None);
+            }
+            catch (Docker.DotNet.DockerApiException)
+            {
+                // The container ended meanwhile (or is not running yet: the next call releases it).
+            }
+        }
     }
 
     private async Task<long?> RunningWorkJobOnAsync(string engine)

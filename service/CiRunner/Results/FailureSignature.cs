@@ -75,7 +75,9 @@ public static partial class FailureSignature
     [GeneratedRegex(@"\b(0x)?(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,}\b")]
     private static partial Regex Hex();
 
-    [GeneratedRegex(@"\d+(\.\d+)?")]
+    // Numbers that start a word (12, 4.2, 12s, 1.2.3); a digit inside a word names something (utf8mb3, python3, ipv6,
+    // v1.2) and stays.
+    [GeneratedRegex(@"(?<![\p{L}\d_.])\d+(\.\d+)*")]
     private static partial Regex Number();
 
     [GeneratedRegex(@"\s+")]

@@ -38,6 +38,7 @@ public sealed class FailureSignatureTests
     [InlineData("request 5b6f1c2e-8a41-4a57-9d3e-1f2a3b4c5d6e failed", "request <id> failed")]
     [InlineData("took 12.5 s at 10:11:12", "took N s at <time>")]
     [InlineData("deadbeef is a word and so is facade", "deadbeef is a word and so is facade")]
+    [InlineData("charset utf8mb3 on python3 v1.2, not 4 or 12s or 1.2.3", "charset utf8mb3 on python3 v1.2, not N or Ns or N")]
     [InlineData("see /var/tmp/cirunner-17/x.log:   now", "see <tmp>: now")]
     public void Normalise_TakesOutWhatDiffersBetweenRuns(string line, string expected) =>
         Assert.Equal(expected, FailureSignature.Normalise(line));

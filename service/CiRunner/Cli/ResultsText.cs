@@ -32,6 +32,19 @@ internal static class ResultsText
         return string.Create(CultureInfo.InvariantCulture, $"{value.TotalSeconds:0.0}s");
     }
 
+    /// <summary>
+    /// <c>attempt 2, re-run of job 7 on the same lockfile</c> (a flake re-run), <c>attempt 2, retry of job 7</c> (after
+    /// an infrastructure error), <c>attempt 1, replay of job 7</c>, or just the attempt.
+    /// </summary>
+    public static string AttemptOf(JobRecord job)
+    {
+        string of = job.RerunOf is { } failed ? $", re-run of job {failed} on the same lockfile"
+            : job.RetryOf is { } earlier ? $", retry of job {earlier}"
+            : job.ReplayOf is { } replayed ? $", replay of job {replayed}"
+            : "";
+        return string.Create(CultureInfo.InvariantCulture, $"attempt {job.Attempt}{of}");
+    }
+
     /// <summary>Enough of a commit to find it; the full sha is in <c>show</c>.</summary>
     public static string ShortSha(string sha) => sha.Length > 10 ? sha[..10] : sha;
 

@@ -82,8 +82,7 @@ internal sealed class PlainRunProgressView(TextWriter output) : RunProgressView
 
     public override Task FinishedAsync(JobRecord job) => LineAsync(job, Finished(job));
 
-    public override Task RetriedAsync(JobRecord retry) =>
-        LineAsync(retry, string.Create(CultureInfo.InvariantCulture, $"queued (attempt {retry.Attempt}, retry of job {retry.RetryOf})"));
+    public override Task RetriedAsync(JobRecord retry) => LineAsync(retry, $"queued ({ResultsText.AttemptOf(retry)})");
 
     public override Task AddedAsync(JobRecord job, string label) =>
         output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  job {job.Id}  {label}  queued").AsMemory(), CancellationToken.None);

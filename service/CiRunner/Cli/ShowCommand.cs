@@ -174,8 +174,7 @@ internal static class ShowCommand
         JobRecord job = detail.Job;
         string upgrade = job.FromRelease is null ? job.Release : $"{job.FromRelease} -> {job.Release}";
         await WriteLineAsync(output, "", cancellationToken);
-        string retryOf = job.RetryOf is { } earlier ? $", retry of job {earlier}" : job.ReplayOf is { } replayed ? $", replay of job {replayed}" : "";
-        await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({job.Kind.ToWire()} {upgrade}, {job.Scenario}, attempt {job.Attempt}{retryOf})", cancellationToken);
+        await WriteLineAsync(output, $"Job {job.Id}: {job.CellKey} ({job.Kind.ToWire()} {upgrade}, {job.Scenario}, {ResultsText.AttemptOf(job)})", cancellationToken);
         string duration = job.Duration is null ? "" : $" after {ResultsText.Duration(job.Duration)}";
         await WriteLineAsync(output, $"  Result:     {ResultsText.Status(job)}{duration}", cancellationToken);
         await WriteLineAsync(output, $"  Queued:     {Utc(job.QueuedAt)}, started {Utc(job.StartedAt)}, finished {Utc(job.FinishedAt)}", cancellationToken);

@@ -41,6 +41,27 @@ public sealed class AttemptsVerbsTests : IDisposable
         Assert.Contains($"Retried as job {retry.Id} (attempt 2 of 3).", show, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Show_FlakeReRun_SaysItReRanTheFailedJobOnTheSameLockfile()
+    {
+        ResultsStore store = _temp.CreateStore();
+        RunDetail run = await store.Runs.CreateAsync(Samples.Run(), [Samples.Deploy()], CancellationToken.None);
+        long failed = run.Jobs[0].Id;
+        await store.Jobs.MarkStartedAsync(failed, null, null, CancellationToken.None);
+        JobRecord rerun = (await store.Jobs.MarkFinishedAsync(
+            failed, new JobEnd(JobResult.Failure, "failure: step 'apply' (apply, phase deploy): puppet apply exited 4") { FlakeReruns = 1 }, CancellationToken.None))!.Retry!;
+        await store.Jobs.MarkStartedAsync(rerun.Id, null, null, CancellationToken.None);
+        await store.Jobs.MarkFinishedAsync(rerun.Id, new JobEnd(JobResult.Success, "success: 1 step(s) passed") { FlakeReruns = 1 }, CancellationToken.None);
+
+        (int exit, string show) = await InvokeAsync("show", run.Run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var progress = new StringWriter();
+        await new PlainRunProgressView(progress).RetriedAsync(rerun);
+
+        Assert.Equal(0, exit);
+        Assert.Contains($"Job {rerun.Id}: 2024.1/scenario001 (deploy 2024.1, scenario001, attempt 2, re-run of job {failed} on the same lockfile)", show, StringComparison.Ordinal);
+        Assert.Equal($"  job {rerun.Id}  2024.1/scenario001  queued (attempt 2, re-run of job {failed} on the same lockfile)", progress.ToString().TrimEnd());
+    }
+
     private async Task<(int ExitCode, string Output)> InvokeAsync(params string[] args)
     {
         using var output = new StringWriter();

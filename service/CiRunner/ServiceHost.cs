@@ -64,8 +64,10 @@ internal static class ServiceHost
         configureServices?.Invoke(builder.Services);
 
         WebApplication app = builder.Build();
+        app.UseMetrics();
+        // Explicit, so that the scrape above answers before routing (WebApplication would put routing first).
+        app.UseRouting();
         app.MapWeb();
-        app.MapMetrics();
         return app;
     }
 }

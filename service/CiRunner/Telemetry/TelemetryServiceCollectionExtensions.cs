@@ -44,12 +44,16 @@ public static class TelemetryServiceCollectionExtensions
         return services;
     }
 
-    /// <summary><c>/metrics</c> in the Prometheus text format, on the service's HTTP port; the cell gauge is created first so the first scrape has it.</summary>
-    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// <c>/metrics</c> in the Prometheus text format, on the service's HTTP port; the cell gauge is created first so the
+    /// first scrape has it. A middleware ahead of routing, not an endpoint: the first request that reaches routing builds
+    /// every endpoint's request delegate and the pages' component endpoints (reflection, compiled expressions), which an
+    /// idle service only scraped by Prometheus never needs (4 MiB resident, bench/README.md).
+    /// </summary>
+    public static IApplicationBuilder UseMetrics(this IApplicationBuilder app)
     {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.ServiceProvider.GetRequiredService<CellResultGauge>();
-        endpoints.MapPrometheusScrapingEndpoint("/metrics");
-        return endpoints;
+        ArgumentNullException.ThrowIfNull(app);
+        app.ApplicationServices.GetRequiredService<CellResultGauge>();
+        return app.UseOpenTelemetryPrometheusScrapingEndpoint("/metrics");
     }
 }

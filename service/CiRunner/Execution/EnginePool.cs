@@ -80,9 +80,20 @@ public sealed partial class EnginePool : IDisposable
         return null;
     }
 
-    /// <summary>Closes the clients of the engines after the first (the first is the service's own client, disposed with it).</summary>
+    /// <summary>
+    /// Closes what each engine owns, and the clients of the engines after the first (the first is the service's own
+    /// client, disposed with it).
+    /// </summary>
     public void Dispose()
     {
+        foreach (JobEngine engine in Engines)
+        {
+            foreach (IDisposable owned in engine.Owned)
+            {
+                owned.Dispose();
+            }
+        }
+
         foreach (JobEngine engine in Engines.Skip(1))
         {
             engine.Client.Dispose();

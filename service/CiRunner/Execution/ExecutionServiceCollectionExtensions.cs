@@ -103,7 +103,7 @@ public static class ExecutionServiceCollectionExtensions
             var executor = new DockerJobExecutor(
                 client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, sp.GetRequiredService<SystemdHostCheck>(),
                 CreatePhaseSnapshotter(settings, client, loggers));
-            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(client)));
+            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(client), owned: [images]));
         }
 
         pool = new EnginePool(

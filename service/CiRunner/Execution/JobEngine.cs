@@ -14,7 +14,13 @@ public sealed class JobEngine
     // 1 when a job lost this engine: containers it may have left are looked for before its next start.
     private int _sweepDue;
 
-    public JobEngine(EngineOptions options, IDockerClient client, DockerEngineMonitor monitor, IJobExecutor executor, OrphanReaper reaper)
+    /// <param name="options">The engine's settings.</param>
+    /// <param name="client">Its client.</param>
+    /// <param name="monitor">Asks whether it answers.</param>
+    /// <param name="executor">Runs jobs on it.</param>
+    /// <param name="reaper">Removes what jobs left on it.</param>
+    /// <param name="owned">What was made for this engine alone and goes with the pool (its image provisioning); not the client.</param>
+    public JobEngine(EngineOptions options, IDockerClient client, DockerEngineMonitor monitor, IJobExecutor executor, OrphanReaper reaper, IReadOnlyList<IDisposable>? owned = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
@@ -22,7 +28,11 @@ public sealed class JobEngine
         Monitor = monitor;
         Executor = executor;
         Reaper = reaper;
+        Owned = owned ?? [];
     }
+
+    /// <summary>Disposed with the pool.</summary>
+    internal IReadOnlyList<IDisposable> Owned { get; }
 
     public EngineOptions Options { get; }
 

@@ -203,12 +203,6 @@ public sealed class BisectStore
     {
         const string SelectStep = "SELECT bisect_id AS BisectId, position AS Position FROM bisect_steps WHERE job_id = @JobId";
         const string MoveStep = "UPDATE bisect_steps SET job_id = @RetryId WHERE job_id = @JobId";
-        const string SelectResults = """
-            SELECT bisect_steps.position AS Position, jobs.result AS Result
-            FROM bisect_steps JOIN jobs ON jobs.id = bisect_steps.job_id
-            WHERE bisect_steps.bisect_id = @BisectId AND jobs.state = 'finished'
-            ORDER BY jobs.id
-            """;
         const string Finish = """
             UPDATE bisects SET state = 'finished', verdict = @Verdict, culprit_sha = @CulpritSha, culprit_author = @CulpritAuthor,
                 culprit_subject = @CulpritSubject, summary = @Summary, finished_at = @Now
@@ -234,8 +228,8 @@ public sealed class BisectStore
             return (null, null);
         }
 
-        IEnumerable<ResultRow> results = await connection.QueryAsync<ResultRow>(new CommandDefinition(SelectResults, new { step.BisectId }, transaction, cancellationToken: cancellationToken));
-        List<(int, JobResult)> steps = results.Select(r => (checked((int)r.Position), DbValue.Parse<JobResult>(r.Result))).ToList();
+        // The detail's steps, in job order, with a result once their job has finished.
+        List<(int, JobResult)> steps = detail.Steps.Where(s => s.Result is not null).Select(s => (s.Position, s.Result!.Value)).ToList();
         BisectDecision decision = BisectSearch.Next(detail.Commits.Count - 1, bisect.CheckGood, bisect.Retries, bisect.MaxJobs, steps, p => BisectRecord.Abbreviate(detail.Commits[p].Sha));
         if (decision.RunPosition is { } position)
         {
@@ -316,8 +310,6 @@ public sealed class BisectStore
     private sealed record RequestRow(long BadJobId, long GoodJobId);
 
     private sealed record StepRow(long BisectId, long Position);
-
-    private sealed record ResultRow(long Position, string Result);
 
     private sealed record CommitRow(long Position, string Sha, string Author, string Subject);
 

@@ -103,14 +103,7 @@ internal static class BisectCommand
             return RunCommand.NothingRan;
         }
 
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton(TimeProvider.System);
-        services.AddCiRunnerSettings(settings);
-        services.AddResultsStore(settings);
-        services.AddExecution(settings);
-        await using ServiceProvider provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
+        await using ServiceProvider provider = await ForegroundServices.StartAsync(settings, cancellationToken);
         ModuleSetResolver resolver = provider.GetRequiredService<ModuleSetResolver>();
 
         Release release = settings.FindRelease(request.Release)!;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using CiRunner.Configuration;
-using CiRunner.Execution;
 using CiRunner.Results;
 using CiRunner.Scheduling;
 
@@ -44,14 +43,7 @@ internal static class ReplayCommand
             return RunCommand.NothingRan;
         }
 
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton(TimeProvider.System);
-        services.AddCiRunnerSettings(settings);
-        services.AddResultsStore(settings);
-        services.AddExecution(settings);
-        await using ServiceProvider provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
+        await using ServiceProvider provider = await ForegroundServices.StartAsync(settings, cancellationToken);
         JobStore jobs = provider.GetRequiredService<JobStore>();
 
         ReplayOutcome outcome = await ReplayTrigger.CreateRunAsync(provider.GetRequiredService<RunStore>(), jobs, jobId, Environment.UserName, cancellationToken);

@@ -102,14 +102,7 @@ internal static class RunCommand
             return NothingRan;
         }
 
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton(TimeProvider.System);
-        services.AddCiRunnerSettings(settings);
-        services.AddResultsStore(settings);
-        services.AddExecution(settings);
-        await using ServiceProvider provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
+        await using ServiceProvider provider = await ForegroundServices.StartAsync(settings, cancellationToken);
         RunStore runs = provider.GetRequiredService<RunStore>();
 
         RunDetail run = await runs.CreateAsync(

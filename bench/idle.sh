@@ -7,6 +7,8 @@
 #   rss-growth-mb  the median of the last minute's samples minus the median of the first minute's
 # It also prints the CPU per module poll (CPU time / polls in the measurement, from cirunner_poll_duration_seconds's
 # count on /metrics) and the poll's own mean duration.
+# It also splits the last sample's resident set as the kernel counts it (RssAnon, RssFile, RssShmem in /proc/PID/status):
+# the file-backed part is the runtime's and libraries' files, clean pages shared with any other process that maps them.
 # The last line is: idle: rss-mb=<n> cpu-pct=<x> rss-growth-mb=<n>
 #
 # Environment: MODULES (default 50), WARMUP (seconds, default 120), MEASURE (seconds, default 600), SAMPLE (seconds,
@@ -88,6 +90,7 @@ for i in $(seq "$samples"); do
     kill -0 "$PID" 2>/dev/null || { echo "idle: the service exited:" >&2; tail -20 "$WORK/service.log" >&2; exit 1; }
     echo "$(( i * SAMPLE )) $(rss_kb)" >>"$WORK/rss"
 done
+split=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } /^RssShmem:/ { s = $2 } END { printf "anonymous %.0f MiB, file-backed %.0f MiB, shared memory %.0f MiB", a / 1024, f / 1024, s / 1024 }' "/proc/$PID/status")
 end_ns=$(date +%s%N)
 end_ticks=$(cpu_ticks)
 end_polls=$(polls)
@@ -106,4 +109,5 @@ max_rss=$(awk 'NR == 1 || $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$W
 echo "idle: $MODULES modules, $polled polls in $wall s ($(awk -v p="$polled" -v w="$wall" 'BEGIN { printf "%.1f", p / w }') per second)"
 echo "idle: cpu $cpu s = $(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }') % of a core; per poll $(awk -v c="$cpu" -v p="$polled" 'BEGIN { if (p > 0) printf "%.2f", 1000 * c / p; else print "n/a" }') ms of CPU, mean poll duration $(awk -v a="$start_poll_seconds" -v b="$end_poll_seconds" -v p="$polled" 'BEGIN { if (p > 0) printf "%.2f", 1000 * (b - a) / p; else print "n/a" }') ms"
 echo "idle: rss median $(printf '%.0f' "$rss_median") MiB (min $min_rss, max $max_rss), first minute $(printf '%.0f' "$first"), last minute $(printf '%.0f' "$last")"
+echo "idle: the last sample's resident set: $split (shared memory is the runtime's memfd double mapping of JIT code and type data, private to this process)"
 printf 'idle: rss-mb=%.0f cpu-pct=%.2f rss-growth-mb=%.0f\n' "$rss_median" "$(awk -v c="$cpu" -v w="$wall" 'BEGIN { print 100 * c / w }')" "$(awk -v a="$first" -v b="$last" 'BEGIN { print b - a }')"

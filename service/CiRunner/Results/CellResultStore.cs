@@ -56,5 +56,16 @@ public sealed class CellResultStore
         return rows.Select(r => new CellIdempotencyChanges(r.Module, r.Branch, r.CellKey, checked((int)r.Changes))).ToList();
     }
 
-    private sealed record ChangesRow(string Module, string Branch, string CellKey, long Changes);
+    // Properties rather than a positional record: on an empty table SQLite gives COUNT's column no type (the reader
+    // says byte[]), and Dapper refuses a constructor whose types do not match even when no row comes.
+    private sealed class ChangesRow
+    {
+        public string Module { get; set; } = "";
+
+        public string Branch { get; set; } = "";
+
+        public string CellKey { get; set; } = "";
+
+        public long Changes { get; set; }
+    }
 }

@@ -119,6 +119,18 @@ public abstract class CellHistoryStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ListIdempotencyChangesAsync_StoreWithNoResultYet_IsEmpty()
+    {
+        // Given a fresh store, as Prometheus finds it on a new installation's first scrape
+
+        // When the metric's counts are read
+        IReadOnlyList<CellIdempotencyChanges> changes = await _store.Cells.ListIdempotencyChangesAsync(CancellationToken.None);
+
+        // Then there are none, rather than an error logged at every scrape
+        Assert.Empty(changes);
+    }
+
+    [Fact]
     public async Task ReadAsync_CellThatNeverRan_EmptyHistory()
     {
         await FinishAsync(Samples.Run(), JobResult.Success, minutes: 1);

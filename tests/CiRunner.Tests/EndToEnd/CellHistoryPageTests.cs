@@ -38,8 +38,7 @@ public sealed class CellHistoryPageTests : IAsyncLifetime, IDisposable
         _folder.Save();
         ConfigurationLoadResult loaded = _folder.Load();
         Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
-        _app = ServiceHost.Build(loaded.Settings, ConfigurationLoader.BuildConfiguration(_folder.ConfigFile));
-        await _app.StartAsync();
+        _app = await InProcessHost.StartAsync(loaded.Settings);
 
         // Four runs of the cell, stored after the start so the dispatcher never sees their jobs queued: a pass, then
         // three failures whose idempotency step kept changing File[/etc/motd]
@@ -67,25 +66,15 @@ public sealed class CellHistoryPageTests : IAsyncLifetime, IDisposable
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => InProcessHost.StopAsync(_app);
 
     public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task History_InChromium_FromTheMatrixCellToItsHistory_TheStripLeadsToEachJob_DriftAndChartsRead()
     {
-        using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await SystemChromium.LaunchAsync(playwright);
-        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        page.SetDefaultTimeout(120_000);
-        page.SetDefaultNavigationTimeout(120_000);
+        await using BrowserSession browser = await BrowserSession.StartAsync(1280, 900);
+        IPage page = browser.Page;
 
         // Given the matrix, whose cell shows its four results oldest first
         await page.GotoAsync(BaseUrl + "/");
@@ -94,7 +83,7 @@ public sealed class CellHistoryPageTests : IAsyncLifetime, IDisposable
         Assert.Equal($"history of {Cell}; last 4 results, oldest first: passed, failed, failed, failed", await history.GetAttributeAsync("aria-label"));
 
         // When its history link is followed
-        await ScreenshotAsync(page, "matrix-strips-1280");
+        await browser.ScreenshotAsync("matrix-strips-1280");
         await page.NavigateByAsync(() => history.ClickAsync(), BaseUrl + CellHistoryEndpoints.PageLink("keystone", "stable/2024.1", Cell));
 
         // Then the page names the cell, its strip holds the four runs oldest first and the charts are drawn
@@ -110,21 +99,11 @@ public sealed class CellHistoryPageTests : IAsyncLifetime, IDisposable
         Assert.Contains("still changes", await motd.Nth(6).InnerTextAsync(), StringComparison.Ordinal);
         Assert.StartsWith($"job {_jobs[1]} · ", await motd.Nth(3).InnerTextAsync(), StringComparison.Ordinal);
 
-        await ScreenshotAsync(page, "cell-history-1280");
+        await browser.ScreenshotAsync("cell-history-1280");
 
         // And a box of the strip leads to its job
         await page.NavigateByAsync(() => page.Locator("#strip li a").Nth(1).ClickAsync(), $"{BaseUrl}/jobs/{_jobs[1]}");
         Assert.Contains("failed", await page.Locator("#job-result").InnerTextAsync(), StringComparison.Ordinal);
-    }
-
-    /// <summary>Screenshots go to <c>$CIRUNNER_TEST_SCREENSHOTS</c> when it is set, for people to look at.</summary>
-    private static async Task ScreenshotAsync(IPage page, string name)
-    {
-        if (Environment.GetEnvironmentVariable("CIRUNNER_TEST_SCREENSHOTS") is { Length: > 0 } folder)
-        {
-            Directory.CreateDirectory(folder);
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name + ".png"), FullPage = true });
-        }
     }
 
     [Fact]

@@ -91,11 +91,8 @@ public sealed partial class CiHealthTests : IClassFixture<ObservedService>
     public async Task HealthPage_InChromium_EveryFigureWithItsNumberAndTrend_NothingOverflowsThePage(int width, int height)
     {
         await WaitForReportsAsync();
-        using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await SystemChromium.LaunchAsync(playwright);
-        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
-        page.SetDefaultTimeout(120_000);
-        page.SetDefaultNavigationTimeout(120_000);
+        await using BrowserSession browser = await BrowserSession.StartAsync(width, height);
+        IPage page = browser.Page;
 
         // Reached from the navigation of any page
         await page.GotoAsync(_service.BaseUrl.ToString());
@@ -133,12 +130,7 @@ public sealed partial class CiHealthTests : IClassFixture<ObservedService>
             width);
         Assert.True(pageWidth <= width, $"/health is {pageWidth} px wide in a {width} px viewport: {widest}");
 
-        // For people to look at, as the dashboard layout tests do
-        if (Environment.GetEnvironmentVariable("CIRUNNER_TEST_SCREENSHOTS") is { Length: > 0 } folder)
-        {
-            Directory.CreateDirectory(folder);
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, $"health-{width}.png"), FullPage = true });
-        }
+        await browser.ScreenshotAsync($"health-{width}");
     }
 
     private static int Int(JsonElement element, string property, string field) => element.GetProperty(property).GetProperty(field).GetInt32();

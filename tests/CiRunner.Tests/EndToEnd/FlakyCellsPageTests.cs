@@ -34,8 +34,7 @@ public sealed class FlakyCellsPageTests : IAsyncLifetime, IDisposable
         _folder.Save();
         ConfigurationLoadResult loaded = _folder.Load();
         Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
-        _app = ServiceHost.Build(loaded.Settings, ConfigurationLoader.BuildConfiguration(_folder.ConfigFile));
-        await _app.StartAsync();
+        _app = await InProcessHost.StartAsync(loaded.Settings);
 
         // One run of two cells, stored after the start so the dispatcher never sees its jobs queued: one cell fails,
         // is re-run on the same lockfile and passes; the other passes at once
@@ -62,25 +61,15 @@ public sealed class FlakyCellsPageTests : IAsyncLifetime, IDisposable
         await jobs.MarkFinishedAsync(_rerun, new JobEnd(JobResult.Success, "success: 1 step(s) passed") { FlakeReruns = 1 }, CancellationToken.None);
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => InProcessHost.StopAsync(_app);
 
     public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task Dashboard_InChromium_ListsTheFlakyCellWithItsSignatureAndRate_AndLeadsToTheReRunThatDecidedIt()
     {
-        using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await SystemChromium.LaunchAsync(playwright);
-        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        page.SetDefaultTimeout(120_000);
-        page.SetDefaultNavigationTimeout(120_000);
+        await using BrowserSession browser = await BrowserSession.StartAsync(1280, 900);
+        IPage page = browser.Page;
 
         // Given the dashboard
         await page.GotoAsync(BaseUrl + "/");

@@ -40,7 +40,7 @@ public sealed class CellHistoryPageTests : IAsyncLifetime, IDisposable
         Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
         _app = await InProcessHost.StartAsync(loaded.Settings);
 
-        // Four runs of the cell, stored after the start so the dispatcher never sees their jobs queued: a pass, then
+        // Four runs of the cell, stored after the start and its recovery, so the dispatcher never sees their jobs: a pass, then
         // three failures whose idempotency step kept changing File[/etc/motd]
         RunStore runs = _app.Services.GetRequiredService<RunStore>();
         JobStore jobs = _app.Services.GetRequiredService<JobStore>();

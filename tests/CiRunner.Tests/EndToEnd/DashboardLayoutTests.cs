@@ -39,10 +39,9 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
         _folder.Save();
         ConfigurationLoadResult loaded = _folder.Load();
         Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
-        _app = ServiceHost.Build(loaded.Settings, ConfigurationLoader.BuildConfiguration(_folder.ConfigFile));
-        await _app.StartAsync();
+        _app = await InProcessHost.StartAsync(loaded.Settings);
 
-        // The run is stored after the start, so the dispatcher never sees its jobs queued.
+        // The run is stored after the start and its recovery, so the dispatcher never sees its jobs.
         RunStore runs = _app.Services.GetRequiredService<RunStore>();
         JobStore jobs = _app.Services.GetRequiredService<JobStore>();
         JobProgressStore progress = _app.Services.GetRequiredService<JobProgressStore>();
@@ -69,14 +68,7 @@ public sealed class DashboardLayoutTests : IAsyncLifetime, IDisposable
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => InProcessHost.StopAsync(_app);
 
     public void Dispose() => _folder.Dispose();
 

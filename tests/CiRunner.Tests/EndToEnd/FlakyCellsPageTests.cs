@@ -36,7 +36,7 @@ public sealed class FlakyCellsPageTests : IAsyncLifetime, IDisposable
         Assert.True(loaded.Succeeded, string.Join('\n', loaded.Errors));
         _app = await InProcessHost.StartAsync(loaded.Settings);
 
-        // One run of two cells, stored after the start so the dispatcher never sees its jobs queued: one cell fails,
+        // One run of two cells, stored after the start and its recovery, so the dispatcher never sees its jobs: one cell fails,
         // is re-run on the same lockfile and passes; the other passes at once
         RunStore runs = _app.Services.GetRequiredService<RunStore>();
         JobStore jobs = _app.Services.GetRequiredService<JobStore>();

@@ -23,14 +23,26 @@ public sealed class ModuleMirrors : IDisposable
     private const string BranchRefSpec = "+refs/heads/*:refs/heads/*";
     private const string ChangeRefSpec = "+refs/changes/*:refs/changes/*";
 
+    /// <summary>
+    /// How long a mirror's refs as this process last read or fetched them stand for the mirror without opening it.
+    /// In this process only this class writes a mirror, under its lock. Another process (a <c>cirunner run</c> beside
+    /// the service) only fetches, which leaves the mirror ahead of what is kept here: the next poll then finds the
+    /// remote differs, fetches (nothing to transfer) and reads the mirror again. The bound covers a mirror replaced
+    /// from outside; a removed one is seen at once (its <c>HEAD</c> is gone).
+    /// </summary>
+    public static readonly TimeSpan HeldTrust = TimeSpan.FromMinutes(1);
+
     private readonly DataPaths _paths;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (MirrorRefs Refs, long At)> _held = new(StringComparer.Ordinal);
     private readonly Func<string, string?> _getEnvironmentVariable;
+    private readonly TimeProvider _timeProvider;
 
-    public ModuleMirrors(DataPaths paths, Func<string, string?>? getEnvironmentVariable = null)
+    public ModuleMirrors(DataPaths paths, Func<string, string?>? getEnvironmentVariable = null, TimeProvider? timeProvider = null)
     {
         _paths = paths;
         _getEnvironmentVariable = getEnvironmentVariable ?? Environment.GetEnvironmentVariable;
+        _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
     public string PathOf(TrackedModule module) => Path.Combine(_paths.MirrorsDirectory, module.Name + ".git");
@@ -44,27 +56,35 @@ public sealed class ModuleMirrors : IDisposable
         WithMirrorAsync(module, repository =>
         {
             Fetch(repository, module, cancellationToken);
-            return ReadRefs(repository);
+            return Remember(module, ReadRefs(repository));
         }, cancellationToken);
 
     /// <summary>
     /// A poll's look at the remote: lists its refs (libgit2's remote ls, in process: one request, no object
     /// negotiation, nothing written to the mirror) and fetches as <see cref="FetchAsync"/> does only when
     /// <see cref="MirrorPoller.MustFetch"/> says a tracked ref differs from the mirror's. A poll that finds nothing
-    /// new then costs one listing, which is what makes a short poll interval over many modules affordable.
+    /// new then costs one listing and no opening of the mirror (its refs as last seen, see <see cref="HeldTrust"/>),
+    /// which is what makes a short poll interval over many modules affordable.
     /// </summary>
     /// <exception cref="LibGit2SharpException">The remote could not be reached or read.</exception>
     public Task<MirrorPoll> PollAsync(TrackedModule module, CancellationToken cancellationToken) =>
-        WithMirrorAsync(module, repository =>
+        UnderLockAsync(module, () =>
         {
-            MirrorRefs held = ReadRefs(repository);
-            if (!MirrorPoller.MustFetch(module, ListRemoteRefs(repository, module), held))
+            Dictionary<string, string> remote = ListRemoteRefs(module);
+            if (TrustedHeld(module) is { } trusted && !MirrorPoller.MustFetch(module, remote, trusted))
+            {
+                return new MirrorPoll(trusted, Fetched: false);
+            }
+
+            using Repository repository = Open(module);
+            MirrorRefs held = Remember(module, ReadRefs(repository));
+            if (!MirrorPoller.MustFetch(module, remote, held))
             {
                 return new MirrorPoll(held, Fetched: false);
             }
 
             Fetch(repository, module, cancellationToken);
-            return new MirrorPoll(ReadRefs(repository), Fetched: true);
+            return new MirrorPoll(Remember(module, ReadRefs(repository)), Fetched: true);
         }, cancellationToken);
 
     /// <summary>The head of a branch in the mirror, or null when the mirror has no such branch.</summary>
@@ -161,7 +181,18 @@ public sealed class ModuleMirrors : IDisposable
         && IsAncestor(repository, ancestor, descendant);
 
     /// <summary>Runs <paramref name="action"/> on the module's mirror (created when missing) under its lock, on the thread pool: LibGit2Sharp blocks.</summary>
-    private Task<T> WithMirrorAsync<T>(TrackedModule module, Func<Repository, T> action, CancellationToken cancellationToken)
+    private Task<T> WithMirrorAsync<T>(TrackedModule module, Func<Repository, T> action, CancellationToken cancellationToken) =>
+        UnderLockAsync(
+            module,
+            () =>
+            {
+                using Repository repository = Open(module);
+                return action(repository);
+            },
+            cancellationToken);
+
+    /// <summary>Runs <paramref name="action"/> under the module's mirror lock, on the thread pool: LibGit2Sharp blocks.</summary>
+    private Task<T> UnderLockAsync<T>(TrackedModule module, Func<T> action, CancellationToken cancellationToken)
     {
         SemaphoreSlim gate = _locks.GetOrAdd(module.Name, _ => new SemaphoreSlim(1, 1));
         return Task.Run(
@@ -170,8 +201,7 @@ public sealed class ModuleMirrors : IDisposable
                 await gate.WaitAsync(cancellationToken);
                 try
                 {
-                    using Repository repository = Open(PathOf(module));
-                    return action(repository);
+                    return action();
                 }
                 finally
                 {
@@ -185,19 +215,36 @@ public sealed class ModuleMirrors : IDisposable
     /// Opens the mirror, made first when missing (or removed from under the service). Opened rather than validated
     /// first: a validation opens the repository too, which cost each quiet poll as much as its listing.
     /// </summary>
-    private static Repository Open(string path)
+    private Repository Open(TrackedModule module)
     {
+        string path = PathOf(module);
         try
         {
             return new Repository(path);
         }
         catch (RepositoryNotFoundException)
         {
+            _held.TryRemove(module.Name, out _);
             Directory.CreateDirectory(path);
             Repository.Init(path, isBare: true);
             return new Repository(path);
         }
     }
+
+    /// <summary>Keeps the refs just read from the module's mirror (under its lock) as what it holds.</summary>
+    private MirrorRefs Remember(TrackedModule module, MirrorRefs refs)
+    {
+        _held[module.Name] = (refs, _timeProvider.GetTimestamp());
+        return refs;
+    }
+
+    /// <summary>The refs the mirror held when this process last read it, while they may stand for it; else null.</summary>
+    private MirrorRefs? TrustedHeld(TrackedModule module) =>
+        _held.TryGetValue(module.Name, out (MirrorRefs Refs, long At) held)
+        && _timeProvider.GetElapsedTime(held.At) < HeldTrust
+        && File.Exists(Path.Combine(PathOf(module), "HEAD"))
+            ? held.Refs
+            : null;
 
     private void Fetch(Repository repository, TrackedModule module, CancellationToken cancellationToken)
     {
@@ -237,12 +284,16 @@ public sealed class ModuleMirrors : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
     }
 
-    /// <summary>The remote's refs (full names to commit ids), as the module's credentials may read them.</summary>
-    private Dictionary<string, string> ListRemoteRefs(Repository repository, TrackedModule module)
+    /// <summary>
+    /// The remote's refs (full names to commit ids), as the module's credentials may read them. Listed without the
+    /// mirror (libgit2 lists through a repository in memory, with the user's and the system's git settings as for
+    /// the mirror): opening the mirror for it cost a quiet poll more than the listing itself.
+    /// </summary>
+    private Dictionary<string, string> ListRemoteRefs(TrackedModule module)
     {
         IEnumerable<Reference> listed = module.Credentials is null
-            ? repository.Network.ListReferences(module.Url)
-            : repository.Network.ListReferences(module.Url, (_, _, _) => CredentialsFor(module, _getEnvironmentVariable));
+            ? Repository.ListRemoteReferences(module.Url)
+            : Repository.ListRemoteReferences(module.Url, (_, _, _) => CredentialsFor(module, _getEnvironmentVariable));
 
         var refs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DirectReference reference in listed.OfType<DirectReference>())

@@ -152,6 +152,44 @@ public sealed class ModulePollerTests : IDisposable
     }
 
     [Fact]
+    public async Task Poll_MirrorFetchedByAnotherProcess_StillRunsTheNewHead()
+    {
+        // Given a polled module, and a commit that another process (a `cirunner run` beside the service) fetched into
+        // the mirror before the service's next poll
+        _harness.Remote.Commit("master");
+        await _harness.PollAsync();
+        string pushed = _harness.Remote.Commit("master");
+        using (var otherProcess = new ModuleMirrors(_harness.Settings.DataPaths))
+        {
+            await otherProcess.FetchAsync(_harness.Keystone, CancellationToken.None);
+        }
+
+        // When the service polls
+        ModulePollOutcome outcome = await _harness.PollAsync();
+
+        // Then it starts the run for the new head, as if it had fetched it itself
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal(pushed, Assert.Single(await _harness.RunsAsync()).CommitSha);
+    }
+
+    [Fact]
+    public async Task Poll_MirrorRemovedFromUnderTheService_IsRebuiltAtTheNextPoll()
+    {
+        // Given a polled module whose mirror someone removed (to reclaim the space, or to mend it)
+        string head = _harness.Remote.Commit("master");
+        await _harness.PollAsync();
+        Directory.Delete(Path.Combine(_harness.Settings.DataPaths.MirrorsDirectory, "keystone.git"), recursive: true);
+
+        // When the next poll finds nothing new on the remote
+        ModulePollOutcome outcome = await _harness.PollAsync();
+
+        // Then the mirror holds the branch again, for the jobs that read it, and nothing runs
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal(head, await _harness.Mirrors.FindBranchHeadAsync(_harness.Keystone, "master", CancellationToken.None));
+        Assert.Empty(await _harness.RunsAsync());
+    }
+
+    [Fact]
     public async Task Poll_CommitPushedWhileStopped_RunsOnceAfterRestart()
     {
         _harness.Remote.Commit("master");

@@ -1,7 +1,5 @@
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using CiRunner.Scheduling;
 
 namespace CiRunner.Web;
@@ -19,27 +17,13 @@ public static class WebServiceCollectionExtensions
     }
 
     /// <summary>
-    /// What <see cref="Pages.PageResult"/> renders with: the Razor component renderer, static only (no interactivity,
-    /// no script).
+    /// What <see cref="Pages.PageResult"/> renders with beyond the request's services: the encoder its components write
+    /// text with. No Blazor endpoint renderer, so no data protection key ring and no antiforgery (the pages' forms post
+    /// to endpoints that check the login cookie or the token themselves).
     /// </summary>
-    private static void AddPages(this IServiceCollection services)
-    {
-        services.AddRazorComponents();
-
+    private static void AddPages(this IServiceCollection services) =>
         // Symbols (✓ ✗ ·) and non-Latin text stay readable in the page source; markup characters are still encoded.
         services.AddWebEncoders(options => options.TextEncoderSettings = new TextEncoderSettings(UnicodeRanges.All));
-
-        // The renderer brings data protection along, for interactive components and antiforgery tokens that these pages
-        // never use; left as it is, it writes a key ring under the user's profile at every start (with a warning).
-        // Keys live in memory instead, and the hosted service that creates them at start is dropped.
-        services.AddDataProtection().UseEphemeralDataProtectionProvider();
-        foreach (ServiceDescriptor keyRingStarter in services
-            .Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Assembly == typeof(KeyManagementOptions).Assembly)
-            .ToList())
-        {
-            services.Remove(keyRingStarter);
-        }
-    }
 
     /// <summary>Every page and endpoint: health, the dashboard, the JSON API.</summary>
     public static IEndpointRouteBuilder MapWeb(this IEndpointRouteBuilder endpoints)

@@ -270,15 +270,17 @@ public sealed partial class ClusterWatch
         {
             try
             {
-                using IDockerClient client = DockerClientFactory.Create(new EngineOptions
+                var theirEngine = new EngineOptions
                 {
                     Name = endpoint,
                     Endpoint = endpoint,
                     TlsCertDirectory = endpoint.StartsWith("tcp://", StringComparison.Ordinal) ? certificates : null,
-                });
+                };
+                using IDockerClient client = DockerClientFactory.Create(theirEngine);
+                using var probe = new EngineProbe(theirEngine, client);
                 using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 bounded.CancelAfter(ForeignEngineTimeout);
-                reaped += await ReapOnAsync(_pool.Engines[0].Reaper.On(client), lost.Id, endpoint, bounded.Token, cancellationToken);
+                reaped += await ReapOnAsync(_pool.Engines[0].Reaper.On(probe, client), lost.Id, endpoint, bounded.Token, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

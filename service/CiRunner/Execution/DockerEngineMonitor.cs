@@ -35,7 +35,7 @@ public sealed class EngineMonitorOptions
 /// </summary>
 public sealed partial class DockerEngineMonitor
 {
-    private readonly IDockerClient _docker;
+    private readonly EngineProbe _probe;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DockerEngineMonitor> _logger;
     private readonly EngineMonitorOptions _options;
@@ -47,15 +47,15 @@ public sealed partial class DockerEngineMonitor
     private EngineOutage? _lastError;
     private long _errors;
 
-    /// <param name="docker">The engine.</param>
+    /// <param name="probe">Asks the engine.</param>
     /// <param name="timeProvider">Clock.</param>
     /// <param name="logger">Logger.</param>
     /// <param name="options">Tunables.</param>
     /// <param name="name">The engine's name in the pool, for logs.</param>
-    public DockerEngineMonitor(IDockerClient docker, TimeProvider timeProvider, ILogger<DockerEngineMonitor> logger, EngineMonitorOptions? options = null, string name = DockerOptions.DefaultEngineName)
+    public DockerEngineMonitor(EngineProbe probe, TimeProvider timeProvider, ILogger<DockerEngineMonitor> logger, EngineMonitorOptions? options = null, string name = DockerOptions.DefaultEngineName)
     {
         _name = name;
-        _docker = docker;
+        _probe = probe;
         _timeProvider = timeProvider;
         _logger = logger;
         _options = options ?? new EngineMonitorOptions();
@@ -176,7 +176,7 @@ public sealed partial class DockerEngineMonitor
         {
             // WaitAsync: the client does not give up on an engine that accepted the connection and then says nothing
             // (hung, or frozen) until its own 100 s timeout; the ping's answer is what counts, so stop waiting for it.
-            await _docker.System.PingAsync(timeout.Token).WaitAsync(timeout.Token);
+            await _probe.PingAsync(timeout.Token).WaitAsync(timeout.Token);
         }
         catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex
             && (ex is HttpRequestException or SocketException or IOException or TimeoutException or DockerApiException

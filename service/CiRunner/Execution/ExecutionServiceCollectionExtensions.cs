@@ -17,13 +17,15 @@ public static class ExecutionServiceCollectionExtensions
     public static IServiceCollection AddExecution(this IServiceCollection services, CiRunnerSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        services.AddSingleton<IDockerClient>(_ => DockerClientFactory.Create(settings.Docker));
+        // Made at the first job (or image build): the idle service asks the engine through EngineProbe alone.
+        services.AddSingleton<IDockerClient>(_ => new LazyDockerClient(() => DockerClientFactory.Create(settings.Docker)));
         // The meter the queue and the jobs count on; AddTelemetry (the service, not `cirunner run`) also exports it.
         services.TryAddSingleton<CiRunnerTelemetry>();
         services.AddSingleton<JobQueue>();
+        services.AddSingleton(sp => new EngineProbe(settings.Docker.Pool()[0], sp.GetRequiredService<IDockerClient>()));
         services.AddSingleton<OrphanReaper>();
         services.AddSingleton(sp => new DockerEngineMonitor(
-            sp.GetRequiredService<IDockerClient>(),
+            sp.GetRequiredService<EngineProbe>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<DockerEngineMonitor>>(),
             name: settings.Docker.Pool()[0].Name));
@@ -88,10 +90,11 @@ public static class ExecutionServiceCollectionExtensions
         foreach ((int index, EngineOptions options) in settings.Docker.Pool().Index())
         {
             bool first = index == 0;
-            IDockerClient client = first ? sp.GetRequiredService<IDockerClient>() : DockerClientFactory.Create(options);
+            IDockerClient client = first ? sp.GetRequiredService<IDockerClient>() : new LazyDockerClient(() => DockerClientFactory.Create(options));
+            EngineProbe probe = first ? sp.GetRequiredService<EngineProbe>() : new EngineProbe(options, client);
             DockerEngineMonitor monitor = first
                 ? sp.GetRequiredService<DockerEngineMonitor>()
-                : new DockerEngineMonitor(client, time, loggers.CreateLogger<DockerEngineMonitor>(), name: options.Name);
+                : new DockerEngineMonitor(probe, time, loggers.CreateLogger<DockerEngineMonitor>(), name: options.Name);
             DockerPackageSnapshots snapshots = first ? sp.GetRequiredService<DockerPackageSnapshots>() : new DockerPackageSnapshots(client, time, loggers.CreateLogger<DockerPackageSnapshots>());
             IImageProvisioner recipes = first ? sp.GetRequiredService<IImageProvisioner>() : CreateReleaseImages(
                 settings,
@@ -103,7 +106,7 @@ public static class ExecutionServiceCollectionExtensions
             var executor = new DockerJobExecutor(
                 client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, sp.GetRequiredService<SystemdHostCheck>(),
                 CreatePhaseSnapshotter(settings, client, loggers));
-            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(client), owned: [images]));
+            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(probe, client), owned: first ? [images] : [images, probe]));
         }
 
         pool = new EnginePool(

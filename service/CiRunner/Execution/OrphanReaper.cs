@@ -18,17 +18,22 @@ public sealed record ReapedContainer(string ContainerId, long? RunId, long? JobI
 /// </summary>
 public sealed partial class OrphanReaper
 {
+    private readonly EngineProbe _probe;
     private readonly IDockerClient _docker;
     private readonly ILogger<OrphanReaper> _logger;
 
-    public OrphanReaper(IDockerClient docker, ILogger<OrphanReaper> logger)
+    /// <param name="probe">Lists the engine's containers (without loading Docker.DotNet while there is nothing to remove).</param>
+    /// <param name="docker">Removes them.</param>
+    /// <param name="logger">Logger.</param>
+    public OrphanReaper(EngineProbe probe, IDockerClient docker, ILogger<OrphanReaper> logger)
     {
+        _probe = probe;
         _docker = docker;
         _logger = logger;
     }
 
     /// <summary>The same reaper on another engine (a lost instance's own, see <see cref="ClusterWatch"/>).</summary>
-    public OrphanReaper On(IDockerClient docker) => new(docker, _logger);
+    public OrphanReaper On(EngineProbe probe, IDockerClient docker) => new(probe, docker, _logger);
 
     /// <summary>Removes (with force) every container labelled with <paramref name="instanceId"/>; returns what it removed.</summary>
 
@@ -42,42 +47,18 @@ public sealed partial class OrphanReaper
     public async Task<IReadOnlyList<ReapedContainer>> ReapAsync(string instanceId, Func<ReapedContainer, bool>? keep, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
-        var parameters = new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>>(StringComparer.Ordinal)
-            {
-                ["label"] = new Dictionary<string, bool>(StringComparer.Ordinal)
-                {
-                    [$"{ContainerLabels.Managed}={ContainerLabels.ManagedValue}"] = true,
-                    [$"{ContainerLabels.Instance}={instanceId}"] = true,
-                },
-            },
-        };
-
-        IList<ContainerListResponse> containers = await _docker.Containers.ListContainersAsync(parameters, cancellationToken);
+        IReadOnlyList<LabelledContainer> containers = await _probe.ListAsync(
+            [$"{ContainerLabels.Managed}={ContainerLabels.ManagedValue}", $"{ContainerLabels.Instance}={instanceId}"], cancellationToken);
         var reaped = new List<ReapedContainer>();
-        foreach (ContainerListResponse container in containers)
+        foreach (LabelledContainer container in containers)
         {
-            var orphan = new ReapedContainer(container.ID, Label(container, ContainerLabels.Run), Label(container, ContainerLabels.Job), container.State ?? "");
+            var orphan = new ReapedContainer(container.Id, Label(container, ContainerLabels.Run), Label(container, ContainerLabels.Job), container.State);
             if (keep?.Invoke(orphan) == true)
             {
                 continue;
             }
 
-            try
-            {
-                await _docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
-            }
-            catch (DockerContainerNotFoundException)
-            {
-                // Gone between the listing and the removal: still an orphan whose job must be marked.
-            }
-            catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
-            {
-                // Its auto-removal is already in progress (the earlier process killed it just before it died).
-            }
-
+            await RemoveAsync(container.Id, cancellationToken);
             LogReaped(_logger, orphan.ContainerId, orphan.RunId, orphan.JobId, orphan.State);
             reaped.Add(orphan);
         }
@@ -85,9 +66,24 @@ public sealed partial class OrphanReaper
         return reaped;
     }
 
-    private static long? Label(ContainerListResponse container, string name) =>
-        container.Labels is not null
-        && container.Labels.TryGetValue(name, out string? text)
+    private async Task RemoveAsync(string containerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _docker.Containers.RemoveContainerAsync(containerId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            // Gone between the listing and the removal: still an orphan whose job must be marked.
+        }
+        catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // Its auto-removal is already in progress (the earlier process killed it just before it died).
+        }
+    }
+
+    private static long? Label(LabelledContainer container, string name) =>
+        container.Labels.TryGetValue(name, out string? text)
         && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value)
             ? value
             : null;

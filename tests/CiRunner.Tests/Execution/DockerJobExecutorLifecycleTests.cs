@@ -1,3 +1,4 @@
+using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Tests.Fixtures;
 using Docker.DotNet;
@@ -182,7 +183,8 @@ public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
         Assert.Single(await Engine.ContainersOfInstanceAsync(Instance));
 
         // When a second process of the same instance starts and reaps
-        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(Engine.Docker, new TestOutputLogger<OrphanReaper>(Output))
+        using var probe = new EngineProbe(new EngineOptions { Name = "default", Endpoint = Engine.Endpoint }, Engine.Docker);
+        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(probe, Engine.Docker, new TestOutputLogger<OrphanReaper>(Output))
             .ReapAsync(Instance, CancellationToken.None);
 
         // Then the container is gone and its job is named, to be marked interrupted
@@ -204,7 +206,8 @@ public sealed class DockerJobExecutorLifecycleTests : ExecutorTestBase
         await running.Task.WaitAsync(Bound);
 
         // When this instance reaps
-        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(Engine.Docker, NullLogger<OrphanReaper>.Instance)
+        using var probe = new EngineProbe(new EngineOptions { Name = "default", Endpoint = Engine.Endpoint }, Engine.Docker);
+        IReadOnlyList<ReapedContainer> reaped = await new OrphanReaper(probe, Engine.Docker, NullLogger<OrphanReaper>.Instance)
             .ReapAsync(DockerEngineFixture.NewInstanceId(), CancellationToken.None);
 
         // Then nothing of the other instance is touched

@@ -1,3 +1,4 @@
+using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Tests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,7 +16,8 @@ public sealed class EngineReturnTests
     public async Task WaitUntilAvailableAsync_OutageBeganAndEndedDuringTheWait_SaysItWasDown()
     {
         await using PrivateDockerDaemon daemon = await PrivateDockerDaemon.StartAsync();
-        var monitor = new DockerEngineMonitor(daemon.Client, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+        using var probe = new EngineProbe(new EngineOptions { Name = "private", Endpoint = daemon.Endpoint }, daemon.Client);
+        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
         await daemon.StopAsync();
         Assert.Null(monitor.Outage);
 

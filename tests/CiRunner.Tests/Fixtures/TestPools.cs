@@ -15,8 +15,9 @@ public static class TestPools
         var pool = engines.Select(options =>
         {
             IDockerClient client = DockerClientFactory.Create(options);
-            var monitor = new DockerEngineMonitor(client, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance, name: options.Name);
-            return new JobEngine(options, client, monitor, TestExecutors.Create(client, NullLogger<DockerJobExecutor>.Instance), new OrphanReaper(client, NullLogger<OrphanReaper>.Instance));
+            var probe = new EngineProbe(options, client);
+            var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance, name: options.Name);
+            return new JobEngine(options, client, monitor, TestExecutors.Create(client, NullLogger<DockerJobExecutor>.Instance), new OrphanReaper(probe, client, NullLogger<OrphanReaper>.Instance), owned: [probe]);
         }).ToList();
         return new EnginePool(pool, queue, running, Options.Create(new ServiceOptions { InstanceId = instanceId }), TimeProvider.System, NullLogger<EnginePool>.Instance, drainAfter);
     }

@@ -1,0 +1,165 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using CiRunner.Configuration;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace CiRunner.Execution;
+
+/// <summary>A container as a listing by labels gives it.</summary>
+/// <param name="Id">Its id.</param>
+/// <param name="State">created, running, exited, ...</param>
+/// <param name="Labels">Its labels.</param>
+public sealed record LabelledContainer(string Id, string State, IReadOnlyDictionary<string, string> Labels);
+
+/// <summary>
+/// The two questions asked of an engine while no job runs: does it answer (<c>GET /_ping</c>, every few seconds), and
+/// which containers carry some labels (<c>GET /containers/json</c>, at start and after an outage). They go through the
+/// runtime's own HTTP client over the engine's socket, not through Docker.DotNet: its client, HTTP stack and model types
+/// held about 8 MiB of an idle service that runs nothing (bench/idle.sh), and are now loaded by the first job.
+/// </summary>
+/// <remarks>
+/// An engine behind TLS (<see cref="EngineOptions.TlsCertDirectory"/>) is asked through its Docker.DotNet client,
+/// which checks the engine's certificate against <c>ca.pem</c> and presents <c>cert.pem</c>: that check is not
+/// written twice. So is an engine on a named pipe.
+/// </remarks>
+public sealed class EngineProbe : IDisposable
+{
+    private readonly HttpClient? _http;
+    private readonly IDockerClient _docker;
+
+    /// <param name="engine">Where the engine listens.</param>
+    /// <param name="docker">The engine's full client: asked instead when it is behind TLS or on a named pipe.</param>
+    public EngineProbe(EngineOptions engine, IDockerClient docker)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        _docker = docker;
+        _http = engine.TlsCertDirectory is null ? PlainClient(engine.Endpoint) : null;
+    }
+
+    /// <summary>Returns when the engine answers its ping; throws (<see cref="HttpRequestException"/>, <see cref="SocketException"/>, ...) when it does not.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        if (_http is null)
+        {
+            await _docker.System.PingAsync(cancellationToken);
+            return;
+        }
+
+        using HttpResponseMessage answer = await _http.GetAsync(new Uri("/_ping", UriKind.Relative), cancellationToken);
+        await EnsureAnsweredAsync(answer, "/_ping", cancellationToken);
+    }
+
+    /// <summary>Every container, running or not, that carries all of <paramref name="labels"/> (each <c>name=value</c>).</summary>
+    public async Task<IReadOnlyList<LabelledContainer>> ListAsync(IReadOnlyCollection<string> labels, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (_http is null)
+        {
+            return await ListThroughClientAsync(labels, cancellationToken);
+        }
+
+        // The engine API's filter: {"label":{"name=value":true,...}}, the form Docker.DotNet sends.
+        string filters = JsonSerializer.Serialize(new Dictionary<string, Dictionary<string, bool>>
+        {
+            ["label"] = labels.ToDictionary(label => label, _ => true, StringComparer.Ordinal),
+        });
+        var request = new Uri($"/containers/json?all=1&filters={Uri.EscapeDataString(filters)}", UriKind.Relative);
+        using HttpResponseMessage answer = await _http.GetAsync(request, cancellationToken);
+        await EnsureAnsweredAsync(answer, "/containers/json", cancellationToken);
+        await using Stream body = await answer.Content.ReadAsStreamAsync(cancellationToken);
+        using JsonDocument containers = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
+        return [.. containers.RootElement.EnumerateArray().Select(Container)];
+    }
+
+    public void Dispose() => _http?.Dispose();
+
+    // Its own method, so that listing over plain HTTP does not load Docker.DotNet's model types.
+    private async Task<IReadOnlyList<LabelledContainer>> ListThroughClientAsync(IReadOnlyCollection<string> labels, CancellationToken cancellationToken)
+    {
+        IList<ContainerListResponse> listed = await _docker.Containers.ListContainersAsync(
+            new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>>(StringComparer.Ordinal)
+                {
+                    ["label"] = labels.ToDictionary(label => label, _ => true, StringComparer.Ordinal),
+                },
+            },
+            cancellationToken);
+        return [.. listed.Select(c => new LabelledContainer(c.ID, c.State ?? "", c.Labels?.ToDictionary(StringComparer.Ordinal) ?? []))];
+    }
+
+    private static LabelledContainer Container(JsonElement container)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (container.TryGetProperty("Labels", out JsonElement given) && given.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty label in given.EnumerateObject())
+            {
+                labels[label.Name] = label.Value.GetString() ?? "";
+            }
+        }
+
+        string state = container.TryGetProperty("State", out JsonElement text) && text.ValueKind == JsonValueKind.String ? text.GetString()! : "";
+        return new LabelledContainer(container.GetProperty("Id").GetString()!, state, labels);
+    }
+
+    private static async Task EnsureAnsweredAsync(HttpResponseMessage answer, string path, CancellationToken cancellationToken)
+    {
+        if (answer.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        // The engine says why in {"message": "..."}; anything else at that address is not an engine.
+        string body = await answer.Content.ReadAsStringAsync(cancellationToken);
+        string why = body.Length == 0 ? "" : ": " + (MessageOf(body) ?? body[..Math.Min(body.Length, 200)]);
+        throw new HttpRequestException($"the engine answered {path} with {(int)answer.StatusCode} {answer.ReasonPhrase}{why}", null, answer.StatusCode);
+    }
+
+    private static string? MessageOf(string body)
+    {
+        try
+        {
+            using JsonDocument error = JsonDocument.Parse(body);
+            return error.RootElement.ValueKind == JsonValueKind.Object && error.RootElement.TryGetProperty("message", out JsonElement message)
+                ? message.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static HttpClient? PlainClient(string endpoint)
+    {
+        var uri = new Uri(endpoint);
+        return uri.Scheme switch
+        {
+            "unix" => new HttpClient(new SocketsHttpHandler { ConnectCallback = (_, token) => ConnectUnixAsync(uri.LocalPath, token) })
+            {
+                // The host name is not used by the socket; the engine ignores it.
+                BaseAddress = new Uri("http://docker"),
+            },
+            "tcp" => new HttpClient { BaseAddress = new UriBuilder(Uri.UriSchemeHttp, uri.Host, uri.Port).Uri },
+            _ => null,
+        };
+    }
+
+    private static async ValueTask<Stream> ConnectUnixAsync(string path, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}

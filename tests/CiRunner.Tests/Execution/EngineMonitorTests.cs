@@ -1,13 +1,7 @@
 using CiRunner.Configuration;
 using CiRunner.Execution;
+using CiRunner.Tests.Fixtures;
 using Docker.DotNet;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CiRunner.Tests.Execution;
@@ -39,15 +33,9 @@ public sealed class EngineMonitorTests
     [Fact]
     public async Task IsAvailableAsync_SomethingElseAnswersAtTheEndpoint_FalseWithItsAnswerAsTheError()
     {
-        // A web server at the address a Docker engine was expected at (a wrong port in Docker:Endpoint).
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using WebApplication other = builder.Build();
-        other.MapFallback(() => Microsoft.AspNetCore.Http.Results.Text("no such page here", statusCode: StatusCodes.Status404NotFound));
-        await other.StartAsync();
-        var address = new Uri(other.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
-        var engine = new EngineOptions { Name = "default", Endpoint = $"tcp://127.0.0.1:{address.Port}" };
+        // Another web server at the address a Docker engine was expected at (a wrong port in Docker:Endpoint).
+        await using WebhookReceiver other = await WebhookReceiver.StartAsync("secret");
+        var engine = new EngineOptions { Name = "default", Endpoint = $"tcp://127.0.0.1:{other.Url.Port}" };
         using IDockerClient client = DockerClientFactory.Create(engine);
         using var probe = new EngineProbe(engine, client);
         var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
@@ -55,7 +43,7 @@ public sealed class EngineMonitorTests
         bool available = await monitor.IsAvailableAsync(CancellationToken.None);
 
         Assert.False(available);
-        Assert.Equal("the engine answered /_ping with 404 Not Found: no such page here", monitor.Outage?.Error);
+        Assert.Equal("the engine answered /_ping with 404 Not Found", monitor.Outage?.Error);
         await Assert.ThrowsAsync<HttpRequestException>(() => probe.ListAsync(["cirunner.managed=true"], CancellationToken.None));
     }
 }

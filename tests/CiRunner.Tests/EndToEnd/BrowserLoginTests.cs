@@ -40,14 +40,10 @@ public sealed class BrowserLoginTests : IDisposable
         await app.StartAsync();
         try
         {
-            using IPlaywright playwright = await Playwright.CreateAsync();
-            await using IBrowser browser = await SystemChromium.LaunchAsync(playwright);
-            await using IBrowserContext context = await browser.NewContextAsync();
-            IPage page = await context.NewPageAsync();
-
-            // Chromium on a loaded machine (other suites share the cores) can take longer than Playwright's 30 s.
-            page.SetDefaultTimeout(120_000);
-            page.SetDefaultNavigationTimeout(120_000);
+            // Playwright's default viewport. The page has a context of its own, which holds the login cookie.
+            await using BrowserSession browser = await BrowserSession.StartAsync(1280, 720);
+            IPage page = browser.Page;
+            IBrowserContext context = page.Context;
             string baseUrl = $"http://127.0.0.1:{_port}";
 
             // A page without login goes to the form

@@ -267,9 +267,8 @@ public sealed class DashboardAndMetricsTests : IClassFixture<ObservedService>
     [Fact]
     public async Task Dashboard_InChromium_ShowsFailingAndPassingCellsApartAndLeadsToTheFailureLog()
     {
-        using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await SystemChromium.LaunchAsync(playwright);
-        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        await using BrowserSession browser = await BrowserSession.StartAsync(1280, 900);
+        IPage page = browser.Page;
 
         await page.GotoAsync(_service.BaseUrl.ToString());
         ILocator failing = page.Locator("td.cell[data-cell='zed/fails']");

@@ -103,10 +103,9 @@ public sealed class LiveLogTests : IDisposable
             async () => (await jobs.GetAsync(job, CancellationToken.None))!.State == JobState.Running,
             TimeSpan.FromMinutes(2));
 
-        using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await SystemChromium.LaunchAsync(playwright);
-        IPage page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(120_000);
+        // Playwright's default viewport: the page's size is not what this test looks at.
+        await using BrowserSession browser = await BrowserSession.StartAsync(1280, 720);
+        IPage page = browser.Page;
         await page.GotoAsync($"{_service.BaseUrl}jobs/{job}");
         int reloads = 0;
         page.FrameNavigated += (_, frame) => reloads += frame == page.MainFrame ? 1 : 0;

@@ -136,14 +136,16 @@ public sealed class EngineProbe : IDisposable
     private static HttpClient? PlainClient(string endpoint)
     {
         var uri = new Uri(endpoint);
+
+        // Straight to the engine, as Docker.DotNet goes: a proxy from the service's environment (HTTP_PROXY) is not for it.
         return uri.Scheme switch
         {
-            "unix" => new HttpClient(new SocketsHttpHandler { ConnectCallback = (_, token) => ConnectUnixAsync(uri.LocalPath, token) })
+            "unix" => new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectCallback = (_, token) => ConnectUnixAsync(uri.LocalPath, token) })
             {
                 // The host name is not used by the socket; the engine ignores it.
                 BaseAddress = new Uri("http://docker"),
             },
-            "tcp" => new HttpClient { BaseAddress = new UriBuilder(Uri.UriSchemeHttp, uri.Host, uri.Port).Uri },
+            "tcp" => new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new UriBuilder(Uri.UriSchemeHttp, uri.Host, uri.Port).Uri },
             _ => null,
         };
     }

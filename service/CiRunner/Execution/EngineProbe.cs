@@ -35,6 +35,10 @@ public sealed class EngineProbe : IDisposable
         ArgumentNullException.ThrowIfNull(engine);
         _docker = docker;
         _http = engine.TlsCertDirectory is null ? PlainClient(engine.Endpoint) : null;
+
+        // Each question on a connection of its own: a stopping engine still answers on connections it accepted
+        // earlier while it refuses new ones, and a ping must say whether a job could reach it now.
+        _http?.DefaultRequestHeaders.ConnectionClose = true;
     }
 
     /// <summary>Returns when the engine answers its ping; throws (<see cref="HttpRequestException"/>, <see cref="SocketException"/>, ...) when it does not.</summary>

@@ -42,7 +42,7 @@ public sealed class PollClockTests : IDisposable
     {
         // Given a module with one commit and the clock started at T0
         _harness.Remote.Commit("master");
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 3, 0, 0, TimeSpan.Zero));
+        var time = new TimerCountingTimeProvider(new DateTimeOffset(2026, 12, 5, 3, 0, 0, TimeSpan.Zero));
         DateTimeOffset start = time.GetUtcNow();
         DateTimeOffset first = start + ScheduleSynchronizer.FirstPollOffset("keystone", TimeSpan.FromSeconds(30));
         using var clock = new PollClock(_harness.Settings, _harness.Poller, time, new TestOutputLogger<PollClock>(_output));
@@ -51,6 +51,7 @@ public sealed class PollClockTests : IDisposable
         {
             // Then nothing polls before the module's first slot, which is its offset within the jitter
             Assert.Equal(first, await NextPollAsync(clock));
+            await WaitingAsync(time, 1);
             time.SetUtcNow(first - TimeSpan.FromMilliseconds(1));
             await Task.Delay(200);
             Assert.Null(await StatusAsync());
@@ -59,6 +60,7 @@ public sealed class PollClockTests : IDisposable
             time.SetUtcNow(first);
             await Eventually.TrueAsync("the first poll", async () => (await StatusAsync())?.LastSuccessAt is not null, Patience);
             Assert.Equal(first + TimeSpan.FromMinutes(1), await NextPollAsync(clock));
+            await WaitingAsync(time, 2);
 
             // When a commit is pushed and the clock jumps three intervals and a bit (a suspended machine)
             string pushed = _harness.Remote.Commit("master");
@@ -80,5 +82,28 @@ public sealed class PollClockTests : IDisposable
     private static async Task<DateTimeOffset> NextPollAsync(PollClock clock) =>
         await Eventually.ForAsync<DateTimeOffset?>("a scheduled poll", async () => await clock.NextPollAtAsync("keystone", CancellationToken.None), Patience) ?? default;
 
+    /// <summary>
+    /// Until the clock's loop has set its <paramref name="count"/>th timer. The loop reads the time and then sets a timer
+    /// for the wait left; moving the fake time between those two steps would set that timer relative to the moved time,
+    /// past the slot (a CI run under load did), so the test moves the time only while the loop waits.
+    /// </summary>
+    private static Task WaitingAsync(TimerCountingTimeProvider time, int count) =>
+        Eventually.TrueAsync($"the clock's timer {count}", () => Task.FromResult(time.TimersSet >= count), Patience);
+
     private Task<ModulePollStatus?> StatusAsync() => _harness.Store.PollStatus.GetAsync("keystone", CancellationToken.None);
+
+    /// <summary>A fake clock that counts the timers set on it, each counted once it is set.</summary>
+    private sealed class TimerCountingTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private int _timersSet;
+
+        public int TimersSet => Volatile.Read(ref _timersSet);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            ITimer timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timersSet);
+            return timer;
+        }
+    }
 }

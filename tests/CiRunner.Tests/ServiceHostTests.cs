@@ -34,7 +34,7 @@ public sealed class ServiceHostTests : IDisposable
         [
             "ResultsSchemaMigrator",
             "QuietPollFlush",
-            nameof(SystemdHostCheck),
+            nameof(SystemdHostChecks),
             nameof(JobDispatcher),
             nameof(ScenarioWatcher),
             nameof(SchedulerStart),

@@ -58,8 +58,8 @@ internal static class ValidateCommand
     }
 
     /// <summary>
-    /// When releases or scenarios boot systemd and the engine answers, boots it once in a throwaway container: a host
-    /// that cannot is told here, not by jobs. False only when the probe ran and systemd did not come up.
+    /// When releases or scenarios boot systemd, boots it once in a throwaway container on each engine that answers: a host
+    /// that cannot is told here, not by jobs. False only when a probe ran and systemd did not come up.
     /// </summary>
     private static async Task<bool> CheckSystemdAsync(CiRunnerSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -70,7 +70,22 @@ internal static class ValidateCommand
         }
 
         await output.WriteLineAsync();
-        using IDockerClient docker = DockerClientFactory.Create(settings.Docker);
+        IReadOnlyList<EngineOptions> pool = settings.Docker.Pool();
+        bool works = true;
+        foreach (EngineOptions engine in pool)
+        {
+            works &= await CheckSystemdAsync(settings, engine, pool.Count == 1 ? null : engine.Name, images, output, error, cancellationToken);
+        }
+
+        return works;
+    }
+
+    /// <summary>One engine's check; <paramref name="name"/> is its name for the lines written, null for the one engine of <c>Docker:Endpoint</c>.</summary>
+    private static async Task<bool> CheckSystemdAsync(
+        CiRunnerSettings settings, EngineOptions engine, string? name, IReadOnlyList<string> images, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        string on = name is null ? "" : $"engine {name}: ";
+        using IDockerClient docker = DockerClientFactory.Create(engine);
         try
         {
             using var ping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -81,7 +96,7 @@ internal static class ValidateCommand
             && (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException
                 || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            await output.WriteLineAsync($"systemd      not checked: the Docker engine at {settings.Docker.Endpoint} does not answer ({ex.Message})");
+            await output.WriteLineAsync($"systemd      {on}not checked: the Docker engine at {engine.Endpoint} does not answer ({ex.Message})");
             return true;
         }
 
@@ -89,18 +104,18 @@ internal static class ValidateCommand
         SystemdProbeResult? probed = await probe.ProbeAsync(images, settings.Docker.BootTimeout, cancellationToken);
         if (probed is null)
         {
-            await output.WriteLineAsync($"systemd      not checked yet: no image with systemd on the engine ({string.Join(", ", images)}); `cirunner images build` makes them");
+            await output.WriteLineAsync($"systemd      {on}not checked yet: no image with systemd on the engine ({string.Join(", ", images)}); `cirunner images build` makes them");
             return true;
         }
 
         if (probed.Works)
         {
-            await output.WriteLineAsync($"systemd      ok: {probed.Describe()}");
+            await output.WriteLineAsync($"systemd      {on}ok: {probed.Describe()}");
             return true;
         }
 
-        await error.WriteLineAsync($"Docker:Endpoint: {probed.Describe()}");
-        await output.WriteLineAsync($"systemd      FAILED: releases or scenarios with Init systemd cannot run on this engine (listed on standard error)");
+        await error.WriteLineAsync(name is null ? $"Docker:Endpoint: {probed.Describe()}" : $"Docker:Engines ({name}, {engine.Endpoint}): {probed.Describe()}");
+        await output.WriteLineAsync($"systemd      {on}FAILED: releases or scenarios with Init systemd cannot run on this engine (listed on standard error)");
         return false;
     }
 

@@ -26,9 +26,25 @@ public sealed partial class EnginePool : IDisposable
     private readonly ServiceOptions _service;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<EnginePool> _logger;
+    private readonly Func<QueuedJob, bool> _bootsSystemd;
 
+    /// <param name="engines">The engines, in configuration order.</param>
+    /// <param name="queue">Woken when a slot comes free.</param>
+    /// <param name="running">The jobs running in this process.</param>
+    /// <param name="service">The instance whose containers the sweeps look for.</param>
+    /// <param name="timeProvider">Paces the watch.</param>
+    /// <param name="logger">Drains, sweeps and their failures.</param>
+    /// <param name="drainAfter">How long an engine may not answer before its jobs end (<see cref="DefaultDrainAfter"/>).</param>
+    /// <param name="bootsSystemd">Whether a queued job boots systemd (<see cref="JobSpecFactory.BootsSystemd"/>); none does when null.</param>
     public EnginePool(
-        IReadOnlyList<JobEngine> engines, JobQueue queue, RunningJobs running, IOptions<ServiceOptions> service, TimeProvider timeProvider, ILogger<EnginePool> logger, TimeSpan? drainAfter = null)
+        IReadOnlyList<JobEngine> engines,
+        JobQueue queue,
+        RunningJobs running,
+        IOptions<ServiceOptions> service,
+        TimeProvider timeProvider,
+        ILogger<EnginePool> logger,
+        TimeSpan? drainAfter = null,
+        Func<QueuedJob, bool>? bootsSystemd = null)
     {
         DrainAfter = drainAfter ?? DefaultDrainAfter;
         ArgumentNullException.ThrowIfNull(engines);
@@ -43,6 +59,7 @@ public sealed partial class EnginePool : IDisposable
         _service = service.Value;
         _timeProvider = timeProvider;
         _logger = logger;
+        _bootsSystemd = bootsSystemd ?? (_ => false);
     }
 
     /// <summary>How long an engine may not answer before its running jobs are ended (<see cref="DefaultDrainAfter"/>).</summary>
@@ -55,7 +72,7 @@ public sealed partial class EnginePool : IDisposable
     public int Capacity => Engines.Sum(e => e.Capacity);
 
     /// <summary>Whether some engine would take <paramref name="job"/> now.</summary>
-    public bool CanTake(QueuedJob job) => Engines.Any(e => e.CanTake(job));
+    public bool CanTake(QueuedJob job) => Takers(job).Any();
 
     /// <summary>The outage that holds every queued job: null while some engine answers.</summary>
     public EngineOutage? Outage => Engines.All(e => e.IsDown) ? Engines.Select(e => e.Monitor.Outage).OfType<EngineOutage>().MinBy(o => o.Since) : null;
@@ -69,7 +86,7 @@ public sealed partial class EnginePool : IDisposable
     /// </summary>
     public JobEngine? Reserve(QueuedJob job)
     {
-        foreach (JobEngine engine in Engines.Where(e => e.CanTake(job)).OrderBy(e => (double)e.Running / e.Capacity))
+        foreach (JobEngine engine in Takers(job).OrderBy(e => (double)e.Running / e.Capacity))
         {
             if (engine.TryReserve())
             {
@@ -99,6 +116,26 @@ public sealed partial class EnginePool : IDisposable
             engine.Client.Dispose();
         }
     }
+
+    /// <summary>
+    /// The engines that would take <paramref name="job"/> now. A job that boots systemd passes over an engine whose
+    /// start-up check found that it cannot, while another engine for the job's releases has not been found so (the job
+    /// waits for that one, as for a busy engine); when every such engine cannot, it goes where it can and ends at once
+    /// naming the requirement.
+    /// </summary>
+    private IEnumerable<JobEngine> Takers(QueuedJob job)
+    {
+        IEnumerable<JobEngine> free = Engines.Where(e => e.CanTake(job));
+        if (!Engines.Any(CannotBootSystemd) || !_bootsSystemd(job)
+            || !Engines.Any(e => !CannotBootSystemd(e) && e.Options.Takes(job.Releases)))
+        {
+            return free;
+        }
+
+        return free.Where(e => !CannotBootSystemd(e));
+    }
+
+    private static bool CannotBootSystemd(JobEngine engine) => engine.Systemd?.Last is { Works: false };
 
     /// <summary>Gives a job's slot back; a queued job waiting for one may take it.</summary>
     public void Release(JobEngine engine)

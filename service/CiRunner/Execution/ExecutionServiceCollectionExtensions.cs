@@ -50,10 +50,14 @@ public static class ExecutionServiceCollectionExtensions
             sp.GetRequiredService<IPackageSnapshots>(),
             sp.GetRequiredService<SystemdHostCheck>(),
             CreatePhaseSnapshotter(settings, sp.GetRequiredService<IDockerClient>(), sp.GetRequiredService<ILoggerFactory>())));
-        services.AddSingleton(sp => new SystemdHostProbe(sp.GetRequiredService<IDockerClient>(), sp.GetRequiredService<TimeProvider>(), settings.Service.InstanceId));
-        services.AddSingleton<SystemdHostCheck>();
-        services.AddSingleton<ISystemdHostStatus>(sp => sp.GetRequiredService<SystemdHostCheck>());
-        services.AddHostedService(sp => sp.GetRequiredService<SystemdHostCheck>());
+        // The first engine's; the pool makes one for each other engine, and SystemdHostChecks runs them all.
+        services.AddSingleton(sp => new SystemdHostCheck(
+            settings.Docker.Pool()[0].Name,
+            new SystemdHostProbe(sp.GetRequiredService<IDockerClient>(), sp.GetRequiredService<TimeProvider>(), settings.Service.InstanceId),
+            settings,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SystemdHostCheck>>()));
+        services.AddHostedService<SystemdHostChecks>();
         services.AddSingleton<ModuleSetResolver>();
         services.AddSingleton<JobSpecFactory>();
         services.AddSingleton<JobRecorder>();
@@ -103,14 +107,23 @@ public static class ExecutionServiceCollectionExtensions
                 new PackageSnapshotBuilder(client, snapshots, time, loggers.CreateLogger<PackageSnapshotBuilder>()));
             string name = options.Name;
             var images = new PeerImageLoader(name, client, () => pool!.Engines.Where(e => e.Name != name), recipes, time, loggers.CreateLogger<PeerImageLoader>());
+            SystemdHostCheck systemd = first ? sp.GetRequiredService<SystemdHostCheck>() : new SystemdHostCheck(
+                name, new SystemdHostProbe(client, time, settings.Service.InstanceId), settings, time, loggers.CreateLogger<SystemdHostCheck>());
             var executor = new DockerJobExecutor(
-                client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, sp.GetRequiredService<SystemdHostCheck>(),
+                client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, systemd,
                 CreatePhaseSnapshotter(settings, client, loggers));
-            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(probe, client), owned: first ? [images] : [images, probe]));
+            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(probe, client), owned: first ? [images] : [images, probe], systemd));
         }
 
+        JobSpecFactory specs = sp.GetRequiredService<JobSpecFactory>();
         pool = new EnginePool(
-            engines, sp.GetRequiredService<JobQueue>(), sp.GetRequiredService<RunningJobs>(), sp.GetRequiredService<IOptions<ServiceOptions>>(), time, sp.GetRequiredService<ILogger<EnginePool>>());
+            engines,
+            sp.GetRequiredService<JobQueue>(),
+            sp.GetRequiredService<RunningJobs>(),
+            sp.GetRequiredService<IOptions<ServiceOptions>>(),
+            time,
+            sp.GetRequiredService<ILogger<EnginePool>>(),
+            bootsSystemd: job => job.Cell is { } cell && specs.BootsSystemd(cell));
         return pool;
     }
 

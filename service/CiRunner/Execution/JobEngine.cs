@@ -20,7 +20,9 @@ public sealed class JobEngine
     /// <param name="executor">Runs jobs on it.</param>
     /// <param name="reaper">Removes what jobs left on it.</param>
     /// <param name="owned">What was made for this engine alone and goes with the pool (its image provisioning); not the client.</param>
-    public JobEngine(EngineOptions options, IDockerClient client, DockerEngineMonitor monitor, IJobExecutor executor, OrphanReaper reaper, IReadOnlyList<IDisposable>? owned = null)
+    /// <param name="systemd">Whether it boots systemd in a container, which its executor reads too; null where nothing checks it.</param>
+    public JobEngine(
+        EngineOptions options, IDockerClient client, DockerEngineMonitor monitor, IJobExecutor executor, OrphanReaper reaper, IReadOnlyList<IDisposable>? owned = null, SystemdHostCheck? systemd = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
@@ -29,6 +31,7 @@ public sealed class JobEngine
         Executor = executor;
         Reaper = reaper;
         Owned = owned ?? [];
+        Systemd = systemd;
     }
 
     /// <summary>Disposed with the pool.</summary>
@@ -49,6 +52,9 @@ public sealed class JobEngine
     public IJobExecutor Executor { get; }
 
     public OrphanReaper Reaper { get; }
+
+    /// <summary>Its start-up check of booting systemd in a container; null where nothing checks it.</summary>
+    public SystemdHostCheck? Systemd { get; }
 
     /// <summary>Jobs running on it now.</summary>
     public int Running => Volatile.Read(ref _running);

@@ -41,6 +41,22 @@ public sealed class JobSpecFactory
         _scenarios = scenarios;
     }
 
+    /// <summary>
+    /// Whether a queued job of <paramref name="cell"/> boots systemd, as its spec will say; false when its release or
+    /// scenario is gone (the job then ends before any container).
+    /// </summary>
+    public bool BootsSystemd(QueuedCell cell)
+    {
+        ArgumentNullException.ThrowIfNull(cell);
+        if (_settings.FindRelease(cell.Release) is not { } release || _scenarios.Find(cell.Scenario) is not { } scenario)
+        {
+            return false;
+        }
+
+        Release? from = cell.FromRelease is null ? null : _settings.FindRelease(cell.FromRelease);
+        return scenario.InitOn(release, from) == InitSystem.Systemd;
+    }
+
     /// <summary>The job's spec and its lockfile (the exact commit of every module, the scenario's text, the steps), made together so that they agree.</summary>
     /// <param name="run">The job's run: the module under test and its commit.</param>
     /// <param name="job">The stored job (its cell).</param>
@@ -119,8 +135,7 @@ public sealed class JobSpecFactory
             // packages) is what moves it to the target release before the target's module set is applied.
             image = from;
 
-            // The container boots once, from the from-release's image: systemd when either release (or the scenario) asks.
-            init = scenario.Init ?? (from.Init == InitSystem.Systemd || release.Init == InitSystem.Systemd ? InitSystem.Systemd : InitSystem.None);
+            init = scenario.InitOn(release, from);
             AddPhase(PhaseNames.Deploy, from.Puppetfile, underTest: false, deploySteps);
 
             // A target with a package snapshot moves the node's packages onto it first, offline, as an operator's release

@@ -11,12 +11,13 @@ public interface ISystemdHostStatus
 }
 
 /// <summary>
-/// At the service's start, when a release or scenario boots systemd, boots it once in a throwaway container
+/// At the service's start, when a release or scenario boots systemd, boots it once in a throwaway container on one engine
 /// (<see cref="SystemdHostProbe"/>) and logs the answer: a host that cannot do it is told at once, and jobs that need it
-/// end as errors without waiting out their boot timeout. Probes again while it cannot tell (the engine is away, or no
-/// image with systemd exists yet).
+/// end as errors on that engine without waiting out their boot timeout. Probes again while it cannot tell (the engine is
+/// away, or no image with systemd exists yet). Each engine of a pool has its own: hosts differ (cgroup v1 without the
+/// systemd hierarchy, an old engine on cgroup v2), and one engine's answer says nothing of another's.
 /// </summary>
-public sealed partial class SystemdHostCheck : BackgroundService, ISystemdHostStatus
+public sealed partial class SystemdHostCheck : ISystemdHostStatus
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMinutes(2);
 
@@ -26,13 +27,22 @@ public sealed partial class SystemdHostCheck : BackgroundService, ISystemdHostSt
     private readonly ILogger<SystemdHostCheck> _logger;
     private volatile SystemdProbeResult? _last;
 
-    public SystemdHostCheck(SystemdHostProbe probe, CiRunnerSettings settings, TimeProvider timeProvider, ILogger<SystemdHostCheck> logger)
+    /// <param name="engine">The engine's name in the pool (<c>default</c> for the one engine of <c>Docker:Endpoint</c>), for logs and <c>/healthz</c>.</param>
+    /// <param name="probe">Boots systemd on that engine.</param>
+    /// <param name="settings">The releases and scenarios that tell whether anything boots systemd, and the boot timeout.</param>
+    /// <param name="timeProvider">Paces the probes again while nothing is known.</param>
+    /// <param name="logger">Where the answer goes.</param>
+    public SystemdHostCheck(string engine, SystemdHostProbe probe, CiRunnerSettings settings, TimeProvider timeProvider, ILogger<SystemdHostCheck> logger)
     {
+        Engine = engine;
         _probe = probe;
         _settings = settings;
         _timeProvider = timeProvider;
         _logger = logger;
     }
+
+    /// <summary>The engine it checks.</summary>
+    public string Engine { get; }
 
     public SystemdProbeResult? Last => _last;
 
@@ -49,7 +59,8 @@ public sealed partial class SystemdHostCheck : BackgroundService, ISystemdHostSt
         return [.. booting.Select(r => BaseImageRecipe.ForSuite(r.Suite).Tag), .. booting.Select(r => r.Image)];
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Probes until it knows, or <paramref name="stoppingToken"/> ends; returns at once when nothing boots systemd.</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
     {
         IReadOnlyList<string> images = CandidateImages(_settings);
         if (images.Count == 0)
@@ -68,37 +79,48 @@ public sealed partial class SystemdHostCheck : BackgroundService, ISystemdHostSt
                     string described = result.Describe();
                     if (result.Works)
                     {
-                        LogWorks(_logger, described);
+                        LogWorks(_logger, Engine, described);
                     }
                     else
                     {
-                        LogFails(_logger, described);
+                        LogFails(_logger, Engine, described);
                     }
 
                     return;
                 }
 
-                LogNoImage(_logger, images);
+                LogNoImage(_logger, Engine, images);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 // Background loops catch per iteration: the engine may be away for now.
-                LogProbeFailed(_logger, ex.Message);
+                LogProbeFailed(_logger, Engine, ex.Message);
             }
 
             await Task.Delay(RetryInterval, _timeProvider, stoppingToken);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Checked at start: {Result}")]
-    private static partial void LogWorks(ILogger logger, string result);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Checked Docker engine {Engine} at start: {Result}")]
+    private static partial void LogWorks(ILogger logger, string engine, string result);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Checked at start: {Result}")]
-    private static partial void LogFails(ILogger logger, string result);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Checked Docker engine {Engine} at start: {Result}")]
+    private static partial void LogFails(ILogger logger, string engine, string result);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Could not check yet whether this engine boots systemd in a container: none of {Images} exists yet (the first build makes one); trying again later")]
-    private static partial void LogNoImage(ILogger logger, IReadOnlyList<string> images);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Could not check yet whether Docker engine {Engine} boots systemd in a container: none of {Images} exists there yet (the first build makes one); trying again later")]
+    private static partial void LogNoImage(ILogger logger, string engine, IReadOnlyList<string> images);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check whether this engine boots systemd in a container: {Error}; trying again later")]
-    private static partial void LogProbeFailed(ILogger logger, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check whether Docker engine {Engine} boots systemd in a container: {Error}; trying again later")]
+    private static partial void LogProbeFailed(ILogger logger, string engine, string error);
+}
+
+/// <summary>Runs every engine's <see cref="SystemdHostCheck"/> side by side from the service's start.</summary>
+public sealed class SystemdHostChecks : BackgroundService
+{
+    private readonly EnginePool _pool;
+
+    public SystemdHostChecks(EnginePool pool) => _pool = pool;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_pool.Engines.Select(e => e.Systemd).OfType<SystemdHostCheck>().Select(check => check.RunAsync(stoppingToken)));
 }

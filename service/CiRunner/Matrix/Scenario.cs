@@ -54,11 +54,15 @@ public sealed record Scenario(
     /// <summary>Whether the scenario gets cells (see <see cref="ParsedOnly"/>).</summary>
     public bool Runnable => ParsedOnly.Count == 0;
 
-    /// <summary>The init system of this scenario's jobs on <paramref name="release"/>: the scenario's when it says, else the release's.</summary>
-    public InitSystem InitOn(Release release)
+    /// <summary>
+    /// The init system of this scenario's jobs on <paramref name="release"/>: the scenario's when it says, else the
+    /// release's. An upgrade or rollback from <paramref name="from"/> boots once, from the from-release's image: systemd
+    /// when either release asks.
+    /// </summary>
+    public InitSystem InitOn(Release release, Release? from = null)
     {
         ArgumentNullException.ThrowIfNull(release);
-        return Init ?? release.Init;
+        return Init ?? (release.Init == InitSystem.Systemd || from?.Init == InitSystem.Systemd ? InitSystem.Systemd : InitSystem.None);
     }
 
     public bool AppliesTo(string release) =>

@@ -15,7 +15,7 @@ internal static class HealthEndpoints
 
     public static void MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, SchedulerStart schedulerStart, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, ISystemdHostStatus systemd, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, SchedulerStart schedulerStart, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, EnginePool pool, CancellationToken cancellationToken) =>
         {
             bool healthy = true;
             string databaseStatus;
@@ -84,11 +84,11 @@ internal static class HealthEndpoints
                 healthy &= gate.Open;
             }
 
-            // Known only once the start-up probe could boot an image with systemd; a host that cannot is not doing its work.
-            if (systemd.Last is { } probe)
+            // Known once an engine's start-up probe could boot an image with systemd; an engine that cannot is not doing its work.
+            if (SystemdStatus(pool) is { } systemd)
             {
-                body["systemd"] = probe.Works ? $"ok ({probe.Detail})" : $"error: {probe.Describe()}";
-                healthy &= probe.Works;
+                body["systemd"] = systemd.Text;
+                healthy &= systemd.Works;
             }
 
             // Broken scenario files are a warning, not a failure: the service keeps running their last good definitions.
@@ -100,5 +100,29 @@ internal static class HealthEndpoints
             body["status"] = healthy ? "ok" : "degraded";
             return Microsoft.AspNetCore.Http.Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
+    }
+
+    /// <summary>What the engines' start-up checks found: null while none knows yet; each engine named in a pool.</summary>
+    private static (string Text, bool Works)? SystemdStatus(EnginePool pool)
+    {
+        List<(string Engine, SystemdProbeResult Probe)> known = [.. pool.Engines
+            .Select(e => (e.Name, Probe: e.Systemd?.Last))
+            .Where(k => k.Probe is not null)
+            .Select(k => (k.Name, k.Probe!))];
+        if (known.Count == 0)
+        {
+            return null;
+        }
+
+        if (pool.Engines.Count == 1)
+        {
+            SystemdProbeResult probe = known[0].Probe;
+            return (probe.Works ? $"ok ({probe.Detail})" : $"error: {probe.Describe()}", probe.Works);
+        }
+
+        List<(string Engine, SystemdProbeResult Probe)> failed = [.. known.Where(k => !k.Probe.Works)];
+        return failed.Count == 0
+            ? ($"ok ({string.Join("; ", known.Select(k => $"engine {k.Engine}: {k.Probe.Detail}"))})", true)
+            : ($"error: {string.Join("; ", failed.Select(k => $"engine {k.Engine}: {k.Probe.Describe()}"))}", false);
     }
 }

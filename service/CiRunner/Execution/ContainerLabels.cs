@@ -46,4 +46,11 @@ public static class ContainerLabels
     /// as soon as they end; an exited one is a leftover of a process that died, and the next snapshot build removes it.
     /// </summary>
     public const string Throwaway = "cirunner.throwaway";
+
+    /// <summary>
+    /// The engine API's <c>filters</c> that match what carries every one of <paramref name="labels"/> (each
+    /// <c>name=value</c>): <c>{"label":{"name=value":true,...}}</c>, for containers, images and volumes alike.
+    /// </summary>
+    public static Dictionary<string, IDictionary<string, bool>> Filter(IEnumerable<string> labels) =>
+        new(StringComparer.Ordinal) { ["label"] = labels.ToDictionary(label => label, _ => true, StringComparer.Ordinal) };
 }

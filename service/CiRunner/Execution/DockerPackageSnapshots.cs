@@ -65,20 +65,18 @@ public sealed partial class DockerPackageSnapshots : IPackageSnapshots
     public async Task<IList<VolumeResponse>> ListAsync(string release, string? imageId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(release);
-        var labels = new Dictionary<string, bool>(StringComparer.Ordinal)
-        {
-            [$"{ContainerLabels.Managed}={ContainerLabels.ManagedValue}"] = true,
-            [$"{ContainerLabels.Snapshot}={ContainerLabels.ManagedValue}"] = true,
-            [$"{ContainerLabels.Release}={release}"] = true,
-        };
+        List<string> labels =
+        [
+            $"{ContainerLabels.Managed}={ContainerLabels.ManagedValue}",
+            $"{ContainerLabels.Snapshot}={ContainerLabels.ManagedValue}",
+            $"{ContainerLabels.Release}={release}",
+        ];
         if (imageId is not null)
         {
-            labels[$"{ContainerLabels.ImageId}={imageId}"] = true;
+            labels.Add($"{ContainerLabels.ImageId}={imageId}");
         }
 
-        VolumesListResponse listed = await _docker.Volumes.ListAsync(
-            new VolumesListParameters { Filters = new Dictionary<string, IDictionary<string, bool>>(StringComparer.Ordinal) { ["label"] = labels } },
-            cancellationToken);
+        VolumesListResponse listed = await _docker.Volumes.ListAsync(new VolumesListParameters { Filters = ContainerLabels.Filter(labels) }, cancellationToken);
         return listed.Volumes ?? [];
     }
 

@@ -64,10 +64,7 @@ public sealed class EngineProbe : IDisposable
         }
 
         // The engine API's filter: {"label":{"name=value":true,...}}, the form Docker.DotNet sends.
-        string filters = JsonSerializer.Serialize(new Dictionary<string, Dictionary<string, bool>>
-        {
-            ["label"] = labels.ToDictionary(label => label, _ => true, StringComparer.Ordinal),
-        });
+        string filters = JsonSerializer.Serialize(ContainerLabels.Filter(labels));
         var request = new Uri($"/containers/json?all=1&filters={Uri.EscapeDataString(filters)}", UriKind.Relative);
         using HttpResponseMessage answer = await _http.GetAsync(request, cancellationToken);
         await EnsureAnsweredAsync(answer, "/containers/json", cancellationToken);
@@ -82,14 +79,7 @@ public sealed class EngineProbe : IDisposable
     private async Task<IReadOnlyList<LabelledContainer>> ListThroughClientAsync(IReadOnlyCollection<string> labels, CancellationToken cancellationToken)
     {
         IList<ContainerListResponse> listed = await _docker.Containers.ListContainersAsync(
-            new ContainersListParameters
-            {
-                All = true,
-                Filters = new Dictionary<string, IDictionary<string, bool>>(StringComparer.Ordinal)
-                {
-                    ["label"] = labels.ToDictionary(label => label, _ => true, StringComparer.Ordinal),
-                },
-            },
+            new ContainersListParameters { All = true, Filters = ContainerLabels.Filter(labels) },
             cancellationToken);
         return [.. listed.Select(c => new LabelledContainer(c.ID, c.State ?? "", c.Labels?.ToDictionary(StringComparer.Ordinal) ?? []))];
     }

@@ -233,14 +233,7 @@ internal sealed class ManagedContainer
     {
         try
         {
-            var parameters = new ContainersListParameters
-            {
-                All = true,
-                Filters = new Dictionary<string, IDictionary<string, bool>>(StringComparer.Ordinal)
-                {
-                    ["label"] = labels.ToDictionary(l => $"{l.Key}={l.Value}", _ => true, StringComparer.Ordinal),
-                },
-            };
+            var parameters = new ContainersListParameters { All = true, Filters = ContainerLabels.Filter(labels.Select(l => $"{l.Key}={l.Value}")) };
             foreach (ContainerListResponse container in await _docker.Containers.ListContainersAsync(parameters, cancellationToken))
             {
                 try

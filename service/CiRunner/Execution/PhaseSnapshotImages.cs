@@ -198,13 +198,8 @@ public sealed class PhaseSnapshotImages
 
     private async Task<IList<ImagesListResponse>> ListAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var labels = new Dictionary<string, bool>(StringComparer.Ordinal)
-        {
-            [$"{SnapshotLabel}={ContainerLabels.ManagedValue}"] = true,
-            [$"{ContainerLabels.Instance}={instanceId}"] = true,
-        };
         return await _docker.Images.ListImagesAsync(
-            new ImagesListParameters { Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels } },
+            new ImagesListParameters { Filters = ContainerLabels.Filter([$"{SnapshotLabel}={ContainerLabels.ManagedValue}", $"{ContainerLabels.Instance}={instanceId}"]) },
             cancellationToken);
     }
 

@@ -121,19 +121,9 @@ internal static class ThrowawayContainer
     public static async Task<int> RemoveExitedAsync(IDockerClient docker, string purpose, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(docker);
-        var parameters = new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>>(StringComparer.Ordinal)
-            {
-                ["label"] = new Dictionary<string, bool>(StringComparer.Ordinal)
-                {
-                    [$"{ContainerLabels.Managed}={ContainerLabels.ManagedValue}"] = true,
-                    [$"{ContainerLabels.Throwaway}={purpose}"] = true,
-                },
-                ["status"] = new Dictionary<string, bool>(StringComparer.Ordinal) { ["exited"] = true, ["created"] = true, ["dead"] = true },
-            },
-        };
+        Dictionary<string, IDictionary<string, bool>> filters = ContainerLabels.Filter([$"{ContainerLabels.Managed}={ContainerLabels.ManagedValue}", $"{ContainerLabels.Throwaway}={purpose}"]);
+        filters["status"] = new Dictionary<string, bool>(StringComparer.Ordinal) { ["exited"] = true, ["created"] = true, ["dead"] = true };
+        var parameters = new ContainersListParameters { All = true, Filters = filters };
         IList<ContainerListResponse> leftovers = await docker.Containers.ListContainersAsync(parameters, cancellationToken);
         foreach (ContainerListResponse leftover in leftovers)
         {

@@ -9,6 +9,10 @@
 # count on /metrics) and the poll's own mean duration.
 # It also splits the last sample's resident set as the kernel counts it (RssAnon, RssFile, RssShmem in /proc/PID/status):
 # the file-backed part is the runtime's and libraries' files, clean pages shared with any other process that maps them.
+# Beside the service, in the same window and on the same repositories, it runs the stack's floor (bench/IdleFloor: Kestrel
+# with /metrics, libgit2 listing each module's refs every 5 s, a SQLite read per scrape, an engine ping every 2 s, the
+# service's runtime settings) and prints its median resident set and CPU: what the service holds beyond it is what its
+# configuration, scheduler, store, pages, API and job machinery cost while nothing runs.
 # The last line is: idle: rss-mb=<n> cpu-pct=<x> rss-growth-mb=<n>
 #
 # Environment: MODULES (default 50), WARMUP (seconds, default 120), MEASURE (seconds, default 600), SAMPLE (seconds,
@@ -22,6 +26,7 @@ MEASURE=${MEASURE:-600}
 SAMPLE=${SAMPLE:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SERVICE="$ROOT/service/CiRunner/bin/Release/net10.0/cirunner.dll"
+FLOOR="$ROOT/bench/IdleFloor/bin/Release/net10.0/IdleFloor.dll"
 # shellcheck source=bench/lib/modules.sh
 . "$ROOT/bench/lib/modules.sh"
 
@@ -31,17 +36,20 @@ done
 
 WORK=$(mktemp -d /tmp/cirunner-bench-idle-XXXXXX)
 PORT=$(( 20000 + RANDOM % 20000 ))
+FLOOR_PORT=$(( PORT + 1 ))
 PID=""
+FLOOR_PID=""
 cleanup() {
     if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    if [ -n "$FLOOR_PID" ] && kill -0 "$FLOOR_PID" 2>/dev/null; then kill -TERM "$FLOOR_PID" 2>/dev/null || true; wait "$FLOOR_PID" 2>/dev/null || true; fi
     if [ "${KEEP:-0}" = 1 ]; then echo "idle: kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
 TICKS=$(getconf CLK_TCK)
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status"; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${1:-$PID}/status"; }
 # utime + stime, fields 14 and 15 of /proc/PID/stat (after the command name, which may hold spaces).
-cpu_ticks() { sed 's/^.*) //' "/proc/$PID/stat" | awk '{ print $12 + $13 }'; }
+cpu_ticks() { sed 's/^.*) //' "/proc/${1:-$PID}/stat" | awk '{ print $12 + $13 }'; }
 polls() {
     curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^cirunner_poll_duration_seconds_count/ { n += $NF } END { printf "%d", n }'
 }
@@ -52,6 +60,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 
 echo "idle: building the service (Release)"
 dotnet build -c Release "$ROOT/service/CiRunner" -v q --nologo >/dev/null
+dotnet build -c Release "$ROOT/bench/IdleFloor" -v q --nologo >/dev/null
 
 echo "idle: making $MODULES repositories in $WORK"
 make_modules "$WORK" "$MODULES"
@@ -67,19 +76,33 @@ cat >"$WORK/appsettings.json" <<JSON
 }
 JSON
 
+# Until PORT answers on /metrics; fails with the log's tail when the process (WHO, PID, LOG) exits first.
+wait_ready() {
+    local port=$1 who=$2 pid=$3 log=$4
+    for _ in $(seq 600); do
+        curl -fs "http://127.0.0.1:$port/metrics" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || { echo "idle: the $who exited at start:" >&2; tail -20 "$log" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
 dotnet "$SERVICE" serve --config "$WORK/appsettings.json" >"$WORK/service.log" 2>&1 &
 PID=$!
-for _ in $(seq 600); do
-    curl -fs "http://127.0.0.1:$PORT/metrics" >/dev/null 2>&1 && break
-    kill -0 "$PID" 2>/dev/null || { echo "idle: the service exited at start:" >&2; tail -20 "$WORK/service.log" >&2; exit 1; }
-    sleep 0.1
-done
+wait_ready "$PORT" service "$PID" "$WORK/service.log"
 
-echo "idle: service pid $PID on port $PORT; warming up for $WARMUP s"
+echo "$MODULES_JSON" >"$WORK/modules.json"
+dotnet "$FLOOR" "$WORK/modules.json" "http://127.0.0.1:$FLOOR_PORT" "$WORK/floor.db" >"$WORK/floor.log" 2>&1 &
+FLOOR_PID=$!
+wait_ready "$FLOOR_PORT" floor "$FLOOR_PID" "$WORK/floor.log"
+
+echo "idle: service pid $PID on port $PORT, the floor pid $FLOOR_PID on port $FLOOR_PORT; warming up for $WARMUP s"
 sleep "$WARMUP"
 
 echo "idle: measuring for $MEASURE s, a sample every $SAMPLE s"
 : >"$WORK/rss"
+: >"$WORK/floor-rss"
+floor_start_ticks=$(cpu_ticks "$FLOOR_PID")
+curl -fs "http://127.0.0.1:$FLOOR_PORT/metrics" >/dev/null
 start_ticks=$(cpu_ticks)
 start_polls=$(polls)
 start_poll_seconds=$(poll_seconds)
@@ -88,13 +111,17 @@ samples=$(( MEASURE / SAMPLE ))
 for i in $(seq "$samples"); do
     sleep "$SAMPLE"
     kill -0 "$PID" 2>/dev/null || { echo "idle: the service exited:" >&2; tail -20 "$WORK/service.log" >&2; exit 1; }
+    kill -0 "$FLOOR_PID" 2>/dev/null || { echo "idle: the floor exited:" >&2; tail -20 "$WORK/floor.log" >&2; exit 1; }
     echo "$(( i * SAMPLE )) $(rss_kb)" >>"$WORK/rss"
+    echo "$(( i * SAMPLE )) $(rss_kb "$FLOOR_PID")" >>"$WORK/floor-rss"
 done
 split=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } /^RssShmem:/ { s = $2 } END { printf "anonymous %.0f MiB, file-backed %.0f MiB, shared memory %.0f MiB", a / 1024, f / 1024, s / 1024 }' "/proc/$PID/status")
 end_ns=$(date +%s%N)
 end_ticks=$(cpu_ticks)
 end_polls=$(polls)
 end_poll_seconds=$(poll_seconds)
+curl -fs "http://127.0.0.1:$FLOOR_PORT/metrics" >/dev/null
+floor_end_ticks=$(cpu_ticks "$FLOOR_PID")
 
 wall=$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 cpu=$(awk -v a="$start_ticks" -v b="$end_ticks" -v t="$TICKS" 'BEGIN { printf "%.3f", (b - a) / t }')
@@ -109,5 +136,7 @@ max_rss=$(awk 'NR == 1 || $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$W
 echo "idle: $MODULES modules, $polled polls in $wall s ($(awk -v p="$polled" -v w="$wall" 'BEGIN { printf "%.1f", p / w }') per second)"
 echo "idle: cpu $cpu s = $(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }') % of a core; per poll $(awk -v c="$cpu" -v p="$polled" 'BEGIN { if (p > 0) printf "%.2f", 1000 * c / p; else print "n/a" }') ms of CPU, mean poll duration $(awk -v a="$start_poll_seconds" -v b="$end_poll_seconds" -v p="$polled" 'BEGIN { if (p > 0) printf "%.2f", 1000 * (b - a) / p; else print "n/a" }') ms"
 echo "idle: rss median $(printf '%.0f' "$rss_median") MiB (min $min_rss, max $max_rss), first minute $(printf '%.0f' "$first"), last minute $(printf '%.0f' "$last")"
+floor_cpu=$(awk -v a="$floor_start_ticks" -v b="$floor_end_ticks" -v t="$TICKS" 'BEGIN { printf "%.3f", (b - a) / t }')
+echo "idle: the floor beside it (bench/IdleFloor): rss median $(awk '{ print $2 / 1024 }' "$WORK/floor-rss" | median | xargs printf '%.0f') MiB, cpu $(awk -v c="$floor_cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }') % of a core"
 echo "idle: the last sample's resident set: $split (shared memory is the runtime's memfd double mapping of JIT code and type data, private to this process)"
 printf 'idle: rss-mb=%.0f cpu-pct=%.2f rss-growth-mb=%.0f\n' "$rss_median" "$(awk -v c="$cpu" -v w="$wall" 'BEGIN { print 100 * c / w }')" "$(awk -v a="$first" -v b="$last" 'BEGIN { print b - a }')"

@@ -56,7 +56,8 @@ public sealed partial class SystemdHostCheck : ISystemdHostStatus
         List<Release> booting = settings.Releases
             .Where(r => r.Init == InitSystem.Systemd || settings.Scenarios.Any(s => s.Init == InitSystem.Systemd && s.AppliesTo(r.Name)))
             .ToList();
-        return [.. booting.Select(r => BaseImageRecipe.ForSuite(r.Suite).Tag), .. booting.Select(r => r.Image)];
+        // Releases share base images (every bookworm release has the same one): each image is named, and tried, once.
+        return [.. booting.Select(r => BaseImageRecipe.ForSuite(r.Suite).Tag).Concat(booting.Select(r => r.Image)).Distinct(StringComparer.Ordinal)];
     }
 
     /// <summary>Probes until it knows, or <paramref name="stoppingToken"/> ends; returns at once when nothing boots systemd.</summary>

@@ -50,12 +50,24 @@ public sealed class DockerEngineFixture : IAsyncLifetime
                 ex);
         }
 
+        ImageBuildOutcome image = await PuppetImageAsync(Docker);
+        PuppetImage = image.Tag;
+        PuppetImageId = image.ImageId!;
+    }
+
+    /// <summary>
+    /// The Puppet image (<see cref="BaseImageRecipe.Default"/>), built once per test process. Every fixture that may
+    /// build it (the release images' FROM) waits for this first: two builds of one tag at once, on a machine that
+    /// has neither, would each tag their own image, and the first one's id would be stale for the tests holding it.
+    /// </summary>
+    public static async Task<ImageBuildOutcome> PuppetImageAsync(IDockerClient docker)
+    {
         await ImageLock.WaitAsync();
         try
         {
             if (s_image is null)
             {
-                var builder = new BaseImageBuilder(Docker, TimeProvider.System, NullLogger<BaseImageBuilder>.Instance);
+                var builder = new BaseImageBuilder(docker, TimeProvider.System, NullLogger<BaseImageBuilder>.Instance);
                 ImageBuildOutcome result = await builder.BuildAsync(BaseImageRecipe.Default, force: false, output: null, CancellationToken.None);
                 if (!result.Succeeded)
                 {
@@ -66,8 +78,7 @@ public sealed class DockerEngineFixture : IAsyncLifetime
                 s_image = result;
             }
 
-            PuppetImage = s_image.Tag;
-            PuppetImageId = s_image.ImageId!;
+            return s_image;
         }
         finally
         {

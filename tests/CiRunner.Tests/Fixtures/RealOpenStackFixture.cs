@@ -67,7 +67,9 @@ public sealed class RealOpenStackFixture : IAsyncLifetime, IDisposable
         Settings = loaded.Settings!;
         await using WebApplication app = ServiceHost.Build(Settings, ConfigurationLoader.BuildConfiguration(configFile));
 
-        // The images the service would build for its first jobs, built first, as `cirunner images build` does.
+        // The images the service would build for its first jobs, built first, as `cirunner images build` does; the
+        // bookworm base they start FROM is the Docker tests' Puppet image, built once for both.
+        await DockerEngineFixture.PuppetImageAsync(Docker);
         var images = (ReleaseImages)app.Services.GetRequiredService<IImageProvisioner>();
         Images = await images.BuildAsync(release: null, force: false, output: null, CancellationToken.None);
         if (Images.Images.FirstOrDefault(i => !i.Succeeded) is { } failed)

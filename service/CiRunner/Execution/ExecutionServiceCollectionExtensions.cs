@@ -83,7 +83,7 @@ public static class ExecutionServiceCollectionExtensions
     /// <summary>
     /// The pool's engines, each with its own client, monitor, image provisioning (copied from another engine, else
     /// built from its recipe) and executor. The first engine reuses the service's client and monitor: it is the one
-    /// <c>/healthz</c> and the command-line verbs use.
+    /// the command-line verbs use.
     /// </summary>
     private static EnginePool CreatePool(IServiceProvider sp, CiRunnerSettings settings)
     {
@@ -112,7 +112,7 @@ public static class ExecutionServiceCollectionExtensions
             var executor = new DockerJobExecutor(
                 client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, systemd,
                 CreatePhaseSnapshotter(settings, client, loggers));
-            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(probe, client), owned: first ? [images] : [images, probe], systemd));
+            engines.Add(new JobEngine(options, client, probe, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(probe, client), owned: first ? [images] : [images, probe], systemd));
         }
 
         JobSpecFactory specs = sp.GetRequiredService<JobSpecFactory>();

@@ -1,7 +1,6 @@
 using CiRunner.Configuration;
 using CiRunner.Execution;
 using CiRunner.Results;
-using Docker.DotNet;
 using CiRunner.Scheduling;
 using Quartz;
 
@@ -15,7 +14,7 @@ internal static class HealthEndpoints
 
     public static void MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/healthz", async (ResultsDatabase database, IDockerClient docker, SchedulerStart schedulerStart, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, EnginePool pool, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/healthz", async (ResultsDatabase database, SchedulerStart schedulerStart, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, EnginePool pool, CancellationToken cancellationToken) =>
         {
             bool healthy = true;
             string databaseStatus;
@@ -30,19 +29,8 @@ internal static class HealthEndpoints
                 databaseStatus = $"error: {e.Message}";
             }
 
-            string dockerStatus;
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(DockerPingTimeout);
-                await docker.System.PingAsync(timeout.Token);
-                dockerStatus = "ok";
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                healthy = false;
-                dockerStatus = e is OperationCanceledException ? $"error: no answer to a ping within {DockerPingTimeout.TotalSeconds:F0} s" : $"error: {e.Message}";
-            }
+            (string dockerStatus, bool enginesAnswer) = await DockerStatusAsync(pool, cancellationToken);
+            healthy &= enginesAnswer;
 
             string schedulerStatus;
             try
@@ -100,6 +88,42 @@ internal static class HealthEndpoints
             body["status"] = healthy ? "ok" : "degraded";
             return Microsoft.AspNetCore.Http.Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
+    }
+
+    /// <summary>
+    /// Each engine of the pool pinged now, side by side, through its probe (no Docker.DotNet where the endpoint is plain):
+    /// "ok" or "error: ..." for a single engine; in a pool each engine that does not answer is named, and one is enough
+    /// to degrade the service, as its jobs (or those of releases only it takes) wait for it.
+    /// </summary>
+    private static async Task<(string Text, bool Works)> DockerStatusAsync(EnginePool pool, CancellationToken cancellationToken)
+    {
+        string?[] errors = await Task.WhenAll(pool.Engines.Select(e => PingErrorAsync(e.Probe, cancellationToken)));
+        if (pool.Engines.Count == 1)
+        {
+            return errors[0] is { } error ? ($"error: {error}", false) : ("ok", true);
+        }
+
+        List<string> failed = [.. pool.Engines.Zip(errors).Where(e => e.Second is not null).Select(e => $"engine {e.First.Name}: {e.Second}")];
+        return failed.Count == 0
+            ? ($"ok (engines {string.Join(", ", pool.Engines.Select(e => e.Name))})", true)
+            : ($"error: {string.Join("; ", failed)}", false);
+    }
+
+    /// <summary>Null when the engine answers its ping within <see cref="DockerPingTimeout"/>, else why not.</summary>
+    private static async Task<string?> PingErrorAsync(EngineProbe probe, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(DockerPingTimeout);
+        try
+        {
+            // WaitAsync: an engine that accepted the connection and then hangs must not hold the probe's answer.
+            await probe.PingAsync(timeout.Token).WaitAsync(timeout.Token);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return e is OperationCanceledException ? $"no answer to a ping within {DockerPingTimeout.TotalSeconds:F0} s" : EngineTransport.Unwrap(e).Message;
+        }
     }
 
     /// <summary>What the engines' start-up checks found: null while none knows yet; each engine named in a pool.</summary>

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Net;
+using System.Text.Json;
 using CiRunner.Results;
 using CiRunner.Tests.Fixtures;
 using Dapper;
@@ -111,9 +113,16 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
             Assert.Equal("a", await EngineOfAsync(retry.Id));
             Assert.False(service.HasExited, "the service stopped with engine B:\n" + service.Output);
 
+            // /healthz pings each engine (over TLS here) and names the one that does not answer, and only it.
+            (HttpStatusCode downStatus, string downDocker) = await DockerHealthAsync();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, downStatus);
+            Assert.StartsWith("error: engine b: ", downDocker, StringComparison.Ordinal);
+            Assert.DoesNotContain("engine a", downDocker, StringComparison.Ordinal);
+
             // Engine B answers again: it takes work again.
             await EngineB.StartAgainAsync();
             await Eventually.TrueAsync("the pool to see engine b answer again", () => Task.FromResult(service.Output.Contains("Docker engine b answers again", StringComparison.Ordinal)), Bound, Logs);
+            Assert.Equal("ok (engines a, b)", (await DockerHealthAsync()).Docker);
             await Service.TriggerAsync();
             await Service.TriggerAsync();
             await Eventually.TrueAsync(
@@ -204,6 +213,15 @@ public sealed class EnginePoolTests : IAsyncLifetime, IDisposable
     }
 
     /// <summary>Lets the held <c>work</c> steps running on the engine end (they pass).</summary>
+    /// <summary>/healthz's status code and its <c>docker</c> line.</summary>
+    private async Task<(HttpStatusCode Status, string Docker)> DockerHealthAsync()
+    {
+        using var client = new HttpClient { BaseAddress = Service.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        using HttpResponseMessage response = await client.GetAsync(new Uri("healthz", UriKind.Relative));
+        using JsonDocument body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, body.RootElement.GetProperty("docker").GetString()!);
+    }
+
     private async Task ReleaseJobsAsync(PrivateDockerDaemon daemon)
     {
         foreach (ContainerListResponse container in await ContainersAsync(daemon))

@@ -101,6 +101,8 @@ public sealed class PoolSystemdTests : IAsyncLifetime, IDisposable
             Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.StartsWith("error: engine b: this engine cannot boot systemd in an unprivileged container", systemd, StringComparison.Ordinal);
             Assert.DoesNotContain("engine a", systemd, StringComparison.Ordinal);
+            // (both engines answer their pings: the docker line names the pool)
+            Assert.Equal("ok (engines a, b)", body.RootElement.GetProperty("docker").GetString());
 
             // And the pool gives a job that boots systemd to engine a even with engine b idle, and while engine a's one
             // slot is taken the job waits for it rather than go to engine b

@@ -16,7 +16,8 @@
 # The last line is: idle: rss-mb=<n> cpu-pct=<x> rss-growth-mb=<n>
 #
 # Environment: MODULES (default 50), WARMUP (seconds, default 120), MEASURE (seconds, default 600), SAMPLE (seconds,
-#              default 10), KEEP=1 keeps the temp folder.
+#              default 10), HEALTHZ (seconds; when set, GET /healthz that often from the start, as a liveness probe or a
+#              monitor would; the floor has no /healthz and is not asked), KEEP=1 keeps the temp folder.
 # Needs: the .NET SDK, git, curl. No Docker engine: nothing runs (the engine is only asked by /healthz and stays unused).
 set -euo pipefail
 
@@ -24,6 +25,7 @@ MODULES=${MODULES:-50}
 WARMUP=${WARMUP:-120}
 MEASURE=${MEASURE:-600}
 SAMPLE=${SAMPLE:-10}
+HEALTHZ=${HEALTHZ:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SERVICE="$ROOT/service/CiRunner/bin/Release/net10.0/cirunner.dll"
 FLOOR="$ROOT/bench/IdleFloor/bin/Release/net10.0/IdleFloor.dll"
@@ -39,7 +41,9 @@ PORT=$(( 20000 + RANDOM % 20000 ))
 FLOOR_PORT=$(( PORT + 1 ))
 PID=""
 FLOOR_PID=""
+PROBE_PID=""
 cleanup() {
+    if [ -n "$PROBE_PID" ]; then kill "$PROBE_PID" 2>/dev/null || true; wait "$PROBE_PID" 2>/dev/null || true; fi
     if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
     if [ -n "$FLOOR_PID" ] && kill -0 "$FLOOR_PID" 2>/dev/null; then kill -TERM "$FLOOR_PID" 2>/dev/null || true; wait "$FLOOR_PID" 2>/dev/null || true; fi
     if [ "${KEEP:-0}" = 1 ]; then echo "idle: kept $WORK"; else rm -rf "$WORK"; fi
@@ -89,6 +93,11 @@ wait_ready() {
 dotnet "$SERVICE" serve --config "$WORK/appsettings.json" >"$WORK/service.log" 2>&1 &
 PID=$!
 wait_ready "$PORT" service "$PID" "$WORK/service.log"
+if [ -n "$HEALTHZ" ]; then
+    while sleep "$HEALTHZ"; do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" || true; done &
+    PROBE_PID=$!
+    echo "idle: /healthz asked every $HEALTHZ s"
+fi
 
 echo "$MODULES_JSON" >"$WORK/modules.json"
 dotnet "$FLOOR" "$WORK/modules.json" "http://127.0.0.1:$FLOOR_PORT" "$WORK/floor.db" >"$WORK/floor.log" 2>&1 &

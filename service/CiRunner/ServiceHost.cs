@@ -65,7 +65,8 @@ internal static class ServiceHost
 
         WebApplication app = builder.Build();
         app.UseMetrics();
-        // Explicit, so that the scrape above answers before routing (WebApplication would put routing first).
+        app.UseHealth();
+        // Explicit, so that the scrape and the probe above answer before routing (WebApplication would put routing first).
         app.UseRouting();
         app.MapWeb();
         return app;

@@ -12,82 +12,97 @@ internal static class HealthEndpoints
     /// <summary>A probe must answer quickly even when the engine hangs.</summary>
     private static readonly TimeSpan DockerPingTimeout = TimeSpan.FromSeconds(5);
 
-    public static void MapHealth(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Answers <c>GET /healthz</c> ahead of routing, as <c>/metrics</c> is: a service that only probes and a scraper
+    /// ask never builds the request delegates of every page and API endpoint.
+    /// </summary>
+    public static IApplicationBuilder UseHealth(this IApplicationBuilder app) =>
+        app.MapWhen(
+            context => HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Equals("/healthz", StringComparison.OrdinalIgnoreCase),
+            branch => branch.Run(AnswerAsync));
+
+    private static async Task AnswerAsync(HttpContext context)
     {
-        endpoints.MapGet("/healthz", async (ResultsDatabase database, SchedulerStart schedulerStart, JobDispatcher dispatcher, [Microsoft.AspNetCore.Mvc.FromServices] IEnumerable<IJobStartGate> gates, ScenarioCatalog scenarios, EnginePool pool, CancellationToken cancellationToken) =>
+        IServiceProvider services = context.RequestServices;
+        ResultsDatabase database = services.GetRequiredService<ResultsDatabase>();
+        SchedulerStart schedulerStart = services.GetRequiredService<SchedulerStart>();
+        JobDispatcher dispatcher = services.GetRequiredService<JobDispatcher>();
+        IEnumerable<IJobStartGate> gates = services.GetServices<IJobStartGate>();
+        ScenarioCatalog scenarios = services.GetRequiredService<ScenarioCatalog>();
+        EnginePool pool = services.GetRequiredService<EnginePool>();
+        CancellationToken cancellationToken = context.RequestAborted;
+
+        bool healthy = true;
+        string databaseStatus;
+        try
         {
-            bool healthy = true;
-            string databaseStatus;
-            try
-            {
-                int version = await database.ReadSchemaVersionAsync(cancellationToken);
-                databaseStatus = $"ok (schema {version})";
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                healthy = false;
-                databaseStatus = $"error: {e.Message}";
-            }
+            int version = await database.ReadSchemaVersionAsync(cancellationToken);
+            databaseStatus = $"ok (schema {version})";
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            healthy = false;
+            databaseStatus = $"error: {e.Message}";
+        }
 
-            (string dockerStatus, bool enginesAnswer) = await DockerStatusAsync(pool, cancellationToken);
-            healthy &= enginesAnswer;
+        (string dockerStatus, bool enginesAnswer) = await DockerStatusAsync(pool, cancellationToken);
+        healthy &= enginesAnswer;
 
-            string schedulerStatus;
-            try
+        string schedulerStatus;
+        try
+        {
+            SchedulerStatus status = schedulerStart.Scheduler is { } scheduler ? await scheduler.GetStatus(cancellationToken) : SchedulerStatus.Created;
+            schedulerStatus = schedulerStart.StartsAt is { } startsAt ? $"ok (starts at {startsAt:u}, before its first trigger is due)" : status switch
             {
-                SchedulerStatus status = schedulerStart.Scheduler is { } scheduler ? await scheduler.GetStatus(cancellationToken) : SchedulerStatus.Created;
-                schedulerStatus = schedulerStart.StartsAt is { } startsAt ? $"ok (starts at {startsAt:u}, before its first trigger is due)" : status switch
-                {
-                    SchedulerStatus.Running => "ok",
-                    SchedulerStatus.Created or SchedulerStatus.Standby => "starting",
-                    _ => $"error: {status.ToString().ToLowerInvariant()}",
-                };
-                healthy &= status is SchedulerStatus.Running or SchedulerStatus.Created or SchedulerStatus.Standby;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                healthy = false;
-                schedulerStatus = $"error: {e.Message}";
-            }
-
-            string dispatcherStatus = !dispatcher.Recovered.IsCompleted ? "starting (recovering earlier jobs)"
-                : dispatcher.IsDraining ? $"stopping: no new jobs start, {dispatcher.RunningCount} running jobs have the drain time to finish"
-                : dispatcher.IsDispatching ? "ok"
-                : "error: stopped";
-            healthy &= dispatcher.IsDispatching && !dispatcher.IsDraining || !dispatcher.Recovered.IsCompleted;
-
-            var body = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["status"] = healthy ? "ok" : "degraded",
-                ["database"] = databaseStatus,
-                ["docker"] = dockerStatus,
-                ["scheduler"] = schedulerStatus,
-                ["dispatcher"] = dispatcherStatus,
+                SchedulerStatus.Running => "ok",
+                SchedulerStatus.Created or SchedulerStatus.Standby => "starting",
+                _ => $"error: {status.ToString().ToLowerInvariant()}",
             };
+            healthy &= status is SchedulerStatus.Running or SchedulerStatus.Created or SchedulerStatus.Standby;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            healthy = false;
+            schedulerStatus = $"error: {e.Message}";
+        }
 
-            // A closed start gate (a nearly full disk) holds every job: the service is up, but not doing its work.
-            foreach (JobStartGateStatus gate in gates.Select(g => g.Check()))
-            {
-                body[gate.Name] = gate.Open ? $"ok ({gate.Detail})" : $"held: {gate.Detail}";
-                healthy &= gate.Open;
-            }
+        string dispatcherStatus = !dispatcher.Recovered.IsCompleted ? "starting (recovering earlier jobs)"
+            : dispatcher.IsDraining ? $"stopping: no new jobs start, {dispatcher.RunningCount} running jobs have the drain time to finish"
+            : dispatcher.IsDispatching ? "ok"
+            : "error: stopped";
+        healthy &= dispatcher.IsDispatching && !dispatcher.IsDraining || !dispatcher.Recovered.IsCompleted;
 
-            // Known once an engine's start-up probe could boot an image with systemd; an engine that cannot is not doing its work.
-            if (SystemdStatus(pool) is { } systemd)
-            {
-                body["systemd"] = systemd.Text;
-                healthy &= systemd.Works;
-            }
+        var body = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["status"] = healthy ? "ok" : "degraded",
+            ["database"] = databaseStatus,
+            ["docker"] = dockerStatus,
+            ["scheduler"] = schedulerStatus,
+            ["dispatcher"] = dispatcherStatus,
+        };
 
-            // Broken scenario files are a warning, not a failure: the service keeps running their last good definitions.
-            ScenarioCatalogState catalog = scenarios.Refresh();
-            body["scenarios"] = ScenarioEndpoints.Warning(catalog) is { } warning
-                ? $"warning: {warning} (see /scenarios)"
-                : $"ok ({catalog.Scenarios.Count} scenarios)";
+        // A closed start gate (a nearly full disk) holds every job: the service is up, but not doing its work.
+        foreach (JobStartGateStatus gate in gates.Select(g => g.Check()))
+        {
+            body[gate.Name] = gate.Open ? $"ok ({gate.Detail})" : $"held: {gate.Detail}";
+            healthy &= gate.Open;
+        }
 
-            body["status"] = healthy ? "ok" : "degraded";
-            return Microsoft.AspNetCore.Http.Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-        });
+        // Known once an engine's start-up probe could boot an image with systemd; an engine that cannot is not doing its work.
+        if (SystemdStatus(pool) is { } systemd)
+        {
+            body["systemd"] = systemd.Text;
+            healthy &= systemd.Works;
+        }
+
+        // Broken scenario files are a warning, not a failure: the service keeps running their last good definitions.
+        ScenarioCatalogState catalog = scenarios.Refresh();
+        body["scenarios"] = ScenarioEndpoints.Warning(catalog) is { } warning
+            ? $"warning: {warning} (see /scenarios)"
+            : $"ok ({catalog.Scenarios.Count} scenarios)";
+
+        body["status"] = healthy ? "ok" : "degraded";
+        await Microsoft.AspNetCore.Http.Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
     }
 
     /// <summary>

@@ -28,7 +28,6 @@ public static class WebServiceCollectionExtensions
     /// <summary>Every page and endpoint: health, the dashboard, the JSON API.</summary>
     public static IEndpointRouteBuilder MapWeb(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHealth();
         endpoints.MapDashboard();
         endpoints.MapLogin();
         endpoints.MapApi();

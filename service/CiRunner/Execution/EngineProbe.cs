@@ -50,7 +50,7 @@ public sealed class EngineProbe : IDisposable
             return;
         }
 
-        using HttpResponseMessage answer = await _http.GetAsync(new Uri("/_ping", UriKind.Relative), cancellationToken);
+        using HttpResponseMessage answer = await GetAsync(_http, new Uri("/_ping", UriKind.Relative), cancellationToken);
         await EnsureAnsweredAsync(answer, "/_ping", cancellationToken);
     }
 
@@ -66,7 +66,7 @@ public sealed class EngineProbe : IDisposable
         // The engine API's filter: {"label":{"name=value":true,...}}, the form Docker.DotNet sends.
         string filters = JsonSerializer.Serialize(ContainerLabels.Filter(labels));
         var request = new Uri($"/containers/json?all=1&filters={Uri.EscapeDataString(filters)}", UriKind.Relative);
-        using HttpResponseMessage answer = await _http.GetAsync(request, cancellationToken);
+        using HttpResponseMessage answer = await GetAsync(_http, request, cancellationToken);
         await EnsureAnsweredAsync(answer, "/containers/json", cancellationToken);
         await using Stream body = await answer.Content.ReadAsStreamAsync(cancellationToken);
         using JsonDocument containers = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
@@ -82,6 +82,19 @@ public sealed class EngineProbe : IDisposable
             new ContainersListParameters { All = true, Filters = ContainerLabels.Filter(labels) },
             cancellationToken);
         return [.. listed.Select(c => new LabelledContainer(c.ID, c.State ?? "", c.Labels?.ToDictionary(StringComparer.Ordinal) ?? []))];
+    }
+
+    private static async Task<HttpResponseMessage> GetAsync(HttpClient http, Uri request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await http.GetAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException e) when (e.InnerException is EngineSocketException socket)
+        {
+            // The handler appends the request's host to a connect failure, which means nothing for a socket ("docker:80").
+            throw new HttpRequestException(HttpRequestError.ConnectionError, socket.Message, socket);
+        }
     }
 
     private static LabelledContainer Container(JsonElement container)
@@ -152,10 +165,35 @@ public sealed class EngineProbe : IDisposable
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
         }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new EngineSocketException(path, e);
+        }
         catch
         {
             socket.Dispose();
             throw;
         }
     }
+}
+
+/// <summary>
+/// A connect to the engine's unix socket that failed, said in terms of the socket: the runtime reports a missing
+/// socket file as "Cannot assign requested address", which sends an operator looking at the network.
+/// </summary>
+internal sealed class EngineSocketException : IOException
+{
+    public EngineSocketException(string path, SocketException cause)
+        : base(Describe(path, cause), cause)
+    {
+    }
+
+    private static string Describe(string path, SocketException cause) => cause.SocketErrorCode switch
+    {
+        _ when !File.Exists(path) => $"no socket at {path}: the Docker engine is not running, or listens elsewhere (Docker:Endpoint)",
+        SocketError.ConnectionRefused => $"nothing listens on {path}: the Docker engine is not running (or is restarting)",
+        SocketError.AccessDenied => $"no permission to connect to {path}: run the service as a user of the socket's group (docker) or as root",
+        _ => $"{cause.Message} ({path})",
+    };
 }

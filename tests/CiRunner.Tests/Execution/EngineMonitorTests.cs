@@ -31,6 +31,44 @@ public sealed class EngineMonitorTests
     }
 
     [Fact]
+    public async Task IsAvailableAsync_NoSocketFile_TheErrorNamesTheSocketAndWhatIsWrong()
+    {
+        using var folder = new TempDirectory();
+        string path = folder.Combine("docker.sock");
+        var engine = new EngineOptions { Name = "default", Endpoint = "unix://" + path };
+        using IDockerClient client = DockerClientFactory.Create(engine);
+        using var probe = new EngineProbe(engine, client);
+        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+
+        Assert.False(await monitor.IsAvailableAsync(CancellationToken.None));
+
+        Assert.Equal($"no socket at {path}: the Docker engine is not running, or listens elsewhere (Docker:Endpoint)", monitor.Outage?.Error);
+    }
+
+    [Fact]
+    public async Task IsAvailableAsync_SocketFileNobodyListensOn_TheErrorSaysNothingListensThere()
+    {
+        // As a killed dockerd leaves it: the socket file is there, nothing accepts on it (bound, never listening; the
+        // runtime removes the file when the socket closes, so it stays open for the test).
+        using var folder = new TempDirectory();
+        string path = folder.Combine("docker.sock");
+        using var bound = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        bound.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+
+        var engine = new EngineOptions { Name = "default", Endpoint = "unix://" + path };
+        using IDockerClient client = DockerClientFactory.Create(engine);
+        using var probe = new EngineProbe(engine, client);
+        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+
+        Assert.False(await monitor.IsAvailableAsync(CancellationToken.None));
+
+        Assert.True(File.Exists(path));
+        Assert.Equal($"nothing listens on {path}: the Docker engine is not running (or is restarting)", monitor.Outage?.Error);
+        HttpRequestException listing = await Assert.ThrowsAsync<HttpRequestException>(() => probe.ListAsync(["cirunner.managed=true"], CancellationToken.None));
+        Assert.Equal(monitor.Outage?.Error, listing.Message);
+    }
+
+    [Fact]
     public async Task IsAvailableAsync_SomethingElseAnswersAtTheEndpoint_FalseWithItsAnswerAsTheError()
     {
         // Another web server at the address a Docker engine was expected at (a wrong port in Docker:Endpoint).

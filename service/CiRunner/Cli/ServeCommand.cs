@@ -1,6 +1,7 @@
 using System.CommandLine;
 using CiRunner.Configuration;
 using CiRunner.Results;
+using CiRunner.Web;
 
 namespace CiRunner.Cli;
 
@@ -42,7 +43,19 @@ internal static class ServeCommand
                     await app.Services.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
                 }
 
+                if (ListenAddress.WhyNotFree(settings.Http.Listen) is { } why)
+                {
+                    await error.WriteLineAsync($"Http:Listen: cannot listen on {settings.Http.Listen}: {why}; the service did not start.");
+                    return 1;
+                }
+
                 await app.RunAsync(cancellationToken);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                // Taken between the check above and the host's start.
+                await error.WriteLineAsync($"Http:Listen: cannot listen on {settings.Http.Listen}: {e.Message}; the service did not start.");
+                return 1;
             }
             catch (Exception e) when (e is DatabaseSchemaTooNewException or StoreInUseException)
             {

@@ -58,6 +58,24 @@ public sealed class ServeTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_ListenAddressInUse_RefusesInOneLineNamingTheKey()
+    {
+        using var other = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        other.Start();
+        int port = ((IPEndPoint)other.LocalEndpoint).Port;
+        _folder.Set("Http:Listen", $"http://127.0.0.1:{port}");
+        _folder.Save();
+        var error = new StringWriter();
+
+        int exitCode = await InProcessServe.InvokeAsync(["serve", "--config", _folder.ConfigFile], new StringWriter(), error, CancellationToken.None);
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal(
+            $"Http:Listen: cannot listen on http://127.0.0.1:{port}: another process listens on port {port} there (another CiRunner instance?); stop it, or set a free port; the service did not start.",
+            error.ToString().TrimEnd());
+    }
+
+    [Fact]
     public async Task Serve_DatabaseFromANewerCiRunner_RefusesAndLeavesItUntouched()
     {
         _folder.Set("Http:Listen", $"http://127.0.0.1:{FreePort.Next()}");

@@ -160,6 +160,24 @@ public sealed partial class DockerEngineMonitor
         return wasDown;
     }
 
+    /// <summary>
+    /// Asks the engine now (never from the cache) and says why not: null when it answers within
+    /// <see cref="EngineMonitorOptions.PingTimeout"/>. Records nothing, so a caller that only reports (a liveness
+    /// probe) neither starts nor ends an outage that the dispatcher's own pings account for.
+    /// </summary>
+    public async Task<string?> AskNowAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await AskAsync(cancellationToken);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return Describe(EngineTransport.Unwrap(e));
+        }
+    }
+
     private async ValueTask PingAsync(CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -170,25 +188,35 @@ public sealed partial class DockerEngineMonitor
             }
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.PingTimeout);
         try
         {
-            // WaitAsync: the client does not give up on an engine that accepted the connection and then says nothing
-            // (hung, or frozen) until its own 100 s timeout; the ping's answer is what counts, so stop waiting for it.
-            await _probe.PingAsync(timeout.Token).WaitAsync(timeout.Token);
+            await AskAsync(cancellationToken);
         }
         catch (Exception raw) when (EngineTransport.Unwrap(raw) is var ex
             && (ex is HttpRequestException or SocketException or IOException or TimeoutException or DockerApiException
                 || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)))
         {
-            string error = ex is OperationCanceledException ? $"no answer to a ping within {_options.PingTimeout.TotalSeconds:0} s" : ex.Message;
+            string error = Describe(ex);
             Down(error);
             throw new EngineUnavailableException(error, ex);
         }
 
         Up();
     }
+
+    /// <summary>One ping, bounded by <see cref="EngineMonitorOptions.PingTimeout"/>.</summary>
+    private async Task AskAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PingTimeout);
+
+        // WaitAsync: the client does not give up on an engine that accepted the connection and then says nothing
+        // (hung, or frozen) until its own 100 s timeout; the ping's answer is what counts, so stop waiting for it.
+        await _probe.PingAsync(timeout.Token).WaitAsync(timeout.Token);
+    }
+
+    private string Describe(Exception unwrapped) =>
+        unwrapped is OperationCanceledException ? $"no answer to a ping within {_options.PingTimeout.TotalSeconds:0} s" : unwrapped.Message;
 
     private void Down(string error)
     {

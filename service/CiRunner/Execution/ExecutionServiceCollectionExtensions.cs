@@ -112,7 +112,7 @@ public static class ExecutionServiceCollectionExtensions
             var executor = new DockerJobExecutor(
                 client, time, sp.GetRequiredService<ILogger<DockerJobExecutor>>(), images, new ExecutorOptions(), snapshots, systemd,
                 CreatePhaseSnapshotter(settings, client, loggers));
-            engines.Add(new JobEngine(options, client, probe, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(probe, client), owned: first ? [images] : [images, probe], systemd));
+            engines.Add(new JobEngine(options, client, monitor, executor, sp.GetRequiredService<OrphanReaper>().On(probe, client), owned: first ? [images] : [images, probe], systemd));
         }
 
         JobSpecFactory specs = sp.GetRequiredService<JobSpecFactory>();

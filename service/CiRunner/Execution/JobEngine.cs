@@ -16,19 +16,17 @@ public sealed class JobEngine
 
     /// <param name="options">The engine's settings.</param>
     /// <param name="client">Its client.</param>
-    /// <param name="probe">Its light client for pings and listings (its monitor asks through it too).</param>
     /// <param name="monitor">Asks whether it answers.</param>
     /// <param name="executor">Runs jobs on it.</param>
     /// <param name="reaper">Removes what jobs left on it.</param>
     /// <param name="owned">What was made for this engine alone and goes with the pool (its image provisioning); not the client.</param>
     /// <param name="systemd">Whether it boots systemd in a container, which its executor reads too; null where nothing checks it.</param>
     public JobEngine(
-        EngineOptions options, IDockerClient client, EngineProbe probe, DockerEngineMonitor monitor, IJobExecutor executor, OrphanReaper reaper, IReadOnlyList<IDisposable>? owned = null, SystemdHostCheck? systemd = null)
+        EngineOptions options, IDockerClient client, DockerEngineMonitor monitor, IJobExecutor executor, OrphanReaper reaper, IReadOnlyList<IDisposable>? owned = null, SystemdHostCheck? systemd = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
         Client = client;
-        Probe = probe;
         Monitor = monitor;
         Executor = executor;
         Reaper = reaper;
@@ -48,9 +46,6 @@ public sealed class JobEngine
     public int Capacity => Options.Capacity;
 
     public IDockerClient Client { get; }
-
-    /// <summary>Asks it a ping or a container listing without Docker.DotNet where the endpoint allows.</summary>
-    public EngineProbe Probe { get; }
 
     public DockerEngineMonitor Monitor { get; }
 

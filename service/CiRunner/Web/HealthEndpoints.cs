@@ -9,9 +9,6 @@ namespace CiRunner.Web;
 /// <summary><c>/healthz</c>: whether the service can reach what it depends on. Always open, for probes.</summary>
 internal static class HealthEndpoints
 {
-    /// <summary>A probe must answer quickly even when the engine hangs.</summary>
-    private static readonly TimeSpan DockerPingTimeout = TimeSpan.FromSeconds(5);
-
     /// <summary>
     /// Answers <c>GET /healthz</c> ahead of routing, as <c>/metrics</c> is: a service that only probes and a scraper
     /// ask never builds the request delegates of every page and API endpoint.
@@ -106,13 +103,14 @@ internal static class HealthEndpoints
     }
 
     /// <summary>
-    /// Each engine of the pool pinged now, side by side, through its probe (no Docker.DotNet where the endpoint is plain):
+    /// Each engine of the pool pinged now, side by side, through its monitor (uncached, within its ping timeout, so a
+    /// hung engine does not hold the answer; no Docker.DotNet where the endpoint is plain):
     /// "ok" or "error: ..." for a single engine; in a pool each engine that does not answer is named, and one is enough
     /// to degrade the service, as its jobs (or those of releases only it takes) wait for it.
     /// </summary>
     private static async Task<(string Text, bool Works)> DockerStatusAsync(EnginePool pool, CancellationToken cancellationToken)
     {
-        string?[] errors = await Task.WhenAll(pool.Engines.Select(e => PingErrorAsync(e.Probe, cancellationToken)));
+        string?[] errors = await Task.WhenAll(pool.Engines.Select(e => e.Monitor.AskNowAsync(cancellationToken)));
         if (pool.Engines.Count == 1)
         {
             return errors[0] is { } error ? ($"error: {error}", false) : ("ok", true);
@@ -122,23 +120,6 @@ internal static class HealthEndpoints
         return failed.Count == 0
             ? ($"ok (engines {string.Join(", ", pool.Engines.Select(e => e.Name))})", true)
             : ($"error: {string.Join("; ", failed)}", false);
-    }
-
-    /// <summary>Null when the engine answers its ping within <see cref="DockerPingTimeout"/>, else why not.</summary>
-    private static async Task<string?> PingErrorAsync(EngineProbe probe, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(DockerPingTimeout);
-        try
-        {
-            // WaitAsync: an engine that accepted the connection and then hangs must not hold the probe's answer.
-            await probe.PingAsync(timeout.Token).WaitAsync(timeout.Token);
-            return null;
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            return e is OperationCanceledException ? $"no answer to a ping within {DockerPingTimeout.TotalSeconds:F0} s" : EngineTransport.Unwrap(e).Message;
-        }
     }
 
     /// <summary>What the engines' start-up checks found: null while none knows yet; each engine named in a pool.</summary>

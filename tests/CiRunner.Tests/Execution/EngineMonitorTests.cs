@@ -84,4 +84,42 @@ public sealed class EngineMonitorTests
         Assert.Equal("the engine answered /_ping with 404 Not Found", monitor.Outage?.Error);
         await Assert.ThrowsAsync<HttpRequestException>(() => probe.ListAsync(["cirunner.managed=true"], CancellationToken.None));
     }
+
+    [Fact]
+    public async Task AskNowAsync_NoSocketFile_SaysWhyAndRecordsNoOutage()
+    {
+        // What /healthz asks: it reports, and must not start an outage the dispatcher's own pings account for.
+        using var folder = new TempDirectory();
+        string path = folder.Combine("docker.sock");
+        var engine = new EngineOptions { Name = "default", Endpoint = "unix://" + path };
+        using IDockerClient client = DockerClientFactory.Create(engine);
+        using var probe = new EngineProbe(engine, client);
+        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+
+        string? error = await monitor.AskNowAsync(CancellationToken.None);
+
+        Assert.Equal($"no socket at {path}: the Docker engine is not running, or listens elsewhere (Docker:Endpoint)", error);
+        Assert.Null(monitor.Outage);
+        Assert.Equal(0, monitor.Errors);
+    }
+
+    [Fact]
+    public async Task AskNowAsync_EngineAcceptsAndSaysNothing_GivesUpAtThePingTimeout()
+    {
+        // A hung engine: the connection is accepted (the listen backlog), the ping never answered.
+        using var folder = new TempDirectory();
+        string path = folder.Combine("docker.sock");
+        using var hung = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        hung.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        hung.Listen(4);
+
+        var engine = new EngineOptions { Name = "default", Endpoint = "unix://" + path };
+        using IDockerClient client = DockerClientFactory.Create(engine);
+        using var probe = new EngineProbe(engine, client);
+        var options = new EngineMonitorOptions { PingTimeout = TimeSpan.FromSeconds(1) };
+        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance, options);
+
+        Assert.Equal("no answer to a ping within 1 s", await monitor.AskNowAsync(CancellationToken.None));
+        Assert.Null(monitor.Outage);
+    }
 }

@@ -17,7 +17,7 @@ public static class TestPools
             IDockerClient client = DockerClientFactory.Create(options);
             var probe = new EngineProbe(options, client);
             var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance, name: options.Name);
-            return new JobEngine(options, client, probe, monitor, TestExecutors.Create(client, NullLogger<DockerJobExecutor>.Instance), new OrphanReaper(probe, client, NullLogger<OrphanReaper>.Instance), owned: [probe]);
+            return new JobEngine(options, client, monitor, TestExecutors.Create(client, NullLogger<DockerJobExecutor>.Instance), new OrphanReaper(probe, client, NullLogger<OrphanReaper>.Instance), owned: [probe]);
         }).ToList();
         return new EnginePool(pool, queue, running, Options.Create(new ServiceOptions { InstanceId = instanceId }), TimeProvider.System, NullLogger<EnginePool>.Instance, drainAfter);
     }

@@ -35,18 +35,20 @@ internal static class ServeCommand
             string location = store.Location;
             try
             {
-                // The store is checked before the host starts, so a refusal is the one line below and not also the
-                // host's "Hosting failed to start" with a stack trace. The host's own start takes the lock again and
-                // keeps it (it also refuses, should another instance start in between).
+                // The store and the listen address are checked before the host starts, so a refusal is the one line
+                // below and not also the host's "Hosting failed to start" with a stack trace. The host's own start
+                // takes the lock again and keeps it (it also refuses, should another instance start in between).
                 await using (await store.AcquireInstanceLockAsync(settings.Service.InstanceId, $"cirunner serve, instance {settings.Service.InstanceId}, starting", cancellationToken))
                 {
-                    await app.Services.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
-                }
+                    // After the lock, so a second instance on the same store and port is told about the store (which
+                    // names the first); before the migration, so a refused start leaves the database as it was.
+                    if (ListenAddress.WhyNotFree(settings.Http.Listen) is { } why)
+                    {
+                        await error.WriteLineAsync($"Http:Listen: cannot listen on {settings.Http.Listen}: {why}; the service did not start.");
+                        return 1;
+                    }
 
-                if (ListenAddress.WhyNotFree(settings.Http.Listen) is { } why)
-                {
-                    await error.WriteLineAsync($"Http:Listen: cannot listen on {settings.Http.Listen}: {why}; the service did not start.");
-                    return 1;
+                    await app.Services.GetRequiredService<ResultsDatabase>().EnsureSchemaAsync(cancellationToken);
                 }
 
                 await app.RunAsync(cancellationToken);

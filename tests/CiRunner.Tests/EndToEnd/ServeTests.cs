@@ -58,7 +58,7 @@ public sealed class ServeTests : IDisposable
     }
 
     [Fact]
-    public async Task Serve_ListenAddressInUse_RefusesInOneLineNamingTheKey()
+    public async Task Serve_ListenAddressInUse_RefusesInOneLineBeforeTouchingTheDatabase()
     {
         using var other = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         other.Start();
@@ -73,6 +73,7 @@ public sealed class ServeTests : IDisposable
         Assert.Equal(
             $"Http:Listen: cannot listen on http://127.0.0.1:{port}: another process listens on port {port} there (another CiRunner instance?); stop it, or set a free port; the service did not start.",
             error.ToString().TrimEnd());
+        Assert.False(File.Exists(Path.Combine(_folder.Root, "data", "cirunner.db")), "a refused start must not create or migrate the database");
     }
 
     [Fact]

@@ -7,6 +7,9 @@
 #   rss-growth-mb  the median of the last minute's samples minus the median of the first minute's
 # It also prints the CPU per module poll (CPU time / polls in the measurement, from cirunner_poll_duration_seconds's
 # count on /metrics) and the poll's own mean duration.
+# It also counts the garbage collections in the measurement against the bytes allocated in it, and prints the GC's live
+# and committed bytes after the last one (the runtime's instruments on /metrics): few collections for many megabytes
+# allocated mean a large gen0 budget, and the resident set then grows with what is allocated until one comes.
 # It also splits the last sample's resident set as the kernel counts it (RssAnon, RssFile, RssShmem in /proc/PID/status):
 # the file-backed part is the runtime's and libraries' files, clean pages shared with any other process that maps them.
 # Beside the service, in the same window and on the same repositories, it runs the stack's floor (bench/IdleFloor: Kestrel
@@ -56,6 +59,17 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${1:-$PID}/status"; }
 cpu_ticks() { sed 's/^.*) //' "/proc/${1:-$PID}/stat" | awk '{ print $12 + $13 }'; }
 polls() {
     curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^cirunner_poll_duration_seconds_count/ { n += $NF } END { printf "%d", n }'
+}
+# Garbage collections so far (the gen0 count includes gen1 and gen2 ones), from the runtime's instruments on /metrics.
+collections() {
+    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^dotnet_gc_collections_total/ && /gen0/ { printf "%d", $NF }'
+}
+allocated_bytes() {
+    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total/ { printf "%d", $NF }'
+}
+# The GC's view after its last collection: live bytes by generation, summed, and what it had committed.
+gc_heap() {
+    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^dotnet_gc_last_collection_heap_size_bytes/ { h += $NF } /^dotnet_gc_last_collection_memory_committed_size_bytes/ { c = $NF } END { printf "%.1f MB live, %.1f MB committed", h / 1e6, c / 1e6 }'
 }
 poll_seconds() {
     curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^cirunner_poll_duration_seconds_sum/ { s += $NF } END { printf "%.6f", s }'
@@ -114,6 +128,8 @@ floor_start_ticks=$(cpu_ticks "$FLOOR_PID")
 curl -fs "http://127.0.0.1:$FLOOR_PORT/metrics" >/dev/null
 start_ticks=$(cpu_ticks)
 start_polls=$(polls)
+start_collections=$(collections)
+start_allocated=$(allocated_bytes)
 start_poll_seconds=$(poll_seconds)
 start_ns=$(date +%s%N)
 samples=$(( MEASURE / SAMPLE ))
@@ -128,6 +144,8 @@ split=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } /^RssShmem:/ { s = $2
 end_ns=$(date +%s%N)
 end_ticks=$(cpu_ticks)
 end_polls=$(polls)
+end_collections=$(collections)
+end_allocated=$(allocated_bytes)
 end_poll_seconds=$(poll_seconds)
 curl -fs "http://127.0.0.1:$FLOOR_PORT/metrics" >/dev/null
 floor_end_ticks=$(cpu_ticks "$FLOOR_PID")
@@ -147,5 +165,6 @@ echo "idle: cpu $cpu s = $(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 
 echo "idle: rss median $(printf '%.0f' "$rss_median") MiB (min $min_rss, max $max_rss), first minute $(printf '%.0f' "$first"), last minute $(printf '%.0f' "$last")"
 floor_cpu=$(awk -v a="$floor_start_ticks" -v b="$floor_end_ticks" -v t="$TICKS" 'BEGIN { printf "%.3f", (b - a) / t }')
 echo "idle: the floor beside it (bench/IdleFloor): rss median $(awk '{ print $2 / 1024 }' "$WORK/floor-rss" | median | xargs printf '%.0f') MiB, cpu $(awk -v c="$floor_cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }') % of a core"
+echo "idle: garbage collections in the measurement: $(( end_collections - start_collections )) for $(awk -v a="$start_allocated" -v b="$end_allocated" 'BEGIN { printf "%.1f", (b - a) / 1e6 }') MB allocated; after the last one, $(gc_heap) (few collections for many MB allocated: gen0's budget is large, and the resident set grows with what is allocated until one comes)"
 echo "idle: the last sample's resident set: $split (shared memory is the runtime's memfd double mapping of JIT code and type data, private to this process)"
 printf 'idle: rss-mb=%.0f cpu-pct=%.2f rss-growth-mb=%.0f\n' "$rss_median" "$(awk -v c="$cpu" -v w="$wall" 'BEGIN { print 100 * c / w }')" "$(awk -v a="$first" -v b="$last" 'BEGIN { print b - a }')"

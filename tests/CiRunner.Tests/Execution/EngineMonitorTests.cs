@@ -17,17 +17,14 @@ public sealed class EngineMonitorTests
     [InlineData("unix:///nonexistent/cirunner-tests/docker.sock")]
     public async Task IsAvailableAsync_EngineRefusesTheConnection_FalseWithTheOutageRecorded(string endpoint)
     {
-        var engine = new EngineOptions { Name = "default", Endpoint = endpoint };
-        using IDockerClient client = DockerClientFactory.Create(engine);
-        using var probe = new EngineProbe(engine, client);
-        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+        using var watched = new Watched(endpoint);
 
-        bool available = await monitor.IsAvailableAsync(CancellationToken.None);
+        bool available = await watched.Monitor.IsAvailableAsync(CancellationToken.None);
 
         Assert.False(available);
-        Assert.NotNull(monitor.Outage);
-        Assert.Equal(1, monitor.Errors);
-        Assert.DoesNotContain("One or more errors occurred", monitor.Outage.Error, StringComparison.Ordinal);
+        Assert.NotNull(watched.Monitor.Outage);
+        Assert.Equal(1, watched.Monitor.Errors);
+        Assert.DoesNotContain("One or more errors occurred", watched.Monitor.Outage.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -35,14 +32,11 @@ public sealed class EngineMonitorTests
     {
         using var folder = new TempDirectory();
         string path = folder.Combine("docker.sock");
-        var engine = new EngineOptions { Name = "default", Endpoint = "unix://" + path };
-        using IDockerClient client = DockerClientFactory.Create(engine);
-        using var probe = new EngineProbe(engine, client);
-        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+        using var watched = new Watched("unix://" + path);
 
-        Assert.False(await monitor.IsAvailableAsync(CancellationToken.None));
+        Assert.False(await watched.Monitor.IsAvailableAsync(CancellationToken.None));
 
-        Assert.Equal($"no socket at {path}: the Docker engine is not running, or listens elsewhere (Docker:Endpoint)", monitor.Outage?.Error);
+        Assert.Equal($"no socket at {path}: the Docker engine is not running, or listens elsewhere (Docker:Endpoint)", watched.Monitor.Outage?.Error);
     }
 
     [Fact]
@@ -55,17 +49,14 @@ public sealed class EngineMonitorTests
         using var bound = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
         bound.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
 
-        var engine = new EngineOptions { Name = "default", Endpoint = "unix://" + path };
-        using IDockerClient client = DockerClientFactory.Create(engine);
-        using var probe = new EngineProbe(engine, client);
-        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+        using var watched = new Watched("unix://" + path);
 
-        Assert.False(await monitor.IsAvailableAsync(CancellationToken.None));
+        Assert.False(await watched.Monitor.IsAvailableAsync(CancellationToken.None));
 
         Assert.True(File.Exists(path));
-        Assert.Equal($"nothing listens on {path}: the Docker engine is not running (or is restarting)", monitor.Outage?.Error);
-        HttpRequestException listing = await Assert.ThrowsAsync<HttpRequestException>(() => probe.ListAsync(["cirunner.managed=true"], CancellationToken.None));
-        Assert.Equal(monitor.Outage?.Error, listing.Message);
+        Assert.Equal($"nothing listens on {path}: the Docker engine is not running (or is restarting)", watched.Monitor.Outage?.Error);
+        HttpRequestException listing = await Assert.ThrowsAsync<HttpRequestException>(() => watched.Probe.ListAsync(["cirunner.managed=true"], CancellationToken.None));
+        Assert.Equal(watched.Monitor.Outage?.Error, listing.Message);
     }
 
     [Fact]
@@ -73,16 +64,13 @@ public sealed class EngineMonitorTests
     {
         // Another web server at the address a Docker engine was expected at (a wrong port in Docker:Endpoint).
         await using WebhookReceiver other = await WebhookReceiver.StartAsync("secret");
-        var engine = new EngineOptions { Name = "default", Endpoint = $"tcp://127.0.0.1:{other.Url.Port}" };
-        using IDockerClient client = DockerClientFactory.Create(engine);
-        using var probe = new EngineProbe(engine, client);
-        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+        using var watched = new Watched($"tcp://127.0.0.1:{other.Url.Port}");
 
-        bool available = await monitor.IsAvailableAsync(CancellationToken.None);
+        bool available = await watched.Monitor.IsAvailableAsync(CancellationToken.None);
 
         Assert.False(available);
-        Assert.Equal("the engine answered /_ping with 404 Not Found", monitor.Outage?.Error);
-        await Assert.ThrowsAsync<HttpRequestException>(() => probe.ListAsync(["cirunner.managed=true"], CancellationToken.None));
+        Assert.Equal("the engine answered /_ping with 404 Not Found", watched.Monitor.Outage?.Error);
+        await Assert.ThrowsAsync<HttpRequestException>(() => watched.Probe.ListAsync(["cirunner.managed=true"], CancellationToken.None));
     }
 
     [Fact]
@@ -91,16 +79,13 @@ public sealed class EngineMonitorTests
         // What /healthz asks: it reports, and must not start an outage the dispatcher's own pings account for.
         using var folder = new TempDirectory();
         string path = folder.Combine("docker.sock");
-        var engine = new EngineOptions { Name = "default", Endpoint = "unix://" + path };
-        using IDockerClient client = DockerClientFactory.Create(engine);
-        using var probe = new EngineProbe(engine, client);
-        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance);
+        using var watched = new Watched("unix://" + path);
 
-        string? error = await monitor.AskNowAsync(CancellationToken.None);
+        string? error = await watched.Monitor.AskNowAsync(CancellationToken.None);
 
         Assert.Equal($"no socket at {path}: the Docker engine is not running, or listens elsewhere (Docker:Endpoint)", error);
-        Assert.Null(monitor.Outage);
-        Assert.Equal(0, monitor.Errors);
+        Assert.Null(watched.Monitor.Outage);
+        Assert.Equal(0, watched.Monitor.Errors);
     }
 
     [Fact]
@@ -113,13 +98,33 @@ public sealed class EngineMonitorTests
         hung.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
         hung.Listen(4);
 
-        var engine = new EngineOptions { Name = "default", Endpoint = "unix://" + path };
-        using IDockerClient client = DockerClientFactory.Create(engine);
-        using var probe = new EngineProbe(engine, client);
-        var options = new EngineMonitorOptions { PingTimeout = TimeSpan.FromSeconds(1) };
-        var monitor = new DockerEngineMonitor(probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance, options);
+        using var watched = new Watched("unix://" + path, new EngineMonitorOptions { PingTimeout = TimeSpan.FromSeconds(1) });
 
-        Assert.Equal("no answer to a ping within 1 s", await monitor.AskNowAsync(CancellationToken.None));
-        Assert.Null(monitor.Outage);
+        Assert.Equal("no answer to a ping within 1 s", await watched.Monitor.AskNowAsync(CancellationToken.None));
+        Assert.Null(watched.Monitor.Outage);
+    }
+
+    /// <summary>An engine endpoint with the probe and monitor the service makes for it.</summary>
+    private sealed class Watched : IDisposable
+    {
+        private readonly IDockerClient _client;
+
+        public Watched(string endpoint, EngineMonitorOptions? options = null)
+        {
+            var engine = new EngineOptions { Name = "default", Endpoint = endpoint };
+            _client = DockerClientFactory.Create(engine);
+            Probe = new EngineProbe(engine, _client);
+            Monitor = new DockerEngineMonitor(Probe, TimeProvider.System, NullLogger<DockerEngineMonitor>.Instance, options);
+        }
+
+        public EngineProbe Probe { get; }
+
+        public DockerEngineMonitor Monitor { get; }
+
+        public void Dispose()
+        {
+            Probe.Dispose();
+            _client.Dispose();
+        }
     }
 }

@@ -46,8 +46,7 @@ public sealed class EngineMonitorTests
         // runtime removes the file when the socket closes, so it stays open for the test).
         using var folder = new TempDirectory();
         string path = folder.Combine("docker.sock");
-        using var bound = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-        bound.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        using System.Net.Sockets.Socket bound = BoundUnixSocket(path);
 
         using var watched = new Watched("unix://" + path);
 
@@ -94,14 +93,21 @@ public sealed class EngineMonitorTests
         // A hung engine: the connection is accepted (the listen backlog), the ping never answered.
         using var folder = new TempDirectory();
         string path = folder.Combine("docker.sock");
-        using var hung = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-        hung.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        using System.Net.Sockets.Socket hung = BoundUnixSocket(path);
         hung.Listen(4);
 
         using var watched = new Watched("unix://" + path, new EngineMonitorOptions { PingTimeout = TimeSpan.FromSeconds(1) });
 
         Assert.Equal("no answer to a ping within 1 s", await watched.Monitor.AskNowAsync(CancellationToken.None));
         Assert.Null(watched.Monitor.Outage);
+    }
+
+    /// <summary>A unix socket bound at <paramref name="path"/> (the file exists while it is open), not listening yet.</summary>
+    private static System.Net.Sockets.Socket BoundUnixSocket(string path)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        return socket;
     }
 
     /// <summary>An engine endpoint with the probe and monitor the service makes for it.</summary>

@@ -44,7 +44,7 @@ internal static class ServeCommand
                     // names the first); before the migration, so a refused start leaves the database as it was.
                     if (ListenAddress.WhyNotFree(settings.Http.Listen) is { } why)
                     {
-                        await error.WriteLineAsync($"Http:Listen: cannot listen on {settings.Http.Listen}: {why}; the service did not start.");
+                        await error.WriteLineAsync(ListenRefused(settings.Http.Listen, why));
                         return 1;
                     }
 
@@ -56,7 +56,7 @@ internal static class ServeCommand
             catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
             {
                 // Taken between the check above and the host's start.
-                await error.WriteLineAsync($"Http:Listen: cannot listen on {settings.Http.Listen}: {e.Message}; the service did not start.");
+                await error.WriteLineAsync(ListenRefused(settings.Http.Listen, e.Message));
                 return 1;
             }
             catch (Exception e) when (e is DatabaseSchemaTooNewException or StoreInUseException)
@@ -74,4 +74,7 @@ internal static class ServeCommand
 
         return 0;
     }
+
+    private static string ListenRefused(string listen, string why) =>
+        $"Http:Listen: cannot listen on {listen}: {why}; the service did not start.";
 }

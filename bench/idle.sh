@@ -57,22 +57,16 @@ TICKS=$(getconf CLK_TCK)
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${1:-$PID}/status"; }
 # utime + stime, fields 14 and 15 of /proc/PID/stat (after the command name, which may hold spaces).
 cpu_ticks() { sed 's/^.*) //' "/proc/${1:-$PID}/stat" | awk '{ print $12 + $13 }'; }
-polls() {
-    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^cirunner_poll_duration_seconds_count/ { n += $NF } END { printf "%d", n }'
-}
-# Garbage collections so far (the gen0 count includes gen1 and gen2 ones), from the runtime's instruments on /metrics.
-collections() {
-    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^dotnet_gc_collections_total/ && /gen0/ { printf "%d", $NF }'
-}
-allocated_bytes() {
-    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total/ { printf "%d", $NF }'
-}
+# The service's /metrics, scraped once at each end of the measurement (as the floor is) and read by the functions below.
+scrape() { curl -fs "http://127.0.0.1:$PORT/metrics" >"$1"; }
+polls() { awk '/^cirunner_poll_duration_seconds_count/ { n += $NF } END { printf "%d", n }' "$1"; }
+poll_seconds() { awk '/^cirunner_poll_duration_seconds_sum/ { s += $NF } END { printf "%.6f", s }' "$1"; }
+# Garbage collections so far (the gen0 count includes gen1 and gen2 ones), and the bytes allocated so far.
+collections() { awk '/^dotnet_gc_collections_total/ && /gen0/ { printf "%d", $NF }' "$1"; }
+allocated_bytes() { awk '/^dotnet_gc_heap_total_allocated_bytes_total/ { printf "%d", $NF }' "$1"; }
 # The GC's view after its last collection: live bytes by generation, summed, and what it had committed.
 gc_heap() {
-    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^dotnet_gc_last_collection_heap_size_bytes/ { h += $NF } /^dotnet_gc_last_collection_memory_committed_size_bytes/ { c = $NF } END { printf "%.1f MB live, %.1f MB committed", h / 1e6, c / 1e6 }'
-}
-poll_seconds() {
-    curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^cirunner_poll_duration_seconds_sum/ { s += $NF } END { printf "%.6f", s }'
+    awk '/^dotnet_gc_last_collection_heap_size_bytes/ { h += $NF } /^dotnet_gc_last_collection_memory_committed_size_bytes/ { c = $NF } END { printf "%.1f MB live, %.1f MB committed", h / 1e6, c / 1e6 }' "$1"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -127,10 +121,7 @@ echo "idle: measuring for $MEASURE s, a sample every $SAMPLE s"
 floor_start_ticks=$(cpu_ticks "$FLOOR_PID")
 curl -fs "http://127.0.0.1:$FLOOR_PORT/metrics" >/dev/null
 start_ticks=$(cpu_ticks)
-start_polls=$(polls)
-start_collections=$(collections)
-start_allocated=$(allocated_bytes)
-start_poll_seconds=$(poll_seconds)
+scrape "$WORK/metrics-start"
 start_ns=$(date +%s%N)
 samples=$(( MEASURE / SAMPLE ))
 for i in $(seq "$samples"); do
@@ -143,12 +134,13 @@ done
 split=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } /^RssShmem:/ { s = $2 } END { printf "anonymous %.0f MiB, file-backed %.0f MiB, shared memory %.0f MiB", a / 1024, f / 1024, s / 1024 }' "/proc/$PID/status")
 end_ns=$(date +%s%N)
 end_ticks=$(cpu_ticks)
-end_polls=$(polls)
-end_collections=$(collections)
-end_allocated=$(allocated_bytes)
-end_poll_seconds=$(poll_seconds)
+scrape "$WORK/metrics-end"
 curl -fs "http://127.0.0.1:$FLOOR_PORT/metrics" >/dev/null
 floor_end_ticks=$(cpu_ticks "$FLOOR_PID")
+start_polls=$(polls "$WORK/metrics-start"); end_polls=$(polls "$WORK/metrics-end")
+start_poll_seconds=$(poll_seconds "$WORK/metrics-start"); end_poll_seconds=$(poll_seconds "$WORK/metrics-end")
+start_collections=$(collections "$WORK/metrics-start"); end_collections=$(collections "$WORK/metrics-end")
+start_allocated=$(allocated_bytes "$WORK/metrics-start"); end_allocated=$(allocated_bytes "$WORK/metrics-end")
 
 wall=$(awk -v a="$start_ns" -v b="$end_ns" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 cpu=$(awk -v a="$start_ticks" -v b="$end_ticks" -v t="$TICKS" 'BEGIN { printf "%.3f", (b - a) / t }')
@@ -165,6 +157,6 @@ echo "idle: cpu $cpu s = $(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 
 echo "idle: rss median $(printf '%.0f' "$rss_median") MiB (min $min_rss, max $max_rss), first minute $(printf '%.0f' "$first"), last minute $(printf '%.0f' "$last")"
 floor_cpu=$(awk -v a="$floor_start_ticks" -v b="$floor_end_ticks" -v t="$TICKS" 'BEGIN { printf "%.3f", (b - a) / t }')
 echo "idle: the floor beside it (bench/IdleFloor): rss median $(awk '{ print $2 / 1024 }' "$WORK/floor-rss" | median | xargs printf '%.0f') MiB, cpu $(awk -v c="$floor_cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }') % of a core"
-echo "idle: garbage collections in the measurement: $(( end_collections - start_collections )) for $(awk -v a="$start_allocated" -v b="$end_allocated" 'BEGIN { printf "%.1f", (b - a) / 1e6 }') MB allocated; after the last one, $(gc_heap) (few collections for many MB allocated: gen0's budget is large, and the resident set grows with what is allocated until one comes)"
+echo "idle: garbage collections in the measurement: $(( end_collections - start_collections )) for $(awk -v a="$start_allocated" -v b="$end_allocated" 'BEGIN { printf "%.1f", (b - a) / 1e6 }') MB allocated; after the last one, $(gc_heap "$WORK/metrics-end") (few collections for many MB allocated: gen0's budget is large, and the resident set grows with what is allocated until one comes)"
 echo "idle: the last sample's resident set: $split (shared memory is the runtime's memfd double mapping of JIT code and type data, private to this process)"
 printf 'idle: rss-mb=%.0f cpu-pct=%.2f rss-growth-mb=%.0f\n' "$rss_median" "$(awk -v c="$cpu" -v w="$wall" 'BEGIN { print 100 * c / w }')" "$(awk -v a="$first" -v b="$last" 'BEGIN { print b - a }')"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idle: the real service (`cirunner serve`, Release build) with 50 module repositories (3 branches each) polled every
+# Idle: the real service (`cirunner serve`, published as the README says: Publish.props) with 50 module repositories (3 branches each) polled every
 # 5 s and nothing to run. After a warm-up it samples, every SAMPLE seconds for MEASURE seconds, the process's resident
 # memory (VmRSS) and its CPU time (utime + stime from /proc/PID/stat):
 #   rss-mb         the median of the samples
@@ -30,8 +30,6 @@ MEASURE=${MEASURE:-600}
 SAMPLE=${SAMPLE:-10}
 HEALTHZ=${HEALTHZ:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SERVICE="$ROOT/service/CiRunner/bin/Release/net10.0/cirunner.dll"
-FLOOR="$ROOT/bench/IdleFloor/bin/Release/net10.0/IdleFloor.dll"
 # shellcheck source=bench/lib/modules.sh
 . "$ROOT/bench/lib/modules.sh"
 
@@ -70,9 +68,11 @@ gc_heap() {
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "idle: building the service (Release)"
-dotnet build -c Release "$ROOT/service/CiRunner" -v q --nologo >/dev/null
-dotnet build -c Release "$ROOT/bench/IdleFloor" -v q --nologo >/dev/null
+echo "idle: publishing the service and the floor (dotnet publish -c Release, as deployed)"
+dotnet publish "$ROOT/service/CiRunner" -c Release -o "$WORK/service" -v q --nologo >/dev/null
+dotnet publish "$ROOT/bench/IdleFloor" -c Release -o "$WORK/floor" -v q --nologo >/dev/null
+SERVICE="$WORK/service/cirunner"
+FLOOR="$WORK/floor/IdleFloor"
 
 echo "idle: making $MODULES repositories in $WORK"
 make_modules "$WORK" "$MODULES"
@@ -98,7 +98,7 @@ wait_ready() {
     done
 }
 
-dotnet "$SERVICE" serve --config "$WORK/appsettings.json" >"$WORK/service.log" 2>&1 &
+"$SERVICE" serve --config "$WORK/appsettings.json" >"$WORK/service.log" 2>&1 &
 PID=$!
 wait_ready "$PORT" service "$PID" "$WORK/service.log"
 if [ -n "$HEALTHZ" ]; then
@@ -108,7 +108,7 @@ if [ -n "$HEALTHZ" ]; then
 fi
 
 echo "$MODULES_JSON" >"$WORK/modules.json"
-dotnet "$FLOOR" "$WORK/modules.json" "http://127.0.0.1:$FLOOR_PORT" "$WORK/floor.db" >"$WORK/floor.log" 2>&1 &
+"$FLOOR" "$WORK/modules.json" "http://127.0.0.1:$FLOOR_PORT" "$WORK/floor.db" >"$WORK/floor.log" 2>&1 &
 FLOOR_PID=$!
 wait_ready "$FLOOR_PORT" floor "$FLOOR_PID" "$WORK/floor.log"
 

@@ -5,10 +5,9 @@ using System.Text;
 namespace CiRunner.Tests.Fixtures;
 
 /// <summary>
-/// The real <c>cirunner serve</c> as a child process: the service assembly built beside the tests
-/// (<c>cirunner.dll</c> in the test output folder, else the service project's own output) run by the same
-/// <c>dotnet</c> host. Its output goes to the test output and is kept for failure messages. Disposing kills it if
-/// it still runs, so no test leaves a process behind.
+/// The real <c>cirunner serve</c> as a child process, as users deploy it: the executable <c>dotnet publish</c> makes
+/// (<see cref="PublishedService"/>). Its output goes to the test output and is kept for failure messages. Disposing
+/// kills it if it still runs, so no test leaves a process behind.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
@@ -39,24 +38,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The service assembly to run; fails with the paths it tried when the build did not produce one.</summary>
-    public static string ServiceAssembly()
-    {
-        string beside = Path.Combine(AppContext.BaseDirectory, "cirunner.dll");
-        if (File.Exists(beside))
-        {
-            return beside;
-        }
-
-        // The test output folder is tests/CiRunner.Tests/bin/<Configuration>/<tfm>/: the service's is parallel to it.
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        string tfm = new DirectoryInfo(AppContext.BaseDirectory).Name;
-        string own = Path.Combine(RepositoryRoot.Path, "service", "CiRunner", "bin", configuration, tfm, "cirunner.dll");
-        return File.Exists(own)
-            ? own
-            : throw new FileNotFoundException($"No built service: neither {beside} nor {own} exists. Build the solution first (dotnet build CiRunner.sln).");
-    }
-
     /// <summary>
     /// Starts <c>cirunner serve --config</c> on the folder's configuration (saved first), with the API token in its
     /// variable and <paramref name="environment"/> added to the test process's own (variables such as
@@ -65,14 +46,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     public static ServiceProcess Start(ServiceFolder folder, ITestOutputHelper? testOutput, IReadOnlyDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var start = new ProcessStartInfo(PublishedService.Executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(folder.ConfigFile)!,
         };
-        start.ArgumentList.Add(ServiceAssembly());
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add("--config");
         start.ArgumentList.Add(folder.Save());
@@ -82,7 +62,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        Process process = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start");
         var service = new ServiceProcess(process, testOutput);
         process.OutputDataReceived += (_, e) => service.Append(e.Data);
         process.ErrorDataReceived += (_, e) => service.Append(e.Data);

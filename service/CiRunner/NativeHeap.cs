@@ -33,10 +33,38 @@ internal static class NativeHeap
         }
     }
 
+    /// <summary>
+    /// Hands the heaps' free pages back to the kernel (glibc's <c>malloc_trim(0)</c>): <c>free</c> gives memory back
+    /// only from the top of a heap, so what start-up, polls and jobs freed below blocks still in use stays resident
+    /// until this runs. Measured by bench/idle.sh: about 5 MiB of the idle service, which the kernel can give to others.
+    /// True when pages were released. Linux with glibc only; elsewhere nothing happens and it says false.
+    /// </summary>
+    public static bool Trim()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            return NativeMethods.malloc_trim(0) != 0;
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // musl has no malloc_trim: its allocator returns freed memory by itself.
+            return false;
+        }
+    }
+
     private static class NativeMethods
     {
         [DllImport("libc")]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static extern int mallopt(int param, int value);
+
+        [DllImport("libc")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int malloc_trim(nuint pad);
     }
 }

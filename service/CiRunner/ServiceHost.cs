@@ -61,6 +61,7 @@ internal static class ServiceHost
         builder.Services.AddScheduling(settings);
         builder.Services.AddReporting(settings);
         builder.Services.AddWeb();
+        builder.Services.AddHostedService(sp => new NativeHeapTrimming(sp.GetRequiredService<TimeProvider>()));
         configureServices?.Invoke(builder.Services);
 
         WebApplication app = builder.Build();

@@ -153,4 +153,26 @@ public sealed class CiRunnerTelemetryTests : IDisposable
             return _measurements.Where(m => m.Name == name).Sum(m => m.Value);
         }
     }
+
+    [Fact]
+    public void CardinalityLimit_StreamsByCellKeepTheDefault_ByModuleGrowWithTheModules_TheRestAreSmall()
+    {
+        // Every name the limits list is an instrument the service creates: a misspelt one would keep the default.
+        _telemetry.ObserveEngines(() => []);
+        var created = new HashSet<string>();
+        using var names = new MeterListener { InstrumentPublished = (instrument, _) => { if (instrument.Meter == _meter) { created.Add(instrument.Name); } } };
+        names.Start();
+        Assert.Subset(created, TelemetryServiceCollectionExtensions.FewValueInstruments.ToHashSet());
+        Assert.Subset(created, TelemetryServiceCollectionExtensions.PerModuleInstruments.ToHashSet());
+
+        Assert.Null(TelemetryServiceCollectionExtensions.CardinalityLimit(CiRunnerTelemetry.MeterName, "cirunner.jobs.finished", 50));
+        Assert.Null(TelemetryServiceCollectionExtensions.CardinalityLimit(CiRunnerTelemetry.MeterName, "cirunner.cell.result", 50));
+        Assert.Equal(200, TelemetryServiceCollectionExtensions.CardinalityLimit(CiRunnerTelemetry.MeterName, "cirunner.engine.up", 50));
+        Assert.Equal(200, TelemetryServiceCollectionExtensions.CardinalityLimit("System.Runtime", "dotnet.gc.collections", 50));
+
+        // Each module's polls, and its runs by every cause, fit however many modules the configuration has.
+        int causes = Enum.GetValues<RunCause>().Length;
+        Assert.Equal(300 * causes, TelemetryServiceCollectionExtensions.CardinalityLimit(CiRunnerTelemetry.MeterName, "cirunner.runs.created", 300));
+        Assert.Equal(200, TelemetryServiceCollectionExtensions.CardinalityLimit(CiRunnerTelemetry.MeterName, "cirunner.polls", 5));
+    }
 }

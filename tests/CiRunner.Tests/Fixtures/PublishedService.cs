@@ -7,7 +7,9 @@ namespace CiRunner.Tests.Fixtures;
 /// precompiled, tiered compilation off), which deploy/demo.sh, the systemd unit and the service image run. Published
 /// once per test run, the way the README tells a user to, into the test output folder; the tests that start
 /// <c>cirunner serve</c> as a process (<see cref="ServiceProcess"/>) run this executable, so the form users deploy is
-/// the form those tests check.
+/// the form those tests check. <c>.ci/run</c> publishes it before the tests start and names it in
+/// <c>CIRUNNER_TEST_PUBLISHED</c> (the folder), so the publish's minute and a half of compiling does not slow the tests
+/// that boot systemd beside it.
 /// </summary>
 public static class PublishedService
 {
@@ -19,6 +21,14 @@ public static class PublishedService
 
     private static string Publish()
     {
+        if (Environment.GetEnvironmentVariable("CIRUNNER_TEST_PUBLISHED") is { Length: > 0 } published)
+        {
+            string given = Path.Combine(published, "cirunner");
+            return File.Exists(given)
+                ? given
+                : throw new FileNotFoundException($"CIRUNNER_TEST_PUBLISHED names {published}, which has no cirunner executable; publish there first (dotnet publish service/CiRunner -c Release -o {published}).");
+        }
+
         string output = Path.Combine(AppContext.BaseDirectory, "published-service");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
